@@ -1,0 +1,15 @@
+/* The subcommands of the scimitar binary. Each takes argc/argv starting at its own name
+ * (argv[0] = "serve", ...) and returns the process exit status: 0 success, 1 failure,
+ * 2 usage error. main.c's table drives dispatch and `scimitar help`. */
+#ifndef SC_CLI_COMMANDS_H
+#define SC_CLI_COMMANDS_H
+
+int cli_serve(int argc, char **argv);    /* cli/serve.c */
+int cli_target(int argc, char **argv);   /* cli/target.c */
+int cli_demo(int argc, char **argv);     /* cli/demo.c */
+int cli_resource(int argc, char **argv); /* cli/resource.c: users, populations, groups,
+                                            connections, rules */
+int cli_import(int argc, char **argv);   /* cli/import.c */
+int cli_logs(int argc, char **argv);     /* cli/logs.c */
+
+#endif

@@ -1,0 +1,11 @@
+/* scimitar target: placeholder until its module lands. */
+#include "cli/commands.h"
+
+#include <stdio.h>
+
+int cli_target(int argc, char **argv)
+{
+    (void)argc;
+    fprintf(stderr, "scimitar %s: not built yet\n", argv[0]);
+    return 1;
+}

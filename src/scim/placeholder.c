@@ -1,0 +1,6 @@
+/* scim module (placeholder so the library has a source). */
+int scim__placeholder(void);
+int scim__placeholder(void)
+{
+    return 0;
+}

@@ -1,0 +1,61 @@
+/* Internals shared by the SQLite back-end's files (store/sqlite_*.c): the connection
+ * struct, a prepared-statement cache, error conversion and schema components. Nothing
+ * outside src/store/ includes this file. */
+#ifndef SC_STORE_SQLITE_INTERNAL_H
+#define SC_STORE_SQLITE_INTERNAL_H
+
+#include "store/store.h"
+
+#include <sqlite3.h>
+
+#define STORE_STMT_CACHE 128
+
+struct store {
+    sqlite3 *db;
+    char *dsn;
+    int in_tx;
+    struct {
+        const char *sql; /* the static string the statement was prepared from */
+        sqlite3_stmt *stmt;
+    } cache[STORE_STMT_CACHE];
+    int ncache;
+    struct store *next_free; /* pool free list */
+};
+
+/* Returns a reset, unbound prepared statement for sql, cached by the sql pointer (so
+ * pass string literals). NULL on error (logged). Do not finalize it. */
+sqlite3_stmt *store__prepare(struct store *st, const char *sql);
+
+/* Converts an SQLite result code: SQLITE_CONSTRAINT_UNIQUE/PRIMARYKEY -> CONFLICT,
+ * FOREIGN KEY -> INVALID, BUSY/LOCKED -> BUSY, else DB. Logs the SQLite message. */
+enum sc_err store__err(struct store *st, int rc);
+
+/* Runs a batch of SQL statements (no results). */
+enum sc_err store__exec(struct store *st, const char *sql);
+
+/* Binds text (NULL binds SQL NULL). */
+int store__bind_text(sqlite3_stmt *s, int idx, const char *v);
+
+/* Returns a new copy of a text column (NULL when SQL NULL). */
+char *store__column_dup(sqlite3_stmt *s, int col);
+
+/* One schema migration: the SQL that brings a component from version-1 to version. */
+struct store_migration {
+    int version;
+    const char *sql;
+};
+
+/* A schema component (directory, provision, target): its migrations in order. */
+struct store_component {
+    const char *name;
+    const struct store_migration *migrations;
+    int count;
+};
+
+/* The components, defined in their files; store_open migrates each in turn. */
+extern const struct store_component store__core_schema;
+extern const struct store_component store__directory_schema;
+extern const struct store_component store__provision_schema;
+extern const struct store_component store__target_schema;
+
+#endif

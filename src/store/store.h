@@ -1,0 +1,56 @@
+/* The storage interface. Callers see `struct store` (one connection, used by one thread
+ * at a time) and `struct store_pool` (connections shared out to threads), transactions,
+ * and the domain functions declared in store_*.h beside this file. Only src/store/
+ * includes sqlite3.h: a PostgreSQL back-end can follow behind the same functions
+ * (the DSN chooses), so keep every domain function free of SQLite types and shaped for
+ * many processes sharing one database (leases, batches, cursors). */
+#ifndef SC_STORE_STORE_H
+#define SC_STORE_STORE_H
+
+#include "base/err.h"
+
+#include <stdint.h>
+
+struct store;
+struct store_pool;
+
+/* Opens one connection for dsn ("sqlite:PATH"; "sqlite::memory:" for a private
+ * in-memory database) and brings every schema component up to date (migrations run
+ * in a transaction, once, guarded by a version table). *out is new; store_close frees
+ * it. Errors: SC_ERR_INVALID (bad DSN, e->field "db"), SC_ERR_UNSUPPORTED (a back-end
+ * that is not built in), SC_ERR_DB (cannot open or migrate: message says why). */
+enum sc_err store_open(const char *dsn, struct store **out, struct sc_error *e);
+
+/* Closes st. NULL is a no-op. */
+void store_close(struct store *st);
+
+/* Transactions. store_begin takes the write lock at once (BEGIN IMMEDIATE) so a
+ * transaction never fails half-way on lock upgrade; nesting is not supported. */
+enum sc_err store_begin(struct store *st);
+enum sc_err store_commit(struct store *st);
+void store_rollback(struct store *st);
+
+/* Returns non-zero while a transaction is open on st. */
+int store_in_transaction(const struct store *st);
+
+/* A pool of connections to one DSN. store_pool_new opens (and migrates) a first
+ * connection to check the DSN. Errors as store_open. */
+enum sc_err store_pool_new(const char *dsn, struct store_pool **out, struct sc_error *e);
+
+/* Borrows a connection for the current thread's use until store_pool_release. Opens a
+ * new one when none is free. NULL when the database cannot be opened. */
+struct store *store_pool_acquire(struct store_pool *p);
+void store_pool_release(struct store_pool *p, struct store *st);
+
+/* Closes every connection (none may be borrowed) and frees p. NULL is a no-op. */
+void store_pool_free(struct store_pool *p);
+
+/* The DSN the pool opens. Borrowed. */
+const char *store_pool_dsn(const struct store_pool *p);
+
+/* Key-value settings (admin token hash, engine cursors, ...). store_setting_get writes a
+ * new string into *out (free it) or returns SC_ERR_NOT_FOUND. */
+enum sc_err store_setting_get(struct store *st, const char *key, char **out);
+enum sc_err store_setting_set(struct store *st, const char *key, const char *value);
+
+#endif
