@@ -1,11 +1,211 @@
-/* scimitar serve: placeholder until its module lands. */
+/* scimitar serve: the daemon. Opens the database (migrating it), makes sure an admin
+ * token exists (printed once at first start, stored only as a hash; the environment
+ * variable SCIMITAR_ADMIN_TOKEN sets it), starts the provisioning engine and the HTTP
+ * server (REST API + console), and shuts down cleanly on SIGTERM or SIGINT. */
 #include "cli/commands.h"
+#include "api/api.h"
+#include "base/clock.h"
+#include "base/id.h"
+#include "base/log.h"
+#include "http/server.h"
+#include "provision/engine.h"
+#include "store/store.h"
 
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void serve_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: scimitar serve [--listen ADDR] [--db DSN] [--threads N] [--key-file PATH]\n"
+            "                      [--routes]\n\n"
+            "  --listen ADDR    address to serve on (default 127.0.0.1:8080; port 0 = any)\n"
+            "  --db DSN         database (default sqlite:./scimitar.db)\n"
+            "  --threads N      HTTP worker threads (default 4)\n"
+            "  --key-file PATH  secrets encryption key (default: DB path + \".key\";\n"
+            "                   SCIMITAR_KEY in the environment overrides it)\n"
+            "  --max-body N     largest request body in bytes (default 8388608)\n"
+            "  --routes         print the REST route table and exit\n\n"
+            "The first start creates an admin token and prints it once; only its hash is\n"
+            "stored. SCIMITAR_ADMIN_TOKEN sets the token instead. SCIMITAR_LOG sets the log\n"
+            "level (debug, info, warn, error).\n");
+}
+
+/* Makes sure the database holds an admin token hash; prints a new token once. */
+static int ensure_admin_token(struct store *st, char hash_out[65])
+{
+    const char *env = getenv("SCIMITAR_ADMIN_TOKEN");
+    if (env && *env) {
+        if (strlen(env) < 16) {
+            fprintf(stderr, "scimitar serve: SCIMITAR_ADMIN_TOKEN must be at least 16 "
+                            "characters long\n");
+            return -1;
+        }
+        sc_sha256_hex(env, hash_out);
+        return store_setting_set(st, "admin.token_hash", hash_out) == SC_OK ? 0 : -1;
+    }
+    char *stored = NULL;
+    enum sc_err rc = store_setting_get(st, "admin.token_hash", &stored);
+    if (rc == SC_OK) {
+        sc_strlcpy(hash_out, stored, 65);
+        free(stored);
+        return 0;
+    }
+    if (rc != SC_ERR_NOT_FOUND)
+        return -1;
+    char token[64];
+    if (sc_random_token(32, token, sizeof token))
+        return -1;
+    sc_sha256_hex(token, hash_out);
+    if (store_setting_set(st, "admin.token_hash", hash_out) != SC_OK)
+        return -1;
+    printf("Admin token (shown once; store it now, e.g. export SCIMITAR_TOKEN=...):\n  %s\n",
+           token);
+    fflush(stdout);
+    return 0;
+}
+
+static void engine_wake(void *arg)
+{
+    provision_engine_wake(arg);
+}
+
+static void engine_metrics(void *arg, struct sc_buf *out)
+{
+    provision_engine_metrics(arg, out);
+}
 
 int cli_serve(int argc, char **argv)
 {
-    (void)argc;
-    fprintf(stderr, "scimitar %s: not built yet\n", argv[0]);
-    return 1;
+    const char *listen = "127.0.0.1:8080";
+    const char *dsn = "sqlite:./scimitar.db";
+    const char *key_file = NULL;
+    int64_t threads = 4, max_body = 8 * 1024 * 1024;
+    static const struct option opts[] = {
+        {"listen", required_argument, NULL, 'l'},   {"db", required_argument, NULL, 'd'},
+        {"threads", required_argument, NULL, 't'},  {"key-file", required_argument, NULL, 'k'},
+        {"max-body", required_argument, NULL, 'm'}, {"routes", no_argument, NULL, 'r'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+    };
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "l:d:t:k:m:rh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'l':
+            listen = optarg;
+            break;
+        case 'd':
+            dsn = optarg;
+            break;
+        case 'k':
+            key_file = optarg;
+            break;
+        case 't':
+            if (sc_parse_int64(optarg, 1, 64, &threads)) {
+                fprintf(stderr, "scimitar serve: --threads must be 1 to 64\n");
+                return 2;
+            }
+            break;
+        case 'm':
+            if (sc_parse_int64(optarg, 1024, 1024LL * 1024 * 1024, &max_body)) {
+                fprintf(stderr, "scimitar serve: --max-body must be 1024 to 1073741824\n");
+                return 2;
+            }
+            break;
+        case 'r': {
+            struct sc_buf b;
+            sc_buf_init(&b, 0);
+            api_routes_describe(&b);
+            fputs(b.data ? b.data : "", stdout);
+            sc_buf_free(&b);
+            return 0;
+        }
+        case 'h':
+            serve_usage(stdout);
+            return 0;
+        default:
+            serve_usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "scimitar serve: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+
+    /* Every thread started below inherits a mask that blocks SIGTERM and SIGINT, so
+     * the main thread alone receives them, in sigwait. */
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int status = 1;
+    struct sc_error e = {0};
+    struct store_pool *pool = NULL;
+    struct provision_engine *engine = NULL;
+    struct http_server *server = NULL;
+    struct api_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx)
+        goto done;
+    if (store_pool_new(dsn, &pool, &e)) {
+        fprintf(stderr, "scimitar serve: %s\n", e.message);
+        goto done;
+    }
+    struct store *st = store_pool_acquire(pool);
+    int tok = st ? ensure_admin_token(st, ctx->admin_token_hash) : -1;
+    store_pool_release(pool, st);
+    if (tok) {
+        fprintf(stderr, "scimitar serve: cannot set up the admin token\n");
+        goto done;
+    }
+
+    char key_buf[1024];
+    if (!key_file && strncmp(dsn, "sqlite:", 7) == 0) {
+        snprintf(key_buf, sizeof key_buf, "%s.key", dsn + 7);
+        key_file = key_buf;
+    }
+    struct provision_engine_options eo = {.dsn = dsn, .key_path = key_file};
+    if (provision_engine_start(&eo, &engine, &e)) {
+        fprintf(stderr, "scimitar serve: cannot start the provisioning engine: %s\n", e.message);
+        goto done;
+    }
+    ctx->pool = pool;
+    ctx->wake = engine_wake;
+    ctx->wake_arg = engine;
+    ctx->metrics = engine_metrics;
+    ctx->metrics_arg = engine;
+    ctx->engine = engine;
+    ctx->started_ms = sc_clock_now_ms();
+
+    struct http_server_options ho = {
+        .listen = listen,
+        .max_body = (size_t)max_body,
+        .threads = (unsigned)threads,
+        .handler = api_handle,
+        .ctx = ctx,
+    };
+    if (http_server_start(&ho, &server, &e)) {
+        fprintf(stderr, "scimitar serve: %s\n", e.message);
+        goto done;
+    }
+    SC_INFO("serve.listening", "url=http://%s port=%u db=%s", listen, http_server_port(server),
+            dsn);
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    SC_INFO("serve.stopping", "signal=%d", sig);
+    status = 0;
+done:
+    http_server_stop(server);
+    provision_engine_stop(engine);
+    store_pool_free(pool);
+    free(ctx);
+    return status;
 }

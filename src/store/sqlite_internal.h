@@ -45,7 +45,7 @@ struct store_migration {
     const char *sql;
 };
 
-/* A schema component (directory, provision, target): its migrations in order. */
+/* A schema component (events, directory, provision, sync, target): its migrations in order. */
 struct store_component {
     const char *name;
     const struct store_migration *migrations;
@@ -54,8 +54,10 @@ struct store_component {
 
 /* The components, defined in their files; store_open migrates each in turn. */
 extern const struct store_component store__core_schema;
+extern const struct store_component store__events_schema;
 extern const struct store_component store__directory_schema;
 extern const struct store_component store__provision_schema;
+extern const struct store_component store__sync_schema;
 extern const struct store_component store__target_schema;
 
 #endif

@@ -1,0 +1,104 @@
+/* The admin REST API framework: the route table, dispatch with path parameters, admin
+ * bearer-token authentication, JSON bodies with limits, and the error shape
+ *   {"error": {"code": "INVALID_VALUE", "message": "...", "field": "email"}}
+ * Resource handlers live one file per resource (api/users.c, api/rules.c, ...) and
+ * export a route array; api/routes.c lists the arrays. The same table drives dispatch,
+ * `scimitar serve --routes` and docs/api.md. */
+#ifndef SC_API_API_H
+#define SC_API_API_H
+
+#include "base/err.h"
+#include "base/buf.h"
+#include "http/server.h"
+#include "store/store.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+#define API_MAX_PARAMS 4
+#define API_DEFAULT_LIMIT 100
+#define API_MAX_LIMIT 1000
+
+/* Shared by every request: set up by `scimitar serve`, read-only afterwards. */
+struct api_ctx {
+    struct store_pool *pool;
+    char admin_token_hash[65]; /* sha256 hex of the admin token */
+    /* Called after a request committed changes that the provisioning engine must see
+     * (change events, resync requests). May be NULL. Must be cheap and thread-safe. */
+    void (*wake)(void *arg);
+    void *wake_arg;
+    /* Appends Prometheus text for /metrics (engine counters). May be NULL. */
+    void (*metrics)(void *arg, struct sc_buf *out);
+    void *metrics_arg;
+    /* The engine (struct provision_engine *), for handlers that ask it something
+     * directly (dry runs, test connection). May be NULL. */
+    void *engine;
+    int64_t started_ms;
+};
+
+/* One request being handled. */
+struct api_call {
+    struct api_ctx *ctx;
+    const struct http_request *req;
+    struct http_response *res;
+    struct store *st;                   /* a pooled connection, borrowed for this request */
+    const char *params[API_MAX_PARAMS]; /* values of {…} segments, in order */
+    char param_buf[API_MAX_PARAMS][256];
+    int nparams;
+};
+
+typedef void (*api_handler_fn)(struct api_call *c);
+
+struct api_route {
+    const char *method;  /* "GET", "POST", "PUT", "PATCH", "DELETE" */
+    const char *pattern; /* "/api/v1/users/{id}"; {name} matches one segment */
+    api_handler_fn fn;
+    int no_auth;         /* 1 for /healthz and /metrics */
+    const char *summary; /* one line for --routes and docs/api.md */
+};
+
+/* Route arrays, each terminated by an entry with method NULL. */
+extern const struct api_route api_system_routes[];    /* api/system.c */
+extern const struct api_route api_directory_routes[]; /* populations, users, groups */
+extern const struct api_route api_config_routes[];    /* connections, rules, filter, mappings */
+extern const struct api_route api_sync_routes[];      /* resync, status, rule users, logs */
+
+/* The libmicrohttpd handler for `scimitar serve`: ctx is a struct api_ctx. */
+void api_handle(void *ctx, const struct http_request *req, struct http_response *res);
+
+/* Writes the route table as text lines "METHOD PATTERN  summary" into out. */
+void api_routes_describe(struct sc_buf *out);
+
+/* Responds with the error shape. field may be NULL. */
+void api_error(struct api_call *c, enum sc_err code, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Responds with e (its code decides the HTTP status). */
+void api_error_from(struct api_call *c, const struct sc_error *e);
+
+/* Responds with status and body (stolen; NULL for no body). */
+void api_json(struct api_call *c, int status, json_t *body);
+
+/* Parses the request body as a JSON object. On success *out is new and 0 is returned;
+ * otherwise the 400/413 response is already set and -1 is returned. */
+int api_body_object(struct api_call *c, json_t **out);
+
+/* Reads ?limit= (default API_DEFAULT_LIMIT, 1..API_MAX_LIMIT) and ?cursor= (opaque,
+ * may be NULL). Returns -1 with a 400 response set when limit is malformed. */
+int api_page_params(struct api_call *c, int *limit, const char **cursor);
+
+/* Builds {"items": items (stolen), "nextCursor": next or null}. */
+json_t *api_list(json_t *items, const char *next_cursor);
+
+/* Checks that obj has only keys from the NULL-terminated list allowed; on an unknown
+ * key responds 400 naming it and returns -1. */
+int api_reject_unknown(struct api_call *c, const json_t *obj, const char *const *allowed);
+
+/* Tells the engine that committed changes wait for it (calls ctx->wake). */
+void api_wake_engine(struct api_call *c);
+
+/* Serves the embedded console for GET/HEAD requests outside /api (api/console.c).
+ * Returns 1 when it answered, 0 when the path is not a console path. */
+int api_console_serve(const struct http_request *req, struct http_response *res);
+
+#endif

@@ -1,0 +1,40 @@
+/* /healthz and /metrics: liveness (with a database round trip) and Prometheus text. */
+#include "api/api.h"
+#include "base/clock.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static void get_healthz(struct api_call *c)
+{
+    char *v = NULL;
+    enum sc_err rc = store_setting_get(c->st, "admin.token_hash", &v);
+    free(v);
+    if (rc != SC_OK && rc != SC_ERR_NOT_FOUND) {
+        api_json(c, 503, json_pack("{s:s, s:s}", "status", "unavailable", "database", "error"));
+        return;
+    }
+    api_json(c, 200, json_pack("{s:s, s:s}", "status", "ok", "database", "ok"));
+}
+
+static void get_metrics(struct api_call *c)
+{
+    struct sc_buf out;
+    sc_buf_init(&out, 0);
+    sc_buf_printf(&out,
+                  "# HELP scimitar_uptime_seconds Seconds since the server started.\n"
+                  "# TYPE scimitar_uptime_seconds gauge\n"
+                  "scimitar_uptime_seconds %.3f\n",
+                  (double)(sc_clock_now_ms() - c->ctx->started_ms) / 1000.0);
+    if (c->ctx->metrics)
+        c->ctx->metrics(c->ctx->metrics_arg, &out);
+    http_response_text(c->res, 200, "text/plain; version=0.0.4; charset=utf-8",
+                       out.data ? out.data : "");
+    sc_buf_free(&out);
+}
+
+const struct api_route api_system_routes[] = {
+    {"GET", "/healthz", get_healthz, 1, "liveness: the server and its database answer"},
+    {"GET", "/metrics", get_metrics, 1, "Prometheus metrics"},
+    {NULL, NULL, NULL, 0, NULL},
+};

@@ -1,0 +1,31 @@
+/* The provisioning engine: one thread per `scimitar serve` process that consumes change
+ * events, plans per (rule, user) and delivers SCIM calls through a durable outbox.
+ * `scimitar serve` starts it and wakes it after API writes. */
+#ifndef SC_PROVISION_ENGINE_H
+#define SC_PROVISION_ENGINE_H
+
+#include "base/buf.h"
+#include "base/err.h"
+
+struct provision_engine;
+
+struct provision_engine_options {
+    const char *dsn;      /* the database the engine opens its own connection to */
+    const char *key_path; /* the secrets key file (see provision/secrets.h), or NULL */
+};
+
+/* Starts the engine thread. *out is new; provision_engine_stop frees it. */
+enum sc_err provision_engine_start(const struct provision_engine_options *opt,
+                                   struct provision_engine **out, struct sc_error *e);
+
+/* Signals that new change events or requests wait. Thread-safe, never blocks. */
+void provision_engine_wake(struct provision_engine *eng);
+
+/* Appends the engine's Prometheus metrics to out. Thread-safe. */
+void provision_engine_metrics(struct provision_engine *eng, struct sc_buf *out);
+
+/* Stops the thread (finishing or abandoning in-flight transfers safely: the outbox keeps
+ * them) and frees eng. NULL is a no-op. */
+void provision_engine_stop(struct provision_engine *eng);
+
+#endif
