@@ -125,11 +125,12 @@ void http_response_text(struct http_response *res, int status, const char *conte
         sc_buf_puts(&res->body, text);
 }
 
-static enum MHD_Result send_plain(struct MHD_Connection *conn, unsigned status, const char *body)
+static enum MHD_Result send_plain(struct MHD_Connection *conn, unsigned status, const char *body,
+                                  const char *type)
 {
     struct MHD_Response *r =
         MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
-    MHD_add_response_header(r, "Content-Type", "application/json");
+    MHD_add_response_header(r, "Content-Type", type ? type : "application/json");
     MHD_add_response_header(r, "Connection", "close");
     enum MHD_Result ret = MHD_queue_response(conn, status, r);
     MHD_destroy_response(r);
@@ -163,8 +164,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             if (*end || n > srv->opt.max_body) {
                 st->too_large = 1;
                 return send_plain(conn, 413,
-                                  "{\"error\":{\"code\":\"TOO_LARGE\",\"message\":\"the request "
-                                  "body is larger than the server accepts\"}}");
+                                  srv->opt.too_large_body
+                                      ? srv->opt.too_large_body
+                                      : "{\"error\":{\"code\":\"TOO_LARGE\",\"message\":\"the "
+                                        "request body is larger than the server accepts\"}}",
+                                  srv->opt.too_large_type);
             }
         }
         return MHD_YES;
@@ -179,8 +183,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (st->too_large)
         return send_plain(conn, 413,
-                          "{\"error\":{\"code\":\"TOO_LARGE\",\"message\":\"the request body "
-                          "is larger than the server accepts\"}}");
+                          srv->opt.too_large_body
+                              ? srv->opt.too_large_body
+                              : "{\"error\":{\"code\":\"TOO_LARGE\",\"message\":\"the request "
+                                "body is larger than the server accepts\"}}",
+                          srv->opt.too_large_type);
 
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -246,7 +253,9 @@ enum sc_err http_server_start(const struct http_server_options *opt, struct http
                             opt->listen ? opt->listen : "");
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+        (opt->thread_per_connection ? MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL : MHD_USE_EPOLL);
     if (host[0] == '\0' || strcmp(host, "0.0.0.0") == 0) {
         struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
         sin->sin_family = AF_INET;
@@ -281,10 +290,10 @@ enum sc_err http_server_start(const struct http_server_options *opt, struct http
         srv->opt.timeout_s = 30;
     srv->daemon = MHD_start_daemon(
         flags, (uint16_t)port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, srv->opt.threads,
-        MHD_OPTION_CONNECTION_TIMEOUT, srv->opt.timeout_s, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, srv, MHD_OPTION_CONNECTION_LIMIT, 4096u, MHD_OPTION_LISTENING_ADDRESS_REUSE,
-        1u, MHD_OPTION_END);
+        (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+        srv->opt.thread_per_connection ? 0u : srv->opt.threads, MHD_OPTION_CONNECTION_TIMEOUT,
+        srv->opt.timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_CONNECTION_LIMIT, 4096u, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
     if (!srv->daemon) {
         free(srv);
         return sc_error_set(e, SC_ERR_IO, "listen",

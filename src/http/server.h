@@ -43,6 +43,11 @@ struct http_server_options {
     unsigned timeout_s; /* idle connection timeout (default 30) */
     http_handler_fn handler;
     void *ctx;
+    int thread_per_connection;  /* one thread per connection instead of the pool, so a
+                                   handler that sleeps stalls only its own connection */
+    const char *too_large_body; /* static body of the 413 answer (NULL = the default
+                                   {"error": ...} JSON) */
+    const char *too_large_type; /* its content type (NULL = application/json) */
 };
 
 struct http_server;
