@@ -1,0 +1,151 @@
+/* Storage of the directory: populations, users, groups and group members. Objects go
+ * in and out in the JSON shapes of docs/api.md (the caller, src/directory, validates
+ * them first). Every write function appends its change event (store_events.h) in the
+ * same transaction as the write: it joins the caller's open transaction
+ * (store_begin ... store_commit) or, when none is open, runs in its own. Lists page by
+ * keyset (name or username, case-insensitive; or id) so a page costs the same at any
+ * depth. Times are ISO-8601 strings as in the API. */
+#ifndef SC_STORE_DIRECTORY_H
+#define SC_STORE_DIRECTORY_H
+
+#include "base/err.h"
+#include "store/store.h"
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* ---- populations -------------------------------------------------------------- */
+
+/* Inserts p {"id", "name", "description", "createdAt", "updatedAt"} and appends
+ * population.updated. Errors: SC_ERR_CONFLICT (name taken, case-insensitively), SC_ERR_DB. */
+enum sc_err store_population_insert(struct store *st, const json_t *p);
+
+/* Reads a population by id, or by name (case-insensitive), with its "userCount".
+ * *out is new. Errors: SC_ERR_NOT_FOUND, SC_ERR_DB. */
+enum sc_err store_population_get(struct store *st, const char *id, json_t **out);
+enum sc_err store_population_find(struct store *st, const char *name, json_t **out);
+
+/* Rewrites name, description and updatedAt of p (by p's "id") and appends
+ * population.updated. Errors: SC_ERR_NOT_FOUND, SC_ERR_CONFLICT (name), SC_ERR_DB. */
+enum sc_err store_population_update(struct store *st, const json_t *p);
+
+/* Deletes a population and appends population.deleted. Errors: SC_ERR_NOT_FOUND,
+ * SC_ERR_CONFLICT while users belong to it, SC_ERR_DB. */
+enum sc_err store_population_delete(struct store *st, const char *id);
+
+/* Lists up to limit populations with name > after_name (case-insensitive; NULL for the
+ * start) by name. *items is a new array. */
+enum sc_err store_population_list(struct store *st, const char *after_name, int limit,
+                                  json_t **items);
+
+/* ---- users -------------------------------------------------------------------- */
+
+/* Inserts u (API shape with "id", "population": {"id"}, "createdAt", "updatedAt") and
+ * appends user.created. Errors: SC_ERR_CONFLICT (username taken, case-insensitively),
+ * SC_ERR_INVALID (population does not exist), SC_ERR_DB. */
+enum sc_err store_user_insert(struct store *st, const json_t *u);
+
+/* Inserts many users in one transaction (st must not be in one). Each row is inserted
+ * on its own: a row that fails (username taken, also by an earlier row; population
+ * gone) is skipped and its code written to row_err[i] (SC_OK for stored rows). Every
+ * stored row gets its user.created event. *stored counts them. Errors (nothing stored):
+ * SC_ERR_DB, SC_ERR_BUSY. */
+enum sc_err store_users_insert_many(struct store *st, const json_t *users, enum sc_err *row_err,
+                                    size_t *stored);
+
+/* Reads a user in API shape, with "population": {"id", "name"}. *out is new. Errors:
+ * SC_ERR_NOT_FOUND, SC_ERR_DB. */
+enum sc_err store_user_get(struct store *st, const char *id, json_t **out);
+
+/* Rewrites every field of u (by u's "id") and appends user.updated. Errors:
+ * SC_ERR_NOT_FOUND, SC_ERR_CONFLICT (username), SC_ERR_INVALID (population), SC_ERR_DB. */
+enum sc_err store_user_update(struct store *st, const json_t *u);
+
+/* Deletes a user (its memberships go with it) and appends user.deleted with detail
+ * (JSON text, may be NULL). Errors: SC_ERR_NOT_FOUND, SC_ERR_DB. */
+enum sc_err store_user_delete(struct store *st, const char *id, const char *detail);
+
+/* A users listing: ordered by username (case-insensitive), after after_username. */
+struct store_user_query {
+    const char *after_username; /* keyset cursor, NULL for the start */
+    const char *q;              /* substring of username, name.*, email (NULL: any) */
+    const char *population_id;  /* NULL: any */
+    int limit;
+};
+
+/* Lists users for q. *items is a new array of users in API shape. */
+enum sc_err store_user_list(struct store *st, const struct store_user_query *q, json_t **items);
+
+/* Lists up to limit users with id > after_id (NULL for the start) in id order. */
+enum sc_err store_users_after_id(struct store *st, const char *after_id, int limit, json_t **items);
+
+/* Counts all users. */
+enum sc_err store_user_count(struct store *st, long long *n);
+
+/* Ids of the groups user_id is a direct member of: a new array of strings. */
+enum sc_err store_user_direct_groups(struct store *st, const char *user_id, json_t **out);
+
+/* ---- groups ------------------------------------------------------------------- */
+
+/* Inserts g {"id", "name", "description", "userFilter" (JSON or null), "createdAt",
+ * "updatedAt"} and appends group.created. Errors: SC_ERR_CONFLICT (name), SC_ERR_DB. */
+enum sc_err store_group_insert(struct store *st, const json_t *g);
+
+/* Reads a group by id, or by name (case-insensitive). *out is new. Errors:
+ * SC_ERR_NOT_FOUND, SC_ERR_DB. */
+enum sc_err store_group_get(struct store *st, const char *id, json_t **out);
+enum sc_err store_group_find(struct store *st, const char *name, json_t **out);
+
+/* Rewrites name, description, userFilter, updatedAt of g (by id) and appends
+ * group.updated with detail (JSON text, may be NULL). Errors: SC_ERR_NOT_FOUND,
+ * SC_ERR_CONFLICT (name), SC_ERR_DB. */
+enum sc_err store_group_update(struct store *st, const json_t *g, const char *detail);
+
+/* Deletes a group; appends group.members for each group it was a direct member of, then
+ * group.deleted with detail (may be NULL). Errors: SC_ERR_NOT_FOUND, SC_ERR_DB. */
+enum sc_err store_group_delete(struct store *st, const char *id, const char *detail);
+
+/* Lists up to limit groups with name > after_name (NULL for the start) by name. */
+enum sc_err store_group_list(struct store *st, const char *after_name, int limit, json_t **items);
+
+/* Adds a direct member to group_id: a user (user_id) or a group (member_group_id);
+ * exactly one is non-NULL. Refuses a group that is group_id itself or contains group_id
+ * at any depth (SC_ERR_CONFLICT, cycle), a member that is already there
+ * (SC_ERR_CONFLICT). Appends group.members. Errors: SC_ERR_NOT_FOUND (group_id or the
+ * member does not exist), SC_ERR_CONFLICT, SC_ERR_DB. *cycle (may be NULL) is set to 1
+ * when the conflict is a cycle. */
+enum sc_err store_group_member_add(struct store *st, const char *group_id, const char *user_id,
+                                   const char *member_group_id, int *cycle);
+
+/* Removes the direct member member_id (a user or group id) of group_id and appends
+ * group.members. Errors: SC_ERR_NOT_FOUND, SC_ERR_DB. */
+enum sc_err store_group_member_remove(struct store *st, const char *group_id,
+                                      const char *member_id);
+
+/* Direct members: a new array of {"type": "user"|"group", "id", "display"}, users first
+ * by username, then groups by name. */
+enum sc_err store_group_members(struct store *st, const char *group_id, json_t **out);
+
+/* Whether group_id or a group nested in it (any depth) has a userFilter: *dynamic 0/1. */
+enum sc_err store_group_tree_dynamic(struct store *st, const char *group_id, int *dynamic);
+
+/* Users that are direct members of group_id or of a group nested in it, id > after_id
+ * (NULL: start), by id, up to limit: new array of {"type": "user", "id", "display"}. */
+enum sc_err store_group_tree_users(struct store *st, const char *group_id, const char *after_id,
+                                   int limit, json_t **out);
+
+/* Callbacks of store_directory_scan; return 0 to go on, non-zero to stop with
+ * SC_ERR_NOMEM. Strings are borrowed for the call. */
+struct store_directory_scan_fns {
+    int (*group)(void *arg, const char *id, const char *name, const char *user_filter_json);
+    int (*nesting)(void *arg, const char *parent_id, const char *child_id);
+    int (*membership)(void *arg, const char *group_id, const char *user_id);
+};
+
+/* Reads every group, nesting edge and direct user membership in one read transaction
+ * (when st is not already in one), calling fns (each may be NULL). Errors: SC_ERR_DB,
+ * SC_ERR_NOMEM (a callback stopped). */
+enum sc_err store_directory_scan(struct store *st, const struct store_directory_scan_fns *fns,
+                                 void *arg);
+
+#endif
