@@ -1,0 +1,89 @@
+/* The discovery endpoints of the target (RFC 7644 §4): /ServiceProviderConfig, which
+ * advertises what this provider supports (PATCH, Bulk with its limits, filter with
+ * maxResults, ETags; no password change or sorting; the configured authentication
+ * schemes), and /ResourceTypes and /Schemas rendered from the SCIM core's tables. */
+#include "target/target_internal.h"
+#include "base/buf.h"
+#include "scim/message.h"
+#include "scim/schema.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static json_t *auth_schemes(const struct target *t)
+{
+    json_t *a = json_array();
+    if (t->auth.token || t->auth.client_id)
+        json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:b}", "type", "oauthbearertoken",
+                                           "name", "OAuth Bearer Token", "description",
+                                           t->auth.client_id
+                                               ? "Bearer tokens from POST /oauth/token "
+                                                 "(OAuth 2 client credentials)"
+                                               : "Authentication with a static bearer token",
+                                           "primary", 1));
+    if (t->auth.basic_user)
+        json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:b}", "type", "httpbasic", "name",
+                                           "HTTP Basic", "description",
+                                           "Authentication with a user name and password",
+                                           "primary", !(t->auth.token || t->auth.client_id)));
+    return a;
+}
+
+static json_t *service_provider_config(const struct target *t)
+{
+    char loc[320];
+    snprintf(loc, sizeof loc, "%s/ServiceProviderConfig", t->base_url);
+    return json_pack("{s:[s], s:{s:b}, s:{s:b, s:i, s:I}, s:{s:b, s:i}, s:{s:b}, s:{s:b},"
+                     " s:{s:b}, s:o, s:{s:s, s:s}}",
+                     "schemas", SCIM_SCHEMA_SERVICE_PROVIDER_CONFIG, "patch", "supported", 1,
+                     "bulk", "supported", 1, "maxOperations", t->opt.bulk_max_ops, "maxPayloadSize",
+                     (json_int_t)t->opt.max_body, "filter", "supported", 1, "maxResults",
+                     t->opt.max_results, "changePassword", "supported", 0, "sort", "supported", 0,
+                     "etag", "supported", 1, "authenticationSchemes", auth_schemes(t), "meta",
+                     "resourceType", "ServiceProviderConfig", "location", loc);
+}
+
+static void list_of(struct target_result *r, json_t *items)
+{
+    size_t n = json_array_size(items);
+    r->body = scim_list_response_new(items, (int64_t)n, 1);
+    r->status = r->body ? 200 : 500;
+}
+
+int target_discovery(struct target *t, const char *path, struct target_result *r)
+{
+    if (sc_strcaseeq(path, "/ServiceProviderConfig")) {
+        r->body = service_provider_config(t);
+        r->status = r->body ? 200 : 500;
+        return 0;
+    }
+    if (sc_strcaseeq(path, "/ResourceTypes")) {
+        list_of(r, scim_resource_types_all_json(t->base_url));
+        return 0;
+    }
+    if (sc_strncaseeq(path, "/ResourceTypes/", 15)) {
+        const struct scim_resource_type *rt = scim_resource_type_find(path + 15);
+        if (!rt || strchr(path + 15, '/'))
+            target_error(r, 404, NULL, "no resource type '%s'", path + 15);
+        else {
+            r->body = scim_resource_type_to_json(rt, t->base_url);
+            r->status = 200;
+        }
+        return 0;
+    }
+    if (sc_strcaseeq(path, "/Schemas")) {
+        list_of(r, scim_schemas_all_json(t->base_url));
+        return 0;
+    }
+    if (sc_strncaseeq(path, "/Schemas/", 9)) {
+        const struct scim_schema *s = scim_schema_find(path + 9);
+        if (!s)
+            target_error(r, 404, NULL, "no schema '%s'", path + 9);
+        else {
+            r->body = scim_schema_to_json(s, t->base_url);
+            r->status = 200;
+        }
+        return 0;
+    }
+    return -1;
+}
