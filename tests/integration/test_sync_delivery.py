@@ -1,0 +1,163 @@
+"""Delivery and safety: PUT as the update method, Remove Action DELETE, a target that goes
+down and comes back, a faulty target (429 / 500 / latency) that still ends exactly in
+the expected state, the mass-deprovisioning brake, dry runs, and a no-op full resync
+that sends nothing."""
+import os
+import tempfile
+import unittest
+
+from harness import Serve, Target, wait_until
+from seedflow import Flow, WAIT, WAIT_LONG, pop_filter, started, work
+
+POP = "Code42 Users"
+
+
+class DeliveryTest(unittest.TestCase):
+
+    def flow(self, no_delete=True, extra=None, token="code42-token-123"):
+        tgt = started(self, Target(token=token, no_delete=no_delete, extra=extra))
+        srv = started(self, Serve())
+        return Flow(srv, tgt)
+
+    def test_put_update_method(self):
+        f = self.flow()
+        uid = f.user("ada", POP)
+        f.setup(population=POP, preferences={"updateMethod": "PUT"})
+        f.wait_target_count(1)
+        f.patch_user(uid, {"title": "Put Title"})
+        u = f.wait_target("ada", lambda u: u and u.get("title") == "Put Title")
+        # A PUT replaces: the other mapped attributes must still be there.
+        self.assertEqual(work(u.get("emails")), f.person("ada", POP)["email"])
+        f.patch_user(uid, {"enabled": False})
+        f.wait_target("ada", lambda u: u and u.get("active") is False)
+        s = f.stats()
+        self.assertGreaterEqual(s.get("PUT", 0), 2)
+        self.assertEqual(s.get("PATCH", 0), 0)
+
+    def test_remove_action_delete(self):
+        f = self.flow(no_delete=False)
+        a = f.user("ada", POP)
+        f.user("bob", POP)
+        f.setup(population=POP, preferences={"removeAction": "DELETE"})
+        f.wait_target_count(2)
+        f.patch_user(a, {"enabled": False})
+        f.wait_target_count(1)
+        self.assertIsNone(f.target_user("ada"))
+        self.assertEqual(f.stats().get("DELETE", 0), 1)
+        self.assertTrue([e for e in f.logs(action="DELETE") if e["status"] == "SUCCESS"])
+
+    def test_target_down_then_back_converges(self):
+        tmp = tempfile.TemporaryDirectory(prefix="scimitar-tgtdb-")
+        self.addCleanup(tmp.cleanup)
+        db = ["--db", "sqlite:" + os.path.join(tmp.name, "target.db")]
+        tgt = Target(token="code42-token-123", no_delete=True, extra=db).start()
+        srv = started(self, Serve())
+        f = Flow(srv, tgt)
+        a = f.user("ada", POP)
+        b = f.user("bob", POP)
+        f.setup(population=POP)
+        f.wait_target_count(2)
+        tgt.__exit__(None, None, None)
+        f.patch_user(a, {"title": "While down"})
+        f.patch_user(b, {"enabled": False})
+        f.user("carol", POP)
+        wait_until(lambda: f.status()["status"] in ("FAILED", "QUARANTINED")
+                   or [e for e in f.logs() if e["status"] in ("FAILED", "RETRY")],
+                   timeout=WAIT, what="the engine to notice the target is down")
+        tgt2 = started(self, Target(token="code42-token-123", no_delete=True, extra=db,
+                                    port=tgt.port))
+        f.tgt = tgt2
+        f.wait_target_count(3, timeout=WAIT_LONG)
+        f.wait_target("ada", lambda u: u and u.get("title") == "While down", timeout=WAIT_LONG)
+        f.wait_target("bob", lambda u: u and u.get("active") is False, timeout=WAIT_LONG)
+        self.assertTrue(f.target_user("carol")["active"])
+        f.wait_status(lambda s: s["status"] == "ACTIVE", timeout=WAIT_LONG, what="ACTIVE again")
+
+    def test_faulty_target_ends_in_the_exact_expected_state(self):
+        f = self.flow(extra=["--faults", "429=0.15,500=0.1,latency=3ms,retry-after=1"])
+        f.population(POP)
+        f.population("Elsewhere")
+        people = [f.person("user%03d" % i, POP) for i in range(60)]
+        f.import_users(people)
+        f.setup(population=POP)
+        f.wait_target_count(60, timeout=WAIT_LONG)
+        ids = {u["username"]: u["id"] for u in f.ok("GET", "/api/v1/users?limit=1000")["items"]}
+        for i in range(0, 20):
+            f.patch_user(ids["user%03d" % i], {"title": "Title %d" % i})
+        for i in range(20, 30):
+            f.patch_user(ids["user%03d" % i], {"enabled": False})
+        for i in range(30, 35):
+            f.patch_user(ids["user%03d" % i], {"population": {"name": "Elsewhere"}})
+
+        def expected(name):
+            i = int(name[4:])
+            return {"title": "Title %d" % i if i < 20 else "Engineer",
+                    "active": not (20 <= i < 35)}
+
+        def exact():
+            got = f.target_users()
+            if len(got) != 60:
+                return False
+            return all({"title": u.get("title"), "active": u.get("active")} == expected(n)
+                       for n, u in got.items())
+        wait_until(exact, timeout=WAIT_LONG, interval=0.5, what="the exact expected state")
+        self.assertEqual(f.target_count(), 60)
+        self.assertEqual(f.stats().get("DELETE", 0), 0)
+
+    def test_mass_deprovisioning_brake(self):
+        f = self.flow()
+        f.population("Keep")
+        f.population("Drop")
+        f.import_users([f.person("keep%02d" % i, "Keep") for i in range(5)]
+                       + [f.person("drop%02d" % i, "Drop") for i in range(25)])
+        f.setup(user_filter=pop_filter("Keep", "Drop"))
+        f.wait_target_count(30)
+        f.wait_status(lambda s: s["users"]["success"] == 30, what="30 linked")
+        # Narrowing the filter starts a full resync that would disable 25 of 30.
+        f.ok("PUT", "/api/v1/rules/%s/filter" % f.rule, pop_filter("Keep"))
+        f.wait_status(lambda s: "brake" in str(s).lower(), what="the brake in the status")
+        self.assertEqual(sum(1 for u in f.target_users().values() if u["active"]), 30)
+        self.assertEqual(f.stats().get("PATCH", 0), 0)
+        f.resync("?allow=true")
+        wait_until(lambda: sum(1 for u in f.target_users().values() if not u["active"]) == 25,
+                   timeout=WAIT, interval=0.3, what="25 disabled after allow")
+        self.assertTrue(all(u["active"] for n, u in f.target_users().items()
+                            if n.startswith("keep")))
+        self.assertEqual(f.stats().get("DELETE", 0), 0)
+
+    def test_dry_run_returns_the_plan_and_sends_nothing(self):
+        f = self.flow()
+        f.user("ada", POP)
+        f.user("bob", POP)
+        f.setup(population=POP, enable=False)
+        f.patch_connection({"enabled": True})
+        plan = f.resync("?dryRun=true")
+        text = str(plan)
+        self.assertIn("ada", text)
+        self.assertIn("bob", text)
+        self.assertIn("create", text.lower())
+        self.assertEqual(f.writes(), 0)
+        self.assertEqual(f.target_count(), 0)
+
+    def test_noop_full_resync_sends_nothing(self):
+        f = self.flow()
+        f.population(POP)
+        f.import_users([f.person("user%02d" % i, POP) for i in range(20)])
+        f.setup(population=POP)
+        f.wait_target_count(20)
+        first = f.wait_status(lambda s: s["users"]["success"] == 20 and s["lastSyncAt"],
+                              what="first sync done")
+        before = f.stats()
+        f.stats()
+        self_count = f.stats().get("GET", 0) - before.get("GET", 0)  # _stats's own GETs
+        base = f.stats()
+        f.resync()
+        f.wait_status(lambda s: s["lastSyncAt"] != first["lastSyncAt"], what="resync done")
+        after = f.stats()
+        for m in ("POST", "PUT", "PATCH", "DELETE"):
+            self.assertEqual(after.get(m, 0), base.get(m, 0), m)
+        self.assertLessEqual(after.get("GET", 0) - base.get("GET", 0), self_count, after)
+
+
+if __name__ == "__main__":
+    unittest.main()
