@@ -16,7 +16,7 @@ const struct store_component store__core_schema = {"core", core_migrations, 1};
 
 static const struct store_component *const components[] = {
     &store__core_schema,      &store__events_schema, &store__directory_schema,
-    &store__provision_schema, &store__target_schema,
+    &store__provision_schema, &store__sync_schema,   &store__target_schema,
 };
 
 enum sc_err store__err(struct store *st, int rc)

@@ -1,8 +1,690 @@
 /* The sync component of the SQLite back-end: its schema migrations and the store
- * functions declared in store/store_sync.h. */
+ * functions declared in store/store_sync.h (links, outbox with leases, engine cursor,
+ * per-rule state and brake, connection quarantine, provisioning log). */
 #include "store/sqlite_internal.h"
+#include "store/store_sync.h"
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/json.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static const struct store_migration sync_migrations[] = {
-    {0, ""},
+    {1, "CREATE TABLE sync_links ("
+        " rule_id TEXT NOT NULL,"
+        " user_id TEXT NOT NULL,"
+        " username TEXT,"
+        " target_id TEXT,"
+        " state TEXT NOT NULL,"
+        " sent TEXT,"
+        " digest INTEGER NOT NULL DEFAULT 0,"
+        " absent INTEGER NOT NULL DEFAULT 0,"
+        " last_error TEXT,"
+        " updated_at INTEGER NOT NULL,"
+        " PRIMARY KEY(rule_id, user_id));"
+        "CREATE TABLE sync_outbox ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " rule_id TEXT NOT NULL,"
+        " user_id TEXT NOT NULL,"
+        " flags INTEGER NOT NULL DEFAULT 0,"
+        " attempts INTEGER NOT NULL DEFAULT 0,"
+        " generation INTEGER NOT NULL DEFAULT 1,"
+        " not_before INTEGER NOT NULL,"
+        " lease_owner TEXT,"
+        " lease_until INTEGER NOT NULL DEFAULT 0,"
+        " created_at INTEGER NOT NULL,"
+        " UNIQUE(rule_id, user_id));"
+        "CREATE INDEX sync_outbox_due ON sync_outbox(not_before);"
+        "CREATE TABLE sync_rules ("
+        " rule_id TEXT PRIMARY KEY,"
+        " resync INTEGER NOT NULL DEFAULT 0,"
+        " brake_hold INTEGER NOT NULL DEFAULT 0,"
+        " brake_limit INTEGER NOT NULL DEFAULT 0,"
+        " last_sync_at INTEGER NOT NULL DEFAULT 0,"
+        " last_resync_at INTEGER NOT NULL DEFAULT 0,"
+        " last_error TEXT);"
+        "CREATE TABLE sync_connections ("
+        " connection_id TEXT PRIMARY KEY,"
+        " quarantined INTEGER NOT NULL DEFAULT 0,"
+        " reason TEXT,"
+        " since INTEGER NOT NULL DEFAULT 0);"
+        "CREATE TABLE sync_log ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " time INTEGER NOT NULL,"
+        " rule_id TEXT, user_id TEXT, username TEXT,"
+        " action TEXT NOT NULL, status TEXT NOT NULL, http_status INTEGER NOT NULL DEFAULT 0,"
+        " changes TEXT, error TEXT);"
+        "CREATE INDEX sync_log_rule ON sync_log(rule_id, id);"
+        "CREATE INDEX sync_log_user ON sync_log(user_id, id);"},
 };
-const struct store_component store__sync_schema = {"sync", sync_migrations, 0};
+const struct store_component store__sync_schema = {"sync", sync_migrations, 1};
+
+static enum sc_err step_done(struct store *st, sqlite3_stmt *s)
+{
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? SC_OK : store__err(st, rc);
+}
+
+/* ---- links ---- */
+
+void store_sync_link_clear(struct store_sync_link *l)
+{
+    if (!l)
+        return;
+    free(l->username);
+    free(l->target_id);
+    free(l->sent);
+    free(l->last_error);
+    memset(l, 0, sizeof *l);
+}
+
+#define LINK_COLUMNS                                                                               \
+    "rule_id, user_id, username, target_id, state, sent, digest, absent, last_error, updated_at"
+
+static void link_read(sqlite3_stmt *s, struct store_sync_link *l)
+{
+    memset(l, 0, sizeof *l);
+    sc_strlcpy(l->rule_id, (const char *)sqlite3_column_text(s, 0), sizeof l->rule_id);
+    sc_strlcpy(l->user_id, (const char *)sqlite3_column_text(s, 1), sizeof l->user_id);
+    l->username = store__column_dup(s, 2);
+    l->target_id = store__column_dup(s, 3);
+    sc_strlcpy(l->state, (const char *)sqlite3_column_text(s, 4), sizeof l->state);
+    l->sent = store__column_dup(s, 5);
+    l->digest = (uint64_t)sqlite3_column_int64(s, 6);
+    l->absent = sqlite3_column_int(s, 7);
+    l->last_error = store__column_dup(s, 8);
+    l->updated_at = sqlite3_column_int64(s, 9);
+}
+
+enum sc_err store_sync_link_get(struct store *st, const char *rule_id, const char *user_id,
+                                struct store_sync_link *out)
+{
+    sqlite3_stmt *s = store__prepare(st, "SELECT " LINK_COLUMNS
+                                         " FROM sync_links WHERE rule_id = ? AND user_id = ?");
+    if (!s)
+        return SC_ERR_DB;
+    store__bind_text(s, 1, rule_id);
+    store__bind_text(s, 2, user_id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        link_read(s, out);
+        sqlite3_reset(s);
+        return SC_OK;
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? SC_ERR_NOT_FOUND : store__err(st, rc);
+}
+
+enum sc_err store_sync_link_put(struct store *st, const struct store_sync_link *l)
+{
+    sqlite3_stmt *s = store__prepare(st, "INSERT OR REPLACE INTO sync_links(" LINK_COLUMNS
+                                         ") VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    if (!s)
+        return SC_ERR_DB;
+    store__bind_text(s, 1, l->rule_id);
+    store__bind_text(s, 2, l->user_id);
+    store__bind_text(s, 3, l->username);
+    store__bind_text(s, 4, l->target_id);
+    store__bind_text(s, 5, l->state[0] ? l->state : SYNC_STATE_PENDING);
+    store__bind_text(s, 6, l->sent);
+    sqlite3_bind_int64(s, 7, (sqlite3_int64)l->digest);
+    sqlite3_bind_int(s, 8, l->absent ? 1 : 0);
+    store__bind_text(s, 9, l->last_error);
+    sqlite3_bind_int64(s, 10, sc_clock_now_ms());
+    return step_done(st, s);
+}
+
+enum sc_err store_sync_link_each(struct store *st, const char *rule_id,
+                                 int (*fn)(void *arg, const struct store_sync_link *l), void *arg)
+{
+    /* Not cached: fn may call other store functions that would reset a shared
+     * statement; a private statement keeps the iteration independent. */
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, "SELECT " LINK_COLUMNS " FROM sync_links WHERE rule_id = ?", -1,
+                           &s, NULL) != SQLITE_OK)
+        return store__err(st, sqlite3_errcode(st->db));
+    store__bind_text(s, 1, rule_id);
+    enum sc_err err = SC_OK;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_sync_link l;
+        link_read(s, &l);
+        int stop = fn(arg, &l);
+        store_sync_link_clear(&l);
+        if (stop) {
+            err = SC_ERR_INTERNAL;
+            goto done;
+        }
+    }
+    if (rc != SQLITE_DONE)
+        err = store__err(st, rc);
+done:
+    sqlite3_finalize(s);
+    return err;
+}
+
+static json_t *json_str_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+static json_t *time_or_null(int64_t ms)
+{
+    if (ms <= 0)
+        return json_null();
+    char t[32];
+    return json_string(sc_clock_format_iso8601(ms, t, sizeof t));
+}
+
+enum sc_err store_sync_link_list(struct store *st, const char *rule_id, int limit,
+                                 const char *cursor, json_t *items, char **next)
+{
+    *next = NULL;
+    sqlite3_stmt *s = store__prepare(st, "SELECT " LINK_COLUMNS " FROM sync_links WHERE rule_id = "
+                                         "? AND user_id > ? ORDER BY user_id LIMIT ?");
+    if (!s)
+        return SC_ERR_DB;
+    store__bind_text(s, 1, rule_id);
+    store__bind_text(s, 2, cursor ? cursor : "");
+    sqlite3_bind_int(s, 3, limit + 1);
+    int count = 0, rc;
+    enum sc_err err = SC_OK;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_sync_link l;
+        link_read(s, &l);
+        if (count == limit) {
+            *next = sc_strdup(json_string_value(
+                json_object_get(json_array_get(items, json_array_size(items) - 1), "userId")));
+            store_sync_link_clear(&l);
+            break;
+        }
+        json_array_append_new(items, json_pack("{s:s, s:o, s:o, s:s, s:o, s:o}", "userId",
+                                               l.user_id, "username", json_str_or_null(l.username),
+                                               "targetId", json_str_or_null(l.target_id), "state",
+                                               l.state, "lastError", json_str_or_null(l.last_error),
+                                               "updatedAt", time_or_null(l.updated_at)));
+        store_sync_link_clear(&l);
+        count++;
+    }
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        err = store__err(st, rc);
+    sqlite3_reset(s);
+    return err;
+}
+
+enum sc_err store_sync_link_counts(struct store *st, const char *rule_id,
+                                   struct store_sync_counts *out)
+{
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *s = store__prepare(st, "SELECT state, COUNT(*), SUM(target_id IS NOT NULL) "
+                                         "FROM sync_links WHERE rule_id = ? GROUP BY state");
+    if (!s)
+        return SC_ERR_DB;
+    store__bind_text(s, 1, rule_id);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *state = (const char *)sqlite3_column_text(s, 0);
+        int64_t n = sqlite3_column_int64(s, 1);
+        out->linked += sqlite3_column_int64(s, 2);
+        if (strcmp(state, SYNC_STATE_OUT_OF_SCOPE) == 0)
+            continue;
+        out->impacted += n;
+        if (!strcmp(state, SYNC_STATE_SYNCED) || !strcmp(state, SYNC_STATE_DISABLED) ||
+            !strcmp(state, SYNC_STATE_DELETED))
+            out->success += n;
+        else if (!strcmp(state, SYNC_STATE_UNSYNCED))
+            out->unsynced += n;
+        else if (!strcmp(state, SYNC_STATE_PARTIAL))
+            out->partial += n;
+        else if (!strcmp(state, SYNC_STATE_FAILED))
+            out->failed += n;
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? SC_OK : store__err(st, rc);
+}
+
+/* ---- outbox ---- */
+
+enum sc_err store_sync_outbox_touch(struct store *st, const char *rule_id, const char *user_id,
+                                    int flags, int64_t not_before)
+{
+    sqlite3_stmt *s = store__prepare(
+        st, "INSERT INTO sync_outbox(rule_id, user_id, flags, not_before, created_at) "
+            "VALUES(?, ?, ?, ?, ?) ON CONFLICT(rule_id, user_id) DO UPDATE SET "
+            "generation = generation + 1, flags = flags | excluded.flags, "
+            "not_before = MIN(not_before, excluded.not_before)");
+    if (!s)
+        return SC_ERR_DB;
+    store__bind_text(s, 1, rule_id);
+    store__bind_text(s, 2, user_id);
+    sqlite3_bind_int(s, 3, flags);
+    sqlite3_bind_int64(s, 4, not_before);
+    sqlite3_bind_int64(s, 5, sc_clock_now_ms());
+    return step_done(st, s);
+}
+
+enum sc_err store_sync_outbox_lease(struct store *st, const char *owner, int64_t now,
+                                    int64_t lease_ms, size_t max, struct store_sync_item **out,
+                                    size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (max == 0)
+        return SC_OK;
+    int own_tx = !st->in_tx;
+    enum sc_err err = SC_OK;
+    struct store_sync_item *items = NULL;
+    size_t count = 0;
+    if (own_tx && (err = store_begin(st)))
+        return err;
+    sqlite3_stmt *u = store__prepare(
+        st, "UPDATE sync_outbox SET lease_owner = ?, lease_until = ?, attempts = attempts + 1 "
+            "WHERE id IN (SELECT id FROM sync_outbox WHERE not_before <= ? AND "
+            "(lease_owner IS NULL OR lease_until < ?) ORDER BY not_before, id LIMIT ?) "
+            "RETURNING id, rule_id, user_id, flags, attempts, generation, not_before");
+    if (!u) {
+        err = SC_ERR_DB;
+        goto done;
+    }
+    store__bind_text(u, 1, owner);
+    sqlite3_bind_int64(u, 2, now + lease_ms);
+    sqlite3_bind_int64(u, 3, now);
+    sqlite3_bind_int64(u, 4, now);
+    sqlite3_bind_int64(u, 5, (sqlite3_int64)max);
+    items = calloc(max, sizeof *items);
+    if (!items) {
+        sqlite3_reset(u);
+        err = SC_ERR_NOMEM;
+        goto done;
+    }
+    int rc;
+    while ((rc = sqlite3_step(u)) == SQLITE_ROW && count < max) {
+        struct store_sync_item *it = &items[count++];
+        it->id = sqlite3_column_int64(u, 0);
+        sc_strlcpy(it->rule_id, (const char *)sqlite3_column_text(u, 1), sizeof it->rule_id);
+        sc_strlcpy(it->user_id, (const char *)sqlite3_column_text(u, 2), sizeof it->user_id);
+        it->flags = sqlite3_column_int(u, 3);
+        it->attempts = sqlite3_column_int(u, 4);
+        it->generation = sqlite3_column_int64(u, 5);
+        it->not_before = sqlite3_column_int64(u, 6);
+    }
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        err = store__err(st, rc);
+    sqlite3_reset(u);
+done:
+    if (own_tx) {
+        if (err)
+            store_rollback(st);
+        else
+            err = store_commit(st);
+    }
+    if (err) {
+        free(items);
+        return err;
+    }
+    if (count == 0) {
+        free(items);
+        items = NULL;
+    }
+    *out = items;
+    *n = count;
+    return SC_OK;
+}
+
+enum sc_err store_sync_outbox_done(struct store *st, int64_t id, int64_t generation)
+{
+    sqlite3_stmt *d = store__prepare(st, "DELETE FROM sync_outbox WHERE id = ? AND generation = ?");
+    if (!d)
+        return SC_ERR_DB;
+    sqlite3_bind_int64(d, 1, id);
+    sqlite3_bind_int64(d, 2, generation);
+    enum sc_err err = step_done(st, d);
+    if (err || sqlite3_changes(st->db) > 0)
+        return err;
+    sqlite3_stmt *u = store__prepare(
+        st,
+        "UPDATE sync_outbox SET lease_owner = NULL, lease_until = 0, attempts = 0 WHERE id = ?");
+    if (!u)
+        return SC_ERR_DB;
+    sqlite3_bind_int64(u, 1, id);
+    return step_done(st, u);
+}
+
+enum sc_err store_sync_outbox_retry(struct store *st, int64_t id, int64_t generation,
+                                    int64_t not_before)
+{
+    sqlite3_stmt *u = store__prepare(
+        st,
+        "UPDATE sync_outbox SET lease_owner = NULL, lease_until = 0, "
+        "not_before = CASE WHEN generation = ? THEN ? ELSE MIN(not_before, ?) END WHERE id = ?");
+    if (!u)
+        return SC_ERR_DB;
+    sqlite3_bind_int64(u, 1, generation);
+    sqlite3_bind_int64(u, 2, not_before);
+    sqlite3_bind_int64(u, 3, sc_clock_now_ms());
+    sqlite3_bind_int64(u, 4, id);
+    return step_done(st, u);
+}
+
+enum sc_err store_sync_outbox_release_all(struct store *st, const char *owner)
+{
+    sqlite3_stmt *u;
+    if (owner) {
+        u = store__prepare(st, "UPDATE sync_outbox SET lease_owner = NULL, lease_until = 0 "
+                               "WHERE lease_owner = ?");
+        if (!u)
+            return SC_ERR_DB;
+        store__bind_text(u, 1, owner);
+    } else {
+        u = store__prepare(st, "UPDATE sync_outbox SET lease_owner = NULL, lease_until = 0 "
+                               "WHERE lease_owner IS NOT NULL");
+        if (!u)
+            return SC_ERR_DB;
+    }
+    return step_done(st, u);
+}
+
+enum sc_err store_sync_outbox_next_due(struct store *st, int64_t *ms)
+{
+    sqlite3_stmt *s =
+        store__prepare(st, "SELECT MIN(not_before) FROM sync_outbox WHERE lease_owner IS NULL");
+    if (!s)
+        return SC_ERR_DB;
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *ms = sqlite3_column_type(s, 0) == SQLITE_NULL ? INT64_MAX : sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW ? SC_OK : store__err(st, rc);
+}
+
+enum sc_err store_sync_outbox_count(struct store *st, const char *rule_id, int64_t *n)
+{
+    sqlite3_stmt *s =
+        store__prepare(st, "SELECT COUNT(*) FROM sync_outbox WHERE ?1 IS NULL OR rule_id = ?1");
+    if (!s)
+        return SC_ERR_DB;
+    store__bind_text(s, 1, rule_id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *n = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW ? SC_OK : store__err(st, rc);
+}
+
+enum sc_err store_sync_outbox_drop_rule(struct store *st, const char *rule_id)
+{
+    sqlite3_stmt *d = store__prepare(st, "DELETE FROM sync_outbox WHERE rule_id = ?");
+    if (!d)
+        return SC_ERR_DB;
+    store__bind_text(d, 1, rule_id);
+    return step_done(st, d);
+}
+
+/* ---- cursor ---- */
+
+enum sc_err store_sync_cursor_get(struct store *st, int64_t *seq)
+{
+    char *v = NULL;
+    enum sc_err err = store_setting_get(st, "sync.cursor", &v);
+    if (err == SC_ERR_NOT_FOUND) {
+        *seq = 0;
+        return SC_OK;
+    }
+    if (err)
+        return err;
+    int64_t n = 0;
+    int bad = sc_parse_int64(v, 0, INT64_MAX, &n);
+    free(v);
+    if (bad)
+        return SC_ERR_DB;
+    *seq = n;
+    return SC_OK;
+}
+
+enum sc_err store_sync_cursor_set(struct store *st, int64_t seq)
+{
+    char v[32];
+    snprintf(v, sizeof v, "%" PRId64, seq);
+    return store_setting_set(st, "sync.cursor", v);
+}
+
+/* ---- rules ---- */
+
+enum sc_err store_sync_rule_get(struct store *st, const char *rule_id, struct store_sync_rule *out)
+{
+    memset(out, 0, sizeof *out);
+    sc_strlcpy(out->rule_id, rule_id, sizeof out->rule_id);
+    sqlite3_stmt *s = store__prepare(st, "SELECT resync, brake_hold, brake_limit, last_sync_at, "
+                                         "last_resync_at, last_error FROM sync_rules "
+                                         "WHERE rule_id = ?");
+    if (!s)
+        return SC_ERR_DB;
+    store__bind_text(s, 1, rule_id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        out->resync = sqlite3_column_int(s, 0);
+        out->brake_hold = sqlite3_column_int64(s, 1);
+        out->brake_limit = sqlite3_column_int64(s, 2);
+        out->last_sync_at = sqlite3_column_int64(s, 3);
+        out->last_resync_at = sqlite3_column_int64(s, 4);
+        const unsigned char *t = sqlite3_column_text(s, 5);
+        if (t)
+            sc_strlcpy(out->last_error, (const char *)t, sizeof out->last_error);
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? SC_OK : store__err(st, rc);
+}
+
+enum sc_err store_sync_rule_put(struct store *st, const struct store_sync_rule *r)
+{
+    sqlite3_stmt *s = store__prepare(
+        st, "INSERT OR REPLACE INTO sync_rules(rule_id, resync, brake_hold, brake_limit, "
+            "last_sync_at, last_resync_at, last_error) VALUES(?, ?, ?, ?, ?, ?, ?)");
+    if (!s)
+        return SC_ERR_DB;
+    store__bind_text(s, 1, r->rule_id);
+    sqlite3_bind_int(s, 2, r->resync);
+    sqlite3_bind_int64(s, 3, r->brake_hold);
+    sqlite3_bind_int64(s, 4, r->brake_limit);
+    sqlite3_bind_int64(s, 5, r->last_sync_at);
+    sqlite3_bind_int64(s, 6, r->last_resync_at);
+    store__bind_text(s, 7, r->last_error[0] ? r->last_error : NULL);
+    return step_done(st, s);
+}
+
+enum sc_err store_sync_rule_request_resync(struct store *st, const char *rule_id, int allow)
+{
+    sqlite3_stmt *s = store__prepare(
+        st, "INSERT INTO sync_rules(rule_id, resync) VALUES(?, ?) ON CONFLICT(rule_id) DO "
+            "UPDATE SET resync = MAX(resync, excluded.resync)");
+    if (!s)
+        return SC_ERR_DB;
+    store__bind_text(s, 1, rule_id);
+    sqlite3_bind_int(s, 2, allow ? 2 : 1);
+    return step_done(st, s);
+}
+
+enum sc_err store_sync_rule_pending(struct store *st, size_t max, char (**out)[STORE_SYNC_ID_MAX],
+                                    size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *s =
+        store__prepare(st, "SELECT rule_id FROM sync_rules WHERE resync > 0 ORDER BY rule_id "
+                           "LIMIT ?");
+    if (!s)
+        return SC_ERR_DB;
+    sqlite3_bind_int64(s, 1, (sqlite3_int64)max);
+    char(*ids)[STORE_SYNC_ID_MAX] = calloc(max ? max : 1, sizeof *ids);
+    if (!ids)
+        return SC_ERR_NOMEM;
+    size_t count = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW && count < max)
+        sc_strlcpy(ids[count++], (const char *)sqlite3_column_text(s, 0), STORE_SYNC_ID_MAX);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        free(ids);
+        return store__err(st, rc);
+    }
+    if (count == 0) {
+        free(ids);
+        return SC_OK;
+    }
+    *out = ids;
+    *n = count;
+    return SC_OK;
+}
+
+enum sc_err store_sync_rule_touch(struct store *st, const char *rule_id, int64_t ms)
+{
+    sqlite3_stmt *s = store__prepare(
+        st, "INSERT INTO sync_rules(rule_id, last_sync_at) VALUES(?, ?) ON CONFLICT(rule_id) DO "
+            "UPDATE SET last_sync_at = excluded.last_sync_at");
+    if (!s)
+        return SC_ERR_DB;
+    store__bind_text(s, 1, rule_id);
+    sqlite3_bind_int64(s, 2, ms);
+    return step_done(st, s);
+}
+
+enum sc_err store_sync_rule_forget(struct store *st, const char *rule_id)
+{
+    static const char *const sql[] = {
+        "DELETE FROM sync_links WHERE rule_id = ?",
+        "DELETE FROM sync_outbox WHERE rule_id = ?",
+        "DELETE FROM sync_rules WHERE rule_id = ?",
+    };
+    for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
+        sqlite3_stmt *s = store__prepare(st, sql[i]);
+        if (!s)
+            return SC_ERR_DB;
+        store__bind_text(s, 1, rule_id);
+        enum sc_err err = step_done(st, s);
+        if (err)
+            return err;
+    }
+    return SC_OK;
+}
+
+/* ---- connections ---- */
+
+enum sc_err store_sync_quarantine_set(struct store *st, const char *connection_id, int on,
+                                      const char *reason)
+{
+    sqlite3_stmt *s = store__prepare(
+        st, "INSERT OR REPLACE INTO sync_connections(connection_id, quarantined, reason, since) "
+            "VALUES(?, ?, ?, ?)");
+    if (!s)
+        return SC_ERR_DB;
+    store__bind_text(s, 1, connection_id);
+    sqlite3_bind_int(s, 2, on ? 1 : 0);
+    store__bind_text(s, 3, reason);
+    sqlite3_bind_int64(s, 4, sc_clock_now_ms());
+    return step_done(st, s);
+}
+
+enum sc_err store_sync_quarantine_get(struct store *st, const char *connection_id, int *on,
+                                      char *reason, size_t n)
+{
+    *on = 0;
+    if (reason && n)
+        reason[0] = '\0';
+    sqlite3_stmt *s = store__prepare(
+        st, "SELECT quarantined, reason FROM sync_connections WHERE connection_id = ?");
+    if (!s)
+        return SC_ERR_DB;
+    store__bind_text(s, 1, connection_id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *on = sqlite3_column_int(s, 0);
+        const unsigned char *t = sqlite3_column_text(s, 1);
+        if (t && reason && n)
+            sc_strlcpy(reason, (const char *)t, n);
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? SC_OK : store__err(st, rc);
+}
+
+/* ---- log ---- */
+
+enum sc_err store_sync_log_append(struct store *st, const struct store_sync_log_entry *le)
+{
+    sqlite3_stmt *s = store__prepare(
+        st, "INSERT INTO sync_log(time, rule_id, user_id, username, action, status, http_status, "
+            "changes, error) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    if (!s)
+        return SC_ERR_DB;
+    sqlite3_bind_int64(s, 1, sc_clock_now_ms());
+    store__bind_text(s, 2, le->rule_id);
+    store__bind_text(s, 3, le->user_id);
+    store__bind_text(s, 4, le->username);
+    store__bind_text(s, 5, le->action);
+    store__bind_text(s, 6, le->status);
+    sqlite3_bind_int(s, 7, le->http_status);
+    store__bind_text(s, 8, le->changes);
+    store__bind_text(s, 9, le->error);
+    return step_done(st, s);
+}
+
+enum sc_err store_sync_log_list(struct store *st, const char *rule_id, const char *user_id,
+                                const char *action, const char *status, int limit,
+                                const char *cursor, json_t *items, char **next)
+{
+    *next = NULL;
+    int64_t before = INT64_MAX;
+    if (cursor && sc_parse_int64(cursor, 1, INT64_MAX, &before))
+        return SC_ERR_INVALID;
+    sqlite3_stmt *s = store__prepare(
+        st, "SELECT id, time, rule_id, user_id, username, action, status, http_status, changes, "
+            "error FROM sync_log WHERE id < ?1 AND (?2 IS NULL OR rule_id = ?2) AND "
+            "(?3 IS NULL OR user_id = ?3) AND (?4 IS NULL OR action = ?4) AND "
+            "(?5 IS NULL OR status = ?5) ORDER BY id DESC LIMIT ?6");
+    if (!s)
+        return SC_ERR_DB;
+    sqlite3_bind_int64(s, 1, before);
+    store__bind_text(s, 2, rule_id);
+    store__bind_text(s, 3, user_id);
+    store__bind_text(s, 4, action);
+    store__bind_text(s, 5, status);
+    sqlite3_bind_int(s, 6, limit + 1);
+    int count = 0, rc;
+    int64_t last_id = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (count == limit) {
+            char c[32];
+            snprintf(c, sizeof c, "%" PRId64, last_id);
+            *next = sc_strdup(c);
+            break;
+        }
+        last_id = sqlite3_column_int64(s, 0);
+        char id[32];
+        snprintf(id, sizeof id, "%" PRId64, last_id);
+        json_t *changes = NULL;
+        const char *ct = (const char *)sqlite3_column_text(s, 8);
+        if (ct)
+            changes = json_loads(ct, 0, NULL);
+        if (!changes)
+            changes = json_array();
+        int http_status = sqlite3_column_int(s, 7);
+        json_array_append_new(
+            items,
+            json_pack("{s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:o, s:o, s:o}", "id", id, "time",
+                      time_or_null(sqlite3_column_int64(s, 1)), "ruleId",
+                      json_str_or_null((const char *)sqlite3_column_text(s, 2)), "userId",
+                      json_str_or_null((const char *)sqlite3_column_text(s, 3)), "username",
+                      json_str_or_null((const char *)sqlite3_column_text(s, 4)), "action",
+                      (const char *)sqlite3_column_text(s, 5), "status",
+                      (const char *)sqlite3_column_text(s, 6), "httpStatus",
+                      http_status ? json_integer(http_status) : json_null(), "changes", changes,
+                      "error", json_str_or_null((const char *)sqlite3_column_text(s, 9))));
+        count++;
+    }
+    enum sc_err err = (rc == SQLITE_DONE || rc == SQLITE_ROW) ? SC_OK : store__err(st, rc);
+    sqlite3_reset(s);
+    return err;
+}

@@ -1,0 +1,199 @@
+/* Persistence of the provisioning engine ("sync" component): the links between a rule's
+ * users and their target accounts with what was last sent (values and digest), the
+ * per-user sync state and last error; the outbox of (rule, user) work items with
+ * per-user coalescing and leases (owner + expiry, so several engine processes can share
+ * one database: on PostgreSQL the lease query becomes FOR UPDATE SKIP LOCKED); the
+ * engine's cursor over change events; pending full resyncs and the safety brake per
+ * rule; per-connection health (quarantine); and the provisioning log.
+ *
+ * An outbox item does not carry a request: it says "bring this user up to date for this
+ * rule". The engine plans it when it delivers it, against the latest last-sent state, so
+ * several changes to one user collapse into one operation and a user's calls can never
+ * overtake each other. */
+#ifndef SC_STORE_STORE_SYNC_H
+#define SC_STORE_STORE_SYNC_H
+
+#include "base/err.h"
+#include "store/store.h"
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_SYNC_ID_MAX 64
+
+/* Per-user states (link.state). */
+#define SYNC_STATE_PENDING "PENDING"           /* queued, not yet delivered */
+#define SYNC_STATE_SYNCED "SYNCED"             /* target matches what was last sent */
+#define SYNC_STATE_UNSYNCED "UNSYNCED"         /* in scope, not on target, create not allowed */
+#define SYNC_STATE_PARTIAL "PARTIALLY_SYNCED"  /* linked, differs, update not allowed */
+#define SYNC_STATE_FAILED "FAILED"             /* the last call failed (see last_error) */
+#define SYNC_STATE_DISABLED "DISABLED"         /* out of scope, disabled on the target */
+#define SYNC_STATE_DELETED "DELETED"           /* out of scope, deleted on the target */
+#define SYNC_STATE_OUT_OF_SCOPE "OUT_OF_SCOPE" /* out of scope, removal not allowed/needed */
+
+/* A user's link for one rule. Strings are owned (store_sync_link_clear). */
+struct store_sync_link {
+    char rule_id[STORE_SYNC_ID_MAX];
+    char user_id[STORE_SYNC_ID_MAX];
+    char *username;  /* last known, for display */
+    char *target_id; /* the target account's id, NULL when not linked */
+    char state[24];  /* SYNC_STATE_* */
+    char *sent;      /* JSON object of the target attributes last sent (or read when
+                        linking), NULL when nothing is known */
+    uint64_t digest; /* digest of sent (0 when none) */
+    int absent;      /* 1: a look-up or a listing found no account (create directly) */
+    char *last_error;
+    int64_t updated_at;
+};
+
+/* Frees the strings of l (not l itself) and zeroes it. */
+void store_sync_link_clear(struct store_sync_link *l);
+
+/* Reads the link of (rule, user) into *out (strings new). SC_ERR_NOT_FOUND when none. */
+enum sc_err store_sync_link_get(struct store *st, const char *rule_id, const char *user_id,
+                                struct store_sync_link *out);
+
+/* Inserts or replaces a link (values borrowed); updated_at is set to now. */
+enum sc_err store_sync_link_put(struct store *st, const struct store_sync_link *l);
+
+/* Calls fn for every link of rule_id (borrowed, valid during the call). fn returns
+ * non-zero to stop (then SC_ERR_INTERNAL). */
+enum sc_err store_sync_link_each(struct store *st, const char *rule_id,
+                                 int (*fn)(void *arg, const struct store_sync_link *l), void *arg);
+
+/* Lists a rule's links ordered by user id after cursor (a user id, or NULL), at most
+ * limit, as new JSON objects {"userId","username","targetId","state","lastError",
+ * "updatedAt"} appended to items; *next is a new cursor string or NULL at the end. */
+enum sc_err store_sync_link_list(struct store *st, const char *rule_id, int limit,
+                                 const char *cursor, json_t *items, char **next);
+
+/* Counts a rule's links by state. */
+struct store_sync_counts {
+    int64_t impacted, success, unsynced, partial, failed, linked;
+};
+enum sc_err store_sync_link_counts(struct store *st, const char *rule_id,
+                                   struct store_sync_counts *out);
+
+/* ---- the outbox ---- */
+
+/* Item flags. */
+#define SYNC_ITEM_ALLOW_REMOVE 1 /* removal approved past the brake */
+
+struct store_sync_item {
+    int64_t id;
+    char rule_id[STORE_SYNC_ID_MAX];
+    char user_id[STORE_SYNC_ID_MAX];
+    int flags;
+    int attempts;       /* leases taken so far, this one included */
+    int64_t generation; /* bumped by every store_sync_outbox_touch */
+    int64_t not_before; /* ms since the epoch */
+};
+
+/* Marks (rule, user) as needing work no earlier than not_before: inserts an item, or
+ * bumps the existing one's generation (so an in-flight delivery knows to plan again),
+ * ORs flags in and moves not_before earlier. Call inside the transaction that moves
+ * the event cursor. */
+enum sc_err store_sync_outbox_touch(struct store *st, const char *rule_id, const char *user_id,
+                                    int flags, int64_t not_before);
+
+/* Leases up to max due items (not_before <= now, not leased or lease expired) to owner
+ * until now + lease_ms, incrementing their attempts, oldest first. *out is a new array
+ * of *n items (free()), possibly empty. Runs its own transaction unless one is open. */
+enum sc_err store_sync_outbox_lease(struct store *st, const char *owner, int64_t now,
+                                    int64_t lease_ms, size_t max, struct store_sync_item **out,
+                                    size_t *n);
+
+/* Finishes a leased item: deletes it when its generation is still `generation`, else
+ * (touched meanwhile) releases the lease so it is planned again at once. */
+enum sc_err store_sync_outbox_done(struct store *st, int64_t id, int64_t generation);
+
+/* Releases a leased item for a later attempt no earlier than not_before (or at once
+ * when it was touched meanwhile). */
+enum sc_err store_sync_outbox_retry(struct store *st, int64_t id, int64_t generation,
+                                    int64_t not_before);
+
+/* Releases every lease held by owner, or every lease when owner is NULL (a SQLite
+ * database is served by one engine: at start it takes back what a crashed one held). */
+enum sc_err store_sync_outbox_release_all(struct store *st, const char *owner);
+
+/* Writes the earliest not_before among unleased items into *ms, or INT64_MAX when none. */
+enum sc_err store_sync_outbox_next_due(struct store *st, int64_t *ms);
+
+/* Number of items waiting for rule_id (all rules when NULL). */
+enum sc_err store_sync_outbox_count(struct store *st, const char *rule_id, int64_t *n);
+
+/* Deletes every item of rule_id (rule disabled or deleted). */
+enum sc_err store_sync_outbox_drop_rule(struct store *st, const char *rule_id);
+
+/* ---- engine cursor ---- */
+
+/* The last change-event sequence the engine fully handled (0 when none). */
+enum sc_err store_sync_cursor_get(struct store *st, int64_t *seq);
+enum sc_err store_sync_cursor_set(struct store *st, int64_t seq);
+
+/* ---- per-rule sync state ---- */
+
+struct store_sync_rule {
+    char rule_id[STORE_SYNC_ID_MAX];
+    int resync;          /* 0 none, 1 full resync requested, 2 requested with allow */
+    int64_t brake_hold;  /* removals a braked resync holds back (0 = not braked) */
+    int64_t brake_limit; /* the threshold it passed */
+    int64_t last_sync_at;
+    int64_t last_resync_at;
+    char last_error[256];
+};
+
+/* Reads rule_id's state; a rule never seen gives zeros (SC_OK). */
+enum sc_err store_sync_rule_get(struct store *st, const char *rule_id, struct store_sync_rule *out);
+
+/* Inserts or replaces rule_id's state (r->rule_id names it). */
+enum sc_err store_sync_rule_put(struct store *st, const struct store_sync_rule *r);
+
+/* Requests a full resync of rule_id (allow: approve removals past the brake). */
+enum sc_err store_sync_rule_request_resync(struct store *st, const char *rule_id, int allow);
+
+/* Writes a new array of up to max rule ids (char[STORE_SYNC_ID_MAX] each) with a
+ * pending resync into *out, *n of them. */
+enum sc_err store_sync_rule_pending(struct store *st, size_t max, char (**out)[STORE_SYNC_ID_MAX],
+                                    size_t *n);
+
+/* Sets last_sync_at of rule_id to ms. */
+enum sc_err store_sync_rule_touch(struct store *st, const char *rule_id, int64_t ms);
+
+/* Forgets a rule's links, items and state (the rule was deleted). */
+enum sc_err store_sync_rule_forget(struct store *st, const char *rule_id);
+
+/* ---- per-connection health ---- */
+
+/* Sets or clears the quarantine of connection_id (reason borrowed, may be NULL). */
+enum sc_err store_sync_quarantine_set(struct store *st, const char *connection_id, int on,
+                                      const char *reason);
+
+/* *on = 1 when connection_id is quarantined; reason (size n, may be NULL) gets why. */
+enum sc_err store_sync_quarantine_get(struct store *st, const char *connection_id, int *on,
+                                      char *reason, size_t n);
+
+/* ---- provisioning log ---- */
+
+struct store_sync_log_entry {
+    const char *rule_id, *user_id, *username;
+    const char *action;  /* CREATE UPDATE DISABLE DELETE LINK SKIP ENABLE */
+    const char *status;  /* SUCCESS FAILED RETRY UNSYNCED */
+    int http_status;     /* 0 when no call was made */
+    const char *changes; /* JSON array text [{"attribute","old","new"}] or NULL */
+    const char *error;   /* target error text or NULL */
+};
+
+/* Appends an entry (values borrowed) stamped with the current time. */
+enum sc_err store_sync_log_append(struct store *st, const struct store_sync_log_entry *le);
+
+/* Lists entries newest first, filtered by the non-NULL arguments (exact match), with
+ * id < cursor when cursor is given (a decimal id). Appends new JSON objects of the
+ * docs/api.md log shape to items; *next is a new cursor string or NULL at the end.
+ * SC_ERR_INVALID for a malformed cursor. */
+enum sc_err store_sync_log_list(struct store *st, const char *rule_id, const char *user_id,
+                                const char *action, const char *status, int limit,
+                                const char *cursor, json_t *items, char **next);
+
+#endif
