@@ -20,7 +20,7 @@
 #include <jansson.h>
 
 #define SCIM_FILTER_MAX_LEN 4096 /* bytes of filter text */
-#define SCIM_FILTER_MAX_DEPTH 32 /* nesting of parentheses, not, brackets and/or chains */
+#define SCIM_FILTER_MAX_DEPTH 32 /* nesting of parentheses, not and brackets */
 #define SCIM_FILTER_MAX_NODES 1024
 
 enum scim_filter_op {
@@ -96,11 +96,12 @@ enum sc_err scim_filter_escape(const char *value, struct sc_buf *out);
 
 /* Fills the template tmpl (e.g. `username Eq "%s"`) with value: every `%s` inside a
  * double-quoted string of the template is replaced by the escaped content of value;
- * a `%s` outside quotes by the whole quoted literal; `%%` is a '%'. The result (appended
- * to out) is then parsed to make sure it is one well-formed filter, so value cannot
- * change the filter's shape. Errors: 400-class SC_ERR_INVALID when tmpl has no `%s`
- * or an unknown `%` sequence, SC_ERR_PARSE when the result is not a filter (err, when
- * not NULL, gets the invalidFilter detail). On failure out is left as it was. */
+ * a `%s` outside quotes by the whole quoted literal; `%%` is a '%', and any other '%' is
+ * kept as is. The result (appended to out) is then parsed to make sure it is one
+ * well-formed filter, so value cannot change the filter's shape. Errors: SC_ERR_INVALID
+ * when tmpl has no `%s` or value is not valid UTF-8, SC_ERR_PARSE when the result is
+ * not a filter (err, when not NULL, gets the 400 invalidFilter detail). On failure out
+ * is left as it was. */
 enum sc_err scim_filter_template(const char *tmpl, const char *value, struct sc_buf *out,
                                  struct scim_error *err);
 

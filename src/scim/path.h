@@ -61,13 +61,15 @@ json_t *scim_path_get(const struct scim_resource_type *rt, const json_t *resourc
  * intermediate complex objects; for an extension attribute the object under its URN
  * key, and the URN in "schemas"; for a filtered multi-valued path that matches nothing,
  * a new element built from the filter's `attr eq value` terms (so
- * `emails[type eq "work"].value` adds {"type":"work","value":v,"primary":true}, with
- * primary only for emails/phoneNumbers/addresses and only when no other element is
- * primary); when elements match, their sub-attribute is set in every match. Existing
- * keys keep their spelling. A JSON null value removes the attribute instead
- * (scim_path_remove). Errors: 400 invalidPath when p cannot name a place in resource
- * (a filter that is not a conjunction of eq terms and matches nothing, a sub-attribute
- * of a non-object, a value filter on a non-array). */
+ * `emails[type eq "work"].value` adds {"type":"work","value":v,"primary":true}; an
+ * email gets primary only when no other email is primary; addresses and phone numbers
+ * get none); when elements match, their sub-attribute (or, without sub-attribute, the
+ * whole element) is set in every match. Existing keys keep their spelling; new ones
+ * take the schema's. A JSON null value removes the attribute instead
+ * (scim_path_remove). Errors: 400 noTarget when a filter matches nothing and is not a
+ * conjunction of `sub eq value` terms; 400 invalidPath for a sub-attribute of a
+ * multi-valued attribute without filter, or a value filter on a single-valued one;
+ * 400 invalidValue for a non-object value for a filtered path without sub-attribute. */
 enum sc_err scim_path_set(const struct scim_resource_type *rt, json_t *resource,
                           const struct scim_path *p, json_t *value, struct scim_error *err);
 

@@ -143,7 +143,7 @@ enum sc_err scim_resource_validate(const struct scim_resource_type *rt, const js
 /* Projects a resource for a response (RFC 7644 §3.4.2.5, §3.9): attributes and
  * excluded are comma-separated attribute paths (either may be NULL or ""; when both
  * are given, attributes wins). Attributes with returned=never (password) are always
- * removed; returned=always (id, userName for User, ... and `schemas`) are always kept;
+ * removed; returned=always ones (id, and `schemas`) are always kept;
  * returned=request ones only when listed in attributes; returned=default ones unless
  * excluded, or, when attributes is given, only if listed (a listed complex attribute
  * brings all of its sub-attributes, a listed sub-attribute only itself). Paths may
