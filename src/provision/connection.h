@@ -156,8 +156,7 @@ enum sc_err connection_auth_header(const struct connection *c, const char *token
 /* Builds the NULL-terminated header line array for a request to c: Accept and
  * Content-Type (application/scim+json), Authorization (see connection_auth_header), and
  * the custom headers. *out is new: free with connection_headers_free (it wipes). */
-enum sc_err connection_request_headers(const struct connection *c, const char *token,
-                                       char ***out);
+enum sc_err connection_request_headers(const struct connection *c, const char *token, char ***out);
 void connection_headers_free(char **lines);
 
 /* OAuth 2 client credentials (RFC 6749 §4.4): POSTs grant_type=client_credentials (and
