@@ -1,0 +1,65 @@
+/* Concurrent HTTP client over libcurl's multi interface, for the provisioning engine:
+ * many transfers in flight on one thread, connections kept alive and shared
+ * (HTTP/2 multiplexing where the server offers it over TLS), each transfer's response
+ * handed to a completion callback. The owning thread calls http_multi_poll in its loop;
+ * any thread may call http_multi_wakeup to interrupt the wait. */
+#ifndef SC_HTTP_MULTI_H
+#define SC_HTTP_MULTI_H
+
+#include "base/buf.h"
+#include "base/err.h"
+
+#include <stddef.h>
+
+struct http_multi;
+
+struct http_multi_request {
+    const char *method;         /* "GET", "POST", "PUT", "PATCH", "DELETE" */
+    const char *url;            /* copied */
+    const char *const *headers; /* NULL-terminated "Name: value" lines (copied), or NULL */
+    const char *body;           /* copied; may be NULL */
+    size_t body_len;
+    long timeout_ms;     /* whole exchange; 0 = 30000 */
+    size_t max_response; /* response body cap; 0 = 16 MiB */
+};
+
+struct http_multi_result {
+    long status;          /* HTTP status, 0 when no response arrived */
+    struct sc_buf body;   /* response body (owned by the multi; valid during the call) */
+    char retry_after[64]; /* Retry-After header value, "" if none */
+    char error[256];      /* transport error text when status is 0 */
+    int timed_out;        /* the deadline passed */
+    double total_ms;      /* the exchange's duration */
+};
+
+/* Called on the polling thread when a transfer finishes (any status or a transport
+ * failure). res is borrowed for the call. */
+typedef void (*http_multi_done_fn)(void *arg, const struct http_multi_result *res);
+
+/* Creates a multi handle. max_total_connections caps open connections (0 = 64).
+ * *out is new (http_multi_free). Errors: SC_ERR_NOMEM, SC_ERR_INTERNAL. */
+enum sc_err http_multi_new(long max_total_connections, struct http_multi **out);
+
+/* Frees m, abandoning transfers in flight without calling their callbacks. NULL is a
+ * no-op. */
+void http_multi_free(struct http_multi *m);
+
+/* Starts a transfer; done(arg, result) is called once from http_multi_poll. Everything
+ * in req is copied. A failed call never calls done. Errors: SC_ERR_NOMEM,
+ * SC_ERR_INVALID (libcurl refused an option, e.g. a malformed method). */
+enum sc_err http_multi_add(struct http_multi *m, const struct http_multi_request *req,
+                           http_multi_done_fn done, void *arg);
+
+/* Waits up to timeout_ms for socket activity or a wake-up, drives the transfers and
+ * calls the callbacks of those that finished. Returns the number of transfers still in
+ * flight. */
+int http_multi_poll(struct http_multi *m, int timeout_ms);
+
+/* Interrupts a wait in http_multi_poll (or makes the next one return at once).
+ * Thread-safe, never blocks. */
+void http_multi_wakeup(struct http_multi *m);
+
+/* The number of transfers in flight. */
+int http_multi_running(const struct http_multi *m);
+
+#endif

@@ -1,0 +1,84 @@
+/* The provisioning planner: a pure function from (a directory user's situation for one
+ * rule, the connection's preferences, what was last sent to the target) to the one
+ * operation that brings the target account up to date: look it up, create it, update it
+ * (PATCH with only the changed attributes, or PUT of the whole resource), disable it,
+ * delete it, re-enable it, or nothing. It does no I/O and keeps no state: the engine
+ * feeds it from the store and the directory, sends what it returns, records the result
+ * and asks again (so a look-up is followed by a second plan that creates or links).
+ *
+ * Attributes are "flat": a JSON object of target attribute names or SCIM paths (as the
+ * mapping's rows write them) to values, plus "active". Its canonical digest tells a
+ * no-op from a change without comparing values. */
+#ifndef SC_PROVISION_PLANNER_H
+#define SC_PROVISION_PLANNER_H
+
+#include "base/err.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+enum planner_action {
+    PLANNER_NOOP = 0,     /* nothing to send; state says why (SYNCED, DISABLED, ...) */
+    PLANNER_LOOKUP,       /* GET users?filter=<identifier> before creating */
+    PLANNER_CREATE,       /* POST */
+    PLANNER_UPDATE,       /* PATCH (changed attributes) or PUT (whole resource) */
+    PLANNER_ENABLE,       /* as UPDATE, bringing a disabled account back (active: true) */
+    PLANNER_DISABLE,      /* active: false by PATCH or PUT */
+    PLANNER_DELETE,       /* DELETE */
+    PLANNER_UNSYNCED,     /* in scope, not on the target, creation not allowed */
+    PLANNER_PARTIAL,      /* linked and different, update not allowed */
+    PLANNER_OUT_OF_SCOPE, /* left scope, removal not allowed: no call */
+};
+
+/* What the planner knows. Borrowed values. */
+struct planner_input {
+    /* the directory side */
+    int exists;            /* the user exists */
+    int in_scope;          /* the rule's filter matches the user */
+    int enabled;           /* the user is enabled */
+    const json_t *desired; /* flat attributes the mapping gives (without "active"), or
+                              NULL when the user no longer exists */
+    /* the link */
+    const char *target_id; /* the linked account, NULL when not linked */
+    const json_t *sent;    /* flat attributes last sent (or read when linking), or NULL */
+    uint64_t sent_digest;  /* digest of sent (0 when none) */
+    int absent;            /* a look-up or a listing found no account */
+    int uncertain;         /* an earlier attempt may have reached the target without its
+                              result being recorded: look up before creating */
+    int has_link_row;      /* a link row exists (even without target id) */
+    /* the connection's preferences */
+    int allow_create, allow_update, allow_disable;
+    int remove_delete; /* Remove Action DELETE (else DISABLE) */
+    int update_put;    /* Update method PUT (else PATCH) */
+};
+
+/* The operation. Owned JSON (planner_op_clear). */
+struct planner_op {
+    enum planner_action action;
+    const char *method; /* "GET", "POST", "PATCH", "PUT", "DELETE", or NULL (no call) */
+    int with_id;        /* the URL names the linked account (target_id) */
+    json_t *body;       /* the request body (POST/PUT resource, PATCH PatchOp), or NULL */
+    json_t *next_sent;  /* the flat attributes recorded as sent when the call succeeds */
+    uint64_t next_digest;
+    json_t *changes;        /* [{"attribute","old","new"}] for the log */
+    const char *state;      /* the link state to record when the call succeeds (or at once
+                               when there is no call): a SYNC_STATE_* string */
+    const char *log_action; /* "CREATE", "UPDATE", ... for the log, NULL for no entry */
+};
+
+/* Returns the digest planner decisions compare: of the canonical form of flat. 0 for
+ * NULL. */
+uint64_t planner_digest(const json_t *flat);
+
+/* Plans one user. On success *op is filled (owned JSON inside). Errors: SC_ERR_INVALID
+ * when a body cannot be built (an attribute name that is neither an alias nor a SCIM
+ * path; e says which), SC_ERR_NOMEM. */
+enum sc_err planner_plan(const struct planner_input *in, struct planner_op *op, struct sc_error *e);
+
+/* Frees what op holds and zeroes it. */
+void planner_op_clear(struct planner_op *op);
+
+/* Returns the upper-case name of an action ("CREATE", "NOOP", ...). */
+const char *planner_action_name(enum planner_action a);
+
+#endif
