@@ -52,17 +52,22 @@ void scim_patch_free(struct scim_patch *p);
  *  - replace without path: each member replaces its attribute (complex ones merged);
  *    replace with a filtered path replaces the matched elements (or their
  *    sub-attribute); a replace of a missing attribute adds it.
- *  - remove: removes the attribute, the sub-attribute, or the matched elements; with a
- *    value on a multi-valued attribute without filter (as Entra sends for members),
- *    removes only the elements whose "value" equals one given.
+ *  - remove: removes the attribute, the sub-attribute, or the matched elements (a filter
+ *    that matches nothing is not an error: the value is already gone); with a value on
+ *    a multi-valued attribute without filter (as Entra sends for members), removes only
+ *    the elements whose "value" equals one given.
+ *  - a value without path may name attributes by path ("name.givenName", an extension
+ *    URN path) or hold an extension object under its URN key (merged member by member).
  *  - a primary: true written into a multi-valued attribute clears the other elements'
  *    primary (RFC 7643 §2.4).
- * Errors (400): noTarget when a filtered path matches nothing on replace or remove, or
- * a required attribute's removal was asked; invalidPath for a path naming no attribute
- * of rt; invalidValue for a value of the wrong type (also when the result fails
- * validation); mutability for writes to readOnly attributes (id, meta, groups) or a
- * change to an immutable one that already has a value. err->detail names the
- * operation's index and path. */
+ *  - writing to a readOnly attribute the value it already has is a no-op.
+ * Errors (400): noTarget when a filtered path matches nothing on replace (RFC 7644
+ * §3.5.2.3); invalidPath for a path naming no attribute of rt, a value filter on a
+ * single-valued attribute, or a sub-attribute of a multi-valued one without filter;
+ * mutability for writes to readOnly attributes (id, meta, groups) or a change to an
+ * immutable one that already has a value; invalidValue (or the scimType validation
+ * gives) when the result is not a valid resource: wrong types, a required attribute
+ * removed. err->detail names the operation's index and path. */
 enum sc_err scim_patch_apply(const struct scim_patch *p, const struct scim_resource_type *rt,
                              const json_t *resource, json_t **out, struct scim_error *err);
 

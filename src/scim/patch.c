@@ -1,0 +1,542 @@
+/* SCIM PATCH (RFC 7644 §3.5.2): parsing PatchOp bodies, applying them to a copy of a
+ * resource (all or nothing, then validated against the schema), and building the
+ * PatchOp of what changed between two attribute sets (see patch.h). */
+#include "scim/patch.h"
+#include "scim/alias.h"
+#include "scim/filter.h"
+#include "scim/scim_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void scim_patch_free(struct scim_patch *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->count; i++) {
+        scim_path_free(p->ops[i].path);
+        json_decref(p->ops[i].value);
+    }
+    free(p->ops);
+    free(p);
+}
+
+static int has_schema(const json_t *body, const char *urn)
+{
+    size_t i;
+    json_t *x;
+    json_array_foreach(scim__obj_get(body, "schemas", NULL), i, x)
+    {
+        if (json_is_string(x) && sc_strcaseeq(json_string_value(x), urn))
+            return 1;
+    }
+    return 0;
+}
+
+enum sc_err scim_patch_parse(const json_t *body, struct scim_patch **out, struct scim_error *err)
+{
+    enum sc_err rc = SC_OK;
+    struct scim_patch *p = NULL;
+    if (!json_is_object(body) || !has_schema(body, SCIM_MSG_PATCH_OP))
+        return scim_error_set(
+            err, 400, SCIM_TYPE_INVALID_SYNTAX,
+            "a PATCH body must be an object whose schemas list " SCIM_MSG_PATCH_OP);
+    const json_t *ops = scim__obj_get(body, "Operations", NULL);
+    if (!json_is_array(ops) || json_array_size(ops) == 0)
+        return scim_error_set(err, 400, SCIM_TYPE_INVALID_SYNTAX,
+                              "Operations must be a non-empty array");
+    if (json_array_size(ops) > SCIM_PATCH_MAX_OPERATIONS)
+        return scim_error_set(err, 400, SCIM_TYPE_TOO_MANY,
+                              "a PATCH may carry at most %d operations", SCIM_PATCH_MAX_OPERATIONS);
+    p = calloc(1, sizeof *p);
+    if (!p || !(p->ops = calloc(json_array_size(ops), sizeof *p->ops))) {
+        rc = SC_ERR_NOMEM;
+        goto done;
+    }
+    size_t i;
+    json_t *o;
+    json_array_foreach(ops, i, o)
+    {
+        struct scim_patch_op *op = &p->ops[i];
+        p->count = i + 1;
+        if (!json_is_object(o)) {
+            rc = scim_error_set(err, 400, SCIM_TYPE_INVALID_SYNTAX,
+                                "Operations[%zu] must be an object", i);
+            goto done;
+        }
+        const char *name = json_string_value(scim__obj_get(o, "op", NULL));
+        if (name && sc_strcaseeq(name, "add"))
+            op->kind = SCIM_PATCH_ADD;
+        else if (name && sc_strcaseeq(name, "replace"))
+            op->kind = SCIM_PATCH_REPLACE;
+        else if (name && sc_strcaseeq(name, "remove"))
+            op->kind = SCIM_PATCH_REMOVE;
+        else {
+            rc = scim_error_set(err, 400, SCIM_TYPE_INVALID_SYNTAX,
+                                "Operations[%zu].op must be add, replace or remove", i);
+            goto done;
+        }
+        const json_t *path = scim__obj_get(o, "path", NULL);
+        if (path && !json_is_null(path) && !json_is_string(path)) {
+            rc = scim_error_set(err, 400, SCIM_TYPE_INVALID_PATH,
+                                "Operations[%zu].path must be a string", i);
+            goto done;
+        }
+        if (json_is_string(path) && json_string_length(path) > 0) {
+            struct scim_error perr = {0};
+            if (scim_path_parse(json_string_value(path), &op->path, &perr) != SC_OK) {
+                rc = scim_error_set(err, perr.status ? perr.status : 400, SCIM_TYPE_INVALID_PATH,
+                                    "Operations[%zu]: %s", i, perr.detail);
+                goto done;
+            }
+        }
+        json_t *value = scim__obj_get(o, "value", NULL);
+        if (op->kind == SCIM_PATCH_REMOVE) {
+            if (!op->path) {
+                rc = scim_error_set(err, 400, SCIM_TYPE_NO_TARGET,
+                                    "Operations[%zu]: remove needs a path", i);
+                goto done;
+            }
+            op->value = (value && !json_is_null(value)) ? json_incref(value) : NULL;
+            continue;
+        }
+        if (!value) {
+            rc = scim_error_set(err, 400, SCIM_TYPE_INVALID_VALUE,
+                                "Operations[%zu]: %s needs a value", i, name);
+            goto done;
+        }
+        if (!op->path && !json_is_object(value)) {
+            rc = scim_error_set(err, 400, SCIM_TYPE_INVALID_VALUE,
+                                "Operations[%zu]: without a path, the value must be an object "
+                                "of attributes",
+                                i);
+            goto done;
+        }
+        op->value = json_incref(value);
+    }
+    *out = p;
+    p = NULL;
+done:
+    scim_patch_free(p);
+    return rc;
+}
+
+/* ---- apply ---- */
+
+struct actx {
+    const struct scim_resource_type *rt;
+    json_t *res;
+    size_t index;
+    struct scim_error *err;
+};
+
+#define MAX_PRIMARIES 16
+
+/* Remembers which elements of a multi-valued attribute are primary before an
+ * operation, so that a newly written primary can win afterwards. */
+struct primaries {
+    json_t *arr;
+    const json_t *old[MAX_PRIMARIES];
+    size_t n;
+};
+
+static void primaries_before(struct primaries *pr, json_t *arr)
+{
+    pr->arr = json_is_array(arr) ? arr : NULL;
+    pr->n = 0;
+    size_t i;
+    json_t *e;
+    json_array_foreach(pr->arr, i, e)
+    {
+        if (json_is_true(scim__obj_get(e, "primary", NULL)) && pr->n < MAX_PRIMARIES)
+            pr->old[pr->n++] = e;
+    }
+}
+
+static void primaries_after(const struct primaries *pr, json_t *arr)
+{
+    size_t count = 0, i;
+    json_t *e;
+    json_array_foreach(arr, i, e)
+    {
+        if (json_is_true(scim__obj_get(e, "primary", NULL)))
+            count++;
+    }
+    if (count <= 1 || arr != pr->arr)
+        return;
+    json_array_foreach(arr, i, e)
+    {
+        for (size_t k = 0; k < pr->n && count > 1; k++) {
+            if (e == pr->old[k] && json_is_true(scim__obj_get(e, "primary", NULL))) {
+                const char *key = NULL;
+                scim__obj_get(e, "primary", &key);
+                json_object_set_new(e, key, json_false());
+                count--;
+            }
+        }
+    }
+}
+
+static enum sc_err op_error(struct actx *c, const struct scim_path *p, const char *type,
+                            const char *what)
+{
+    struct sc_buf b;
+    sc_buf_init(&b, 512);
+    scim_path_format(p, &b);
+    enum sc_err rc = scim_error_set(c->err, 400, type, "Operations[%zu] (%s): %s", c->index,
+                                    b.data ? b.data : "", what);
+    sc_buf_free(&b);
+    return rc;
+}
+
+/* The object that holds p's attribute in the resource, or NULL when absent. */
+static json_t *holder(struct actx *c, const struct scim_path *p)
+{
+    return (json_t *)scim__container(c->rt, c->res, p->schema, p->attr);
+}
+
+/* Appends the values of v (an array, or one value) to the multi-valued attribute of p,
+ * skipping exact duplicates. */
+static enum sc_err append_values(struct actx *c, const struct scim_path *p,
+                                 const struct scim_attr *a, const json_t *v)
+{
+    json_t *cont = holder(c, p);
+    json_t *cur = scim__obj_get(cont, p->attr, NULL);
+    if (!json_is_array(cur)) {
+        json_t *arr = json_is_array(v) ? json_deep_copy(v) : json_pack("[O]", v);
+        return scim_path_set(c->rt, c->res, p, arr, c->err);
+    }
+    struct primaries pr;
+    primaries_before(&pr, cur);
+    size_t n = json_is_array(v) ? json_array_size(v) : 1;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *x = json_is_array(v) ? json_array_get(v, i) : v;
+        int dup = 0;
+        size_t j;
+        json_t *y;
+        json_array_foreach(cur, j, y)
+        {
+            if (json_equal(x, y))
+                dup = 1;
+        }
+        if (!dup && json_array_append_new(cur, json_deep_copy(x)) < 0)
+            return SC_ERR_NOMEM;
+    }
+    primaries_after(&pr, cur);
+    (void)a;
+    return SC_OK;
+}
+
+/* Merges the members of object v into the complex attribute of p. */
+static enum sc_err merge_complex(struct actx *c, const struct scim_path *p, const json_t *v)
+{
+    json_t *cont = holder(c, p);
+    json_t *cur = scim__obj_get(cont, p->attr, NULL);
+    if (!json_is_object(cur))
+        return scim_path_set(c->rt, c->res, p, json_deep_copy(v), c->err);
+    const char *k;
+    json_t *x;
+    json_object_foreach((json_t *)v, k, x)
+    {
+        const char *key = NULL;
+        if (!scim__obj_get(cur, k, &key))
+            key = k;
+        if (json_is_null(x))
+            json_object_del(cur, key);
+        else if (json_object_set_new(cur, key, json_deep_copy(x)) < 0)
+            return SC_ERR_NOMEM;
+    }
+    return SC_OK;
+}
+
+/* Removes the elements of a multi-valued attribute whose "value" equals that of one
+ * of the given values (Entra's remove of members with a value). */
+static int remove_by_value(struct actx *c, const struct scim_path *p, const json_t *v)
+{
+    json_t *cont = holder(c, p);
+    const char *key = NULL;
+    json_t *cur = scim__obj_get(cont, p->attr, &key);
+    int n = 0;
+    if (!json_is_array(cur))
+        return 0;
+    size_t nv = json_is_array(v) ? json_array_size(v) : 1;
+    for (size_t i = json_array_size(cur); i > 0; i--) {
+        json_t *e = json_array_get(cur, i - 1);
+        for (size_t k = 0; k < nv; k++) {
+            const json_t *x = json_is_array(v) ? json_array_get(v, k) : v;
+            const json_t *xv = json_is_object(x) ? scim__obj_get(x, "value", NULL) : x;
+            const json_t *ev = json_is_object(e) ? scim__obj_get(e, "value", NULL) : e;
+            if ((xv && ev && json_equal(xv, ev)) || json_equal(x, e)) {
+                json_array_remove(cur, i - 1);
+                n++;
+                break;
+            }
+        }
+    }
+    if (json_array_size(cur) == 0)
+        json_object_del(cont, key);
+    return n;
+}
+
+static int filter_matches_any(const struct actx *c, const struct scim_path *p,
+                              const struct scim_attr *a, const json_t *whole)
+{
+    size_t n = json_is_array(whole) ? json_array_size(whole) : (whole ? 1 : 0);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *e = json_is_array(whole) ? json_array_get(whole, i) : whole;
+        if (scim__filter_match_element(p->filter, c->rt, a, e))
+            return 1;
+    }
+    return 0;
+}
+
+static enum sc_err apply_path(struct actx *c, enum scim_patch_kind kind, const struct scim_path *p,
+                              const json_t *value)
+{
+    const struct scim_attr *a = NULL, *sa = NULL;
+    if (scim__find_attr(c->rt, p->schema, p->attr, NULL, &a) < 0)
+        return op_error(c, p, SCIM_TYPE_INVALID_PATH, "no such attribute");
+    if (p->sub && !(sa = scim_attr_sub(a, p->sub)))
+        return op_error(c, p, SCIM_TYPE_INVALID_PATH, "no such sub-attribute");
+    if (p->filter && !a->multi_valued)
+        return op_error(c, p, SCIM_TYPE_INVALID_PATH,
+                        "a value filter needs a multi-valued attribute");
+    if (p->sub && !p->filter && a->multi_valued && kind != SCIM_PATCH_REMOVE)
+        return op_error(c, p, SCIM_TYPE_INVALID_PATH,
+                        "use a value filter to choose which value to change");
+    json_t *cur = scim_path_get(c->rt, c->res, p);
+    const struct scim_attr *target = sa ? sa : a;
+    if (a->mutability == SCIM_MUT_READ_ONLY || target->mutability == SCIM_MUT_READ_ONLY) {
+        if (kind != SCIM_PATCH_REMOVE && cur && value && json_equal(cur, value))
+            return SC_OK; /* writing back what is there is harmless */
+        return op_error(c, p, SCIM_TYPE_MUTABILITY, "the attribute is readOnly");
+    }
+    if (target->mutability == SCIM_MUT_IMMUTABLE && cur && !(value && json_equal(cur, value)))
+        return op_error(c, p, SCIM_TYPE_MUTABILITY,
+                        "the attribute is immutable and already has a value");
+    if (kind == SCIM_PATCH_REMOVE) {
+        if (value && a->multi_valued && !p->filter && !p->sub) {
+            remove_by_value(c, p, value);
+            return SC_OK;
+        }
+        scim_path_remove(c->rt, c->res, p);
+        return SC_OK;
+    }
+    if (json_is_null(value)) {
+        scim_path_remove(c->rt, c->res, p);
+        return SC_OK;
+    }
+    json_t *cont = holder(c, p);
+    json_t *whole = scim__obj_get(cont, p->attr, NULL);
+    struct primaries pr;
+    primaries_before(&pr, whole);
+    enum sc_err rc = SC_OK;
+    if (!p->filter && !p->sub) {
+        if (a->multi_valued && kind == SCIM_PATCH_ADD)
+            return append_values(c, p, a, value);
+        if (a->multi_valued) {
+            json_t *arr = json_is_array(value) ? json_deep_copy(value) : json_pack("[O]", value);
+            return scim_path_set(c->rt, c->res, p, arr, c->err);
+        }
+        if (a->type == SCIM_T_COMPLEX && json_is_object(value))
+            return merge_complex(c, p, value);
+        return scim_path_set(c->rt, c->res, p, json_deep_copy(value), c->err);
+    }
+    if (p->filter && kind == SCIM_PATCH_REPLACE && !filter_matches_any(c, p, a, whole))
+        return op_error(c, p, SCIM_TYPE_NO_TARGET, "no value matches the filter");
+    rc = scim_path_set(c->rt, c->res, p, json_deep_copy(value), c->err);
+    if (rc == SC_OK)
+        primaries_after(&pr, scim__obj_get(holder(c, p), p->attr, NULL));
+    return rc;
+}
+
+static enum sc_err apply_no_path(struct actx *c, enum scim_patch_kind kind, const json_t *value)
+{
+    const char *k;
+    json_t *v;
+    enum sc_err rc = SC_OK;
+    json_object_foreach((json_t *)value, k, v)
+    {
+        if (sc_strcaseeq(k, "schemas"))
+            continue;
+        const struct scim_schema *ext = NULL;
+        for (size_t i = 0; i < c->rt->n_extensions; i++)
+            if (sc_strcaseeq(k, c->rt->extensions[i]->id))
+                ext = c->rt->extensions[i];
+        if (ext) {
+            if (!json_is_object(v)) {
+                return scim_error_set(c->err, 400, SCIM_TYPE_INVALID_VALUE,
+                                      "Operations[%zu]: %s must be an object", c->index, ext->id);
+            }
+            const char *ek;
+            json_t *ev;
+            json_object_foreach(v, ek, ev)
+            {
+                struct scim_path ep = {.schema = (char *)ext->id, .attr = (char *)ek};
+                if (!scim__name_valid(ek, strlen(ek)))
+                    return scim_error_set(c->err, 400, SCIM_TYPE_INVALID_PATH,
+                                          "Operations[%zu]: %.200s is not an attribute name",
+                                          c->index, ek);
+                if ((rc = apply_path(c, kind, &ep, ev)) != SC_OK)
+                    return rc;
+            }
+            continue;
+        }
+        struct scim_path *p = NULL;
+        struct scim_error perr = {0};
+        if (scim_path_parse(k, &p, &perr) != SC_OK)
+            return scim_error_set(c->err, 400, SCIM_TYPE_INVALID_PATH, "Operations[%zu]: %s",
+                                  c->index, perr.detail);
+        rc = apply_path(c, kind, p, v);
+        scim_path_free(p);
+        if (rc != SC_OK)
+            return rc;
+    }
+    return SC_OK;
+}
+
+enum sc_err scim_patch_apply(const struct scim_patch *p, const struct scim_resource_type *rt,
+                             const json_t *resource, json_t **out, struct scim_error *err)
+{
+    enum sc_err rc = SC_OK;
+    json_t *work = NULL, *norm = NULL;
+    struct scim_error verr = {0};
+    if (!p || !rt || !json_is_object(resource))
+        return scim_error_set(err, 400, SCIM_TYPE_INVALID_SYNTAX, "nothing to patch");
+    work = json_deep_copy(resource);
+    if (!work)
+        return SC_ERR_NOMEM;
+    struct actx c = {.rt = rt, .res = work, .err = err};
+    for (size_t i = 0; i < p->count; i++) {
+        const struct scim_patch_op *op = &p->ops[i];
+        c.index = i;
+        if (op->path)
+            rc = apply_path(&c, op->kind, op->path, op->value);
+        else
+            rc = apply_no_path(&c, op->kind, op->value);
+        if (rc != SC_OK)
+            goto done;
+    }
+    if (scim_resource_validate(rt, work, SCIM_VALIDATE_PATCHED, resource, &norm, &verr) != SC_OK) {
+        rc = scim_error_set(err, verr.status ? verr.status : 400, verr.scim_type,
+                            "after the PATCH: %s", verr.detail);
+        goto done;
+    }
+    *out = norm;
+    norm = NULL;
+done:
+    json_decref(work);
+    json_decref(norm);
+    return rc;
+}
+
+/* ---- building ---- */
+
+static enum sc_err check_name(const char *name, struct scim_path **out, struct scim_error *err)
+{
+    struct scim_error perr = {0};
+    if (scim_path_parse(scim_alias_resolve(name), out, &perr) != SC_OK)
+        return scim_error_set(err, 400, SCIM_TYPE_INVALID_PATH,
+                              "%.200s is neither a target attribute name nor a SCIM path: %s", name,
+                              perr.detail);
+    return SC_OK;
+}
+
+enum sc_err scim_patch_diff(const json_t *old_attrs, const json_t *new_attrs, json_t **out,
+                            struct scim_error *err)
+{
+    enum sc_err rc = SC_OK;
+    json_t *body = NULL;
+    struct scim_path *p = NULL;
+    int ops = 0;
+    if (!json_is_object(new_attrs) || (old_attrs && !json_is_object(old_attrs)))
+        return scim_error_set(err, 400, SCIM_TYPE_INVALID_VALUE,
+                              "attribute sets must be JSON objects");
+    body = scim_patch_body_new();
+    if (!body)
+        return SC_ERR_NOMEM;
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)new_attrs, k, v)
+    {
+        if ((rc = check_name(k, &p, err)) != SC_OK)
+            goto done;
+        scim_path_free(p);
+        p = NULL;
+        const json_t *old = scim__obj_get(old_attrs, k, NULL);
+        int had = old && !json_is_null(old);
+        const char *path = scim_alias_resolve(k);
+        int r = 0;
+        if (json_is_null(v)) {
+            if (had)
+                r = scim_patch_body_add(body, "remove", path, NULL);
+            else
+                continue;
+        } else if (!had) {
+            r = scim_patch_body_add(body, "add", path, json_deep_copy(v));
+        } else if (!json_equal(old, v)) {
+            r = scim_patch_body_add(body, "replace", path, json_deep_copy(v));
+        } else {
+            continue;
+        }
+        if (r < 0) {
+            rc = SC_ERR_NOMEM;
+            goto done;
+        }
+        ops++;
+    }
+    json_object_foreach((json_t *)old_attrs, k, v)
+    {
+        if (json_is_null(v) || scim__obj_get(new_attrs, k, NULL))
+            continue;
+        if ((rc = check_name(k, &p, err)) != SC_OK)
+            goto done;
+        scim_path_free(p);
+        p = NULL;
+        if (scim_patch_body_add(body, "remove", scim_alias_resolve(k), NULL) < 0) {
+            rc = SC_ERR_NOMEM;
+            goto done;
+        }
+        ops++;
+    }
+    *out = ops ? body : NULL;
+    if (ops)
+        body = NULL;
+done:
+    scim_path_free(p);
+    json_decref(body);
+    return rc;
+}
+
+enum sc_err scim_resource_from_attrs(const json_t *attrs, json_t **out, struct scim_error *err)
+{
+    enum sc_err rc = SC_OK;
+    struct scim_path *p = NULL;
+    json_t *res = NULL;
+    if (!json_is_object(attrs))
+        return scim_error_set(err, 400, SCIM_TYPE_INVALID_VALUE,
+                              "the attribute set must be a JSON object");
+    res = json_pack("{s:[s]}", "schemas", SCIM_SCHEMA_USER);
+    if (!res)
+        return SC_ERR_NOMEM;
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)attrs, k, v)
+    {
+        if (json_is_null(v))
+            continue;
+        if ((rc = check_name(k, &p, err)) != SC_OK)
+            goto done;
+        rc = scim_path_set(scim_resource_type_user(), res, p, json_deep_copy(v), err);
+        scim_path_free(p);
+        p = NULL;
+        if (rc != SC_OK)
+            goto done;
+    }
+    *out = res;
+    res = NULL;
+done:
+    scim_path_free(p);
+    json_decref(res);
+    return rc;
+}
