@@ -1,0 +1,104 @@
+// The console's entry point: sign-in with the admin token, the shell (sidebar with
+// Directory and Integrations > Provisioning), and a hash router that renders one view at
+// a time into the main area. Views return a cleanup function (to stop polling).
+
+import { h, clear, button, field, toast, closeDialogs } from './dom.js';
+import * as api from './api.js';
+import { renderProvisioning, renderRule } from './provisioning.js';
+import { renderUsers, renderPopulations, renderGroups } from './directory.js';
+import { renderLogPage } from './logs.js';
+
+const app = document.getElementById('app');
+let cleanup = null;
+
+const NAV = [
+  ['Directory', [['Users', '#/directory/users'], ['Populations', '#/directory/populations'], ['Groups', '#/directory/groups']]],
+  ['Integrations', [['Provisioning', '#/provisioning']]],
+  ['Monitoring', [['Provisioning Log', '#/logs']]],
+];
+
+function signIn(message) {
+  if (cleanup) { cleanup(); cleanup = null; }
+  closeDialogs();
+  const tok = field('Admin token', { kind: 'password', required: true, autocomplete: 'current-password', help: 'The token that scimitar serve printed at its first start (or SCIMITAR_ADMIN_TOKEN).' });
+  const submit = button('Sign In', null, { kind: 'primary', submit: true });
+  const form = h('form', { class: 'signin-card', attrs: { 'aria-labelledby': 'signin-title' } },
+    h('div', { class: 'brand brand-large' }, h('span', { class: 'logo', attrs: { 'aria-hidden': 'true' } }), 'scimitar'),
+    h('h1', { id: 'signin-title', text: 'Sign in to the console' }),
+    message ? h('p', { class: 'alert alert-error', attrs: { role: 'alert' }, text: message }) : null,
+    tok.wrap, h('div', { class: 'actions' }, submit));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const t = tok.get().trim();
+    if (!t) { tok.error('Enter the admin token.'); return; }
+    submit.disabled = true;
+    try {
+      await api.call('GET', '/populations?limit=1', undefined, { token: t });
+      api.setToken(t);
+      start();
+    } catch (err) {
+      tok.error(err.status === 401 ? 'This token is not valid for this server.' : err.message);
+      tok.input.focus();
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  clear(app, h('main', { class: 'signin' }, form));
+  tok.input.focus();
+}
+
+function shell() {
+  const nav = h('nav', { class: 'sidebar', attrs: { 'aria-label': 'Main' } },
+    h('div', { class: 'brand' }, h('span', { class: 'logo', attrs: { 'aria-hidden': 'true' } }), 'scimitar'),
+    NAV.map(([group, links]) => h('div', { class: 'nav-group' },
+      h('p', { class: 'nav-title', text: group }),
+      h('ul', {}, links.map(([label, href]) => h('li', {}, h('a', { href, text: label, dataset: { href } })))))),
+    h('div', { class: 'nav-foot' }, button('Sign Out', () => { api.setToken(null); signIn(); }, { kind: 'ghost' })));
+  const main = h('main', { id: 'main', class: 'main', tabIndex: -1 });
+  clear(app, h('a', { class: 'skip', href: '#main', text: 'Skip to content', on: { click: (e) => { e.preventDefault(); main.focus(); } } }), nav, main);
+  return main;
+}
+
+let main = null;
+
+function route() {
+  if (!api.token()) { signIn(); return; }
+  if (!main || !document.contains(main)) main = shell();
+  if (cleanup) { cleanup(); cleanup = null; }
+  closeDialogs();
+  const hash = location.hash || '#/provisioning';
+  const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
+  for (const a of document.querySelectorAll('.sidebar a')) {
+    const active = hash === a.dataset.href || hash.startsWith(`${a.dataset.href}/`);
+    if (active) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
+  }
+  main.replaceChildren();
+  let r = null;
+  const [area, page, id, tab] = parts;
+  if (area === 'directory' && page === 'users') r = renderUsers(main);
+  else if (area === 'directory' && page === 'populations') r = renderPopulations(main);
+  else if (area === 'directory' && page === 'groups') r = renderGroups(main, id);
+  else if (area === 'provisioning' && page === 'rules' && id) r = renderRule(main, id, tab || 'configuration');
+  else if (area === 'provisioning') r = renderProvisioning(main, page === 'rules' ? 'rules' : 'connections');
+  else if (area === 'logs') r = renderLogPage(main);
+  else { location.hash = '#/provisioning'; return; }
+  cleanup = typeof r === 'function' ? r : null;
+}
+
+function start() {
+  main = null;
+  if (!location.hash) location.hash = '#/provisioning';
+  route();
+}
+
+api.whenUnauthorized(() => {
+  api.setToken(null);
+  signIn('Your session has ended or the token is no longer valid. Sign in again.');
+});
+window.addEventListener('hashchange', route);
+window.addEventListener('unhandledrejection', (e) => {
+  const err = e.reason;
+  if (err && err.status === 401) return;
+  toast(err && err.message ? err.message : String(err), 'error');
+});
+start();

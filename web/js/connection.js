@@ -1,0 +1,243 @@
+// The New Connection wizard (and the same steps to edit a connection), in the seed's words:
+// Choose a connection type > Identity Store > the SCIM Outbound tile's Select > Next;
+// name and description; Configure Authentication with Test Connection; Configure
+// Preferences; Save. API errors go to the step and the field they name.
+
+import { h, button, field, dialog, alertBox, showApiError, toast } from './dom.js';
+import * as api from './api.js';
+import { AUTH_METHODS } from './attrs.js';
+
+const DEFAULTS = {
+  name: '', description: '', type: 'SCIM_OUTBOUND',
+  scim: { baseUrl: '', usersResource: '/Users', groupsResource: '/Groups', version: '2.0' },
+  auth: { method: 'OAUTH2_BEARER', accessToken: '', typeHeader: 'Bearer', username: '', password: '', tokenUrl: '', clientId: '', clientSecret: '', scope: '' },
+  preferences: { userFilterExpression: 'username Eq "%s"', userIdentifier: 'userName', removeAction: 'DISABLE', allowCreate: true, allowUpdate: true, allowDisable: true, updateMethod: 'PATCH', maxRequestsPerSecond: 0, maxConcurrency: 0 },
+};
+
+const STEP_TITLES = ['Choose a connection type', 'Name and description', 'Configure Authentication', 'Configure Preferences'];
+
+/** Renders a Test Connection report ({ok, steps}) into a list. */
+export function testReport(result) {
+  const steps = (result && result.steps) || [];
+  return h('div', { class: `test-report ${result.ok ? 'ok' : 'failed'}`, attrs: { 'aria-label': 'Test Connection results', role: 'region' } },
+    h('p', { class: 'test-summary', text: result.ok ? 'Connection test passed.' : 'Connection test failed.' }),
+    h('ol', { class: 'steps' }, steps.map((s) => h('li', { class: s.ok ? 'step-ok' : 'step-fail' },
+      h('span', { class: 'mark', attrs: { 'aria-hidden': 'true' }, text: s.ok ? '✓' : '✗' }),
+      h('span', { class: 'step-name', text: s.name }),
+      h('span', { class: 'sr-only', text: s.ok ? ' passed' : ' failed' }),
+      s.detail ? h('span', { class: 'step-detail', text: s.detail }) : null))));
+}
+
+/**
+ * Opens the wizard. existing: a connection to edit (starts at its name), or null for a
+ * new one. onSaved(connection) is called after a successful save.
+ */
+export function openConnectionWizard(existing, onSaved) {
+  const editing = !!existing;
+  const c = structuredClone(DEFAULTS);
+  if (existing) {
+    c.name = existing.name || ''; c.description = existing.description || '';
+    Object.assign(c.scim, existing.scim || {});
+    for (const [k, v] of Object.entries(existing.auth || {})) c.auth[k] = v ?? '';
+    Object.assign(c.preferences, existing.preferences || {});
+  }
+  let step = editing ? 1 : 0;
+  let typeChosen = editing;
+  let categoryChosen = editing;
+  let lastTest = null;
+
+  const fields = {};
+  const stepOf = {};
+  const add = (s, key, f) => { fields[key] = f; stepOf[key] = s; return f.wrap; };
+
+  // Step 0: connection type.
+  const tile = h('section', { class: 'tile', attrs: { 'aria-label': 'SCIM Outbound' } },
+    h('div', { class: 'tile-icon', attrs: { 'aria-hidden': 'true' }, text: '⇪' }),
+    h('h3', { text: 'SCIM Outbound' }),
+    h('p', { text: 'Provision users from the directory to any application with a SCIM 1.1 or 2.0 endpoint, such as Code42.' }));
+  const selectBtn = button('Select', () => { typeChosen = true; tile.classList.add('selected'); selectBtn.textContent = 'Selected'; selectBtn.setAttribute('aria-pressed', 'true'); update(); }, { kind: 'secondary' });
+  selectBtn.setAttribute('aria-pressed', 'false');
+  tile.append(selectBtn);
+  const tiles = h('div', { class: 'tiles', hidden: !categoryChosen }, tile);
+  const catBtn = h('button', { type: 'button', class: 'category', attrs: { 'aria-pressed': categoryChosen ? 'true' : 'false' } },
+    h('strong', { text: 'Identity Store' }), h('span', { text: 'Users are provisioned to an external identity store or application.' }));
+  catBtn.addEventListener('click', () => { categoryChosen = true; catBtn.setAttribute('aria-pressed', 'true'); tiles.hidden = false; update(); });
+  const step0 = h('div', { class: 'step' },
+    h('section', { attrs: { 'aria-labelledby': 'cct' } }, h('h3', { id: 'cct', text: 'Choose a connection type' }), h('div', { class: 'categories' }, catBtn)),
+    tiles);
+
+  // Step 1: name and description.
+  const step1 = h('div', { class: 'step' },
+    add(1, 'name', field('Name', { value: c.name, required: true, help: 'The connection name appears in your connections list after you save.' })),
+    add(1, 'description', field('Description', { kind: 'textarea', value: c.description })));
+
+  // Step 2: authentication.
+  const method = field('Authentication Method', { kind: 'select', options: AUTH_METHODS, value: c.auth.method });
+  const authBoxes = {
+    OAUTH2_BEARER: h('div', { class: 'auth-box' },
+      add(2, 'auth.accessToken', field('OAuth Access Token', { kind: 'password', value: c.auth.accessToken, autocomplete: 'off', help: editing ? 'Leave ******** to keep the stored token.' : null })),
+      add(2, 'auth.typeHeader', field('Auth Type Header', { kind: 'select', options: [['Bearer', 'Bearer'], ['OAuth', 'OAuth'], ['Basic', 'Basic']], value: c.auth.typeHeader || 'Bearer' }))),
+    BASIC: h('div', { class: 'auth-box' },
+      add(2, 'auth.username', field('Username', { value: c.auth.username, autocomplete: 'off' })),
+      add(2, 'auth.password', field('Password', { kind: 'password', value: c.auth.password, autocomplete: 'off' }))),
+    OAUTH2_CLIENT_CREDENTIALS: h('div', { class: 'auth-box' },
+      add(2, 'auth.tokenUrl', field('Token URL', { kind: 'url', value: c.auth.tokenUrl, placeholder: 'https://idp.example.com/oauth/token' })),
+      add(2, 'auth.clientId', field('Client ID', { value: c.auth.clientId, autocomplete: 'off' })),
+      add(2, 'auth.clientSecret', field('Client Secret', { kind: 'password', value: c.auth.clientSecret, autocomplete: 'off' })),
+      add(2, 'auth.scope', field('Scope', { value: c.auth.scope }))),
+    NONE: h('div', { class: 'auth-box' }, h('p', { class: 'field-help', text: 'No credentials are sent.' })),
+  };
+  const showAuth = () => { for (const [m, box] of Object.entries(authBoxes)) box.hidden = m !== method.get(); };
+  method.input.addEventListener('change', showAuth);
+  fields['auth.method'] = method; stepOf['auth.method'] = 2;
+  const testOut = h('div', { class: 'test-out', attrs: { 'aria-live': 'polite' } });
+  const testBtn = button('Test Connection', runTest, { kind: 'secondary' });
+  const step2 = h('div', { class: 'step' },
+    add(2, 'scim.baseUrl', field('SCIM base URL', { kind: 'url', value: c.scim.baseUrl, required: true, placeholder: 'https://example.code42.com/api/v29/scim-user-provisioning/…/v2', spellcheck: false })),
+    h('div', { class: 'row2' },
+      add(2, 'scim.usersResource', field('Users Resource', { value: c.scim.usersResource })),
+      add(2, 'scim.groupsResource', field('Groups Resource', { value: c.scim.groupsResource }))),
+    add(2, 'scim.version', field('SCIM Version', { kind: 'select', options: [['2.0', '2.0'], ['1.1', '1.1']], value: c.scim.version })),
+    method.wrap, Object.values(authBoxes),
+    h('div', { class: 'test-bar' }, testBtn), testOut);
+  showAuth();
+
+  // Step 3: preferences.
+  const step3 = h('div', { class: 'step' },
+    add(3, 'preferences.userFilterExpression', field('User Filter Expression', { value: c.preferences.userFilterExpression, spellcheck: false, help: '%s is replaced by the user identifier\'s value, escaped as a SCIM string.' })),
+    add(3, 'preferences.userIdentifier', field('User Identifier', { value: c.preferences.userIdentifier, spellcheck: false })),
+    add(3, 'preferences.removeAction', field('Remove Action', { kind: 'select', options: [['DISABLE', 'Disable'], ['DELETE', 'Delete']], value: c.preferences.removeAction, help: 'Code42 doesn\'t support user deletion: use Disable.' })),
+    h('div', { class: 'checks' },
+      add(3, 'preferences.allowCreate', field('Allow users to be created', { kind: 'checkbox', value: c.preferences.allowCreate })),
+      add(3, 'preferences.allowUpdate', field('Allow users to be updated', { kind: 'checkbox', value: c.preferences.allowUpdate })),
+      add(3, 'preferences.allowDisable', field('Allow users to be disabled', { kind: 'checkbox', value: c.preferences.allowDisable }))),
+    h('details', { class: 'advanced' }, h('summary', { text: 'Advanced' }),
+      add(3, 'preferences.updateMethod', field('Update Method', { kind: 'select', options: [['PATCH', 'PATCH'], ['PUT', 'PUT']], value: c.preferences.updateMethod })),
+      h('div', { class: 'row2' },
+        add(3, 'preferences.maxRequestsPerSecond', field('Max requests per second', { kind: 'number', value: c.preferences.maxRequestsPerSecond, help: '0 = no limit' })),
+        add(3, 'preferences.maxConcurrency', field('Max concurrent requests', { kind: 'number', value: c.preferences.maxConcurrency, help: '0 = no limit' })))));
+
+  const steps = [step0, step1, step2, step3];
+  const stepper = h('ol', { class: 'stepper', attrs: { 'aria-label': 'Steps' } }, STEP_TITLES.map((t) => h('li', { text: t })));
+  const heading = h('h3', { class: 'step-title' });
+  const err = alertBox();
+  const back = button('Back', () => { step -= 1; update(); }, { kind: 'ghost' });
+  const next = button('Next', () => goNext(), { kind: 'primary' });
+  const save = button('Save', () => doSave(), { kind: 'primary' });
+  const cancel = button('Cancel', () => d.close(), { kind: 'ghost' });
+  const body = h('div', { class: 'wizard' }, stepper, heading, err, steps,
+    h('div', { class: 'actions' }, cancel, back, next, save));
+  const d = dialog(editing ? `Edit ${existing.name}` : 'New Connection', body, { wide: true });
+
+  function update() {
+    steps.forEach((s, i) => { s.hidden = i !== step; });
+    [...stepper.children].forEach((li, i) => {
+      li.className = i < step ? 'done' : i === step ? 'current' : '';
+      if (i === step) li.setAttribute('aria-current', 'step'); else li.removeAttribute('aria-current');
+    });
+    heading.textContent = STEP_TITLES[step];
+    heading.hidden = step === 0;
+    back.hidden = step === 0 || (editing && step === 1);
+    next.hidden = step === 3;
+    save.hidden = step !== 3;
+    next.disabled = step === 0 && !typeChosen;
+  }
+
+  function validateStep(s) {
+    if (s === 1 && !fields.name.get().trim()) { fields.name.error('Enter a name for the connection.'); fields.name.input.focus(); return false; }
+    if (s === 2) {
+      const u = fields['scim.baseUrl'].get().trim();
+      if (!u) { fields['scim.baseUrl'].error('Enter the SCIM base URL of the application.'); fields['scim.baseUrl'].input.focus(); return false; }
+      if (!/^https?:\/\/[^\s/]+/i.test(u)) { fields['scim.baseUrl'].error('The SCIM base URL must start with http:// or https://'); fields['scim.baseUrl'].input.focus(); return false; }
+    }
+    return true;
+  }
+
+  function goNext() {
+    err.hidden = true;
+    if (!validateStep(step)) return;
+    step += 1;
+    update();
+    steps[step].querySelector('input, select, textarea')?.focus();
+  }
+
+  function body_() {
+    const v = (k) => fields[k].get();
+    const s = (k) => { const x = String(v(k)).trim(); return x === '' ? null : x; };
+    const m = v('auth.method');
+    const auth = { method: m, accessToken: null, typeHeader: null, username: null, password: null, tokenUrl: null, clientId: null, clientSecret: null, scope: null };
+    if (m === 'OAUTH2_BEARER') { auth.accessToken = s('auth.accessToken'); auth.typeHeader = s('auth.typeHeader') || 'Bearer'; }
+    if (m === 'BASIC') { auth.username = s('auth.username'); auth.password = s('auth.password'); }
+    if (m === 'OAUTH2_CLIENT_CREDENTIALS') { auth.tokenUrl = s('auth.tokenUrl'); auth.clientId = s('auth.clientId'); auth.clientSecret = s('auth.clientSecret'); auth.scope = s('auth.scope'); }
+    const num = (k) => { const n = Number(v(k)); return Number.isFinite(n) ? n : 0; };
+    const out = {
+      name: v('name').trim(), description: v('description'),
+      scim: { baseUrl: v('scim.baseUrl').trim(), usersResource: s('scim.usersResource') || '/Users', groupsResource: s('scim.groupsResource') || '/Groups', version: v('scim.version') },
+      auth,
+      preferences: {
+        userFilterExpression: v('preferences.userFilterExpression'), userIdentifier: v('preferences.userIdentifier').trim(),
+        removeAction: v('preferences.removeAction'), allowCreate: v('preferences.allowCreate'), allowUpdate: v('preferences.allowUpdate'),
+        allowDisable: v('preferences.allowDisable'), updateMethod: v('preferences.updateMethod'),
+        maxRequestsPerSecond: num('preferences.maxRequestsPerSecond'), maxConcurrency: num('preferences.maxConcurrency'),
+      },
+    };
+    if (!editing) out.type = 'SCIM_OUTBOUND';
+    return out;
+  }
+
+  function placeError(e) {
+    const f = e.field;
+    if (f && fields[f]) {
+      step = stepOf[f]; update();
+      if (f.startsWith('auth.') && fields['auth.method']) showAuth();
+    } else if (f && f.startsWith('auth.')) {
+      step = 2; update();
+    }
+    showApiError(e, fields, err);
+  }
+
+  async function runTest() {
+    if (!validateStep(2)) return;
+    testBtn.disabled = true;
+    testBtn.textContent = 'Testing…';
+    testOut.replaceChildren();
+    try {
+      const b = body_();
+      const r = editing ? await api.post(`/connections/${api.seg(existing.id)}/test`, b) : await api.post('/connections/test', b);
+      lastTest = r;
+      testOut.append(testReport(r));
+      if (!r.ok) {
+        testOut.append(h('div', { class: 'alert alert-warn' },
+          h('p', { text: 'Resolve the issues reported above and click Test Connection again, or continue anyway: a connection that fails its test can still be saved.' }),
+          h('div', { class: 'actions' },
+            button('Fix it', () => fields['scim.baseUrl'].input.focus(), { kind: 'ghost' }),
+            button('Continue anyway', () => goNext(), { kind: 'secondary' }))));
+      }
+    } catch (e) {
+      placeError(e);
+    } finally {
+      testBtn.disabled = false;
+      testBtn.textContent = 'Test Connection';
+    }
+  }
+
+  async function doSave() {
+    err.hidden = true;
+    save.disabled = true;
+    try {
+      const b = body_();
+      const saved = editing ? await api.patch(`/connections/${api.seg(existing.id)}`, b) : await api.post('/connections', b);
+      d.close();
+      toast(editing ? `Connection ${b.name} saved.` : `Connection ${b.name} created. Enable it with the toggle in its details pane.`, 'success');
+      if (onSaved) onSaved(saved);
+    } catch (e) {
+      placeError(e);
+    } finally {
+      save.disabled = false;
+    }
+  }
+
+  void lastTest;
+  update();
+  return d;
+}

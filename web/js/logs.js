@@ -1,0 +1,114 @@
+// The provisioning log: one entry per operation (time, rule, user, action, status, HTTP
+// status, each changed attribute's old → new value, the target's error), with filters
+// by rule, user, action and status, paging, and a live refresh while it is on screen.
+
+import { h, clear, button, field, when, badge, empty, debounce, toast } from './dom.js';
+import * as api from './api.js';
+
+const ACTIONS = ['CREATE', 'UPDATE', 'DISABLE', 'ENABLE', 'DELETE', 'LINK', 'SKIP'];
+const STATUSES = ['SUCCESS', 'FAILED', 'RETRY', 'UNSYNCED'];
+const label = (s) => s.charAt(0) + s.slice(1).toLowerCase();
+
+function show(v) {
+  if (v === null || v === undefined || v === '') return '(none)';
+  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+}
+
+/**
+ * A log view. fixed: {rule} to show one rule's entries. Returns {el, stop}.
+ */
+export function logView(fixed = {}) {
+  const rules = {};
+  const ruleF = fixed.rule ? null : field('Rule', { kind: 'select', options: [['', 'All rules']] });
+  const userF = field('User', { placeholder: 'username', help: null });
+  const actionF = field('Action', { kind: 'select', options: [['', 'All actions'], ...ACTIONS.map((a) => [a, label(a)])] });
+  const statusF = field('Status', { kind: 'select', options: [['', 'All statuses'], ...STATUSES.map((a) => [a, label(a)])] });
+  const table = h('div', { class: 'log-table' });
+  const more = h('div', { class: 'actions actions-left' });
+  let cursor = null;
+  let entries = [];
+  let userId = null;
+
+  async function resolveUser() {
+    const name = userF.get().trim();
+    userId = null;
+    if (!name) return;
+    try {
+      const r = await api.get(`/users?q=${encodeURIComponent(name)}&limit=20`);
+      const hit = (r.items || []).find((u) => u.username.toLowerCase() === name.toLowerCase());
+      userId = hit ? hit.id : name;
+    } catch { userId = name; }
+  }
+
+  function query(c) {
+    const q = new URLSearchParams();
+    const rule = fixed.rule || (ruleF && ruleF.get());
+    if (rule) q.set('rule', rule);
+    if (userId) q.set('user', userId);
+    if (actionF.get()) q.set('action', actionF.get());
+    if (statusF.get()) q.set('status', statusF.get());
+    q.set('limit', '50');
+    if (c) q.set('cursor', c);
+    return `/logs?${q}`;
+  }
+
+  async function load(append) {
+    try {
+      const page = await api.get(query(append ? cursor : null));
+      const items = page.items || [];
+      entries = append ? entries.concat(items) : items;
+      cursor = page.nextCursor || null;
+      render();
+    } catch (e) {
+      clear(table, h('p', { class: 'alert alert-error', attrs: { role: 'alert' }, text: e.message }));
+    }
+  }
+
+  function render() {
+    if (!entries.length) {
+      clear(table, empty('No provisioning operations match.'));
+      more.replaceChildren();
+      return;
+    }
+    clear(table, h('table', { class: 'table log', attrs: { 'aria-label': 'Provisioning log' } },
+      h('thead', {}, h('tr', {}, ['Time', fixed.rule ? null : 'Rule', 'User', 'Action', 'Status', 'HTTP', 'Changes', 'Error'].filter(Boolean).map((t) => h('th', { text: t })))),
+      h('tbody', {}, entries.map((e) => h('tr', { class: e.status === 'FAILED' ? 'row-failed' : '' },
+        h('td', { class: 'nowrap', text: when(e.time) }),
+        fixed.rule ? null : h('td', { text: rules[e.ruleId] || e.ruleId || '—' }),
+        h('td', { text: e.username || e.userId || '—' }),
+        h('td', { text: label(e.action || '') }),
+        h('td', {}, badge(label(e.status || ''), e.status === 'SUCCESS' ? 'ok' : e.status === 'FAILED' ? 'error' : 'warn')),
+        h('td', { text: e.httpStatus ? String(e.httpStatus) : '—' }),
+        h('td', {}, (e.changes && e.changes.length) ? h('ul', { class: 'changes' }, e.changes.map((c) => h('li', {},
+          h('code', { text: c.attribute }), ': ', h('span', { class: 'old', text: show(c.old) }), h('span', { attrs: { 'aria-label': 'changed to' }, text: ' → ' }), h('span', { class: 'new', text: show(c.new) })))) : '—'),
+        h('td', { class: 'err-text', text: e.error || '' }))))));
+    more.replaceChildren(cursor ? button('Load more', () => load(true), { kind: 'ghost' }) : '');
+  }
+
+  const reload = debounce(async () => { await resolveUser(); load(false); }, 300);
+  for (const f of [ruleF, actionF, statusF].filter(Boolean)) f.input.addEventListener('change', reload);
+  userF.input.addEventListener('input', reload);
+
+  const el = h('section', { class: 'panel', attrs: { 'aria-label': 'Provisioning log' } },
+    h('div', { class: 'filters' }, ruleF ? ruleF.wrap : null, userF.wrap, actionF.wrap, statusF.wrap,
+      h('div', { class: 'field field-btn' }, button('Refresh', () => load(false), { kind: 'secondary' }))),
+    table, more);
+
+  if (ruleF) {
+    api.listAll('/rules').then((rs) => {
+      for (const r of rs) { rules[r.id] = r.name; ruleF.input.append(h('option', { value: r.id, text: r.name })); }
+      render();
+    }).catch((e) => toast(e.message, 'error'));
+  }
+  load(false);
+  // Live: refresh the first page every few seconds unless the reader paged further.
+  const timer = setInterval(() => { if (!document.hidden && entries.length <= 50) load(false); }, 3000);
+  return { el, stop: () => clearInterval(timer) };
+}
+
+/** The Monitoring > Provisioning Log page. */
+export function renderLogPage(main) {
+  const v = logView();
+  clear(main, h('header', { class: 'page-head' }, h('h1', { text: 'Provisioning Log' })), v.el);
+  return v.stop;
+}

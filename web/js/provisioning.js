@@ -1,0 +1,507 @@
+// Integrations > Provisioning: the Connections and Rules tabs, the plus button's menu
+// (New Connection, New Rule), a connection's details pane with its enable toggle, and the
+// rule page: Configuration (Target, User Filter, Attribute Mapping), Sync Status (live
+// counters, Full Resync with a dry-run preview and the brake's Allow) and Log.
+
+import { h, clear, button, toggle, field, dialog, alertBox, showApiError, toast, confirmDialog, when, badge, empty } from './dom.js';
+import * as api from './api.js';
+import { openConnectionWizard, testReport } from './connection.js';
+import { filterEditor, filterSummary } from './filter.js';
+import { DEFAULT_MAPPING, SOURCE_ATTRIBUTES, TARGET_ATTRIBUTES, displayName, attributeFromText, authLabel } from './attrs.js';
+import { logView } from './logs.js';
+
+function crumbs(...items) {
+  return h('nav', { class: 'crumbs', attrs: { 'aria-label': 'Breadcrumb' } },
+    h('ol', {}, items.map(([label, href]) => h('li', {}, href ? h('a', { href, text: label }) : h('span', { text: label, attrs: { 'aria-current': 'page' } })))));
+}
+
+function plusMenu(onConnection, onRule) {
+  const btn = h('button', { type: 'button', class: 'btn btn-primary btn-round', attrs: { 'aria-label': 'Add', title: 'Add', 'aria-haspopup': 'menu', 'aria-expanded': 'false' } }, h('span', { attrs: { 'aria-hidden': 'true' }, text: '+' }));
+  const menu = h('div', { class: 'menu menu-right', attrs: { role: 'menu', 'aria-label': 'Add' }, hidden: true });
+  const close = () => { menu.hidden = true; btn.setAttribute('aria-expanded', 'false'); };
+  const item = (label, fn) => {
+    const b = h('button', { type: 'button', class: 'menuitem', attrs: { role: 'menuitem' }, text: label });
+    b.addEventListener('click', () => { close(); fn(); });
+    return b;
+  };
+  menu.append(item('New Connection', onConnection), item('New Rule', onRule));
+  btn.addEventListener('click', () => {
+    const open = menu.hidden;
+    menu.hidden = !open;
+    btn.setAttribute('aria-expanded', open ? 'true' : 'false');
+    if (open) menu.firstChild.focus();
+  });
+  menu.addEventListener('keydown', (e) => {
+    const its = [...menu.children];
+    const i = its.indexOf(document.activeElement);
+    if (e.key === 'Escape') { close(); btn.focus(); }
+    if (e.key === 'ArrowDown') { e.preventDefault(); its[(i + 1) % its.length].focus(); }
+    if (e.key === 'ArrowUp') { e.preventDefault(); its[(i + its.length - 1) % its.length].focus(); }
+  });
+  document.addEventListener('click', (e) => { if (!btn.contains(e.target) && !menu.contains(e.target)) close(); });
+  return h('div', { class: 'menu-wrap' }, btn, menu);
+}
+
+/** Opens the New Rule dialog; onCreated(rule). */
+export function openNewRule(onCreated) {
+  const name = field('Name', { required: true });
+  const description = field('Description', { kind: 'textarea', help: 'Description is an optional field.' });
+  const err = alertBox();
+  const create = button('Create Rule', null, { kind: 'primary', submit: true });
+  const form = h('form', {}, err, name.wrap, description.wrap,
+    h('div', { class: 'actions' }, button('Cancel', () => d.close(), { kind: 'ghost' }), create));
+  const d = dialog('New Rule', form);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (!name.get().trim()) { name.error('Enter a name for the rule.'); name.input.focus(); return; }
+    create.disabled = true;
+    try {
+      const r = await api.post('/rules', { name: name.get().trim(), description: description.get() });
+      d.close();
+      toast(`Rule ${r.name} created.`, 'success');
+      onCreated(r);
+    } catch (ex) {
+      showApiError(ex, { name, description }, err);
+    } finally {
+      create.disabled = false;
+    }
+  });
+}
+
+/** Integrations > Provisioning with its two tabs. */
+export function renderProvisioning(main, tab) {
+  let paneFor = null;
+  const list = h('div', { class: 'list-col' });
+  const pane = h('aside', { class: 'pane', attrs: { 'aria-label': 'Details' }, hidden: true });
+  const tabs = h('div', { class: 'tabs', attrs: { role: 'tablist', 'aria-label': 'Provisioning' } },
+    [['Connections', '#/provisioning'], ['Rules', '#/provisioning/rules']].map(([label, href]) => {
+      const selected = (label === 'Rules') === (tab === 'rules');
+      const t = h('button', { type: 'button', class: 'tab', attrs: { role: 'tab', 'aria-selected': selected ? 'true' : 'false', 'aria-controls': 'prov-panel' }, tabIndex: selected ? 0 : -1, text: label });
+      t.addEventListener('click', () => { location.hash = href; });
+      t.addEventListener('keydown', (e) => {
+        if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') { e.preventDefault(); location.hash = label === 'Rules' ? '#/provisioning' : '#/provisioning/rules'; }
+      });
+      return t;
+    }));
+  clear(main,
+    crumbs(['Integrations', null], ['Provisioning', null]),
+    h('header', { class: 'page-head' }, h('h1', { text: 'Provisioning' }),
+      plusMenu(() => openConnectionWizard(null, (c) => { tab = 'connections'; if (location.hash !== '#/provisioning') location.hash = '#/provisioning'; else load().then(() => openConnectionPane(c.id)); }),
+        () => openNewRule((r) => { location.hash = `#/provisioning/rules/${encodeURIComponent(r.id)}/configuration`; }))),
+    tabs,
+    h('div', { id: 'prov-panel', class: 'split', attrs: { role: 'tabpanel' } }, list, pane));
+
+  let connections = [];
+  async function load() {
+    connections = await api.listAll('/connections');
+    if (tab === 'connections') renderConnections();
+    else await renderRules();
+  }
+
+  function renderConnections() {
+    if (!connections.length) {
+      clear(list, empty('No connections yet. Click + and then New Connection to create one.'));
+      return;
+    }
+    clear(list, h('ul', { class: 'cards', attrs: { 'aria-label': 'Connections' } }, connections.map((c) => {
+      const open = h('button', { type: 'button', class: 'card-main', attrs: { 'aria-label': `${c.name} details` } },
+        h('span', { class: 'card-icon', attrs: { 'aria-hidden': 'true' }, text: '⇪' }),
+        h('span', { class: 'card-text' }, h('strong', { text: c.name }), h('span', { class: 'muted', text: `SCIM Outbound · ${c.scim ? c.scim.baseUrl : ''}` })));
+      open.addEventListener('click', () => openConnectionPane(c.id));
+      return h('li', { class: `card ${paneFor === c.id ? 'active' : ''}` }, open,
+        c.enabled ? badge('Enabled', 'ok') : badge('Disabled', 'muted'));
+    })));
+  }
+
+  async function openConnectionPane(id) {
+    paneFor = id;
+    renderConnections();
+    let c;
+    try { c = await api.get(`/connections/${api.seg(id)}`); } catch (e) { toast(e.message, 'error'); return; }
+    const testOut = h('div', { attrs: { 'aria-live': 'polite' } });
+    const pAlert = alertBox();
+    const rows = [
+      ['Type', 'SCIM Outbound (Identity Store)'],
+      ['SCIM base URL', c.scim.baseUrl], ['Users Resource', c.scim.usersResource], ['Groups Resource', c.scim.groupsResource],
+      ['SCIM Version', c.scim.version], ['Authentication Method', authLabel(c.auth.method)],
+      c.auth.method === 'OAUTH2_BEARER' ? ['OAuth Access Token', c.auth.accessToken ? '********' : '—'] : null,
+      c.auth.method === 'OAUTH2_BEARER' ? ['Auth Type Header', c.auth.typeHeader] : null,
+      c.auth.method === 'BASIC' ? ['Username', c.auth.username] : null,
+      c.auth.method === 'OAUTH2_CLIENT_CREDENTIALS' ? ['Token URL', c.auth.tokenUrl] : null,
+      c.auth.method === 'OAUTH2_CLIENT_CREDENTIALS' ? ['Client ID', c.auth.clientId] : null,
+      ['User Filter Expression', c.preferences.userFilterExpression], ['User Identifier', c.preferences.userIdentifier],
+      ['Remove Action', c.preferences.removeAction === 'DELETE' ? 'Delete' : 'Disable'],
+      ['Allow users to be created', c.preferences.allowCreate ? 'Yes' : 'No'],
+      ['Allow users to be updated', c.preferences.allowUpdate ? 'Yes' : 'No'],
+      ['Allow users to be disabled', c.preferences.allowDisable ? 'Yes' : 'No'],
+      ['Update Method', c.preferences.updateMethod],
+    ].filter(Boolean);
+    clear(pane,
+      h('header', { class: 'pane-head' },
+        h('div', {}, h('h2', { text: c.name }), h('p', { class: 'muted', text: c.description || 'SCIM Outbound' })),
+        h('div', { class: 'pane-tools' },
+          toggle('Enable connection', c.enabled, async (on) => {
+            try {
+              await api.patch(`/connections/${api.seg(c.id)}`, { enabled: on });
+              c.enabled = on;
+              const idx = connections.findIndex((x) => x.id === c.id);
+              if (idx >= 0) connections[idx].enabled = on;
+              renderConnections();
+              toast(`Connection ${c.name} ${on ? 'enabled' : 'disabled'}.`, 'success');
+              return true;
+            } catch (e) { showApiError(e, {}, pAlert); return false; }
+          }),
+          button('', () => { paneFor = null; pane.hidden = true; renderConnections(); }, { kind: 'icon', aria: 'Close details', icon: '×' }))),
+      pAlert,
+      h('dl', { class: 'props' }, rows.map(([k, v]) => [h('dt', { text: k }), h('dd', { text: v ?? '—' })])),
+      h('div', { class: 'actions actions-left' },
+        button('Test Connection', async (e) => {
+          const b = e.currentTarget; b.disabled = true; testOut.replaceChildren();
+          try { testOut.append(testReport(await api.post(`/connections/${api.seg(c.id)}/test`))); } catch (ex) { showApiError(ex, {}, pAlert); } finally { b.disabled = false; }
+        }, { kind: 'secondary' }),
+        button('Edit', () => openConnectionWizard(c, () => load().then(() => openConnectionPane(c.id))), { kind: 'secondary' }),
+        button('Delete', async () => {
+          if (!await confirmDialog('Delete connection', `Delete the connection ${c.name}? Rules that target it stop provisioning.`)) return;
+          try { await api.del(`/connections/${api.seg(c.id)}`); paneFor = null; pane.hidden = true; toast(`Connection ${c.name} deleted.`, 'success'); load(); } catch (ex) { showApiError(ex, {}, pAlert); }
+        }, { kind: 'danger' })),
+      testOut);
+    pane.hidden = false;
+  }
+
+  async function renderRules() {
+    const rules = await api.listAll('/rules');
+    const byId = Object.fromEntries(connections.map((c) => [c.id, c]));
+    if (!rules.length) {
+      clear(list, empty('No rules yet. Click + and then New Rule to create one.'));
+      return;
+    }
+    const alertEl = alertBox();
+    clear(list, alertEl, h('table', { class: 'table', attrs: { 'aria-label': 'Rules' } },
+      h('thead', {}, h('tr', {}, ['Name', 'Source', 'Target', 'Status', 'Enabled'].map((t) => h('th', { text: t })))),
+      h('tbody', {}, rules.map((r) => h('tr', {},
+        h('td', {}, h('a', { href: `#/provisioning/rules/${encodeURIComponent(r.id)}/status`, text: r.name })),
+        h('td', { text: 'Directory' }),
+        h('td', { text: r.target ? (byId[r.target] ? byId[r.target].name : r.target) : '—' }),
+        h('td', {}, r.enabled ? badge('Enabled', 'ok') : badge('Disabled', 'muted')),
+        h('td', {}, toggle(`Enable rule ${r.name}`, r.enabled, async (on) => {
+          try { await api.patch(`/rules/${api.seg(r.id)}`, { enabled: on }); r.enabled = on; alertEl.hidden = true; toast(`Rule ${r.name} ${on ? 'enabled' : 'disabled'}.`, 'success'); renderRules(); return true; } catch (e) { showApiError(e, {}, alertEl); return false; }
+        })))))));
+  }
+
+  load().catch((e) => toast(e.message, 'error'));
+}
+
+/** The rule page: header with toggle, tabs Configuration / Sync Status / Log. */
+export function renderRule(main, id, tab) {
+  const stops = [];
+  const body = h('div', { class: 'rule-body' });
+  const headAlert = alertBox();
+  let rule = null;
+
+  async function load() {
+    rule = await api.get(`/rules/${api.seg(id)}`);
+    const tabs = [['configuration', 'Configuration'], ['status', 'Sync Status'], ['log', 'Log']];
+    clear(main,
+      crumbs(['Integrations', null], ['Provisioning', '#/provisioning'], ['Rules', '#/provisioning/rules'], [rule.name, null]),
+      h('header', { class: 'page-head' },
+        h('div', {}, h('h1', { text: rule.name }), rule.description ? h('p', { class: 'muted', text: rule.description }) : null),
+        h('div', { class: 'head-tools' },
+          h('span', { class: 'toggle-label', text: 'Enabled' }),
+          toggle('Enable rule', rule.enabled, async (on) => {
+            try {
+              const r = await api.patch(`/rules/${api.seg(id)}`, { enabled: on });
+              rule = r || { ...rule, enabled: on };
+              headAlert.hidden = true;
+              toast(`Rule ${rule.name} ${on ? 'enabled' : 'disabled'}.`, 'success');
+              return true;
+            } catch (e) { showApiError(e, {}, headAlert); return false; }
+          }),
+          button('Delete', async () => {
+            if (!await confirmDialog('Delete rule', `Delete the rule ${rule.name}? Users already in the application stay there.`)) return;
+            try { await api.del(`/rules/${api.seg(id)}`); toast(`Rule ${rule.name} deleted.`, 'success'); location.hash = '#/provisioning/rules'; } catch (e) { showApiError(e, {}, headAlert); }
+          }, { kind: 'danger', aria: 'Delete rule' }))),
+      headAlert,
+      h('div', { class: 'tabs', attrs: { role: 'tablist', 'aria-label': 'Rule' } }, tabs.map(([key, label]) => {
+        const t = h('button', { type: 'button', class: 'tab', attrs: { role: 'tab', 'aria-selected': key === tab ? 'true' : 'false' }, tabIndex: key === tab ? 0 : -1, text: label });
+        t.addEventListener('click', () => { location.hash = `#/provisioning/rules/${encodeURIComponent(id)}/${key}`; });
+        return t;
+      })),
+      h('div', { attrs: { role: 'tabpanel' } }, body));
+    if (tab === 'status') stops.push(statusTab(body, id, () => rule));
+    else if (tab === 'log') { const v = logView({ rule: id }); body.append(v.el); stops.push(v.stop); }
+    else await configurationTab(body, id, () => rule, (r) => { rule = r; });
+  }
+  load().catch((e) => { clear(main, crumbs(['Provisioning', '#/provisioning'], ['Rule', null]), h('p', { class: 'alert alert-error', attrs: { role: 'alert' }, text: e.message })); });
+  return () => stops.forEach((s) => s());
+}
+
+async function configurationTab(body, id, getRule, setRule) {
+  const [connections, populations, groups] = await Promise.all([
+    api.listAll('/connections'), api.listAll('/populations'), api.listAll('/groups'),
+  ]);
+  const lists = { populations: populations.map((p) => p.name), groups: groups.map((g) => g.name) };
+  const sections = [];
+  function section(title, renderBody) {
+    const bodyEl = h('div', { class: 'acc-body', hidden: true });
+    const headBtn = h('button', { type: 'button', class: 'acc-head', attrs: { 'aria-expanded': 'false' } }, h('span', { text: title }), h('span', { class: 'chev', attrs: { 'aria-hidden': 'true' }, text: '▸' }));
+    const s = { title, bodyEl, headBtn, open: false };
+    headBtn.addEventListener('click', () => setOpen(s, !s.open));
+    function setOpen(sec, open) {
+      for (const o of sections) if (o !== sec && open) { o.open = false; o.bodyEl.hidden = true; o.headBtn.setAttribute('aria-expanded', 'false'); }
+      sec.open = open; sec.bodyEl.hidden = !open; sec.headBtn.setAttribute('aria-expanded', open ? 'true' : 'false');
+      if (open) renderBody(bodyEl);
+    }
+    s.setOpen = (o) => setOpen(s, o);
+    sections.push(s);
+    return h('section', { class: 'acc', attrs: { 'aria-label': title } }, h('h2', { class: 'acc-title' }, headBtn), bodyEl);
+  }
+
+  // Target.
+  function renderTarget(el) {
+    const rule = getRule();
+    let chosen = rule.target || null;
+    const err = alertBox();
+    const save = button('Save', async () => {
+      save.disabled = true;
+      try {
+        const r = await api.patch(`/rules/${api.seg(id)}`, { target: chosen });
+        setRule(r || { ...getRule(), target: chosen });
+        toast('Target saved.', 'success');
+        draw();
+      } catch (e) { showApiError(e, {}, err); } finally { save.disabled = false; }
+    }, { kind: 'primary' });
+    function draw() {
+      const target = connections.find((c) => c.id === chosen);
+      const dirty = chosen !== (getRule().target || null);
+      save.disabled = !dirty;
+      clear(el,
+        err,
+        h('div', { class: 'endpoints' },
+          h('div', { class: 'endpoint' }, h('p', { class: 'ep-label', text: 'Source' }), h('p', { class: 'ep-name', text: 'Directory' }), h('p', { class: 'muted', text: 'the scimitar directory (selected automatically)' })),
+          h('div', { class: 'arrow', attrs: { 'aria-hidden': 'true' }, text: '→' }),
+          h('div', { class: 'endpoint' }, h('p', { class: 'ep-label', text: 'Target' }),
+            target ? [h('p', { class: 'ep-name', text: target.name }), target.enabled ? badge('Enabled', 'ok') : badge('Disabled', 'muted'),
+              button('', () => { chosen = null; draw(); }, { kind: 'icon', aria: `Remove ${target.name} as target`, icon: '×' })]
+              : h('p', { class: 'muted', text: 'No target connection yet' }))),
+        h('h3', { text: 'Available Connections' }),
+        h('p', { class: 'note', text: 'You can add a disabled connection as the target, but you must enable the connection before you can enable this rule.' }),
+        connections.length ? h('table', { class: 'table', attrs: { 'aria-label': 'Available Connections' } },
+          h('thead', {}, h('tr', {}, ['Connection', 'Type', 'Status', ''].map((t) => h('th', { text: t })))),
+          h('tbody', {}, connections.map((c) => h('tr', { class: c.id === chosen ? 'selected' : '' },
+            h('td', { text: c.name }), h('td', { text: 'SCIM Outbound' }),
+            h('td', {}, c.enabled ? badge('Enabled', 'ok') : badge('Disabled', 'muted')),
+            h('td', { class: 'cell-actions' }, c.id === chosen ? h('span', { class: 'muted', text: 'Target' })
+              : button('', () => { chosen = c.id; draw(); }, { kind: 'icon', aria: `Add ${c.name} as target`, icon: '+' }))))))
+          : empty('No connections yet: create one under Provisioning > Connections first.'),
+        h('div', { class: 'actions' }, save));
+    }
+    draw();
+  }
+
+  // User Filter.
+  function renderFilter(el) {
+    const err = alertBox();
+    async function view() {
+      let f = null;
+      try { f = await api.get(`/rules/${api.seg(id)}/filter`); } catch (e) { if (e.status !== 404) { showApiError(e, {}, err); } }
+      clear(el, err, h('div', { class: 'acc-tools' }, button('', () => edit(f), { kind: 'icon', aria: 'Edit user filter', icon: '✎' })),
+        filterSummary(f));
+    }
+    function edit(f) {
+      const ed = filterEditor(f, lists);
+      const save = button('Save', async () => {
+        save.disabled = true;
+        try {
+          await api.put(`/rules/${api.seg(id)}/filter`, ed.value());
+          toast('User filter saved. The rule resyncs its users.', 'success');
+          view();
+        } catch (e) { showApiError(e, {}, err); } finally { save.disabled = false; }
+      }, { kind: 'primary' });
+      clear(el, err,
+        h('p', { class: 'note', text: 'For outbound provisioning rules, specify a population or a group to define the users to be provisioned. All works as AND, Any as OR. A group includes its direct, dynamic and inherited members.' }),
+        ed.el,
+        h('div', { class: 'actions' }, button('Cancel', () => view(), { kind: 'ghost' }), save));
+      el.querySelector('input[type=radio]')?.focus();
+    }
+    view();
+  }
+
+  // Attribute Mapping.
+  function renderMapping(el) {
+    const err = alertBox();
+    const conn = () => connections.find((c) => c.id === getRule().target);
+    async function view() {
+      let m = [];
+      try { m = await api.get(`/rules/${api.seg(id)}/mappings`) || []; } catch (e) { if (e.status !== 404) showApiError(e, {}, err); }
+      if (!Array.isArray(m) && m && Array.isArray(m.items)) m = m.items;
+      const tname = conn() ? `${conn().name} SCIM Attribute` : 'SCIM Attribute';
+      clear(el, err, h('div', { class: 'acc-tools' }, button('', () => edit(m), { kind: 'icon', aria: 'Edit attribute mapping', icon: '✎' })),
+        m.length ? h('table', { class: 'table', attrs: { 'aria-label': 'Attribute Mapping' } },
+          h('thead', {}, h('tr', {}, h('th', { text: tname }), h('th', { text: 'Directory Attribute' }))),
+          h('tbody', {}, m.map((r) => h('tr', {}, h('td', {}, h('code', { text: r.target })), h('td', { text: displayName(r.source) })))))
+          : empty('No attributes are mapped yet. Click the pencil to add them.'));
+    }
+    function edit(m) {
+      const rowsEl = h('tbody', {});
+      const prefilled = !m.length;
+      const start = prefilled ? DEFAULT_MAPPING : m;
+      const srcList = 'dl-src';
+      const tgtList = 'dl-tgt';
+      function addRow(r, focus) {
+        const src = h('input', { type: 'text', value: r.source ? displayName(r.source) : '', attrs: { list: srcList, 'aria-label': 'Source attribute' }, spellcheck: false });
+        const tgt = h('input', { type: 'text', value: r.target || '', attrs: { list: tgtList, 'aria-label': 'Target attribute' }, spellcheck: false });
+        const tr = h('tr', {}, h('td', {}, tgt), h('td', {}, src), h('td', { class: 'cell-actions' }, button('', () => tr.remove(), { kind: 'icon', aria: 'Remove mapping', icon: '×' })));
+        tr.value = () => {
+          const s = src.value.trim();
+          return { target: tgt.value.trim(), source: attributeFromText(s) || s };
+        };
+        rowsEl.append(tr);
+        if (focus) tgt.focus();
+      }
+      start.forEach((r) => addRow(r));
+      const save = button('Save', async () => {
+        const rows = [...rowsEl.children].map((tr) => tr.value()).filter((r) => r.target || r.source);
+        const bad = rows.findIndex((r) => !r.target || !r.source);
+        [...rowsEl.querySelectorAll('input')].forEach((i) => i.removeAttribute('aria-invalid'));
+        if (bad >= 0) { err.textContent = `Row ${bad + 1}: choose both a source and a target attribute.`; err.hidden = false; return; }
+        save.disabled = true;
+        try {
+          await api.put(`/rules/${api.seg(id)}/mappings`, rows);
+          toast('Attribute mapping saved. The rule resyncs its users.', 'success');
+          view();
+        } catch (e) {
+          const idx = /(\d+)/.exec(e.field || '');
+          if (idx) {
+            const tr = rowsEl.children[Number(idx[1])];
+            if (tr) { const inp = tr.querySelectorAll('input')[/target/.test(e.field) ? 0 : 1]; inp.setAttribute('aria-invalid', 'true'); inp.focus(); }
+          }
+          err.textContent = idx ? `Row ${Number(idx[1]) + 1}: ${e.message}` : e.message;
+          err.hidden = false;
+        } finally { save.disabled = false; }
+      }, { kind: 'primary' });
+      clear(el, err,
+        prefilled ? h('p', { class: 'note', text: 'The default Code42 SCIM attributes are filled in. Check them, add any that are missing with Add, then click Save.' }) : null,
+        h('datalist', { id: srcList }, SOURCE_ATTRIBUTES.map(([, d]) => h('option', { value: d }))),
+        h('datalist', { id: tgtList }, TARGET_ATTRIBUTES.map((t) => h('option', { value: t }))),
+        h('table', { class: 'table mapping-edit', attrs: { 'aria-label': 'Attribute Mapping' } },
+          h('thead', {}, h('tr', {}, h('th', { text: conn() ? `${conn().name} SCIM Attribute` : 'SCIM Attribute' }), h('th', { text: 'Directory Attribute or expression' }), h('th', {}, h('span', { class: 'sr-only', text: 'Remove' })))),
+          rowsEl),
+        h('p', { class: 'field-help', text: 'Pick a directory attribute or type an expression, such as lower(email) or name.given + " " + name.family.' }),
+        h('div', { class: 'actions actions-split' },
+          button('Add', () => addRow({}, true), { icon: '+', kind: 'ghost', aria: 'Add' }),
+          h('span', { class: 'grow' }),
+          button('Cancel', () => view(), { kind: 'ghost' }), save));
+    }
+    view();
+  }
+
+  clear(body,
+    section('Target', renderTarget),
+    section('User Filter', renderFilter),
+    section('Attribute Mapping', renderMapping));
+}
+
+function statusTab(body, id, getRule) {
+  const counters = [['impacted', 'Impacted'], ['success', 'Success'], ['unsynced', 'Unsynced'], ['partiallySynced', 'Partially synced'], ['failed', 'Failed']];
+  const statusEl = h('span');
+  const lastEl = h('span', { text: '—' });
+  const brakeEl = h('div', { attrs: { 'aria-live': 'polite' } });
+  const err = alertBox();
+  const nums = {};
+  const usersEl = h('div');
+  const cards = h('div', { class: 'counters' }, counters.map(([k, label]) => {
+    nums[k] = h('span', { class: 'num', text: '0', attrs: { 'aria-label': label } });
+    return h('div', { class: `counter counter-${k}` }, nums[k], h('span', { class: 'lbl', text: label }));
+  }));
+  const statusKinds = { ACTIVE: 'ok', INACTIVE: 'muted', FAILED: 'error', QUARANTINED: 'warn' };
+  clear(body,
+    err,
+    h('section', { class: 'panel', attrs: { 'aria-label': 'Sync status' } },
+      h('div', { class: 'status-line' },
+        h('div', {}, h('span', { class: 'muted', text: 'Status ' }), statusEl),
+        h('div', {}, h('span', { class: 'muted', text: 'Last sync ' }), lastEl),
+        h('span', { class: 'grow' }),
+        button('Full Resync', () => openResync(), { kind: 'secondary' })),
+      brakeEl,
+      cards),
+    h('section', { class: 'panel', attrs: { 'aria-label': 'Users' } }, h('h2', { text: 'Users' }), usersEl));
+
+  function isBraked(s) {
+    return !!(s && (s.braked || s.brake || s.awaitingAllow || s.held || s.status === 'BRAKED' || s.status === 'HELD'));
+  }
+  async function tick() {
+    try {
+      const s = await api.get(`/rules/${api.seg(id)}/status`);
+      statusEl.replaceChildren(badge(titleCase(s.status || 'INACTIVE'), statusKinds[s.status] || 'muted'));
+      lastEl.textContent = when(s.lastSyncAt);
+      for (const [k] of counters) nums[k].textContent = String((s.users && s.users[k]) || 0);
+      if (isBraked(s)) renderBrake(s); else brakeEl.replaceChildren();
+      err.hidden = true;
+    } catch (e) { showApiError(e, {}, err); }
+    try {
+      const u = await api.get(`/rules/${api.seg(id)}/users?limit=100`);
+      const items = (u && u.items) || [];
+      clear(usersEl, items.length ? h('table', { class: 'table', attrs: { 'aria-label': 'Rule users' } },
+        h('thead', {}, h('tr', {}, ['User', 'State', 'Target ID', 'Last error', 'Updated'].map((t) => h('th', { text: t })))),
+        h('tbody', {}, items.map((r) => h('tr', {}, h('td', { text: r.username || r.userId }), h('td', {}, badge(titleCase(r.state || ''), /FAIL/.test(r.state) ? 'error' : /SYNC|LINK|OK|SUCCESS/.test(r.state) ? 'ok' : 'muted')),
+          h('td', {}, h('code', { text: r.targetId || '—' })), h('td', { class: 'err-text', text: r.lastError || '' }), h('td', { text: when(r.updatedAt) })))))
+        : empty('No user is linked to the target yet.'));
+    } catch (e) { /* the users list is secondary; the status line shows errors */ }
+  }
+  function renderBrake(s) {
+    const msg = s.brakeMessage || s.message || 'A full resync would disable or delete more users than the safety threshold allows. It waits for you.';
+    clear(brakeEl, h('div', { class: 'alert alert-warn', attrs: { role: 'alert' } },
+      h('p', { text: msg }),
+      button('Allow', async () => {
+        try { await api.post(`/rules/${api.seg(id)}/resync?allow=true`); toast('Resync allowed.', 'success'); tick(); } catch (e) { showApiError(e, {}, err); }
+      }, { kind: 'danger', aria: 'Allow resync' })));
+  }
+  function openResync() {
+    const out = h('div', { class: 'plan', attrs: { 'aria-live': 'polite' } }, h('p', { class: 'muted', text: 'Computing what a full resync would do…' }));
+    const dErr = alertBox();
+    const start = button('Start Full Resync', async () => {
+      start.disabled = true;
+      try {
+        const r = await api.post(`/rules/${api.seg(id)}/resync`);
+        d.close();
+        if (isBraked(r)) renderBrake(r);
+        toast('Full resync started.', 'success');
+        tick();
+      } catch (e) { showApiError(e, {}, dErr); start.disabled = false; }
+    }, { kind: 'primary' });
+    const d = dialog('Full Resync', h('div', {}, h('p', { text: `Preview (dry run) of a full resync of ${getRule().name}: nothing has been sent yet.` }), dErr, out,
+      h('div', { class: 'actions' }, button('Cancel', () => d.close(), { kind: 'ghost' }), start)), { wide: true });
+    api.post(`/rules/${api.seg(id)}/resync?dryRun=true`).then((plan) => clear(out, planView(plan))).catch((e) => { out.replaceChildren(); showApiError(e, {}, dErr); });
+  }
+  tick();
+  const timer = setInterval(tick, 2000);
+  return () => clearInterval(timer);
+}
+
+function titleCase(s) {
+  return String(s).toLowerCase().replace(/_/g, ' ').replace(/^\w/, (c) => c.toUpperCase());
+}
+
+/** Renders a dry-run plan: its lists (creates, updates with old → new, disables, ...). */
+function planView(plan) {
+  if (!plan || typeof plan !== 'object') return empty('Nothing to do.');
+  const lists = Object.entries(plan).filter(([, v]) => Array.isArray(v));
+  const scalars = Object.entries(plan).filter(([, v]) => v !== null && typeof v !== 'object');
+  const who = (x) => (typeof x === 'string' ? x : x.username || x.userName || x.userId || x.id || JSON.stringify(x));
+  if (!lists.length) return h('pre', { text: JSON.stringify(plan, null, 2) });
+  return h('div', {},
+    scalars.length ? h('p', { class: 'muted', text: scalars.map(([k, v]) => `${k}: ${v}`).join(' · ') }) : null,
+    h('div', { class: 'plan-counts' }, lists.map(([k, v]) => h('div', { class: 'counter' }, h('span', { class: 'num', text: String(v.length) }), h('span', { class: 'lbl', text: titleCase(k) })))),
+    lists.filter(([, v]) => v.length).map(([k, v]) => h('section', { class: 'plan-list', attrs: { 'aria-label': titleCase(k) } },
+      h('h3', { text: `${titleCase(k)} (${v.length})` }),
+      h('ul', {}, v.slice(0, 200).map((x) => h('li', {}, h('strong', { text: who(x) }),
+        Array.isArray(x.changes) && x.changes.length ? h('ul', { class: 'changes' }, x.changes.map((ch) => h('li', {}, h('code', { text: ch.attribute }), ': ', h('span', { class: 'old', text: fmt(ch.old) }), ' → ', h('span', { class: 'new', text: fmt(ch.new) })))) : null))),
+      v.length > 200 ? h('p', { class: 'muted', text: `and ${v.length - 200} more` }) : null)));
+}
+
+function fmt(v) {
+  if (v === null || v === undefined) return '(none)';
+  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+}
+
+export { fmt as formatValue };
