@@ -288,10 +288,10 @@ static int demo_start_servers(struct demo *d)
     snprintf(db, sizeof db, "sqlite:%s/scimitar.db", d->dir);
     snprintf(log_t, sizeof log_t, "%s/target.log", d->dir);
     snprintf(log_s, sizeof log_s, "%s/serve.log", d->dir);
-    char *targ[] = {"target",  "--listen",      listen_t, "--no-delete",
-                    "--token", d->target_token, NULL};
+    /* Tokens go through the environment, not the command line (ps shows that). */
+    char *targ[] = {"target", "--listen", listen_t, "--no-delete", NULL};
     char *sarg[] = {"serve", "--listen", listen_s, "--db", db, NULL};
-    d->target_pid = demo_spawn(log_t, targ, NULL, NULL);
+    d->target_pid = demo_spawn(log_t, targ, "SCIMITAR_TARGET_TOKEN", d->target_token);
     d->serve_pid = demo_spawn(log_s, sarg, "SCIMITAR_ADMIN_TOKEN", d->admin_token);
     if (d->target_pid < 0 || d->serve_pid < 0) {
         fprintf(stderr, "scimitar demo: cannot start the servers: %s\n", strerror(errno));

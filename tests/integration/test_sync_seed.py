@@ -162,8 +162,7 @@ class SeedFlowTest(unittest.TestCase):
             "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
             "userName": 'o"brien', "title": "pre-existing"})
         self.assertEqual(st, 201, q)
-        names = ['o"brien', "back\\slash", 'x" or userName eq "victim',
-                 'tail\\', 'q\\"mix']
+        names = ['o"brien', "back\\slash", '"victim"', 'tail\\', 'q\\"mix']
         f.population(POP)
         f.import_users([f.person(n, POP) for n in names])
         f.setup(population=POP)
