@@ -267,12 +267,7 @@ static struct scim_filter *parse_unary(struct parser *p)
     }
     if (f->op == SCIM_OP_PR)
         return f;
-    before_ws = p->pos;
-    skip_ws(p);
-    if (p->pos == before_ws) {
-        fail(p, "expected a space and a value after the operator");
-        goto fail;
-    }
+    skip_ws(p); /* RFC 7644's own examples omit the space before a quote */
     if (!(f->value = parse_value(p)))
         goto fail;
     return f;
@@ -286,13 +281,8 @@ static struct scim_filter *parse_and(struct parser *p)
     struct scim_filter *left = parse_unary(p);
     while (left) {
         skip_ws(p);
-        size_t save = p->pos;
         if (!accept_word(p, "and"))
             break;
-        if (p->pos < p->len && p->s[p->pos] != ' ' && p->s[p->pos] != '(' && p->s[p->pos] != '\t') {
-            p->pos = save;
-            break;
-        }
         struct scim_filter *n = node_new(p, SCIM_OP_AND);
         if (!n) {
             scim_filter_free(left);
