@@ -1,8 +1,427 @@
-/* The provision component of the SQLite back-end: its schema migrations and the store
- * functions declared in store/store_provision.h. */
+/* The provision component of the SQLite back-end: the connections and rules tables and
+ * the store functions declared in store/store_provision.h. Lists page by an internal
+ * sequence number (creation order) carried in the cursor. */
 #include "store/sqlite_internal.h"
+#include "store/store_provision.h"
+#include "base/buf.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static const struct store_migration provision_migrations[] = {
-    {0, ""},
+    {1, "CREATE TABLE connections ("
+        " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " id TEXT NOT NULL UNIQUE,"
+        " name TEXT NOT NULL COLLATE NOCASE UNIQUE,"
+        " enabled INTEGER NOT NULL DEFAULT 0,"
+        " config TEXT NOT NULL,"
+        " created_at INTEGER NOT NULL,"
+        " updated_at INTEGER NOT NULL);"
+        "CREATE TABLE rules ("
+        " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " id TEXT NOT NULL UNIQUE,"
+        " name TEXT NOT NULL COLLATE NOCASE UNIQUE,"
+        " description TEXT NOT NULL DEFAULT '',"
+        " target_id TEXT REFERENCES connections(id) ON DELETE RESTRICT,"
+        " enabled INTEGER NOT NULL DEFAULT 0,"
+        " filter TEXT,"
+        " mappings TEXT NOT NULL,"
+        " created_at INTEGER NOT NULL,"
+        " updated_at INTEGER NOT NULL);"
+        "CREATE INDEX rules_target ON rules(target_id);"},
 };
-const struct store_component store__provision_schema = {"provision", provision_migrations, 0};
+const struct store_component store__provision_schema = {"provision", provision_migrations, 1};
+
+void store_connection_clear(struct store_connection *c)
+{
+    if (!c)
+        return;
+    free(c->name);
+    free(c->config);
+    c->name = c->config = NULL;
+}
+
+void store_rule_clear(struct store_rule *r)
+{
+    if (!r)
+        return;
+    free(r->name);
+    free(r->description);
+    free(r->filter);
+    free(r->mappings);
+    r->name = r->description = r->filter = r->mappings = NULL;
+}
+
+static void copy_id(char *dst, size_t n, sqlite3_stmt *s, int col)
+{
+    const unsigned char *t = sqlite3_column_text(s, col);
+    sc_strlcpy(dst, t ? (const char *)t : "", n);
+}
+
+/* Columns: id, name, enabled, config, created_at, updated_at, seq */
+#define CONN_COLS "id, name, enabled, config, created_at, updated_at, seq"
+
+static int read_connection(sqlite3_stmt *s, struct store_connection *c)
+{
+    memset(c, 0, sizeof *c);
+    copy_id(c->id, sizeof c->id, s, 0);
+    c->name = store__column_dup(s, 1);
+    c->enabled = sqlite3_column_int(s, 2);
+    c->config = store__column_dup(s, 3);
+    c->created_at = sqlite3_column_int64(s, 4);
+    c->updated_at = sqlite3_column_int64(s, 5);
+    if (!c->name || !c->config) {
+        store_connection_clear(c);
+        return -1;
+    }
+    return 0;
+}
+
+/* Columns: id, name, description, target_id, enabled, filter, mappings, created_at,
+ * updated_at, seq */
+#define RULE_COLS                                                                                  \
+    "id, name, description, target_id, enabled, filter, mappings, created_at, updated_at, seq"
+
+static int read_rule(sqlite3_stmt *s, struct store_rule *r)
+{
+    memset(r, 0, sizeof *r);
+    copy_id(r->id, sizeof r->id, s, 0);
+    r->name = store__column_dup(s, 1);
+    r->description = store__column_dup(s, 2);
+    copy_id(r->target_id, sizeof r->target_id, s, 3);
+    r->enabled = sqlite3_column_int(s, 4);
+    r->filter = store__column_dup(s, 5);
+    r->mappings = store__column_dup(s, 6);
+    r->created_at = sqlite3_column_int64(s, 7);
+    r->updated_at = sqlite3_column_int64(s, 8);
+    if (!r->name || !r->description || !r->mappings) {
+        store_rule_clear(r);
+        return -1;
+    }
+    return 0;
+}
+
+/* Steps a statement that changes rows; NOT_FOUND when none changed. */
+static enum sc_err step_change(struct store *st, sqlite3_stmt *s)
+{
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return store__err(st, rc);
+    return sqlite3_changes(st->db) > 0 ? SC_OK : SC_ERR_NOT_FOUND;
+}
+
+static int parse_cursor(const char *cursor, int64_t *after)
+{
+    *after = 0;
+    if (!cursor || !*cursor)
+        return 0;
+    if (strncmp(cursor, "s", 1) != 0 || sc_parse_int64(cursor + 1, 0, INT64_MAX, after))
+        return -1;
+    return 0;
+}
+
+enum sc_err store_connection_insert(struct store *st, const struct store_connection *c)
+{
+    sqlite3_stmt *s = store__prepare(st, "INSERT INTO connections(id, name, enabled, config, "
+                                         "created_at, updated_at) VALUES(?, ?, ?, ?, ?, ?)");
+    if (!s)
+        return SC_ERR_DB;
+    store__bind_text(s, 1, c->id);
+    store__bind_text(s, 2, c->name);
+    sqlite3_bind_int(s, 3, c->enabled ? 1 : 0);
+    store__bind_text(s, 4, c->config);
+    sqlite3_bind_int64(s, 5, c->created_at);
+    sqlite3_bind_int64(s, 6, c->updated_at);
+    return step_change(st, s);
+}
+
+enum sc_err store_connection_update(struct store *st, const struct store_connection *c)
+{
+    sqlite3_stmt *s = store__prepare(st, "UPDATE connections SET name = ?, enabled = ?, "
+                                         "config = ?, updated_at = ? WHERE id = ?");
+    if (!s)
+        return SC_ERR_DB;
+    store__bind_text(s, 1, c->name);
+    sqlite3_bind_int(s, 2, c->enabled ? 1 : 0);
+    store__bind_text(s, 3, c->config);
+    sqlite3_bind_int64(s, 4, c->updated_at);
+    store__bind_text(s, 5, c->id);
+    return step_change(st, s);
+}
+
+enum sc_err store_connection_get(struct store *st, const char *id, struct store_connection *out)
+{
+    sqlite3_stmt *s = store__prepare(st, "SELECT " CONN_COLS " FROM connections WHERE id = ?");
+    if (!s)
+        return SC_ERR_DB;
+    store__bind_text(s, 1, id);
+    enum sc_err err = SC_OK;
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        err = read_connection(s, out) ? SC_ERR_NOMEM : SC_OK;
+    else
+        err = rc == SQLITE_DONE ? SC_ERR_NOT_FOUND : store__err(st, rc);
+    sqlite3_reset(s);
+    return err;
+}
+
+void store_connections_free(struct store_connection *v, size_t n)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        store_connection_clear(&v[i]);
+    free(v);
+}
+
+enum sc_err store_connection_list(struct store *st, const char *cursor, int limit,
+                                  struct store_connection **out, size_t *n, char *next_cursor)
+{
+    *out = NULL;
+    *n = 0;
+    next_cursor[0] = '\0';
+    int64_t after;
+    if (parse_cursor(cursor, &after))
+        return SC_ERR_INVALID;
+    sqlite3_stmt *s = store__prepare(st, "SELECT " CONN_COLS " FROM connections WHERE seq > ? "
+                                         "ORDER BY seq LIMIT ?");
+    if (!s)
+        return SC_ERR_DB;
+    sqlite3_bind_int64(s, 1, after);
+    sqlite3_bind_int(s, 2, limit + 1);
+    struct store_connection *v = calloc((size_t)limit + 1, sizeof *v);
+    size_t count = 0;
+    int64_t last_seq = 0;
+    enum sc_err err = v ? SC_OK : SC_ERR_NOMEM;
+    int rc = SQLITE_DONE;
+    while (!err && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (count == (size_t)limit) {
+            snprintf(next_cursor, STORE_CURSOR_MAX, "s%" PRId64, last_seq);
+            break;
+        }
+        if (read_connection(s, &v[count]))
+            err = SC_ERR_NOMEM;
+        else
+            last_seq = sqlite3_column_int64(s, 6), count++;
+    }
+    if (!err && rc != SQLITE_ROW && rc != SQLITE_DONE)
+        err = store__err(st, rc);
+    sqlite3_reset(s);
+    if (err) {
+        store_connections_free(v, count);
+        next_cursor[0] = '\0';
+        return err;
+    }
+    *out = v;
+    *n = count;
+    return SC_OK;
+}
+
+enum sc_err store_connection_delete(struct store *st, const char *id)
+{
+    sqlite3_stmt *s = store__prepare(st, "DELETE FROM connections WHERE id = ?");
+    if (!s)
+        return SC_ERR_DB;
+    store__bind_text(s, 1, id);
+    enum sc_err err = step_change(st, s);
+    return err == SC_ERR_INVALID ? SC_ERR_CONFLICT : err; /* a rule still references it */
+}
+
+enum sc_err store_rule_targeting(struct store *st, const char *connection_id, char **name_out)
+{
+    *name_out = NULL;
+    sqlite3_stmt *s =
+        store__prepare(st, "SELECT name FROM rules WHERE target_id = ? ORDER BY seq LIMIT 1");
+    if (!s)
+        return SC_ERR_DB;
+    store__bind_text(s, 1, connection_id);
+    enum sc_err err = SC_OK;
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *name_out = store__column_dup(s, 0);
+        err = *name_out ? SC_OK : SC_ERR_NOMEM;
+    } else {
+        err = rc == SQLITE_DONE ? SC_ERR_NOT_FOUND : store__err(st, rc);
+    }
+    sqlite3_reset(s);
+    return err;
+}
+
+enum sc_err store_rule_insert(struct store *st, const struct store_rule *r)
+{
+    sqlite3_stmt *s = store__prepare(st, "INSERT INTO rules(id, name, description, target_id, "
+                                         "enabled, filter, mappings, created_at, updated_at) "
+                                         "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    if (!s)
+        return SC_ERR_DB;
+    store__bind_text(s, 1, r->id);
+    store__bind_text(s, 2, r->name);
+    store__bind_text(s, 3, r->description ? r->description : "");
+    store__bind_text(s, 4, r->target_id[0] ? r->target_id : NULL);
+    sqlite3_bind_int(s, 5, r->enabled ? 1 : 0);
+    store__bind_text(s, 6, r->filter);
+    store__bind_text(s, 7, r->mappings ? r->mappings : "[]");
+    sqlite3_bind_int64(s, 8, r->created_at);
+    sqlite3_bind_int64(s, 9, r->updated_at);
+    return step_change(st, s);
+}
+
+enum sc_err store_rule_update(struct store *st, const struct store_rule *r)
+{
+    sqlite3_stmt *s = store__prepare(st, "UPDATE rules SET name = ?, description = ?, "
+                                         "target_id = ?, enabled = ?, filter = ?, mappings = ?, "
+                                         "updated_at = ? WHERE id = ?");
+    if (!s)
+        return SC_ERR_DB;
+    store__bind_text(s, 1, r->name);
+    store__bind_text(s, 2, r->description ? r->description : "");
+    store__bind_text(s, 3, r->target_id[0] ? r->target_id : NULL);
+    sqlite3_bind_int(s, 4, r->enabled ? 1 : 0);
+    store__bind_text(s, 5, r->filter);
+    store__bind_text(s, 6, r->mappings ? r->mappings : "[]");
+    sqlite3_bind_int64(s, 7, r->updated_at);
+    store__bind_text(s, 8, r->id);
+    return step_change(st, s);
+}
+
+enum sc_err store_rule_get(struct store *st, const char *id, struct store_rule *out)
+{
+    sqlite3_stmt *s = store__prepare(st, "SELECT " RULE_COLS " FROM rules WHERE id = ?");
+    if (!s)
+        return SC_ERR_DB;
+    store__bind_text(s, 1, id);
+    enum sc_err err = SC_OK;
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        err = read_rule(s, out) ? SC_ERR_NOMEM : SC_OK;
+    else
+        err = rc == SQLITE_DONE ? SC_ERR_NOT_FOUND : store__err(st, rc);
+    sqlite3_reset(s);
+    return err;
+}
+
+void store_rules_free(struct store_rule *v, size_t n)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        store_rule_clear(&v[i]);
+    free(v);
+}
+
+enum sc_err store_rule_list(struct store *st, const char *cursor, int limit,
+                            struct store_rule **out, size_t *n, char *next_cursor)
+{
+    *out = NULL;
+    *n = 0;
+    next_cursor[0] = '\0';
+    int64_t after;
+    if (parse_cursor(cursor, &after))
+        return SC_ERR_INVALID;
+    sqlite3_stmt *s = store__prepare(st, "SELECT " RULE_COLS " FROM rules WHERE seq > ? "
+                                         "ORDER BY seq LIMIT ?");
+    if (!s)
+        return SC_ERR_DB;
+    sqlite3_bind_int64(s, 1, after);
+    sqlite3_bind_int(s, 2, limit + 1);
+    struct store_rule *v = calloc((size_t)limit + 1, sizeof *v);
+    size_t count = 0;
+    int64_t last_seq = 0;
+    enum sc_err err = v ? SC_OK : SC_ERR_NOMEM;
+    int rc = SQLITE_DONE;
+    while (!err && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (count == (size_t)limit) {
+            snprintf(next_cursor, STORE_CURSOR_MAX, "s%" PRId64, last_seq);
+            break;
+        }
+        if (read_rule(s, &v[count]))
+            err = SC_ERR_NOMEM;
+        else
+            last_seq = sqlite3_column_int64(s, 9), count++;
+    }
+    if (!err && rc != SQLITE_ROW && rc != SQLITE_DONE)
+        err = store__err(st, rc);
+    sqlite3_reset(s);
+    if (err) {
+        store_rules_free(v, count);
+        next_cursor[0] = '\0';
+        return err;
+    }
+    *out = v;
+    *n = count;
+    return SC_OK;
+}
+
+enum sc_err store_rule_delete(struct store *st, const char *id)
+{
+    sqlite3_stmt *s = store__prepare(st, "DELETE FROM rules WHERE id = ?");
+    if (!s)
+        return SC_ERR_DB;
+    store__bind_text(s, 1, id);
+    return step_change(st, s);
+}
+
+/* Reads the first column of every row of s (bound by the caller) as ids. */
+static enum sc_err read_ids(struct store *st, sqlite3_stmt *s, char (**ids)[SC_UUID_LEN + 1],
+                            size_t *n)
+{
+    *ids = NULL;
+    *n = 0;
+    char(*v)[SC_UUID_LEN + 1] = NULL;
+    size_t count = 0, cap = 0;
+    enum sc_err err = SC_OK;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (count == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            char(*grown)[SC_UUID_LEN + 1] = realloc(v, ncap * sizeof *v);
+            if (!grown) {
+                err = SC_ERR_NOMEM;
+                break;
+            }
+            v = grown;
+            cap = ncap;
+        }
+        copy_id(v[count], sizeof v[count], s, 0);
+        count++;
+    }
+    if (!err && rc != SQLITE_DONE)
+        err = store__err(st, rc);
+    sqlite3_reset(s);
+    if (err) {
+        free(v);
+        return err;
+    }
+    *ids = v;
+    *n = count;
+    return SC_OK;
+}
+
+enum sc_err store_rule_enabled_ids(struct store *st, char (**ids)[SC_UUID_LEN + 1], size_t *n)
+{
+    sqlite3_stmt *s = store__prepare(st, "SELECT r.id FROM rules r JOIN connections c ON "
+                                         "c.id = r.target_id WHERE r.enabled = 1 AND "
+                                         "c.enabled = 1 ORDER BY r.seq");
+    if (!s) {
+        *ids = NULL;
+        *n = 0;
+        return SC_ERR_DB;
+    }
+    return read_ids(st, s, ids, n);
+}
+
+enum sc_err store_rule_ids_by_target(struct store *st, const char *connection_id,
+                                     char (**ids)[SC_UUID_LEN + 1], size_t *n)
+{
+    sqlite3_stmt *s = store__prepare(st, "SELECT id FROM rules WHERE target_id = ? ORDER BY seq");
+    if (!s) {
+        *ids = NULL;
+        *n = 0;
+        return SC_ERR_DB;
+    }
+    store__bind_text(s, 1, connection_id);
+    return read_ids(st, s, ids, n);
+}

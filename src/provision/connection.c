@@ -1,0 +1,1043 @@
+/* Provisioning connections: defaults, validation and PATCH merging of the configuration
+ * document, its API form with masked secrets, sealing of secrets for storage, the typed
+ * form the engine sends with, and the helpers for requests (URLs, Authorization,
+ * headers, OAuth client-credentials tokens). */
+#include "provision/connection.h"
+#include "base/clock.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "http/client.h"
+#include "provision/secrets.h"
+#include "scim/alias.h"
+#include "scim/filter.h"
+#include "store/store_provision.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const connection_secret_fields[] = {
+    "auth.accessToken",
+    "auth.password",
+    "auth.clientSecret",
+    NULL,
+};
+
+static const char *const auth_secret_keys[] = {"accessToken", "password", "clientSecret", NULL};
+
+static const char *const method_names[] = {
+    [CONNECTION_AUTH_NONE] = "NONE",
+    [CONNECTION_AUTH_BEARER] = "OAUTH2_BEARER",
+    [CONNECTION_AUTH_BASIC] = "BASIC",
+    [CONNECTION_AUTH_CLIENT_CREDENTIALS] = "OAUTH2_CLIENT_CREDENTIALS",
+};
+
+json_t *connection_doc_defaults(void)
+{
+    return json_pack("{s:s, s:s, s:b,"
+                     " s:{s:s, s:s, s:s, s:s},"
+                     " s:{s:s, s:n, s:s, s:n, s:n, s:n, s:n, s:n, s:n},"
+                     " s:{s:s, s:s, s:s, s:b, s:b, s:b, s:s, s:I, s:I},"
+                     " s:{}}",
+                     "name", "", "description", "", "enabled", 0, "scim", "baseUrl", "",
+                     "usersResource", "/Users", "groupsResource", "/Groups", "version", "2.0",
+                     "auth", "method", "OAUTH2_BEARER", "accessToken", "typeHeader", "Bearer",
+                     "username", "password", "tokenUrl", "clientId", "clientSecret", "scope",
+                     "preferences", "userFilterExpression", "username Eq \"%s\"", "userIdentifier",
+                     "userName", "removeAction", "DISABLE", "allowCreate", 1, "allowUpdate", 1,
+                     "allowDisable", 1, "updateMethod", "PATCH", "maxRequestsPerSecond",
+                     (json_int_t)0, "maxConcurrency", (json_int_t)0, "headers");
+}
+
+/* Validation helpers. */
+
+static int has_ctl(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return 1;
+    return 0;
+}
+
+/* RFC 7230 tchar. */
+static int is_token(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max)
+        return 0;
+    for (; *s; s++) {
+        char c = *s;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              strchr("!#$%&'*+-.^_`|~", c)))
+            return 0;
+    }
+    return 1;
+}
+
+/* An http(s) URL with a host and no query, fragment, spaces or control characters. */
+static int is_http_url(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > CONNECTION_URL_MAX || has_ctl(s) || strpbrk(s, " #\\\"<>`{}|^"))
+        return 0;
+    const char *rest;
+    if (sc_strncaseeq(s, "http://", 7))
+        rest = s + 7;
+    else if (sc_strncaseeq(s, "https://", 8))
+        rest = s + 8;
+    else
+        return 0;
+    if (*rest == '\0' || *rest == '/' || *rest == ':' || *rest == '?')
+        return 0;
+    const char *at = strpbrk(rest, "/?");
+    const char *userinfo = memchr(rest, '@', at ? (size_t)(at - rest) : strlen(rest));
+    if (userinfo)
+        return 0; /* credentials in the URL would be logged and shown: use auth instead */
+    return 1;
+}
+
+static int is_resource_path(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 2 || n > 256 || s[0] != '/')
+        return 0;
+    for (const char *p = s + 1; *p; p++) {
+        char c = *p;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              strchr("-._~/", c)))
+            return 0;
+    }
+    return 1;
+}
+
+/* Counts occurrences of "%s" in s, skipping "%%". */
+static int count_placeholders(const char *s)
+{
+    int n = 0;
+    for (; *s; s++) {
+        if (s[0] == '%' && s[1] == '%')
+            s++;
+        else if (s[0] == '%' && s[1] == 's')
+            n++;
+    }
+    return n;
+}
+
+static const char *upper_enum(const char *v, const char *const *allowed)
+{
+    for (const char *const *a = allowed; *a; a++)
+        if (sc_strcaseeq(v, *a))
+            return *a;
+    return NULL;
+}
+
+/* Checks that obj has only the listed keys; field prefix names the object. */
+static enum sc_err only_keys(const json_t *obj, const char *prefix, const char *const *allowed,
+                             struct sc_error *e)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)obj, key, v)
+    {
+        int ok = 0;
+        for (const char *const *a = allowed; *a && !ok; a++)
+            ok = strcmp(*a, key) == 0;
+        if (!ok) {
+            char field[SC_ERROR_FIELD_MAX];
+            snprintf(field, sizeof field, "%s%s%.64s", prefix ? prefix : "", prefix ? "." : "",
+                     key);
+            return sc_error_set(e, SC_ERR_INVALID, field, "unknown field '%s'", field);
+        }
+    }
+    return SC_OK;
+}
+
+static int is_secret_key(const char *key)
+{
+    for (const char *const *s = auth_secret_keys; *s; s++)
+        if (strcmp(*s, key) == 0)
+            return 1;
+    return 0;
+}
+
+/* Merges the section input[section] (an object or null) into doc[section]. Strings,
+ * booleans and integers are type-checked here; null resets to the default value in
+ * defaults[section]. Secrets sent as the mask keep the stored value. */
+static enum sc_err merge_section(json_t *doc, const json_t *defaults, const json_t *input,
+                                 const char *section, const char *const *keys, struct sc_error *e)
+{
+    json_t *in = json_object_get(input, section);
+    if (!in)
+        return SC_OK;
+    if (json_is_null(in)) {
+        json_object_set(doc, section, json_object_get(defaults, section));
+        return SC_OK;
+    }
+    if (!json_is_object(in))
+        return sc_error_set(e, SC_ERR_INVALID, section, "%s must be an object", section);
+    enum sc_err rc = only_keys(in, section, keys, e);
+    if (rc)
+        return rc;
+    json_t *target = json_object_get(doc, section);
+    json_t *defs = json_object_get(defaults, section);
+    const char *key;
+    json_t *v;
+    json_object_foreach(in, key, v)
+    {
+        char field[SC_ERROR_FIELD_MAX];
+        snprintf(field, sizeof field, "%s.%s", section, key);
+        json_t *def = json_object_get(defs, key);
+        if (json_is_null(v)) {
+            json_object_set(target, key, def ? def : json_null());
+            continue;
+        }
+        if (json_is_boolean(def)) {
+            if (!json_is_boolean(v))
+                return sc_error_set(e, SC_ERR_INVALID, field, "%s must be true or false", field);
+        } else if (json_is_integer(def)) {
+            if (!json_is_integer(v))
+                return sc_error_set(e, SC_ERR_INVALID, field, "%s must be a whole number", field);
+        } else if (!json_is_string(v)) {
+            return sc_error_set(e, SC_ERR_INVALID, field, "%s must be a string", field);
+        }
+        if (json_is_string(v) && strcmp(section, "auth") == 0 && is_secret_key(key) &&
+            strcmp(json_string_value(v), CONNECTION_SECRET_MASK) == 0) {
+            json_t *cur = json_object_get(target, key);
+            if (!json_is_string(cur) || json_string_length(cur) == 0)
+                return sc_error_set(e, SC_ERR_INVALID, field,
+                                    "%s has no stored value to keep: send the secret itself",
+                                    field);
+            continue; /* keep the stored secret */
+        }
+        json_object_set(target, key, v);
+    }
+    return SC_OK;
+}
+
+static enum sc_err merge_headers(json_t *doc, const json_t *input, struct sc_error *e)
+{
+    json_t *in = json_object_get(input, "headers");
+    if (!in)
+        return SC_OK;
+    if (json_is_null(in)) {
+        json_object_set_new(doc, "headers", json_object());
+        return SC_OK;
+    }
+    if (!json_is_object(in))
+        return sc_error_set(e, SC_ERR_INVALID, "headers",
+                            "headers must be an object of header names to values");
+    if (json_object_size(in) > CONNECTION_MAX_HEADERS)
+        return sc_error_set(e, SC_ERR_INVALID, "headers", "at most %d custom headers",
+                            CONNECTION_MAX_HEADERS);
+    json_t *cur = json_object_get(doc, "headers");
+    json_t *out = json_object();
+    const char *key;
+    json_t *v;
+    json_object_foreach(in, key, v)
+    {
+        char field[SC_ERROR_FIELD_MAX];
+        snprintf(field, sizeof field, "headers.%.100s", key);
+        if (!json_is_string(v)) {
+            json_decref(out);
+            return sc_error_set(e, SC_ERR_INVALID, field, "%s must be a string", field);
+        }
+        if (strcmp(json_string_value(v), CONNECTION_SECRET_MASK) == 0) {
+            json_t *old = NULL;
+            const char *ck;
+            json_t *cv;
+            json_object_foreach(cur, ck, cv)
+            {
+                if (sc_strcaseeq(ck, key))
+                    old = cv;
+            }
+            if (!old) {
+                json_decref(out);
+                return sc_error_set(e, SC_ERR_INVALID, field,
+                                    "%s has no stored value to keep: send the value itself", field);
+            }
+            json_object_set(out, key, old);
+        } else {
+            json_object_set(out, key, v);
+        }
+    }
+    json_object_set_new(doc, "headers", out);
+    return SC_OK;
+}
+
+/* Validates a whole document (after merging). */
+static enum sc_err doc_validate(json_t *doc, struct sc_error *e)
+{
+    const char *name = sc_json_get_string(doc, "name");
+    if (!name || !*name)
+        return sc_error_set(e, SC_ERR_INVALID, "name", "name is required");
+    if (strlen(name) > CONNECTION_NAME_MAX || has_ctl(name))
+        return sc_error_set(e, SC_ERR_INVALID, "name",
+                            "name must be at most %d characters, without control characters",
+                            CONNECTION_NAME_MAX);
+    const char *desc = sc_json_get_string(doc, "description");
+    if (!desc)
+        json_object_set_new(doc, "description", json_string(""));
+    else if (strlen(desc) > CONNECTION_DESCRIPTION_MAX)
+        return sc_error_set(e, SC_ERR_INVALID, "description",
+                            "description must be at most %d characters",
+                            CONNECTION_DESCRIPTION_MAX);
+    if (!json_is_boolean(json_object_get(doc, "enabled")))
+        return sc_error_set(e, SC_ERR_INVALID, "enabled", "enabled must be true or false");
+
+    /* scim */
+    json_t *scim = json_object_get(doc, "scim");
+    const char *url = sc_json_get_string(scim, "baseUrl");
+    if (!url || !*url)
+        return sc_error_set(e, SC_ERR_INVALID, "scim.baseUrl",
+                            "scim.baseUrl is required: the SCIM base URL of the application, "
+                            "e.g. https://example.com/scim/v2");
+    if (!is_http_url(url))
+        return sc_error_set(e, SC_ERR_INVALID, "scim.baseUrl",
+                            "scim.baseUrl must be an http:// or https:// URL with a host and no "
+                            "query, fragment or credentials");
+    size_t ulen = strlen(url);
+    if (url[ulen - 1] == '/') {
+        char *trimmed = sc_strdup(url);
+        while (ulen > 0 && trimmed[ulen - 1] == '/')
+            trimmed[--ulen] = '\0';
+        json_object_set_new(scim, "baseUrl", json_string(trimmed));
+        free(trimmed);
+    }
+    static const char *const res_keys[] = {"usersResource", "groupsResource"};
+    for (int i = 0; i < 2; i++) {
+        const char *r = sc_json_get_string(scim, res_keys[i]);
+        if (!r || !is_resource_path(r))
+            return sc_error_set(e, SC_ERR_INVALID, i ? "scim.groupsResource" : "scim.usersResource",
+                                "scim.%s must be a path that starts with '/', such as %s",
+                                res_keys[i], i ? "/Groups" : "/Users");
+    }
+    const char *ver = sc_json_get_string(scim, "version");
+    if (!ver || (strcmp(ver, "2.0") != 0 && strcmp(ver, "1.1") != 0))
+        return sc_error_set(e, SC_ERR_INVALID, "scim.version", "scim.version must be 2.0 or 1.1");
+
+    /* auth */
+    json_t *auth = json_object_get(doc, "auth");
+    static const char *const methods[] = {"OAUTH2_BEARER", "BASIC", "OAUTH2_CLIENT_CREDENTIALS",
+                                          "NONE", NULL};
+    const char *m = sc_json_get_string(auth, "method");
+    const char *mu = m ? upper_enum(m, methods) : NULL;
+    if (!mu)
+        return sc_error_set(e, SC_ERR_INVALID, "auth.method",
+                            "auth.method must be OAUTH2_BEARER, BASIC, "
+                            "OAUTH2_CLIENT_CREDENTIALS or NONE");
+    json_object_set_new(auth, "method", json_string(mu));
+    const char *th = sc_json_get_string(auth, "typeHeader");
+    if (!th)
+        json_object_set_new(auth, "typeHeader", json_string("Bearer"));
+    else if (!is_token(th, 64))
+        return sc_error_set(e, SC_ERR_INVALID, "auth.typeHeader",
+                            "auth.typeHeader must be one word such as Bearer, OAuth or Basic "
+                            "(letters, digits and !#$%%&'*+-.^_`|~, at most 64)");
+    static const char *const auth_strs[] = {"accessToken", "username",     "password", "tokenUrl",
+                                            "clientId",    "clientSecret", "scope",    NULL};
+    for (const char *const *k = auth_strs; *k; k++) {
+        json_t *v = json_object_get(auth, *k);
+        if (!v)
+            json_object_set_new(auth, *k, json_null());
+        else if (json_is_string(v) && json_string_length(v) == 0)
+            json_object_set_new(auth, *k, json_null());
+        else if (json_is_string(v) &&
+                 (json_string_length(v) > CONNECTION_SECRET_MAX || has_ctl(json_string_value(v)))) {
+            char field[SC_ERROR_FIELD_MAX];
+            snprintf(field, sizeof field, "auth.%s", *k);
+            return sc_error_set(e, SC_ERR_INVALID, field,
+                                "%s must be at most %d characters without line breaks or "
+                                "control characters",
+                                field, CONNECTION_SECRET_MAX);
+        }
+    }
+#define AUTH_SET(k) json_is_string(json_object_get(auth, k))
+    if (strcmp(mu, "OAUTH2_BEARER") == 0 && !AUTH_SET("accessToken"))
+        return sc_error_set(e, SC_ERR_INVALID, "auth.accessToken",
+                            "auth.accessToken is required for OAUTH2_BEARER: the OAuth Access "
+                            "Token the application issued");
+    if (strcmp(mu, "BASIC") == 0) {
+        if (!AUTH_SET("username"))
+            return sc_error_set(e, SC_ERR_INVALID, "auth.username",
+                                "auth.username is required for BASIC");
+        if (strchr(sc_json_get_string(auth, "username"), ':'))
+            return sc_error_set(e, SC_ERR_INVALID, "auth.username",
+                                "auth.username must not contain ':' (HTTP Basic)");
+        if (!AUTH_SET("password"))
+            return sc_error_set(e, SC_ERR_INVALID, "auth.password",
+                                "auth.password is required for BASIC");
+    }
+    if (strcmp(mu, "OAUTH2_CLIENT_CREDENTIALS") == 0) {
+        if (!AUTH_SET("tokenUrl"))
+            return sc_error_set(e, SC_ERR_INVALID, "auth.tokenUrl",
+                                "auth.tokenUrl is required for OAUTH2_CLIENT_CREDENTIALS");
+        if (!AUTH_SET("clientId"))
+            return sc_error_set(e, SC_ERR_INVALID, "auth.clientId",
+                                "auth.clientId is required for OAUTH2_CLIENT_CREDENTIALS");
+        if (!AUTH_SET("clientSecret"))
+            return sc_error_set(e, SC_ERR_INVALID, "auth.clientSecret",
+                                "auth.clientSecret is required for OAUTH2_CLIENT_CREDENTIALS");
+    }
+#undef AUTH_SET
+    const char *tu = sc_json_get_string(auth, "tokenUrl");
+    if (tu && !is_http_url(tu))
+        return sc_error_set(e, SC_ERR_INVALID, "auth.tokenUrl",
+                            "auth.tokenUrl must be an http:// or https:// URL");
+
+    /* preferences */
+    json_t *pref = json_object_get(doc, "preferences");
+    const char *ufe = sc_json_get_string(pref, "userFilterExpression");
+    if (!ufe || !*ufe || strlen(ufe) > 1024)
+        return sc_error_set(e, SC_ERR_INVALID, "preferences.userFilterExpression",
+                            "preferences.userFilterExpression is required (at most 1024 "
+                            "characters), e.g. username Eq \"%%s\"");
+    if (count_placeholders(ufe) != 1)
+        return sc_error_set(e, SC_ERR_INVALID, "preferences.userFilterExpression",
+                            "preferences.userFilterExpression must contain %%s exactly once "
+                            "(where the user identifier's value goes), e.g. username Eq \"%%s\"");
+    struct sc_buf fb;
+    sc_buf_init(&fb, 0);
+    struct scim_error serr = {0};
+    enum sc_err frc = scim_filter_template(ufe, "x", &fb, &serr);
+    sc_buf_free(&fb);
+    if (frc)
+        return sc_error_set(e, SC_ERR_INVALID, "preferences.userFilterExpression",
+                            "preferences.userFilterExpression is not a SCIM filter once %%s is "
+                            "filled in: %s",
+                            serr.detail[0] ? serr.detail : "check its syntax");
+    const char *uid = sc_json_get_string(pref, "userIdentifier");
+    if (!uid || !*uid)
+        return sc_error_set(e, SC_ERR_INVALID, "preferences.userIdentifier",
+                            "preferences.userIdentifier is required, e.g. userName");
+    scim_error_clear(&serr);
+    if (strlen(uid) > 512 || scim_alias_check(uid, &serr) != SC_OK)
+        return sc_error_set(e, SC_ERR_INVALID, "preferences.userIdentifier",
+                            "preferences.userIdentifier must be a target attribute name (such as "
+                            "userName or workEmail) or a SCIM attribute path%s%s",
+                            serr.detail[0] ? ": " : "", serr.detail);
+    static const char *const removes[] = {"DISABLE", "DELETE", NULL};
+    const char *ra = sc_json_get_string(pref, "removeAction");
+    const char *rau = ra ? upper_enum(ra, removes) : NULL;
+    if (!rau)
+        return sc_error_set(e, SC_ERR_INVALID, "preferences.removeAction",
+                            "preferences.removeAction must be DISABLE or DELETE");
+    json_object_set_new(pref, "removeAction", json_string(rau));
+    static const char *const updates[] = {"PATCH", "PUT", NULL};
+    const char *um = sc_json_get_string(pref, "updateMethod");
+    const char *umu = um ? upper_enum(um, updates) : NULL;
+    if (!umu)
+        return sc_error_set(e, SC_ERR_INVALID, "preferences.updateMethod",
+                            "preferences.updateMethod must be PATCH or PUT");
+    json_object_set_new(pref, "updateMethod", json_string(umu));
+    json_int_t rps = json_integer_value(json_object_get(pref, "maxRequestsPerSecond"));
+    if (rps < 0 || rps > CONNECTION_MAX_RPS)
+        return sc_error_set(e, SC_ERR_INVALID, "preferences.maxRequestsPerSecond",
+                            "preferences.maxRequestsPerSecond must be 0 (no limit) to %d",
+                            CONNECTION_MAX_RPS);
+    json_int_t conc = json_integer_value(json_object_get(pref, "maxConcurrency"));
+    if (conc < 0 || conc > CONNECTION_MAX_CONCURRENCY)
+        return sc_error_set(e, SC_ERR_INVALID, "preferences.maxConcurrency",
+                            "preferences.maxConcurrency must be 0 (no limit) to %d",
+                            CONNECTION_MAX_CONCURRENCY);
+
+    /* headers */
+    static const char *const reserved[] = {"Host",       "Content-Length", "Transfer-Encoding",
+                                           "Connection", "Content-Type",   NULL};
+    const char *key;
+    json_t *v;
+    json_object_foreach(json_object_get(doc, "headers"), key, v)
+    {
+        char field[SC_ERROR_FIELD_MAX];
+        snprintf(field, sizeof field, "headers.%.100s", key);
+        if (!is_token(key, 128))
+            return sc_error_set(e, SC_ERR_INVALID, field,
+                                "a header name must be one word of letters, digits and "
+                                "!#$%%&'*+-.^_`|~ (at most 128)");
+        for (const char *const *r = reserved; *r; r++)
+            if (sc_strcaseeq(key, *r))
+                return sc_error_set(e, SC_ERR_INVALID, field,
+                                    "%s is set by scimitar and cannot be a custom header", *r);
+        if (sc_strcaseeq(key, "Authorization") && strcmp(mu, "NONE") != 0)
+            return sc_error_set(e, SC_ERR_INVALID, field,
+                                "a custom Authorization header needs auth.method NONE");
+        if (json_string_length(v) > CONNECTION_SECRET_MAX || has_ctl(json_string_value(v)))
+            return sc_error_set(e, SC_ERR_INVALID, field,
+                                "a header value must be at most %d characters without line "
+                                "breaks or control characters",
+                                CONNECTION_SECRET_MAX);
+    }
+    return SC_OK;
+}
+
+enum sc_err connection_doc_merge(const json_t *current, const json_t *input, json_t **out,
+                                 struct sc_error *e)
+{
+    *out = NULL;
+    static const char *const top[] = {"id",      "name",      "description", "type",
+                                      "enabled", "scim",      "auth",        "preferences",
+                                      "headers", "createdAt", "updatedAt",   NULL};
+    static const char *const scim_keys[] = {"baseUrl", "usersResource", "groupsResource", "version",
+                                            NULL};
+    static const char *const auth_keys[] = {"method",   "accessToken", "typeHeader", "username",
+                                            "password", "tokenUrl",    "clientId",   "clientSecret",
+                                            "scope",    NULL};
+    static const char *const pref_keys[] = {"userFilterExpression", "userIdentifier",
+                                            "removeAction",         "allowCreate",
+                                            "allowUpdate",          "allowDisable",
+                                            "updateMethod",         "maxRequestsPerSecond",
+                                            "maxConcurrency",       NULL};
+    enum sc_err rc = SC_OK;
+    json_t *defaults = connection_doc_defaults();
+    json_t *doc = current ? json_deep_copy(current) : json_deep_copy(defaults);
+    if (!defaults || !doc) {
+        rc = sc_error_set(e, SC_ERR_NOMEM, NULL, "out of memory");
+        goto done;
+    }
+    if (!json_is_object(input)) {
+        rc = sc_error_set(e, SC_ERR_INVALID, NULL, "the connection must be a JSON object");
+        goto done;
+    }
+    if ((rc = only_keys(input, NULL, top, e)))
+        goto done;
+    json_t *type = json_object_get(input, "type");
+    if (type && !(json_is_string(type) && strcmp(json_string_value(type), "SCIM_OUTBOUND") == 0)) {
+        rc = sc_error_set(e, SC_ERR_INVALID, "type", "type must be SCIM_OUTBOUND");
+        goto done;
+    }
+    static const char *const ro[] = {"id", "createdAt", "updatedAt"};
+    for (int i = 0; i < 3; i++) {
+        json_t *v = json_object_get(input, ro[i]);
+        if (v && !json_is_string(v) && !json_is_null(v)) {
+            rc = sc_error_set(e, SC_ERR_INVALID, ro[i], "%s is read-only", ro[i]);
+            goto done;
+        }
+    }
+    json_t *name = json_object_get(input, "name");
+    if (name) {
+        if (!json_is_string(name)) {
+            rc = sc_error_set(e, SC_ERR_INVALID, "name", "name must be a string");
+            goto done;
+        }
+        json_object_set(doc, "name", name);
+    }
+    json_t *desc = json_object_get(input, "description");
+    if (desc) {
+        if (!json_is_string(desc) && !json_is_null(desc)) {
+            rc = sc_error_set(e, SC_ERR_INVALID, "description", "description must be a string");
+            goto done;
+        }
+        json_object_set_new(doc, "description",
+                            json_string(json_is_string(desc) ? json_string_value(desc) : ""));
+    }
+    json_t *en = json_object_get(input, "enabled");
+    if (en) {
+        if (!json_is_boolean(en)) {
+            rc = sc_error_set(e, SC_ERR_INVALID, "enabled", "enabled must be true or false");
+            goto done;
+        }
+        json_object_set(doc, "enabled", en);
+    }
+    if ((rc = merge_section(doc, defaults, input, "scim", scim_keys, e)) ||
+        (rc = merge_section(doc, defaults, input, "auth", auth_keys, e)) ||
+        (rc = merge_section(doc, defaults, input, "preferences", pref_keys, e)) ||
+        (rc = merge_headers(doc, input, e)) || (rc = doc_validate(doc, e)))
+        goto done;
+    *out = doc;
+    doc = NULL;
+done:
+    json_decref(doc);
+    json_decref(defaults);
+    return rc;
+}
+
+json_t *connection_doc_to_api(const json_t *doc, const char *id, int64_t created_at,
+                              int64_t updated_at)
+{
+    char ca[32], ua[32];
+    json_t *auth = json_deep_copy(json_object_get(doc, "auth"));
+    for (const char *const *k = auth_secret_keys; auth && *k; k++)
+        if (json_is_string(json_object_get(auth, *k)))
+            json_object_set_new(auth, *k, json_string(CONNECTION_SECRET_MASK));
+    json_t *headers = json_object();
+    const char *key;
+    json_t *v;
+    json_object_foreach(json_object_get(doc, "headers"), key, v)
+    {
+        json_object_set_new(headers, key, json_string(CONNECTION_SECRET_MASK));
+    }
+    json_t *out = json_pack(
+        "{s:o, s:O, s:O, s:s, s:O, s:O, s:o, s:O, s:o, s:o, s:o}", "id",
+        id ? json_string(id) : json_null(), "name", json_object_get(doc, "name"), "description",
+        json_object_get(doc, "description"), "type", "SCIM_OUTBOUND", "enabled",
+        json_object_get(doc, "enabled"), "scim", json_object_get(doc, "scim"), "auth",
+        auth ? auth : json_object(), "preferences", json_object_get(doc, "preferences"), "headers",
+        headers, "createdAt",
+        created_at ? json_string(sc_clock_format_iso8601(created_at, ca, sizeof ca)) : json_null(),
+        "updatedAt",
+        updated_at ? json_string(sc_clock_format_iso8601(updated_at, ua, sizeof ua)) : json_null());
+    return out;
+}
+
+int connection_doc_needs_resync(const json_t *a, const json_t *b)
+{
+    static const char *const parts[] = {"scim", "auth", "preferences", "headers"};
+    for (int i = 0; i < 4; i++)
+        if (!json_equal(json_object_get(a, parts[i]), json_object_get(b, parts[i])))
+            return 1;
+    return !json_is_true(json_object_get(a, "enabled")) &&
+           json_is_true(json_object_get(b, "enabled"));
+}
+
+static char *dup_str(const json_t *obj, const char *key)
+{
+    const char *s = sc_json_get_string(obj, key);
+    return s ? sc_strdup(s) : NULL;
+}
+
+void connection_free(struct connection *c)
+{
+    if (!c)
+        return;
+    free(c->name);
+    free(c->description);
+    free(c->base_url);
+    free(c->users_resource);
+    free(c->groups_resource);
+    free(c->version);
+    secrets_wipe_free(c->access_token);
+    free(c->type_header);
+    free(c->username);
+    secrets_wipe_free(c->password);
+    free(c->token_url);
+    free(c->client_id);
+    secrets_wipe_free(c->client_secret);
+    free(c->scope);
+    free(c->user_filter_expression);
+    free(c->user_identifier);
+    free(c->user_identifier_path);
+    for (size_t i = 0; i < c->nheaders; i++) {
+        free(c->headers[i].name);
+        secrets_wipe_free(c->headers[i].value);
+    }
+    free(c->headers);
+    free(c);
+}
+
+enum sc_err connection_from_doc(const json_t *doc, const char *id, struct connection **out,
+                                struct sc_error *e)
+{
+    *out = NULL;
+    struct connection *c = calloc(1, sizeof *c);
+    if (!c)
+        return sc_error_set(e, SC_ERR_NOMEM, NULL, "out of memory");
+    enum sc_err rc = SC_OK;
+    json_t *scim = json_object_get(doc, "scim"), *auth = json_object_get(doc, "auth"),
+           *pref = json_object_get(doc, "preferences");
+    if (id)
+        sc_strlcpy(c->id, id, sizeof c->id);
+    c->name = dup_str(doc, "name");
+    c->description = dup_str(doc, "description");
+    c->enabled = json_is_true(json_object_get(doc, "enabled"));
+    c->base_url = dup_str(scim, "baseUrl");
+    c->users_resource = dup_str(scim, "usersResource");
+    c->groups_resource = dup_str(scim, "groupsResource");
+    c->version = dup_str(scim, "version");
+    const char *m = sc_json_get_string(auth, "method");
+    c->auth_method = CONNECTION_AUTH_NONE;
+    for (int i = 0; m && i < 4; i++)
+        if (strcmp(m, method_names[i]) == 0)
+            c->auth_method = (enum connection_auth_method)i;
+    switch (c->auth_method) {
+    case CONNECTION_AUTH_BEARER:
+        c->access_token = dup_str(auth, "accessToken");
+        c->type_header = dup_str(auth, "typeHeader");
+        break;
+    case CONNECTION_AUTH_BASIC:
+        c->username = dup_str(auth, "username");
+        c->password = dup_str(auth, "password");
+        break;
+    case CONNECTION_AUTH_CLIENT_CREDENTIALS:
+        c->token_url = dup_str(auth, "tokenUrl");
+        c->client_id = dup_str(auth, "clientId");
+        c->client_secret = dup_str(auth, "clientSecret");
+        c->scope = dup_str(auth, "scope");
+        break;
+    case CONNECTION_AUTH_NONE:
+        break;
+    }
+    c->user_filter_expression = dup_str(pref, "userFilterExpression");
+    c->user_identifier = dup_str(pref, "userIdentifier");
+    if (c->user_identifier)
+        c->user_identifier_path = sc_strdup(scim_alias_resolve(c->user_identifier));
+    const char *ra = sc_json_get_string(pref, "removeAction");
+    c->remove_action =
+        ra && strcmp(ra, "DELETE") == 0 ? CONNECTION_REMOVE_DELETE : CONNECTION_REMOVE_DISABLE;
+    c->allow_create = json_is_true(json_object_get(pref, "allowCreate"));
+    c->allow_update = json_is_true(json_object_get(pref, "allowUpdate"));
+    c->allow_disable = json_is_true(json_object_get(pref, "allowDisable"));
+    const char *um = sc_json_get_string(pref, "updateMethod");
+    c->update_method =
+        um && strcmp(um, "PUT") == 0 ? CONNECTION_UPDATE_PUT : CONNECTION_UPDATE_PATCH;
+    c->max_requests_per_second = json_integer_value(json_object_get(pref, "maxRequestsPerSecond"));
+    c->max_concurrency = json_integer_value(json_object_get(pref, "maxConcurrency"));
+    json_t *headers = json_object_get(doc, "headers");
+    size_t nh = json_object_size(headers);
+    if (nh) {
+        c->headers = calloc(nh, sizeof *c->headers);
+        if (!c->headers) {
+            rc = sc_error_set(e, SC_ERR_NOMEM, NULL, "out of memory");
+            goto done;
+        }
+        const char *key;
+        json_t *v;
+        json_object_foreach(headers, key, v)
+        {
+            c->headers[c->nheaders].name = sc_strdup(key);
+            c->headers[c->nheaders].value = sc_strdup(json_string_value(v));
+            c->nheaders++;
+        }
+    }
+    if (!c->name || !c->base_url || !c->users_resource || !c->groups_resource || !c->version ||
+        !c->user_filter_expression || !c->user_identifier_path ||
+        (c->auth_method == CONNECTION_AUTH_BEARER && (!c->access_token || !c->type_header)) ||
+        (c->auth_method == CONNECTION_AUTH_BASIC && (!c->username || !c->password)) ||
+        (c->auth_method == CONNECTION_AUTH_CLIENT_CREDENTIALS &&
+         (!c->token_url || !c->client_id || !c->client_secret))) {
+        rc = sc_error_set(e, SC_ERR_INVALID, NULL, "the stored connection is incomplete");
+        goto done;
+    }
+done:
+    if (rc) {
+        connection_free(c);
+        return rc;
+    }
+    *out = c;
+    return SC_OK;
+}
+
+/* Applies fn (seal or open) to every secret of a copy of doc. */
+static enum sc_err transform_secrets(const struct secrets_key *k, const json_t *doc, int seal,
+                                     json_t **out, struct sc_error *e)
+{
+    *out = NULL;
+    json_t *copy = json_deep_copy(doc);
+    if (!copy)
+        return sc_error_set(e, SC_ERR_NOMEM, NULL, "out of memory");
+    enum sc_err rc = SC_OK;
+    json_t *auth = json_object_get(copy, "auth");
+    json_t *headers = json_object_get(copy, "headers");
+    size_t nslots = 3 + json_object_size(headers);
+    for (size_t i = 0; i < nslots && !rc; i++) {
+        json_t *holder;
+        const char *key;
+        if (i < 3) {
+            holder = auth;
+            key = auth_secret_keys[i];
+        } else {
+            holder = headers;
+            void *it = json_object_iter(headers);
+            for (size_t j = 3; j < i && it; j++)
+                it = json_object_iter_next(headers, it);
+            key = it ? json_object_iter_key(it) : NULL;
+        }
+        const char *v = key ? sc_json_get_string(holder, key) : NULL;
+        if (!v)
+            continue;
+        char *t = NULL;
+        if (seal) {
+            rc = secrets_seal(k, v, &t);
+            if (rc)
+                sc_error_set(e, rc, NULL, "a secret cannot be encrypted");
+        } else {
+            rc = secrets_open(k, v, &t, e);
+        }
+        if (!rc)
+            json_object_set_new(holder, key, json_string(t));
+        secrets_wipe_free(t);
+    }
+    if (rc) {
+        json_decref(copy);
+        return rc;
+    }
+    *out = copy;
+    return SC_OK;
+}
+
+enum sc_err connection_seal_doc(const struct secrets_key *k, const json_t *doc, json_t **out,
+                                struct sc_error *e)
+{
+    return transform_secrets(k, doc, 1, out, e);
+}
+
+enum sc_err connection_open_doc(const struct secrets_key *k, const json_t *sealed, json_t **out,
+                                struct sc_error *e)
+{
+    return transform_secrets(k, sealed, 0, out, e);
+}
+
+enum sc_err connection_load(struct store *st, const struct secrets_key *k, const char *id,
+                            json_t **doc_out, struct connection **conn_out, struct sc_error *e)
+{
+    struct store_connection row = {0};
+    json_t *sealed = NULL, *doc = NULL;
+    struct connection *c = NULL;
+    enum sc_err rc = store_connection_get(st, id, &row);
+    if (rc == SC_ERR_NOT_FOUND) {
+        rc = sc_error_set(e, rc, NULL, "no connection with id %s", id);
+        goto done;
+    }
+    if (rc) {
+        rc = sc_error_set(e, rc, NULL, "cannot read the connection");
+        goto done;
+    }
+    if ((rc = sc_json_parse(row.config, strlen(row.config), 0, &sealed, e)))
+        goto done;
+    if ((rc = connection_open_doc(k, sealed, &doc, e)))
+        goto done;
+    json_object_set_new(doc, "name", json_string(row.name));
+    json_object_set_new(doc, "enabled", json_boolean(row.enabled));
+    if (conn_out) {
+        if ((rc = connection_from_doc(doc, row.id, &c, e)))
+            goto done;
+        c->created_at = row.created_at;
+        c->updated_at = row.updated_at;
+    }
+    if (doc_out) {
+        *doc_out = doc;
+        doc = NULL;
+    }
+    if (conn_out) {
+        *conn_out = c;
+        c = NULL;
+    }
+done:
+    store_connection_clear(&row);
+    json_decref(sealed);
+    json_decref(doc);
+    connection_free(c);
+    return rc;
+}
+
+enum sc_err connection_users_url(const struct connection *c, const char *id, struct sc_buf *out)
+{
+    enum sc_err rc = sc_buf_puts(out, c->base_url);
+    if (!rc)
+        rc = sc_buf_puts(out, c->users_resource);
+    if (!rc && id) {
+        char *esc = http_client_escape(id);
+        if (!esc)
+            return SC_ERR_NOMEM;
+        rc = sc_buf_printf(out, "/%s", esc);
+        free(esc);
+    }
+    return rc;
+}
+
+enum sc_err connection_auth_header(const struct connection *c, const char *token,
+                                   struct sc_buf *out)
+{
+    switch (c->auth_method) {
+    case CONNECTION_AUTH_BEARER:
+        return sc_buf_printf(out, "Authorization: %s %s", c->type_header, c->access_token);
+    case CONNECTION_AUTH_CLIENT_CREDENTIALS:
+        if (!token)
+            return SC_ERR_INVALID;
+        return sc_buf_printf(out, "Authorization: Bearer %s", token);
+    case CONNECTION_AUTH_BASIC: {
+        struct sc_buf cred;
+        sc_buf_init(&cred, 0);
+        enum sc_err rc = sc_buf_printf(&cred, "%s:%s", c->username, c->password);
+        size_t b64len = sodium_base64_ENCODED_LEN(cred.len, sodium_base64_VARIANT_ORIGINAL);
+        char *b64 = rc ? NULL : malloc(b64len);
+        if (!rc && !b64)
+            rc = SC_ERR_NOMEM;
+        if (!rc) {
+            sodium_bin2base64(b64, b64len, (const unsigned char *)cred.data, cred.len,
+                              sodium_base64_VARIANT_ORIGINAL);
+            rc = sc_buf_printf(out, "Authorization: Basic %s", b64);
+            sodium_memzero(b64, strlen(b64));
+        }
+        free(b64);
+        if (cred.data)
+            sodium_memzero(cred.data, cred.len);
+        sc_buf_free(&cred);
+        return rc;
+    }
+    case CONNECTION_AUTH_NONE:
+        break;
+    }
+    return SC_OK;
+}
+
+void connection_headers_free(char **lines)
+{
+    if (!lines)
+        return;
+    for (char **l = lines; *l; l++)
+        secrets_wipe_free(*l);
+    free(lines);
+}
+
+enum sc_err connection_request_headers(const struct connection *c, const char *token, char ***out)
+{
+    *out = NULL;
+    char **lines = calloc(c->nheaders + 4, sizeof *lines);
+    if (!lines)
+        return SC_ERR_NOMEM;
+    size_t n = 0;
+    enum sc_err rc = SC_OK;
+    lines[n++] = sc_strdup("Accept: application/scim+json, application/json");
+    lines[n++] = sc_strdup("Content-Type: application/scim+json");
+    struct sc_buf b;
+    sc_buf_init(&b, 0);
+    rc = connection_auth_header(c, token, &b);
+    if (!rc && b.len)
+        lines[n++] = sc_buf_steal(&b);
+    if (b.data)
+        sodium_memzero(b.data, b.len);
+    sc_buf_free(&b);
+    for (size_t i = 0; !rc && i < c->nheaders; i++) {
+        struct sc_buf h;
+        sc_buf_init(&h, 0);
+        rc = sc_buf_printf(&h, "%s: %s", c->headers[i].name, c->headers[i].value);
+        if (!rc)
+            lines[n++] = sc_buf_steal(&h);
+        sc_buf_free(&h);
+    }
+    for (size_t i = 0; !rc && i < n; i++)
+        if (!lines[i])
+            rc = SC_ERR_NOMEM;
+    if (rc) {
+        connection_headers_free(lines);
+        return rc;
+    }
+    *out = lines;
+    return SC_OK;
+}
+
+/* Appends "&name=value" (value percent-encoded). */
+static enum sc_err form_add(struct sc_buf *b, const char *name, const char *value)
+{
+    char *esc = http_client_escape(value);
+    if (!esc)
+        return SC_ERR_NOMEM;
+    enum sc_err rc = sc_buf_printf(b, "%s%s=%s", b->len ? "&" : "", name, esc);
+    sodium_memzero(esc, strlen(esc));
+    free(esc);
+    return rc;
+}
+
+enum sc_err connection_fetch_token(const struct connection *c, long timeout_ms, char **token,
+                                   int64_t *expires_in_s, struct sc_error *e)
+{
+    *token = NULL;
+    *expires_in_s = 0;
+    if (c->auth_method != CONNECTION_AUTH_CLIENT_CREDENTIALS || !c->token_url)
+        return sc_error_set(e, SC_ERR_INVALID, "auth.method",
+                            "the connection does not use OAUTH2_CLIENT_CREDENTIALS");
+    struct sc_buf form;
+    sc_buf_init(&form, 0);
+    json_t *body = NULL;
+    struct http_client_response res;
+    memset(&res, 0, sizeof res);
+    enum sc_err rc = form_add(&form, "grant_type", "client_credentials");
+    if (!rc && c->scope && *c->scope)
+        rc = form_add(&form, "scope", c->scope);
+    if (!rc)
+        rc = form_add(&form, "client_id", c->client_id);
+    if (!rc)
+        rc = form_add(&form, "client_secret", c->client_secret);
+    if (rc) {
+        rc = sc_error_set(e, rc, NULL, "cannot build the token request");
+        goto done;
+    }
+    static const char *const hdrs[] = {"Content-Type: application/x-www-form-urlencoded",
+                                       "Accept: application/json", NULL};
+    struct http_client_request req = {
+        .method = "POST",
+        .url = c->token_url,
+        .headers = hdrs,
+        .body = form.data,
+        .body_len = form.len,
+        .timeout_ms = timeout_ms > 0 ? timeout_ms : 15000,
+        .max_response = 1024 * 1024,
+        .basic_user = c->client_id,
+        .basic_pass = c->client_secret,
+    };
+    rc = http_client_do(&req, &res);
+    if (rc) {
+        rc = sc_error_set(e, rc == SC_ERR_TIMEOUT ? SC_ERR_TIMEOUT : SC_ERR_UNAVAILABLE,
+                          "auth.tokenUrl", "cannot reach the token URL (auth.tokenUrl): %s",
+                          res.error[0] ? res.error : "no answer");
+        goto done;
+    }
+    if (res.status == 400 || res.status == 401 || res.status == 403) {
+        rc = sc_error_set(e, SC_ERR_AUTH, "auth.clientSecret",
+                          "the token URL refused the client (%ld): check the Client ID and "
+                          "Client Secret, and the scope",
+                          res.status);
+        goto done;
+    }
+    if (res.status != 200) {
+        rc = sc_error_set(e, SC_ERR_HTTP, "auth.tokenUrl",
+                          "the token URL answered %ld instead of 200: check auth.tokenUrl",
+                          res.status);
+        goto done;
+    }
+    struct sc_error pe = {0};
+    const char *tok = NULL;
+    if (sc_json_parse(res.body.data ? res.body.data : "", res.body.len, 8, &body, &pe) == SC_OK)
+        tok = sc_json_get_string(body, "access_token");
+    if (!tok || !*tok || has_ctl(tok)) {
+        rc = sc_error_set(e, SC_ERR_HTTP, "auth.tokenUrl",
+                          "the token URL's answer has no access_token: check auth.tokenUrl");
+        goto done;
+    }
+    json_t *exp = json_object_get(body, "expires_in");
+    if (json_is_integer(exp) && json_integer_value(exp) > 0)
+        *expires_in_s = json_integer_value(exp);
+    else if (json_is_string(exp))
+        sc_parse_int64(json_string_value(exp), 0, INT64_MAX / 1000, expires_in_s);
+    *token = sc_strdup(tok);
+    if (!*token)
+        rc = sc_error_set(e, SC_ERR_NOMEM, NULL, "out of memory");
+done:
+    if (form.data)
+        sodium_memzero(form.data, form.len);
+    sc_buf_free(&form);
+    if (res.body.data)
+        sodium_memzero(res.body.data, res.body.len);
+    http_client_response_free(&res);
+    json_decref(body);
+    return rc;
+}
+
+static void scrub_one(char *s, const char *secret)
+{
+    size_t n = secret ? strlen(secret) : 0;
+    if (n < 4)
+        return;
+    char *hit;
+    while ((hit = strstr(s, secret)) != NULL) {
+        size_t mask = strlen(CONNECTION_SECRET_MASK);
+        size_t rest = strlen(hit + n);
+        if (mask <= n) {
+            memcpy(hit, CONNECTION_SECRET_MASK, mask);
+            memmove(hit + mask, hit + n, rest + 1);
+        } else {
+            memset(hit, '*', n);
+        }
+    }
+}
+
+void connection_scrub(const struct connection *c, char *s)
+{
+    if (!s)
+        return;
+    scrub_one(s, c->access_token);
+    scrub_one(s, c->password);
+    scrub_one(s, c->client_secret);
+    for (size_t i = 0; i < c->nheaders; i++)
+        scrub_one(s, c->headers[i].value);
+}
