@@ -29,4 +29,33 @@ enum sc_err directory__check_ref(const json_t *ref, const char *field, struct sc
 enum sc_err directory__check_name(const json_t *v, const char *field, size_t max, int flags,
                                   struct sc_error *e);
 
+/* Writes the current time as ISO-8601 into out. */
+void directory__now(char out[32]);
+
+/* Opaque list cursors: a new string for a keyset key (cursor_encode); the key back from a
+ * cursor (*key new, NULL for an empty cursor; SC_ERR_INVALID naming "cursor"). */
+char *directory__cursor_encode(const char *key);
+enum sc_err directory__cursor_decode(const char *cursor, char **key, struct sc_error *e);
+
+/* Fills e for a store error rc about what ("user": "no such user" for NOT_FOUND) and
+ * returns rc. */
+enum sc_err directory__store_error(enum sc_err rc, struct sc_error *e, const char *what);
+
+struct directory_groups;
+
+/* Marks in mark[] (one byte per group of g, zeroed by the caller) the effective groups of
+ * user: DIRECTORY__DIRECT for direct membership, DIRECTORY__MEMBER for any. Returns 0, or
+ * -1 when out of memory. */
+#define DIRECTORY__MEMBER 1
+#define DIRECTORY__DIRECT 2
+int directory__groups_mark(const struct directory_groups *g, const json_t *user,
+                           unsigned char *mark);
+
+/* The index of the group with id in g, or -1. */
+long directory__groups_index(const struct directory_groups *g, const char *id);
+
+/* The id and name of group i of g (borrowed). */
+const char *directory__groups_id(const struct directory_groups *g, size_t i);
+const char *directory__groups_name(const struct directory_groups *g, size_t i);
+
 #endif

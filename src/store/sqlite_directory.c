@@ -118,8 +118,6 @@ static json_t *user_from_row(sqlite3_stmt *s)
     if (!u)
         return NULL;
     json_object_set_new(u, "id", col_json_string(s, 0));
-    json_object_set_new(u, "name", json_object());
-    json_object_set_new(u, "address", json_object());
     for (size_t i = 0; i < USER_NTEXT; i++)
         sc_json_set_path(u, user_paths[i], col_json_string(s, (int)i + 1));
     json_object_set_new(u, "enabled", json_boolean(sqlite3_column_int(s, 16)));
