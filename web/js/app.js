@@ -22,7 +22,7 @@ function signIn(message) {
   closeDialogs();
   const tok = field('Admin token', { kind: 'password', required: true, autocomplete: 'current-password', help: 'The token that scimitar serve printed at its first start (or SCIMITAR_ADMIN_TOKEN).' });
   const submit = button('Sign In', null, { kind: 'primary', submit: true });
-  const form = h('form', { class: 'signin-card', attrs: { 'aria-labelledby': 'signin-title' } },
+  const form = h('form', { noValidate: true, class: 'signin-card', attrs: { 'aria-labelledby': 'signin-title' } },
     h('div', { class: 'brand brand-large' }, h('span', { class: 'logo', attrs: { 'aria-hidden': 'true' } }), 'scimitar'),
     h('h1', { id: 'signin-title', text: 'Sign in to the console' }),
     message ? h('p', { class: 'alert alert-error', attrs: { role: 'alert' }, text: message }) : null,

@@ -36,7 +36,7 @@ function openUser(user, populations, onDone) {
   fields.enabled = field('Enabled', { kind: 'checkbox', value: user ? user.enabled !== false : true });
   const save = button(user ? 'Save' : 'Create User', null, { kind: 'primary', submit: true });
   const g = (keys) => h('div', { class: 'grid2' }, keys.map((k) => fields[k].wrap));
-  const form = h('form', { class: 'user-form' }, err,
+  const form = h('form', { noValidate: true, class: 'user-form' }, err,
     g(['username', 'population']),
     h('h3', { text: 'Name' }), g(['name.given', 'name.family', 'name.formatted', 'nickname']),
     h('h3', { text: 'Work' }), g(['title', 'type', 'email', 'primaryPhone', 'externalId']),
@@ -132,7 +132,7 @@ function simpleForm(title, initial, submitLabel, onSubmit) {
   const description = field('Description', { kind: 'textarea', value: initial ? initial.description || '' : '' });
   const err = alertBox();
   const save = button(submitLabel, null, { kind: 'primary', submit: true });
-  const form = h('form', {}, err, name.wrap, description.wrap, h('div', { class: 'actions' }, button('Cancel', () => d.close(), { kind: 'ghost' }), save));
+  const form = h('form', { noValidate: true }, err, name.wrap, description.wrap, h('div', { class: 'actions' }, button('Cancel', () => d.close(), { kind: 'ghost' }), save));
   const d = dialog(title, form);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -203,7 +203,7 @@ function renderGroup(main, id) {
     const name = field('Name', { value: g.name, required: true });
     const description = field('Description', { kind: 'textarea', value: g.description || '' });
     const detailsErr = alertBox();
-    const details = h('form', { class: 'panel', attrs: { 'aria-label': 'Group details' } }, h('h2', { text: 'Details' }), detailsErr, name.wrap, description.wrap,
+    const details = h('form', { noValidate: true, class: 'panel', attrs: { 'aria-label': 'Group details' } }, h('h2', { text: 'Details' }), detailsErr, name.wrap, description.wrap,
       h('div', { class: 'actions' }, button('Save', null, { kind: 'primary', submit: true })));
     details.addEventListener('submit', async (e) => {
       e.preventDefault();

@@ -110,7 +110,7 @@ export function field(label, opts = {}) {
   if (kind === 'checkbox') {
     wrap = h('div', { class: 'field field-check' }, h('label', { class: 'check', htmlFor: id }, input, h('span', { text: label })), help, err);
   } else {
-    wrap = h('div', { class: 'field' }, h('label', { htmlFor: id, text: label }, opts.required ? h('span', { class: 'req', attrs: { 'aria-hidden': 'true' }, text: ' *' }) : null), input, help, err);
+    wrap = h('div', { class: 'field' }, h('label', { htmlFor: id, text: label }), input, help, err);
   }
   const api = {
     wrap, input,
@@ -159,6 +159,7 @@ export function toast(msg, kind = 'info') {
   if (!box) return;
   const t = h('div', { class: `toast toast-${kind}`, text: msg });
   box.append(t);
+  while (box.children.length > 3) box.firstChild.remove();
   setTimeout(() => t.remove(), kind === 'error' ? 8000 : 4000);
 }
 

@@ -48,7 +48,7 @@ export function openNewRule(onCreated) {
   const description = field('Description', { kind: 'textarea', help: 'Description is an optional field.' });
   const err = alertBox();
   const create = button('Create Rule', null, { kind: 'primary', submit: true });
-  const form = h('form', {}, err, name.wrap, description.wrap,
+  const form = h('form', { noValidate: true }, err, name.wrap, description.wrap,
     h('div', { class: 'actions' }, button('Cancel', () => d.close(), { kind: 'ghost' }), create));
   const d = dialog('New Rule', form);
   form.addEventListener('submit', async (e) => {
