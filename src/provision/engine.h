@@ -6,6 +6,9 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "store/store.h"
+
+#include <jansson.h>
 
 struct provision_engine;
 
@@ -23,6 +26,18 @@ void provision_engine_wake(struct provision_engine *eng);
 
 /* Appends the engine's Prometheus metrics to out. Thread-safe. */
 void provision_engine_metrics(struct provision_engine *eng, struct sc_buf *out);
+
+/* Plans a full resync of rule_id without sending or writing anything, on the caller's
+ * store connection (any thread): *out is a new object {"ruleId", "dryRun": true,
+ * "creates": [{"userId","username","attributes"}], "updates": [{"userId","username",
+ * "targetId","action","changes": [{"attribute","old","new"}]}], "disables" / "deletes":
+ * [{"userId","username","targetId"}], "unsynced": [...], "counts": {...}, and "brake":
+ * {"held","threshold"} when the removals would stop at the brake}. Unlinked users are
+ * listed under "creates" (a real run looks them up first and links instead when an
+ * account exists). Errors: SC_ERR_NOT_FOUND (no rule), SC_ERR_INVALID (no filter or
+ * target), SC_ERR_UNAVAILABLE (eng NULL), SC_ERR_DB. */
+enum sc_err provision_engine_dry_run(struct provision_engine *eng, struct store *st,
+                                     const char *rule_id, json_t **out, struct sc_error *e);
 
 /* Stops the thread (finishing or abandoning in-flight transfers safely: the outbox keeps
  * them) and frees eng. NULL is a no-op. */

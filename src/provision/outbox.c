@@ -1,0 +1,653 @@
+/* Sync rules, user evaluation and the full resync pass (see outbox.h). */
+#include "provision/outbox.h"
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "directory/userfilter.h"
+#include "provision/connection.h"
+#include "provision/mapping.h"
+#include "provision/planner.h"
+#include "scim/path.h"
+#include "scim/schema.h"
+#include "store/store_sync.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- sync rules ---- */
+
+void sync_rule_free(struct sync_rule *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->npaths; i++)
+        scim_path_free(r->paths[i]);
+    free(r->paths);
+    free(r->keys);
+    scim_path_free(r->ident_path);
+    rule_compiled_free(r->rc);
+    free(r);
+}
+
+enum sc_err sync_rule_new(struct rule_compiled *rc, struct sync_rule **out, struct sc_error *e)
+{
+    struct sync_rule *r = calloc(1, sizeof *r);
+    if (!r) {
+        rule_compiled_free(rc);
+        return sc_error_set(e, SC_ERR_NOMEM, NULL, "out of memory");
+    }
+    r->rc = rc;
+    size_t n = mapping_count(rc->mapping);
+    r->paths = calloc(n ? n : 1, sizeof *r->paths);
+    r->keys = calloc(n ? n : 1, sizeof *r->keys);
+    if (!r->paths || !r->keys) {
+        sync_rule_free(r);
+        return sc_error_set(e, SC_ERR_NOMEM, NULL, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *p = mapping_target_path(rc->mapping, i);
+        struct scim_error se = {0};
+        if (!p || scim_path_parse(p, &r->paths[r->npaths], &se)) {
+            sc_error_set(e, SC_ERR_INVALID, "mappings", "mapping row %zu: %s", i,
+                         p ? se.detail : "no path");
+            sync_rule_free(r);
+            return SC_ERR_INVALID;
+        }
+        r->keys[r->npaths++] = p;
+    }
+    const char *ident = rc->conn->user_identifier ? rc->conn->user_identifier : "userName";
+    r->ident_key = mapping_path_for(rc->mapping, ident);
+    struct scim_error se = {0};
+    const char *ipath = rc->conn->user_identifier_path ? rc->conn->user_identifier_path : ident;
+    if (scim_path_parse(ipath, &r->ident_path, &se)) {
+        sc_error_set(e, SC_ERR_INVALID, "preferences.userIdentifier", "%s", se.detail);
+        sync_rule_free(r);
+        return SC_ERR_INVALID;
+    }
+    r->uses_groups = userfilter_uses_groups(rc->filter);
+    *out = r;
+    return SC_OK;
+}
+
+enum sc_err sync_rule_eval(const struct sync_rule *r, const struct directory_groups *g,
+                           const json_t *user, int *in_scope, int *enabled, json_t **desired)
+{
+    const char *stack[64];
+    const char **names = stack;
+    size_t ngroups = 0;
+    if (r->uses_groups && g) {
+        ngroups = directory_groups_of_user(g, user, stack, 64);
+        if (ngroups > 64) {
+            names = calloc(ngroups, sizeof *names);
+            if (!names)
+                return SC_ERR_NOMEM;
+            directory_groups_of_user(g, user, names, ngroups);
+        }
+    }
+    *in_scope = userfilter_match(r->rc->filter, user, ngroups ? names : NULL, ngroups);
+    if (names != stack)
+        free(names);
+    json_t *en = json_object_get(user, "enabled");
+    *enabled = !en || !json_is_false(en);
+    json_t *res = NULL;
+    enum sc_err err = mapping_apply(r->rc->mapping, user, &res);
+    if (err)
+        return err;
+    json_t *flat = json_object();
+    const struct scim_resource_type *rt = scim_resource_type_user();
+    for (size_t i = 0; i < r->npaths; i++) {
+        if (sc_strcaseeq(r->keys[i], "active"))
+            continue;
+        json_t *v = scim_path_get(rt, res, r->paths[i]);
+        if (!v || json_is_null(v) || (json_is_string(v) && !*json_string_value(v)))
+            continue;
+        json_object_set(flat, r->keys[i], v);
+    }
+    json_decref(res);
+    *desired = flat;
+    return SC_OK;
+}
+
+json_t *sync_rule_project(const struct sync_rule *r, const json_t *resource)
+{
+    json_t *flat = json_object();
+    const struct scim_resource_type *rt = scim_resource_type_user();
+    for (size_t i = 0; i < r->npaths; i++) {
+        if (sc_strcaseeq(r->keys[i], "active"))
+            continue;
+        json_t *v = scim_path_get(rt, resource, r->paths[i]);
+        if (!v || json_is_null(v) || (json_is_string(v) && !*json_string_value(v)))
+            continue;
+        json_object_set(flat, r->keys[i], v);
+    }
+    json_t *a = json_object_get(resource, "active");
+    json_object_set_new(flat, "active", json_boolean(!a || !json_is_false(a)));
+    return flat;
+}
+
+const char *sync_rule_identifier(const struct sync_rule *r, const json_t *desired)
+{
+    if (!r->ident_key || !desired)
+        return NULL;
+    return json_string_value(json_object_get(desired, r->ident_key));
+}
+
+const char *sync_rule_resource_identifier(const struct sync_rule *r, const json_t *resource)
+{
+    json_t *v = scim_path_get(scim_resource_type_user(), resource, r->ident_path);
+    return json_string_value(v);
+}
+
+/* ---- a small string hash for the resync pass ---- */
+
+struct link_entry {
+    char *user_id; /* NULL = free slot */
+    char *username;
+    char *target_id;
+    uint64_t digest;
+    int inactive;
+    int seen;
+    char state[24];
+};
+
+struct link_table {
+    struct link_entry *v;
+    size_t cap, n;
+    int64_t linked;
+};
+
+static uint64_t str_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static struct link_entry *table_find(struct link_table *t, const char *id, int add)
+{
+    if (add && (t->n + 1) * 2 > t->cap) {
+        size_t ncap = t->cap ? t->cap * 2 : 1024;
+        struct link_entry *nv = calloc(ncap, sizeof *nv);
+        if (!nv)
+            return NULL;
+        for (size_t i = 0; i < t->cap; i++) {
+            if (!t->v[i].user_id)
+                continue;
+            size_t j = str_hash(t->v[i].user_id) & (ncap - 1);
+            while (nv[j].user_id)
+                j = (j + 1) & (ncap - 1);
+            nv[j] = t->v[i];
+        }
+        free(t->v);
+        t->v = nv;
+        t->cap = ncap;
+    }
+    if (!t->cap)
+        return NULL;
+    size_t j = str_hash(id) & (t->cap - 1);
+    while (t->v[j].user_id) {
+        if (strcmp(t->v[j].user_id, id) == 0)
+            return &t->v[j];
+        j = (j + 1) & (t->cap - 1);
+    }
+    if (!add)
+        return NULL;
+    t->v[j].user_id = sc_strdup(id);
+    t->n++;
+    return &t->v[j];
+}
+
+static void table_free(struct link_table *t)
+{
+    for (size_t i = 0; i < t->cap; i++) {
+        free(t->v[i].user_id);
+        free(t->v[i].username);
+        free(t->v[i].target_id);
+    }
+    free(t->v);
+}
+
+static int load_link(void *arg, const struct store_sync_link *l)
+{
+    struct link_table *t = arg;
+    struct link_entry *en = table_find(t, l->user_id, 1);
+    if (!en)
+        return 1;
+    en->username = sc_strdup(l->username);
+    en->target_id = sc_strdup(l->target_id);
+    en->digest = l->digest;
+    en->inactive = l->sent && strstr(l->sent, "\"active\":false") != NULL;
+    sc_strlcpy(en->state, l->state, sizeof en->state);
+    if (l->target_id)
+        t->linked++;
+    return 0;
+}
+
+/* ---- the resync pass ---- */
+
+struct candidate {
+    char *user_id;
+    char *username;
+    char *ident; /* identifier value, may be NULL */
+};
+
+struct pass {
+    struct store *st;
+    const struct sync_rule *r;
+    json_t *plan;
+    struct outbox_resync_result *res;
+    int64_t now;
+    struct candidate *cands;
+    size_t ncands, capcands;
+    char **removals; /* user ids */
+    size_t nremovals, capremovals;
+};
+
+static enum sc_err touch(struct pass *p, const char *user_id)
+{
+    p->res->queued++;
+    if (p->plan)
+        return SC_OK;
+    return store_sync_outbox_touch(p->st, p->r->rc->rule.id, user_id, 0, p->now);
+}
+
+static void plan_add(struct pass *p, const char *list, json_t *entry)
+{
+    json_t *a = json_object_get(p->plan, list);
+    if (!a) {
+        a = json_array();
+        json_object_set_new(p->plan, list, a);
+    }
+    json_array_append_new(a, entry);
+}
+
+static const char *username_of(const json_t *user)
+{
+    const char *u = json_string_value(json_object_get(user, "username"));
+    return u ? u : "";
+}
+
+static enum sc_err add_candidate(struct pass *p, const char *user_id, const char *username,
+                                 const char *ident)
+{
+    if (p->ncands == p->capcands) {
+        size_t ncap = p->capcands ? p->capcands * 2 : 256;
+        struct candidate *g = realloc(p->cands, ncap * sizeof *g);
+        if (!g)
+            return SC_ERR_NOMEM;
+        p->cands = g;
+        p->capcands = ncap;
+    }
+    struct candidate *c = &p->cands[p->ncands++];
+    c->user_id = sc_strdup(user_id);
+    c->username = sc_strdup(username);
+    c->ident = sc_strdup(ident);
+    return SC_OK;
+}
+
+static enum sc_err add_removal(struct pass *p, const char *user_id)
+{
+    if (p->nremovals == p->capremovals) {
+        size_t ncap = p->capremovals ? p->capremovals * 2 : 64;
+        char **g = realloc(p->removals, ncap * sizeof *g);
+        if (!g)
+            return SC_ERR_NOMEM;
+        p->removals = g;
+        p->capremovals = ncap;
+    }
+    p->removals[p->nremovals++] = sc_strdup(user_id);
+    return SC_OK;
+}
+
+/* One directory user. */
+static enum sc_err pass_user(struct pass *p, struct link_table *t, const struct directory_groups *g,
+                             const json_t *user)
+{
+    const struct connection *c = p->r->rc->conn;
+    const char *uid = json_string_value(json_object_get(user, "id"));
+    if (!uid)
+        return SC_OK;
+    int in_scope = 0, enabled = 1;
+    json_t *desired = NULL;
+    enum sc_err err = sync_rule_eval(p->r, g, user, &in_scope, &enabled, &desired);
+    if (err)
+        return err;
+    struct link_entry *en = table_find(t, uid, 0);
+    if (en)
+        en->seen = 1;
+    p->res->users++;
+    if (in_scope && enabled) {
+        json_object_set_new(desired, "active", json_true());
+        uint64_t want = planner_digest(desired);
+        if (en && en->target_id) {
+            if (en->digest == want && strcmp(en->state, SYNC_STATE_SYNCED) == 0)
+                goto done;
+            if (!c->allow_update && !en->inactive && strcmp(en->state, SYNC_STATE_PARTIAL) == 0)
+                goto done;
+            p->res->updates++;
+            if (p->plan) {
+                struct store_sync_link l = {0};
+                json_t *sent = NULL;
+                if (store_sync_link_get(p->st, p->r->rc->rule.id, uid, &l) == SC_OK && l.sent)
+                    sent = json_loads(l.sent, 0, NULL);
+                struct planner_input in = {.exists = 1,
+                                           .in_scope = 1,
+                                           .enabled = 1,
+                                           .target_id = en->target_id,
+                                           .sent = sent,
+                                           .sent_digest = en->digest,
+                                           .has_link_row = 1,
+                                           .allow_create = c->allow_create,
+                                           .allow_update = c->allow_update,
+                                           .allow_disable = c->allow_disable,
+                                           .remove_delete =
+                                               c->remove_action == CONNECTION_REMOVE_DELETE,
+                                           .update_put = c->update_method == CONNECTION_UPDATE_PUT};
+                json_object_del(desired, "active");
+                in.desired = desired;
+                struct planner_op op;
+                struct sc_error pe = {0};
+                if (planner_plan(&in, &op, &pe) == SC_OK) {
+                    plan_add(p, "updates",
+                             json_pack("{s:s, s:s, s:s, s:s, s:O}", "userId", uid, "username",
+                                       username_of(user), "targetId", en->target_id, "action",
+                                       planner_action_name(op.action), "changes",
+                                       op.changes ? op.changes : json_array()));
+                    planner_op_clear(&op);
+                }
+                json_decref(sent);
+                store_sync_link_clear(&l);
+                goto done;
+            }
+            err = touch(p, uid);
+            goto done;
+        }
+        if (en && !c->allow_create && strcmp(en->state, SYNC_STATE_UNSYNCED) == 0)
+            goto done;
+        p->res->creates++;
+        if (p->plan) {
+            json_object_del(desired, "active");
+            plan_add(p, c->allow_create ? "creates" : "unsynced",
+                     json_pack("{s:s, s:s, s:O}", "userId", uid, "username", username_of(user),
+                               "attributes", desired));
+            goto done;
+        }
+        err = add_candidate(p, uid, username_of(user), sync_rule_identifier(p->r, desired));
+        goto done;
+    }
+    /* out of scope or disabled */
+    if (en && en->target_id) {
+        if (c->remove_action != CONNECTION_REMOVE_DELETE && en->inactive)
+            goto done;
+        if (!c->allow_disable) {
+            if (strcmp(en->state, SYNC_STATE_OUT_OF_SCOPE) != 0)
+                err = touch(p, uid);
+            goto done;
+        }
+        p->res->removals++;
+        if (p->plan) {
+            plan_add(p, c->remove_action == CONNECTION_REMOVE_DELETE ? "deletes" : "disables",
+                     json_pack("{s:s, s:s, s:s}", "userId", uid, "username", username_of(user),
+                               "targetId", en->target_id));
+            goto done;
+        }
+        err = add_removal(p, uid);
+        goto done;
+    }
+    if (en && strcmp(en->state, SYNC_STATE_OUT_OF_SCOPE) != 0)
+        err = touch(p, uid);
+done:
+    json_decref(desired);
+    return err;
+}
+
+/* Links candidates to the accounts of one listing; marks the others absent. */
+static enum sc_err link_from_listing(struct pass *p, json_t *resources)
+{
+    enum sc_err err = SC_OK;
+    /* identifier (lower-cased) -> resource, in a small open hash */
+    size_t n = json_array_size(resources), cap = 16;
+    while (cap < n * 2 + 2)
+        cap *= 2;
+    struct {
+        char *key;
+        json_t *res;
+    } *h = calloc(cap, sizeof *h);
+    if (!h)
+        return SC_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        json_t *res = json_array_get(resources, i);
+        const char *id = sync_rule_resource_identifier(p->r, res);
+        if (!id || !json_string_value(json_object_get(res, "id")))
+            continue;
+        char *k = sc_str_lower(sc_strdup(id));
+        if (!k) {
+            err = SC_ERR_NOMEM;
+            goto done;
+        }
+        size_t j = str_hash(k) & (cap - 1);
+        while (h[j].key && strcmp(h[j].key, k) != 0)
+            j = (j + 1) & (cap - 1);
+        if (h[j].key) {
+            free(k);
+            continue;
+        }
+        h[j].key = k;
+        h[j].res = res;
+    }
+    for (size_t i = 0; i < p->ncands && !err; i++) {
+        struct candidate *c = &p->cands[i];
+        json_t *found = NULL;
+        if (c->ident) {
+            char *k = sc_str_lower(sc_strdup(c->ident));
+            if (!k) {
+                err = SC_ERR_NOMEM;
+                break;
+            }
+            size_t j = str_hash(k) & (cap - 1);
+            while (h[j].key && strcmp(h[j].key, k) != 0)
+                j = (j + 1) & (cap - 1);
+            found = h[j].key ? h[j].res : NULL;
+            free(k);
+        }
+        struct store_sync_link l = {0};
+        sc_strlcpy(l.rule_id, p->r->rc->rule.id, sizeof l.rule_id);
+        sc_strlcpy(l.user_id, c->user_id, sizeof l.user_id);
+        l.username = c->username;
+        sc_strlcpy(l.state, SYNC_STATE_PENDING, sizeof l.state);
+        char *sent = NULL;
+        if (found) {
+            json_t *flat = sync_rule_project(p->r, found);
+            sent = sc_json_dump_canonical(flat);
+            l.digest = planner_digest(flat);
+            json_decref(flat);
+            l.target_id = (char *)json_string_value(json_object_get(found, "id"));
+            l.sent = sent;
+            p->res->linked++;
+        } else {
+            l.absent = 1;
+        }
+        err = store_sync_link_put(p->st, &l);
+        if (!err && found) {
+            struct store_sync_log_entry le = {.rule_id = l.rule_id,
+                                              .user_id = l.user_id,
+                                              .username = c->username,
+                                              .action = "LINK",
+                                              .status = "SUCCESS",
+                                              .http_status = 200};
+            err = store_sync_log_append(p->st, &le);
+        }
+        free(sent);
+        if (!err)
+            err = touch(p, c->user_id);
+    }
+done:
+    for (size_t i = 0; i < cap; i++)
+        free(h[i].key);
+    free(h);
+    return err;
+}
+
+enum sc_err outbox_resync(struct store *st, const struct sync_rule *r,
+                          const struct directory_groups *g, int allow, sync_list_fn list,
+                          void *list_arg, json_t *plan, struct outbox_resync_result *res,
+                          struct sc_error *e)
+{
+    struct outbox_resync_result local = {0};
+    struct pass p = {.st = st, .r = r, .plan = plan, .res = &local, .now = sc_clock_now_ms()};
+    struct link_table t = {0};
+    json_t *page = NULL;
+    json_t *resources = NULL;
+    char *after = NULL;
+    int in_tx = 0;
+    const char *rule_id = r->rc->rule.id;
+    enum sc_err err = store_sync_link_each(st, rule_id, load_link, &t);
+    if (err) {
+        sc_error_set(e, err, NULL, "cannot read the rule's links");
+        goto done;
+    }
+    /* The listing (HTTP) happens before the write transaction opens. */
+    if (!plan) {
+        if ((err = store_begin(st))) {
+            sc_error_set(e, err, NULL, "cannot start the resync transaction");
+            goto done;
+        }
+        in_tx = 1;
+    }
+    for (;;) {
+        struct sc_error de = {0};
+        if ((err = directory_users_page(st, after, 1000, &page, &de))) {
+            *e = de;
+            goto done;
+        }
+        size_t n = json_array_size(page);
+        if (n == 0)
+            break;
+        for (size_t i = 0; i < n && !err; i++)
+            err = pass_user(&p, &t, g, json_array_get(page, i));
+        if (err) {
+            sc_error_set(e, err, NULL, "resync failed while planning");
+            goto done;
+        }
+        free(after);
+        after = sc_strdup(json_string_value(json_object_get(json_array_get(page, n - 1), "id")));
+        json_decref(page);
+        page = NULL;
+        if (n < 1000)
+            break;
+    }
+    /* Links whose user no longer exists. */
+    const struct connection *c = r->rc->conn;
+    for (size_t i = 0; i < t.cap && !err; i++) {
+        struct link_entry *en = &t.v[i];
+        if (!en->user_id || en->seen || !en->target_id)
+            continue;
+        if (c->remove_action != CONNECTION_REMOVE_DELETE && en->inactive)
+            continue;
+        if (!c->allow_disable) {
+            if (strcmp(en->state, SYNC_STATE_OUT_OF_SCOPE) != 0)
+                err = touch(&p, en->user_id);
+            continue;
+        }
+        local.removals++;
+        if (plan)
+            plan_add(&p, c->remove_action == CONNECTION_REMOVE_DELETE ? "deletes" : "disables",
+                     json_pack("{s:s, s:s?, s:s}", "userId", en->user_id, "username", en->username,
+                               "targetId", en->target_id));
+        else
+            err = add_removal(&p, en->user_id);
+    }
+    /* Unlinked users in scope: one listing of the target, or per-user look-ups. */
+    if (!err && !plan && p.ncands > 0) {
+        if (list && p.ncands >= OUTBOX_LIST_THRESHOLD) {
+            /* The listing is HTTP: commit what is planned so far first so the database is
+             * not locked during it; the cursor-moving transactions stay consistent because
+             * each touch is idempotent. */
+            if ((err = store_commit(st)))
+                goto done;
+            in_tx = 0;
+            enum sc_err lerr = list(list_arg, r, &resources);
+            if ((err = store_begin(st)))
+                goto done;
+            in_tx = 1;
+            if (lerr == SC_OK)
+                err = link_from_listing(&p, resources);
+            else
+                for (size_t i = 0; i < p.ncands && !err; i++)
+                    err = touch(&p, p.cands[i].user_id);
+        } else {
+            for (size_t i = 0; i < p.ncands && !err; i++)
+                err = touch(&p, p.cands[i].user_id);
+        }
+    }
+    /* The brake. */
+    int64_t limit = t.linked * OUTBOX_BRAKE_PERCENT / 100;
+    if (limit < OUTBOX_BRAKE_MIN)
+        limit = OUTBOX_BRAKE_MIN;
+    local.limit = limit;
+    int braked = local.removals > limit && !allow;
+    if (braked)
+        local.held = local.removals;
+    if (!err && !plan) {
+        for (size_t i = 0; i < p.nremovals && !braked && !err; i++)
+            err = touch(&p, p.removals[i]);
+        struct store_sync_rule sr;
+        if (!err)
+            err = store_sync_rule_get(st, rule_id, &sr);
+        if (!err) {
+            sr.resync = 0;
+            sr.brake_hold = braked ? local.removals : 0;
+            sr.brake_limit = braked ? limit : 0;
+            sr.last_resync_at = p.now;
+            sr.last_sync_at = sc_clock_now_ms();
+            err = store_sync_rule_put(st, &sr);
+        }
+        if (err) {
+            sc_error_set(e, err, NULL, "cannot queue the resync");
+            goto done;
+        }
+        if ((err = store_commit(st))) {
+            in_tx = 0;
+            sc_error_set(e, err, NULL, "cannot commit the resync");
+            goto done;
+        }
+        in_tx = 0;
+    }
+    if (plan) {
+        json_object_set_new(plan, "counts",
+                            json_pack("{s:I, s:I, s:I, s:I}", "users", (json_int_t)local.users,
+                                      "creates", (json_int_t)local.creates, "updates",
+                                      (json_int_t)local.updates, "removals",
+                                      (json_int_t)local.removals));
+        if (local.removals > limit)
+            json_object_set_new(plan, "brake",
+                                json_pack("{s:I, s:I}", "held", (json_int_t)local.removals,
+                                          "threshold", (json_int_t)limit));
+        static const char *const lists[] = {"creates", "updates", "disables", "deletes",
+                                            "unsynced"};
+        for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
+            if (!json_object_get(plan, lists[i]))
+                json_object_set_new(plan, lists[i], json_array());
+    }
+done:
+    if (in_tx)
+        store_rollback(st);
+    json_decref(page);
+    json_decref(resources);
+    free(after);
+    table_free(&t);
+    for (size_t i = 0; i < p.ncands; i++) {
+        free(p.cands[i].user_id);
+        free(p.cands[i].username);
+        free(p.cands[i].ident);
+    }
+    free(p.cands);
+    for (size_t i = 0; i < p.nremovals; i++)
+        free(p.removals[i]);
+    free(p.removals);
+    if (!err && res)
+        *res = local;
+    return err;
+}
