@@ -735,7 +735,18 @@ done:
 }
 
 static const struct cli_column group_ref_columns[] = {
-    {"ID", "id"}, {"NAME", "name"}, {"MEMBERSHIP", "membership"}, {"VIA", "via"}};
+    {"ID", "id"}, {"NAME", "name"}, {"MEMBERSHIP", "_membership"}};
+
+/* "direct", or "inherited/dynamic" for a membership through a nested or dynamic group. */
+static void decorate_membership(struct run *r, json_t *item)
+{
+    (void)r;
+    json_t *direct = json_object_get(item, "direct");
+    json_object_set_new(item, "_membership",
+                        json_is_boolean(direct)
+                            ? json_string(json_is_true(direct) ? "direct" : "inherited/dynamic")
+                            : json_null());
+}
 
 static int do_user_groups(struct run *r)
 {
@@ -744,15 +755,13 @@ static int do_user_groups(struct run *r)
     int rc = CLI_FAIL;
     sc_buf_init(&path, 0);
     if (resolve_arg(r, id, sizeof id) == CLI_OK && !item_path(r, &path, id, "/groups"))
-        rc = list_collection(r, path.data, group_ref_columns, 4, NULL, "groups");
+        rc = list_collection(r, path.data, group_ref_columns, 3, decorate_membership, "groups");
     sc_buf_free(&path);
     return rc;
 }
 
 static const struct cli_column member_columns[] = {
     {"TYPE", "type"}, {"ID", "id"}, {"DISPLAY", "display"}};
-static const struct cli_column effective_columns[] = {
-    {"ID", "id"}, {"USERNAME", "username"}, {"DISPLAY", "display"}};
 
 static int do_members(struct run *r)
 {
@@ -762,8 +771,7 @@ static int do_members(struct run *r)
     sc_buf_init(&path, 0);
     if (resolve_arg(r, id, sizeof id) == CLI_OK &&
         !item_path(r, &path, id, r->effective ? "/members?effective=true" : "/members"))
-        rc = list_collection(r, path.data, r->effective ? effective_columns : member_columns, 3,
-                             NULL, "members");
+        rc = list_collection(r, path.data, member_columns, 3, NULL, "members");
     sc_buf_free(&path);
     return rc;
 }
@@ -806,7 +814,38 @@ static int do_remove_member(struct run *r)
     sc_buf_init(&path, 0);
     if (resolve_arg(r, gid, sizeof gid) != CLI_OK)
         goto done;
-    esc = cli_client_escape(r->args[1]);
+    const char *member = r->args[1];
+    char found[128] = "";
+    if (!sc_uuid_valid(member)) {
+        /* a username or group name: find it among the direct members */
+        json_t *list = NULL;
+        int matches = 0;
+        if (item_path(r, &path, gid, "/members") ||
+            cli_client_call(&r->cli, "GET", path.data, NULL, &list, NULL) != CLI_OK)
+            goto done;
+        size_t i;
+        json_t *m;
+        json_array_foreach(list_items(list), i, m)
+        {
+            const char *d = json_string_value(json_object_get(m, "display"));
+            const char *id = json_string_value(json_object_get(m, "id"));
+            if (d && id && sc_strcaseeq(d, member)) {
+                sc_strlcpy(found, id, sizeof found);
+                matches++;
+            }
+        }
+        json_decref(list);
+        if (matches != 1) {
+            cli_client_fail(&r->cli,
+                            matches ? "several members are named '%s': give the id"
+                                    : "'%s' is not a direct member of the group",
+                            member);
+            goto done;
+        }
+        member = found;
+        sc_buf_reset(&path);
+    }
+    esc = cli_client_escape(member);
     if (!esc || item_path(r, &path, gid, "/members/") || sc_buf_puts(&path, esc) != SC_OK)
         goto done;
     rc = cli_client_call(&r->cli, "DELETE", path.data, NULL, NULL, NULL);
@@ -1155,8 +1194,8 @@ static const struct sub_def group_subs[] = {
     {"members", "ID|NAME", 1, o_members, 0, do_members, "list a group's members"},
     {"add-member", "ID|NAME", 1, o_add_member, 0, do_add_member,
      "add a user or a group to a group (--user or --group)"},
-    {"remove-member", "ID|NAME MEMBER_ID", 2, NULL, 0, do_remove_member,
-     "remove a direct member (a user's or a group's id)"},
+    {"remove-member", "ID|NAME MEMBER", 2, NULL, 0, do_remove_member,
+     "remove a direct member (its id, username or group name)"},
     SUB_END,
 };
 

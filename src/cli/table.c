@@ -202,7 +202,9 @@ static int flatten(struct cli_table *t, const char *prefix, const json_t *obj)
         sc_buf_init(&k, 0);
         int rc = prefix ? (sc_buf_printf(&k, "%s.%s", prefix, key) == SC_OK ? 0 : -1)
                         : (sc_buf_puts(&k, key) == SC_OK ? 0 : -1);
-        if (rc == 0 && json_is_object(val) && json_object_size(val) > 0) {
+        if (rc == 0 && json_is_null(val)) {
+            /* absent fields are not shown */
+        } else if (rc == 0 && json_is_object(val) && json_object_size(val) > 0) {
             rc = flatten(t, k.data, val);
         } else if (rc == 0) {
             char *text = cli_value_text(val);

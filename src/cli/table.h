@@ -49,7 +49,7 @@ void cli_table_free(struct cli_table *t);
 char *cli_value_text(const json_t *v);
 
 /* Prints obj as aligned "key  value" lines, nested objects flattened into dotted keys
- * ("address.locality"), arrays as compact JSON. */
+ * ("address.locality"), arrays as compact JSON; null (absent) fields are left out. */
 void cli_print_object(const json_t *obj, FILE *out);
 
 /* Prints v as indented JSON followed by a newline. */
