@@ -33,6 +33,9 @@ struct api_ctx {
     /* The engine (struct provision_engine *), for handlers that ask it something
      * directly (dry runs, test connection). May be NULL. */
     void *engine;
+    /* The secrets key file (provision/secrets.h: SCIMITAR_KEY overrides it; NULL = a key
+     * for this process only). Borrowed from `scimitar serve`. */
+    const char *key_path;
     int64_t started_ms;
 };
 

@@ -183,6 +183,7 @@ int cli_serve(int argc, char **argv)
     ctx->metrics = engine_metrics;
     ctx->metrics_arg = engine;
     ctx->engine = engine;
+    ctx->key_path = key_file;
     ctx->started_ms = sc_clock_now_ms();
 
     struct http_server_options ho = {
