@@ -1,0 +1,390 @@
+/* Unit tests for the provisioning planner: every branch of SPEC §5 (look-up before
+ * create, create, unsynced, no-op by digest, PATCH with only the changes, PUT, partially
+ * synced, re-enable, disable by PATCH and PUT, delete, removal not allowed, deleted
+ * users, never DELETE under DISABLE). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "provision/planner.h"
+#include "store/store_sync.h"
+
+#include <string.h>
+
+static json_t *flat(const char *title)
+{
+    return json_pack("{s:s, s:s, s:s}", "userName", "ada", "title", title, "name.givenName", "Ada");
+}
+
+static json_t *sent_of(const char *title, int active)
+{
+    json_t *s = flat(title);
+    json_object_set_new(s, "active", json_boolean(active));
+    return s;
+}
+
+static struct planner_input base(const json_t *desired)
+{
+    struct planner_input in = {.exists = 1,
+                               .in_scope = 1,
+                               .enabled = 1,
+                               .desired = desired,
+                               .allow_create = 1,
+                               .allow_update = 1,
+                               .allow_disable = 1};
+    return in;
+}
+
+/* Returns the op names and paths of a PatchOp body as "replace:title,..." */
+static void patch_ops(const json_t *body, char *out, size_t n)
+{
+    out[0] = '\0';
+    json_t *ops = json_object_get(body, "Operations");
+    for (size_t i = 0; i < json_array_size(ops); i++) {
+        json_t *o = json_array_get(ops, i);
+        const char *p = json_string_value(json_object_get(o, "path"));
+        size_t len = strlen(out);
+        snprintf(out + len, n - len, "%s%s:%s", i ? "," : "",
+                 json_string_value(json_object_get(o, "op")), p ? p : "");
+    }
+}
+
+static void test_unlinked_in_scope_looks_up_first(void **state)
+{
+    (void)state;
+    json_t *d = flat("Engineer");
+    struct planner_input in = base(d);
+    struct planner_op op;
+    struct sc_error e = {0};
+    assert_int_equal(planner_plan(&in, &op, &e), SC_OK);
+    assert_int_equal(op.action, PLANNER_LOOKUP);
+    assert_string_equal(op.method, "GET");
+    assert_null(op.body);
+    planner_op_clear(&op);
+    /* absent but uncertain (an earlier attempt may have created it): still a look-up */
+    in.absent = 1;
+    in.uncertain = 1;
+    assert_int_equal(planner_plan(&in, &op, &e), SC_OK);
+    assert_int_equal(op.action, PLANNER_LOOKUP);
+    planner_op_clear(&op);
+    json_decref(d);
+}
+
+static void test_absent_creates_with_active(void **state)
+{
+    (void)state;
+    json_t *d = flat("Engineer");
+    struct planner_input in = base(d);
+    in.absent = 1;
+    struct planner_op op;
+    struct sc_error e = {0};
+    assert_int_equal(planner_plan(&in, &op, &e), SC_OK);
+    assert_int_equal(op.action, PLANNER_CREATE);
+    assert_string_equal(op.method, "POST");
+    assert_int_equal(op.with_id, 0);
+    assert_string_equal(json_string_value(json_object_get(op.body, "userName")), "ada");
+    assert_true(json_is_true(json_object_get(op.body, "active")));
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(op.body, "name"), "givenName")), "Ada");
+    assert_true(json_is_true(json_object_get(op.next_sent, "active")));
+    assert_int_equal(op.next_digest, planner_digest(op.next_sent));
+    assert_string_equal(op.state, SYNC_STATE_SYNCED);
+    assert_string_equal(op.log_action, "CREATE");
+    assert_true(json_array_size(op.changes) >= 3);
+    planner_op_clear(&op);
+    json_decref(d);
+}
+
+static void test_create_not_allowed_is_unsynced(void **state)
+{
+    (void)state;
+    json_t *d = flat("Engineer");
+    struct planner_input in = base(d);
+    in.absent = 1;
+    in.allow_create = 0;
+    struct planner_op op;
+    struct sc_error e = {0};
+    assert_int_equal(planner_plan(&in, &op, &e), SC_OK);
+    assert_int_equal(op.action, PLANNER_UNSYNCED);
+    assert_null(op.method);
+    assert_string_equal(op.state, SYNC_STATE_UNSYNCED);
+    planner_op_clear(&op);
+    json_decref(d);
+}
+
+static void test_same_digest_is_a_noop(void **state)
+{
+    (void)state;
+    json_t *d = flat("Engineer");
+    json_t *s = sent_of("Engineer", 1);
+    struct planner_input in = base(d);
+    in.target_id = "t1";
+    in.sent = s;
+    in.sent_digest = planner_digest(s);
+    in.has_link_row = 1;
+    struct planner_op op;
+    struct sc_error e = {0};
+    assert_int_equal(planner_plan(&in, &op, &e), SC_OK);
+    assert_int_equal(op.action, PLANNER_NOOP);
+    assert_null(op.method);
+    assert_null(op.body);
+    assert_string_equal(op.state, SYNC_STATE_SYNCED);
+    planner_op_clear(&op);
+    json_decref(d);
+    json_decref(s);
+}
+
+static void test_patch_sends_only_changes(void **state)
+{
+    (void)state;
+    json_t *d = flat("Chief");
+    json_t *s = sent_of("Engineer", 1);
+    struct planner_input in = base(d);
+    in.target_id = "t1";
+    in.sent = s;
+    in.sent_digest = planner_digest(s);
+    struct planner_op op;
+    struct sc_error e = {0};
+    assert_int_equal(planner_plan(&in, &op, &e), SC_OK);
+    assert_int_equal(op.action, PLANNER_UPDATE);
+    assert_string_equal(op.method, "PATCH");
+    assert_int_equal(op.with_id, 1);
+    char ops[256];
+    patch_ops(op.body, ops, sizeof ops);
+    assert_string_equal(ops, "replace:title");
+    assert_int_equal(json_array_size(op.changes), 1);
+    json_t *c = json_array_get(op.changes, 0);
+    assert_string_equal(json_string_value(json_object_get(c, "attribute")), "title");
+    assert_string_equal(json_string_value(json_object_get(c, "old")), "Engineer");
+    assert_string_equal(json_string_value(json_object_get(c, "new")), "Chief");
+    assert_string_equal(json_string_value(json_object_get(op.next_sent, "title")), "Chief");
+    planner_op_clear(&op);
+    json_decref(d);
+    json_decref(s);
+}
+
+static void test_put_sends_the_whole_resource(void **state)
+{
+    (void)state;
+    json_t *d = flat("Chief");
+    json_t *s = sent_of("Engineer", 1);
+    struct planner_input in = base(d);
+    in.target_id = "t1";
+    in.sent = s;
+    in.sent_digest = planner_digest(s);
+    in.update_put = 1;
+    struct planner_op op;
+    struct sc_error e = {0};
+    assert_int_equal(planner_plan(&in, &op, &e), SC_OK);
+    assert_int_equal(op.action, PLANNER_UPDATE);
+    assert_string_equal(op.method, "PUT");
+    assert_string_equal(json_string_value(json_object_get(op.body, "id")), "t1");
+    assert_string_equal(json_string_value(json_object_get(op.body, "userName")), "ada");
+    assert_string_equal(json_string_value(json_object_get(op.body, "title")), "Chief");
+    assert_true(json_is_true(json_object_get(op.body, "active")));
+    planner_op_clear(&op);
+    json_decref(d);
+    json_decref(s);
+}
+
+static void test_update_not_allowed_is_partial(void **state)
+{
+    (void)state;
+    json_t *d = flat("Chief");
+    json_t *s = sent_of("Engineer", 1);
+    struct planner_input in = base(d);
+    in.target_id = "t1";
+    in.sent = s;
+    in.sent_digest = planner_digest(s);
+    in.allow_update = 0;
+    struct planner_op op;
+    struct sc_error e = {0};
+    assert_int_equal(planner_plan(&in, &op, &e), SC_OK);
+    assert_int_equal(op.action, PLANNER_PARTIAL);
+    assert_null(op.method);
+    assert_string_equal(op.state, SYNC_STATE_PARTIAL);
+    planner_op_clear(&op);
+    json_decref(d);
+    json_decref(s);
+}
+
+static void test_return_to_scope_reenables_and_updates(void **state)
+{
+    (void)state;
+    json_t *d = flat("Chief");
+    json_t *s = sent_of("Engineer", 0);
+    struct planner_input in = base(d);
+    in.target_id = "t1";
+    in.sent = s;
+    in.sent_digest = planner_digest(s);
+    struct planner_op op;
+    struct sc_error e = {0};
+    assert_int_equal(planner_plan(&in, &op, &e), SC_OK);
+    assert_int_equal(op.action, PLANNER_ENABLE);
+    assert_string_equal(op.method, "PATCH");
+    char ops[256];
+    patch_ops(op.body, ops, sizeof ops);
+    assert_non_null(strstr(ops, "replace:title"));
+    assert_non_null(strstr(ops, "replace:active"));
+    assert_string_equal(op.log_action, "ENABLE");
+    planner_op_clear(&op);
+    /* update not allowed: re-enable only (active), the rest stays partially synced */
+    in.allow_update = 0;
+    assert_int_equal(planner_plan(&in, &op, &e), SC_OK);
+    assert_int_equal(op.action, PLANNER_ENABLE);
+    patch_ops(op.body, ops, sizeof ops);
+    assert_string_equal(ops, "replace:active");
+    assert_string_equal(op.state, SYNC_STATE_PARTIAL);
+    planner_op_clear(&op);
+    json_decref(d);
+    json_decref(s);
+}
+
+static void test_leaving_scope_disables_by_patch_never_deletes(void **state)
+{
+    (void)state;
+    json_t *d = flat("Engineer");
+    json_t *s = sent_of("Engineer", 1);
+    struct planner_input in = base(d);
+    in.target_id = "t1";
+    in.sent = s;
+    in.sent_digest = planner_digest(s);
+    in.in_scope = 0;
+    struct planner_op op;
+    struct sc_error e = {0};
+    assert_int_equal(planner_plan(&in, &op, &e), SC_OK);
+    assert_int_equal(op.action, PLANNER_DISABLE);
+    assert_string_equal(op.method, "PATCH");
+    char ops[256];
+    patch_ops(op.body, ops, sizeof ops);
+    assert_string_equal(ops, "replace:active");
+    assert_true(json_is_false(json_object_get(op.next_sent, "active")));
+    assert_string_equal(op.state, SYNC_STATE_DISABLED);
+    planner_op_clear(&op);
+    /* disabled in the directory: the same */
+    in.in_scope = 1;
+    in.enabled = 0;
+    assert_int_equal(planner_plan(&in, &op, &e), SC_OK);
+    assert_int_equal(op.action, PLANNER_DISABLE);
+    planner_op_clear(&op);
+    /* already disabled: nothing */
+    json_t *off = sent_of("Engineer", 0);
+    in.sent = off;
+    in.sent_digest = planner_digest(off);
+    assert_int_equal(planner_plan(&in, &op, &e), SC_OK);
+    assert_int_equal(op.action, PLANNER_NOOP);
+    assert_string_equal(op.state, SYNC_STATE_DISABLED);
+    planner_op_clear(&op);
+    json_decref(off);
+    json_decref(d);
+    json_decref(s);
+}
+
+static void test_deleted_user_disabled_by_put_from_sent(void **state)
+{
+    (void)state;
+    json_t *s = sent_of("Engineer", 1);
+    struct planner_input in = {.exists = 0,
+                               .target_id = "t1",
+                               .sent = s,
+                               .sent_digest = planner_digest(s),
+                               .allow_create = 1,
+                               .allow_update = 1,
+                               .allow_disable = 1,
+                               .update_put = 1};
+    struct planner_op op;
+    struct sc_error e = {0};
+    assert_int_equal(planner_plan(&in, &op, &e), SC_OK);
+    assert_int_equal(op.action, PLANNER_DISABLE);
+    assert_string_equal(op.method, "PUT");
+    assert_true(json_is_false(json_object_get(op.body, "active")));
+    assert_string_equal(json_string_value(json_object_get(op.body, "userName")), "ada");
+    assert_string_equal(json_string_value(json_object_get(op.body, "id")), "t1");
+    planner_op_clear(&op);
+    json_decref(s);
+}
+
+static void test_remove_action_delete(void **state)
+{
+    (void)state;
+    json_t *s = sent_of("Engineer", 1);
+    struct planner_input in = {.exists = 0,
+                               .target_id = "t1",
+                               .sent = s,
+                               .sent_digest = planner_digest(s),
+                               .allow_disable = 1,
+                               .remove_delete = 1};
+    struct planner_op op;
+    struct sc_error e = {0};
+    assert_int_equal(planner_plan(&in, &op, &e), SC_OK);
+    assert_int_equal(op.action, PLANNER_DELETE);
+    assert_string_equal(op.method, "DELETE");
+    assert_int_equal(op.with_id, 1);
+    assert_null(op.body);
+    assert_string_equal(op.state, SYNC_STATE_DELETED);
+    planner_op_clear(&op);
+    json_decref(s);
+}
+
+static void test_removal_not_allowed_and_unlinked(void **state)
+{
+    (void)state;
+    json_t *d = flat("Engineer");
+    json_t *s = sent_of("Engineer", 1);
+    struct planner_input in = base(d);
+    in.in_scope = 0;
+    in.target_id = "t1";
+    in.sent = s;
+    in.sent_digest = planner_digest(s);
+    in.allow_disable = 0;
+    struct planner_op op;
+    struct sc_error e = {0};
+    assert_int_equal(planner_plan(&in, &op, &e), SC_OK);
+    assert_int_equal(op.action, PLANNER_OUT_OF_SCOPE);
+    assert_null(op.method);
+    planner_op_clear(&op);
+    /* out of scope and never linked: nothing at all */
+    in.target_id = NULL;
+    in.sent = NULL;
+    in.sent_digest = 0;
+    in.allow_disable = 1;
+    assert_int_equal(planner_plan(&in, &op, &e), SC_OK);
+    assert_int_equal(op.action, PLANNER_NOOP);
+    assert_null(op.method);
+    planner_op_clear(&op);
+    json_decref(d);
+    json_decref(s);
+}
+
+static void test_digest_is_order_independent(void **state)
+{
+    (void)state;
+    json_t *a = json_pack("{s:s, s:s}", "a", "1", "b", "2");
+    json_t *b = json_pack("{s:s, s:s}", "b", "2", "a", "1");
+    assert_int_equal(planner_digest(a), planner_digest(b));
+    assert_int_equal(planner_digest(NULL), 0);
+    json_decref(a);
+    json_decref(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_unlinked_in_scope_looks_up_first),
+        cmocka_unit_test(test_absent_creates_with_active),
+        cmocka_unit_test(test_create_not_allowed_is_unsynced),
+        cmocka_unit_test(test_same_digest_is_a_noop),
+        cmocka_unit_test(test_patch_sends_only_changes),
+        cmocka_unit_test(test_put_sends_the_whole_resource),
+        cmocka_unit_test(test_update_not_allowed_is_partial),
+        cmocka_unit_test(test_return_to_scope_reenables_and_updates),
+        cmocka_unit_test(test_leaving_scope_disables_by_patch_never_deletes),
+        cmocka_unit_test(test_deleted_user_disabled_by_put_from_sent),
+        cmocka_unit_test(test_remove_action_delete),
+        cmocka_unit_test(test_removal_not_allowed_and_unlinked),
+        cmocka_unit_test(test_digest_is_order_independent),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
