@@ -276,6 +276,25 @@ class TargetTest(unittest.TestCase):
         st, got, _ = self.scim("POST", "/Users", user(name.upper()))
         self.assertScimError(st, got, 409, "uniqueness")
 
+    def test_concurrent_creates_of_one_name(self):
+        import threading
+        name = unique("race")
+        statuses = []
+        lock = threading.Lock()
+
+        def post(i):
+            st, _, _ = self.scim("POST", "/Users", user(name if i % 2 else name.upper()))
+            with lock:
+                statuses.append(st)
+        threads = [threading.Thread(target=post, args=(i,)) for i in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(sorted(statuses), [201] + [409] * 11)
+        st, got, _ = self.scim("GET", "/Users?filter=" + quote('userName eq "%s"' % name))
+        self.assertEqual(got["totalResults"], 1)
+
     def test_strict_validation(self):
         st, got, _ = self.scim("POST", "/Users", {"schemas": [USER], "title": "no name"})
         self.assertScimError(st, got, 400, "invalidValue")
