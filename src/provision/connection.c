@@ -842,7 +842,7 @@ enum sc_err connection_auth_header(const struct connection *c, const char *token
         return sc_buf_printf(out, "Authorization: %s %s", c->type_header, c->access_token);
     case CONNECTION_AUTH_CLIENT_CREDENTIALS:
         if (!token)
-            return SC_ERR_INVALID;
+            return SC_OK; /* no token yet: no Authorization line */
         return sc_buf_printf(out, "Authorization: Bearer %s", token);
     case CONNECTION_AUTH_BASIC: {
         struct sc_buf cred;

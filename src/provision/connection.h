@@ -148,8 +148,8 @@ enum sc_err connection_users_url(const struct connection *c, const char *id, str
 
 /* Appends the Authorization header line for c to out ("Authorization: Bearer x"):
  * BEARER: "<typeHeader> <accessToken>"; CLIENT_CREDENTIALS: "Bearer <token>" with the
- * token given (fetched with connection_fetch_token); BASIC: "Basic base64(user:pass)";
- * NONE: appends nothing. The line holds a secret: wipe it after use. */
+ * token given (fetched with connection_fetch_token; NULL: no line); BASIC: "Basic
+ * base64(user:pass)"; NONE: appends nothing. The line holds a secret: wipe it after use. */
 enum sc_err connection_auth_header(const struct connection *c, const char *token,
                                    struct sc_buf *out);
 

@@ -158,8 +158,7 @@ json_t *conntest_run(const struct connection *c, long timeout_ms)
         goto done;
     }
     free(qf);
-    if (connection_request_headers(c, token_failed ? NULL : token, &headers) != SC_OK &&
-        connection_request_headers(c, NULL, &headers) != SC_OK) {
+    if (connection_request_headers(c, token_failed ? NULL : token, &headers) != SC_OK) {
         step(&r, CONNTEST_STEP_AUTH, 0, "cannot build the request headers");
         goto done;
     }

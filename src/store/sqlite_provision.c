@@ -222,12 +222,18 @@ enum sc_err store_connection_list(struct store *st, const char *cursor, int limi
 
 enum sc_err store_connection_delete(struct store *st, const char *id)
 {
+    char *rule = NULL;
+    enum sc_err err = store_rule_targeting(st, id, &rule);
+    free(rule);
+    if (err == SC_OK)
+        return SC_ERR_CONFLICT; /* a rule still targets it */
+    if (err != SC_ERR_NOT_FOUND)
+        return err;
     sqlite3_stmt *s = store__prepare(st, "DELETE FROM connections WHERE id = ?");
     if (!s)
         return SC_ERR_DB;
     store__bind_text(s, 1, id);
-    enum sc_err err = step_change(st, s);
-    return err == SC_ERR_INVALID ? SC_ERR_CONFLICT : err; /* a rule still references it */
+    return step_change(st, s);
 }
 
 enum sc_err store_rule_targeting(struct store *st, const char *connection_id, char **name_out)
