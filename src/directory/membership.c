@@ -195,7 +195,8 @@ enum sc_err directory_groups_load(struct store *st, struct directory_groups **ou
         directory_groups_free(g);
         return directory__store_error(rc, e, "load the groups");
     }
-    qsort(g->members, g->nmembers, sizeof *g->members, cmp_member);
+    if (g->nmembers > 1)
+        qsort(g->members, g->nmembers, sizeof *g->members, cmp_member);
     *out = g;
     return SC_OK;
 }
