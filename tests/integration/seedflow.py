@@ -209,32 +209,44 @@ class Flow:
 
     # ---- the target ------------------------------------------------------------
 
+    def read(self, path):
+        """GET on the target's SCIM API, retried through injected faults (--faults)."""
+        for _ in range(200):
+            st, body, _ = self.tgt.scim("GET", path)
+            if st == 200:
+                return body
+            if st not in (429, 500, 502, 503, 504):
+                break
+            time.sleep(0.02)
+        raise AssertionError("GET %s -> %s %r" % (path, st, body))
+
     def target_users(self):
-        """{lower-cased userName: resource} of every user on the target."""
-        return {u["userName"].lower(): u for u in self.tgt.users()}
+        """{lower-cased userName: resource} of every user on the target (all pages)."""
+        out, start = {}, 1
+        while True:
+            body = self.read("/Users?startIndex=%d&count=200" % start)
+            res = body.get("Resources", [])
+            for u in res:
+                out[u["userName"].lower()] = u
+            start += len(res)
+            if not res or start > body["totalResults"]:
+                return out
 
     def target_user(self, username):
         esc = username.replace("\\", "\\\\").replace('"', '\\"')
-        st, body, _ = self.tgt.scim(
-            "GET", "/Users?filter=" + urllib.parse.quote('userName eq "%s"' % esc))
-        assert st == 200, (st, body)
+        body = self.read("/Users?filter=" + urllib.parse.quote('userName eq "%s"' % esc))
         res = body.get("Resources", [])
         assert len(res) <= 1, res
         return res[0] if res else None
 
     def target_count(self):
-        st, body, _ = self.tgt.scim("GET", "/Users?count=0")
-        assert st == 200, (st, body)
-        return body["totalResults"]
+        return self.read("/Users?count=0")["totalResults"]
 
     def stats(self):
-        """{METHOD: count} of the requests the target has served on its SCIM API."""
-        st, body, _ = self.tgt.scim("GET", "/_stats")
-        assert st == 200, (st, body)
-        counts = body.get("requests", body)
-        if isinstance(counts, dict) and isinstance(counts.get("byMethod"), dict):
-            counts = counts["byMethod"]
-        return {k.upper(): int(v) for k, v in counts.items() if isinstance(v, (int, float))}
+        """{METHOD: count} of the requests the target has served on its SCIM API (its
+        _stats endpoint does not count itself)."""
+        counts = self.read("/_stats").get("requests", {})
+        return {k.upper(): int(v) for k, v in counts.items()}
 
     def writes(self):
         """How many POST/PUT/PATCH/DELETE calls the target has served so far."""
