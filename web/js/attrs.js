@@ -49,7 +49,7 @@ export function attributeFromText(text) {
 /** Target attribute aliases of SPEC §4 (any SCIM path is accepted too). */
 export const TARGET_ATTRIBUTES = [
   'userName', 'givenName', 'familyName', 'formattedName', 'nickName', 'title', 'userType',
-  'externalId', 'active', 'workEmail', 'workPhone', 'workStreetAddress', 'workCity', 'workState',
+  'externalId', 'active', 'workEmail', 'workPhone', 'workStreetAddress', 'workStreetAddeess', 'workCity', 'workState',
   'workPostalCode', 'workCountry', 'department', 'division', 'manager', 'employeeNumber',
   'costCenter', 'organization',
 ];
@@ -63,7 +63,7 @@ export const DEFAULT_MAPPING = [
   ['workEmail', 'email'],
   ['externalId', 'externalId'],
   ['workCity', 'address.locality'],
-  ['workStreetAddress', 'address.streetAddress'],
+  ['workStreetAddeess', 'address.streetAddress'],
   ['workCountry', 'address.countryCode'],
   ['workPostalCode', 'address.postalCode'],
   ['userType', 'type'],
