@@ -737,7 +737,7 @@ static int demo_live_change(struct demo *d, const char *username, json_t *body, 
         sc_clock_sleep_ms(2);
     }
     double ms = (double)(sc_clock_mono_ns() - t0) / 1e6;
-    printf("  %-44s on the target %6.1f ms after the API call\n", label, ms);
+    printf("  %-58s %7.1f ms\n", label, ms);
     return 0;
 }
 
@@ -747,12 +747,12 @@ static int demo_live_changes(struct demo *d)
     /* Users 0 and 1 are in the provisioned population (i % 10 < 6). */
     demo_username(0, a, sizeof a);
     demo_username(1, b, sizeof b);
-    printf("Live changes (each timed from the REST API call until the target shows it):\n");
-    snprintf(label, sizeof label, "update  %s title: \"Principal Engineer\"", a);
+    printf("Live changes (time from the REST API call until the target shows it):\n");
+    snprintf(label, sizeof label, "update   %-20s title -> \"Principal Engineer\"", a);
     if (demo_live_change(d, a, json_pack("{s:s}", "title", "Principal Engineer"), "title",
                          "Principal Engineer", label))
         return -1;
-    snprintf(label, sizeof label, "disable %s -> active:false", b);
+    snprintf(label, sizeof label, "disable  %-20s active:false", b);
     if (demo_live_change(d, b, json_pack("{s:b}", "enabled", 0), NULL, NULL, label))
         return -1;
     printf("  (the account stays on the target, disabled: Remove Action is Disable)\n\n");
