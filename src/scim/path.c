@@ -371,6 +371,11 @@ enum sc_err scim_path_set(const struct scim_resource_type *rt, json_t *resource,
                             "%s is not multi-valued: a value filter cannot apply", p->attr);
         goto done;
     }
+    if (!p->sub && !json_is_object(value)) {
+        rc = scim_error_set(err, 400, SCIM_TYPE_INVALID_VALUE, "%s[...] needs an object value",
+                            p->attr);
+        goto done;
+    }
     int matched = 0;
     size_t i;
     json_t *e;
@@ -396,11 +401,6 @@ enum sc_err scim_path_set(const struct scim_resource_type *rt, json_t *resource,
         rc = SC_ERR_NOMEM;
         goto done;
     }
-    if (!p->sub && !json_is_object(value)) {
-        rc = scim_error_set(err, 400, SCIM_TYPE_INVALID_VALUE, "%s[...] needs an object value",
-                            p->attr);
-        goto done;
-    }
     if (p->sub) {
         if (set_member(elem, p->sub, scanon, value) < 0) {
             rc = SC_ERR_NOMEM;
@@ -414,6 +414,13 @@ enum sc_err scim_path_set(const struct scim_resource_type *rt, json_t *resource,
         rc = scim_error_set(err, 400, SCIM_TYPE_NO_TARGET,
                             "no value of %s matches the filter, and a new one cannot be "
                             "built from it (only `sub eq value` terms joined by and can)",
+                            p->attr);
+        goto done;
+    }
+    if (!scim__filter_match_element(p->filter, rt, a, elem)) {
+        rc = scim_error_set(err, 400, SCIM_TYPE_NO_TARGET,
+                            "no value of %s matches the filter, and the value built from it "
+                            "would not match it either",
                             p->attr);
         goto done;
     }
