@@ -176,6 +176,8 @@ export async function launchBrowser() {
 export async function screenshot(page, name, opts = {}) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   const file = path.join(ARTIFACTS, `${name}.png`);
+  // Passing notices would hide part of the screen: clear them for the picture.
+  await page.evaluate(() => document.getElementById('toasts')?.replaceChildren());
   await page.screenshot({ path: file, ...opts });
   return file;
 }

@@ -14,6 +14,14 @@ function show(v) {
   return typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
 
+function changesCell(changes) {
+  if (!changes || !changes.length) return '—';
+  const list = h('ul', { class: 'changes' }, changes.map((c) => h('li', {},
+    h('code', { text: c.attribute }), ': ', h('span', { class: 'old', text: show(c.old) }), ' → ', h('span', { class: 'new', text: show(c.new) }))));
+  if (changes.length <= 3) return list;
+  return h('details', { class: 'changes-more' }, h('summary', { text: `${changes.length} attributes` }), list);
+}
+
 /**
  * A log view. fixed: {rule} to show one rule's entries. Returns {el, stop}.
  */
@@ -79,8 +87,7 @@ export function logView(fixed = {}) {
         h('td', { text: label(e.action || '') }),
         h('td', {}, badge(label(e.status || ''), e.status === 'SUCCESS' ? 'ok' : e.status === 'FAILED' ? 'error' : 'warn')),
         h('td', { text: e.httpStatus ? String(e.httpStatus) : '—' }),
-        h('td', {}, (e.changes && e.changes.length) ? h('ul', { class: 'changes' }, e.changes.map((c) => h('li', {},
-          h('code', { text: c.attribute }), ': ', h('span', { class: 'old', text: show(c.old) }), h('span', { attrs: { 'aria-label': 'changed to' }, text: ' → ' }), h('span', { class: 'new', text: show(c.new) })))) : '—'),
+        h('td', {}, changesCell(e.changes)),
         h('td', { class: 'err-text', text: e.error || '' }))))));
     more.replaceChildren(cursor ? button('Load more', () => load(true), { kind: 'ghost' }) : '');
   }

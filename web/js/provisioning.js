@@ -405,6 +405,8 @@ function statusTab(body, id, getRule) {
   const counters = [['impacted', 'Impacted'], ['success', 'Success'], ['unsynced', 'Unsynced'], ['partiallySynced', 'Partially synced'], ['failed', 'Failed']];
   const statusEl = h('span');
   const lastEl = h('span', { text: '—' });
+  const pendingEl = h('span', { class: 'muted' });
+  const quarantineEl = h('p', { class: 'alert alert-warn', attrs: { role: 'status' }, hidden: true });
   const brakeEl = h('div', { attrs: { 'aria-live': 'polite' } });
   const err = alertBox();
   const nums = {};
@@ -420,9 +422,10 @@ function statusTab(body, id, getRule) {
       h('div', { class: 'status-line' },
         h('div', {}, h('span', { class: 'muted', text: 'Status ' }), statusEl),
         h('div', {}, h('span', { class: 'muted', text: 'Last sync ' }), lastEl),
+        pendingEl,
         h('span', { class: 'grow' }),
         button('Full Resync', () => openResync(), { kind: 'secondary' })),
-      brakeEl,
+      brakeEl, quarantineEl,
       cards),
     h('section', { class: 'panel', attrs: { 'aria-label': 'Users' } }, h('h2', { text: 'Users' }), usersEl));
 
@@ -435,6 +438,9 @@ function statusTab(body, id, getRule) {
       statusEl.replaceChildren(badge(titleCase(s.status || 'INACTIVE'), statusKinds[s.status] || 'muted'));
       lastEl.textContent = when(s.lastSyncAt);
       for (const [k] of counters) nums[k].textContent = String((s.users && s.users[k]) || 0);
+      pendingEl.textContent = s.pending ? `${s.pending} change${s.pending === 1 ? '' : 's'} waiting to be sent` : '';
+      quarantineEl.hidden = !s.quarantineReason;
+      quarantineEl.textContent = s.quarantineReason ? `Quarantined: ${s.quarantineReason}` : '';
       if (isBraked(s)) renderBrake(s); else brakeEl.replaceChildren();
       err.hidden = true;
     } catch (e) { showApiError(e, {}, err); }
@@ -449,7 +455,10 @@ function statusTab(body, id, getRule) {
     } catch (e) { /* the users list is secondary; the status line shows errors */ }
   }
   function renderBrake(s) {
-    const msg = s.brakeMessage || s.message || 'A full resync would disable or delete more users than the safety threshold allows. It waits for you.';
+    const b = typeof s.brake === 'object' && s.brake ? s.brake : {};
+    const msg = b.held !== undefined
+      ? `Safety brake: the full resync would disable or delete ${b.held} users, more than the threshold of ${b.threshold}. Nothing was removed; it waits for you to allow it.`
+      : 'Safety brake: the full resync would disable or delete more users than the threshold allows. It waits for you to allow it.';
     clear(brakeEl, h('div', { class: 'alert alert-warn', attrs: { role: 'alert' } },
       h('p', { text: msg }),
       button('Allow', async () => {
@@ -482,20 +491,32 @@ function titleCase(s) {
   return String(s).toLowerCase().replace(/_/g, ' ').replace(/^\w/, (c) => c.toUpperCase());
 }
 
-/** Renders a dry-run plan: its lists (creates, updates with old → new, disables, ...). */
+/** Renders a dry-run plan: creates (with their attributes), updates (old → new),
+ * disables, deletes and unsynced users, and the brake when removals would stop at it. */
 function planView(plan) {
   if (!plan || typeof plan !== 'object') return empty('Nothing to do.');
-  const lists = Object.entries(plan).filter(([, v]) => Array.isArray(v));
-  const scalars = Object.entries(plan).filter(([, v]) => v !== null && typeof v !== 'object');
+  const order = ['creates', 'updates', 'disables', 'deletes', 'unsynced'];
+  const lists = order.filter((k) => Array.isArray(plan[k])).map((k) => [k, plan[k]]);
   const who = (x) => (typeof x === 'string' ? x : x.username || x.userName || x.userId || x.id || JSON.stringify(x));
-  if (!lists.length) return h('pre', { text: JSON.stringify(plan, null, 2) });
+  const changesOf = (x) => {
+    if (Array.isArray(x.changes)) return x.changes;
+    if (x.attributes && typeof x.attributes === 'object') return Object.entries(x.attributes).map(([attribute, v]) => ({ attribute, old: null, new: v }));
+    return [];
+  };
+  const total = lists.reduce((n, [, v]) => n + v.length, 0);
+  const brake = plan.brake && typeof plan.brake === 'object' ? plan.brake : null;
   return h('div', {},
-    scalars.length ? h('p', { class: 'muted', text: scalars.map(([k, v]) => `${k}: ${v}`).join(' · ') }) : null,
+    plan.counts && plan.counts.users !== undefined ? h('p', { class: 'muted', text: `${plan.counts.users} users in scope.` }) : null,
+    brake ? h('p', { class: 'alert alert-warn', attrs: { role: 'alert' }, text: `The safety brake would stop this resync: ${brake.held} removals, more than the threshold of ${brake.threshold}. It would wait for you to allow it.` }) : null,
     h('div', { class: 'plan-counts' }, lists.map(([k, v]) => h('div', { class: 'counter' }, h('span', { class: 'num', text: String(v.length) }), h('span', { class: 'lbl', text: titleCase(k) })))),
+    total === 0 ? h('p', { class: 'note', text: 'Nothing to send: the target is up to date.' }) : null,
     lists.filter(([, v]) => v.length).map(([k, v]) => h('section', { class: 'plan-list', attrs: { 'aria-label': titleCase(k) } },
       h('h3', { text: `${titleCase(k)} (${v.length})` }),
-      h('ul', {}, v.slice(0, 200).map((x) => h('li', {}, h('strong', { text: who(x) }),
-        Array.isArray(x.changes) && x.changes.length ? h('ul', { class: 'changes' }, x.changes.map((ch) => h('li', {}, h('code', { text: ch.attribute }), ': ', h('span', { class: 'old', text: fmt(ch.old) }), ' → ', h('span', { class: 'new', text: fmt(ch.new) })))) : null))),
+      h('ul', {}, v.slice(0, 200).map((x) => {
+        const ch = changesOf(x);
+        return h('li', {}, h('strong', { text: who(x) }), x.action ? h('span', { class: 'muted', text: ` (${titleCase(x.action)})` }) : null,
+          ch.length ? h('ul', { class: 'changes' }, ch.map((c) => h('li', {}, h('code', { text: c.attribute }), ': ', h('span', { class: 'old', text: fmt(c.old) }), ' → ', h('span', { class: 'new', text: fmt(c.new) })))) : null);
+      })),
       v.length > 200 ? h('p', { class: 'muted', text: `and ${v.length - 200} more` }) : null)));
 }
 

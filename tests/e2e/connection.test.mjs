@@ -1,0 +1,166 @@
+// Connections and rules when things go wrong: a Test Connection with the wrong token
+// reports each step and offers to fix it or continue anyway (a failing connection can be
+// saved, as in the seed); the rule's toggle explains the API's 409 while its connection
+// is disabled; bad input is reported next to the field it concerns.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { withConsole, screenshot, waitUntil } from './lib.mjs';
+
+async function openWizard(page) {
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Provisioning', exact: true }).click();
+  await page.getByRole('button', { name: 'Add', exact: true }).click();
+  await page.getByRole('menuitem', { name: 'New Connection' }).click();
+  const wiz = page.getByRole('dialog', { name: 'New Connection' });
+  await wiz.getByRole('button', { name: /Identity Store/ }).click();
+  await wiz.getByRole('region', { name: 'SCIM Outbound' }).getByRole('button', { name: 'Select' }).click();
+  await wiz.getByRole('button', { name: 'Next' }).click();
+  return wiz;
+}
+
+/** The error text shown for a field (its aria-describedby error slot), once it is invalid. */
+async function fieldError(page, input) {
+  await waitUntil(async () => (await input.getAttribute('aria-invalid')) === 'true', { what: 'the field to be marked invalid' });
+  const ids = (await input.getAttribute('aria-describedby')).split(' ');
+  return page.locator(`#${ids[ids.length - 1]}`).textContent();
+}
+
+test('a failing Test Connection reports each step; fix it or continue anyway', async () => {
+  await withConsole({ target: true }, async ({ serve, target, page }) => {
+    const wiz = await openWizard(page);
+    await wiz.getByLabel('Name', { exact: true }).fill('Code42');
+    await wiz.getByRole('button', { name: 'Next' }).click();
+    await wiz.getByLabel('SCIM base URL').fill(target.scimBase);
+    await wiz.getByLabel('OAuth Access Token').fill('not-the-token');
+    await wiz.getByRole('button', { name: 'Test Connection' }).click();
+    const report = wiz.getByRole('region', { name: 'Test Connection results' });
+    await report.getByText('Connection test failed.').waitFor();
+    const failed = report.locator('li.step-fail');
+    assert.equal(await failed.count(), 1, 'exactly one step fails');
+    assert.match(await failed.textContent(), /Authentication/);
+    assert.match(await failed.textContent(), /401|token/i, 'the failure says what to fix');
+    assert.ok(await report.locator('li.step-ok').count() >= 2, 'the steps before it passed');
+    await wiz.getByRole('button', { name: 'Fix it' }).waitFor();
+    await wiz.getByRole('button', { name: 'Continue anyway' }).waitFor();
+    await screenshot(page, 'test-connection-failed');
+
+    // Continue anyway: the connection is saved although its test failed.
+    await wiz.getByRole('button', { name: 'Continue anyway' }).click();
+    await wiz.getByRole('heading', { name: 'Configure Preferences' }).waitFor();
+    await wiz.getByRole('button', { name: 'Save' }).click();
+    await wiz.waitFor({ state: 'detached' });
+    const conn = (await serve.ok('GET', '/api/v1/connections')).items[0];
+    assert.equal(conn.name, 'Code42');
+    assert.equal(conn.enabled, false);
+
+    // Its details pane tests it again, then Edit fixes the token.
+    await page.getByRole('button', { name: 'Code42 details' }).click();
+    const pane = page.getByRole('complementary', { name: 'Details' });
+    await pane.getByRole('button', { name: 'Test Connection' }).click();
+    await pane.getByRole('region', { name: 'Test Connection results' }).getByText('Connection test failed.').waitFor();
+    await pane.getByRole('button', { name: 'Edit' }).click();
+    const ed = page.getByRole('dialog', { name: 'Edit Code42' });
+    await ed.getByRole('button', { name: 'Next' }).click();
+    assert.equal(await ed.getByLabel('OAuth Access Token').inputValue(), '********', 'the stored token is never sent back');
+    await ed.getByLabel('OAuth Access Token').fill(target.token);
+    await ed.getByRole('button', { name: 'Test Connection' }).click();
+    await ed.getByRole('region', { name: 'Test Connection results' }).getByText('Connection test passed.').waitFor();
+    await ed.getByRole('button', { name: 'Next' }).click();
+    await ed.getByRole('button', { name: 'Save' }).click();
+    await ed.waitFor({ state: 'detached' });
+    const ok = await serve.ok('POST', `/api/v1/connections/${conn.id}/test`, {});
+    assert.equal(ok.ok, true, 'the new token was stored');
+
+    // A rule that targets the still-disabled connection cannot be enabled: a clear message.
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
+    await page.getByRole('menuitem', { name: 'New Rule' }).click();
+    const nr = page.getByRole('dialog', { name: 'New Rule' });
+    await nr.getByLabel('Name', { exact: true }).fill('To Code42');
+    await nr.getByRole('button', { name: 'Create Rule' }).click();
+    await page.getByRole('button', { name: 'Target', exact: true }).click();
+    await page.getByRole('button', { name: 'Add Code42 as target' }).click();
+    await page.getByRole('region', { name: 'Target' }).getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('button', { name: 'User Filter', exact: true }).click();
+    await page.getByRole('button', { name: 'Edit user filter' }).click();
+    await page.getByLabel('Value', { exact: true }).selectOption('Sales');
+    await page.getByRole('region', { name: 'User Filter' }).getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('button', { name: 'Edit user filter' }).waitFor();
+    const toggle = page.getByRole('switch', { name: 'Enable rule' });
+    await toggle.click();
+    const alert = page.getByRole('alert').filter({ hasText: /Code42/ });
+    await alert.waitFor();
+    assert.match(await alert.textContent(), /disabled|enable the connection/i);
+    assert.equal(await toggle.getAttribute('aria-checked'), 'false');
+    await screenshot(page, 'rule-enable-refused');
+
+    // Once the connection is enabled, the rule can be.
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Provisioning', exact: true }).click();
+    await page.getByRole('button', { name: 'Code42 details' }).click();
+    const connToggle = page.getByRole('switch', { name: 'Enable connection' });
+    await connToggle.click();
+    await waitUntil(async () => (await connToggle.getAttribute('aria-checked')) === 'true', { what: 'the connection toggle' });
+    await page.getByRole('tab', { name: 'Rules' }).click();
+    const ruleToggle = page.getByRole('switch', { name: 'Enable rule To Code42' });
+    await ruleToggle.click();
+    await waitUntil(async () => (await ruleToggle.getAttribute('aria-checked')) === 'true', { what: 'the rule toggle in the Rules tab' });
+    assert.equal((await serve.ok('GET', '/api/v1/rules')).items[0].enabled, true);
+  });
+});
+
+test('bad input is reported next to the field it concerns', async () => {
+  await withConsole({ target: true }, async ({ serve, target, page }) => {
+    const wiz = await openWizard(page);
+    // Client-side checks before the API is even asked.
+    await wiz.getByRole('button', { name: 'Next' }).click();
+    assert.match(await fieldError(page, wiz.getByLabel('Name', { exact: true })), /name/i);
+    await wiz.getByLabel('Name', { exact: true }).fill('Code42');
+    await wiz.getByRole('button', { name: 'Next' }).click();
+    await wiz.getByLabel('SCIM base URL').fill('ftp://example.com/scim');
+    await wiz.getByRole('button', { name: 'Next' }).click();
+    assert.match(await fieldError(page, wiz.getByLabel('SCIM base URL')), /http/);
+    await wiz.getByLabel('SCIM base URL').fill(target.scimBase);
+    await wiz.getByLabel('OAuth Access Token').fill(target.token);
+    await wiz.getByRole('button', { name: 'Next' }).click();
+    // The API refuses a user filter expression without %s: the wizard shows it there.
+    await wiz.getByLabel('User Filter Expression').fill('username Eq "fixed"');
+    await wiz.getByRole('button', { name: 'Save' }).click();
+    const msg = await fieldError(page, wiz.getByLabel('User Filter Expression'));
+    assert.match(msg, /%s/);
+    await screenshot(page, 'connection-bad-input');
+    await wiz.getByLabel('User Filter Expression').fill('username Eq "%s"');
+    await wiz.getByRole('button', { name: 'Save' }).click();
+    await wiz.waitFor({ state: 'detached' });
+
+    // A mapping row with a broken expression is pointed at, with the position of the error.
+    const conn = (await serve.ok('GET', '/api/v1/connections')).items[0];
+    const rule = await serve.ok('POST', '/api/v1/rules', { name: 'R' });
+    await serve.ok('PATCH', `/api/v1/rules/${rule.id}`, { target: conn.id });
+    await page.goto(`${serve.base}/#/provisioning/rules/${rule.id}/configuration`);
+    await page.getByRole('button', { name: 'Attribute Mapping', exact: true }).click();
+    const mapSec = page.getByRole('region', { name: 'Attribute Mapping' });
+    await mapSec.getByRole('button', { name: 'Edit attribute mapping' }).click();
+    await mapSec.getByRole('button', { name: 'Add', exact: true }).click();
+    const row = mapSec.locator('tbody tr').last();
+    await row.getByLabel('Target attribute').fill('department');
+    await row.getByLabel('Source attribute').fill('lower(title');
+    await mapSec.getByRole('button', { name: 'Save' }).click();
+    const alert = mapSec.getByRole('alert');
+    await alert.filter({ hasText: /Row 15/ }).waitFor();
+    assert.match(await alert.textContent(), /position/);
+    assert.equal(await row.getByLabel('Source attribute').getAttribute('aria-invalid'), 'true');
+    // An expression that parses is accepted as a source.
+    await row.getByLabel('Source attribute').fill('upper(title)');
+    await mapSec.getByRole('button', { name: 'Save' }).click();
+    await mapSec.getByRole('button', { name: 'Edit attribute mapping' }).waitFor();
+    const m = await serve.ok('GET', `/api/v1/rules/${rule.id}/mappings`);
+    assert.deepEqual(m.find((x) => x.target === 'department'), { target: 'department', source: 'upper(title)' });
+
+    // A filter with no condition is refused by the API with its reason.
+    await page.getByRole('button', { name: 'User Filter', exact: true }).click();
+    const fSec = page.getByRole('region', { name: 'User Filter' });
+    await fSec.getByRole('button', { name: 'Edit user filter' }).click();
+    await fSec.getByRole('button', { name: 'Remove condition' }).click();
+    await fSec.getByRole('button', { name: 'Save' }).click();
+    await fSec.getByRole('alert').filter({ hasText: /condition/ }).waitFor();
+  });
+});
