@@ -44,6 +44,17 @@ static int64_t entry_id(const json_t *e)
     return -1;
 }
 
+/* The text of a changed value: strings as they are, null as "-", other values as JSON.
+ * New string. */
+static char *change_text(const json_t *v)
+{
+    if (!v || json_is_null(v))
+        return sc_strdup("-");
+    if (json_is_string(v))
+        return sc_strdup(json_string_value(v));
+    return json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+}
+
 /* "attr: old → new; ..." or the error text. New string. */
 static char *entry_detail(const json_t *e)
 {
@@ -56,8 +67,8 @@ static char *entry_detail(const json_t *e)
     json_t *ch;
     json_array_foreach(json_object_get(e, "changes"), i, ch)
     {
-        char *old = cli_value_text(json_object_get(ch, "old"));
-        char *new = cli_value_text(json_object_get(ch, "new"));
+        char *old = change_text(json_object_get(ch, "old"));
+        char *new = change_text(json_object_get(ch, "new"));
         sc_buf_printf(&b, "%s%s: %s → %s", b.len ? "; " : "",
                       json_string_value(json_object_get(ch, "attribute"))
                           ? json_string_value(json_object_get(ch, "attribute"))
@@ -324,6 +335,23 @@ int cli_logs(int argc, char **argv)
             cli_table_set_width(t, i, widths[i]);
     }
     int64_t last_id = -1;
+    if (lg.json && !lg.follow) {
+        /* the server's page as it is */
+        struct sc_buf url;
+        char *raw = NULL;
+        sc_buf_init(&url, 0);
+        int got = logs_url(&lg, &url, lg.limit, NULL) == 0
+                      ? cli_client_call(&lg.cli, "GET", url.data, NULL, NULL, &raw)
+                      : CLI_FAIL;
+        if (got == CLI_OK)
+            printf("%s%s", raw, *raw && raw[strlen(raw) - 1] == '\n' ? "" : "\n");
+        free(raw);
+        sc_buf_free(&url);
+        if (got != CLI_OK)
+            goto done;
+        rc = CLI_OK;
+        goto done;
+    }
     if (fetch_and_print(&lg, t, &last_id, 0) != CLI_OK)
         goto done;
     while (lg.follow) {
