@@ -276,5 +276,6 @@ done:
     secrets_wipe_free(token);
     sc_buf_free(&url);
     sc_buf_free(&filter);
+    http_client_thread_cleanup();
     return json_pack("{s:b, s:o}", "ok", r.ok, "steps", r.steps);
 }

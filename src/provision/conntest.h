@@ -23,7 +23,8 @@ struct connection;
 
 /* Tests c and returns the report (new): {"ok": bool, "steps": [{"name", "ok",
  * "detail"}]}. timeout_ms bounds each request (0 = 10000). NULL only when out of
- * memory. */
+ * memory. Frees the calling thread's HTTP client handle when done (it runs on API
+ * worker threads, which never exit through the client). */
 json_t *conntest_run(const struct connection *c, long timeout_ms);
 
 #endif
