@@ -837,7 +837,7 @@ int cli_demo(int argc, char **argv)
     snprintf(d.admin_auth, sizeof d.admin_auth, "Authorization: Bearer %s", d.admin_token);
     snprintf(d.target_auth, sizeof d.target_auth, "Authorization: Bearer %s", d.target_token);
     printf("scimitar demo: the Code42 provisioning walkthrough on this machine.\n"
-           "Logs: %s (serve.log, target.log)\n\n",
+           "Logs: %s (serve.log, target.log; removed at exit unless --keep)\n\n",
            d.dir);
     fflush(stdout);
 
