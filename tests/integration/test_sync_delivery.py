@@ -46,6 +46,37 @@ class DeliveryTest(unittest.TestCase):
         self.assertEqual(f.stats().get("DELETE", 0), 1)
         self.assertTrue([e for e in f.logs(action="DELETE") if e["status"] == "SUCCESS"])
 
+    def test_account_vanished_on_target_is_created_again(self):
+        f = self.flow(no_delete=False)
+        uid = f.user("ada", POP)
+        f.setup(population=POP)
+        f.wait_target_count(1)
+        old = f.target_user("ada")["id"]
+        st, _, _ = f.tgt.scim("DELETE", "/Users/" + old)
+        self.assertEqual(st, 204)
+        f.patch_user(uid, {"title": "After vanishing"})
+        u = f.wait_target("ada", lambda u: u and u.get("title") == "After vanishing")
+        self.assertNotEqual(u["id"], old)
+        self.assertEqual(f.target_count(), 1)
+        wait_until(lambda: [r for r in f.rule_users() if r["targetId"] == u["id"]],
+                   timeout=WAIT, what="the new account linked")
+
+    def test_deleting_a_group_used_by_the_filter_resyncs(self):
+        f = self.flow()
+        a = f.user("ada", POP)
+        b = f.user("bob", POP)
+        g = f.group("Code42 Access")
+        f.add_member(g, user_id=a)
+        f.add_member(g, user_id=b)
+        f.setup(user_filter={"match": "ALL", "conditions": [
+            {"attribute": "group", "operator": "EQUALS", "value": "Code42 Access"}]})
+        f.wait_target_count(2)
+        f.ok("DELETE", "/api/v1/groups/" + g)
+        for n in ("ada", "bob"):
+            f.wait_target(n, lambda u: u and u.get("active") is False,
+                          what="%s disabled once the group is gone" % n)
+        self.assertEqual(f.stats().get("DELETE", 0), 0)
+
     def test_target_down_then_back_converges(self):
         tmp = tempfile.TemporaryDirectory(prefix="scimitar-tgtdb-")
         self.addCleanup(tmp.cleanup)

@@ -79,6 +79,7 @@ class SeedFlowTest(unittest.TestCase):
         want = f.person("ada", POP)
         u = f.target_user("ada")
         self.assertEqual(u["userName"], "ada")
+        self.assertIn("urn:ietf:params:scim:schemas:core:2.0:User", u["schemas"])  # SCIM 2.0
         self.assertTrue(u.get("active", True))
         self.assertEqual(u["name"]["givenName"], want["name"]["given"])
         self.assertEqual(u["name"]["familyName"], want["name"]["family"])
@@ -101,6 +102,21 @@ class SeedFlowTest(unittest.TestCase):
         self.assertEqual(linked["ada"]["targetId"], u["id"])
         creates = [e for e in f.logs(action="CREATE") if e["status"] == "SUCCESS"]
         self.assertEqual(sorted(e["username"] for e in creates), ["ada", "grace", "linus"])
+        self.assertNotIn(self.tgt.token, self.srv.output())  # secrets never logged
+
+    def test_mapping_change_resyncs_every_user(self):
+        f = self.f
+        f.population(POP)
+        f.import_users([f.person("user%d" % i, POP) for i in range(5)])
+        f.setup(population=POP)
+        f.wait_target_count(5)
+        rows = [r for r in f.ok("GET", "/api/v1/rules/%s/mappings" % f.rule)
+                if r["target"] != "title"] + [{"target": "title", "source": "nickname"}]
+        f.ok("PUT", "/api/v1/rules/%s/mappings" % f.rule, rows)
+        want = {"user%d" % i: f.person("user%d" % i, POP)["nickname"] for i in range(5)}
+        wait_until(lambda: all(f.target_user(n)["title"] == t for n, t in want.items()),
+                   timeout=WAIT, interval=0.2, what="every title re-mapped")
+        self.assertEqual(f.target_count(), 5)
 
     def test_update_sends_only_the_change_with_patch(self):
         f = self.f
