@@ -4,7 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withConsole, screenshot, waitUntil } from './lib.mjs';
+import { withConsole, screenshot, waitUntil, startServe, launchBrowser } from './lib.mjs';
 
 test('directory: populations, users and groups through the console', async () => {
   await withConsole({}, async ({ serve, page, users }) => {
@@ -113,4 +113,36 @@ test('directory: populations, users and groups through the console', async () =>
     await screenshot(page, 'group');
     assert.ok(users.ada);
   });
+});
+
+test('sign-in: the admin token in session storage, no cookies, a strict CSP, sign out', async () => {
+  const serve = await startServe();
+  const browser = await launchBrowser();
+  try {
+    const { page } = browser;
+    const res = await page.goto(`${serve.base}/`);
+    const csp = res.headers()['content-security-policy'];
+    assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /script-src 'self'/);
+    await page.getByLabel('Admin token').fill('wrong-token-0123456789');
+    await page.getByRole('button', { name: 'Sign In' }).click();
+    const tok = page.getByLabel('Admin token');
+    await waitUntil(async () => (await tok.getAttribute('aria-invalid')) === 'true', { what: 'the token field to be marked invalid' });
+    await page.getByText('This token is not valid for this server.').waitFor();
+    await tok.fill(serve.token);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Provisioning', level: 1 }).waitFor();
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('scimitar.token')), serve.token);
+    assert.deepEqual(await browser.context.cookies(), [], 'the console sets no cookie');
+    // A reload keeps the session (same tab); Sign Out ends it.
+    await page.reload();
+    await page.getByRole('heading', { name: 'Provisioning', level: 1 }).waitFor();
+    await page.getByRole('button', { name: 'Sign Out' }).click();
+    await page.getByLabel('Admin token').waitFor();
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('scimitar.token')), null);
+    assert.deepEqual(browser.errors, []);
+  } finally {
+    await browser.close();
+    await serve.stop();
+  }
 });

@@ -177,7 +177,18 @@ export function dialog(title, content, opts = {}) {
   const box = h('div', { class: `dialog ${opts.wide ? 'dialog-wide' : ''}`, attrs: { role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': titleId } },
     h('header', { class: 'dialog-head' }, h('h2', { id: titleId, text: title }), closeBtn), body);
   const backdrop = h('div', { class: 'backdrop' }, box);
-  backdrop.addEventListener('keydown', (e) => { if (e.key === 'Escape') { e.stopPropagation(); close(); } });
+  backdrop.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') { e.stopPropagation(); close(); return; }
+    if (e.key !== 'Tab') return;
+    // Keep keyboard focus inside the modal dialog.
+    const focusable = [...box.querySelectorAll('button, input, select, textarea, a[href], summary')]
+      .filter((x) => !x.disabled && x.offsetParent !== null);
+    if (!focusable.length) return;
+    const first = focusable[0];
+    const last = focusable[focusable.length - 1];
+    if (e.shiftKey && document.activeElement === first) { e.preventDefault(); last.focus(); }
+    else if (!e.shiftKey && document.activeElement === last) { e.preventDefault(); first.focus(); }
+  });
   document.body.append(backdrop);
   dialogStack.push(backdrop);
   let closed = false;

@@ -199,6 +199,8 @@ export function renderRule(main, id, tab) {
   let rule = null;
 
   async function load() {
+    stops.splice(0).forEach((s) => s());
+    body.replaceChildren();
     rule = await api.get(`/rules/${api.seg(id)}`);
     const tabs = [['configuration', 'Configuration'], ['status', 'Sync Status'], ['log', 'Log']];
     clear(main,
@@ -216,6 +218,7 @@ export function renderRule(main, id, tab) {
               return true;
             } catch (e) { showApiError(e, {}, headAlert); return false; }
           }),
+          button('Edit', () => editRuleDetails(rule, (r) => { rule = r; load(); }), { kind: 'secondary', aria: 'Edit rule name and description' }),
           button('Delete', async () => {
             if (!await confirmDialog('Delete rule', `Delete the rule ${rule.name}? Users already in the application stay there.`)) return;
             try { await api.del(`/rules/${api.seg(id)}`); toast(`Rule ${rule.name} deleted.`, 'success'); location.hash = '#/provisioning/rules'; } catch (e) { showApiError(e, {}, headAlert); }
@@ -233,6 +236,27 @@ export function renderRule(main, id, tab) {
   }
   load().catch((e) => { clear(main, crumbs(['Provisioning', '#/provisioning'], ['Rule', null]), h('p', { class: 'alert alert-error', attrs: { role: 'alert' }, text: e.message })); });
   return () => stops.forEach((s) => s());
+}
+
+function editRuleDetails(rule, onSaved) {
+  const name = field('Name', { required: true, value: rule.name });
+  const description = field('Description', { kind: 'textarea', value: rule.description || '' });
+  const err = alertBox();
+  const save = button('Save', null, { kind: 'primary', submit: true });
+  const form = h('form', { noValidate: true }, err, name.wrap, description.wrap,
+    h('div', { class: 'actions' }, button('Cancel', () => d.close(), { kind: 'ghost' }), save));
+  const d = dialog(`Edit ${rule.name}`, form);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (!name.get().trim()) { name.error('Enter a name for the rule.'); name.input.focus(); return; }
+    save.disabled = true;
+    try {
+      const r = await api.patch(`/rules/${api.seg(rule.id)}`, { name: name.get().trim(), description: description.get() });
+      d.close();
+      toast('Rule saved.', 'success');
+      onSaved(r || { ...rule, name: name.get().trim(), description: description.get() });
+    } catch (ex) { showApiError(ex, { name, description }, err); } finally { save.disabled = false; }
+  });
 }
 
 async function configurationTab(body, id, getRule, setRule) {
