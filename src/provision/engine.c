@@ -44,6 +44,7 @@
 #define ENGINE_IDLE_POLL_MS 1000 /* longest sleep when nothing is due */
 #define ENGINE_MAX_STEPS 6       /* plans per job (look-up, 409, 404 loops) */
 #define ENGINE_LIST_MAX 1000000  /* accounts read from one target listing */
+#define ENGINE_PRUNE_EVERY 10000 /* handled events deleted in chunks of this many */
 
 /* ---- metrics ---- */
 
@@ -100,6 +101,7 @@ struct provision_engine {
     struct directory_groups *groups;
     int groups_stale;
     int64_t cursor;
+    int64_t pruned;      /* events up to here are deleted */
     int inflight;        /* jobs started and not finished */
     struct job *waiting; /* jobs waiting for a connection slot (FIFO) */
     struct job *waiting_tail;
@@ -469,6 +471,10 @@ static int process_events(struct provision_engine *eng)
     if (err)
         goto fail;
     eng->cursor = ev[n - 1].seq;
+    /* This engine is the events' only consumer: drop what it has handled, in chunks. */
+    if (eng->cursor - eng->pruned >= ENGINE_PRUNE_EVERY &&
+        store_events_prune(eng->st, eng->cursor) == SC_OK)
+        eng->pruned = eng->cursor;
     pthread_mutex_lock(&eng->mlock);
     eng->events_total += n;
     pthread_mutex_unlock(&eng->mlock);

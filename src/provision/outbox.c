@@ -243,14 +243,29 @@ struct pass {
     size_t ncands, capcands;
     char **removals; /* user ids */
     size_t nremovals, capremovals;
+    char **touches; /* user ids to queue */
+    size_t ntouch, captouch;
 };
 
+/* Notes user_id for queueing; the queue is written in one short transaction at the end
+ * of the pass, so the pass itself (reads, and the listing's HTTP) holds no write lock. */
 static enum sc_err touch(struct pass *p, const char *user_id)
 {
     p->res->queued++;
     if (p->plan)
         return SC_OK;
-    return store_sync_outbox_touch(p->st, p->r->rc->rule.id, user_id, 0, p->now);
+    if (p->ntouch == p->captouch) {
+        size_t ncap = p->captouch ? p->captouch * 2 : 256;
+        char **g = realloc(p->touches, ncap * sizeof *g);
+        if (!g)
+            return SC_ERR_NOMEM;
+        p->touches = g;
+        p->captouch = ncap;
+    }
+    if (!(p->touches[p->ntouch] = sc_strdup(user_id)))
+        return SC_ERR_NOMEM;
+    p->ntouch++;
+    return SC_OK;
 }
 
 static void plan_add(struct pass *p, const char *list, json_t *entry)
@@ -508,14 +523,6 @@ enum sc_err outbox_resync(struct store *st, const struct sync_rule *r,
         sc_error_set(e, err, NULL, "cannot read the rule's links");
         goto done;
     }
-    /* The listing (HTTP) happens before the write transaction opens. */
-    if (!plan) {
-        if ((err = store_begin(st))) {
-            sc_error_set(e, err, NULL, "cannot start the resync transaction");
-            goto done;
-        }
-        in_tx = 1;
-    }
     for (;;) {
         struct sc_error de = {0};
         if ((err = directory_users_page(st, after, 1000, &page, &de))) {
@@ -562,12 +569,6 @@ enum sc_err outbox_resync(struct store *st, const struct sync_rule *r,
     /* Unlinked users in scope: one listing of the target, or per-user look-ups. */
     if (!err && !plan && p.ncands > 0) {
         if (list && p.ncands >= OUTBOX_LIST_THRESHOLD) {
-            /* The listing is HTTP: commit what is planned so far first so the database is
-             * not locked during it; the cursor-moving transactions stay consistent because
-             * each touch is idempotent. */
-            if ((err = store_commit(st)))
-                goto done;
-            in_tx = 0;
             enum sc_err lerr = list(list_arg, r, &resources);
             if ((err = store_begin(st)))
                 goto done;
@@ -593,6 +594,13 @@ enum sc_err outbox_resync(struct store *st, const struct sync_rule *r,
     if (!err && !plan) {
         for (size_t i = 0; i < p.nremovals && !braked && !err; i++)
             err = touch(&p, p.removals[i]);
+        if (!err && !in_tx) {
+            if ((err = store_begin(st)))
+                goto done;
+            in_tx = 1;
+        }
+        for (size_t i = 0; i < p.ntouch && !err; i++)
+            err = store_sync_outbox_touch(st, rule_id, p.touches[i], 0, p.now);
         struct store_sync_rule sr;
         if (!err)
             err = store_sync_rule_get(st, rule_id, &sr);
@@ -647,6 +655,9 @@ done:
     for (size_t i = 0; i < p.nremovals; i++)
         free(p.removals[i]);
     free(p.removals);
+    for (size_t i = 0; i < p.ntouch; i++)
+        free(p.touches[i]);
+    free(p.touches);
     if (!err && res)
         *res = local;
     return err;
