@@ -121,6 +121,7 @@ static void res_free(struct target_res *res)
 {
     if (!res)
         return;
+    free(res->groups);
     json_decref(res->doc);
     free(res->name_key);
     free(res->ext);
@@ -143,6 +144,44 @@ static int res_keys(enum target_kind k, const json_t *doc, char **name_key, char
     return 0;
 }
 
+/* Adds (add != 0) or removes group g in the membership lists of the users g lists. */
+static void link_members(struct target_repo *r, struct target_res *g, int add)
+{
+    json_t *members = json_object_get(g->doc, "members");
+    size_t i;
+    json_t *m;
+    json_array_foreach(members, i, m)
+    {
+        const char *v = json_string_value(json_object_get(m, "value"));
+        struct target_res *u = v ? map_first(&r->by_id, v, TARGET_USER) : NULL;
+        if (!u)
+            continue;
+        size_t j = 0;
+        while (j < u->ngroups && u->groups[j] != g)
+            j++;
+        if (!add) {
+            if (j < u->ngroups)
+                memmove(&u->groups[j], &u->groups[j + 1], (u->ngroups - j - 1) * sizeof g);
+            if (j < u->ngroups)
+                u->ngroups--;
+            continue;
+        }
+        if (j < u->ngroups)
+            continue;
+        if (u->ngroups == u->capgroups) {
+            size_t cap = u->capgroups ? u->capgroups * 2 : 4;
+            struct target_res **v2 = realloc(u->groups, cap * sizeof *v2);
+            if (!v2) {
+                SC_WARN("target.nomem", "what=membership user=%s", u->id);
+                continue;
+            }
+            u->groups = v2;
+            u->capgroups = cap;
+        }
+        u->groups[u->ngroups++] = g;
+    }
+}
+
 static int index_add(struct target_repo *r, struct target_res *res)
 {
     if (map_add(&r->by_id, res->id, res))
@@ -157,11 +196,15 @@ static int index_add(struct target_repo *r, struct target_res *res)
             map_del(&r->by_name[res->kind], res->name_key, res);
         return -1;
     }
+    if (res->kind == TARGET_GROUP && !r->loading)
+        link_members(r, res, 1);
     return 0;
 }
 
 static void index_del(struct target_repo *r, struct target_res *res)
 {
+    if (res->kind == TARGET_GROUP)
+        link_members(r, res, 0);
     map_del(&r->by_id, res->id, res);
     if (res->name_key)
         map_del(&r->by_name[res->kind], res->name_key, res);
@@ -281,7 +324,12 @@ enum sc_err target_repo_load(struct target_repo *r, struct sc_error *e)
     if (!r->st)
         return SC_OK;
     struct load_ctx lc = {r, e, 0};
+    r->loading = 1;
     enum sc_err err = store_target_each(r->st, load_row, &lc);
+    r->loading = 0;
+    /* a group may list users stored after it: link memberships once all are loaded */
+    for (size_t i = 0; i < r->order[TARGET_GROUP].n; i++)
+        link_members(r, r->order[TARGET_GROUP].v[i], 1);
     if (err == SC_ERR_INVALID)
         return e->code ? e->code : err;
     if (err)

@@ -62,6 +62,34 @@ static void location_of(const struct target *t, enum target_kind k, const char *
     snprintf(out, n, "%s/%s/%s", t->base_url, endpoints[k], id);
 }
 
+/* Returns a new reference to res's document as served: for a user who is a member of
+ * groups, a shallow copy with the readOnly `groups` attribute (direct memberships)
+ * added. Caller holds the repository lock. */
+static json_t *served_doc(const struct target *t, const struct target_res *res)
+{
+    if (res->kind != TARGET_USER || res->ngroups == 0)
+        return json_incref(res->doc);
+    json_t *doc = json_copy(res->doc);
+    json_t *groups = json_array();
+    if (!doc || !groups) {
+        json_decref(doc);
+        json_decref(groups);
+        return json_incref(res->doc);
+    }
+    for (size_t i = 0; i < res->ngroups; i++) {
+        const struct target_res *g = res->groups[i];
+        char loc[320];
+        location_of(t, TARGET_GROUP, g->id, loc, sizeof loc);
+        json_t *one = json_pack("{s:s, s:s, s:s}", "value", g->id, "$ref", loc, "type", "direct");
+        const char *name = json_string_value(json_object_get(g->doc, "displayName"));
+        if (one && name)
+            json_object_set_new(one, "display", json_string(name));
+        json_array_append_new(groups, one);
+    }
+    json_object_set_new(doc, "groups", groups);
+    return doc;
+}
+
 /* Renders a stored document for a response: projection, then meta.location. New
  * reference or NULL with r filled with the error. */
 static json_t *render(const struct target *t, enum target_kind k, const json_t *doc,
@@ -255,7 +283,7 @@ static void op_get(struct target *t, enum target_kind k, const char *id,
 {
     pthread_rwlock_rdlock(&t->repo.lock);
     struct target_res *res = target_repo_get(&t->repo, k, id);
-    json_t *doc = res ? json_incref(res->doc) : NULL;
+    json_t *doc = res ? served_doc(t, res) : NULL;
     int64_t version = res ? res->version : 0;
     pthread_rwlock_unlock(&t->repo.lock);
     if (!doc) {
@@ -288,7 +316,7 @@ static void store_update(struct target *t, struct target_res *res, json_t *doc,
     if (same_content(doc, res->doc)) {
         /* nothing changed: the version (and ETag) stay */
         json_decref(doc);
-        json_t *cur = json_incref(res->doc);
+        json_t *cur = served_doc(t, res);
         answer_resource(t, k, cur, res->version, 200, c, r);
         json_decref(cur);
         return;
@@ -307,6 +335,8 @@ static void store_update(struct target *t, struct target_res *res, json_t *doc,
     }
     SC_DEBUG("target.updated", "type=%s id=%s version=%lld", endpoints[k], res->id,
              (long long)res->version);
+    json_decref(doc);
+    doc = served_doc(t, res);
     answer_resource(t, k, doc, res->version, 200, c, r);
     json_decref(doc);
 }
@@ -441,6 +471,7 @@ static void op_delete(struct target *t, enum target_kind k, const char *id,
 /* ---- list and search ----------------------------------------------------------------- */
 
 struct list_ctx {
+    const struct target *t;
     const struct scim_filter *f;
     enum target_kind k;
     int64_t skip;  /* matches still to skip before the page */
@@ -459,7 +490,8 @@ static void consider(struct list_ctx *lc, struct target_res *res)
         return;
     }
     if (lc->want > 0) {
-        json_array_append_new(lc->page, json_pack("[i, O]", (int)res->kind, res->doc));
+        json_array_append_new(lc->page,
+                              json_pack("[i, o]", (int)res->kind, served_doc(lc->t, res)));
         lc->want--;
     }
 }
@@ -542,6 +574,7 @@ static void op_list(struct target *t, int kinds, const struct target_call *c,
     int64_t max = t->opt.max_results;
     int64_t count = s.count < 0 ? max : (s.count > max ? max : s.count);
     int64_t start = s.start_index < 1 ? 1 : s.start_index;
+    lc.t = t;
     lc.f = f;
     lc.skip = start - 1;
     lc.want = count;

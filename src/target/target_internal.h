@@ -34,6 +34,10 @@ struct target_res {
     char *name_key;   /* lower-cased userName or displayName (owned) */
     char *ext;        /* externalId, case-exact, or NULL (owned) */
     size_t order_pos; /* position in the creation-order array */
+    /* users only: the groups that list this user as a direct member (borrowed; kept
+     * up to date by the repository as groups are stored, changed and removed) */
+    struct target_res **groups;
+    size_t ngroups, capgroups;
 };
 
 /* A string -> resource multimap with separate chaining (keys borrowed from the
@@ -65,6 +69,7 @@ struct target_repo {
     struct target_order order[TARGET__KINDS];
     struct store *st; /* write-through persistence, or NULL (memory only) */
     int ready;        /* set once initialised */
+    int loading;      /* while loading: group memberships are linked at the end */
 };
 
 /* Initialises an empty repository; st (borrowed, may be NULL) receives every change.

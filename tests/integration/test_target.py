@@ -346,10 +346,22 @@ class TargetTest(unittest.TestCase):
             {"op": "add", "path": "members", "value": [{"value": b["id"]}]}]})
         self.assertEqual(st, 200, got)
         self.assertEqual(sorted(m["value"] for m in got["members"]), sorted([a["id"], b["id"]]))
+        # a user shows its groups (readOnly, computed), and cannot be given any
+        st, ua, _ = self.scim("GET", "/Users/" + a["id"])
+        self.assertEqual([(x["value"], x.get("display")) for x in ua["groups"]],
+                         [(g["id"], gname)])
+        st, got, _ = self.scim("PATCH", "/Users/" + a["id"], {"schemas": [PATCHOP], "Operations": [
+            {"op": "add", "path": "groups", "value": [{"value": g["id"]}]}]})
+        self.assertScimError(st, got, 400, "mutability")
+        st, got, _ = self.scim("PUT", "/Users/" + a["id"], ua)  # echoing groups back is fine
+        self.assertEqual(st, 200, got)
+        self.assertEqual([x["value"] for x in got["groups"]], [g["id"]])
         st, got, _ = self.scim("PATCH", "/Groups/" + g["id"], {"schemas": [PATCHOP], "Operations": [
             {"op": "remove", "path": 'members[value eq "%s"]' % a["id"]}]})
         self.assertEqual(st, 200, got)
         self.assertEqual([m["value"] for m in got["members"]], [b["id"]])
+        st, ua, _ = self.scim("GET", "/Users/" + a["id"])
+        self.assertNotIn("groups", ua)
         st, got, _ = self.scim("GET", "/Groups?filter=" + quote('displayName eq "%s"' % gname))
         self.assertEqual([r["id"] for r in got["Resources"]], [g["id"]])
         # deleting a user removes it from its groups

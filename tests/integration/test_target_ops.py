@@ -102,6 +102,8 @@ class PersistenceTest(unittest.TestCase):
                 self.assertEqual((st, got.get("scimType")), (409, "uniqueness"))
                 st, got, _ = tgt.scim("GET", "/Groups/" + g["id"])
                 self.assertEqual([m["value"] for m in got["members"]], [a["id"]])
+                st, got, _ = tgt.scim("GET", "/Users/" + a["id"])
+                self.assertEqual([x["value"] for x in got["groups"]], [g["id"]])
                 st, got, _ = tgt.scim("GET", "/Users?filter=userName%20eq%20%22PERSIST.ME%22")
                 self.assertEqual(got["totalResults"], 1)
 

@@ -173,6 +173,36 @@ static void test_repo_memory(void **state)
     target_repo_free(&r);
 }
 
+static void test_repo_memberships(void **state)
+{
+    (void)state;
+    struct target_repo r;
+    assert_int_equal(target_repo_init(&r, NULL), SC_OK);
+    char idu[SC_UUID_LEN + 1], idg[SC_UUID_LEN + 1];
+    sc_uuid_v4(idu);
+    sc_uuid_v4(idg);
+    struct target_res *u = NULL, *g = NULL;
+    assert_int_equal(target_repo_insert(&r, TARGET_USER, idu, user("member", NULL), &u), SC_OK);
+    json_t *gd = json_pack("{s:s, s:[{s:s}, {s:s}]}", "displayName", "G", "members", "value", idu,
+                           "value", "not-a-user");
+    assert_int_equal(target_repo_insert(&r, TARGET_GROUP, idg, gd, &g), SC_OK);
+    assert_int_equal(u->ngroups, 1);
+    assert_ptr_equal(u->groups[0], g);
+    /* a change that keeps the member keeps one link */
+    gd = json_pack("{s:s, s:[{s:s}]}", "displayName", "G2", "members", "value", idu);
+    assert_int_equal(target_repo_replace(&r, g, gd), SC_OK);
+    assert_int_equal(u->ngroups, 1);
+    gd = json_pack("{s:s}", "displayName", "G3");
+    assert_int_equal(target_repo_replace(&r, g, gd), SC_OK);
+    assert_int_equal(u->ngroups, 0);
+    gd = json_pack("{s:s, s:[{s:s}]}", "displayName", "G4", "members", "value", idu);
+    assert_int_equal(target_repo_replace(&r, g, gd), SC_OK);
+    assert_int_equal(u->ngroups, 1);
+    assert_int_equal(target_repo_remove(&r, g), SC_OK);
+    assert_int_equal(u->ngroups, 0);
+    target_repo_free(&r);
+}
+
 static void test_repo_sqlite(void **state)
 {
     (void)state;
@@ -213,9 +243,9 @@ int main(void)
 {
     sc_crypto_init();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_faults_parse_ok), cmocka_unit_test(test_faults_parse_errors),
-        cmocka_unit_test(test_faults_pick),     cmocka_unit_test(test_repo_memory),
-        cmocka_unit_test(test_repo_sqlite),
+        cmocka_unit_test(test_faults_parse_ok),  cmocka_unit_test(test_faults_parse_errors),
+        cmocka_unit_test(test_faults_pick),      cmocka_unit_test(test_repo_memory),
+        cmocka_unit_test(test_repo_memberships), cmocka_unit_test(test_repo_sqlite),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
