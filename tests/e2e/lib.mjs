@@ -127,7 +127,7 @@ export async function startServe() {
 }
 
 /** `scimitar target` (the built-in SCIM service provider) with a bearer token. */
-export async function startTarget({ token = 'T', noDelete = true } = {}) {
+export async function startTarget({ token = 'code42-scim-token', noDelete = true } = {}) {
   const port = await freePort();
   const args = ['target', '--listen', `127.0.0.1:${port}`, '--token', token, '--log-level', 'warn'];
   if (noDelete) args.push('--no-delete');

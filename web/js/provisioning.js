@@ -10,6 +10,15 @@ import { filterEditor, filterSummary } from './filter.js';
 import { DEFAULT_MAPPING, SOURCE_ATTRIBUTES, TARGET_ATTRIBUTES, displayName, attributeFromText, authLabel } from './attrs.js';
 import { logView } from './logs.js';
 
+// Set when a tab was switched with the keyboard, so the new page focuses its selected tab.
+let focusSelectedTab = false;
+
+function focusTabSoon(container) {
+  if (!focusSelectedTab) return;
+  focusSelectedTab = false;
+  queueMicrotask(() => container.querySelector('[role=tab][aria-selected=true]')?.focus());
+}
+
 function crumbs(...items) {
   return h('nav', { class: 'crumbs', attrs: { 'aria-label': 'Breadcrumb' } },
     h('ol', {}, items.map(([label, href]) => h('li', {}, href ? h('a', { href, text: label }) : h('span', { text: label, attrs: { 'aria-current': 'page' } })))));
@@ -79,7 +88,7 @@ export function renderProvisioning(main, tab) {
       const t = h('button', { type: 'button', class: 'tab', attrs: { role: 'tab', 'aria-selected': selected ? 'true' : 'false', 'aria-controls': 'prov-panel' }, tabIndex: selected ? 0 : -1, text: label });
       t.addEventListener('click', () => { location.hash = href; });
       t.addEventListener('keydown', (e) => {
-        if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') { e.preventDefault(); location.hash = label === 'Rules' ? '#/provisioning' : '#/provisioning/rules'; }
+        if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') { e.preventDefault(); focusSelectedTab = true; location.hash = label === 'Rules' ? '#/provisioning' : '#/provisioning/rules'; }
       });
       return t;
     }));
@@ -90,6 +99,7 @@ export function renderProvisioning(main, tab) {
         () => openNewRule((r) => { location.hash = `#/provisioning/rules/${encodeURIComponent(r.id)}/configuration`; }))),
     tabs,
     h('div', { id: 'prov-panel', class: 'split', attrs: { role: 'tabpanel' } }, list, pane));
+  focusTabSoon(tabs);
 
   let connections = [];
   async function load() {
@@ -227,9 +237,18 @@ export function renderRule(main, id, tab) {
       h('div', { class: 'tabs', attrs: { role: 'tablist', 'aria-label': 'Rule' } }, tabs.map(([key, label]) => {
         const t = h('button', { type: 'button', class: 'tab', attrs: { role: 'tab', 'aria-selected': key === tab ? 'true' : 'false' }, tabIndex: key === tab ? 0 : -1, text: label });
         t.addEventListener('click', () => { location.hash = `#/provisioning/rules/${encodeURIComponent(id)}/${key}`; });
+        t.addEventListener('keydown', (e) => {
+          const i = tabs.findIndex(([k]) => k === key);
+          const step = e.key === 'ArrowRight' ? 1 : e.key === 'ArrowLeft' ? -1 : 0;
+          if (!step) return;
+          e.preventDefault();
+          focusSelectedTab = true;
+          location.hash = `#/provisioning/rules/${encodeURIComponent(id)}/${tabs[(i + step + tabs.length) % tabs.length][0]}`;
+        });
         return t;
       })),
       h('div', { attrs: { role: 'tabpanel' } }, body));
+    focusTabSoon(main);
     if (tab === 'status') stops.push(statusTab(body, id, () => rule));
     else if (tab === 'log') { const v = logView({ rule: id }); body.append(v.el); stops.push(v.stop); }
     else await configurationTab(body, id, () => rule, (r) => { rule = r; });
