@@ -1,6 +1,7 @@
 """Operating `scimitar target`: --no-delete (405 as Code42), the body cap (413),
 persistence across restarts with --db, fault injection with --faults (429 with
 Retry-After, 500, hung responses), option validation and graceful shutdown."""
+import json
 import os
 import signal
 import socket
@@ -47,13 +48,46 @@ class NoDeleteTest(unittest.TestCase):
 
 
 class LimitsTest(unittest.TestCase):
+    @staticmethod
+    def raw_exchange(tgt, head, body=b""):
+        """Sends head (and body) over a plain socket and reads the whole answer, so a
+        server that answers before reading the body cannot break the client's send."""
+        with socket.create_connection(("127.0.0.1", tgt.port), timeout=30) as s:
+            s.sendall(head.encode() + body)
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+                if b"\r\n\r\n" in data:
+                    hdr, _, rest = data.partition(b"\r\n\r\n")
+                    for line in hdr.split(b"\r\n"):
+                        if line.lower().startswith(b"content-length:"):
+                            if len(rest) >= int(line.split(b":")[1]):
+                                return hdr.decode(), json.loads(rest.decode())
+        hdr, _, rest = data.partition(b"\r\n\r\n")
+        return hdr.decode(), json.loads(rest.decode()) if rest else None
+
     def test_oversize_body(self):
         with Target(token="t", extra=["--max-body", "4096"]) as tgt:
-            big = user("big", title="x" * 8000)
-            st, body, h = tgt.scim("POST", "/Users", big)
-            self.assertEqual(st, 413, body)
+            # announced by Content-Length: refused before the body is sent
+            hdr, body = self.raw_exchange(
+                tgt, "POST /scim/v2/Users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\n"
+                     "Content-Type: application/scim+json\r\nContent-Length: 100000\r\n\r\n")
+            self.assertTrue(hdr.startswith("HTTP/1.1 413"), hdr)
+            self.assertIn("application/scim+json", hdr.lower())
             self.assertEqual(body["status"], "413")
-            self.assertTrue(h["content-type"].startswith("application/scim+json"))
+            self.assertIn("urn:ietf:params:scim:api:messages:2.0:Error", body["schemas"])
+            # streamed in chunks past the cap: read to the end, then refused
+            payload = json.dumps(user("big", title="x" * 8000)).encode()
+            chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(payload), payload)
+            hdr, body = self.raw_exchange(
+                tgt, "POST /scim/v2/Users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\n"
+                     "Content-Type: application/scim+json\r\nTransfer-Encoding: chunked\r\n"
+                     "Connection: close\r\n\r\n", chunked)
+            self.assertTrue(hdr.startswith("HTTP/1.1 413"), hdr)
+            self.assertEqual(body["status"], "413")
             st, spc, _ = tgt.scim("GET", "/ServiceProviderConfig")
             self.assertEqual(spc["bulk"]["maxPayloadSize"], 4096)
             st, body, _ = tgt.scim("POST", "/Users", user("small"))
