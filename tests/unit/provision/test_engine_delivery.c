@@ -258,7 +258,10 @@ static void test_links_state_and_log(void **state)
     assert_int_equal(store_sync_link_list(st, "r1", 1, NULL, items, &next), SC_OK);
     assert_int_equal(json_array_size(items), 1);
     assert_string_equal(next, "u1");
-    assert_int_equal(store_sync_link_list(st, "r1", 1, next, items, &next), SC_OK);
+    char *next2 = NULL;
+    assert_int_equal(store_sync_link_list(st, "r1", 1, next, items, &next2), SC_OK);
+    assert_int_equal(json_array_size(items), 2);
+    assert_null(next2);
     free(next);
     json_decref(items);
 
@@ -292,10 +295,11 @@ static void test_links_state_and_log(void **state)
                      SC_OK);
     assert_int_equal(json_array_size(items), 2);
     assert_non_null(next);
-    assert_int_equal(store_sync_log_list(st, "r1", NULL, "CREATE", NULL, 2, next, items, &next),
+    assert_int_equal(store_sync_log_list(st, "r1", NULL, "CREATE", NULL, 2, next, items, &next2),
                      SC_OK);
     assert_int_equal(json_array_size(items), 3);
-    assert_null(next);
+    assert_null(next2);
+    free(next);
     json_t *first = json_array_get(items, 0);
     assert_string_equal(json_string_value(json_object_get(first, "action")), "CREATE");
     assert_int_equal(json_integer_value(json_object_get(first, "httpStatus")), 200);
