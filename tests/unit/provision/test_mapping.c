@@ -7,8 +7,11 @@
 #include <cmocka.h>
 
 #include "base/json.h"
+#include "provision/expr.h"
 #include "provision/mapping.h"
+#include "scim/alias.h"
 #include "scim/message.h"
+#include "scim/path.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -159,12 +162,104 @@ static void test_validation(void **state)
     assert_refused("[\"userName\"]", "mappings[0]", "must be an object");
 }
 
+/* The resource built row by row with the SCIM core's path setter (the reference). */
+static json_t *reference(const json_t *rows, const json_t *user)
+{
+    json_t *res = json_pack("{s:[s]}", "schemas", SCIM_SCHEMA_USER);
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row)
+    {
+        struct expr *x = NULL;
+        struct sc_error e = {0};
+        assert_int_equal(expr_parse(sc_json_get_string(row, "source"), &x, &e), SC_OK);
+        json_t *v = expr_eval(x, user);
+        expr_free(x);
+        if (json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0)) {
+            json_decref(v);
+            continue;
+        }
+        struct scim_path *p = NULL;
+        struct scim_error se = {0};
+        assert_int_equal(
+            scim_path_parse(scim_alias_resolve(sc_json_get_string(row, "target")), &p, &se), SC_OK);
+        assert_int_equal(scim_path_set(scim_resource_type_user(), res, p, v, &se), SC_OK);
+        scim_path_free(p);
+    }
+    return res;
+}
+
+static void check_against_reference(const char *rows_text)
+{
+    json_t *rows = json_loads(rows_text, 0, NULL);
+    assert_non_null(rows);
+    struct mapping *m = NULL;
+    struct sc_error e = {0};
+    assert_int_equal(mapping_compile(rows, &m, &e), SC_OK);
+    static const char *const removable[] = {"name",     "email", "primaryPhone", "address",
+                                            "nickname", "title", "type",         "externalId"};
+    for (unsigned variant = 0; variant < 64; variant++) {
+        json_t *user = full_user();
+        for (unsigned b = 0; b < 8; b++)
+            if (variant & (1u << b) && (variant * 7 + b) % 3 != 0)
+                json_object_del(user, removable[b]);
+        json_t *want = reference(rows, user);
+        for (int round = 0; round < 2; round++) { /* the second round uses the cache */
+            json_t *got = NULL;
+            assert_int_equal(mapping_apply(m, user, &got), SC_OK);
+            if (!json_equal(got, want)) {
+                char *g = json_dumps(got, JSON_SORT_KEYS), *w = json_dumps(want, JSON_SORT_KEYS);
+                fail_msg("variant %u round %d:\n got %s\nwant %s", variant, round, g, w);
+            }
+            char *g = json_dumps(got, 0), *w = json_dumps(want, 0);
+            assert_string_equal(g, w); /* same member order too */
+            free(g);
+            free(w);
+            json_decref(got);
+        }
+        json_decref(want);
+        json_decref(user);
+    }
+    mapping_free(m);
+    json_decref(rows);
+}
+
+static void test_shape_cache(void **state)
+{
+    (void)state;
+    json_t *d = mapping_defaults();
+    char *text = json_dumps(d, 0);
+    check_against_reference(text);
+    free(text);
+    /* the defaults plus the enterprise extension and a home email */
+    json_array_append_new(
+        d, json_pack("{s:s, s:s}", "target", "department", "source", "population.name"));
+    json_array_append_new(d, json_pack("{s:s, s:s}", "target", "costCenter", "source", "title"));
+    json_array_append_new(d, json_pack("{s:s, s:s}", "target", "emails[type eq \"home\"].value",
+                                       "source", "upper(email)"));
+    text = json_dumps(d, 0);
+    check_against_reference(text);
+    free(text);
+    json_decref(d);
+    /* rows that can steer the path setter (primary, a filtered attribute's type) */
+    check_against_reference(
+        "[{\"target\":\"userName\",\"source\":\"username\"},"
+        "{\"target\":\"workEmail\",\"source\":\"email\"},"
+        "{\"target\":\"emails[type eq \\\"home\\\"].value\",\"source\":\"lower(email)\"},"
+        "{\"target\":\"emails[type eq \\\"home\\\"].primary\",\"source\":\"true\"},"
+        "{\"target\":\"department\",\"source\":\"title\"},"
+        "{\"target\":\"addresses[type eq \\\"work\\\"].type\",\"source\":\"type\"},"
+        "{\"target\":\"addresses[type eq \\\"work\\\"].locality\","
+        "\"source\":\"address.locality\"}]");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_expressions_and_extension),
         cmocka_unit_test(test_validation),
+        cmocka_unit_test(test_shape_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
