@@ -146,3 +146,36 @@ test('sign-in: the admin token in session storage, no cookies, a strict CSP, sig
     await serve.stop();
   }
 });
+
+test('keyboard: menus, dialogs, forms and tabs work without a mouse', async () => {
+  await withConsole({}, async ({ serve, page }) => {
+    await page.goto(`${serve.base}/#/provisioning`);
+    await page.getByRole('button', { name: 'Add', exact: true }).focus();
+    await page.keyboard.press('Enter');
+    await waitUntil(() => page.evaluate(() => document.activeElement?.textContent === 'New Connection'), { what: 'focus on New Connection' });
+    await page.keyboard.press('ArrowDown');
+    await waitUntil(() => page.evaluate(() => document.activeElement?.textContent === 'New Rule'), { what: 'focus on New Rule' });
+    await page.keyboard.press('Enter');
+    const dlg = page.getByRole('dialog', { name: 'New Rule' });
+    await waitUntil(() => dlg.getByLabel('Name', { exact: true }).evaluate((el) => el === document.activeElement), { what: 'focus in the Name field' });
+    await page.keyboard.type('Keyboard rule');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Keyboard rule', level: 1 }).waitFor();
+    assert.equal((await serve.ok('GET', '/api/v1/rules')).items[0].name, 'Keyboard rule');
+
+    // Tabs move with the arrow keys and keep the focus.
+    await page.getByRole('tab', { name: 'Configuration' }).focus();
+    await page.keyboard.press('ArrowRight');
+    await page.getByRole('tab', { name: 'Sync Status', selected: true }).waitFor();
+    await waitUntil(() => page.getByRole('tab', { name: 'Sync Status' }).evaluate((el) => el === document.activeElement), { what: 'focus on the Sync Status tab' });
+
+    // Escape closes a dialog and gives the focus back.
+    await page.getByRole('link', { name: 'Users' }).click();
+    await page.getByRole('button', { name: 'Add User' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('dialog', { name: 'Add User' }).waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog', { name: 'Add User' }).waitFor({ state: 'detached' });
+    await waitUntil(() => page.getByRole('button', { name: 'Add User' }).evaluate((el) => el === document.activeElement), { what: 'focus back on Add User' });
+  });
+});
