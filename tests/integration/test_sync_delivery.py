@@ -44,7 +44,8 @@ class DeliveryTest(unittest.TestCase):
         f.wait_target_count(1)
         self.assertIsNone(f.target_user("ada"))
         self.assertEqual(f.stats().get("DELETE", 0), 1)
-        self.assertTrue([e for e in f.logs(action="DELETE") if e["status"] == "SUCCESS"])
+        wait_until(lambda: [e for e in f.logs(action="DELETE") if e["status"] == "SUCCESS"],
+                   timeout=WAIT, what="the DELETE log entry")
 
     def test_account_vanished_on_target_is_created_again(self):
         f = self.flow(no_delete=False)

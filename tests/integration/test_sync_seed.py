@@ -131,7 +131,9 @@ class SeedFlowTest(unittest.TestCase):
         self.assertGreater(after.get("PATCH", 0), before.get("PATCH", 0))
         self.assertEqual(after.get("POST", 0), before.get("POST", 0))
         self.assertEqual(after.get("PUT", 0), 0)
-        upd = [e for e in f.logs(action="UPDATE") if e["status"] == "SUCCESS"]
+        # the target answers before the engine records the result: wait for the log
+        upd = wait_until(lambda: [e for e in f.logs(action="UPDATE") if e["status"] == "SUCCESS"],
+                         timeout=WAIT, what="the UPDATE log entry")
         self.assertTrue(upd)
         changed = {c["attribute"] for e in upd for c in e.get("changes") or []}
         self.assertTrue(any("title" in c for c in changed), changed)
@@ -148,7 +150,10 @@ class SeedFlowTest(unittest.TestCase):
         f.wait_target("bob", lambda u: u and u.get("active") is False, what="bob active:false")
         self.assertEqual(f.target_count(), 2)
         self.assertEqual(f.stats().get("DELETE", 0), 0)
-        dis = [e for e in f.logs(action="DISABLE") if e["status"] == "SUCCESS"]
+        def disables():
+            d = [e for e in f.logs(action="DISABLE") if e["status"] == "SUCCESS"]
+            return d if len(d) >= 2 else None
+        dis = wait_until(disables, timeout=WAIT, what="two DISABLE log entries")
         self.assertEqual(sorted(e["username"] for e in dis), ["ada", "bob"])
 
     def test_filter_expression_links_an_existing_account(self):
@@ -164,8 +169,10 @@ class SeedFlowTest(unittest.TestCase):
         self.assertEqual(f.target_count(), 1)
         self.assertEqual(f.target_user("ada")["id"], pre["id"])
         self.assertEqual(f.stats().get("POST", 0), 1)  # only this test's own
-        self.assertEqual(f.rule_users()[0]["targetId"], pre["id"])
-        self.assertTrue([e for e in f.logs(action="LINK") if e["status"] == "SUCCESS"])
+        wait_until(lambda: [r for r in f.rule_users() if r["targetId"] == pre["id"]],
+                   timeout=WAIT, what="the link to the existing account")
+        wait_until(lambda: [e for e in f.logs(action="LINK") if e["status"] == "SUCCESS"],
+                   timeout=WAIT, what="the LINK log entry")
 
     def test_usernames_with_quotes_and_backslashes_stay_literal(self):
         f = self.f
