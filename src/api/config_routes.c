@@ -705,12 +705,15 @@ static void rule_update(struct api_call *c, const json_t *body,
         goto fail;
     if (change(c, body, &r, &trigger, &e))
         goto fail;
-    if (r.enabled && rule_check_enable(c->st, &r, &e))
+    int same_filter =
+        (!r.filter && !old.filter) || (r.filter && old.filter && json_equal(r.filter, old.filter));
+    /* the enable conditions are checked when the rule is enabled or its target or filter
+     * change while it is: a rename must not fail because its connection was disabled */
+    if (r.enabled && (!old.enabled || strcmp(r.target, old.target) != 0 || !same_filter) &&
+        rule_check_enable(c->st, &r, &e))
         goto fail;
     int changed = strcmp(r.name, old.name) != 0 || strcmp(r.description, old.description) != 0 ||
-                  strcmp(r.target, old.target) != 0 || r.enabled != old.enabled ||
-                  !((!r.filter && !old.filter) ||
-                    (r.filter && old.filter && json_equal(r.filter, old.filter))) ||
+                  strcmp(r.target, old.target) != 0 || r.enabled != old.enabled || !same_filter ||
                   !json_equal(r.mappings, old.mappings);
     if (!changed) {
         store_rollback(c->st);

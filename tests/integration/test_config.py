@@ -289,6 +289,16 @@ class ConfigTest(unittest.TestCase):
         off = self.new_connection("Disabled target")
         err = self.error("PATCH", "/rules/" + rid, {"target": off["id"]}, 409)
         self.assertIn("Disabled target", err["message"])
+        # disabling the connection leaves the rule enabled, and it can still be renamed
+        self.ok("PATCH", "/connections/" + conn["id"], {"enabled": False})
+        renamed = self.ok("PATCH", "/rules/" + rid, {"description": "renamed while off"})
+        self.assertIs(renamed["enabled"], True)
+        # ... but it cannot be enabled again until the connection is
+        self.ok("PATCH", "/rules/" + rid, {"enabled": False})
+        err = self.error("PATCH", "/rules/" + rid, {"enabled": True}, 409)
+        self.assertIn("Rule target", err["message"])
+        self.ok("PATCH", "/connections/" + conn["id"], {"enabled": True})
+        self.ok("PATCH", "/rules/" + rid, {"enabled": True})
         # a connection still targeted by a rule cannot be deleted (409 naming the rule)
         err = self.error("DELETE", "/connections/" + conn["id"], None, 409)
         self.assertIn("Code42 rule", err["message"])
