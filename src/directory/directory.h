@@ -180,8 +180,8 @@ void directory_groups_free(struct directory_groups *g);
  * membership): direct, dynamic (the group's filter matches), and inherited (a group
  * containing a group the user is in, at any depth). Writes up to max names (borrowed
  * from g, valid while g lives) into names, sorted, and returns how many there are in
- * total (call again with a bigger array when the result exceeds max). Thread-safe on a
- * shared g. */
+ * total (call again with a bigger array when the result exceeds max); 0 also when out
+ * of memory. Thread-safe on a shared g. */
 size_t directory_groups_of_user(const struct directory_groups *g, const json_t *user,
                                 const char **names, size_t max);
 

@@ -352,12 +352,20 @@ enum sc_err directory_group_member_add(struct store *st, const char *id, const j
     rc = store_group_member_add(st, id, uv ? mid : NULL, gv ? mid : NULL, &cycle);
     if (rc == SC_ERR_NOT_FOUND)
         rc = sc_error_set(e, rc, field, "no %s with id '%.64s'", uv ? "user" : "group", mid);
-    else if (rc == SC_ERR_CONFLICT && cycle)
-        rc = sc_error_set(e, rc, field,
-                          "group '%.64s' contains '%.100s' (or is it): nesting it would make a "
-                          "cycle",
-                          mid, json_string_value(json_object_get(g, "name")));
-    else if (rc == SC_ERR_CONFLICT)
+    else if (rc == SC_ERR_CONFLICT && cycle) {
+        json_t *child = NULL;
+        store_group_get(st, mid, &child);
+        const char *cn = json_string_value(json_object_get(child, "name"));
+        const char *pn = json_string_value(json_object_get(g, "name"));
+        if (strcmp(mid, id) == 0)
+            rc = sc_error_set(e, rc, field, "a group cannot be a member of itself");
+        else
+            rc = sc_error_set(e, rc, field,
+                              "group '%.100s' contains '%.100s': nesting it there would make a "
+                              "cycle",
+                              cn ? cn : mid, pn ? pn : id);
+        json_decref(child);
+    } else if (rc == SC_ERR_CONFLICT)
         rc = sc_error_set(e, rc, field, "'%.64s' is already a direct member", mid);
     else if (rc)
         rc = directory__store_error(rc, e, "add the member");

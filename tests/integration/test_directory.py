@@ -149,6 +149,11 @@ class DirectoryTest(unittest.TestCase):
         self.assertIsNone(u2["name"]["family"])
         self.assertFalse(u2["enabled"])
         self.assertEqual(u2["createdAt"], u["createdAt"])
+        other = self.population("Sales2")
+        u3 = self.ok("PATCH", "/users/" + u["id"], {"population": {"name": "Sales2"}})
+        self.assertEqual(u3["population"], {"id": other["id"], "name": "Sales2"})
+        self.err("PATCH", "/users/" + u["id"], {"population": {"id": str(uuid.uuid4())}}, 400,
+                 "population.id")
         self.err("PATCH", "/users/" + u["id"], {"id": "x"}, 400, "id")
         self.err("PATCH", "/users/" + u["id"], {"username": None}, 400, "username")
         self.ok("DELETE", "/users/" + u["id"], status=204)
@@ -230,8 +235,11 @@ class DirectoryTest(unittest.TestCase):
         self.ok("POST", "/groups/%s/members" % eng["id"], {"groupId": dyn["id"]}, 201)
         self.ok("POST", "/groups/%s/members" % eng["id"], {"userId": bob["id"]}, 201)
         self.err("POST", "/groups/%s/members" % eng["id"], {"userId": bob["id"]}, 409, "userId")
-        self.err("POST", "/groups/%s/members" % dyn["id"], {"groupId": company["id"]}, 409,
-                 "groupId")
+        e = self.err("POST", "/groups/%s/members" % dyn["id"], {"groupId": company["id"]},
+                     409, "groupId")
+        self.assertIn("Company", e["message"])
+        self.assertIn("cycle", e["message"])
+        self.err("PATCH", "/groups/" + eng["id"], {"name": "COMPANY"}, 409, "name")
         self.err("POST", "/groups/%s/members" % eng["id"], {"groupId": eng["id"]}, 409,
                  "groupId")
         self.err("POST", "/groups/%s/members" % eng["id"], {"userId": str(uuid.uuid4())}, 404,
