@@ -849,9 +849,10 @@ static int do_remove_member(struct run *r)
     if (!esc || item_path(r, &path, gid, "/members/") || sc_buf_puts(&path, esc) != SC_OK)
         goto done;
     rc = cli_client_call(&r->cli, "DELETE", path.data, NULL, NULL, NULL);
-    if (rc == CLI_OK)
-        printf(r->json ? "{\"removed\": true}\n" : "removed member %s from group %s\n", r->args[1],
-               r->args[0]);
+    if (rc == CLI_OK && r->json)
+        printf("{\"removed\": true}\n");
+    else if (rc == CLI_OK)
+        printf("removed member %s from group %s\n", r->args[1], r->args[0]);
 done:
     free(esc);
     sc_buf_free(&path);
