@@ -84,6 +84,7 @@ class TestUsage(CliTestCase):
         self.assertIn("Exit status", r.stdout)
         self.assertIn("rejected", r.stdout)
         self.ok("rules", "resync", "--help")
+        self.assertIn("add-member", self.ok("help", "groups").stdout)
         self.ok("logs", "--help")
 
     def test_bad_flags_exit_2_with_usage(self):
@@ -324,6 +325,15 @@ class TestImport(CliTestCase):
                            "population": {"name": "Jsonl"}}) + "\n"
         self.ok("import", "--format", "jsonl", "-", input=more)
         self.ok("users", "get", "jl4")
+
+    def test_refused_batch_stops_the_import(self):
+        path = self.write("stop.csv", "username,email,population\nstop1,s@example.com,X\n")
+        r = run(["import", path], env={"SCIMITAR_SERVER": self.srv.base,
+                                       "SCIMITAR_TOKEN": "a-wrong-token-for-import"})
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("401", r.stderr)
+        self.assertIn("stopped", r.stdout)
+        self.assertNotIn("a-wrong-token-for-import", r.stdout + r.stderr)
 
     def test_unusable_header_exits_2(self):
         path = self.write("bad.csv", "username,shoe size\nx,42\n")
