@@ -284,12 +284,13 @@ static void members_list(struct api_call *c)
         api_error(c, SC_ERR_INVALID, "effective", "effective must be true or false");
         return;
     }
-    rc = directory_group_members(c->st, c->params[0], &out, &e);
-    if (rc) {
-        api_error_from(c, &e);
+    int limit;
+    const char *cursor;
+    if (api_page_params(c, &limit, &cursor))
         return;
-    }
-    api_json(c, 200, api_list(out, NULL));
+    char *next = NULL;
+    rc = directory_group_members(c->st, c->params[0], cursor, limit, &out, &next, &e);
+    reply_list(c, rc, &e, out, next);
 }
 
 static void members_add(struct api_call *c)

@@ -137,10 +137,12 @@ enum sc_err directory_group_delete(struct store *st, const char *id, struct sc_e
 enum sc_err directory_group_list(struct store *st, const char *cursor, int limit, json_t **items,
                                  char **next, struct sc_error *e);
 
-/* Direct members of a group: a new array of {"type": "user"|"group", "id", "display"}
- * (display = username or group name). Errors: SC_ERR_NOT_FOUND, SC_ERR_DB. */
-enum sc_err directory_group_members(struct store *st, const char *id, json_t **out,
-                                    struct sc_error *e);
+/* Direct members of a group, a page at a time: *items is a new array of
+ * {"type": "user"|"group", "id", "display"} (display = username or group name), users
+ * first by username, then groups by name; cursor and *next as directory_user_list.
+ * Errors: SC_ERR_NOT_FOUND, SC_ERR_INVALID ("cursor"), SC_ERR_DB. */
+enum sc_err directory_group_members(struct store *st, const char *id, const char *cursor, int limit,
+                                    json_t **items, char **next, struct sc_error *e);
 
 /* Adds a direct member: body {"userId"} or {"groupId"} (exactly one). Adding a group
  * that contains (transitively) this group, or the group itself, is refused with

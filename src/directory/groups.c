@@ -318,16 +318,47 @@ enum sc_err directory_group_list(struct store *st, const char *cursor, int limit
     return page_finish(rows, limit, "name", items, next, e);
 }
 
-enum sc_err directory_group_members(struct store *st, const char *id, json_t **out,
-                                    struct sc_error *e)
+enum sc_err directory_group_members(struct store *st, const char *id, const char *cursor, int limit,
+                                    json_t **items, char **next, struct sc_error *e)
 {
-    json_t *g = NULL;
+    json_t *g = NULL, *rows = NULL;
+    char *after = NULL;
     enum sc_err rc = store_group_get(st, id, &g);
     json_decref(g);
     if (rc)
         return directory__store_error(rc, e, "group");
-    rc = store_group_members(st, id, out);
-    return rc ? directory__store_error(rc, e, "list members") : SC_OK;
+    if ((rc = page_setup(cursor, &limit, &after, e)))
+        return rc;
+    /* the cursor is "user\x1fkey" or "group\x1fkey" */
+    char *key = after ? strchr(after, '\x1f') : NULL;
+    if (after && (!key || (strncmp(after, "user", 4) != 0 && strncmp(after, "group", 5) != 0))) {
+        free(after);
+        return sc_error_set(e, SC_ERR_INVALID, "cursor", "cursor is not one this server gave");
+    }
+    if (key)
+        *key++ = '\0';
+    rc = store_group_members(st, id, after, key, limit + 1, &rows);
+    free(after);
+    if (rc)
+        return directory__store_error(rc, e, "list members");
+    *next = NULL;
+    if ((int)json_array_size(rows) > limit) {
+        json_array_remove(rows, (size_t)limit);
+        json_t *last = json_array_get(rows, limit - 1);
+        struct sc_buf b;
+        sc_buf_init(&b, 0);
+        sc_buf_printf(&b, "%s\x1f%s", json_string_value(json_object_get(last, "type")),
+                      json_string_value(json_object_get(last, "display")));
+        char *text = sc_buf_steal(&b);
+        *next = text ? directory__cursor_encode(sc_str_lower(text)) : NULL;
+        free(text);
+        if (!*next) {
+            json_decref(rows);
+            return sc_error_set(e, SC_ERR_NOMEM, NULL, "out of memory");
+        }
+    }
+    *items = rows;
+    return SC_OK;
 }
 
 enum sc_err directory_group_member_add(struct store *st, const char *id, const json_t *body,

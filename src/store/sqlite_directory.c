@@ -763,17 +763,22 @@ static json_t *member_from_row(sqlite3_stmt *s)
                      "display", col_json_string(s, 2));
 }
 
-enum sc_err store_group_members(struct store *st, const char *group_id, json_t **out)
+enum sc_err store_group_members(struct store *st, const char *group_id, const char *after_type,
+                                const char *after_key, int limit, json_t **out)
 {
     sqlite3_stmt *s = store__prepare(
-        st, "SELECT 'user', u.id, u.username, lower(u.username) FROM dir_group_members m "
-            "JOIN dir_users u ON u.id = m.user_id WHERE m.group_id = ?1 "
-            "UNION ALL SELECT 'group', g.id, g.name, lower(g.name) FROM dir_group_members m "
-            "JOIN dir_groups g ON g.id = m.member_group_id WHERE m.group_id = ?1 "
-            "ORDER BY 1 DESC, 4");
+        st, "SELECT t, id, d FROM (SELECT 'user' AS t, u.id AS id, u.username AS d, "
+            "lower(u.username) AS k FROM dir_group_members m JOIN dir_users u ON u.id = "
+            "m.user_id WHERE m.group_id = ?1 UNION ALL SELECT 'group', g.id, g.name, lower(g.name) "
+            "FROM dir_group_members m JOIN dir_groups g ON g.id = m.member_group_id WHERE "
+            "m.group_id = ?1) WHERE ?2 IS NULL OR t < ?2 OR (t = ?2 AND k > ?3) "
+            "ORDER BY t DESC, k LIMIT ?4");
     if (!s)
         return SC_ERR_DB;
     store__bind_text(s, 1, group_id);
+    store__bind_text(s, 2, after_type);
+    store__bind_text(s, 3, after_key ? after_key : "");
+    sqlite3_bind_int(s, 4, limit);
     return collect_rows(st, s, member_from_row, out);
 }
 

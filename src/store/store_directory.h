@@ -122,9 +122,12 @@ enum sc_err store_group_member_add(struct store *st, const char *group_id, const
 enum sc_err store_group_member_remove(struct store *st, const char *group_id,
                                       const char *member_id);
 
-/* Direct members: a new array of {"type": "user"|"group", "id", "display"}, users first
- * by username, then groups by name. */
-enum sc_err store_group_members(struct store *st, const char *group_id, json_t **out);
+/* Direct members: a new array of up to limit {"type": "user"|"group", "id", "display"},
+ * users first by username, then groups by name (case-insensitive), after the member
+ * (after_type "user"|"group", after_key its lower-cased display; both NULL for the
+ * start). */
+enum sc_err store_group_members(struct store *st, const char *group_id, const char *after_type,
+                                const char *after_key, int limit, json_t **out);
 
 /* Whether group_id or a group nested in it (any depth) has a userFilter: *dynamic 0/1. */
 enum sc_err store_group_tree_dynamic(struct store *st, const char *group_id, int *dynamic);

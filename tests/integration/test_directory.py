@@ -247,7 +247,8 @@ class DirectoryTest(unittest.TestCase):
         self.err("POST", "/groups/%s/members" % eng["id"], {"member": "x"}, 400, "member")
         self.err("POST", "/groups/%s/members" % str(uuid.uuid4()), {"userId": bob["id"]}, 404)
 
-        direct = self.ok("GET", "/groups/%s/members" % eng["id"])["items"]
+        direct, pages = self.all_pages("/groups/%s/members" % eng["id"], 1)
+        self.assertEqual(pages, 2)
         self.assertEqual([(x["type"], x["display"]) for x in direct],
                          [("user", "g-bob"), ("group", "Engineers")])
         eff = self.ok("GET", "/groups/%s/members?effective=true" % company["id"])["items"]

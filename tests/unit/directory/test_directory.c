@@ -535,9 +535,24 @@ static void test_groups(void **state)
     assert_int_equal(json_array_size(m), 1);
     assert_string_equal(json_string_value(json_object_get(json_array_get(m, 0), "display")), "bob");
     json_decref(m);
-    assert_int_equal(directory_group_members(st, eng, &m, &e), SC_OK);
-    assert_int_equal(json_array_size(m), 2);
-    json_decref(m);
+    assert_int_equal(add(st, eng, "userId", ada, &e), SC_OK);
+    /* direct members a page at a time: users by username, then groups by name */
+    const char *want[] = {"ada", "Engineers", "Platform"};
+    char *cur = NULL, *nxt = NULL;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(directory_group_members(st, eng, cur, 1, &m, &nxt, &e), SC_OK);
+        assert_int_equal(json_array_size(m), 1);
+        assert_string_equal(json_string_value(json_object_get(json_array_get(m, 0), "display")),
+                            want[i]);
+        json_decref(m);
+        free(cur);
+        cur = nxt;
+        if (i < 2)
+            assert_non_null(cur);
+    }
+    assert_null(cur);
+    assert_int_equal(directory_group_members(st, eng, "7a7a", 1, &m, &nxt, &e), SC_ERR_INVALID);
+    assert_int_equal(directory_group_member_remove(st, eng, ada, &e), SC_OK);
 
     /* a filter naming its own group, a bad filter */
     json_t *patch = parse("{\"userFilter\":{\"match\":\"ALL\",\"conditions\":[{\"attribute\":"

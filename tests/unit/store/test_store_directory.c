@@ -299,7 +299,7 @@ static void test_groups_and_scan(void **state)
     assert_int_equal(store_user_direct_groups(st, "u1", &m), SC_OK);
     assert_int_equal(json_array_size(m), 1);
     json_decref(m);
-    assert_int_equal(store_group_members(st, "gB", &m), SC_OK);
+    assert_int_equal(store_group_members(st, "gB", NULL, NULL, 10, &m), SC_OK);
     assert_int_equal(json_array_size(m), 1);
     assert_string_equal(json_string_value(json_object_get(json_array_get(m, 0), "type")), "group");
     json_decref(m);
@@ -324,7 +324,7 @@ static void test_groups_and_scan(void **state)
     assert_int_equal(store_group_delete(st, "gB", NULL), SC_OK);
     assert_int_equal(events_since(st, seq, "group.members"), 1); /* its parent gA */
     assert_int_equal(events_since(st, seq, "group.deleted"), 1);
-    assert_int_equal(store_group_members(st, "gA", &m), SC_OK);
+    assert_int_equal(store_group_members(st, "gA", NULL, NULL, 10, &m), SC_OK);
     assert_int_equal(json_array_size(m), 0);
     json_decref(m);
     json_t *items = NULL;
