@@ -428,6 +428,10 @@ class ConnectionTestTest(unittest.TestCase):
             # a URL that is not http(s) fails the URL step
             r = test(dict(body, scim={"baseUrl": "ftp://example.com"}))
             self.assertEqual(steps(r), [("URL", False)])
+            # an unsaved body needs no name to be tested
+            nameless = dict(body)
+            del nameless["name"]
+            self.assertIs(test(nameless)["ok"], True)
             # other validation errors are 400s naming the field
             st, b, _ = srv.api("POST", "/api/v1/connections/test",
                                dict(body, auth={"method": "BASIC"}))
