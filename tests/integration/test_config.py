@@ -421,6 +421,11 @@ class ConnectionTestTest(unittest.TestCase):
             closed = dict(body, scim={"baseUrl": "http://127.0.0.1:%d/scim/v2" % free_port()})
             r = test(closed)
             self.assertEqual(steps(r), [("URL", True), ("DNS", True), ("Connect", False)])
+            # https to a plain-HTTP port: the TLS step fails
+            tls = dict(body, scim={"baseUrl": tgt.scim_base.replace("http://", "https://")})
+            r = test(tls)
+            self.assertEqual(steps(r), [("URL", True), ("DNS", True), ("Connect", True),
+                                        ("TLS", False)])
             # wrong path: the users step fails with a hint
             r = test(dict(body, scim={"baseUrl": tgt.base + "/nope"}))
             self.assertEqual(steps(r)[-1], ("Users", False))
