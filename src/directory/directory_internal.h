@@ -41,6 +41,14 @@ enum sc_err directory__cursor_decode(const char *cursor, char **key, struct sc_e
  * returns rc. */
 enum sc_err directory__store_error(enum sc_err rc, struct sc_error *e, const char *what);
 
+struct store;
+
+/* A transaction around a read-modify-write: directory__begin opens one unless st is in
+ * one already (*own says which); directory__finish commits (or rolls back when rc is an
+ * error) what it opened and returns rc, or the commit's error. */
+enum sc_err directory__begin(struct store *st, int *own, struct sc_error *e);
+enum sc_err directory__finish(struct store *st, int own, enum sc_err rc, struct sc_error *e);
+
 struct directory_groups;
 
 /* Marks in mark[] (one byte per group of g, zeroed by the caller) the effective groups of

@@ -130,8 +130,8 @@ enum sc_err directory_population_get(struct store *st, const char *id, json_t **
     return rc ? directory__store_error(rc, e, "population") : SC_OK;
 }
 
-enum sc_err directory_population_update(struct store *st, const char *id, const json_t *patch,
-                                        json_t **out, struct sc_error *e)
+static enum sc_err population_update(struct store *st, const char *id, const json_t *patch,
+                                     json_t **out, struct sc_error *e)
 {
     json_t *cur = NULL;
     enum sc_err rc = store_population_get(st, id, &cur);
@@ -153,6 +153,23 @@ enum sc_err directory_population_update(struct store *st, const char *id, const 
 done:
     json_decref(cur);
     return rc;
+}
+
+enum sc_err directory_population_update(struct store *st, const char *id, const json_t *patch,
+                                        json_t **out, struct sc_error *e)
+{
+    int own;
+    json_t *res = NULL;
+    enum sc_err rc = directory__begin(st, &own, e);
+    if (rc)
+        return rc;
+    rc = directory__finish(st, own, population_update(st, id, patch, &res, e), e);
+    if (rc) {
+        json_decref(res);
+        return rc;
+    }
+    *out = res;
+    return SC_OK;
 }
 
 enum sc_err directory_population_delete(struct store *st, const char *id, struct sc_error *e)
@@ -254,8 +271,8 @@ enum sc_err directory_group_get(struct store *st, const char *id, json_t **out, 
     return rc ? directory__store_error(rc, e, "group") : SC_OK;
 }
 
-enum sc_err directory_group_update(struct store *st, const char *id, const json_t *patch,
-                                   json_t **out, struct sc_error *e)
+static enum sc_err group_update(struct store *st, const char *id, const json_t *patch, json_t **out,
+                                struct sc_error *e)
 {
     json_t *cur = NULL, *old_name = NULL;
     char *detail = NULL;
@@ -288,7 +305,24 @@ done:
     return rc;
 }
 
-enum sc_err directory_group_delete(struct store *st, const char *id, struct sc_error *e)
+enum sc_err directory_group_update(struct store *st, const char *id, const json_t *patch,
+                                   json_t **out, struct sc_error *e)
+{
+    int own;
+    json_t *res = NULL;
+    enum sc_err rc = directory__begin(st, &own, e);
+    if (rc)
+        return rc;
+    rc = directory__finish(st, own, group_update(st, id, patch, &res, e), e);
+    if (rc) {
+        json_decref(res);
+        return rc;
+    }
+    *out = res;
+    return SC_OK;
+}
+
+static enum sc_err group_delete(struct store *st, const char *id, struct sc_error *e)
 {
     json_t *cur = NULL;
     enum sc_err rc = store_group_get(st, id, &cur);
@@ -301,6 +335,15 @@ enum sc_err directory_group_delete(struct store *st, const char *id, struct sc_e
     free(detail);
     json_decref(cur);
     return rc ? directory__store_error(rc, e, "group") : SC_OK;
+}
+
+enum sc_err directory_group_delete(struct store *st, const char *id, struct sc_error *e)
+{
+    int own;
+    enum sc_err rc = directory__begin(st, &own, e);
+    if (rc)
+        return rc;
+    return directory__finish(st, own, group_delete(st, id, e), e);
 }
 
 enum sc_err directory_group_list(struct store *st, const char *cursor, int limit, json_t **items,

@@ -77,6 +77,25 @@ enum sc_err directory__store_error(enum sc_err rc, struct sc_error *e, const cha
     return sc_error_set(e, rc, NULL, "the database failed to %s", what);
 }
 
+enum sc_err directory__begin(struct store *st, int *own, struct sc_error *e)
+{
+    *own = !store_in_transaction(st);
+    enum sc_err rc = *own ? store_begin(st) : SC_OK;
+    return rc ? directory__store_error(rc, e, "start a transaction") : SC_OK;
+}
+
+enum sc_err directory__finish(struct store *st, int own, enum sc_err rc, struct sc_error *e)
+{
+    if (!own)
+        return rc;
+    if (rc) {
+        store_rollback(st);
+        return rc;
+    }
+    rc = store_commit(st);
+    return rc ? directory__store_error(rc, e, "commit the change") : SC_OK;
+}
+
 /* Resolves a population reference {"id"} or {"name"} to the stored population (new). */
 static enum sc_err resolve_population(struct store *st, const json_t *ref, json_t **pop,
                                       struct sc_error *e)
@@ -221,8 +240,8 @@ static void merge_user(json_t *dst, const json_t *patch)
     }
 }
 
-enum sc_err directory_user_update(struct store *st, const char *id, const json_t *patch,
-                                  json_t **out, struct sc_error *e)
+static enum sc_err user_update(struct store *st, const char *id, const json_t *patch, json_t **out,
+                               struct sc_error *e)
 {
     json_t *cur = NULL, *pop = NULL;
     enum sc_err rc = store_user_get(st, id, &cur);
@@ -258,7 +277,7 @@ done:
     return rc;
 }
 
-enum sc_err directory_user_delete(struct store *st, const char *id, struct sc_error *e)
+static enum sc_err user_delete(struct store *st, const char *id, struct sc_error *e)
 {
     json_t *cur = NULL;
     char *detail = NULL;
@@ -272,6 +291,34 @@ enum sc_err directory_user_delete(struct store *st, const char *id, struct sc_er
     free(detail);
     json_decref(cur);
     return rc;
+}
+
+/* Reading the user and writing the merged result happen in one transaction, so two
+ * concurrent PATCHes cannot lose each other's changes. */
+enum sc_err directory_user_update(struct store *st, const char *id, const json_t *patch,
+                                  json_t **out, struct sc_error *e)
+{
+    int own;
+    json_t *res = NULL;
+    enum sc_err rc = directory__begin(st, &own, e);
+    if (rc)
+        return rc;
+    rc = directory__finish(st, own, user_update(st, id, patch, &res, e), e);
+    if (rc) {
+        json_decref(res);
+        return rc;
+    }
+    *out = res;
+    return SC_OK;
+}
+
+enum sc_err directory_user_delete(struct store *st, const char *id, struct sc_error *e)
+{
+    int own;
+    enum sc_err rc = directory__begin(st, &own, e);
+    if (rc)
+        return rc;
+    return directory__finish(st, own, user_delete(st, id, e), e);
 }
 
 /* Resolves ?population= given as an id or a name to the population id (new). */
