@@ -2,6 +2,7 @@
 REST (CRUD, paging, filters, import with bad rows, nested and dynamic groups), and bad
 input (malformed JSON, unknown fields, oversize bodies, tokens, duplicates, unknown ids)."""
 import socket
+import threading
 import unittest
 import urllib.parse
 import uuid
@@ -209,6 +210,31 @@ class DirectoryTest(unittest.TestCase):
         self.err("POST", "/users/import", {"username": "x"}, 400)
         self.err("POST", "/users/import",
                  [{"username": "x%d" % i} for i in range(5001)], 413)
+
+    def test_concurrent_writes(self):
+        """Parallel creates of the same usernames: each name is created exactly once, the
+        others get 409, and no request fails on the database lock."""
+        self.population("Racers")
+        results = []
+        lock = threading.Lock()
+
+        def worker(n):
+            for i in range(15):
+                st, b, _ = self.api("POST", "/users", {"username": "racer%02d" % i,
+                                                       "population": {"name": "Racers"}})
+                with lock:
+                    results.append((i, st, b))
+
+        threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for i in range(15):
+            codes = sorted(st for j, st, _ in results if j == i)
+            self.assertEqual(codes, [201] + [409] * 5, [b for j, _, b in results if j == i])
+        b = self.ok("GET", "/users?q=racer&limit=100")
+        self.assertEqual(len(b["items"]), 15)
 
     # ---- groups --------------------------------------------------------------------
 
