@@ -38,8 +38,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (sc_utf8_valid(text, strlen(text))) {
         const char *attr = NULL, *value = NULL;
         struct scim_filter *h = NULL;
-        if (scim_filter_template("username Eq \"%s\"", text, &t, NULL) != SC_OK)
+        struct sc_buf esc;
+        sc_buf_init(&esc, 0);
+        if (scim_filter_escape(text, &esc) != SC_OK)
             abort();
+        size_t need = esc.len + strlen("username Eq \"\"");
+        sc_buf_free(&esc);
+        if (scim_filter_template("username Eq \"%s\"", text, &t, NULL) != SC_OK) {
+            if (need <= SCIM_FILTER_MAX_LEN)
+                abort(); /* only a value too long for any filter may fail */
+            goto done;
+        }
         if (scim_filter_parse(t.data, &h, NULL) != SC_OK)
             abort();
         if (!scim_filter_simple_eq(h, &attr, &value) || strcmp(value, text) != 0)
