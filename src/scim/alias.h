@@ -34,7 +34,9 @@ const char *scim_alias_resolve(const char *name);
 
 /* Checks that name is an alias or a valid SCIM attribute path known to the User
  * resource type (core, enterprise extension, or common attribute; a value filter is
- * allowed). Errors: 400 invalidPath naming the attribute. */
+ * allowed on multi-valued attributes). Errors: 400 invalidPath naming the attribute
+ * when it is neither, 400 mutability when it is read-only on the target (id, meta,
+ * groups) and so cannot be mapped. */
 enum sc_err scim_alias_check(const char *name, struct scim_error *err);
 
 #endif
