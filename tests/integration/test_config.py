@@ -208,6 +208,24 @@ class ConfigTest(unittest.TestCase):
         # names are unique
         self.error("POST", "/connections", connection_body(name="basic"), 409, "name")
 
+    def test_paging(self):
+        for i in range(3):
+            self.new_connection("Paged %d" % i)
+            self.ok("POST", "/rules", {"name": "Paged rule %d" % i})
+        for coll in ("/connections", "/rules"):
+            seen, cursor = [], None
+            while True:
+                page = self.ok("GET", coll + "?limit=2" + ("&cursor=" + cursor if cursor else ""))
+                self.assertLessEqual(len(page["items"]), 2)
+                seen += [x["id"] for x in page["items"]]
+                cursor = page["nextCursor"]
+                if not cursor:
+                    break
+            self.assertEqual(len(seen), len(set(seen)))
+            self.assertEqual(len(seen), len(self.ok("GET", coll + "?limit=1000")["items"]))
+            self.error("GET", coll + "?cursor=bogus", None, 400, "cursor")
+            self.error("GET", coll + "?limit=0", None, 400, "limit")
+
     def test_connection_events(self):
         c = self.new_connection("Events")
         cid = c["id"]
