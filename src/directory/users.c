@@ -367,6 +367,30 @@ enum sc_err directory_user_list(struct store *st, const struct directory_user_qu
             goto done;
         }
     }
+    /* `username eq "x"` and `population.name eq "x"` narrow the query in the store;
+     * the filter is still applied to every row, so the result is the same. */
+    const char *eq_path = NULL, *eq_value = NULL, *username = NULL;
+    if (filter && scim_filter_simple_eq(filter, &eq_path, &eq_value)) {
+        if (sc_strcaseeq(eq_path, "username")) {
+            username = eq_value;
+        } else if (sc_strcaseeq(eq_path, "population.name") && !pop_id) {
+            json_t *pop = NULL;
+            enum sc_err r = store_population_find(st, eq_value, &pop);
+            if (r == SC_OK)
+                pop_id = sc_strdup(json_string_value(json_object_get(pop, "id")));
+            json_decref(pop);
+            if (r == SC_ERR_NOT_FOUND) { /* no such population: nobody matches */
+                *items = json_array();
+                *next = NULL;
+                rc = *items ? SC_OK : sc_error_set(e, SC_ERR_NOMEM, NULL, "out of memory");
+                goto done;
+            }
+            if (r) {
+                rc = directory__store_error(r, e, "read the population");
+                goto done;
+            }
+        }
+    }
     if (q->q && strlen(q->q) > DIRECTORY_MAX_FIELD) {
         rc = sc_error_set(e, SC_ERR_TOO_LARGE, "q", "q is too long (at most %d bytes)",
                           DIRECTORY_MAX_FIELD);
@@ -384,6 +408,7 @@ enum sc_err directory_user_list(struct store *st, const struct directory_user_qu
         struct store_user_query sq = {.after_username = after,
                                       .q = q->q && *q->q ? q->q : NULL,
                                       .population_id = pop_id,
+                                      .username = username,
                                       .limit = want};
         if ((rc = store_user_list(st, &sq, &batch))) {
             rc = directory__store_error(rc, e, "list users");

@@ -440,7 +440,8 @@ enum sc_err store_user_list(struct store *st, const struct store_user_query *q, 
             "WHERE lower(u.username) > ?1 AND (?2 IS NULL OR u.population_id = ?2) "
             "AND (?3 IS NULL OR u.username LIKE ?3 ESCAPE '\\' OR u.given_name LIKE ?3 ESCAPE "
             "'\\' OR u.family_name LIKE ?3 ESCAPE '\\' OR u.formatted_name LIKE ?3 ESCAPE '\\' "
-            "OR u.email LIKE ?3 ESCAPE '\\') ORDER BY lower(u.username) LIMIT ?4");
+            "OR u.email LIKE ?3 ESCAPE '\\') AND (?5 IS NULL OR lower(u.username) = lower(?5)) "
+            "ORDER BY lower(u.username) LIMIT ?4");
     if (!s)
         return SC_ERR_DB;
     store__bind_text(s, 1, q->after_username ? q->after_username : "");
@@ -462,6 +463,7 @@ enum sc_err store_user_list(struct store *st, const struct store_user_query *q, 
     }
     store__bind_text(s, 3, pattern);
     sqlite3_bind_int(s, 4, q->limit);
+    store__bind_text(s, 5, q->username);
     enum sc_err rc = collect_rows(st, s, user_from_row, items);
     free(pattern);
     return rc;

@@ -70,6 +70,7 @@ struct store_user_query {
     const char *after_username; /* keyset cursor, NULL for the start */
     const char *q;              /* substring of username, name.*, email (NULL: any) */
     const char *population_id;  /* NULL: any */
+    const char *username;       /* exact username, case-insensitive (NULL: any) */
     int limit;
 };
 

@@ -348,6 +348,19 @@ static void test_user_list(void **state)
         cursor = next;
     } while (cursor);
     assert_int_equal(total, 10); /* odd i (12), minus 5 and 15 (Eng) */
+    struct directory_user_query q5 = {.filter = "userName eq \"USER03\""};
+    assert_int_equal(directory_user_list(st, &q5, &items, &next, &e), SC_OK);
+    assert_int_equal(json_array_size(items), 1);
+    assert_null(next);
+    json_decref(items);
+    q5.filter = "population.name eq \"eng\"";
+    assert_int_equal(directory_user_list(st, &q5, &items, &next, &e), SC_OK);
+    assert_int_equal(json_array_size(items), 5);
+    json_decref(items);
+    q5.filter = "population.name eq \"Nowhere\"";
+    assert_int_equal(directory_user_list(st, &q5, &items, &next, &e), SC_OK);
+    assert_int_equal(json_array_size(items), 0);
+    json_decref(items);
     struct directory_user_query q4 = {.filter = "username sw"};
     assert_int_equal(directory_user_list(st, &q4, &items, &next, &e), SC_ERR_INVALID);
     assert_string_equal(e.field, "filter");
