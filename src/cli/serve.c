@@ -168,7 +168,7 @@ int cli_serve(int argc, char **argv)
     }
 
     char key_buf[1024];
-    if (!key_file && strncmp(dsn, "sqlite:", 7) == 0) {
+    if (!key_file && strncmp(dsn, "sqlite:", 7) == 0 && strcmp(dsn + 7, ":memory:") != 0) {
         snprintf(key_buf, sizeof key_buf, "%s.key", dsn + 7);
         key_file = key_buf;
     }
