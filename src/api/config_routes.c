@@ -223,6 +223,25 @@ static void connections_get(struct api_call *c)
     api_json(c, 200, out);
 }
 
+/* The stored document of connection id with every secret cleared (and no custom
+ * headers, whose values are secret), for a connection whose secrets cannot be
+ * decrypted. NULL on error. */
+static json_t *forget_secrets(struct api_call *c, const char *id)
+{
+    struct store_connection row = {0};
+    if (store_connection_get(c->st, id, &row) != SC_OK)
+        return NULL;
+    json_t *doc = row_doc(&row);
+    store_connection_clear(&row);
+    json_t *auth = json_object_get(doc, "auth");
+    for (const char *const *f = connection_secret_fields; doc && *f; f++)
+        json_object_set_new(auth, strchr(*f, '.') + 1, json_null());
+    if (doc)
+        json_object_set_new(doc, "headers", json_object());
+    SC_WARN("connection.secrets_unreadable", "id=%s", id);
+    return doc;
+}
+
 static void connections_patch(struct api_call *c)
 {
     json_t *body = NULL, *old = NULL, *doc = NULL;
@@ -237,9 +256,31 @@ static void connections_patch(struct api_call *c)
     if (begin_or_fail(c))
         goto done;
     in_tx = 1;
-    if (connection_load(c->st, k, c->params[0], &old, NULL, &e) ||
-        connection_doc_merge(old, body, &doc, &e))
+    int forgot = 0;
+    enum sc_err lrc = connection_load(c->st, k, c->params[0], &old, NULL, &e);
+    if (lrc == SC_ERR_CRYPTO) {
+        /* the secrets were sealed with another key: let the administrator send them
+         * again ("********" then has nothing to keep) */
+        old = forget_secrets(c, c->params[0]);
+        if (old) {
+            sc_error_clear(&e);
+            lrc = SC_OK;
+            forgot = 1;
+        }
+    }
+    if (lrc)
         goto fail;
+    if (connection_doc_merge(old, body, &doc, &e)) {
+        if (forgot) {
+            char msg[SC_ERROR_MESSAGE_MAX];
+            snprintf(msg, sizeof msg,
+                     "%.300s (the stored secrets cannot be decrypted with this server's secrets "
+                     "key: send every secret again)",
+                     e.message);
+            sc_strlcpy(e.message, msg, sizeof e.message);
+        }
+        goto fail;
+    }
     struct store_connection cur = {0};
     if (store_connection_get(c->st, c->params[0], &cur)) {
         sc_error_set(&e, SC_ERR_DB, NULL, "cannot read the connection");

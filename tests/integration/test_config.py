@@ -462,6 +462,46 @@ class ConnectionTestTest(unittest.TestCase):
             self.assertEqual(b["error"]["field"], "auth.username")
             self.assertNotIn("target-SECRET-tok", srv.output())
 
+    def test_secrets_key(self):
+        """Secrets survive a restart with the same key; with another key they cannot be
+        read, and sending them again repairs the connection."""
+        import base64
+        key_a = base64.b64encode(bytes(range(32))).decode()
+        key_b = base64.b64encode(bytes(range(1, 33))).decode()
+        with Target(token="key-SECRET-tok") as tgt:
+            body = {"name": "Keyed", "scim": {"baseUrl": tgt.scim_base},
+                    "auth": {"method": "OAUTH2_BEARER", "accessToken": "key-SECRET-tok"}}
+            srv = Serve(env={"SCIMITAR_KEY": key_a}).start()
+            try:
+                st, conn, _ = srv.api("POST", "/api/v1/connections", body)
+                self.assertEqual(st, 201, conn)
+                srv.stop()
+                srv.start()
+                st, r, _ = srv.api("POST", "/api/v1/connections/%s/test" % conn["id"])
+                self.assertIs(r["ok"], True, r)
+                srv.stop()
+                srv.env["SCIMITAR_KEY"] = key_b
+                srv.start()
+                st, got, _ = srv.api("GET", "/api/v1/connections/" + conn["id"])
+                self.assertEqual(st, 200, got)
+                self.assertEqual(got["auth"]["accessToken"], "********")
+                st, err, _ = srv.api("POST", "/api/v1/connections/%s/test" % conn["id"])
+                self.assertEqual(st, 500, err)
+                self.assertIn("secrets key", err["error"]["message"])
+                st, err, _ = srv.api("PATCH", "/api/v1/connections/" + conn["id"],
+                                     {"description": "x"})
+                self.assertEqual(st, 400, err)
+                self.assertEqual(err["error"]["field"], "auth.accessToken")
+                self.assertIn("send every secret again", err["error"]["message"])
+                st, fixed, _ = srv.api("PATCH", "/api/v1/connections/" + conn["id"],
+                                       {"auth": {"accessToken": "key-SECRET-tok"}})
+                self.assertEqual(st, 200, fixed)
+                st, r, _ = srv.api("POST", "/api/v1/connections/%s/test" % conn["id"])
+                self.assertIs(r["ok"], True, r)
+                self.assertNotIn("key-SECRET-tok", srv.output())
+            finally:
+                srv.__exit__(None, None, None)
+
     def test_client_credentials_and_basic(self):
         extra = ["--client-id", "cid", "--client-secret", "cc-SECRET", "--basic", "bu:bp-SECRET"]
         with Target(token=None, extra=extra) as tgt, Serve() as srv:
