@@ -47,11 +47,17 @@ test('a failing Test Connection reports each step; fix it or continue anyway', a
     // Continue anyway: the connection is saved although its test failed.
     await wiz.getByRole('button', { name: 'Continue anyway' }).click();
     await wiz.getByRole('heading', { name: 'Configure Preferences' }).waitFor();
+    // Advanced: a custom header (an API gateway key), a secret like the token.
+    await wiz.getByText('Advanced').click();
+    await wiz.getByRole('button', { name: 'Add header' }).click();
+    await wiz.getByLabel('Header name').fill('X-Api-Key');
+    await wiz.getByLabel('Header value').fill('gateway-key-1');
     await wiz.getByRole('button', { name: 'Save' }).click();
     await wiz.waitFor({ state: 'detached' });
     const conn = (await serve.ok('GET', '/api/v1/connections')).items[0];
     assert.equal(conn.name, 'Code42');
     assert.equal(conn.enabled, false);
+    assert.deepEqual(conn.headers, { 'X-Api-Key': '********' });
 
     // Its details pane tests it again, then Edit fixes the token.
     await page.getByRole('button', { name: 'Code42 details' }).click();
@@ -66,8 +72,11 @@ test('a failing Test Connection reports each step; fix it or continue anyway', a
     await ed.getByRole('button', { name: 'Test Connection' }).click();
     await ed.getByRole('region', { name: 'Test Connection results' }).getByText('Connection test passed.').waitFor();
     await ed.getByRole('button', { name: 'Next' }).click();
+    assert.equal(await ed.getByLabel('Header name').inputValue(), 'X-Api-Key');
+    assert.equal(await ed.getByLabel('Header value').inputValue(), '********');
     await ed.getByRole('button', { name: 'Save' }).click();
     await ed.waitFor({ state: 'detached' });
+    assert.deepEqual((await serve.ok('GET', `/api/v1/connections/${conn.id}`)).headers, { 'X-Api-Key': '********' }, 'the header is kept');
     const ok = await serve.ok('POST', `/api/v1/connections/${conn.id}/test`, {});
     assert.equal(ok.ok, true, 'the new token was stored');
 

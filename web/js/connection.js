@@ -102,6 +102,26 @@ export function openConnectionWizard(existing, onSaved) {
     h('div', { class: 'test-bar' }, testBtn), testOut);
   showAuth();
 
+  // Custom headers (API-gateway keys): values are secrets, shown back as ********.
+  const headersEditor = (() => {
+    const rows = h('div', { class: 'header-rows' });
+    const addRow = (name = '', value = '', focus = false) => {
+      const n = h('input', { type: 'text', value: name, spellcheck: false, attrs: { 'aria-label': 'Header name', placeholder: 'X-Api-Key' } });
+      const v = h('input', { type: 'password', value, attrs: { 'aria-label': 'Header value', autocomplete: 'off' } });
+      const row = h('div', { class: 'header-row' }, n, v, button('', () => row.remove(), { kind: 'icon', aria: 'Remove header', icon: '×' }));
+      row.pair = () => [n.value.trim(), v.value];
+      rows.append(row);
+      if (focus) n.focus();
+    };
+    for (const [k, v] of Object.entries((existing && existing.headers) || {})) addRow(k, v ?? '');
+    return {
+      el: h('div', { class: 'field' }, h('span', { class: 'label', text: 'Custom headers' }),
+        h('p', { class: 'field-help', text: 'Extra HTTP headers sent with every request, such as an API gateway key. Values are secrets: they are never shown back.' }),
+        rows, h('div', {}, button('Add header', () => addRow('', '', true), { kind: 'ghost', icon: '+' }))),
+      value: () => Object.fromEntries([...rows.children].map((r) => r.pair()).filter(([k]) => k)),
+    };
+  })();
+
   // Step 3: preferences.
   const step3 = h('div', { class: 'step' },
     add(3, 'preferences.userFilterExpression', field('User Filter Expression', { value: c.preferences.userFilterExpression, spellcheck: false, help: '%s is replaced by the user identifier\'s value, escaped as a SCIM string.' })),
@@ -115,7 +135,8 @@ export function openConnectionWizard(existing, onSaved) {
       add(3, 'preferences.updateMethod', field('Update Method', { kind: 'select', options: [['PATCH', 'PATCH'], ['PUT', 'PUT']], value: c.preferences.updateMethod })),
       h('div', { class: 'row2' },
         add(3, 'preferences.maxRequestsPerSecond', field('Max requests per second', { kind: 'number', value: c.preferences.maxRequestsPerSecond, help: '0 = no limit' })),
-        add(3, 'preferences.maxConcurrency', field('Max concurrent requests', { kind: 'number', value: c.preferences.maxConcurrency, help: '0 = no limit' })))));
+        add(3, 'preferences.maxConcurrency', field('Max concurrent requests', { kind: 'number', value: c.preferences.maxConcurrency, help: '0 = no limit' }))),
+      headersEditor.el));
 
   const steps = [step0, step1, step2, step3];
   const stepper = h('ol', { class: 'stepper', attrs: { 'aria-label': 'Steps' } }, STEP_TITLES.map((t) => h('li', { text: t })));
@@ -181,6 +202,7 @@ export function openConnectionWizard(existing, onSaved) {
         maxRequestsPerSecond: num('preferences.maxRequestsPerSecond'), maxConcurrency: num('preferences.maxConcurrency'),
       },
     };
+    out.headers = headersEditor.value();
     if (!editing) out.type = 'SCIM_OUTBOUND';
     return out;
   }
@@ -192,6 +214,9 @@ export function openConnectionWizard(existing, onSaved) {
       if (f.startsWith('auth.') && fields['auth.method']) showAuth();
     } else if (f && f.startsWith('auth.')) {
       step = 2; update();
+    } else if (f && f.startsWith('headers')) {
+      step = 3; update();
+      steps[3].querySelector('details.advanced').open = true;
     }
     showApiError(e, fields, err);
   }
