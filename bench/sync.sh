@@ -181,7 +181,7 @@ def pct(xs, p):
 
 
 def main():
-    R = {}
+    R = {"load_before": os.getloadavg()[0]}
     tgt = Target(token=TOKEN, no_delete=True).start()
     srv = Serve().start()
     try:
@@ -215,7 +215,7 @@ def main():
         sent = [0]
         bg = names[100:2000]
 
-        def load(worker, workers=4):
+        def load(worker, workers=8):
             cli = KeepAlive(srv)
             rate = 500 / workers
             start, k = time.monotonic(), 0
@@ -227,7 +227,7 @@ def main():
                 delay = start + k / rate - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
-        threads = [threading.Thread(target=load, args=(w,), daemon=True) for w in range(4)]
+        threads = [threading.Thread(target=load, args=(w,), daemon=True) for w in range(8)]
         lt0 = time.monotonic()
         for t in threads:
             t.start()
@@ -254,6 +254,7 @@ def main():
         srv.__exit__(None, None, None)
         tgt.__exit__(None, None, None)
     R["wrk_rate"], R["wrk_bad"] = target_capacity()
+    R["load_after"] = os.getloadavg()[0]
     report(R)
 
 
@@ -272,9 +273,21 @@ def report(R):
     lines = [
         "## Sync",
         "",
+        "`bench/sync.sh` starts `scimitar target --no-delete` and `scimitar serve` on loopback,",
+        "bulk-imports the users, creates the seed's connection and a rule on their population,",
+        "and measures: the initial sync (enable the rule until the target holds every user;",
+        "CPU from /proc/PID/stat of serve, peak memory from VmHWM); the target's own capacity",
+        "for the same POSTs with wrk on a fresh target (2 threads, 32 connections, 10 s);",
+        "propagation of single title changes (API call until a GET on the target shows it,",
+        "polled every 2 ms) idle and while 8 keep-alive clients send 500 other changes/s;",
+        "and a no-op full resync (POST .../resync until lastSyncAt moves; requests counted",
+        "by the target's _stats). `SYNC_USERS` (default 100000) and `SCIMITAR_BIN` change it.",
+        "",
         "`bash bench/sync.sh` (%s, %d users); %s." % (
             time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), N, machine()),
-        "`scimitar serve`, `scimitar target --no-delete` and the load all share this machine.",
+        "`scimitar serve`, `scimitar target --no-delete`, wrk and the load generator share "
+        "this machine (load average %.1f before, %.1f after: other work ran too)." % (
+            R["load_before"], R["load_after"]),
         "",
         "| figure | value | aim |",
         "|---|---|---|",
