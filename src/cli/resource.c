@@ -63,14 +63,16 @@ static const struct opt_def opt_defs[] = {
     {OPT_LIMIT, "limit", 1, "N", "at most N items (1..1000); with --all, the page size"},
     {OPT_ALL, "all", 0, NULL, "every item: follow nextCursor through all pages"},
     {OPT_FIELD, "field", 1, "KEY=VALUE",
-     "set any field by its dotted API name (repeatable); VALUE true, false and null are\n"
-     "JSON literals, KEY:=JSON sets a raw JSON value"},
+     "set any field by its dotted API name (repeatable);\n"
+     "true, false and null are JSON literals; KEY:=JSON sets raw JSON"},
     {OPT_JSON_BODY, "json-body", 1, "FILE|-", "start from the JSON object in FILE (- = stdin)"},
     {OPT_USER, "user", 1, "ID|USERNAME", "the user to add"},
     {OPT_GROUP, "group", 1, "ID|NAME", "the group to add (groups nest; cycles are refused)"},
     {OPT_DRY_RUN, "dry-run", 0, NULL, "show the plan (creates, updates, disables), send nothing"},
     {OPT_ALLOW, "allow", 0, NULL, "let a resync stopped by the mass-deprovisioning brake go on"},
-    {OPT_SET_JSON, "set-json", 1, "FILE|-", "replace it with the JSON in FILE (- = stdin)"},
+    {OPT_SET_JSON, "set-json", 1, "FILE|-",
+     "replace it with the JSON in FILE (- = stdin); mappings are\n"
+     "a list [{\"target\": \"userName\", \"source\": \"username\"}, ...]"},
     {OPT_EFFECTIVE, "effective", 0, NULL,
      "every user member (direct, dynamic, inherited), not only direct members"},
 };
@@ -175,9 +177,10 @@ static const struct field_def group_fields[] = {
     {"name", NULL, "name", FK_STR, "name (unique)"},
     {"description", NULL, "description", FK_STR, "description"},
     {"filter-json", NULL, "userFilter", FK_JSON,
-     "FILE|-: a user filter that makes the group dynamic, e.g.\n"
-     "{\"match\":\"ALL\",\"conditions\":[{\"attribute\":\"population.name\",\n"
-     "\"operator\":\"EQUALS\",\"value\":\"Sales\"}]} (--field userFilter=null clears it)"},
+     "a user filter (JSON; - = stdin) that makes the group\n"
+     "dynamic, e.g. {\"match\":\"ALL\",\"conditions\":[\n"
+     "{\"attribute\":\"population.name\",\"operator\":\"EQUALS\",\n"
+     "\"value\":\"Sales\"}]}; --field userFilter=null clears it"},
     {NULL, NULL, NULL, 0, NULL},
 };
 
@@ -218,7 +221,7 @@ static const struct field_def connection_fields[] = {
     {"max-concurrency", NULL, "preferences.maxConcurrency", FK_INT,
      "at most N requests in flight to the target (0 = no limit)"},
     {"header", NULL, "headers", FK_HEADER,
-     "'Name: value': a custom HTTP header sent to the target (repeatable; the value is secret)"},
+     "a custom HTTP header sent to the target (repeatable;\nthe value is secret)"},
     {NULL, NULL, NULL, 0, NULL},
 };
 
@@ -1220,13 +1223,13 @@ static const struct sub_def rule_subs[] = {
     SUB_UPDATE("rule"),
     SUB_DELETE("rule"),
     {"enable", "ID|NAME", 1, NULL, 0, do_enable,
-     "turn the rule on (its connection must be enabled); starts a full resync"},
+     "turn the rule on (needs an enabled connection); full resync"},
     {"disable", "ID|NAME", 1, NULL, 0, do_disable, "turn the rule off"},
     {"filter", "ID|NAME", 1, o_set, 0, do_filter, "show the user filter, or set it (--set-json)"},
     {"mappings", "ID|NAME", 1, o_set, 0, do_mappings,
-     "show the attribute mapping, or replace it (--set-json: [{\"target\",\"source\"}, ...])"},
+     "show the attribute mapping, or replace it (--set-json)"},
     {"resync", "ID|NAME", 1, o_resync, 0, do_resync,
-     "start a full resync (--dry-run shows the plan; --allow passes the brake)"},
+     "start a full resync (--dry-run: only the plan)"},
     {"status", "ID|NAME", 1, NULL, 0, do_status, "sync status and user counters"},
     {"users", "ID|NAME", 1, o_list, 0, do_rule_users, "each user's link, state and last error"},
     SUB_END,
