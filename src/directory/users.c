@@ -127,25 +127,30 @@ static enum sc_err resolve_population(struct store *st, const json_t *ref, json_
     return SC_OK;
 }
 
-/* Upper-cases the country code of rec in place (a copy we own). */
+/* Upper-cases the country code of rec (an object we own; its "address" may be shared
+ * with the caller's input, so a changed address is copied first). */
 static void normalise(json_t *rec)
 {
     json_t *addr = json_object_get(rec, "address");
     const char *cc = json_string_value(json_object_get(addr, "countryCode"));
-    if (cc && strlen(cc) == 2) {
-        char up[3] = {cc[0], cc[1], 0};
-        for (int i = 0; i < 2; i++)
-            if (up[i] >= 'a' && up[i] <= 'z')
-                up[i] = (char)(up[i] - 'a' + 'A');
-        json_object_set_new(addr, "countryCode", json_string(up));
-    }
+    if (!cc || strlen(cc) != 2 || ((cc[0] < 'a' || cc[0] > 'z') && (cc[1] < 'a' || cc[1] > 'z')))
+        return;
+    char up[3] = {cc[0], cc[1], 0};
+    for (int i = 0; i < 2; i++)
+        if (up[i] >= 'a' && up[i] <= 'z')
+            up[i] = (char)(up[i] - 'a' + 'A');
+    json_t *copy = json_copy(addr);
+    if (!copy)
+        return;
+    json_object_set_new(copy, "countryCode", json_string(up));
+    json_object_set_new(rec, "address", copy);
 }
 
 /* Builds the record to store for a new user from checked input and its population
  * (the stored population object: "id" and "name" are used). New. */
 static json_t *build_record(const json_t *in, const json_t *pop)
 {
-    json_t *rec = json_deep_copy(in);
+    json_t *rec = json_copy((json_t *)in); /* shallow: nested objects are only read */
     if (!rec)
         return NULL;
     char id[SC_UUID_LEN + 1], now[32];
