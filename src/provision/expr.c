@@ -66,6 +66,8 @@ struct expr {
     enum expr_kind kind;
     json_t *lit;       /* EXPR_LIT */
     const char *field; /* EXPR_FIELD: an entry of expr_fields */
+    char seg[2][32];   /* EXPR_FIELD: its dotted parts ("name", "given"), the second may
+                          be "" */
     enum expr_fn fn;   /* EXPR_CALL */
     struct expr **args;
     size_t nargs;
@@ -387,8 +389,14 @@ static struct expr *parse_primary(struct parser *p)
         for (const char *const *f = expr_fields; *f; f++) {
             if (strlen(*f) == len && sc_strncaseeq(*f, name, len)) {
                 struct expr *x = node_new(p, EXPR_FIELD);
-                if (x)
+                if (x) {
                     x->field = *f;
+                    const char *dot = strchr(*f, '.');
+                    size_t n0 = dot ? (size_t)(dot - *f) : strlen(*f);
+                    memcpy(x->seg[0], *f, n0);
+                    x->seg[0][n0] = '\0';
+                    sc_strlcpy(x->seg[1], dot ? dot + 1 : "", sizeof x->seg[1]);
+                }
                 return x;
             }
         }
@@ -817,7 +825,9 @@ static json_t *eval(const struct expr *x, const json_t *user)
     case EXPR_LIT:
         return json_incref(x->lit);
     case EXPR_FIELD: {
-        json_t *v = sc_json_get_path(user, x->field);
+        json_t *v = json_object_get(user, x->seg[0]);
+        if (x->seg[1][0])
+            v = json_object_get(v, x->seg[1]);
         if (!v || json_is_object(v) || json_is_array(v))
             return json_null();
         return json_incref(v);
