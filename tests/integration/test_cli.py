@@ -290,6 +290,20 @@ class TestImport(CliTestCase):
         self.assertEqual([x["line"] for x in rep["rejected"]], [2, 3, 4, 7, 9, 10, 11])
         self.assertEqual(rep["rejected"][0]["field"], "username")
 
+    def test_csv_limits_and_unterminated_quote(self):
+        self.population("Limits")
+        text = ("username,email,population\n"
+                "lim1,lim1@example.com,Limits\n"
+                "lim2,%s,Limits\n"
+                "lim3,lim3@example.com,Limits\n"
+                'lim4,"lim4@example.com,Limits\n'
+                "never,closed,row\n") % ("x" * 70000)
+        r = self.fails(1, "import", self.write("limits.csv", text))
+        self.assertIn("2 created", r.stdout)
+        self.assertRegex(r.stdout, r"line 3: .*longer than")
+        self.assertRegex(r.stdout, r"line 5: .*never closed")
+        self.ok("users", "get", "lim3")
+
     def test_clean_csv_exits_0_in_batches(self):
         self.population("Batch")
         rows = ["username,email,population.name"] + [
