@@ -119,8 +119,7 @@ static int known_field(const char *path)
 }
 
 /* Checks the keys of a nested object ("name" or "address") of a user body. */
-static enum sc_err check_nested(const char *prefix, const json_t *obj, int partial,
-                                struct sc_error *e)
+static enum sc_err check_nested(const char *prefix, const json_t *obj, struct sc_error *e)
 {
     if (!json_is_object(obj))
         return sc_error_set(e, SC_ERR_INVALID, prefix, "%s must be an object", prefix);
@@ -134,7 +133,6 @@ static enum sc_err check_nested(const char *prefix, const json_t *obj, int parti
             return sc_error_set(e, SC_ERR_INVALID, path, "unknown field '%s'", path);
         if (json_is_null(v))
             continue;
-        (void)partial;
         enum sc_err rc = check_text(path, v, e);
         if (rc)
             return rc;
@@ -154,7 +152,7 @@ enum sc_err directory_user_check(const json_t *in, int partial, struct sc_error 
         if (strcmp(key, "name") == 0 || strcmp(key, "address") == 0) {
             if (json_is_null(v))
                 continue;
-            rc = check_nested(key, v, partial, e);
+            rc = check_nested(key, v, e);
         } else if (strcmp(key, "enabled") == 0) {
             if (!json_is_boolean(v))
                 rc = sc_error_set(e, SC_ERR_INVALID, key, "enabled must be true or false");
