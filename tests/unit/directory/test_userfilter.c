@@ -260,6 +260,71 @@ static void test_caps(void **state)
     assert_false(userfilter_attribute_known("address"));
 }
 
+/* A deterministic pseudo-random generator for the robustness test. */
+static unsigned next_rand(unsigned *seed)
+{
+    *seed = *seed * 1103515245u + 12345u;
+    return (*seed >> 16) & 0x7fff;
+}
+
+static json_t *random_value(unsigned *seed, int depth)
+{
+    static const char *const words[] = {
+        "group", "username", "EQUALS", "IN", "MATCHES",         "ALL",
+        "ANY",   "(",        "^a.*",   "",   "population.name", "IS_NULL"};
+    static const char *const keys[] = {"match",    "conditions", "attribute",
+                                       "operator", "value",      "x"};
+    switch (next_rand(seed) % (depth > 4 ? 4 : 7)) {
+    case 0:
+        return json_string(words[next_rand(seed) % 12]);
+    case 1:
+        return json_integer(next_rand(seed));
+    case 2:
+        return json_null();
+    case 3:
+        return json_true();
+    case 4: {
+        json_t *a = json_array();
+        for (unsigned i = next_rand(seed) % 4; i > 0; i--)
+            json_array_append_new(a, random_value(seed, depth + 1));
+        return a;
+    }
+    default: {
+        json_t *o = json_object();
+        for (unsigned i = next_rand(seed) % 4; i > 0; i--)
+            json_object_set_new(o, keys[next_rand(seed) % 6], random_value(seed, depth + 1));
+        return o;
+    }
+    }
+}
+
+static void test_random_specs(void **state)
+{
+    (void)state;
+    unsigned seed = 42;
+    json_t *u = user();
+    const char *groups[] = {"a", "b"};
+    int compiled = 0;
+    for (int i = 0; i < 3000; i++) {
+        json_t *spec = random_value(&seed, 0);
+        struct userfilter *f = NULL;
+        struct sc_error e = {0};
+        if (userfilter_compile(spec, &f, &e) == SC_OK) {
+            compiled++;
+            userfilter_match(f, u, groups, 2);
+            userfilter_names_scope(f);
+            userfilter_uses_group(f, "a");
+            json_decref(userfilter_group_names(f));
+            userfilter_free(f);
+        } else {
+            assert_true(strlen(e.message) > 0);
+        }
+        json_decref(spec);
+    }
+    (void)compiled;
+    json_decref(u);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -268,6 +333,7 @@ int main(void)
         cmocka_unit_test(test_all_any_nesting),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_caps),
+        cmocka_unit_test(test_random_specs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
