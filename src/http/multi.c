@@ -18,10 +18,15 @@ struct transfer {
     struct transfer *prev, *next; /* the multi's list of transfers in flight */
 };
 
+#define MULTI_POOL_MAX 256 /* idle easy handles kept for reuse */
+
 struct http_multi {
     CURLM *multi;
     int running;
     struct transfer *list;
+    CURL *pool[MULTI_POOL_MAX]; /* reset easy handles: reusing them spares the
+                                   allocation of their buffers per transfer */
+    int npool;
 };
 
 enum sc_err http_multi_new(long max_total_connections, struct http_multi **out)
@@ -65,6 +70,8 @@ void http_multi_free(struct http_multi *m)
         curl_multi_remove_handle(m->multi, t->easy);
         transfer_free(t);
     }
+    for (int i = 0; i < m->npool; i++)
+        curl_easy_cleanup(m->pool[i]);
     curl_multi_cleanup(m->multi);
     free(m);
 }
@@ -110,7 +117,7 @@ enum sc_err http_multi_add(struct http_multi *m, const struct http_multi_request
     sc_buf_init(&t->res.body, req->max_response ? req->max_response : 16u * 1024 * 1024);
     t->done = done;
     t->arg = arg;
-    t->easy = curl_easy_init();
+    t->easy = m->npool > 0 ? m->pool[--m->npool] : curl_easy_init();
     if (!t->easy)
         goto fail;
     for (const char *const *h = req->headers; h && *h; h++) {
@@ -210,6 +217,11 @@ static void finish(struct http_multi *m, CURL *easy, CURLcode code)
     }
     if (t->done)
         t->done(t->arg, &t->res);
+    if (m->npool < MULTI_POOL_MAX) {
+        curl_easy_reset(t->easy);
+        m->pool[m->npool++] = t->easy;
+        t->easy = NULL;
+    }
     transfer_free(t);
 }
 

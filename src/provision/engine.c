@@ -44,6 +44,7 @@
 #define ENGINE_IDLE_POLL_MS 1000 /* longest sleep when nothing is due */
 #define ENGINE_MAX_STEPS 6       /* plans per job (look-up, 409, 404 loops) */
 #define ENGINE_LIST_MAX 1000000  /* accounts read from one target listing */
+#define ENGINE_LEASE_BATCH 32    /* free slots worth a lease transaction */
 #define ENGINE_PRUNE_EVERY 10000 /* handled events deleted in chunks of this many */
 
 /* ---- metrics ---- */
@@ -651,14 +652,21 @@ static void job_log(struct job *j, const char *action, const char *status, int h
     metrics_op(j->eng, rule_id_of(j->er), action, status);
 }
 
-static void job_set_sent(struct job *j, json_t *sent /* stolen, may be NULL */)
+/* Records sent (stolen, may be NULL) as what the target holds; digest is its
+ * planner_digest when the caller has it already, else 0 to compute it here. */
+static void job_set_sent_digest(struct job *j, json_t *sent, uint64_t digest)
 {
     json_decref(j->sent);
     j->sent = sent;
     free(j->link.sent);
     j->link.sent = sent ? sc_json_dump_canonical(sent) : NULL;
-    j->link.digest = planner_digest(sent);
+    j->link.digest = digest ? digest : planner_digest(sent);
     j->link_dirty = 1;
+}
+
+static void job_set_sent(struct job *j, json_t *sent)
+{
+    job_set_sent_digest(j, sent, 0);
 }
 
 static void job_set_target(struct job *j, const char *target_id)
@@ -845,7 +853,7 @@ static void job_on_response(void *arg, const struct http_multi_result *res)
                 return;
             }
             job_set_target(j, tid);
-            job_set_sent(j, json_incref(j->op.next_sent));
+            job_set_sent_digest(j, json_incref(j->op.next_sent), j->op.next_digest);
             j->link.absent = 0;
             job_log(j, "CREATE", "SUCCESS", (int)st, j->op.changes, NULL);
             job_set_state(j, j->op.state, NULL);
@@ -872,7 +880,7 @@ static void job_on_response(void *arg, const struct http_multi_result *res)
             job_unlink(j, 1);
             break;
         }
-        job_set_sent(j, json_incref(j->op.next_sent));
+        job_set_sent_digest(j, json_incref(j->op.next_sent), j->op.next_digest);
         job_log(j, j->op.log_action, "SUCCESS", (int)st, j->op.changes, NULL);
         job_set_state(j, j->op.state, NULL);
         json_decref(body);
@@ -1056,7 +1064,7 @@ static void job_step(struct job *j)
     if (!j->op.method) {
         int changed = strcmp(j->link.state, j->op.state) != 0;
         if (j->op.next_sent)
-            job_set_sent(j, json_incref(j->op.next_sent));
+            job_set_sent_digest(j, json_incref(j->op.next_sent), j->op.next_digest);
         if (changed &&
             (j->has_row || j->link_dirty || strcmp(j->op.state, SYNC_STATE_OUT_OF_SCOPE) != 0)) {
             if (j->op.action == PLANNER_UNSYNCED)
@@ -1206,7 +1214,10 @@ static void flush_results(struct provision_engine *eng)
 /* Leases due items up to the in-flight cap and starts them. Returns how many. */
 static size_t lease_and_start(struct provision_engine *eng)
 {
-    if (eng->inflight >= ENGINE_MAX_INFLIGHT)
+    /* Lease in batches: one lease transaction per ENGINE_LEASE_BATCH free slots, not
+     * one per finished job. */
+    if (eng->inflight >= ENGINE_MAX_INFLIGHT ||
+        (eng->inflight > 0 && ENGINE_MAX_INFLIGHT - eng->inflight < ENGINE_LEASE_BATCH))
         return 0;
     size_t room = (size_t)(ENGINE_MAX_INFLIGHT - eng->inflight);
     struct store_sync_item *items = NULL;
@@ -1247,7 +1258,9 @@ static void *engine_main(void *arg)
             store_sync_outbox_next_due(eng->st, &due);
             int64_t now = sc_clock_now_ms();
             int64_t t = ENGINE_IDLE_POLL_MS;
-            if (due != INT64_MAX && eng->inflight < ENGINE_MAX_INFLIGHT)
+            int can_lease =
+                eng->inflight == 0 || ENGINE_MAX_INFLIGHT - eng->inflight >= ENGINE_LEASE_BATCH;
+            if (due != INT64_MAX && can_lease)
                 t = due - now;
             if (eng->waiting && eng->next_wait_ms > 0 && eng->next_wait_ms < t)
                 t = eng->next_wait_ms;
@@ -1301,6 +1314,7 @@ enum sc_err provision_engine_start(const struct provision_engine_options *opt,
     if ((err = oauth_cache_new(NULL, &eng->oauth)))
         goto fail;
     /* One engine serves a SQLite database: leases of a crashed predecessor are ours. */
+    store_sync_tune(eng->st);
     if ((err = store_sync_outbox_release_all(eng->st, NULL)) ||
         (err = store_sync_cursor_get(eng->st, &eng->cursor))) {
         sc_error_set(e, err, "db", "cannot read the engine's state");

@@ -284,7 +284,7 @@ enum sc_err store_sync_outbox_lease(struct store *st, const char *owner, int64_t
     sqlite3_stmt *u = store__prepare(
         st, "UPDATE sync_outbox SET lease_owner = ?, lease_until = ?, attempts = attempts + 1 "
             "WHERE id IN (SELECT id FROM sync_outbox WHERE not_before <= ? AND "
-            "(lease_owner IS NULL OR lease_until < ?) ORDER BY not_before, id LIMIT ?) "
+            "(lease_owner IS NULL OR lease_until < ?) ORDER BY not_before LIMIT ?) "
             "RETURNING id, rule_id, user_id, flags, attempts, generation, not_before");
     if (!u) {
         err = SC_ERR_DB;
@@ -422,6 +422,13 @@ enum sc_err store_sync_outbox_drop_rule(struct store *st, const char *rule_id)
         return SC_ERR_DB;
     store__bind_text(d, 1, rule_id);
     return step_done(st, d);
+}
+
+enum sc_err store_sync_tune(struct store *st)
+{
+    /* Memory-mapped reads (no pread per page) and a larger page cache for the passes
+     * over every user and link; both only for this connection. */
+    return store__exec(st, "PRAGMA mmap_size=1073741824; PRAGMA cache_size=-65536;");
 }
 
 /* ---- cursor ---- */

@@ -126,6 +126,10 @@ enum sc_err store_sync_outbox_count(struct store *st, const char *rule_id, int64
 /* Deletes every item of rule_id (rule disabled or deleted). */
 enum sc_err store_sync_outbox_drop_rule(struct store *st, const char *rule_id);
 
+/* Tunes st for the engine's long scans (memory-mapped reads, a 64 MiB page cache).
+ * Call once on the engine's own connection. */
+enum sc_err store_sync_tune(struct store *st);
+
 /* ---- engine cursor ---- */
 
 /* The last change-event sequence the engine fully handled (0 when none). */
