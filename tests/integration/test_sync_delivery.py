@@ -136,6 +136,25 @@ class DeliveryTest(unittest.TestCase):
         self.assertEqual(f.target_count(), 60)
         self.assertEqual(f.stats().get("DELETE", 0), 0)
 
+    def test_hung_requests_end_in_the_exact_expected_state(self):
+        # 5% of requests hang for a second and then get 503: the engine cannot know
+        # whether those reached the target, and must still neither duplicate nor lose.
+        f = self.flow(extra=["--faults", "timeout=0.05,hang=1s,500=0.05,retry-after=1"])
+        f.population(POP)
+        f.import_users([f.person("hung%02d" % i, POP) for i in range(30)])
+        f.setup(population=POP)
+        f.wait_target_count(30, timeout=WAIT_LONG)
+        ids = {u["username"]: u["id"] for u in f.ok("GET", "/api/v1/users?limit=1000")["items"]}
+        for i in range(10):
+            f.patch_user(ids["hung%02d" % i], {"enabled": False})
+
+        def exact():
+            got = f.target_users()
+            return len(got) == 30 and all(
+                u.get("active") is (int(n[4:]) >= 10) for n, u in got.items())
+        wait_until(exact, timeout=WAIT_LONG, interval=0.5, what="the exact expected state")
+        self.assertEqual(len({u["id"] for u in f.target_users().values()}), 30)
+
     def test_mass_deprovisioning_brake(self):
         f = self.flow()
         f.population("Keep")
