@@ -406,6 +406,17 @@ static int detail_flag(const char *detail, const char *key)
     return v;
 }
 
+static int detail_is(const char *detail, const char *key, const char *value)
+{
+    if (!detail)
+        return 0;
+    json_t *d = json_loads(detail, 0, NULL);
+    const char *v = json_string_value(json_object_get(d, key));
+    int eq = v && strcmp(v, value) == 0;
+    json_decref(d);
+    return eq;
+}
+
 static int is_config_event(const char *kind)
 {
     return strncmp(kind, "rule.", 5) == 0 || strncmp(kind, "connection.", 11) == 0;
@@ -455,7 +466,9 @@ static int process_events(struct provision_engine *eng)
             if (detail_flag(x->detail, "resync") && rule_find(eng, x->object_id))
                 err = store_sync_rule_request_resync(eng->st, x->object_id, 0);
             if (!err && !rule_find(eng, x->object_id))
-                err = store_sync_outbox_drop_rule(eng->st, x->object_id);
+                err = detail_is(x->detail, "change", "deleted")
+                          ? store_sync_rule_forget(eng->st, x->object_id)
+                          : store_sync_outbox_drop_rule(eng->st, x->object_id);
         } else if (strcmp(x->kind, "connection.changed") == 0) {
             if (detail_flag(x->detail, "resync"))
                 for (struct eng_rule *er = eng->rules; er && !err; er = er->next)
