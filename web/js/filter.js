@@ -95,12 +95,15 @@ function setEditor(set, lists, depth, onRemove) {
     if (e.key === 'ArrowUp') { e.preventDefault(); its[(i + its.length - 1) % its.length].focus(); }
   });
 
+  const menuWrap = h('div', { class: 'menu-wrap' }, addBtn, menu);
+  // The menu closes when the focus leaves it (a click elsewhere, Tab).
+  menuWrap.addEventListener('focusout', (e) => { if (!menuWrap.contains(e.relatedTarget)) toggleMenu(false); });
   const el = h('fieldset', { class: `cond-set depth-${depth}` },
     h('legend', { text: depth ? 'Condition set' : 'Conditions' }),
     h('div', { class: 'set-head' }, matchGroup,
       onRemove ? button('', onRemove, { kind: 'icon', aria: 'Remove condition set', icon: '×' }) : null),
     rows,
-    h('div', { class: 'menu-wrap' }, addBtn, menu));
+    menuWrap);
   return {
     el,
     focus: () => el.querySelector('select, input')?.focus(),

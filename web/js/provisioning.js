@@ -47,7 +47,11 @@ function plusMenu(onConnection, onRule) {
     if (e.key === 'ArrowDown') { e.preventDefault(); its[(i + 1) % its.length].focus(); }
     if (e.key === 'ArrowUp') { e.preventDefault(); its[(i + its.length - 1) % its.length].focus(); }
   });
-  document.addEventListener('click', (e) => { if (!btn.contains(e.target) && !menu.contains(e.target)) close(); });
+  const outside = (e) => {
+    if (!document.contains(btn)) { document.removeEventListener('click', outside); return; }
+    if (!btn.contains(e.target) && !menu.contains(e.target)) close();
+  };
+  document.addEventListener('click', outside);
   return h('div', { class: 'menu-wrap' }, btn, menu);
 }
 
