@@ -112,6 +112,22 @@ test('directory: populations, users and groups through the console', async () =>
     await page.getByRole('region', { name: 'Effective members' }).getByText('cyd', { exact: true }).waitFor();
     await screenshot(page, 'group');
     assert.ok(users.ada);
+
+    // The user's dialog lists the groups, direct and inherited.
+    await page.getByRole('link', { name: 'Users' }).click();
+    await page.getByRole('button', { name: 'Edit bob' }).click();
+    const ug = page.getByRole('dialog', { name: 'Edit bob' }).getByRole('region', { name: 'Groups' });
+    await ug.getByText('Builders', { exact: true }).waitFor();
+    await ug.getByText(/^Everyone/).waitFor();
+    await page.keyboard.press('Escape');
+
+    // A population's name leads to its users.
+    await page.getByRole('link', { name: 'Populations' }).click();
+    await page.getByRole('table', { name: 'Populations' }).getByRole('link', { name: 'Engineering' }).click();
+    await waitUntil(async () => {
+      const rows = await page.getByRole('table', { name: 'Users' }).locator('tbody tr').allTextContents();
+      return rows.length === 1 && /cyd/.test(rows[0]);
+    }, { what: 'only the Engineering users' });
   });
 });
 

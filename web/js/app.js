@@ -75,7 +75,7 @@ function route() {
   main.replaceChildren();
   let r = null;
   const [area, page, id, tab] = parts;
-  if (area === 'directory' && page === 'users') r = renderUsers(main);
+  if (area === 'directory' && page === 'users') r = renderUsers(main, id);
   else if (area === 'directory' && page === 'populations') r = renderPopulations(main);
   else if (area === 'directory' && page === 'groups') r = renderGroups(main, id);
   else if (area === 'provisioning' && page === 'rules' && id) r = renderRule(main, id, tab || 'configuration');

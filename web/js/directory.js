@@ -35,6 +35,15 @@ function openUser(user, populations, onDone) {
   fields.population = field('Population', { kind: 'select', required: true, options: [['', 'Choose a population…'], ...populations.map((p) => [p.id, p.name])], value: user && user.population ? user.population.id : (populations.length === 1 ? populations[0].id : '') });
   fields.enabled = field('Enabled', { kind: 'checkbox', value: user ? user.enabled !== false : true });
   const save = button(user ? 'Save' : 'Create User', null, { kind: 'primary', submit: true });
+  const groupsOf = h('section', { class: 'user-groups', attrs: { 'aria-label': 'Groups' } }, h('h3', { text: 'Groups' }), h('p', { class: 'muted', text: 'Loading…' }));
+  if (user) {
+    api.get(`/users/${api.seg(user.id)}/groups`).then((r) => {
+      const gs = Array.isArray(r) ? r : (r && r.items) || [];
+      clear(groupsOf, h('h3', { text: 'Groups' }), gs.length
+        ? h('ul', { class: 'chips' }, gs.map((g) => h('li', { text: g.direct === false ? `${g.name} (inherited or dynamic)` : g.name })))
+        : h('p', { class: 'muted', text: 'Not a member of any group.' }));
+    }).catch(() => groupsOf.remove());
+  }
   const g = (keys) => h('div', { class: 'grid2' }, keys.map((k) => fields[k].wrap));
   const form = h('form', { noValidate: true, class: 'user-form' }, err,
     g(['username', 'population']),
@@ -42,6 +51,7 @@ function openUser(user, populations, onDone) {
     h('h3', { text: 'Work' }), g(['title', 'type', 'email', 'primaryPhone', 'externalId']),
     h('h3', { text: 'Address' }), g(['address.streetAddress', 'address.locality', 'address.region', 'address.postalCode', 'address.countryCode']),
     fields.enabled.wrap,
+    user ? groupsOf : null,
     h('div', { class: 'actions' },
       user ? button('Delete', async () => {
         if (!await confirmDialog('Delete user', `Delete ${user.username}? Provisioning applies each rule's Remove Action to the user's accounts.`)) return;
@@ -74,7 +84,8 @@ function openUser(user, populations, onDone) {
   });
 }
 
-export function renderUsers(main) {
+/** The Users page; populationId (optional) preselects the population filter. */
+export function renderUsers(main, populationId) {
   let populations = [];
   const search = field('Search users', { kind: 'search', placeholder: 'username, name or email' });
   const popF = field('Population', { kind: 'select', options: [['', 'All populations']] });
@@ -123,8 +134,9 @@ export function renderUsers(main) {
   api.listAll('/populations').then((ps) => {
     populations = ps;
     for (const p of ps) popF.input.append(h('option', { value: p.id, text: p.name }));
-  }).catch((e) => toast(e.message, 'error'));
-  load(false);
+    if (populationId && ps.some((p) => p.id === populationId)) popF.set(populationId);
+    load(false);
+  }).catch((e) => { toast(e.message, 'error'); load(false); });
 }
 
 function simpleForm(title, initial, submitLabel, onSubmit) {
@@ -153,7 +165,7 @@ export function renderPopulations(main) {
     clear(tableEl, h('table', { class: 'table', attrs: { 'aria-label': 'Populations' } },
       h('thead', {}, h('tr', {}, ['Name', 'Description', 'Users', h('span', { class: 'sr-only', text: 'Actions' })].map((t) => h('th', {}, t)))),
       h('tbody', {}, ps.map((p) => h('tr', {},
-        h('td', {}, h('a', { href: '#/directory/users', text: p.name })),
+        h('td', {}, h('a', { href: `#/directory/users/${encodeURIComponent(p.id)}`, text: p.name, title: `Users of ${p.name}` })),
         h('td', { text: p.description || '' }),
         h('td', { text: p.userCount ?? '' }),
         h('td', { class: 'cell-actions' },
