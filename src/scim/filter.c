@@ -140,6 +140,18 @@ static json_t *parse_value(struct parser *p)
             return NULL;
         }
         p->pos++;
+        /* the common case, no escapes and no control characters, skips the JSON parser
+         * (the whole text is already known to be valid UTF-8) */
+        int plain = 1;
+        for (size_t i = start + 1; i + 1 < p->pos && plain; i++)
+            if (p->s[i] == '\\' || (unsigned char)p->s[i] < 0x20)
+                plain = 0;
+        if (plain) {
+            v = json_stringn(p->s + start + 1, p->pos - start - 2);
+            if (!v)
+                fail(p, "bad string literal");
+            return v;
+        }
         v = json_loadb(p->s + start, p->pos - start, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
         if (!v) {
             p->pos = start;

@@ -62,6 +62,20 @@ static enum sc_err wrong_type(const struct vctx *c, const struct scim_attr *a, c
                           json_kind(v));
 }
 
+/* Writes "path.sub" into out (cut to fit); cheaper than snprintf on the hot path. */
+static void join_path(char *out, size_t n, const char *path, const char *sub)
+{
+    size_t pl = strlen(path), sl = strlen(sub);
+    if (pl > n / 2)
+        pl = n / 2;
+    if (pl + 1 + sl >= n)
+        sl = n - pl - 2;
+    memcpy(out, path, pl);
+    out[pl] = '.';
+    memcpy(out + pl + 1, sub, sl);
+    out[pl + 1 + sl] = '\0';
+}
+
 static enum sc_err check_complex(const struct vctx *c, const struct scim_attr *a, const char *path,
                                  const json_t *v, json_t **out)
 {
@@ -78,7 +92,7 @@ static enum sc_err check_complex(const struct vctx *c, const struct scim_attr *a
     json_object_foreach((json_t *)v, k, x)
     {
         const struct scim_attr *sa = scim_attr_sub(a, k);
-        snprintf(sub_path, sizeof sub_path, "%s.%s", path, k);
+        join_path(sub_path, sizeof sub_path, path, k);
         if (!sa) {
             rc = scim_error_set(c->err, 400, SCIM_TYPE_INVALID_VALUE,
                                 "%.200s is not an attribute of %s (unknown sub-attribute)",
