@@ -82,6 +82,8 @@ function route() {
   else if (area === 'provisioning') r = renderProvisioning(main, page === 'rules' ? 'rules' : 'connections');
   else if (area === 'logs') r = renderLogPage(main);
   else { location.hash = '#/provisioning'; return; }
+  const titles = { users: 'Users', populations: 'Populations', groups: 'Groups', logs: 'Provisioning Log' };
+  document.title = `${titles[page] || titles[area] || (page === 'rules' && id ? 'Rule' : 'Provisioning')} · scimitar`;
   cleanup = typeof r === 'function' ? r : null;
 }
 
