@@ -120,6 +120,7 @@ test('seed: the four procedures of the Code42 walkthrough, click by click', asyn
     await screenshot(page, 'seed-05-user-filter');
     // 4. Save.
     await filterSec.getByRole('button', { name: 'Save' }).click();
+    await filterSec.getByRole('button', { name: 'Edit user filter' }).waitFor();
     await filterSec.getByText('Population Name').waitFor();
     const rule = (await rules())[0];
     const f = await serve.ok('GET', `/api/v1/rules/${rule.id}/filter`);

@@ -47,7 +47,7 @@ test('editing the user filter resyncs the rule; the status and log show it', asy
     await sec.getByRole('button', { name: 'Edit user filter' }).click();
     await sec.getByLabel('Value', { exact: true }).selectOption('Engineering');
     await sec.getByRole('button', { name: 'Save' }).click();
-    await sec.getByText('Engineering').waitFor();
+    await sec.getByRole('button', { name: 'Edit user filter' }).waitFor();
 
     // The resync: cyd arrives, ada and bob are disabled (Code42 never deletes).
     const after = await waitUntil(async () => {
@@ -121,7 +121,7 @@ test('the safety brake holds a mass disable until Allow is clicked', async () =>
     await sec.getByRole('button', { name: 'Edit user filter' }).click();
     await sec.getByLabel('Value', { exact: true }).selectOption('Engineering');
     await sec.getByRole('button', { name: 'Save' }).click();
-    await sec.getByText('Engineering').waitFor();
+    await sec.getByRole('button', { name: 'Edit user filter' }).waitFor();
 
     await page.getByRole('tab', { name: 'Sync Status' }).click();
     const allow = page.getByRole('button', { name: 'Allow resync' });
