@@ -218,7 +218,7 @@ static int load_link(void *arg, const struct store_sync_link *l)
     en->username = sc_strdup(l->username);
     en->target_id = sc_strdup(l->target_id);
     en->digest = l->digest;
-    en->inactive = l->sent && strstr(l->sent, "\"active\":false") != NULL;
+    en->inactive = l->inactive;
     sc_strlcpy(en->state, l->state, sizeof en->state);
     if (l->target_id)
         t->linked++;

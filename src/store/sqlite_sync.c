@@ -59,8 +59,10 @@ static const struct store_migration sync_migrations[] = {
         " changes TEXT, error TEXT);"
         "CREATE INDEX sync_log_rule ON sync_log(rule_id, id);"
         "CREATE INDEX sync_log_user ON sync_log(user_id, id);"},
+    /* status counts read an index instead of every link row */
+    {2, "CREATE INDEX sync_links_state ON sync_links(rule_id, state, target_id);"},
 };
-const struct store_component store__sync_schema = {"sync", sync_migrations, 1};
+const struct store_component store__sync_schema = {"sync", sync_migrations, 2};
 
 static enum sc_err step_done(struct store *st, sqlite3_stmt *s)
 {
@@ -144,8 +146,11 @@ enum sc_err store_sync_link_each(struct store *st, const char *rule_id,
     /* Not cached: fn may call other store functions that would reset a shared
      * statement; a private statement keeps the iteration independent. */
     sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(st->db, "SELECT " LINK_COLUMNS " FROM sync_links WHERE rule_id = ?", -1,
-                           &s, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT rule_id, user_id, username, target_id, state, NULL, digest, "
+                           "absent, last_error, updated_at, "
+                           "instr(sent, '\"active\":false') > 0 FROM sync_links WHERE rule_id = ?",
+                           -1, &s, NULL) != SQLITE_OK)
         return store__err(st, sqlite3_errcode(st->db));
     store__bind_text(s, 1, rule_id);
     enum sc_err err = SC_OK;
@@ -153,6 +158,7 @@ enum sc_err store_sync_link_each(struct store *st, const char *rule_id,
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct store_sync_link l;
         link_read(s, &l);
+        l.inactive = sqlite3_column_int(s, 10);
         int stop = fn(arg, &l);
         store_sync_link_clear(&l);
         if (stop) {

@@ -43,6 +43,8 @@ struct store_sync_link {
                         linking), NULL when nothing is known */
     uint64_t digest; /* digest of sent (0 when none) */
     int absent;      /* 1: a look-up or a listing found no account (create directly) */
+    int inactive;    /* store_sync_link_each only: sent says active false (sent itself
+                        is NULL there, to keep the scan light) */
     char *last_error;
     int64_t updated_at;
 };
@@ -57,8 +59,8 @@ enum sc_err store_sync_link_get(struct store *st, const char *rule_id, const cha
 /* Inserts or replaces a link (values borrowed); updated_at is set to now. */
 enum sc_err store_sync_link_put(struct store *st, const struct store_sync_link *l);
 
-/* Calls fn for every link of rule_id (borrowed, valid during the call). fn returns
- * non-zero to stop (then SC_ERR_INTERNAL). */
+/* Calls fn for every link of rule_id (borrowed, valid during the call) with sent left
+ * NULL and inactive set. fn returns non-zero to stop (then SC_ERR_INTERNAL). */
 enum sc_err store_sync_link_each(struct store *st, const char *rule_id,
                                  int (*fn)(void *arg, const struct store_sync_link *l), void *arg);
 
