@@ -1195,8 +1195,14 @@ static void flush_results(struct provision_engine *eng)
             err = store_sync_outbox_retry(eng->st, j->item.id, j->item.generation, j->retry_at);
         else
             err = store_sync_outbox_done(eng->st, j->item.id, j->item.generation);
-        if (!err && j->success)
-            err = store_sync_rule_touch(eng->st, j->item.rule_id, now);
+        if (!err && j->success) {
+            /* once per rule per batch */
+            int seen = 0;
+            for (struct job *k = list; k != j && !seen; k = k->next)
+                seen = k->success && strcmp(k->item.rule_id, j->item.rule_id) == 0;
+            if (!seen)
+                err = store_sync_rule_touch(eng->st, j->item.rule_id, now);
+        }
     }
     /* quarantine changes */
     for (struct conn_state *cs = eng->conns; cs && !err; cs = cs->next) {
