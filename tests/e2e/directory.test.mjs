@@ -128,6 +128,14 @@ test('directory: populations, users and groups through the console', async () =>
       const rows = await page.getByRole('table', { name: 'Users' }).locator('tbody tr').allTextContents();
       return rows.length === 1 && /cyd/.test(rows[0]);
     }, { what: 'only the Engineering users' });
+
+    // A group is deleted from its own page.
+    await page.getByRole('link', { name: 'Groups' }).click();
+    await page.getByRole('table', { name: 'Groups' }).getByRole('link', { name: 'Everyone' }).click();
+    await page.getByRole('button', { name: 'Delete group' }).click();
+    await page.getByRole('dialog', { name: 'Delete group' }).getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('table', { name: 'Groups' }).getByRole('link', { name: 'Builders' }).waitFor();
+    assert.equal(await page.getByRole('table', { name: 'Groups' }).getByRole('link', { name: 'Everyone' }).count(), 0);
   });
 });
 

@@ -290,7 +290,11 @@ function renderGroup(main, id) {
 
     clear(main,
       h('nav', { class: 'crumbs', attrs: { 'aria-label': 'Breadcrumb' } }, h('ol', {}, h('li', {}, h('a', { href: '#/directory/groups', text: 'Groups' })), h('li', {}, h('span', { text: g.name, attrs: { 'aria-current': 'page' } })))),
-      pageHead(g.name, g.userFilter ? badge('Dynamic', 'info') : badge('Static', 'muted')),
+      pageHead(g.name, g.userFilter ? badge('Dynamic', 'info') : badge('Static', 'muted'),
+        button('Delete', async () => {
+          if (!await confirmDialog('Delete group', `Delete the group ${g.name}? Rules whose filter names it resync.`)) return;
+          try { await api.del(`/groups/${api.seg(id)}`); toast(`Group ${g.name} deleted.`, 'success'); location.hash = '#/directory/groups'; } catch (e) { showApiError(e, {}, alertEl); }
+        }, { kind: 'danger', aria: 'Delete group' })),
       alertEl, h('div', { class: 'grid-panels' }, details, membersPanel, dynPanel, effPanel));
   }
   load().catch((e) => { clear(main, h('p', { class: 'alert alert-error', attrs: { role: 'alert' }, text: e.message })); });

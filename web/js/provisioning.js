@@ -193,7 +193,7 @@ export function renderProvisioning(main, tab) {
     clear(list, alertEl, h('table', { class: 'table', attrs: { 'aria-label': 'Rules' } },
       h('thead', {}, h('tr', {}, ['Name', 'Source', 'Target', 'Status', 'Enabled'].map((t) => h('th', { text: t })))),
       h('tbody', {}, rules.map((r) => h('tr', {},
-        h('td', {}, h('a', { href: `#/provisioning/rules/${encodeURIComponent(r.id)}/status`, text: r.name })),
+        h('td', {}, h('a', { href: `#/provisioning/rules/${encodeURIComponent(r.id)}/${r.target ? 'status' : 'configuration'}`, text: r.name })),
         h('td', { text: 'Directory' }),
         h('td', { text: r.target ? (byId[r.target] ? byId[r.target].name : r.target) : '—' }),
         h('td', {}, r.enabled ? badge('Enabled', 'ok') : badge('Disabled', 'muted')),
