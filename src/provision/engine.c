@@ -749,9 +749,13 @@ static void job_failed(struct job *j, const struct http_multi_result *res)
     char err[512];
     error_text(res, err, sizeof err);
     enum delivery_class cls = delivery_classify(res->status);
-    int h = delivery_health_record(&j->cs->health, 1);
+    /* A 4xx about this user's data says the target is up and answering: it does not
+     * count against the connection's health. */
+    int h = delivery_health_record(&j->cs->health, cls != DELIVERY_PERMANENT);
     if (h > 0)
         SC_WARN("engine.quarantine", "connection=%s", j->cs->id);
+    else if (h < 0)
+        SC_INFO("engine.quarantine_lifted", "connection=%s", j->cs->id);
     const char *action = log_action_of(j);
     if (cls == DELIVERY_PERMANENT) {
         job_log(j, action, "FAILED", (int)res->status, j->op.changes, err);
