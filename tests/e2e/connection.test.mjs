@@ -40,7 +40,9 @@ test('a failing Test Connection reports each step; fix it or continue anyway', a
     assert.match(await failed.textContent(), /Authentication/);
     assert.match(await failed.textContent(), /401|token/i, 'the failure says what to fix');
     assert.ok(await report.locator('li.step-ok').count() >= 2, 'the steps before it passed');
-    await wiz.getByRole('button', { name: 'Fix it' }).waitFor();
+    // Fix it leads to the field to change: the token, here.
+    await wiz.getByRole('button', { name: 'Fix it' }).click();
+    await waitUntil(() => wiz.getByLabel('OAuth Access Token').evaluate((el) => el === document.activeElement), { what: 'focus on the token field' });
     await wiz.getByRole('button', { name: 'Continue anyway' }).waitFor();
     await screenshot(page, 'test-connection-failed');
 

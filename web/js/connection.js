@@ -44,7 +44,6 @@ export function openConnectionWizard(existing, onSaved) {
   let step = editing ? 1 : 0;
   let typeChosen = editing;
   let categoryChosen = editing;
-  let lastTest = null;
 
   const fields = {};
   const stepOf = {};
@@ -221,6 +220,21 @@ export function openConnectionWizard(existing, onSaved) {
     showApiError(e, fields, err);
   }
 
+  // The field to fix for a failed test: the credentials when authentication failed,
+  // the users resource when the users step failed, else the base URL.
+  function fixField(result) {
+    const failed = ((result && result.steps) || []).find((x) => !x.ok);
+    const name = failed ? failed.name.toLowerCase() : '';
+    const m = method.get();
+    if (/auth/.test(name)) {
+      const key = { OAUTH2_BEARER: 'auth.accessToken', BASIC: 'auth.username', OAUTH2_CLIENT_CREDENTIALS: 'auth.tokenUrl' }[m];
+      if (key) return fields[key];
+      return method;
+    }
+    if (/users/.test(name)) return fields['scim.usersResource'];
+    return fields['scim.baseUrl'];
+  }
+
   async function runTest() {
     if (!validateStep(2)) return;
     testBtn.disabled = true;
@@ -229,13 +243,12 @@ export function openConnectionWizard(existing, onSaved) {
     try {
       const b = body_();
       const r = editing ? await api.post(`/connections/${api.seg(existing.id)}/test`, b) : await api.post('/connections/test', b);
-      lastTest = r;
       testOut.append(testReport(r));
       if (!r.ok) {
         testOut.append(h('div', { class: 'alert alert-warn' },
           h('p', { text: 'Resolve the issues reported above and click Test Connection again, or continue anyway: a connection that fails its test can still be saved.' }),
           h('div', { class: 'actions' },
-            button('Fix it', () => fields['scim.baseUrl'].input.focus(), { kind: 'ghost' }),
+            button('Fix it', () => fixField(r).input.focus(), { kind: 'ghost' }),
             button('Continue anyway', () => goNext(), { kind: 'secondary' }))));
       }
     } catch (e) {
@@ -262,7 +275,6 @@ export function openConnectionWizard(existing, onSaved) {
     }
   }
 
-  void lastTest;
   update();
   return d;
 }
