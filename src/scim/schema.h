@@ -116,7 +116,8 @@ const char *scim_type_name(enum scim_type t);
 enum scim_validate_mode {
     SCIM_VALIDATE_CREATE,  /* POST: readOnly attributes supplied are an error */
     SCIM_VALIDATE_REPLACE, /* PUT: readOnly attributes are ignored (dropped) */
-    SCIM_VALIDATE_PATCHED  /* the result of a PATCH: types and required only */
+    SCIM_VALIDATE_PATCHED  /* a stored or patched resource: readOnly attributes are kept
+                              and checked like the others */
 };
 
 /* Validates a resource sent for create or replace against rt and returns, in *out, a
