@@ -291,9 +291,70 @@ static int filter_matches_any(const struct actx *c, const struct scim_path *p,
 }
 
 static enum sc_err apply_path(struct actx *c, enum scim_patch_kind kind, const struct scim_path *p,
+                              const json_t *value);
+
+/* Returns the extension of rt that a bare URN path ("urn:...:enterprise:2.0:User",
+ * parsed as schema "urn:...:2.0" and attribute "User") names, or NULL. */
+static const struct scim_schema *whole_extension(const struct actx *c, const struct scim_path *p)
+{
+    if (!p->schema || p->filter || p->sub)
+        return NULL;
+    size_t sl = strlen(p->schema);
+    for (size_t i = 0; i < c->rt->n_extensions; i++) {
+        const char *id = c->rt->extensions[i]->id;
+        if (strlen(id) == sl + 1 + strlen(p->attr) && sc_strncaseeq(id, p->schema, sl) &&
+            id[sl] == ':' && sc_strcaseeq(id + sl + 1, p->attr))
+            return c->rt->extensions[i];
+    }
+    return NULL;
+}
+
+/* Applies an operation on a whole extension: each member of the value (or, for
+ * remove, of the stored extension object) as its own path. */
+static enum sc_err apply_extension(struct actx *c, enum scim_patch_kind kind,
+                                   const struct scim_schema *ext, const json_t *value)
+{
+    enum sc_err rc = SC_OK;
+    json_t *names = NULL;
+    if (kind == SCIM_PATCH_REMOVE) {
+        const json_t *cur = scim__obj_get(c->res, ext->id, NULL);
+        names = json_object();
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)cur, k, v)
+        {
+            json_object_set_new(names, k, json_null());
+        }
+        value = names;
+    } else if (!json_is_object(value)) {
+        return scim_error_set(c->err, 400, SCIM_TYPE_INVALID_VALUE,
+                              "Operations[%zu]: the value for %s must be an object", c->index,
+                              ext->id);
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)value, k, v)
+    {
+        struct scim_path ep = {.schema = (char *)ext->id, .attr = (char *)k};
+        if (!scim__name_valid(k, strlen(k))) {
+            rc = scim_error_set(c->err, 400, SCIM_TYPE_INVALID_PATH,
+                                "Operations[%zu]: %.200s is not an attribute name", c->index, k);
+            break;
+        }
+        if ((rc = apply_path(c, kind, &ep, kind == SCIM_PATCH_REMOVE ? NULL : v)) != SC_OK)
+            break;
+    }
+    json_decref(names);
+    return rc;
+}
+
+static enum sc_err apply_path(struct actx *c, enum scim_patch_kind kind, const struct scim_path *p,
                               const json_t *value)
 {
     const struct scim_attr *a = NULL, *sa = NULL;
+    const struct scim_schema *ext = whole_extension(c, p);
+    if (ext)
+        return apply_extension(c, kind, ext, value);
     if (scim__find_attr(c->rt, p->schema, p->attr, NULL, &a) < 0)
         return op_error(c, p, SCIM_TYPE_INVALID_PATH, "no such attribute");
     if (p->sub && !(sa = scim_attr_sub(a, p->sub)))
@@ -364,22 +425,8 @@ static enum sc_err apply_no_path(struct actx *c, enum scim_patch_kind kind, cons
             if (sc_strcaseeq(k, c->rt->extensions[i]->id))
                 ext = c->rt->extensions[i];
         if (ext) {
-            if (!json_is_object(v)) {
-                return scim_error_set(c->err, 400, SCIM_TYPE_INVALID_VALUE,
-                                      "Operations[%zu]: %s must be an object", c->index, ext->id);
-            }
-            const char *ek;
-            json_t *ev;
-            json_object_foreach(v, ek, ev)
-            {
-                struct scim_path ep = {.schema = (char *)ext->id, .attr = (char *)ek};
-                if (!scim__name_valid(ek, strlen(ek)))
-                    return scim_error_set(c->err, 400, SCIM_TYPE_INVALID_PATH,
-                                          "Operations[%zu]: %.200s is not an attribute name",
-                                          c->index, ek);
-                if ((rc = apply_path(c, kind, &ep, ev)) != SC_OK)
-                    return rc;
-            }
+            if ((rc = apply_extension(c, kind, ext, v)) != SC_OK)
+                return rc;
             continue;
         }
         struct scim_path *p = NULL;

@@ -56,6 +56,8 @@ void scim_patch_free(struct scim_patch *p);
  *    that matches nothing is not an error: the value is already gone); with a value on
  *    a multi-valued attribute without filter (as Entra sends for members), removes only
  *    the elements whose "value" equals one given.
+ *  - a path that is a whole extension URN applies to each member of the value (for
+ *    remove: drops the extension and its URN from schemas).
  *  - a value without path may name attributes by path ("name.givenName", an extension
  *    URN path) or hold an extension object under its URN key (merged member by member).
  *  - a primary: true written into a multi-valued attribute clears the other elements'

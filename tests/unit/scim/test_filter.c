@@ -246,6 +246,7 @@ static const struct bad_case bad_cases[] = {
     {"[type eq \"work\"]", "attribute"},
     {"emails[]", "attribute"},
     {"userName eq 'single'", "value"},
+    {"emails[type eq \"work\"].value eq \"x\"", "unexpected"},
 };
 
 static void test_bad_filters(void **state)

@@ -271,6 +271,15 @@ static const struct pcase pcases[] = {
      NULL},
     {OPS("{\"op\":\"remove\",\"path\":\"" ENT ":manager\"}"), ENT,
      "{\"employeeNumber\":\"701984\",\"department\":\"Tour Operations\"}", NULL},
+    /* a whole extension as the path */
+    {OPS("{\"op\":\"add\",\"path\":\"" ENT "\",\"value\":{\"costCenter\":\"C2\"}}"), ENT,
+     "{\"employeeNumber\":\"701984\",\"department\":\"Tour Operations\",\"costCenter\":\"C2\","
+     "\"manager\":{\"value\":\"26118915-6090-4610-87e4-49d8ca9f808d\",\"displayName\":\"John "
+     "Smith\"}}",
+     NULL},
+    {OPS("{\"op\":\"remove\",\"path\":\"" ENT "\"}"), "schemas",
+     "[\"urn:ietf:params:scim:schemas:core:2.0:User\"]", NULL},
+    {OPS("{\"op\":\"replace\",\"path\":\"" ENT "\",\"value\":\"x\"}"), NULL, NULL, "invalidValue"},
     /* complex attributes merge on replace and add */
     {OPS("{\"op\":\"replace\",\"path\":\"name\",\"value\":{\"givenName\":\"Q\"}}"), "name",
      "{\"formatted\":\"Ms. Barbara J Jensen III\",\"familyName\":\"O'Malley\",\"givenName\":"
