@@ -65,6 +65,7 @@ extern const struct api_route api_system_routes[];    /* api/system.c */
 extern const struct api_route api_directory_routes[]; /* populations, users, groups */
 extern const struct api_route api_config_routes[];    /* connections, rules, filter, mappings */
 extern const struct api_route api_sync_routes[];      /* resync, status, rule users, logs */
+extern const struct api_route api_meta_routes[];      /* attribute tables, mapping preview */
 
 /* The libmicrohttpd handler for `scimitar serve`: ctx is a struct api_ctx. */
 void api_handle(void *ctx, const struct http_request *req, struct http_response *res);

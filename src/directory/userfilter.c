@@ -2,6 +2,7 @@
  * paths like "conditions[1].operator", regexes compiled once) and evaluating it against
  * users in API JSON shape and their effective group names. */
 #include "directory/userfilter.h"
+#include "directory/fields.h"
 #include "base/buf.h"
 #include "base/json.h"
 
@@ -22,34 +23,9 @@ enum uf_op {
     UF_MATCHES,
 };
 
-static const char *const op_names[] = {"EQUALS",    "NOT_EQUALS",  "STARTS_WITH",
-                                       "ENDS_WITH", "CONTAINS",    "IN",
-                                       "IS_NULL",   "IS_NOT_NULL", "MATCHES"};
-
-/* The attributes a filter may test, in their canonical spelling. */
-static const char *const attributes[] = {"group",
-                                         "population.name",
-                                         "population.id",
-                                         "id",
-                                         "username",
-                                         "name.given",
-                                         "name.family",
-                                         "name.formatted",
-                                         "nickname",
-                                         "title",
-                                         "type",
-                                         "email",
-                                         "primaryPhone",
-                                         "externalId",
-                                         "address.streetAddress",
-                                         "address.locality",
-                                         "address.region",
-                                         "address.postalCode",
-                                         "address.countryCode",
-                                         "enabled",
-                                         "createdAt",
-                                         "updatedAt",
-                                         NULL};
+/* The operators are directory/fields.h's operator table, in the order of enum uf_op;
+ * the attributes a filter may test are the fields of directory/fields.h's table marked
+ * DIRECTORY_FIELD_FILTER. */
 
 struct uf_node {
     int is_set;
@@ -100,18 +76,13 @@ void userfilter_free(struct userfilter *f)
 
 int userfilter_attribute_known(const char *attribute)
 {
-    for (size_t i = 0; attributes[i]; i++)
-        if (sc_strcaseeq(attributes[i], attribute))
-            return 1;
-    return 0;
+    return directory_field_find(attribute, 0, DIRECTORY_FIELD_FILTER) != NULL;
 }
 
 static const char *canonical_attribute(const char *a)
 {
-    for (size_t i = 0; attributes[i]; i++)
-        if (sc_strcaseeq(attributes[i], a))
-            return attributes[i];
-    return NULL;
+    const struct directory_field *f = directory_field_find(a, 0, DIRECTORY_FIELD_FILTER);
+    return f ? f->name : NULL;
 }
 
 /* Converts a scalar filter value to a new string; NULL when it is not a scalar. */
@@ -223,11 +194,11 @@ static enum sc_err compile_condition(const json_t *spec, const char *path, struc
     const char *op = json_string_value(json_object_get(spec, "operator"));
     if (!op)
         return path_error(cs->e, SC_ERR_INVALID, path, "operator", "is required");
-    size_t k;
-    for (k = 0; k < sizeof op_names / sizeof op_names[0]; k++)
-        if (sc_strcaseeq(op_names[k], op))
+    size_t k, nops = directory_operator_count();
+    for (k = 0; k < nops; k++)
+        if (sc_strcaseeq(directory_operator_at(k)->name, op))
             break;
-    if (k == sizeof op_names / sizeof op_names[0])
+    if (k == nops)
         return path_error(cs->e, SC_ERR_INVALID, path, "operator",
                           "must be one of EQUALS, NOT_EQUALS, STARTS_WITH, ENDS_WITH, CONTAINS, "
                           "IN, IS_NULL, IS_NOT_NULL, MATCHES");

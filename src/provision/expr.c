@@ -4,37 +4,13 @@
 #include "provision/expr.h"
 #include "base/buf.h"
 #include "base/json.h"
+#include "directory/fields.h"
 
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-const char *const expr_fields[] = {
-    "username",
-    "name.given",
-    "name.family",
-    "name.formatted",
-    "nickname",
-    "title",
-    "type",
-    "email",
-    "primaryPhone",
-    "externalId",
-    "address.streetAddress",
-    "address.locality",
-    "address.region",
-    "address.postalCode",
-    "address.countryCode",
-    "population.name",
-    "population.id",
-    "enabled",
-    "id",
-    "createdAt",
-    "updatedAt",
-    NULL,
-};
 
 enum expr_kind { EXPR_LIT, EXPR_FIELD, EXPR_CONCAT, EXPR_EQ, EXPR_NE, EXPR_CALL };
 
@@ -54,12 +30,17 @@ static const struct {
     const char *name;
     enum expr_fn fn;
     size_t min_args, max_args; /* max 0 = any number */
+    const char *usage;
 } expr_functions[] = {
-    {"lower", FN_LOWER, 1, 1},     {"upper", FN_UPPER, 1, 1},
-    {"trim", FN_TRIM, 1, 1},       {"coalesce", FN_COALESCE, 1, 0},
-    {"replace", FN_REPLACE, 3, 3}, {"substring", FN_SUBSTRING, 2, 3},
-    {"join", FN_JOIN, 2, 0},       {"if", FN_IF, 3, 3},
-    {"switch", FN_SWITCH, 3, 0},
+    {"lower", FN_LOWER, 1, 1, "lower(s)"},
+    {"upper", FN_UPPER, 1, 1, "upper(s)"},
+    {"trim", FN_TRIM, 1, 1, "trim(s)"},
+    {"coalesce", FN_COALESCE, 1, 0, "coalesce(a, b, ...)"},
+    {"replace", FN_REPLACE, 3, 3, "replace(s, from, to)"},
+    {"substring", FN_SUBSTRING, 2, 3, "substring(s, start[, len])"},
+    {"join", FN_JOIN, 2, 0, "join(sep, a, b, ...)"},
+    {"if", FN_IF, 3, 3, "if(cond, a, b)"},
+    {"switch", FN_SWITCH, 3, 0, "switch(v, k1, r1, ..., [default])"},
 };
 
 struct expr {
@@ -386,19 +367,19 @@ static struct expr *parse_primary(struct parser *p)
                 return x;
             }
         }
-        for (const char *const *f = expr_fields; *f; f++) {
-            if (strlen(*f) == len && sc_strncaseeq(*f, name, len)) {
-                struct expr *x = node_new(p, EXPR_FIELD);
-                if (x) {
-                    x->field = *f;
-                    const char *dot = strchr(*f, '.');
-                    size_t n0 = dot ? (size_t)(dot - *f) : strlen(*f);
-                    memcpy(x->seg[0], *f, n0);
-                    x->seg[0][n0] = '\0';
-                    sc_strlcpy(x->seg[1], dot ? dot + 1 : "", sizeof x->seg[1]);
-                }
-                return x;
+        const struct directory_field *df = directory_field_find(name, len, DIRECTORY_FIELD_SOURCE);
+        if (df) {
+            const char *f = df->name;
+            struct expr *x = node_new(p, EXPR_FIELD);
+            if (x) {
+                x->field = f;
+                const char *dot = strchr(f, '.');
+                size_t n0 = dot ? (size_t)(dot - f) : strlen(f);
+                memcpy(x->seg[0], f, n0);
+                x->seg[0][n0] = '\0';
+                sc_strlcpy(x->seg[1], dot ? dot + 1 : "", sizeof x->seg[1]);
             }
+            return x;
         }
         return fail(p, SC_ERR_PARSE, start,
                     "unknown field '%.*s': use a directory field such as username, "
@@ -504,10 +485,25 @@ const char *expr_field(const struct expr *x)
 
 int expr_field_known(const char *name)
 {
-    for (const char *const *f = expr_fields; *f; f++)
-        if (sc_strcaseeq(*f, name))
-            return 1;
-    return 0;
+    return directory_field_find(name, 0, DIRECTORY_FIELD_SOURCE) != NULL;
+}
+
+size_t expr_function_count(void)
+{
+    return sizeof expr_functions / sizeof expr_functions[0];
+}
+
+const char *expr_function_at(size_t i, const char **usage, size_t *min_args, size_t *max_args)
+{
+    if (i >= expr_function_count())
+        return NULL;
+    if (usage)
+        *usage = expr_functions[i].usage;
+    if (min_args)
+        *min_args = expr_functions[i].min_args;
+    if (max_args)
+        *max_args = expr_functions[i].max_args;
+    return expr_functions[i].name;
 }
 
 /* Evaluation. */

@@ -21,6 +21,7 @@
 #include "base/err.h"
 
 #include <jansson.h>
+#include <stddef.h>
 
 #define EXPR_MAX_LEN 4096
 #define EXPR_MAX_DEPTH 32
@@ -47,10 +48,15 @@ json_t *expr_eval(const struct expr *x, const json_t *user);
 const char *expr_field(const struct expr *x);
 
 /* Returns 1 when name is a directory field an expression may refer to ("username",
- * "name.given", "population.name", ...), else 0. */
+ * "name.given", "population.name", ...: the fields of directory/fields.h marked
+ * DIRECTORY_FIELD_SOURCE), else 0. */
 int expr_field_known(const char *name);
 
-/* The known directory fields, NULL-terminated, static (for pick lists). */
-extern const char *const expr_fields[];
+/* The number of functions, and function i's name ("substring"; NULL past the end),
+ * with its usage text ("substring(s, start[, len])") and argument counts (max 0 = any
+ * number) through the optional out-parameters. Borrowed, static (for pick lists and
+ * GET /api/v1/meta/attributes). */
+size_t expr_function_count(void);
+const char *expr_function_at(size_t i, const char **usage, size_t *min_args, size_t *max_args);
 
 #endif
