@@ -140,9 +140,9 @@ class TestProvisioningCli(unittest.TestCase):
         self.assertIn("creates", plan)
         self.ok("rules", "enable", "To Code42")
         wait_until(lambda: [u for u in self.tgt.users() if u["userName"] == "alice"],
-                   what="alice on the target")
+                   timeout=60, what="alice on the target")
         wait_until(lambda: self.js("rules", "status", "To Code42")["users"]["success"] >= 1,
-                   what="the rule's success counter")
+                   timeout=60, what="the rule's success counter")
         status = self.ok("rules", "status", "To Code42").stdout
         self.assertIn("ACTIVE", status)
         listing = self.ok("rules", "list").stdout
@@ -151,7 +151,7 @@ class TestProvisioningCli(unittest.TestCase):
         self.assertEqual([u["username"] for u in users["items"]], ["alice"])
         # the log, filtered and as JSON
         wait_until(lambda: "alice" in self.ok("logs", "--rule", "To Code42").stdout,
-                   what="a log entry for alice")
+                   timeout=60, what="a log entry for alice")
         logs = self.ok("logs", "--action", "create", "--user", "alice").stdout
         self.assertIn("CREATE", logs)
         self.assertIn("SUCCESS", logs)
@@ -170,7 +170,7 @@ class TestProvisioningCli(unittest.TestCase):
         try:
             self.ok("users", "create", "--username", "bruno", "--email", "bruno@example.com",
                     "--population", "Code42 Users")
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 60
             seen = ""
             while "bruno" not in seen and time.monotonic() < deadline:
                 try:
