@@ -417,6 +417,27 @@ static int detail_is(const char *detail, const char *key, const char *value)
     return eq;
 }
 
+/* The user whose direct membership a group.members event records (new string), or
+ * NULL when the member is a group or the event does not say. */
+static char *member_user(struct provision_engine *eng, const struct store_event *x)
+{
+    json_t *d = x->detail ? json_loads(x->detail, 0, NULL) : NULL;
+    char *out = NULL;
+    const char *uid = json_string_value(json_object_get(d, "userId"));
+    const char *mid = json_string_value(json_object_get(d, "memberId"));
+    if (uid && *uid) {
+        out = sc_strdup(uid);
+    } else if (mid && *mid) {
+        json_t *u = NULL;
+        struct sc_error e = {0};
+        if (directory_user_get(eng->st, mid, &u, &e) == SC_OK)
+            out = sc_strdup(mid);
+        json_decref(u);
+    }
+    json_decref(d);
+    return out;
+}
+
 static int is_config_event(const char *kind)
 {
     return strncmp(kind, "rule.", 5) == 0 || strncmp(kind, "connection.", 11) == 0;
@@ -451,9 +472,17 @@ static int process_events(struct provision_engine *eng)
                     err = store_sync_outbox_touch(eng->st, rule_id_of(er), x->object_id, 0, now);
         } else if (strncmp(x->kind, "group.", 6) == 0) {
             eng->groups_stale = 1;
-            for (struct eng_rule *er = eng->rules; er && !err; er = er->next)
-                if (!er->retired && er->sr->uses_groups)
+            /* A user joining or leaving a group directly concerns that user only. */
+            char *member = strcmp(x->kind, "group.members") == 0 ? member_user(eng, x) : NULL;
+            for (struct eng_rule *er = eng->rules; er && !err; er = er->next) {
+                if (er->retired || !er->sr->uses_groups)
+                    continue;
+                if (member)
+                    err = store_sync_outbox_touch(eng->st, rule_id_of(er), member, 0, now);
+                else
                     err = store_sync_rule_request_resync(eng->st, rule_id_of(er), 0);
+            }
+            free(member);
         } else if (strncmp(x->kind, "population.", 11) == 0) {
             for (struct eng_rule *er = eng->rules; er && !err; er = er->next)
                 if (!er->retired)

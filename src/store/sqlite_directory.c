@@ -672,6 +672,19 @@ static int row_exists(struct store *st, const char *sql, const char *id, enum sc
     return rc == SQLITE_ROW;
 }
 
+/* Appends group.members with the member that changed in its detail ({key: id}), so
+ * the provisioning engine can re-plan one user instead of resyncing whole rules. */
+static enum sc_err members_event(struct store *st, const char *group_id, const char *key,
+                                 const char *member)
+{
+    json_t *d = json_pack("{s:s}", key, member ? member : "");
+    char *text = d ? sc_json_dump(d) : NULL;
+    json_decref(d);
+    enum sc_err rc = store_event_append(st, "group.members", group_id, text);
+    free(text);
+    return rc;
+}
+
 enum sc_err store_group_member_add(struct store *st, const char *group_id, const char *user_id,
                                    const char *member_group_id, int *cycle)
 {
@@ -729,7 +742,8 @@ enum sc_err store_group_member_add(struct store *st, const char *group_id, const
     store__bind_text(s, 3, member_group_id);
     if ((rc = step_done(st, s)))
         goto done;
-    rc = store_event_append(st, "group.members", group_id, NULL);
+    rc = members_event(st, group_id, user_id ? "userId" : "groupId",
+                       user_id ? user_id : member_group_id);
 done:
     return tx_close(st, own, rc);
 }
@@ -754,7 +768,7 @@ enum sc_err store_group_member_remove(struct store *st, const char *group_id, co
         rc = SC_ERR_NOT_FOUND;
         goto done;
     }
-    rc = store_event_append(st, "group.members", group_id, NULL);
+    rc = members_event(st, group_id, "memberId", member_id);
 done:
     return tx_close(st, own, rc);
 }
