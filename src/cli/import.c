@@ -409,6 +409,14 @@ static int import_jsonl(struct import *im)
                 break;
             continue;
         }
+        if (im->rows == 0 && line.data[skip] == '[') {
+            cli_client_fail(&im->cli,
+                            "%s line %lld: the file holds a JSON array; give JSON lines "
+                            "instead (one user object per line, e.g. jq -c '.[]' FILE)",
+                            im->file, (long long)lineno);
+            rc = CLI_USAGE;
+            goto done;
+        }
         im->rows++;
         if (too_long) {
             char msg[96];

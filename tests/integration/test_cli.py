@@ -356,6 +356,9 @@ class TestImport(CliTestCase):
         path = self.write("nouser.csv", "email\nx@example.com\n")
         r = self.fails(2, "import", path)
         self.assertIn("username", r.stderr)
+        path = self.write("array.json", json.dumps([{"username": "arr"}]))
+        r = self.fails(2, "import", path)
+        self.assertIn("JSON lines", r.stderr)
         r = self.fails(1, "import", os.path.join(self.tmp.name, "missing.csv"))
         self.assertIn("missing.csv", r.stderr)
 
