@@ -7,6 +7,7 @@ import * as api from './api.js';
 import { renderProvisioning, renderRule } from './provisioning.js';
 import { renderUsers, renderPopulations, renderGroups } from './directory.js';
 import { renderLogPage } from './logs.js';
+import { loadMeta, metaLoaded, forgetMeta } from './attrs.js';
 
 const app = document.getElementById('app');
 let cleanup = null;
@@ -35,6 +36,7 @@ function signIn(message) {
     try {
       await api.call('GET', '/populations?limit=1', undefined, { token: t });
       api.setToken(t);
+      forgetMeta();
       start();
     } catch (err) {
       tok.error(err.status === 401 ? 'This token is not valid for this server.' : err.message);
@@ -53,7 +55,7 @@ function shell() {
     NAV.map(([group, links]) => h('div', { class: 'nav-group' },
       h('p', { class: 'nav-title', text: group }),
       h('ul', {}, links.map(([label, href]) => h('li', {}, h('a', { href, text: label, dataset: { href } })))))),
-    h('div', { class: 'nav-foot' }, button('Sign Out', () => { api.setToken(null); signIn(); }, { kind: 'ghost' })));
+    h('div', { class: 'nav-foot' }, button('Sign Out', () => { api.setToken(null); forgetMeta(); signIn(); }, { kind: 'ghost' })));
   const main = h('main', { id: 'main', class: 'main', tabIndex: -1 });
   clear(app, h('a', { class: 'skip', href: '#main', text: 'Skip to content', on: { click: (e) => { e.preventDefault(); main.focus(); } } }), nav, main);
   return main;
@@ -61,9 +63,30 @@ function shell() {
 
 let main = null;
 
-function route() {
+// The attribute tables of this sign-in (pick lists, labels): loaded before any view.
+async function ensureMeta() {
+  if (metaLoaded()) return true;
+  main.replaceChildren(h('p', { class: 'muted', attrs: { role: 'status' }, text: 'Loading…' }));
+  try {
+    await loadMeta();
+    return true;
+  } catch (e) {
+    if (e.status === 401) return false;
+    main.replaceChildren(h('div', { class: 'alert alert-error', attrs: { role: 'alert' } },
+      `The console could not load the attribute lists: ${e.message} `,
+      button('Retry', () => route(), { kind: 'ghost' })));
+    return false;
+  }
+}
+
+async function route() {
   if (!api.token()) { signIn(); return; }
   if (!main || !document.contains(main)) main = shell();
+  if (!metaLoaded()) {
+    if (cleanup) { cleanup(); cleanup = null; }
+    if (!(await ensureMeta()) || !api.token()) return;
+    if (!main || !document.contains(main)) return;
+  }
   if (cleanup) { cleanup(); cleanup = null; }
   closeDialogs();
   const hash = location.hash || '#/provisioning';
@@ -95,6 +118,7 @@ function start() {
 
 api.whenUnauthorized(() => {
   api.setToken(null);
+  forgetMeta();
   signIn('Your session has ended or the token is no longer valid. Sign in again.');
 });
 window.addEventListener('hashchange', route);

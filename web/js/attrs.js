@@ -1,37 +1,65 @@
-// Attribute names the console offers in its pick lists: the directory's user fields with
-// the display names of the seed (SPEC §2), the target attribute aliases (SPEC §4), the
-// filter operators, and the default Code42 mapping (the seed's two tables, in order).
+// The attribute names the console offers in its pick lists. They are not written here:
+// the server publishes the tables it validates with (GET /api/v1/meta/attributes: the
+// SCIM target aliases, the directory fields with the seed's display names, the filter
+// operators, the expression functions and the default Code42 mapping), and loadMeta()
+// fetches them once per sign-in. The bindings below are filled in then; views only
+// render after loadMeta() resolved. What stays here is the console's own layout (the
+// order of the filter's Attribute list) and the authentication method labels.
 
-/** Directory user fields: [api field, display name]. */
-export const USER_FIELDS = [
-  ['username', 'Username'],
-  ['name.given', 'Given Name'],
-  ['name.family', 'Family Name'],
-  ['name.formatted', 'Formatted'],
-  ['nickname', 'Nickname'],
-  ['title', 'Title'],
-  ['type', 'Type'],
-  ['email', 'Email Address'],
-  ['primaryPhone', 'Primary Phone'],
-  ['externalId', 'External ID'],
-  ['address.streetAddress', 'Street Address'],
-  ['address.locality', 'Locality'],
-  ['address.region', 'Region'],
-  ['address.postalCode', 'Postal Code'],
-  ['address.countryCode', 'Country Code'],
-  ['enabled', 'Enabled'],
-  ['id', 'User ID'],
-];
+import * as api from './api.js';
 
-/** Filter attributes: population and group first, then the user fields. */
-export const FILTER_ATTRIBUTES = [
-  ['population.name', 'Population Name'],
-  ['group', 'Group'],
-  ...USER_FIELDS.filter(([f]) => f !== 'id'),
-];
+let meta = null;
+let pending = null;
 
-/** Mapping sources: the user fields plus the population's name. */
-export const SOURCE_ATTRIBUTES = [...USER_FIELDS, ['population.name', 'Population Name']];
+/** Directory fields a mapping source may read: [api field, display name]. */
+export let SOURCE_ATTRIBUTES = [];
+/** Filter attributes: [api field, display name]; population and group first. */
+export let FILTER_ATTRIBUTES = [];
+/** Target attribute names a pick list shows (spelling variants left out). */
+export let TARGET_ATTRIBUTES = [];
+/** Target attributes with their SCIM path and label: [{name, path, label, aliasOf}]. */
+export let TARGET_DETAILS = [];
+/** The seed's default Code42 mapping: [{target, source}], in the seed's order. */
+export let DEFAULT_MAPPING = [];
+/** Filter operators: [api value, label, needs a value]. */
+export let OPERATORS = [];
+/** Expression functions: [{name, usage, minArgs, maxArgs}]. */
+export let FUNCTIONS = [];
+
+function apply(m) {
+  const fields = m.directoryFields || [];
+  SOURCE_ATTRIBUTES = fields.filter((f) => f.source).map((f) => [f.name, f.label]);
+  const filt = fields.filter((f) => f.filter);
+  // Layout: the attributes that name a population or group (the ones an outbound rule
+  // needs) open the list, the rest follow in the server's order.
+  FILTER_ATTRIBUTES = [...filt.filter((f) => f.scope), ...filt.filter((f) => !f.scope)].map((f) => [f.name, f.label]);
+  TARGET_DETAILS = m.targetAttributes || [];
+  TARGET_ATTRIBUTES = TARGET_DETAILS.filter((a) => !a.aliasOf).map((a) => a.name);
+  DEFAULT_MAPPING = (m.defaultMappings || []).map(({ target, source }) => ({ target, source }));
+  OPERATORS = (m.filterOperators || []).map((o) => [o.name, o.label, o.takesValue]);
+  FUNCTIONS = m.expressionFunctions || [];
+  meta = m;
+}
+
+/** True once the tables of this sign-in are loaded. */
+export function metaLoaded() {
+  return meta !== null;
+}
+
+/** Loads the tables (once; later calls reuse them). Rejects with the ApiError. */
+export function loadMeta() {
+  if (meta) return Promise.resolve(meta);
+  if (!pending) {
+    pending = api.get('/meta/attributes').then((m) => { apply(m); return m; })
+      .finally(() => { pending = null; });
+  }
+  return pending;
+}
+
+/** Forgets the tables (sign-in, sign-out): the next loadMeta() fetches them again. */
+export function forgetMeta() {
+  meta = null;
+}
 
 /** Display name of a directory attribute (or the text itself, e.g. an expression). */
 export function displayName(attr) {
@@ -46,45 +74,6 @@ export function attributeFromText(text) {
   return f ? f[0] : null;
 }
 
-/** Target attribute aliases of SPEC §4 (any SCIM path is accepted too). */
-export const TARGET_ATTRIBUTES = [
-  'userName', 'givenName', 'familyName', 'formattedName', 'nickName', 'title', 'userType',
-  'externalId', 'active', 'workEmail', 'workPhone', 'workStreetAddress', 'workStreetAddeess', 'workCity', 'workState',
-  'workPostalCode', 'workCountry', 'department', 'division', 'manager', 'employeeNumber',
-  'costCenter', 'organization',
-];
-
-/** The seed's default Code42 mapping: [target, source], first table then the second. */
-export const DEFAULT_MAPPING = [
-  ['userName', 'username'],
-  ['givenName', 'name.given'],
-  ['familyName', 'name.family'],
-  ['workPhone', 'primaryPhone'],
-  ['workEmail', 'email'],
-  ['externalId', 'externalId'],
-  ['workCity', 'address.locality'],
-  ['workStreetAddeess', 'address.streetAddress'],
-  ['workCountry', 'address.countryCode'],
-  ['workPostalCode', 'address.postalCode'],
-  ['userType', 'type'],
-  ['title', 'title'],
-  ['nickName', 'nickname'],
-  ['formattedName', 'name.formatted'],
-].map(([target, source]) => ({ target, source }));
-
-/** Filter operators: [api value, label, needs a value]. */
-export const OPERATORS = [
-  ['EQUALS', 'Equals', true],
-  ['NOT_EQUALS', 'Does not equal', true],
-  ['STARTS_WITH', 'Starts with', true],
-  ['ENDS_WITH', 'Ends with', true],
-  ['CONTAINS', 'Contains', true],
-  ['IN', 'Is one of (comma separated)', true],
-  ['IS_NULL', 'Is empty', false],
-  ['IS_NOT_NULL', 'Is not empty', false],
-  ['MATCHES', 'Matches (regular expression)', true],
-];
-
 export function operatorLabel(op) {
   const o = OPERATORS.find(([v]) => v === op);
   return o ? o[1] : op;
@@ -95,7 +84,7 @@ export function operatorNeedsValue(op) {
   return o ? o[2] : true;
 }
 
-/** Authentication methods: [api value, label]. */
+/** Authentication methods: [api value, label] (console labels of SPEC §3). */
 export const AUTH_METHODS = [
   ['OAUTH2_BEARER', 'OAuth 2 Bearer Token'],
   ['BASIC', 'Basic'],

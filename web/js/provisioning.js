@@ -3,11 +3,11 @@
 // rule page: Configuration (Target, User Filter, Attribute Mapping), Sync Status (live
 // counters, Full Resync with a dry-run preview and the brake's Allow) and Log.
 
-import { h, clear, button, toggle, field, dialog, alertBox, showApiError, toast, confirmDialog, when, badge, empty } from './dom.js';
+import { h, clear, button, toggle, field, dialog, alertBox, showApiError, toast, confirmDialog, when, badge, empty, nextId, debounce } from './dom.js';
 import * as api from './api.js';
 import { openConnectionWizard, testReport } from './connection.js';
 import { filterEditor, filterSummary } from './filter.js';
-import { DEFAULT_MAPPING, SOURCE_ATTRIBUTES, TARGET_ATTRIBUTES, displayName, attributeFromText, authLabel } from './attrs.js';
+import { DEFAULT_MAPPING, SOURCE_ATTRIBUTES, TARGET_DETAILS, FUNCTIONS, displayName, attributeFromText, authLabel } from './attrs.js';
 import { logView } from './logs.js';
 
 // Set when a tab was switched with the keyboard, so the new page focuses its selected tab.
@@ -394,20 +394,30 @@ async function configurationTab(body, id, getRule, setRule) {
       const start = prefilled ? DEFAULT_MAPPING : m;
       const srcList = 'dl-src';
       const tgtList = 'dl-tgt';
+      // The user the Test control previews sources with, shared by every row.
+      const tester = { user: null };
       function addRow(r, focus) {
         const src = h('input', { type: 'text', value: r.source ? displayName(r.source) : '', attrs: { list: srcList, 'aria-label': 'Source attribute' }, spellcheck: false });
         const tgt = h('input', { type: 'text', value: r.target || '', attrs: { list: tgtList, 'aria-label': 'Target attribute' }, spellcheck: false });
-        const tr = h('tr', {}, h('td', {}, tgt), h('td', {}, src), h('td', { class: 'cell-actions' }, button('', () => tr.remove(), { kind: 'icon', aria: 'Remove mapping', icon: '×' })));
-        tr.value = () => {
-          const s = src.value.trim();
-          return { target: tgt.value.trim(), source: attributeFromText(s) || s };
-        };
+        let testRow = null;
+        const sourceOf = () => { const s = src.value.trim(); return attributeFromText(s) || s; };
+        const test = button('Test', () => {
+          if (!testRow) {
+            testRow = sourceTester(tester, sourceOf, src, () => { testRow.el.remove(); testRow = null; src.removeAttribute('aria-describedby'); test.focus(); });
+            tr.after(testRow.el);
+          }
+          testRow.start();
+        }, { kind: 'ghost', class: 'btn-small', aria: 'Test source', title: 'Try this source with a user of the directory' });
+        const tr = h('tr', { class: 'map-row' }, h('td', {}, tgt), h('td', {}, h('div', { class: 'src-cell' }, src, test)),
+          h('td', { class: 'cell-actions' }, button('', () => { testRow?.el.remove(); tr.remove(); }, { kind: 'icon', aria: 'Remove mapping', icon: '×' })));
+        tr.value = () => ({ target: tgt.value.trim(), source: sourceOf() });
         rowsEl.append(tr);
         if (focus) tgt.focus();
       }
       start.forEach((r) => addRow(r));
       const save = button('Save', async () => {
-        const rows = [...rowsEl.children].map((tr) => tr.value()).filter((r) => r.target || r.source);
+        const mapRows = [...rowsEl.children].filter((tr) => tr.value);
+        const rows = mapRows.map((tr) => tr.value()).filter((r) => r.target || r.source);
         const bad = rows.findIndex((r) => !r.target || !r.source);
         [...rowsEl.querySelectorAll('input')].forEach((i) => i.removeAttribute('aria-invalid'));
         if (bad >= 0) { err.textContent = `Row ${bad + 1}: choose both a source and a target attribute.`; err.hidden = false; return; }
@@ -419,7 +429,7 @@ async function configurationTab(body, id, getRule, setRule) {
         } catch (e) {
           const idx = /(\d+)/.exec(e.field || '');
           if (idx) {
-            const tr = rowsEl.children[Number(idx[1])];
+            const tr = mapRows.filter((t) => { const v = t.value(); return v.target || v.source; })[Number(idx[1])];
             if (tr) { const inp = tr.querySelectorAll('input')[/target/.test(e.field) ? 0 : 1]; inp.setAttribute('aria-invalid', 'true'); inp.focus(); }
           }
           err.textContent = idx ? `Row ${Number(idx[1]) + 1}: ${e.message}` : e.message;
@@ -429,11 +439,11 @@ async function configurationTab(body, id, getRule, setRule) {
       clear(el, err,
         prefilled ? h('p', { class: 'note', text: 'The default Code42 SCIM attributes are filled in. Check them, add any that are missing with Add, then click Save.' }) : null,
         h('datalist', { id: srcList }, SOURCE_ATTRIBUTES.map(([, d]) => h('option', { value: d }))),
-        h('datalist', { id: tgtList }, TARGET_ATTRIBUTES.map((t) => h('option', { value: t }))),
+        h('datalist', { id: tgtList }, TARGET_DETAILS.filter((a) => !a.aliasOf).map((a) => h('option', { value: a.name, label: `${a.label}: ${a.path}` }))),
         h('table', { class: 'table mapping-edit', attrs: { 'aria-label': 'Attribute Mapping' } },
           h('thead', {}, h('tr', {}, h('th', { text: conn() ? `${conn().name} SCIM Attribute` : 'SCIM Attribute' }), h('th', { text: 'Directory Attribute or expression' }), h('th', {}, h('span', { class: 'sr-only', text: 'Remove' })))),
           rowsEl),
-        h('p', { class: 'field-help', text: 'Pick a directory attribute or type an expression, such as lower(email) or name.given + " " + name.family.' }),
+        h('p', { class: 'field-help', text: `Pick a directory attribute or type an expression, such as lower(email) or name.given + " " + name.family. Functions: ${FUNCTIONS.map((f) => f.usage).join(', ')}. Test shows what a source gives for a user.` }),
         h('div', { class: 'actions actions-split' },
           button('Add', () => addRow({}, true), { icon: '+', kind: 'ghost', aria: 'Add' }),
           h('span', { class: 'grow' }),
@@ -446,6 +456,92 @@ async function configurationTab(body, id, getRule, setRule) {
     section('Target', renderTarget),
     section('User Filter', renderFilter),
     section('Attribute Mapping', renderMapping));
+}
+
+// The mapping editor's Test control: a row under a mapping row where the admin picks a
+// user of the directory (username, with suggestions) and sees what the row's source
+// (a field or an expression) gives for that user, or the expression's error with its
+// position, through POST /mappings/preview. Nothing is saved or sent to the target.
+// shared.user ({id, username}) is remembered across the editor's rows.
+function sourceTester(shared, sourceOf, srcInput, onClose) {
+  const userId = nextId('test-user');
+  const listId = nextId('test-users');
+  const outId = nextId('test-out');
+  const user = h('input', { id: userId, type: 'text', value: shared.user ? shared.user.username : '', placeholder: 'username', spellcheck: false, attrs: { list: listId, autocomplete: 'off' } });
+  const list = h('datalist', { id: listId });
+  const out = h('div', { id: outId, class: 'test-out', attrs: { role: 'status', 'aria-live': 'polite' } });
+  const known = new Map(); // lower-case username -> user
+  const remember = (items) => { for (const u of items || []) known.set(u.username.toLowerCase(), u); };
+  const suggest = debounce(async () => {
+    const q = user.value.trim();
+    if (!q) return;
+    try {
+      const r = await api.get(`/users?q=${encodeURIComponent(q)}&limit=10`);
+      remember(r.items);
+      list.replaceChildren(...(r.items || []).map((u) => h('option', { value: u.username })));
+    } catch { /* suggestions only */ }
+  }, 200);
+  user.addEventListener('input', () => { user.removeAttribute('aria-invalid'); suggest(); });
+  user.addEventListener('keydown', (e) => { if (e.key === 'Enter') { e.preventDefault(); run(); } if (e.key === 'Escape') { e.preventDefault(); onClose(); } });
+
+  async function findUser(name) {
+    const key = name.toLowerCase();
+    if (!known.has(key)) remember((await api.get(`/users?q=${encodeURIComponent(name)}&limit=50`)).items);
+    return known.get(key) || null;
+  }
+  function show(...children) { out.className = 'test-out'; clear(out, ...children); }
+  function showError(...children) { out.className = 'test-out test-error'; clear(out, ...children); }
+
+  async function run() {
+    const name = user.value.trim();
+    const source = sourceOf();
+    srcInput.removeAttribute('aria-invalid');
+    if (!source) { showError('Enter a source attribute or an expression first.'); srcInput.focus(); return; }
+    if (!name) { showError('Enter the username of the user to test with.'); user.setAttribute('aria-invalid', 'true'); user.focus(); return; }
+    runBtn.disabled = true;
+    show(h('span', { class: 'muted', text: 'Testing…' }));
+    try {
+      const u = await findUser(name);
+      if (!u) { showError(`No user is called ${name}.`); user.setAttribute('aria-invalid', 'true'); user.focus(); return; }
+      shared.user = { id: u.id, username: u.username };
+      const r = await api.post('/mappings/preview', { source, userId: u.id });
+      const v = r ? r.value : null;
+      show(h('span', { text: `For ${u.username}: ` }),
+        v === null || v === '' ? h('span', { class: 'muted test-value', text: 'empty (this attribute is left out)' }) : h('code', { class: 'test-value', text: typeof v === 'string' ? v : JSON.stringify(v) }));
+    } catch (e) {
+      if (e.field === 'source') {
+        srcInput.setAttribute('aria-invalid', 'true');
+        srcInput.setAttribute('aria-describedby', outId);
+        const pos = Number((/at position (\d+)/.exec(e.message) || [])[1] || 0);
+        const chars = [...source];
+        showError(h('span', { text: e.message }),
+          pos > 0 ? h('pre', { class: 'test-caret', attrs: { 'aria-hidden': 'true' }, text: `${source}\n${' '.repeat(Math.min(pos - 1, chars.length))}^` }) : null);
+        if (pos > 0) {
+          const at = chars.slice(0, pos - 1).join('').length;
+          srcInput.setSelectionRange(at, Math.min(at + 1, source.length));
+        }
+      } else if (e.field === 'userId') {
+        showError(e.message);
+        user.setAttribute('aria-invalid', 'true');
+      } else {
+        showError(e.message);
+      }
+    } finally { runBtn.disabled = false; }
+  }
+
+  const runBtn = button('Test', run, { kind: 'secondary', aria: 'Run test', title: 'Show what the source gives for this user' });
+  const el = h('tr', { class: 'test-row' }, h('td', { colSpan: 3 },
+    h('div', { class: 'test-panel' },
+      h('label', { htmlFor: userId, text: 'Test with user' }), user, list, runBtn,
+      button('', onClose, { kind: 'icon', aria: 'Close test', icon: '×' })),
+    out));
+  return {
+    el,
+    start() {
+      if (shared.user && user.value.trim()) run();
+      else user.focus();
+    },
+  };
 }
 
 function statusTab(body, id, getRule) {
