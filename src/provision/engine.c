@@ -889,13 +889,10 @@ static void job_on_response(void *arg, const struct http_multi_result *res)
         {
             const char *tid = body ? json_string_value(json_object_get(body, "id")) : NULL;
             if (!tid) {
-                struct http_multi_result fake = *res;
-                fake.status = 502;
                 json_decref(body);
                 job_log(j, "CREATE", "FAILED", (int)st, j->op.changes,
                         "the target answered the create without an id");
                 job_set_state(j, SYNC_STATE_FAILED, "the target answered the create without an id");
-                (void)fake;
                 job_finish(j);
                 return;
             }
