@@ -23,7 +23,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (scim_path_parse(text, &p, NULL) != SC_OK)
         goto done;
     const struct scim_resource_type *rt = scim_resource_type_user();
-    if (scim_path_format(p, &a) != SC_OK || scim_path_parse(a.data, &q, NULL) != SC_OK)
+    if (scim_path_format(p, &a) != SC_OK)
+        abort();
+    /* the canonical text re-parses, unless spacing made it longer than the limit */
+    if (scim_path_parse(a.data, &q, NULL) != SC_OK && a.len <= SCIM_PATH_MAX_LEN)
         abort();
     scim_path_schema(rt, p);
     scim_path_get(rt, fuzz_user(), p);
