@@ -10,11 +10,7 @@
 #include <string.h>
 
 static const struct api_route *const route_tables[] = {
-    api_system_routes,
-    api_directory_routes,
-    api_config_routes,
-    api_sync_routes,
-    api_meta_routes,
+    api_system_routes, api_directory_routes, api_config_routes, api_sync_routes, api_meta_routes,
 };
 
 void api_error(struct api_call *c, enum sc_err code, const char *field, const char *fmt, ...)

@@ -30,8 +30,8 @@ static const struct directory_field fields[] = {
     {"createdAt", "Created At", SRC | FLT},
     {"updatedAt", "Updated At", SRC | FLT},
     {"population.name", "Population Name", SRC | FLT | SCOPE},
-    {"population.id", "Population ID", SRC | FLT | SCOPE},
     {"group", "Group", FLT | SCOPE},
+    {"population.id", "Population ID", SRC | FLT | SCOPE},
 };
 
 #define N_FIELDS (sizeof fields / sizeof fields[0])

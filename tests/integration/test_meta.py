@@ -4,9 +4,10 @@ functions, the default mapping), and POST /api/v1/mappings/preview evaluates a m
 source or a whole mapping for a real user: values, error positions, 404, 401."""
 import os
 import re
+import subprocess
 import unittest
 
-from harness import Serve
+from harness import BIN, Serve
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 
@@ -128,6 +129,16 @@ class MetaTest(unittest.TestCase):
         self.assertEqual(len(rows), 14)
         self.assertEqual(rows[0], {"target": "userName", "source": "username"})
         self.assertIn({"target": "workStreetAddeess", "source": "address.streetAddress"}, rows)
+
+    def test_routes_are_in_the_table_and_the_docs(self):
+        out = subprocess.run([BIN, "serve", "--routes"], capture_output=True, text=True,
+                             check=True).stdout
+        with open(os.path.join(ROOT, "docs", "api.md"), encoding="utf-8") as f:
+            doc = f.read()
+        for method, path in [("GET", "/api/v1/meta/attributes"),
+                             ("POST", "/api/v1/mappings/preview")]:
+            self.assertRegex(out, rf"(?m)^{method}\s+{re.escape(path)}\s")
+            self.assertRegex(doc, rf"(?m)^\| {method} \| {re.escape(path)} \|")
 
     def test_meta_needs_the_token(self):
         st, body, _ = self.srv.api("GET", "/api/v1/meta/attributes", token="wrong")
