@@ -46,7 +46,7 @@ static const struct {
 struct expr {
     enum expr_kind kind;
     json_t *lit;       /* EXPR_LIT */
-    const char *field; /* EXPR_FIELD: an entry of expr_fields */
+    const char *field; /* EXPR_FIELD: a name of directory/fields.h's table */
     char seg[2][32];   /* EXPR_FIELD: its dotted parts ("name", "given"), the second may
                           be "" */
     enum expr_fn fn;   /* EXPR_CALL */

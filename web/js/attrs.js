@@ -15,10 +15,8 @@ let pending = null;
 export let SOURCE_ATTRIBUTES = [];
 /** Filter attributes: [api field, display name]; population and group first. */
 export let FILTER_ATTRIBUTES = [];
-/** Target attribute names a pick list shows (spelling variants left out). */
+/** Target attributes a pick list shows, spelling variants left out: [{name, path, label}]. */
 export let TARGET_ATTRIBUTES = [];
-/** Target attributes with their SCIM path and label: [{name, path, label, aliasOf}]. */
-export let TARGET_DETAILS = [];
 /** The seed's default Code42 mapping: [{target, source}], in the seed's order. */
 export let DEFAULT_MAPPING = [];
 /** Filter operators: [api value, label, needs a value]. */
@@ -33,8 +31,7 @@ function apply(m) {
   // Layout: the attributes that name a population or group (the ones an outbound rule
   // needs) open the list, the rest follow in the server's order.
   FILTER_ATTRIBUTES = [...filt.filter((f) => f.scope), ...filt.filter((f) => !f.scope)].map((f) => [f.name, f.label]);
-  TARGET_DETAILS = m.targetAttributes || [];
-  TARGET_ATTRIBUTES = TARGET_DETAILS.filter((a) => !a.aliasOf).map((a) => a.name);
+  TARGET_ATTRIBUTES = (m.targetAttributes || []).filter((a) => !a.aliasOf);
   DEFAULT_MAPPING = (m.defaultMappings || []).map(({ target, source }) => ({ target, source }));
   OPERATORS = (m.filterOperators || []).map((o) => [o.name, o.label, o.takesValue]);
   FUNCTIONS = m.expressionFunctions || [];

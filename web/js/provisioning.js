@@ -7,7 +7,7 @@ import { h, clear, button, toggle, field, dialog, alertBox, showApiError, toast,
 import * as api from './api.js';
 import { openConnectionWizard, testReport } from './connection.js';
 import { filterEditor, filterSummary } from './filter.js';
-import { DEFAULT_MAPPING, SOURCE_ATTRIBUTES, TARGET_DETAILS, FUNCTIONS, displayName, attributeFromText, authLabel } from './attrs.js';
+import { DEFAULT_MAPPING, SOURCE_ATTRIBUTES, TARGET_ATTRIBUTES, FUNCTIONS, displayName, attributeFromText, authLabel } from './attrs.js';
 import { logView } from './logs.js';
 
 // Set when a tab was switched with the keyboard, so the new page focuses its selected tab.
@@ -439,7 +439,7 @@ async function configurationTab(body, id, getRule, setRule) {
       clear(el, err,
         prefilled ? h('p', { class: 'note', text: 'The default Code42 SCIM attributes are filled in. Check them, add any that are missing with Add, then click Save.' }) : null,
         h('datalist', { id: srcList }, SOURCE_ATTRIBUTES.map(([, d]) => h('option', { value: d }))),
-        h('datalist', { id: tgtList }, TARGET_DETAILS.filter((a) => !a.aliasOf).map((a) => h('option', { value: a.name, label: `${a.label}: ${a.path}` }))),
+        h('datalist', { id: tgtList }, TARGET_ATTRIBUTES.map((a) => h('option', { value: a.name, label: `${a.label}: ${a.path}` }))),
         h('table', { class: 'table mapping-edit', attrs: { 'aria-label': 'Attribute Mapping' } },
           h('thead', {}, h('tr', {}, h('th', { text: conn() ? `${conn().name} SCIM Attribute` : 'SCIM Attribute' }), h('th', { text: 'Directory Attribute or expression' }), h('th', {}, h('span', { class: 'sr-only', text: 'Remove' })))),
           rowsEl),
