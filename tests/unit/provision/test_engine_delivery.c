@@ -126,7 +126,7 @@ static void test_oauth_cache(void **state)
     assert_int_equal(oauth_cache_new(fake_fetch, &cache), SC_OK);
     struct connection c;
     memset(&c, 0, sizeof c);
-    strcpy(c.id, "11111111-1111-4111-8111-111111111111");
+    sc_strlcpy(c.id, "11111111-1111-4111-8111-111111111111", sizeof c.id);
     c.client_id = "client";
     const char *t = NULL;
     struct sc_error e = {0};
@@ -229,17 +229,17 @@ static void test_links_state_and_log(void **state)
     assert_int_equal(cur, 42);
 
     struct store_sync_link l = {0};
-    strcpy(l.rule_id, "r1");
-    strcpy(l.user_id, "u1");
+    sc_strlcpy(l.rule_id, "r1", sizeof l.rule_id);
+    sc_strlcpy(l.user_id, "u1", sizeof l.user_id);
     l.username = "ada";
     l.target_id = "t1";
     l.sent = "{\"active\":true}";
     l.digest = 0xFFFFFFFFFFFFFFFFULL;
-    strcpy(l.state, SYNC_STATE_SYNCED);
+    sc_strlcpy(l.state, SYNC_STATE_SYNCED, sizeof l.state);
     assert_int_equal(store_sync_link_put(st, &l), SC_OK);
-    strcpy(l.user_id, "u2");
+    sc_strlcpy(l.user_id, "u2", sizeof l.user_id);
     l.target_id = NULL;
-    strcpy(l.state, SYNC_STATE_UNSYNCED);
+    sc_strlcpy(l.state, SYNC_STATE_UNSYNCED, sizeof l.state);
     assert_int_equal(store_sync_link_put(st, &l), SC_OK);
     struct store_sync_link got;
     assert_int_equal(store_sync_link_get(st, "r1", "u1", &got), SC_OK);
