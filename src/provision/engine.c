@@ -25,6 +25,7 @@
 #include "provision/secrets.h"
 #include "scim/filter.h"
 #include "scim/message.h"
+#include "store/store_directory.h"
 #include "store/store_events.h"
 #include "store/store_provision.h"
 #include "store/store_sync.h"
@@ -146,7 +147,8 @@ struct job {
     int link_dirty;
     int retry; /* finish with a retry at retry_at */
     int64_t retry_at;
-    int success; /* at least one call succeeded */
+    int success;    /* at least one call succeeded */
+    uint64_t stamp; /* the user's source stamp, read before the user (0 = unknown) */
     struct job_log *logs, *logs_tail;
     struct job *next;
     struct job *all_prev, *all_next; /* the engine's list of every live job */
@@ -1151,6 +1153,11 @@ static void job_start(struct provision_engine *eng, const struct store_sync_item
     }
     j->er->refs++;
     j->cs = conn_state_for(eng, j->er->sr->rc->conn);
+    /* The stamp is read before the user: if the user changes in between, the stamp is
+     * the older one, so a later resync evaluates the user again rather than skip it. */
+    uint64_t row = 0;
+    if (!j->er->sr->uses_groups && store_user_digest(eng->st, it->user_id, &row) == SC_OK)
+        j->stamp = sync_rule_source(j->er->sr, row);
     struct sc_error e = {0};
     enum sc_err err = directory_user_get(eng->st, it->user_id, &j->user, &e);
     j->exists = err == SC_OK;
@@ -1207,6 +1214,8 @@ static void flush_results(struct provision_engine *eng)
         if (j->er && j->link_dirty) {
             if (!j->link.state[0])
                 sc_strlcpy(j->link.state, SYNC_STATE_PENDING, sizeof j->link.state);
+            /* SYNCED: what was sent is what this version of the user maps to */
+            j->link.source = strcmp(j->link.state, SYNC_STATE_SYNCED) == 0 ? j->stamp : 0;
             err = store_sync_link_put(eng->st, &j->link);
         }
         for (struct job_log *l = j->logs; l && !err; l = l->next) {

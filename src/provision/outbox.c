@@ -10,6 +10,7 @@
 #include "provision/planner.h"
 #include "scim/path.h"
 #include "scim/schema.h"
+#include "store/store_directory.h"
 #include "store/store_sync.h"
 
 #include <stdlib.h>
@@ -66,6 +67,9 @@ enum sc_err sync_rule_new(struct rule_compiled *rc, struct sync_rule **out, stru
         return SC_ERR_INVALID;
     }
     r->uses_groups = userfilter_uses_groups(rc->filter);
+    uint64_t fd = rc->rule.filter ? sc_json_digest(rc->rule.filter) : 1;
+    uint64_t md = rc->rule.mappings ? sc_json_digest(rc->rule.mappings) : 2;
+    r->source_seed = fd ^ (md * 0x9E3779B97F4A7C15ULL + 0x7F4A7C15ULL);
     *out = r;
     return SC_OK;
 }
@@ -109,6 +113,15 @@ enum sc_err sync_rule_eval(const struct sync_rule *r, const struct directory_gro
     return SC_OK;
 }
 
+uint64_t sync_rule_source(const struct sync_rule *r, uint64_t row_digest)
+{
+    if (!row_digest || r->uses_groups)
+        return 0;
+    uint64_t h = (row_digest ^ r->source_seed) * 0xC2B2AE3D27D4EB4FULL;
+    h ^= h >> 29;
+    return h ? h : 1;
+}
+
 json_t *sync_rule_project(const struct sync_rule *r, const json_t *resource)
 {
     json_t *flat = json_object();
@@ -146,8 +159,12 @@ struct link_entry {
     char *username;
     char *target_id;
     uint64_t digest;
+    uint64_t source; /* the link's recorded source stamp */
+    uint64_t stamp;  /* this pass's stamp for the user (0 = unknown) */
     int inactive;
     int seen;
+    int clean;  /* in sync at an unchanged stamp: not evaluated */
+    int record; /* found in sync: record stamp as its source */
     char state[24];
 };
 
@@ -219,6 +236,7 @@ static int load_link(void *arg, const struct store_sync_link *l)
     en->target_id = sc_strdup(l->target_id);
     en->digest = l->digest;
     en->inactive = l->inactive;
+    en->source = l->source;
     sc_strlcpy(en->state, l->state, sizeof en->state);
     if (l->target_id)
         t->linked++;
@@ -337,8 +355,10 @@ static enum sc_err pass_user(struct pass *p, struct link_table *t, const struct 
         json_object_set_new(desired, "active", json_true());
         uint64_t want = planner_digest(desired);
         if (en && en->target_id) {
-            if (en->digest == want && strcmp(en->state, SYNC_STATE_SYNCED) == 0)
+            if (en->digest == want && strcmp(en->state, SYNC_STATE_SYNCED) == 0) {
+                en->record = en->stamp && en->stamp != en->source;
                 goto done;
+            }
             if (!c->allow_update && !en->inactive && strcmp(en->state, SYNC_STATE_PARTIAL) == 0)
                 goto done;
             p->res->updates++;
@@ -416,6 +436,64 @@ static enum sc_err pass_user(struct pass *p, struct link_table *t, const struct 
 done:
     json_decref(desired);
     return err;
+}
+
+/* ---- skipping users whose source stamp is unchanged ---- */
+
+#define OUTBOX_FEW_CHANGED 2000 /* at most this many changed users: read them one by one */
+
+struct stamp_scan {
+    struct link_table *t;
+    const struct sync_rule *r;
+    int64_t users, clean;
+    char **changed; /* ids of users to evaluate, while there are few */
+    size_t nchanged, capchanged;
+    int many; /* more than OUTBOX_FEW_CHANGED: evaluate in one scan instead */
+};
+
+static int stamp_user(void *arg, const char *id, uint64_t digest)
+{
+    struct stamp_scan *sc = arg;
+    sc->users++;
+    struct link_entry *en = table_find(sc->t, id, 0);
+    if (en) {
+        en->stamp = sync_rule_source(sc->r, digest);
+        if (en->stamp && en->stamp == en->source && en->target_id && !en->inactive &&
+            strcmp(en->state, SYNC_STATE_SYNCED) == 0) {
+            en->clean = 1;
+            sc->clean++;
+            return 0;
+        }
+    }
+    if (sc->many)
+        return 0;
+    if (sc->nchanged == OUTBOX_FEW_CHANGED) {
+        sc->many = 1;
+        return 0;
+    }
+    if (sc->nchanged == sc->capchanged) {
+        size_t ncap = sc->capchanged ? sc->capchanged * 2 : 64;
+        char **g = realloc(sc->changed, ncap * sizeof *g);
+        if (!g)
+            return 1;
+        sc->changed = g;
+        sc->capchanged = ncap;
+    }
+    if (!(sc->changed[sc->nchanged] = sc_strdup(id)))
+        return 1;
+    sc->nchanged++;
+    return 0;
+}
+
+/* Counts the clean entries of t as looked at and seen. */
+static void pass_clean(struct pass *p, struct link_table *t)
+{
+    for (size_t i = 0; i < t->cap; i++)
+        if (t->v[i].user_id && t->v[i].clean) {
+            t->v[i].seen = 1;
+            p->res->users++;
+            p->res->unchanged++;
+        }
 }
 
 /* Links candidates to the accounts of one listing; marks the others absent. */
@@ -513,6 +591,7 @@ enum sc_err outbox_resync(struct store *st, const struct sync_rule *r,
     struct outbox_resync_result local = {0};
     struct pass p = {.st = st, .r = r, .plan = plan, .res = &local, .now = sc_clock_now_ms()};
     struct link_table t = {0};
+    struct stamp_scan scan = {.t = &t, .r = r};
     json_t *page = NULL;
     json_t *resources = NULL;
     char *after = NULL;
@@ -523,7 +602,31 @@ enum sc_err outbox_resync(struct store *st, const struct sync_rule *r,
         sc_error_set(e, err, NULL, "cannot read the rule's links");
         goto done;
     }
-    for (;;) {
+    /* Which users changed since their link was last found in sync: a scan of row
+     * digests, no JSON. A rule whose filter tests groups evaluates everyone. */
+    if (!r->uses_groups) {
+        err = store_user_digest_each(st, stamp_user, &scan);
+        if (err) {
+            sc_error_set(e, err, NULL, "cannot read the users' digests");
+            goto done;
+        }
+        pass_clean(&p, &t);
+    }
+    for (size_t i = 0; !r->uses_groups && !scan.many && i < scan.nchanged && !err; i++) {
+        json_t *u = NULL;
+        struct sc_error de = {0};
+        enum sc_err gerr = directory_user_get(st, scan.changed[i], &u, &de);
+        if (gerr == SC_OK)
+            err = pass_user(&p, &t, g, u);
+        else if (gerr != SC_ERR_NOT_FOUND) /* deleted since: its link is handled below */
+            err = gerr;
+        json_decref(u);
+    }
+    if (err) {
+        sc_error_set(e, err, NULL, "resync failed while planning");
+        goto done;
+    }
+    for (; r->uses_groups || scan.many;) {
         struct sc_error de = {0};
         if ((err = directory_users_page(st, after, 1000, &page, &de))) {
             *e = de;
@@ -532,8 +635,14 @@ enum sc_err outbox_resync(struct store *st, const struct sync_rule *r,
         size_t n = json_array_size(page);
         if (n == 0)
             break;
-        for (size_t i = 0; i < n && !err; i++)
-            err = pass_user(&p, &t, g, json_array_get(page, i));
+        for (size_t i = 0; i < n && !err; i++) {
+            json_t *u = json_array_get(page, i);
+            const char *uid = json_string_value(json_object_get(u, "id"));
+            struct link_entry *en = uid ? table_find(&t, uid, 0) : NULL;
+            if (en && en->clean)
+                continue;
+            err = pass_user(&p, &t, g, u);
+        }
         if (err) {
             sc_error_set(e, err, NULL, "resync failed while planning");
             goto done;
@@ -601,6 +710,10 @@ enum sc_err outbox_resync(struct store *st, const struct sync_rule *r,
         }
         for (size_t i = 0; i < p.ntouch && !err; i++)
             err = store_sync_outbox_touch(st, rule_id, p.touches[i], 0, p.now);
+        for (size_t i = 0; i < t.cap && !err; i++)
+            if (t.v[i].user_id && t.v[i].record)
+                err = store_sync_link_set_source(st, rule_id, t.v[i].user_id, t.v[i].digest,
+                                                 t.v[i].stamp);
         struct store_sync_rule sr;
         if (!err)
             err = store_sync_rule_get(st, rule_id, &sr);
@@ -646,6 +759,9 @@ done:
     json_decref(resources);
     free(after);
     table_free(&t);
+    for (size_t i = 0; i < scan.nchanged; i++)
+        free(scan.changed[i]);
+    free(scan.changed);
     for (size_t i = 0; i < p.ncands; i++) {
         free(p.cands[i].user_id);
         free(p.cands[i].username);

@@ -30,6 +30,7 @@ struct sync_rule {
                                      or NULL when no row maps it */
     struct scim_path *ident_path; /* the identifier's SCIM path, parsed */
     int uses_groups;              /* the filter tests group membership */
+    uint64_t source_seed;         /* digest of the filter and mapping (sync_rule_source) */
 };
 
 /* Prepares rc (stolen, even on failure). *out is new (sync_rule_free). Errors:
@@ -44,6 +45,12 @@ void sync_rule_free(struct sync_rule *r);
  * attributes the mapping gives, without "active"). */
 enum sc_err sync_rule_eval(const struct sync_rule *r, const struct directory_groups *g,
                            const json_t *user, int *in_scope, int *enabled, json_t **desired);
+
+/* The source stamp of a user for r: row_digest (store_user_digest) combined with r's
+ * filter and mapping, never 0; 0 when row_digest is 0 or r's filter tests group
+ * membership (which the user's row does not show). A link found in sync for one stamp
+ * stays in sync while the stamp is unchanged. */
+uint64_t sync_rule_source(const struct sync_rule *r, uint64_t row_digest);
 
 /* Returns new flat attributes read from a target account (resource) for r's paths,
  * with "active" (true when the account does not say). */
@@ -69,17 +76,20 @@ typedef enum sc_err (*sync_list_fn)(void *arg, const struct sync_rule *r, json_t
 #define OUTBOX_BRAKE_MIN 20
 
 struct outbox_resync_result {
-    int64_t users;    /* directory users looked at */
-    int64_t queued;   /* (rule, user) items queued */
-    int64_t creates;  /* unlinked users in scope (create or link) */
-    int64_t linked;   /* of those, linked from the listing */
-    int64_t updates;  /* linked users whose attributes differ */
-    int64_t removals; /* linked users to disable or delete */
-    int64_t held;     /* removals held back by the brake (0 = not braked) */
-    int64_t limit;    /* the brake's threshold */
+    int64_t users;     /* directory users looked at */
+    int64_t queued;    /* (rule, user) items queued */
+    int64_t creates;   /* unlinked users in scope (create or link) */
+    int64_t linked;    /* of those, linked from the listing */
+    int64_t updates;   /* linked users whose attributes differ */
+    int64_t removals;  /* linked users to disable or delete */
+    int64_t held;      /* removals held back by the brake (0 = not braked) */
+    int64_t limit;     /* the brake's threshold */
+    int64_t unchanged; /* of users, skipped: in sync at an unchanged source stamp */
 };
 
-/* Runs a full resync of r: reads every user and r's links; queues
+/* Runs a full resync of r: reads every user's digest and r's links, then evaluates the
+ * users whose source stamp differs from the one their SYNCED link records (and records
+ * the stamp of those found in sync); queues
  * (store_sync_outbox_touch) the users that need a call or a state change; with list
  * (may be NULL) and at least OUTBOX_LIST_THRESHOLD unlinked users in scope, lists the
  * target once and links those it finds (a LINK log entry each) or marks them absent.

@@ -10,6 +10,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 static const struct store_migration directory_migrations[] = {
     {1, "CREATE TABLE dir_populations ("
@@ -478,6 +479,58 @@ enum sc_err store_users_after_id(struct store *st, const char *after_id, int lim
     store__bind_text(s, 1, after_id ? after_id : "");
     sqlite3_bind_int(s, 2, limit);
     return collect_rows(st, s, user_from_row, items);
+}
+
+/* The digest of a user row read with USER_COLS: each column's bytes, seeded with the
+ * previous columns' hash, its index and whether it is NULL. */
+static uint64_t user_row_digest(sqlite3_stmt *s)
+{
+    uint64_t h = 0x5343494d49544152ULL;
+    for (int i = 0; i < 21; i++) {
+        int null = sqlite3_column_type(s, i) == SQLITE_NULL; /* before any conversion */
+        const void *v = sqlite3_column_blob(s, i);
+        int n = sqlite3_column_bytes(s, i);
+        h = XXH3_64bits_withSeed(v ? v : "", v ? (size_t)n : 0, h + (uint64_t)(2 * i + null));
+    }
+    return h;
+}
+
+enum sc_err store_user_digest(struct store *st, const char *id, uint64_t *out)
+{
+    sqlite3_stmt *s = store__prepare(st, "SELECT " USER_COLS USER_FROM "WHERE u.id = ?");
+    if (!s)
+        return SC_ERR_DB;
+    store__bind_text(s, 1, id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *out = user_row_digest(s);
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW)
+        return SC_OK;
+    return rc == SQLITE_DONE ? SC_ERR_NOT_FOUND : store__err(st, rc);
+}
+
+enum sc_err store_user_digest_each(struct store *st,
+                                   int (*fn)(void *arg, const char *id, uint64_t digest), void *arg)
+{
+    /* A private statement: fn may use cached ones. */
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, "SELECT " USER_COLS USER_FROM "ORDER BY u.id", -1, &s, NULL) !=
+        SQLITE_OK)
+        return store__err(st, sqlite3_errcode(st->db));
+    enum sc_err err = SC_OK;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        uint64_t d = user_row_digest(s);
+        if (fn(arg, (const char *)sqlite3_column_text(s, 0), d)) {
+            err = SC_ERR_INTERNAL;
+            break;
+        }
+    }
+    if (!err && rc != SQLITE_DONE)
+        err = store__err(st, rc);
+    sqlite3_finalize(s);
+    return err;
 }
 
 enum sc_err store_user_count(struct store *st, long long *n)

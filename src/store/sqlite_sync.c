@@ -61,8 +61,11 @@ static const struct store_migration sync_migrations[] = {
         "CREATE INDEX sync_log_user ON sync_log(user_id, id);"},
     /* status counts read an index instead of every link row */
     {2, "CREATE INDEX sync_links_state ON sync_links(rule_id, state, target_id);"},
+    /* the source stamp a SYNCED link was last checked against (0 = none): a resync
+     * skips users whose directory row and rule are unchanged since */
+    {3, "ALTER TABLE sync_links ADD COLUMN source INTEGER NOT NULL DEFAULT 0;"},
 };
-const struct store_component store__sync_schema = {"sync", sync_migrations, 2};
+const struct store_component store__sync_schema = {"sync", sync_migrations, 3};
 
 static enum sc_err step_done(struct store *st, sqlite3_stmt *s)
 {
@@ -85,7 +88,8 @@ void store_sync_link_clear(struct store_sync_link *l)
 }
 
 #define LINK_COLUMNS                                                                               \
-    "rule_id, user_id, username, target_id, state, sent, digest, absent, last_error, updated_at"
+    "rule_id, user_id, username, target_id, state, sent, digest, absent, last_error, updated_at, " \
+    "source"
 
 static void link_read(sqlite3_stmt *s, struct store_sync_link *l)
 {
@@ -100,6 +104,7 @@ static void link_read(sqlite3_stmt *s, struct store_sync_link *l)
     l->absent = sqlite3_column_int(s, 7);
     l->last_error = store__column_dup(s, 8);
     l->updated_at = sqlite3_column_int64(s, 9);
+    l->source = (uint64_t)sqlite3_column_int64(s, 10);
 }
 
 enum sc_err store_sync_link_get(struct store *st, const char *rule_id, const char *user_id,
@@ -124,7 +129,7 @@ enum sc_err store_sync_link_get(struct store *st, const char *rule_id, const cha
 enum sc_err store_sync_link_put(struct store *st, const struct store_sync_link *l)
 {
     sqlite3_stmt *s = store__prepare(st, "INSERT OR REPLACE INTO sync_links(" LINK_COLUMNS
-                                         ") VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                                         ") VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     if (!s)
         return SC_ERR_DB;
     store__bind_text(s, 1, l->rule_id);
@@ -137,6 +142,22 @@ enum sc_err store_sync_link_put(struct store *st, const struct store_sync_link *
     sqlite3_bind_int(s, 8, l->absent ? 1 : 0);
     store__bind_text(s, 9, l->last_error);
     sqlite3_bind_int64(s, 10, sc_clock_now_ms());
+    sqlite3_bind_int64(s, 11, (sqlite3_int64)l->source);
+    return step_done(st, s);
+}
+
+enum sc_err store_sync_link_set_source(struct store *st, const char *rule_id, const char *user_id,
+                                       uint64_t digest, uint64_t source)
+{
+    sqlite3_stmt *s =
+        store__prepare(st, "UPDATE sync_links SET source = ? WHERE rule_id = ? AND "
+                           "user_id = ? AND digest = ? AND state = '" SYNC_STATE_SYNCED "'");
+    if (!s)
+        return SC_ERR_DB;
+    sqlite3_bind_int64(s, 1, (sqlite3_int64)source);
+    store__bind_text(s, 2, rule_id);
+    store__bind_text(s, 3, user_id);
+    sqlite3_bind_int64(s, 4, (sqlite3_int64)digest);
     return step_done(st, s);
 }
 
@@ -148,7 +169,7 @@ enum sc_err store_sync_link_each(struct store *st, const char *rule_id,
     sqlite3_stmt *s = NULL;
     if (sqlite3_prepare_v2(st->db,
                            "SELECT rule_id, user_id, username, target_id, state, NULL, digest, "
-                           "absent, last_error, updated_at, "
+                           "absent, last_error, updated_at, source, "
                            "instr(sent, '\"active\":false') > 0 FROM sync_links WHERE rule_id = ?",
                            -1, &s, NULL) != SQLITE_OK)
         return store__err(st, sqlite3_errcode(st->db));
@@ -158,7 +179,7 @@ enum sc_err store_sync_link_each(struct store *st, const char *rule_id,
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct store_sync_link l;
         link_read(s, &l);
-        l.inactive = sqlite3_column_int(s, 10);
+        l.inactive = sqlite3_column_int(s, 11);
         int stop = fn(arg, &l);
         store_sync_link_clear(&l);
         if (stop) {

@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* ---- populations -------------------------------------------------------------- */
 
@@ -79,6 +80,16 @@ enum sc_err store_user_list(struct store *st, const struct store_user_query *q, 
 
 /* Lists up to limit users with id > after_id (NULL for the start) in id order. */
 enum sc_err store_users_after_id(struct store *st, const char *after_id, int limit, json_t **items);
+
+/* A 64-bit digest of everything store_user_get would return for a user (every column
+ * of its row and its population's name), without building JSON: equal digests mean an
+ * unchanged user. store_user_digest reads one user (SC_ERR_NOT_FOUND when none);
+ * store_user_digest_each calls fn for every user in id order (id borrowed, valid during
+ * the call); fn returns non-zero to stop (then SC_ERR_INTERNAL). Errors: SC_ERR_DB. */
+enum sc_err store_user_digest(struct store *st, const char *id, uint64_t *out);
+enum sc_err store_user_digest_each(struct store *st,
+                                   int (*fn)(void *arg, const char *id, uint64_t digest),
+                                   void *arg);
 
 /* Counts all users. */
 enum sc_err store_user_count(struct store *st, long long *n);

@@ -47,6 +47,8 @@ struct store_sync_link {
                         is NULL there, to keep the scan light) */
     char *last_error;
     int64_t updated_at;
+    uint64_t source; /* the source stamp (sync_rule_source) of the user version that was
+                        found in sync with sent, when state is SYNCED; 0 = unknown */
 };
 
 /* Frees the strings of l (not l itself) and zeroes it. */
@@ -58,6 +60,11 @@ enum sc_err store_sync_link_get(struct store *st, const char *rule_id, const cha
 
 /* Inserts or replaces a link (values borrowed); updated_at is set to now. */
 enum sc_err store_sync_link_put(struct store *st, const struct store_sync_link *l);
+
+/* Sets the source stamp of (rule, user) when its link is still SYNCED with digest
+ * (otherwise leaves it alone). */
+enum sc_err store_sync_link_set_source(struct store *st, const char *rule_id, const char *user_id,
+                                       uint64_t digest, uint64_t source);
 
 /* Calls fn for every link of rule_id (borrowed, valid during the call) with sent left
  * NULL and inactive set. fn returns non-zero to stop (then SC_ERR_INTERNAL). */
