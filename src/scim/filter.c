@@ -214,6 +214,68 @@ static struct scim_filter *parse_nested(struct parser *p, char close)
     return f;
 }
 
+/* Reads what follows an attribute path in a comparison: white space, an operator and,
+ * unless it is pr, the value; fills f's op and value. */
+static enum sc_err parse_compare(struct parser *p, struct scim_filter *f)
+{
+    size_t before_ws = p->pos;
+    skip_ws(p);
+    if (p->pos == before_ws)
+        return fail(p, "expected a space and an operator after the attribute");
+    int found = 0;
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+        if (accept_word(p, ops[i].name)) {
+            f->op = ops[i].op;
+            found = 1;
+            break;
+        }
+    }
+    if (!found)
+        return fail(p, "expected an operator (eq ne co sw ew pr gt ge lt le)");
+    if (f->op == SCIM_OP_PR)
+        return SC_OK;
+    skip_ws(p); /* RFC 7644's own examples omit the space before a quote */
+    if (!(f->value = parse_value(p)))
+        return scim_error_code(p->err->status ? p->err->status : 400);
+    return SC_OK;
+}
+
+/* Reads `.sub op value` after a value path's ']' (`emails[type eq "work"].value eq
+ * "x"`, the form Entra ID sends) into a new comparison node whose attr is the
+ * sub-attribute's bare name. */
+static struct scim_filter *parse_sub_compare(struct parser *p)
+{
+    p->pos++; /* the '.' */
+    size_t start = p->pos;
+    while (p->pos < p->len && is_name_char(p->s[p->pos]))
+        p->pos++;
+    size_t n = p->pos - start;
+    if (n == 0 || n >= SCIM__NAME_MAX || !scim__name_valid(p->s + start, n)) {
+        p->pos = start;
+        fail(p, "expected a sub-attribute name after \"].\"");
+        return NULL;
+    }
+    struct scim_filter *f = node_new(p, SCIM_OP_EQ);
+    if (!f)
+        return NULL;
+    if (!(f->attr = malloc(n + 1))) {
+        scim_error_set(p->err, 500, NULL, "out of memory");
+        goto fail;
+    }
+    memcpy(f->attr, p->s + start, n);
+    f->attr[n] = '\0';
+    if (p->pos < p->len && (p->s[p->pos] == '.' || p->s[p->pos] == ':' || p->s[p->pos] == '[')) {
+        fail(p, "expected a space and an operator after the sub-attribute");
+        goto fail;
+    }
+    if (parse_compare(p, f) != SC_OK)
+        goto fail;
+    return f;
+fail:
+    scim_filter_free(f);
+    return NULL;
+}
+
 static struct scim_filter *parse_unary(struct parser *p)
 {
     struct scim_filter *f = NULL;
@@ -257,30 +319,11 @@ static struct scim_filter *parse_unary(struct parser *p)
         p->in_brackets = 0;
         if (!f->left)
             goto fail;
+        if (p->pos < p->len && p->s[p->pos] == '.' && !(f->right = parse_sub_compare(p)))
+            goto fail;
         return f;
     }
-    size_t before_ws = p->pos;
-    skip_ws(p);
-    if (p->pos == before_ws) {
-        fail(p, "expected a space and an operator after the attribute");
-        goto fail;
-    }
-    int found = 0;
-    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
-        if (accept_word(p, ops[i].name)) {
-            f->op = ops[i].op;
-            found = 1;
-            break;
-        }
-    }
-    if (!found) {
-        fail(p, "expected an operator (eq ne co sw ew pr gt ge lt le)");
-        goto fail;
-    }
-    if (f->op == SCIM_OP_PR)
-        return f;
-    skip_ws(p); /* RFC 7644's own examples omit the space before a quote */
-    if (!(f->value = parse_value(p)))
+    if (parse_compare(p, f) != SC_OK)
         goto fail;
     return f;
 fail:
@@ -542,6 +585,14 @@ static int test_compare(const json_t *v, const struct scim_attr *a, const struct
 
 static int match(const struct ectx *c, const struct scim_filter *f, const json_t *res);
 
+/* One element of a value path matches when the bracketed filter does and, for
+ * `attr[filter].sub op value`, the comparison on its sub-attribute does too. */
+static int match_element(const struct ectx *inner, const struct scim_filter *f, const json_t *e)
+{
+    return json_is_object(e) && match(inner, f->left, e) &&
+           (!f->right || match(inner, f->right, e));
+}
+
 static int match_value_path(const struct ectx *c, const struct scim_filter *f, const json_t *res)
 {
     char urn[2 * SCIM__NAME_MAX], name[SCIM__NAME_MAX], sub[SCIM__NAME_MAX];
@@ -562,12 +613,12 @@ static int match_value_path(const struct ectx *c, const struct scim_filter *f, c
     if (!inner.parent)
         inner.parent = &generic;
     if (json_is_object(v))
-        return match(&inner, f->left, v);
+        return match_element(&inner, f, v);
     size_t i;
     json_t *e;
     json_array_foreach(v, i, e)
     {
-        if (json_is_object(e) && match(&inner, f->left, e))
+        if (match_element(&inner, f, e))
             return 1;
     }
     return 0;
@@ -629,7 +680,9 @@ static enum sc_err check(const struct ectx *c, const struct scim_filter *f, int 
         const struct scim_attr *a = NULL;
         if (c->rt && scim_schema_resolve(c->rt, f->attr, NULL, &a, NULL) == 0) {
             struct ectx inner = {.rt = c->rt, .parent = a};
-            return check(&inner, f->left, depth + 1, err);
+            if ((rc = check(&inner, f->left, depth + 1, err)) != SC_OK || !f->right)
+                return rc;
+            return check(&inner, f->right, depth + 1, err);
         }
         return SC_OK;
     }
@@ -695,6 +748,25 @@ const char *scim_filter_op_name(enum scim_filter_op op)
     }
 }
 
+/* Appends `attr op` and, unless op is pr, ` value`. */
+static enum sc_err format_compare(const struct scim_filter *f, struct sc_buf *out)
+{
+    enum sc_err rc;
+    if ((rc = sc_buf_puts(out, f->attr)) || (rc = sc_buf_puts(out, " ")) ||
+        (rc = sc_buf_puts(out, scim_filter_op_name(f->op))))
+        return rc;
+    if (f->op == SCIM_OP_PR)
+        return SC_OK;
+    char *lit = json_dumps(f->value, JSON_ENCODE_ANY | JSON_COMPACT);
+    if (!lit)
+        return SC_ERR_NOMEM;
+    rc = sc_buf_puts(out, " ");
+    if (!rc)
+        rc = sc_buf_puts(out, lit);
+    free(lit);
+    return rc;
+}
+
 static enum sc_err format(const struct scim_filter *f, struct sc_buf *out)
 {
     enum sc_err rc;
@@ -724,25 +796,16 @@ static enum sc_err format(const struct scim_filter *f, struct sc_buf *out)
         return sc_buf_puts(out, ")");
     case SCIM_OP_VALUE_PATH:
         if ((rc = sc_buf_puts(out, f->attr)) || (rc = sc_buf_puts(out, "[")) ||
-            (rc = format(f->left, out)))
+            (rc = format(f->left, out)) || (rc = sc_buf_puts(out, "]")))
             return rc;
-        return sc_buf_puts(out, "]");
+        if (!f->right)
+            return SC_OK;
+        if ((rc = sc_buf_puts(out, ".")))
+            return rc;
+        return format_compare(f->right, out);
     default:
-        break;
+        return format_compare(f, out);
     }
-    if ((rc = sc_buf_puts(out, f->attr)) || (rc = sc_buf_puts(out, " ")) ||
-        (rc = sc_buf_puts(out, scim_filter_op_name(f->op))))
-        return rc;
-    if (f->op == SCIM_OP_PR)
-        return SC_OK;
-    char *lit = json_dumps(f->value, JSON_ENCODE_ANY | JSON_COMPACT);
-    if (!lit)
-        return SC_ERR_NOMEM;
-    rc = sc_buf_puts(out, " ");
-    if (!rc)
-        rc = sc_buf_puts(out, lit);
-    free(lit);
-    return rc;
 }
 
 enum sc_err scim_filter_format(const struct scim_filter *f, struct sc_buf *out)

@@ -1,11 +1,12 @@
 /* SCIM filters (RFC 7644 §3.4.2.2), the whole grammar: comparisons eq ne co sw ew gt ge
  * lt le, presence pr, logical and / or / not with precedence (not binds tighter than
  * and, and than or), parentheses, value paths (`emails[type eq "work" and value co
- * "@x"]`), case-insensitive operators and attribute names (`username Eq "%s"` parses
- * and matches userName), string literals with JSON escapes, numbers, true / false /
- * null. Parsed to a tree, evaluated against a resource (json_t) with caseExact and
- * type (dateTime, numbers) taken from the schema, printed back, and freed. Also the
- * safe way to put a value into a filter: render it as a SCIM string literal, or fill a
+ * "@x"]`), a comparison on a sub-attribute after a value path (`emails[type eq "work"]
+ * .value eq "ada@example.com"`, the form Microsoft Entra ID sends), case-insensitive operators and
+ * attribute names (`username Eq "%s"` parses and matches userName), string literals with JSON
+ * escapes, numbers, true / false / null. Parsed to a tree, evaluated against a resource (json_t)
+ * with caseExact and type (dateTime, numbers) taken from the schema, printed back, and freed. Also
+ * the safe way to put a value into a filter: render it as a SCIM string literal, or fill a
  * `%s` template with it. Inputs are bounded (length, nesting) and the parser is not
  * recursive in the input's nesting beyond SCIM_FILTER_MAX_DEPTH: bad input is a 400
  * invalidFilter, never a crash. No I/O. */
@@ -37,7 +38,8 @@ enum scim_filter_op {
     SCIM_OP_AND,
     SCIM_OP_OR,
     SCIM_OP_NOT,
-    SCIM_OP_VALUE_PATH /* attr[filter] (optionally .sub: matches when an element matches) */
+    SCIM_OP_VALUE_PATH /* attr[filter], optionally followed by `.sub op value`: matches when
+                          one element matches the filter (and the sub-attribute comparison) */
 };
 
 /* A filter tree node. Read it freely; build it only with scim_filter_parse. */
@@ -49,7 +51,9 @@ struct scim_filter {
                                   owned reference; NULL for pr and logical nodes */
     struct scim_filter *left;  /* and/or: left operand; not: the operand; value path:
                                   the inner filter (attributes relative to attr) */
-    struct scim_filter *right; /* and/or: right operand */
+    struct scim_filter *right; /* and/or: right operand; value path: NULL, or the
+                                  comparison written after `].` (attr is the bare
+                                  sub-attribute name, evaluated on the same element) */
 };
 
 /* Parses text (NUL-terminated, at most SCIM_FILTER_MAX_LEN bytes, valid UTF-8) into a
@@ -57,7 +61,7 @@ struct scim_filter {
  * detail giving the byte position and what was expected: empty filter, too long, too
  * deeply nested, unknown operator, missing value, bad literal (unterminated string,
  * bad escape, bad number), unbalanced parentheses or brackets, nested value paths,
- * trailing input. */
+ * a missing sub-attribute name or operator after `].`, trailing input. */
 enum sc_err scim_filter_parse(const char *text, struct scim_filter **out, struct scim_error *err);
 
 /* Frees f and its children; NULL is a no-op. */
@@ -73,7 +77,9 @@ enum sc_err scim_filter_check(const struct scim_filter *f, const struct scim_res
  * types; without it, strings compare case-insensitively except for id and externalId.
  * Semantics: a multi-valued attribute matches when any value does; a complex attribute
  * compared without sub-attribute is compared through its "value" sub-attribute;
- * `attr eq null` matches when attr is absent, `ne null` when present; pr is true for a
+ * `attr[filter].sub op value` matches when one element of attr matches filter and its
+ * sub matches `sub op value` (sub evaluated on that same element, typed by attr's
+ * schema); `attr eq null` matches when attr is absent, `ne null` when present; pr is true for a
  * present, non-null, non-empty value; dateTime attributes compare by instant; numbers
  * numerically; gt/ge/lt/le on strings compare lexically (case-folded unless caseExact);
  * comparisons between different JSON types never match (ne: match). */

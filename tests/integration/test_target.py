@@ -137,7 +137,8 @@ class TargetTest(unittest.TestCase):
     def test_filters(self):
         name = unique("Filter.User")
         body, _ = self.create(name, externalId="X-" + name, title="Boss",
-                              emails=[{"type": "work", "value": name + "@corp.test"}])
+                              emails=[{"type": "work", "value": name + "@corp.test"},
+                                      {"type": "home", "value": "home-" + name + "@home.test"}])
         uid = body["id"]
         cases = [
             'username Eq "%s"' % name,          # the seed's form: any case of attr and op
@@ -150,6 +151,11 @@ class TargetTest(unittest.TestCase):
             '(userName eq "nobody-at-all") or (externalId eq "X-%s")' % name,
             'not (title ne "Boss") and userName eq "%s"' % name,
             '%s:userName eq "%s"' % (USER, name),
+            # Entra ID's form: a sub-attribute compared after the value path's brackets
+            'emails[type eq "work"].value eq "%s@corp.test"' % name,
+            'emails[type eq "work"].value eq "%s@CORP.test"' % name.upper(),
+            'emails[type eq "work"].value pr and userName eq "%s"' % name,
+            'emails[type eq "home"].value sw "home-%s"' % name,
         ]
         for f in cases:
             st, got, _ = self.scim("GET", "/Users?filter=" + quote(f))
@@ -157,6 +163,15 @@ class TargetTest(unittest.TestCase):
             self.assertEqual([r["id"] for r in got["Resources"]], [uid], f)
         st, got, _ = self.scim("GET", "/Users?filter=" + quote('externalId eq "x-%s"' % name))
         self.assertEqual((st, got["totalResults"]), (200, 0), "externalId is caseExact")
+        # the type and the value must hold for the same element
+        for f in ['emails[type eq "home"].value eq "%s@corp.test"' % name,
+                  'emails[type eq "work"].value eq "home-%s@home.test"' % name]:
+            st, got, _ = self.scim("GET", "/Users?filter=" + quote(f))
+            self.assertEqual((st, got["totalResults"]), (200, 0), f)
+        for bad in ['emails[type eq "work"].', 'emails[type eq "work"].value',
+                    'emails[type eq "work"].value eq', 'emails[type eq "work"].primary gt true']:
+            st, got, _ = self.scim("GET", "/Users?filter=" + quote(bad))
+            self.assertScimError(st, got, 400, "invalidFilter")
         for bad in ['userName eq', 'userName zz "a"', '(userName eq "a"', 'userName eq "a" junk']:
             st, got, _ = self.scim("GET", "/Users?filter=" + quote(bad))
             self.assertScimError(st, got, 400, "invalidFilter")

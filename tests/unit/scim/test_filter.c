@@ -125,6 +125,36 @@ static const struct match_case match_cases[] = {
     {"name pr", 1},
     {"emails.type eq \"home\"", 1},
     {"ims[type eq \"aim\"] and not (emails[type eq \"other\"])", 1},
+    /* a comparison on a sub-attribute after the brackets (Entra ID's form): true only
+     * when the same element passes both */
+    {"emails[type eq \"work\"].value eq \"bjensen@example.com\"", 1},
+    {"emails[type eq \"work\"].value eq \"BJensen@Example.com\"", 1},
+    {"emails[type eq \"work\"].value eq \"babs@jensen.org\"", 0},
+    {"emails[type eq \"home\"].value eq \"babs@jensen.org\"", 1},
+    {"emails[type eq \"home\"].value eq \"bjensen@example.com\"", 0},
+    {"emails[type eq \"other\"].value eq \"bjensen@example.com\"", 0},
+    {"EMAILS[TYPE EQ \"work\"].VALUE EQ \"bjensen@example.com\"", 1},
+    {"emails[type eq\"work\"].value eq\"bjensen@example.com\"", 1},
+    {"emails[type eq \"work\"].value ne \"bjensen@example.com\"", 0},
+    {"emails[type eq \"home\"].value ne \"bjensen@example.com\"", 1},
+    {"emails[type eq \"work\"].value co \"@example\"", 1},
+    {"emails[type eq \"work\"].value sw \"babs\"", 0},
+    {"emails[type eq \"home\"].value ew \".org\"", 1},
+    {"emails[type eq \"work\"].value gt \"a\"", 1},
+    {"emails[type eq \"work\"].value lt \"a\"", 0},
+    {"emails[type eq \"work\"].primary eq true", 1},
+    {"emails[type eq \"home\"].primary eq true", 0},
+    {"emails[type eq \"work\"].primary pr", 1},
+    {"emails[type eq \"home\"].primary pr", 0},
+    {"emails[type eq \"home\"].primary eq null", 1},
+    {"emails[type eq \"work\"].display pr", 0},
+    {"emails[value co \"example\" or type eq \"home\"].type eq \"home\"", 1},
+    {"addresses[type eq \"work\"].locality eq \"hollywood\"", 1},
+    {"addresses[type eq \"work\"].locality eq \"Burbank\"", 0},
+    {"emails[type eq \"work\"].value eq \"bjensen@example.com\" and userName eq \"bjensen\"", 1},
+    {"not (emails[type eq \"work\"].value eq \"bjensen@example.com\")", 0},
+    {"phoneNumbers[type eq \"work\"].value pr", 0},
+    {"emails[type eq \"work\"].noSuchSub eq \"x\"", 0},
     /* the enterprise extension, with and without its URN */
     {"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq \"Tour "
      "Operations\"",
@@ -246,7 +276,20 @@ static const struct bad_case bad_cases[] = {
     {"[type eq \"work\"]", "attribute"},
     {"emails[]", "attribute"},
     {"userName eq 'single'", "value"},
-    {"emails[type eq \"work\"].value eq \"x\"", "unexpected"},
+    {"emails[type eq \"work\"].", "sub-attribute"},
+    {"emails[type eq \"work\"]. value eq \"x\"", "sub-attribute"},
+    {"emails[type eq \"work\"].1value eq \"x\"", "sub-attribute"},
+    {"emails[type eq \"work\"].value", "operator"},
+    {"emails[type eq \"work\"].value and title pr", "operator"},
+    {"emails[type eq \"work\"].value eq", "value"},
+    {"emails[type eq \"work\"].value eq bob", "value"},
+    {"emails[type eq \"work\"].value xx \"a\"", "operator"},
+    {"emails[type eq \"work\"].value.x eq \"a\"", "sub-attribute"},
+    {"emails[type eq \"work\"].value[type pr]", "sub-attribute"},
+    {"emails[type eq \"work\"].value eq \"a\" junk", "unexpected"},
+    {"emails[type eq \"work\"] .value eq \"a\"", "unexpected"},
+    {"emails[type eq \"work\"].value eq \"a\".value eq \"b\"", "unexpected"},
+    {"emails[type[value eq \"x\"].value eq \"y\"]", "nested"},
 };
 
 static void test_bad_filters(void **state)
@@ -325,6 +368,35 @@ static void test_limits(void **state)
     assert_int_equal(scim_filter_match(f, NULL, r), 1);
     json_decref(r);
     scim_filter_free(f);
+    /* the `].sub op value` form keeps the same limits: nesting around it counts, and a
+     * long chain of them parses and matches */
+    for (int depth = SCIM_FILTER_MAX_DEPTH - 1; depth <= SCIM_FILTER_MAX_DEPTH; depth++) {
+        n = 0;
+        for (int i = 0; i < depth; i++)
+            buf[n++] = '(';
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "e[t pr].v eq \"x\"");
+        for (int i = 0; i < depth; i++)
+            buf[n++] = ')';
+        buf[n] = '\0';
+        /* the brackets are one more level */
+        enum sc_err rc = scim_filter_parse(buf, &f, &err);
+        if (depth < SCIM_FILTER_MAX_DEPTH) {
+            assert_int_equal(rc, SC_OK);
+            scim_filter_free(f);
+            f = NULL;
+        } else {
+            assert_int_equal(rc, SC_ERR_INVALID);
+            assert_non_null(strstr(err.detail, "nested"));
+        }
+    }
+    n = 0;
+    for (int i = 0; i < 200; i++)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%se[t pr].v%d pr", i ? " or " : "", i);
+    assert_int_equal(scim_filter_parse(buf, &f, &err), SC_OK);
+    r = json_pack("{s:[{s:s,s:s}]}", "e", "t", "a", "v199", "b");
+    assert_int_equal(scim_filter_match(f, NULL, r), 1);
+    json_decref(r);
+    scim_filter_free(f);
     /* invalid UTF-8 */
     assert_int_equal(scim_filter_parse("title eq \"\xc3\x28\"", &f, &err), SC_ERR_INVALID);
     assert_int_equal(scim_filter_parse(NULL, &f, &err), SC_ERR_INVALID);
@@ -350,6 +422,12 @@ static const struct fmt_case fmt_cases[] = {
     {"a gt 10", "a gt 10"},
     {"a lt -2.5", "a lt -2.5"},
     {"((a pr))", "a pr"},
+    {"EMAILS[TYPE EQ \"work\"].VALUE EQ \"a@x\"", "EMAILS[TYPE eq \"work\"].VALUE eq \"a@x\""},
+    {"emails[type eq \"work\"].value   pr", "emails[type eq \"work\"].value pr"},
+    {"emails[type eq \"work\" or (primary eq true)].value ne null",
+     "emails[type eq \"work\" or primary eq true].value ne null"},
+    {"a pr or emails[type eq \"w\"].value co \"\\u0040\"",
+     "a pr or emails[type eq \"w\"].value co \"@\""},
     {"a eq \"\\u00e9\"", "a eq \"\xc3\xa9\""},
 };
 
@@ -386,8 +464,27 @@ static void test_tree_shape(void **state)
     assert_string_equal(f->attr, "emails");
     assert_int_equal(f->left->op, SCIM_OP_EQ);
     assert_string_equal(json_string_value(f->left->value), "work");
+    assert_null(f->right);
     assert_string_equal(scim_filter_op_name(f->op), "[]");
     assert_string_equal(scim_filter_op_name(SCIM_OP_SW), "sw");
+    scim_filter_free(f);
+    /* the sub-attribute comparison hangs off the value path's right side */
+    assert_int_equal(
+        scim_filter_parse("emails[type eq \"work\"].value eq \"ada@example.com\"", &f, NULL),
+        SC_OK);
+    assert_int_equal(f->op, SCIM_OP_VALUE_PATH);
+    assert_string_equal(f->attr, "emails");
+    assert_int_equal(f->left->op, SCIM_OP_EQ);
+    assert_string_equal(f->left->attr, "type");
+    assert_non_null(f->right);
+    assert_int_equal(f->right->op, SCIM_OP_EQ);
+    assert_string_equal(f->right->attr, "value");
+    assert_string_equal(json_string_value(f->right->value), "ada@example.com");
+    assert_int_equal(scim_filter_simple_eq(f, NULL, NULL), 0);
+    scim_filter_free(f);
+    assert_int_equal(scim_filter_parse("emails[type eq \"work\"].value pr", &f, NULL), SC_OK);
+    assert_int_equal(f->right->op, SCIM_OP_PR);
+    assert_null(f->right->value);
     scim_filter_free(f);
     scim_filter_free(NULL);
 }
@@ -516,6 +613,10 @@ static void test_check(void **state)
         {"emails[value sw \"t\"]", 1},
         {"unknownAttr gt 3", 1},
         {"title pr and not (active le false)", 0},
+        {"emails[type eq \"work\"].value sw \"a\"", 1},
+        {"emails[type eq \"work\"].primary gt true", 0},
+        {"emails[type eq \"work\"].primary co \"t\"", 0},
+        {"emails[primary gt true].value eq \"a\"", 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct scim_filter *f = NULL;
