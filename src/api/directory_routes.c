@@ -39,9 +39,19 @@ static void written(struct api_call *c, enum sc_err rc)
         api_wake_engine(c);
 }
 
-/* ---- populations -------------------------------------------------------------- */
+/* The directory's calls, one shape per kind of route, so every handler of a kind answers
+ * the same way. */
+typedef enum sc_err (*list_fn)(struct store *st, const char *cursor, int limit, json_t **items,
+                               char **next, struct sc_error *e);
+typedef enum sc_err (*create_fn)(struct store *st, const json_t *in, json_t **out,
+                                 struct sc_error *e);
+typedef enum sc_err (*get_fn)(struct store *st, const char *id, json_t **out, struct sc_error *e);
+typedef enum sc_err (*update_fn)(struct store *st, const char *id, const json_t *in, json_t **out,
+                                 struct sc_error *e);
+typedef enum sc_err (*delete_fn)(struct store *st, const char *id, struct sc_error *e);
 
-static void populations_list(struct api_call *c)
+/* GET of a paged collection: ?limit= ?cursor= in, a list with `next` out. */
+static void list_with(struct api_call *c, list_fn fn)
 {
     int limit;
     const char *cursor;
@@ -50,48 +60,80 @@ static void populations_list(struct api_call *c)
     struct sc_error e = {0};
     json_t *items = NULL;
     char *next = NULL;
-    enum sc_err rc = directory_population_list(c->st, cursor, limit, &items, &next, &e);
+    enum sc_err rc = fn(c->st, cursor, limit, &items, &next, &e);
     reply_list(c, rc, &e, items, next);
 }
 
-static void populations_create(struct api_call *c)
+/* POST of a JSON object to a collection: 201 with what was created. */
+static void create_with(struct api_call *c, create_fn fn)
 {
     json_t *in = NULL, *out = NULL;
     if (api_body_object(c, &in))
         return;
     struct sc_error e = {0};
-    enum sc_err rc = directory_population_create(c->st, in, &out, &e);
+    enum sc_err rc = fn(c->st, in, &out, &e);
     json_decref(in);
     written(c, rc);
     reply(c, rc, &e, 201, out);
 }
 
-static void populations_get(struct api_call *c)
+/* GET of the item named by the route's first parameter. */
+static void get_with(struct api_call *c, get_fn fn)
 {
     json_t *out = NULL;
     struct sc_error e = {0};
-    enum sc_err rc = directory_population_get(c->st, c->params[0], &out, &e);
+    enum sc_err rc = fn(c->st, c->params[0], &out, &e);
     reply(c, rc, &e, 200, out);
 }
 
-static void populations_patch(struct api_call *c)
+/* A JSON object sent to the item named by the route's first parameter (PATCH: 200,
+ * adding a member: 201). */
+static void update_with(struct api_call *c, update_fn fn, int status)
 {
     json_t *in = NULL, *out = NULL;
     if (api_body_object(c, &in))
         return;
     struct sc_error e = {0};
-    enum sc_err rc = directory_population_update(c->st, c->params[0], in, &out, &e);
+    enum sc_err rc = fn(c->st, c->params[0], in, &out, &e);
     json_decref(in);
     written(c, rc);
-    reply(c, rc, &e, 200, out);
+    reply(c, rc, &e, status, out);
+}
+
+/* DELETE of the item named by the route's first parameter: 204. */
+static void delete_with(struct api_call *c, delete_fn fn)
+{
+    struct sc_error e = {0};
+    enum sc_err rc = fn(c->st, c->params[0], &e);
+    written(c, rc);
+    reply(c, rc, &e, 204, NULL);
+}
+
+/* ---- populations -------------------------------------------------------------- */
+
+static void populations_list(struct api_call *c)
+{
+    list_with(c, directory_population_list);
+}
+
+static void populations_create(struct api_call *c)
+{
+    create_with(c, directory_population_create);
+}
+
+static void populations_get(struct api_call *c)
+{
+    get_with(c, directory_population_get);
+}
+
+static void populations_patch(struct api_call *c)
+{
+    update_with(c, directory_population_update, 200);
 }
 
 static void populations_delete(struct api_call *c)
 {
-    struct sc_error e = {0};
-    enum sc_err rc = directory_population_delete(c->st, c->params[0], &e);
-    written(c, rc);
-    reply(c, rc, &e, 204, NULL);
+    delete_with(c, directory_population_delete);
 }
 
 /* ---- users -------------------------------------------------------------------- */
@@ -113,14 +155,7 @@ static void users_list(struct api_call *c)
 
 static void users_create(struct api_call *c)
 {
-    json_t *in = NULL, *out = NULL;
-    if (api_body_object(c, &in))
-        return;
-    struct sc_error e = {0};
-    enum sc_err rc = directory_user_create(c->st, in, &out, &e);
-    json_decref(in);
-    written(c, rc);
-    reply(c, rc, &e, 201, out);
+    create_with(c, directory_user_create);
 }
 
 static void users_import(struct api_call *c)
@@ -159,30 +194,17 @@ static void users_import(struct api_call *c)
 
 static void users_get(struct api_call *c)
 {
-    json_t *out = NULL;
-    struct sc_error e = {0};
-    enum sc_err rc = directory_user_get(c->st, c->params[0], &out, &e);
-    reply(c, rc, &e, 200, out);
+    get_with(c, directory_user_get);
 }
 
 static void users_patch(struct api_call *c)
 {
-    json_t *in = NULL, *out = NULL;
-    if (api_body_object(c, &in))
-        return;
-    struct sc_error e = {0};
-    enum sc_err rc = directory_user_update(c->st, c->params[0], in, &out, &e);
-    json_decref(in);
-    written(c, rc);
-    reply(c, rc, &e, 200, out);
+    update_with(c, directory_user_update, 200);
 }
 
 static void users_delete(struct api_call *c)
 {
-    struct sc_error e = {0};
-    enum sc_err rc = directory_user_delete(c->st, c->params[0], &e);
-    written(c, rc);
-    reply(c, rc, &e, 204, NULL);
+    delete_with(c, directory_user_delete);
 }
 
 static void users_groups(struct api_call *c)
@@ -201,55 +223,27 @@ static void users_groups(struct api_call *c)
 
 static void groups_list(struct api_call *c)
 {
-    int limit;
-    const char *cursor;
-    if (api_page_params(c, &limit, &cursor))
-        return;
-    struct sc_error e = {0};
-    json_t *items = NULL;
-    char *next = NULL;
-    enum sc_err rc = directory_group_list(c->st, cursor, limit, &items, &next, &e);
-    reply_list(c, rc, &e, items, next);
+    list_with(c, directory_group_list);
 }
 
 static void groups_create(struct api_call *c)
 {
-    json_t *in = NULL, *out = NULL;
-    if (api_body_object(c, &in))
-        return;
-    struct sc_error e = {0};
-    enum sc_err rc = directory_group_create(c->st, in, &out, &e);
-    json_decref(in);
-    written(c, rc);
-    reply(c, rc, &e, 201, out);
+    create_with(c, directory_group_create);
 }
 
 static void groups_get(struct api_call *c)
 {
-    json_t *out = NULL;
-    struct sc_error e = {0};
-    enum sc_err rc = directory_group_get(c->st, c->params[0], &out, &e);
-    reply(c, rc, &e, 200, out);
+    get_with(c, directory_group_get);
 }
 
 static void groups_patch(struct api_call *c)
 {
-    json_t *in = NULL, *out = NULL;
-    if (api_body_object(c, &in))
-        return;
-    struct sc_error e = {0};
-    enum sc_err rc = directory_group_update(c->st, c->params[0], in, &out, &e);
-    json_decref(in);
-    written(c, rc);
-    reply(c, rc, &e, 200, out);
+    update_with(c, directory_group_update, 200);
 }
 
 static void groups_delete(struct api_call *c)
 {
-    struct sc_error e = {0};
-    enum sc_err rc = directory_group_delete(c->st, c->params[0], &e);
-    written(c, rc);
-    reply(c, rc, &e, 204, NULL);
+    delete_with(c, directory_group_delete);
 }
 
 static void members_list(struct api_call *c)
@@ -295,14 +289,7 @@ static void members_list(struct api_call *c)
 
 static void members_add(struct api_call *c)
 {
-    json_t *in = NULL, *out = NULL;
-    if (api_body_object(c, &in))
-        return;
-    struct sc_error e = {0};
-    enum sc_err rc = directory_group_member_add(c->st, c->params[0], in, &out, &e);
-    json_decref(in);
-    written(c, rc);
-    reply(c, rc, &e, 201, out);
+    update_with(c, directory_group_member_add, 201);
 }
 
 static void members_remove(struct api_call *c)
