@@ -90,6 +90,21 @@ static int body_json(struct api_call *c, json_t **out)
     return 0;
 }
 
+/* Answers the failure of a list call (a bad cursor, or anything else while listing
+ * what). Returns 0 when rc is SC_OK, else -1 with the error sent. */
+static int list_failed(struct api_call *c, enum sc_err rc, const char *what)
+{
+    if (rc == SC_ERR_INVALID) {
+        api_error(c, rc, "cursor", "cursor is not one this server gave out");
+        return -1;
+    }
+    if (rc) {
+        api_error(c, rc, NULL, "cannot list the %s", what);
+        return -1;
+    }
+    return 0;
+}
+
 /* Connections. */
 
 /* Reads the stored, sealed document of a row (name and enabled from the row). */
@@ -148,15 +163,8 @@ static void connections_list(struct api_call *c)
     struct store_connection *rows = NULL;
     size_t n = 0;
     char next[STORE_CURSOR_MAX];
-    enum sc_err rc = store_connection_list(c->st, cursor, limit, &rows, &n, next);
-    if (rc == SC_ERR_INVALID) {
-        api_error(c, rc, "cursor", "cursor is not one this server gave out");
+    if (list_failed(c, store_connection_list(c->st, cursor, limit, &rows, &n, next), "connections"))
         return;
-    }
-    if (rc) {
-        api_error(c, rc, NULL, "cannot list the connections");
-        return;
-    }
     json_t *items = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(items, row_api(&rows[i]));
@@ -664,15 +672,8 @@ static void rules_list(struct api_call *c)
     struct store_rule *rows = NULL;
     size_t n = 0;
     char next[STORE_CURSOR_MAX];
-    enum sc_err rc = store_rule_list(c->st, cursor, limit, &rows, &n, next);
-    if (rc == SC_ERR_INVALID) {
-        api_error(c, rc, "cursor", "cursor is not one this server gave out");
+    if (list_failed(c, store_rule_list(c->st, cursor, limit, &rows, &n, next), "rules"))
         return;
-    }
-    if (rc) {
-        api_error(c, rc, NULL, "cannot list the rules");
-        return;
-    }
     json_t *items = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(items, rule_row_api(&rows[i]));
@@ -722,7 +723,8 @@ done:
     json_decref(body);
 }
 
-static void rules_get(struct api_call *c)
+/* Answers GET of the rule of the path (or the part of it respond() gives). */
+static void rule_read(struct api_call *c, json_t *(*respond)(const struct rule *))
 {
     struct rule r = {0};
     struct sc_error e = {0};
@@ -730,22 +732,31 @@ static void rules_get(struct api_call *c)
         api_error_from(c, &e);
         return;
     }
-    api_json(c, 200, rule_to_api(&r));
+    api_json(c, 200, respond(&r));
     rule_clear(&r);
 }
 
-/* Loads the rule of the path inside a transaction, lets change() modify it, checks
- * the enable conditions, writes it with its event and answers with respond(). */
-static void rule_update(struct api_call *c, const json_t *body,
+static void rules_get(struct api_call *c)
+{
+    rule_read(c, rule_to_api);
+}
+
+/* Parses the body (a JSON object, or with any_json any JSON value), loads the rule of
+ * the path inside a transaction, lets change() modify it, checks the enable
+ * conditions, writes it with its event and answers with respond(). */
+static void rule_update(struct api_call *c, int any_json,
                         enum sc_err (*change)(struct api_call *, const json_t *, struct rule *,
                                               int *, struct sc_error *),
                         json_t *(*respond)(const struct rule *))
 {
     struct rule r = {0}, old = {0};
     struct sc_error e = {0};
+    json_t *body = NULL;
     int trigger = 0;
-    if (begin_or_fail(c))
+    if (any_json ? body_json(c, &body) : api_body_object(c, &body))
         return;
+    if (begin_or_fail(c))
+        goto done;
     if (rule_get(c->st, c->params[0], &r, &e) || rule_get(c->st, c->params[0], &old, &e))
         goto fail;
     if (change(c, body, &r, &trigger, &e))
@@ -785,15 +796,12 @@ fail:
 done:
     rule_clear(&r);
     rule_clear(&old);
+    json_decref(body);
 }
 
 static void rules_patch(struct api_call *c)
 {
-    json_t *body = NULL;
-    if (api_body_object(c, &body))
-        return;
-    rule_update(c, body, rule_apply, rule_to_api);
-    json_decref(body);
+    rule_update(c, 0, rule_apply, rule_to_api);
 }
 
 static void rules_delete(struct api_call *c)
@@ -822,18 +830,6 @@ static void rules_delete(struct api_call *c)
     api_json(c, 204, NULL);
 }
 
-static void filter_get(struct api_call *c)
-{
-    struct rule r = {0};
-    struct sc_error e = {0};
-    if (rule_get(c->st, c->params[0], &r, &e)) {
-        api_error_from(c, &e);
-        return;
-    }
-    api_json(c, 200, r.filter ? json_incref(r.filter) : json_null());
-    rule_clear(&r);
-}
-
 static enum sc_err filter_change(struct api_call *c, const json_t *body, struct rule *r,
                                  int *trigger, struct sc_error *e)
 {
@@ -853,25 +849,14 @@ static json_t *filter_respond(const struct rule *r)
     return r->filter ? json_incref(r->filter) : json_null();
 }
 
-static void filter_put(struct api_call *c)
+static void filter_get(struct api_call *c)
 {
-    json_t *body = NULL;
-    if (api_body_object(c, &body))
-        return;
-    rule_update(c, body, filter_change, filter_respond);
-    json_decref(body);
+    rule_read(c, filter_respond);
 }
 
-static void mappings_get(struct api_call *c)
+static void filter_put(struct api_call *c)
 {
-    struct rule r = {0};
-    struct sc_error e = {0};
-    if (rule_get(c->st, c->params[0], &r, &e)) {
-        api_error_from(c, &e);
-        return;
-    }
-    api_json(c, 200, json_incref(r.mappings));
-    rule_clear(&r);
+    rule_update(c, 0, filter_change, filter_respond);
 }
 
 static enum sc_err mappings_change(struct api_call *c, const json_t *body, struct rule *r,
@@ -893,13 +878,14 @@ static json_t *mappings_respond(const struct rule *r)
     return json_incref(r->mappings);
 }
 
+static void mappings_get(struct api_call *c)
+{
+    rule_read(c, mappings_respond);
+}
+
 static void mappings_put(struct api_call *c)
 {
-    json_t *body = NULL;
-    if (body_json(c, &body))
-        return;
-    rule_update(c, body, mappings_change, mappings_respond);
-    json_decref(body);
+    rule_update(c, 1, mappings_change, mappings_respond);
 }
 
 const struct api_route api_config_routes[] = {
