@@ -623,17 +623,23 @@ static int do_get(struct run *r)
     return rc;
 }
 
-static int do_create(struct run *r)
+/* Sends the body built from the flags: POST to the collection (create) or PATCH of the
+ * item named by the first argument; an empty body is a usage error. */
+static int send_body(struct run *r, int create)
 {
     json_t *body = NULL, *doc = NULL;
     char *raw = NULL;
     int rc = build_body(r, &body);
     if (rc == CLI_OK && json_object_size(body) == 0) {
-        cli_client_fail(&r->cli, "give the new %s's fields (see --help)", r->res->singular);
+        if (create)
+            cli_client_fail(&r->cli, "give the new %s's fields (see --help)", r->res->singular);
+        else
+            cli_client_fail(&r->cli, "nothing to change: give at least one field (see --help)");
         rc = CLI_USAGE;
     }
     if (rc == CLI_OK)
-        rc = cli_client_call(&r->cli, "POST", r->res->path, body, &doc, &raw);
+        rc = create ? cli_client_call(&r->cli, "POST", r->res->path, body, &doc, &raw)
+                    : item_call(r, "PATCH", NULL, body, &doc, &raw);
     if (rc == CLI_OK)
         print_result(r, doc, raw);
     json_decref(body);
@@ -642,23 +648,14 @@ static int do_create(struct run *r)
     return rc;
 }
 
+static int do_create(struct run *r)
+{
+    return send_body(r, 1);
+}
+
 static int do_update(struct run *r)
 {
-    json_t *body = NULL, *doc = NULL;
-    char *raw = NULL;
-    int rc = build_body(r, &body);
-    if (rc == CLI_OK && json_object_size(body) == 0) {
-        cli_client_fail(&r->cli, "nothing to change: give at least one field (see --help)");
-        rc = CLI_USAGE;
-    }
-    if (rc == CLI_OK)
-        rc = item_call(r, "PATCH", NULL, body, &doc, &raw);
-    if (rc == CLI_OK)
-        print_result(r, doc, raw);
-    json_decref(body);
-    json_decref(doc);
-    free(raw);
-    return rc;
+    return send_body(r, 0);
 }
 
 static int do_delete(struct run *r)
@@ -751,16 +748,24 @@ static void decorate_membership(struct run *r, json_t *item)
                             : json_null());
 }
 
-static int do_user_groups(struct run *r)
+/* Lists the collection at SUFFIX under the item named by the first argument. */
+static int list_item_collection(struct run *r, const char *suffix, const struct cli_column *cols,
+                                size_t ncols, void (*decorate)(struct run *, json_t *),
+                                const char *noun)
 {
     char id[128];
     struct sc_buf path;
     int rc = CLI_FAIL;
     sc_buf_init(&path, 0);
-    if (resolve_arg(r, id, sizeof id) == CLI_OK && !item_path(r, &path, id, "/groups"))
-        rc = list_collection(r, path.data, group_ref_columns, 3, decorate_membership, "groups");
+    if (resolve_arg(r, id, sizeof id) == CLI_OK && !item_path(r, &path, id, suffix))
+        rc = list_collection(r, path.data, cols, ncols, decorate, noun);
     sc_buf_free(&path);
     return rc;
+}
+
+static int do_user_groups(struct run *r)
+{
+    return list_item_collection(r, "/groups", group_ref_columns, 3, decorate_membership, "groups");
 }
 
 static const struct cli_column member_columns[] = {
@@ -768,15 +773,8 @@ static const struct cli_column member_columns[] = {
 
 static int do_members(struct run *r)
 {
-    char id[128];
-    struct sc_buf path;
-    int rc = CLI_FAIL;
-    sc_buf_init(&path, 0);
-    if (resolve_arg(r, id, sizeof id) == CLI_OK &&
-        !item_path(r, &path, id, r->effective ? "/members?effective=true" : "/members"))
-        rc = list_collection(r, path.data, member_columns, 3, NULL, "members");
-    sc_buf_free(&path);
-    return rc;
+    return list_item_collection(r, r->effective ? "/members?effective=true" : "/members",
+                                member_columns, 3, NULL, "members");
 }
 
 static int do_add_member(struct run *r)
@@ -1060,14 +1058,7 @@ static const struct cli_column rule_user_columns[] = {{"USERNAME", "username"},
 
 static int do_rule_users(struct run *r)
 {
-    char id[128];
-    struct sc_buf path;
-    int rc = CLI_FAIL;
-    sc_buf_init(&path, 0);
-    if (resolve_arg(r, id, sizeof id) == CLI_OK && !item_path(r, &path, id, "/users"))
-        rc = list_collection(r, path.data, rule_user_columns, 5, NULL, "users");
-    sc_buf_free(&path);
-    return rc;
+    return list_item_collection(r, "/users", rule_user_columns, 5, NULL, "users");
 }
 
 /* ---- derived columns ---- */
