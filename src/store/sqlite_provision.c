@@ -63,8 +63,9 @@ static void copy_id(char *dst, size_t n, sqlite3_stmt *s, int col)
 /* Columns: id, name, enabled, config, created_at, updated_at, seq */
 #define CONN_COLS "id, name, enabled, config, created_at, updated_at, seq"
 
-static int read_connection(sqlite3_stmt *s, struct store_connection *c)
+static int read_connection(sqlite3_stmt *s, void *row)
 {
+    struct store_connection *c = row;
     memset(c, 0, sizeof *c);
     copy_id(c->id, sizeof c->id, s, 0);
     c->name = store__column_dup(s, 1);
@@ -84,8 +85,9 @@ static int read_connection(sqlite3_stmt *s, struct store_connection *c)
 #define RULE_COLS                                                                                  \
     "id, name, description, target_id, enabled, filter, mappings, created_at, updated_at, seq"
 
-static int read_rule(sqlite3_stmt *s, struct store_rule *r)
+static int read_rule(sqlite3_stmt *s, void *row)
 {
+    struct store_rule *r = row;
     memset(r, 0, sizeof *r);
     copy_id(r->id, sizeof r->id, s, 0);
     r->name = store__column_dup(s, 1);
@@ -123,6 +125,96 @@ static int parse_cursor(const char *cursor, int64_t *after)
     return 0;
 }
 
+/* What the get and list code needs to know of a table's rows. */
+struct row_kind {
+    size_t size;                             /* of the row struct */
+    int seq_col;                             /* where seq is in the SELECT's columns */
+    int (*read)(sqlite3_stmt *s, void *row); /* 0, or -1 (out of memory, row cleared) */
+    void (*clear)(void *row);
+};
+
+static void clear_connection(void *row)
+{
+    store_connection_clear(row);
+}
+
+static void clear_rule(void *row)
+{
+    store_rule_clear(row);
+}
+
+static const struct row_kind connection_kind = {sizeof(struct store_connection), 6, read_connection,
+                                                clear_connection};
+static const struct row_kind rule_kind = {sizeof(struct store_rule), 9, read_rule, clear_rule};
+
+/* Reads the one row sql (a literal, one `id = ?` parameter) selects into out.
+ * NOT_FOUND when there is none. */
+static enum sc_err get_row(struct store *st, const char *sql, const struct row_kind *k,
+                           const char *id, void *out)
+{
+    sqlite3_stmt *s = store__prepare(st, sql);
+    if (!s)
+        return SC_ERR_DB;
+    store__bind_text(s, 1, id);
+    enum sc_err err = SC_OK;
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        err = k->read(s, out) ? SC_ERR_NOMEM : SC_OK;
+    else
+        err = rc == SQLITE_DONE ? SC_ERR_NOT_FOUND : store__err(st, rc);
+    sqlite3_reset(s);
+    return err;
+}
+
+/* Reads one page of rows after cursor: sql is a literal with `seq > ?` and `LIMIT ?`
+ * parameters, ordered by seq. *out gets a new array of *n rows (room for limit + 1,
+ * freed by the table's store_*s_free); next_cursor gets the cursor of the next page,
+ * or "" at the end. INVALID for a cursor this code did not make. */
+static enum sc_err list_rows(struct store *st, const char *sql, const struct row_kind *k,
+                             const char *cursor, int limit, void **out, size_t *n,
+                             char *next_cursor)
+{
+    *out = NULL;
+    *n = 0;
+    next_cursor[0] = '\0';
+    int64_t after;
+    if (parse_cursor(cursor, &after))
+        return SC_ERR_INVALID;
+    sqlite3_stmt *s = store__prepare(st, sql);
+    if (!s)
+        return SC_ERR_DB;
+    sqlite3_bind_int64(s, 1, after);
+    sqlite3_bind_int(s, 2, limit + 1);
+    char *v = calloc((size_t)limit + 1, k->size);
+    size_t count = 0;
+    int64_t last_seq = 0;
+    enum sc_err err = v ? SC_OK : SC_ERR_NOMEM;
+    int rc = SQLITE_DONE;
+    while (!err && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (count == (size_t)limit) {
+            snprintf(next_cursor, STORE_CURSOR_MAX, "s%" PRId64, last_seq);
+            break;
+        }
+        if (k->read(s, v + count * k->size))
+            err = SC_ERR_NOMEM;
+        else
+            last_seq = sqlite3_column_int64(s, k->seq_col), count++;
+    }
+    if (!err && rc != SQLITE_ROW && rc != SQLITE_DONE)
+        err = store__err(st, rc);
+    sqlite3_reset(s);
+    if (err) {
+        for (size_t i = 0; v && i < count; i++)
+            k->clear(v + i * k->size);
+        free(v);
+        next_cursor[0] = '\0';
+        return err;
+    }
+    *out = v;
+    *n = count;
+    return SC_OK;
+}
+
 enum sc_err store_connection_insert(struct store *st, const struct store_connection *c)
 {
     sqlite3_stmt *s = store__prepare(st, "INSERT INTO connections(id, name, enabled, config, "
@@ -154,18 +246,8 @@ enum sc_err store_connection_update(struct store *st, const struct store_connect
 
 enum sc_err store_connection_get(struct store *st, const char *id, struct store_connection *out)
 {
-    sqlite3_stmt *s = store__prepare(st, "SELECT " CONN_COLS " FROM connections WHERE id = ?");
-    if (!s)
-        return SC_ERR_DB;
-    store__bind_text(s, 1, id);
-    enum sc_err err = SC_OK;
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        err = read_connection(s, out) ? SC_ERR_NOMEM : SC_OK;
-    else
-        err = rc == SQLITE_DONE ? SC_ERR_NOT_FOUND : store__err(st, rc);
-    sqlite3_reset(s);
-    return err;
+    return get_row(st, "SELECT " CONN_COLS " FROM connections WHERE id = ?", &connection_kind, id,
+                   out);
 }
 
 void store_connections_free(struct store_connection *v, size_t n)
@@ -180,44 +262,12 @@ void store_connections_free(struct store_connection *v, size_t n)
 enum sc_err store_connection_list(struct store *st, const char *cursor, int limit,
                                   struct store_connection **out, size_t *n, char *next_cursor)
 {
-    *out = NULL;
-    *n = 0;
-    next_cursor[0] = '\0';
-    int64_t after;
-    if (parse_cursor(cursor, &after))
-        return SC_ERR_INVALID;
-    sqlite3_stmt *s = store__prepare(st, "SELECT " CONN_COLS " FROM connections WHERE seq > ? "
-                                         "ORDER BY seq LIMIT ?");
-    if (!s)
-        return SC_ERR_DB;
-    sqlite3_bind_int64(s, 1, after);
-    sqlite3_bind_int(s, 2, limit + 1);
-    struct store_connection *v = calloc((size_t)limit + 1, sizeof *v);
-    size_t count = 0;
-    int64_t last_seq = 0;
-    enum sc_err err = v ? SC_OK : SC_ERR_NOMEM;
-    int rc = SQLITE_DONE;
-    while (!err && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (count == (size_t)limit) {
-            snprintf(next_cursor, STORE_CURSOR_MAX, "s%" PRId64, last_seq);
-            break;
-        }
-        if (read_connection(s, &v[count]))
-            err = SC_ERR_NOMEM;
-        else
-            last_seq = sqlite3_column_int64(s, 6), count++;
-    }
-    if (!err && rc != SQLITE_ROW && rc != SQLITE_DONE)
-        err = store__err(st, rc);
-    sqlite3_reset(s);
-    if (err) {
-        store_connections_free(v, count);
-        next_cursor[0] = '\0';
-        return err;
-    }
+    void *v = NULL;
+    enum sc_err err =
+        list_rows(st, "SELECT " CONN_COLS " FROM connections WHERE seq > ? ORDER BY seq LIMIT ?",
+                  &connection_kind, cursor, limit, &v, n, next_cursor);
     *out = v;
-    *n = count;
-    return SC_OK;
+    return err;
 }
 
 enum sc_err store_connection_delete(struct store *st, const char *id)
@@ -295,18 +345,7 @@ enum sc_err store_rule_update(struct store *st, const struct store_rule *r)
 
 enum sc_err store_rule_get(struct store *st, const char *id, struct store_rule *out)
 {
-    sqlite3_stmt *s = store__prepare(st, "SELECT " RULE_COLS " FROM rules WHERE id = ?");
-    if (!s)
-        return SC_ERR_DB;
-    store__bind_text(s, 1, id);
-    enum sc_err err = SC_OK;
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        err = read_rule(s, out) ? SC_ERR_NOMEM : SC_OK;
-    else
-        err = rc == SQLITE_DONE ? SC_ERR_NOT_FOUND : store__err(st, rc);
-    sqlite3_reset(s);
-    return err;
+    return get_row(st, "SELECT " RULE_COLS " FROM rules WHERE id = ?", &rule_kind, id, out);
 }
 
 void store_rules_free(struct store_rule *v, size_t n)
@@ -321,44 +360,12 @@ void store_rules_free(struct store_rule *v, size_t n)
 enum sc_err store_rule_list(struct store *st, const char *cursor, int limit,
                             struct store_rule **out, size_t *n, char *next_cursor)
 {
-    *out = NULL;
-    *n = 0;
-    next_cursor[0] = '\0';
-    int64_t after;
-    if (parse_cursor(cursor, &after))
-        return SC_ERR_INVALID;
-    sqlite3_stmt *s = store__prepare(st, "SELECT " RULE_COLS " FROM rules WHERE seq > ? "
-                                         "ORDER BY seq LIMIT ?");
-    if (!s)
-        return SC_ERR_DB;
-    sqlite3_bind_int64(s, 1, after);
-    sqlite3_bind_int(s, 2, limit + 1);
-    struct store_rule *v = calloc((size_t)limit + 1, sizeof *v);
-    size_t count = 0;
-    int64_t last_seq = 0;
-    enum sc_err err = v ? SC_OK : SC_ERR_NOMEM;
-    int rc = SQLITE_DONE;
-    while (!err && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (count == (size_t)limit) {
-            snprintf(next_cursor, STORE_CURSOR_MAX, "s%" PRId64, last_seq);
-            break;
-        }
-        if (read_rule(s, &v[count]))
-            err = SC_ERR_NOMEM;
-        else
-            last_seq = sqlite3_column_int64(s, 9), count++;
-    }
-    if (!err && rc != SQLITE_ROW && rc != SQLITE_DONE)
-        err = store__err(st, rc);
-    sqlite3_reset(s);
-    if (err) {
-        store_rules_free(v, count);
-        next_cursor[0] = '\0';
-        return err;
-    }
+    void *v = NULL;
+    enum sc_err err =
+        list_rows(st, "SELECT " RULE_COLS " FROM rules WHERE seq > ? ORDER BY seq LIMIT ?",
+                  &rule_kind, cursor, limit, &v, n, next_cursor);
     *out = v;
-    *n = count;
-    return SC_OK;
+    return err;
 }
 
 enum sc_err store_rule_delete(struct store *st, const char *id)
