@@ -49,6 +49,20 @@ struct store;
 enum sc_err directory__begin(struct store *st, int *own, struct sc_error *e);
 enum sc_err directory__finish(struct store *st, int own, enum sc_err rc, struct sc_error *e);
 
+/* Runs update(st, id, patch, &res, e) inside directory__begin / directory__finish, so
+ * the read and the write of a PATCH see the same row; *out gets res (new) only when
+ * the whole transaction succeeded. */
+enum sc_err directory__update_in_tx(struct store *st, const char *id, const json_t *patch,
+                                    json_t **out, struct sc_error *e,
+                                    enum sc_err (*update)(struct store *st, const char *id,
+                                                          const json_t *patch, json_t **out,
+                                                          struct sc_error *e));
+
+/* Runs del(st, id, e) inside directory__begin / directory__finish. */
+enum sc_err directory__delete_in_tx(struct store *st, const char *id, struct sc_error *e,
+                                    enum sc_err (*del)(struct store *st, const char *id,
+                                                       struct sc_error *e));
+
 struct directory_groups;
 
 /* Marks in mark[] (one byte per group of g, zeroed by the caller) the effective groups of

@@ -158,18 +158,7 @@ done:
 enum sc_err directory_population_update(struct store *st, const char *id, const json_t *patch,
                                         json_t **out, struct sc_error *e)
 {
-    int own;
-    json_t *res = NULL;
-    enum sc_err rc = directory__begin(st, &own, e);
-    if (rc)
-        return rc;
-    rc = directory__finish(st, own, population_update(st, id, patch, &res, e), e);
-    if (rc) {
-        json_decref(res);
-        return rc;
-    }
-    *out = res;
-    return SC_OK;
+    return directory__update_in_tx(st, id, patch, out, e, population_update);
 }
 
 enum sc_err directory_population_delete(struct store *st, const char *id, struct sc_error *e)
@@ -181,19 +170,31 @@ enum sc_err directory_population_delete(struct store *st, const char *id, struct
     return rc ? directory__store_error(rc, e, "population") : SC_OK;
 }
 
-enum sc_err directory_population_list(struct store *st, const char *cursor, int limit,
-                                      json_t **items, char **next, struct sc_error *e)
+/* Lists a collection paged by name with list (a store_*_list); what names it in a
+ * database error ("list groups"). */
+static enum sc_err list_by_name(struct store *st,
+                                enum sc_err (*list)(struct store *st, const char *after_name,
+                                                    int limit, json_t **items),
+                                const char *what, const char *cursor, int limit, json_t **items,
+                                char **next, struct sc_error *e)
 {
     char *after = NULL;
     json_t *rows = NULL;
     enum sc_err rc = page_setup(cursor, &limit, &after, e);
     if (rc)
         return rc;
-    rc = store_population_list(st, after, limit + 1, &rows);
+    rc = list(st, after, limit + 1, &rows);
     free(after);
     if (rc)
-        return directory__store_error(rc, e, "list populations");
+        return directory__store_error(rc, e, what);
     return page_finish(rows, limit, "name", items, next, e);
+}
+
+enum sc_err directory_population_list(struct store *st, const char *cursor, int limit,
+                                      json_t **items, char **next, struct sc_error *e)
+{
+    return list_by_name(st, store_population_list, "list populations", cursor, limit, items, next,
+                        e);
 }
 
 /* ---- groups ------------------------------------------------------------------- */
@@ -308,18 +309,7 @@ done:
 enum sc_err directory_group_update(struct store *st, const char *id, const json_t *patch,
                                    json_t **out, struct sc_error *e)
 {
-    int own;
-    json_t *res = NULL;
-    enum sc_err rc = directory__begin(st, &own, e);
-    if (rc)
-        return rc;
-    rc = directory__finish(st, own, group_update(st, id, patch, &res, e), e);
-    if (rc) {
-        json_decref(res);
-        return rc;
-    }
-    *out = res;
-    return SC_OK;
+    return directory__update_in_tx(st, id, patch, out, e, group_update);
 }
 
 static enum sc_err group_delete(struct store *st, const char *id, struct sc_error *e)
@@ -339,26 +329,13 @@ static enum sc_err group_delete(struct store *st, const char *id, struct sc_erro
 
 enum sc_err directory_group_delete(struct store *st, const char *id, struct sc_error *e)
 {
-    int own;
-    enum sc_err rc = directory__begin(st, &own, e);
-    if (rc)
-        return rc;
-    return directory__finish(st, own, group_delete(st, id, e), e);
+    return directory__delete_in_tx(st, id, e, group_delete);
 }
 
 enum sc_err directory_group_list(struct store *st, const char *cursor, int limit, json_t **items,
                                  char **next, struct sc_error *e)
 {
-    char *after = NULL;
-    json_t *rows = NULL;
-    enum sc_err rc = page_setup(cursor, &limit, &after, e);
-    if (rc)
-        return rc;
-    rc = store_group_list(st, after, limit + 1, &rows);
-    free(after);
-    if (rc)
-        return directory__store_error(rc, e, "list groups");
-    return page_finish(rows, limit, "name", items, next, e);
+    return list_by_name(st, store_group_list, "list groups", cursor, limit, items, next, e);
 }
 
 enum sc_err directory_group_members(struct store *st, const char *id, const char *cursor, int limit,

@@ -96,6 +96,37 @@ enum sc_err directory__finish(struct store *st, int own, enum sc_err rc, struct 
     return rc ? directory__store_error(rc, e, "commit the change") : SC_OK;
 }
 
+enum sc_err directory__update_in_tx(struct store *st, const char *id, const json_t *patch,
+                                    json_t **out, struct sc_error *e,
+                                    enum sc_err (*update)(struct store *st, const char *id,
+                                                          const json_t *patch, json_t **out,
+                                                          struct sc_error *e))
+{
+    int own;
+    json_t *res = NULL;
+    enum sc_err rc = directory__begin(st, &own, e);
+    if (rc)
+        return rc;
+    rc = directory__finish(st, own, update(st, id, patch, &res, e), e);
+    if (rc) {
+        json_decref(res);
+        return rc;
+    }
+    *out = res;
+    return SC_OK;
+}
+
+enum sc_err directory__delete_in_tx(struct store *st, const char *id, struct sc_error *e,
+                                    enum sc_err (*del)(struct store *st, const char *id,
+                                                       struct sc_error *e))
+{
+    int own;
+    enum sc_err rc = directory__begin(st, &own, e);
+    if (rc)
+        return rc;
+    return directory__finish(st, own, del(st, id, e), e);
+}
+
 /* Resolves a population reference {"id"} or {"name"} to the stored population (new). */
 static enum sc_err resolve_population(struct store *st, const json_t *ref, json_t **pop,
                                       struct sc_error *e)
@@ -303,27 +334,12 @@ static enum sc_err user_delete(struct store *st, const char *id, struct sc_error
 enum sc_err directory_user_update(struct store *st, const char *id, const json_t *patch,
                                   json_t **out, struct sc_error *e)
 {
-    int own;
-    json_t *res = NULL;
-    enum sc_err rc = directory__begin(st, &own, e);
-    if (rc)
-        return rc;
-    rc = directory__finish(st, own, user_update(st, id, patch, &res, e), e);
-    if (rc) {
-        json_decref(res);
-        return rc;
-    }
-    *out = res;
-    return SC_OK;
+    return directory__update_in_tx(st, id, patch, out, e, user_update);
 }
 
 enum sc_err directory_user_delete(struct store *st, const char *id, struct sc_error *e)
 {
-    int own;
-    enum sc_err rc = directory__begin(st, &own, e);
-    if (rc)
-        return rc;
-    return directory__finish(st, own, user_delete(st, id, e), e);
+    return directory__delete_in_tx(st, id, e, user_delete);
 }
 
 /* Resolves ?population= given as an id or a name to the population id (new). */
