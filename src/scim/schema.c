@@ -134,6 +134,22 @@ done:
     return rc;
 }
 
+/* Returns non-zero when v has the JSON type a simple (not complex) attribute of type t
+ * takes: a string for string, reference, binary and dateTime. */
+static int json_type_ok(enum scim_type t, const json_t *v)
+{
+    switch (t) {
+    case SCIM_T_BOOLEAN:
+        return json_is_boolean(v);
+    case SCIM_T_INTEGER:
+        return json_is_integer(v);
+    case SCIM_T_DECIMAL:
+        return json_is_number(v);
+    default:
+        return json_is_string(v);
+    }
+}
+
 static enum sc_err check_single(const struct vctx *c, const struct scim_attr *a, const char *path,
                                 const json_t *v, json_t **out)
 {
@@ -141,43 +157,17 @@ static enum sc_err check_single(const struct vctx *c, const struct scim_attr *a,
     *out = NULL;
     if (json_is_null(v))
         return SC_OK;
-    switch (a->type) {
-    case SCIM_T_COMPLEX:
+    if (a->type == SCIM_T_COMPLEX)
         return check_complex(c, a, path, v, out);
-    case SCIM_T_STRING:
-    case SCIM_T_REFERENCE:
-        if (!json_is_string(v))
-            return wrong_type(c, a, path, v);
-        break;
-    case SCIM_T_BINARY:
-        if (!json_is_string(v))
-            return wrong_type(c, a, path, v);
-        if (!base64_ok(json_string_value(v)))
-            return scim_error_set(c->err, 400, SCIM_TYPE_INVALID_VALUE, "%.200s must be base64",
-                                  path);
-        break;
-    case SCIM_T_BOOLEAN:
-        if (!json_is_boolean(v))
-            return wrong_type(c, a, path, v);
-        break;
-    case SCIM_T_INTEGER:
-        if (!json_is_integer(v))
-            return wrong_type(c, a, path, v);
-        break;
-    case SCIM_T_DECIMAL:
-        if (!json_is_number(v))
-            return wrong_type(c, a, path, v);
-        break;
-    case SCIM_T_DATETIME:
-        if (!json_is_string(v))
-            return wrong_type(c, a, path, v);
-        if (sc_clock_parse_iso8601(json_string_value(v), &ms) < 0)
-            return scim_error_set(c->err, 400, SCIM_TYPE_INVALID_VALUE,
-                                  "%.200s must be an xsd:dateTime such as "
-                                  "2026-01-23T04:56:22Z",
-                                  path);
-        break;
-    }
+    if (!json_type_ok(a->type, v))
+        return wrong_type(c, a, path, v);
+    if (a->type == SCIM_T_BINARY && !base64_ok(json_string_value(v)))
+        return scim_error_set(c->err, 400, SCIM_TYPE_INVALID_VALUE, "%.200s must be base64", path);
+    if (a->type == SCIM_T_DATETIME && sc_clock_parse_iso8601(json_string_value(v), &ms) < 0)
+        return scim_error_set(c->err, 400, SCIM_TYPE_INVALID_VALUE,
+                              "%.200s must be an xsd:dateTime such as "
+                              "2026-01-23T04:56:22Z",
+                              path);
     if (a->required && json_is_string(v) && json_string_length(v) == 0)
         return scim_error_set(c->err, 400, SCIM_TYPE_INVALID_VALUE, "%.200s must not be empty",
                               path);
@@ -664,45 +654,25 @@ done:
 
 /* ---- /Schemas and /ResourceTypes ---- */
 
-static const char *mutability_name(enum scim_mutability m)
+/* The RFC 7643 names of the attribute characteristics, indexed by their enum value;
+ * the first (the enum's 0) is also the answer for a value out of range. */
+static const char *const mutability_names[] = {[SCIM_MUT_READ_WRITE] = "readWrite",
+                                               [SCIM_MUT_READ_ONLY] = "readOnly",
+                                               [SCIM_MUT_IMMUTABLE] = "immutable",
+                                               [SCIM_MUT_WRITE_ONLY] = "writeOnly"};
+static const char *const returned_names[] = {[SCIM_RET_DEFAULT] = "default",
+                                             [SCIM_RET_ALWAYS] = "always",
+                                             [SCIM_RET_NEVER] = "never",
+                                             [SCIM_RET_REQUEST] = "request"};
+static const char *const uniqueness_names[] = {
+    [SCIM_UNIQ_NONE] = "none", [SCIM_UNIQ_SERVER] = "server", [SCIM_UNIQ_GLOBAL] = "global"};
+
+static const char *enum_name(const char *const *names, size_t n, int v)
 {
-    switch (m) {
-    case SCIM_MUT_READ_ONLY:
-        return "readOnly";
-    case SCIM_MUT_IMMUTABLE:
-        return "immutable";
-    case SCIM_MUT_WRITE_ONLY:
-        return "writeOnly";
-    default:
-        return "readWrite";
-    }
+    return v >= 0 && (size_t)v < n ? names[v] : names[0];
 }
 
-static const char *returned_name(enum scim_returned r)
-{
-    switch (r) {
-    case SCIM_RET_ALWAYS:
-        return "always";
-    case SCIM_RET_NEVER:
-        return "never";
-    case SCIM_RET_REQUEST:
-        return "request";
-    default:
-        return "default";
-    }
-}
-
-static const char *uniqueness_name(enum scim_uniqueness u)
-{
-    switch (u) {
-    case SCIM_UNIQ_SERVER:
-        return "server";
-    case SCIM_UNIQ_GLOBAL:
-        return "global";
-    default:
-        return "none";
-    }
-}
+#define ENUM_NAME(names, v) enum_name(names, sizeof names / sizeof names[0], (int)(v))
 
 static json_t *strings_json(const char *const *v)
 {
@@ -718,8 +688,9 @@ static json_t *attr_json(const struct scim_attr *a)
         json_pack("{s:s,s:s,s:b,s:s,s:b,s:b,s:s,s:s,s:s}", "name", a->name, "type",
                   scim_type_name(a->type), "multiValued", a->multi_valued, "description",
                   a->description ? a->description : "", "required", a->required, "caseExact",
-                  a->case_exact, "mutability", mutability_name(a->mutability), "returned",
-                  returned_name(a->returned), "uniqueness", uniqueness_name(a->uniqueness));
+                  a->case_exact, "mutability", ENUM_NAME(mutability_names, a->mutability),
+                  "returned", ENUM_NAME(returned_names, a->returned), "uniqueness",
+                  ENUM_NAME(uniqueness_names, a->uniqueness));
     if (!o)
         return NULL;
     if (a->canonical_values)
