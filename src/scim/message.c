@@ -566,23 +566,34 @@ json_t *scim_bulk_request_new(int64_t fail_on_errors)
     return b;
 }
 
-int scim_bulk_request_add(json_t *body, const char *method, const char *bulk_id, const char *path,
-                          const char *version, json_t *data)
+/* Appends operation o (new; NULL on allocation failure) to body's "Operations" after
+ * setting the optional members that are not NULL: bulkId, location, version, and
+ * payload_key = payload (stolen). -1 when body has no Operations or memory ran out. */
+static int bulk_add(json_t *body, json_t *o, const char *bulk_id, const char *location,
+                    const char *version, const char *payload_key, json_t *payload)
 {
     json_t *ops = json_object_get(body, "Operations");
-    json_t *o = json_pack("{s:s,s:s}", "method", method ? method : "", "path", path ? path : "");
     if (!json_is_array(ops) || !o) {
         json_decref(o);
-        json_decref(data);
+        json_decref(payload);
         return -1;
     }
     if (bulk_id)
         json_object_set_new(o, "bulkId", json_string(bulk_id));
+    if (location)
+        json_object_set_new(o, "location", json_string(location));
     if (version)
         json_object_set_new(o, "version", json_string(version));
-    if (data)
-        json_object_set_new(o, "data", data);
+    if (payload)
+        json_object_set_new(o, payload_key, payload);
     return json_array_append_new(ops, o);
+}
+
+int scim_bulk_request_add(json_t *body, const char *method, const char *bulk_id, const char *path,
+                          const char *version, json_t *data)
+{
+    json_t *o = json_pack("{s:s,s:s}", "method", method ? method : "", "path", path ? path : "");
+    return bulk_add(body, o, bulk_id, NULL, version, "data", data);
 }
 
 json_t *scim_bulk_response_new(void)
@@ -595,22 +606,19 @@ int scim_bulk_response_add(json_t *body, const char *method, const char *bulk_id
 {
     char st[16];
     snprintf(st, sizeof st, "%d", status);
-    json_t *ops = json_object_get(body, "Operations");
     json_t *o = json_pack("{s:s,s:s}", "method", method ? method : "", "status", st);
-    if (!json_is_array(ops) || !o) {
-        json_decref(o);
-        json_decref(response);
-        return -1;
-    }
-    if (bulk_id)
-        json_object_set_new(o, "bulkId", json_string(bulk_id));
-    if (location)
-        json_object_set_new(o, "location", json_string(location));
-    if (version)
-        json_object_set_new(o, "version", json_string(version));
-    if (response)
-        json_object_set_new(o, "response", response);
-    return json_array_append_new(ops, o);
+    return bulk_add(body, o, bulk_id, location, version, "response", response);
+}
+
+static int replace_ref(json_t *v, const char *ref, const char *id, int depth);
+
+/* Replaces member or element x when it is the string ref, else looks inside it.
+ * Returns how many were replaced, or -1. */
+static int replace_child(json_t *x, const char *ref, const char *id, int depth)
+{
+    if (json_is_string(x) && strcmp(json_string_value(x), ref) == 0)
+        return json_string_set(x, id) < 0 ? -1 : 1;
+    return replace_ref(x, ref, id, depth + 1);
 }
 
 static int replace_ref(json_t *v, const char *ref, const char *id, int depth)
@@ -623,30 +631,18 @@ static int replace_ref(json_t *v, const char *ref, const char *id, int depth)
         json_t *x;
         json_object_foreach(v, k, x)
         {
-            if (json_is_string(x) && strcmp(json_string_value(x), ref) == 0) {
-                if (json_string_set(x, id) < 0)
-                    return -1;
-                n++;
-            } else if ((r = replace_ref(x, ref, id, depth + 1)) < 0) {
+            if ((r = replace_child(x, ref, id, depth)) < 0)
                 return -1;
-            } else {
-                n += r;
-            }
+            n += r;
         }
     } else if (json_is_array(v)) {
         size_t i;
         json_t *x;
         json_array_foreach(v, i, x)
         {
-            if (json_is_string(x) && strcmp(json_string_value(x), ref) == 0) {
-                if (json_string_set(x, id) < 0)
-                    return -1;
-                n++;
-            } else if ((r = replace_ref(x, ref, id, depth + 1)) < 0) {
+            if ((r = replace_child(x, ref, id, depth)) < 0)
                 return -1;
-            } else {
-                n += r;
-            }
+            n += r;
         }
     }
     return n;
