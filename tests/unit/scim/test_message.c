@@ -9,21 +9,9 @@
 
 #include "scim/message.h"
 #include "scim/filter.h"
-#include "fixtures.h"
+#include "scim_test_util.h"
 
 #include <string.h>
-
-static void assert_json(const json_t *v, const char *expect)
-{
-    json_t *e = fix_json(expect);
-    assert_non_null(e);
-    if (!json_equal(v, e)) {
-        char *got = json_dumps(v, JSON_SORT_KEYS | JSON_COMPACT);
-        char *want = json_dumps(e, JSON_SORT_KEYS | JSON_COMPACT);
-        fail_msg("got  %s\nwant %s", got, want);
-    }
-    json_decref(e);
-}
 
 static void test_errors(void **state)
 {

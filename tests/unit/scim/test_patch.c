@@ -9,29 +9,16 @@
 #include <cmocka.h>
 
 #include "scim/patch.h"
-#include "fixtures.h"
+#include "scim_test_util.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #define OPS(x)                                                                                     \
     "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],\"Operations\":[" x "]}"
-#define ENT "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 #define U1 "2819c223-7f76-453a-919d-413861904646"
 #define U2 "902c246b-6245-4190-8e05-00816be7344a"
 #define U3 "08e1d05d-121c-4561-8b96-473d93df9210"
-
-static void assert_json(const json_t *v, const char *expect)
-{
-    json_t *e = fix_json(expect);
-    assert_non_null(e);
-    if (!json_equal(v, e)) {
-        char *got = json_dumps(v, JSON_SORT_KEYS | JSON_COMPACT);
-        char *want = json_dumps(e, JSON_SORT_KEYS | JSON_COMPACT);
-        fail_msg("got  %s\nwant %s", got, want);
-    }
-    json_decref(e);
-}
 
 /* Applies body to a copy of res; returns the new resource or NULL (err filled). The
  * input must never change, whatever happens. */

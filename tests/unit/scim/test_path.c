@@ -10,11 +10,9 @@
 #include "scim/alias.h"
 #include "scim/filter.h"
 #include "scim/path.h"
-#include "fixtures.h"
+#include "scim_test_util.h"
 
 #include <string.h>
-
-#define ENT "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 struct parse_case {
     const char *text;
@@ -171,18 +169,6 @@ static json_t *set(json_t *res, const char *path, json_t *value, struct scim_err
     enum sc_err rc = scim_path_set(scim_resource_type_user(), res, p, value, err);
     scim_path_free(p);
     return rc == SC_OK ? res : NULL;
-}
-
-static void assert_json(const json_t *v, const char *expect)
-{
-    json_t *e = fix_json(expect);
-    assert_non_null(e);
-    if (!json_equal(v, e)) {
-        char *got = json_dumps(v, JSON_SORT_KEYS | JSON_COMPACT);
-        char *want = json_dumps(e, JSON_SORT_KEYS | JSON_COMPACT);
-        fail_msg("got  %s\nwant %s", got, want);
-    }
-    json_decref(e);
 }
 
 static void test_set_builds_entries(void **state)

@@ -8,26 +8,13 @@
 #include <cmocka.h>
 
 #include "scim/schema.h"
-#include "fixtures.h"
+#include "scim_test_util.h"
 
 #include <string.h>
 
 #define U "\"urn:ietf:params:scim:schemas:core:2.0:User\""
 #define G "\"urn:ietf:params:scim:schemas:core:2.0:Group\""
-#define ENT "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 #define E "\"" ENT "\""
-
-static void assert_json(const json_t *v, const char *expect)
-{
-    json_t *e = fix_json(expect);
-    assert_non_null(e);
-    if (!json_equal(v, e)) {
-        char *got = json_dumps(v, JSON_SORT_KEYS | JSON_COMPACT);
-        char *want = json_dumps(e, JSON_SORT_KEYS | JSON_COMPACT);
-        fail_msg("got  %s\nwant %s", got, want);
-    }
-    json_decref(e);
-}
 
 static void test_lookup(void **state)
 {
