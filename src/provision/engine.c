@@ -709,6 +709,23 @@ static void job_set_sent_digest(struct job *j, json_t *sent, uint64_t digest)
     j->link_dirty = 1;
 }
 
+/* Records the planned op's next_sent as what the target holds, taking its canonical
+ * text from the planner when it made one (no second dump). */
+static void job_set_sent_planned(struct job *j)
+{
+    if (!j->op.next_sent_text) {
+        job_set_sent_digest(j, json_incref(j->op.next_sent), j->op.next_digest);
+        return;
+    }
+    json_decref(j->sent);
+    j->sent = json_incref(j->op.next_sent);
+    free(j->link.sent);
+    j->link.sent = j->op.next_sent_text;
+    j->op.next_sent_text = NULL;
+    j->link.digest = j->op.next_digest;
+    j->link_dirty = 1;
+}
+
 static void job_set_sent(struct job *j, json_t *sent)
 {
     job_set_sent_digest(j, sent, 0);
@@ -899,7 +916,7 @@ static void job_on_response(void *arg, const struct http_multi_result *res)
                 return;
             }
             job_set_target(j, tid);
-            job_set_sent_digest(j, json_incref(j->op.next_sent), j->op.next_digest);
+            job_set_sent_planned(j);
             j->link.absent = 0;
             job_log(j, "CREATE", "SUCCESS", (int)st, j->op.changes, NULL);
             job_set_state(j, j->op.state, NULL);
@@ -926,7 +943,7 @@ static void job_on_response(void *arg, const struct http_multi_result *res)
             job_unlink(j, 1);
             break;
         }
-        job_set_sent_digest(j, json_incref(j->op.next_sent), j->op.next_digest);
+        job_set_sent_planned(j);
         job_log(j, j->op.log_action, "SUCCESS", (int)st, j->op.changes, NULL);
         job_set_state(j, j->op.state, NULL);
         json_decref(body);
@@ -1110,7 +1127,7 @@ static void job_step(struct job *j)
     if (!j->op.method) {
         int changed = strcmp(j->link.state, j->op.state) != 0;
         if (j->op.next_sent)
-            job_set_sent_digest(j, json_incref(j->op.next_sent), j->op.next_digest);
+            job_set_sent_planned(j);
         if (changed &&
             (j->has_row || j->link_dirty || strcmp(j->op.state, SYNC_STATE_OUT_OF_SCOPE) != 0)) {
             if (j->op.action == PLANNER_UNSYNCED)
@@ -1153,13 +1170,13 @@ static void job_start(struct provision_engine *eng, const struct store_sync_item
     }
     j->er->refs++;
     j->cs = conn_state_for(eng, j->er->sr->rc->conn);
-    /* The stamp is read before the user: if the user changes in between, the stamp is
-     * the older one, so a later resync evaluates the user again rather than skip it. */
+    /* The user and its source stamp from one read. */
     uint64_t row = 0;
-    if (!j->er->sr->uses_groups && store_user_digest(eng->st, it->user_id, &row) == SC_OK)
-        j->stamp = sync_rule_source(j->er->sr, row);
     struct sc_error e = {0};
-    enum sc_err err = directory_user_get(eng->st, it->user_id, &j->user, &e);
+    enum sc_err err = j->er->sr->uses_groups
+                          ? directory_user_get(eng->st, it->user_id, &j->user, &e)
+                          : store_user_get_digest(eng->st, it->user_id, &j->user, &row);
+    j->stamp = err == SC_OK ? sync_rule_source(j->er->sr, row) : 0;
     j->exists = err == SC_OK;
     if (err && err != SC_ERR_NOT_FOUND) {
         j->retry = 1;
@@ -1356,6 +1373,10 @@ enum sc_err provision_engine_start(const struct provision_engine_options *opt,
      * buffers; with glibc's fastbins every large allocation first consolidates them
      * (a fifth of the engine's time in profiles). tcache still serves small sizes. */
     mallopt(M_MXFAST, 0);
+    /* Each job builds and frees a few kilobytes of JSON: keep freed memory at the top
+     * of the heap instead of returning it and growing the heap again per batch. */
+    mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+    mallopt(M_TOP_PAD, 4 * 1024 * 1024);
     struct provision_engine *eng = calloc(1, sizeof *eng);
     if (!eng)
         return sc_error_set(e, SC_ERR_NOMEM, NULL, "out of memory");

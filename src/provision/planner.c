@@ -5,7 +5,9 @@
 #include "scim/patch.h"
 #include "store/store_sync.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 uint64_t planner_digest(const json_t *flat)
 {
@@ -19,6 +21,7 @@ void planner_op_clear(struct planner_op *op)
     json_decref(op->body);
     json_decref(op->next_sent);
     json_decref(op->changes);
+    free(op->next_sent_text);
     memset(op, 0, sizeof *op);
 }
 
@@ -179,9 +182,13 @@ enum sc_err planner_plan(const struct planner_input *in, struct planner_op *op, 
         return plan_removal(in, op, e);
 
     want = with_active(in->desired, 1);
-    if (!want)
+    /* One canonical dump serves the digest and, when want is sent, the stored text. */
+    char *want_text = want ? sc_json_dump_canonical(want) : NULL;
+    if (!want_text) {
+        json_decref(want);
         return SC_ERR_NOMEM;
-    uint64_t want_digest = planner_digest(want);
+    }
+    uint64_t want_digest = XXH3_64bits(want_text, strlen(want_text));
 
     if (!in->target_id) {
         if (!in->absent || in->uncertain) {
@@ -204,6 +211,8 @@ enum sc_err planner_plan(const struct planner_input *in, struct planner_op *op, 
             goto done;
         op->next_sent = want;
         op->next_digest = want_digest;
+        op->next_sent_text = want_text;
+        want_text = NULL;
         want = NULL;
         goto done;
     }
@@ -274,6 +283,8 @@ enum sc_err planner_plan(const struct planner_input *in, struct planner_op *op, 
             op->changes = NULL;
             op->next_sent = want;
             op->next_digest = want_digest;
+            op->next_sent_text = want_text;
+            want_text = NULL;
             want = NULL;
             goto done;
         }
@@ -282,9 +293,12 @@ enum sc_err planner_plan(const struct planner_input *in, struct planner_op *op, 
     }
     op->next_sent = want;
     op->next_digest = want_digest;
+    op->next_sent_text = want_text;
+    want_text = NULL;
     want = NULL;
 done:
     json_decref(want);
+    free(want_text);
     if (err)
         planner_op_clear(op);
     return err;

@@ -60,6 +60,8 @@ struct planner_op {
     json_t *body;       /* the request body (POST/PUT resource, PATCH PatchOp), or NULL */
     json_t *next_sent;  /* the flat attributes recorded as sent when the call succeeds */
     uint64_t next_digest;
+    char *next_sent_text;   /* next_sent's canonical JSON when the planner made it (the
+                               digest is of it), else NULL; a caller may take it */
     json_t *changes;        /* [{"attribute","old","new"}] for the log */
     const char *state;      /* the link state to record when the call succeeds (or at once
                                when there is no call): a SYNC_STATE_* string */

@@ -487,27 +487,38 @@ static uint64_t user_row_digest(sqlite3_stmt *s)
 {
     uint64_t h = 0x5343494d49544152ULL;
     for (int i = 0; i < 21; i++) {
-        int null = sqlite3_column_type(s, i) == SQLITE_NULL; /* before any conversion */
-        const void *v = sqlite3_column_blob(s, i);
-        int n = sqlite3_column_bytes(s, i);
-        h = XXH3_64bits_withSeed(v ? v : "", v ? (size_t)n : 0, h + (uint64_t)(2 * i + null));
+        int type = sqlite3_column_type(s, i);
+        uint64_t seed = h + (uint64_t)(8 * i + type);
+        if (type == SQLITE_INTEGER) {
+            int64_t v = sqlite3_column_int64(s, i);
+            h = XXH3_64bits_withSeed(&v, sizeof v, seed);
+        } else if (type == SQLITE_NULL) {
+            h = XXH3_64bits_withSeed("", 0, seed);
+        } else {
+            const void *v = sqlite3_column_blob(s, i);
+            h = XXH3_64bits_withSeed(v ? v : "", v ? (size_t)sqlite3_column_bytes(s, i) : 0, seed);
+        }
     }
     return h;
 }
 
-enum sc_err store_user_digest(struct store *st, const char *id, uint64_t *out)
+enum sc_err store_user_get_digest(struct store *st, const char *id, json_t **out, uint64_t *digest)
 {
     sqlite3_stmt *s = store__prepare(st, "SELECT " USER_COLS USER_FROM "WHERE u.id = ?");
     if (!s)
         return SC_ERR_DB;
     store__bind_text(s, 1, id);
     int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        *out = user_row_digest(s);
+    enum sc_err err = SC_OK;
+    if (rc == SQLITE_ROW) {
+        *digest = user_row_digest(s);
+        if (!(*out = user_from_row(s)))
+            err = SC_ERR_NOMEM;
+    } else {
+        err = rc == SQLITE_DONE ? SC_ERR_NOT_FOUND : store__err(st, rc);
+    }
     sqlite3_reset(s);
-    if (rc == SQLITE_ROW)
-        return SC_OK;
-    return rc == SQLITE_DONE ? SC_ERR_NOT_FOUND : store__err(st, rc);
+    return err;
 }
 
 enum sc_err store_user_digest_each(struct store *st,

@@ -81,12 +81,13 @@ enum sc_err store_user_list(struct store *st, const struct store_user_query *q, 
 /* Lists up to limit users with id > after_id (NULL for the start) in id order. */
 enum sc_err store_users_after_id(struct store *st, const char *after_id, int limit, json_t **items);
 
-/* A 64-bit digest of everything store_user_get would return for a user (every column
- * of its row and its population's name), without building JSON: equal digests mean an
- * unchanged user. store_user_digest reads one user (SC_ERR_NOT_FOUND when none);
- * store_user_digest_each calls fn for every user in id order (id borrowed, valid during
- * the call); fn returns non-zero to stop (then SC_ERR_INTERNAL). Errors: SC_ERR_DB. */
-enum sc_err store_user_digest(struct store *st, const char *id, uint64_t *out);
+/* A user's digest is a 64-bit hash of everything store_user_get returns for it (every
+ * column of its row and its population's name): equal digests mean an unchanged user.
+ * store_user_get_digest is store_user_get that also writes the digest of the row it
+ * read (*out new; SC_ERR_NOT_FOUND, SC_ERR_DB, SC_ERR_NOMEM). store_user_digest_each
+ * calls fn for every user's digest in id order, without building JSON (id borrowed,
+ * valid during the call); fn returns non-zero to stop (then SC_ERR_INTERNAL). */
+enum sc_err store_user_get_digest(struct store *st, const char *id, json_t **out, uint64_t *digest);
 enum sc_err store_user_digest_each(struct store *st,
                                    int (*fn)(void *arg, const char *id, uint64_t digest),
                                    void *arg);
