@@ -22,7 +22,6 @@ class ScopeTest(unittest.TestCase):
         return self.f.wait_target(name, lambda u: u is not None and u.get("active") is want,
                                   what="%s active:%s" % (name, want))
 
-    @unittest.skip("regressed in the tree at 02:20 UTC (passed end to end at a1e7c96): a user back in scope is not re-enabled on the target")
     def test_population_change_leaves_scope_and_reentry_reenables(self):
         f = self.f
         f.population(OTHER)
@@ -40,7 +39,6 @@ class ScopeTest(unittest.TestCase):
         self.assertEqual(f.stats().get("POST", 0), posts)
         self.assertEqual(f.stats().get("DELETE", 0), 0)
 
-    @unittest.skip("regressed in the tree at 02:20 UTC (passed end to end at a1e7c96): a re-enabled user is not re-enabled on the target")
     def test_disabled_user_reenabled_not_duplicated(self):
         f = self.f
         uid = f.user("ada", POP)
@@ -53,7 +51,6 @@ class ScopeTest(unittest.TestCase):
         self.assertEqual(f.target_count(), 1)
         self.assertEqual(f.stats().get("POST", 0), 1)
 
-    @unittest.skip("regressed in the tree at 02:20 UTC (passed end to end at a1e7c96): scimitar serve dies (connection refused) during this flow")
     def test_direct_group_removal_leaves_scope(self):
         f = self.f
         a = f.user("ada", POP)
@@ -83,7 +80,6 @@ class ScopeTest(unittest.TestCase):
         self.active("ada", False)
         self.assertEqual(f.stats().get("DELETE", 0), 0)
 
-    @unittest.skip("regressed in the tree at 02:20 UTC (passed end to end at a1e7c96): scimitar serve dies (connection refused) during this flow")
     def test_dynamic_group_membership_follows_its_filter(self):
         f = self.f
         a = f.user("ada", POP, title="Sales Lead")

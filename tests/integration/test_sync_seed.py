@@ -138,7 +138,6 @@ class SeedFlowTest(unittest.TestCase):
         changed = {c["attribute"] for e in upd for c in e.get("changes") or []}
         self.assertTrue(any("title" in c for c in changed), changed)
 
-    @unittest.skip("regressed in the tree at 02:20 UTC (passed end to end at a1e7c96): a user deleted in the directory is no longer disabled on the target")
     def test_remove_action_disable_never_deletes(self):
         f = self.f
         a = f.user("ada", POP)
