@@ -6,6 +6,7 @@
  * shows what reached the target, how fast two live changes arrive, the rule's counters
  * and the console's URL. Without --once it keeps both servers running until Ctrl-C. */
 #include "cli/commands.h"
+#include "provision/mapping.h"
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/id.h"
@@ -533,23 +534,6 @@ done:
     return rc;
 }
 
-static const char *const demo_mapping[][2] = {
-    {"userName", "username"},
-    {"givenName", "name.given"},
-    {"familyName", "name.family"},
-    {"workPhone", "primaryPhone"},
-    {"workEmail", "email"},
-    {"externalId", "externalId"},
-    {"workCity", "address.locality"},
-    {"workStreetAddeess", "address.streetAddress"},
-    {"workCountry", "address.countryCode"},
-    {"workPostalCode", "address.postalCode"},
-    {"userType", "type"},
-    {"title", "title"},
-    {"nickName", "nickname"},
-    {"formattedName", "name.formatted"},
-};
-
 static int demo_rule(struct demo *d)
 {
     json_t *rule = NULL, *rows = NULL;
@@ -571,15 +555,15 @@ static int demo_rule(struct demo *d)
     snprintf(path, sizeof path, "/api/v1/rules/%s/mappings", d->rule_id);
     if (demo_api(d, "GET", path, NULL, &rows))
         goto done;
+    /* A new rule starts with the seed's Code42 mapping; put it back if it was changed. */
     size_t have = json_array_size(rows);
-    if (have < sizeof demo_mapping / sizeof demo_mapping[0]) {
-        json_t *m = json_array();
-        for (size_t i = 0; i < sizeof demo_mapping / sizeof demo_mapping[0]; i++)
-            json_array_append_new(m, json_pack("{s:s, s:s}", "target", demo_mapping[i][0], "source",
-                                               demo_mapping[i][1]));
-        if (demo_api(d, "PUT", path, m, NULL))
+    json_t *defaults = mapping_defaults();
+    if (!json_equal(rows, defaults)) {
+        have = json_array_size(defaults);
+        if (demo_api(d, "PUT", path, defaults, NULL))
             goto done;
-        have = sizeof demo_mapping / sizeof demo_mapping[0];
+    } else {
+        json_decref(defaults);
     }
     printf("Rule \"Code42 provisioning\": source the directory, target Code42,\n"
            "  User Filter: All of [Population Name Equals \"%s\"]\n"
