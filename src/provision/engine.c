@@ -837,6 +837,84 @@ static void job_unlink(struct job *j, int absent)
     j->link.absent = absent;
 }
 
+static size_t skip_ws(const char *s, size_t n, size_t i)
+{
+    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+        i++;
+    return i;
+}
+
+/* Copies the top-level "id" string of the JSON object s[0..n) into out (cap bytes) without
+ * building the document: a create's answer is the whole resource and only its id is kept.
+ * Returns 1 when found (the last one when repeated, as the parser keeps), 0 when the caller
+ * must parse the body instead: not an object, an id that is not a plain string (escapes,
+ * control characters, invalid UTF-8, too long), an escaped top-level key, or unbalanced
+ * text. */
+static int scan_top_id(const char *s, size_t n, char *out, size_t cap)
+{
+    size_t i = skip_ws(s, n, 0);
+    int depth = 0, expect_key = 0, found = 0;
+    if (i >= n || s[i] != '{')
+        return 0;
+    while (i < n) {
+        char c = s[i];
+        if (c == '"') {
+            size_t start = ++i;
+            int esc = 0;
+            while (i < n && s[i] != '"') {
+                if (s[i] == '\\') {
+                    esc = 1;
+                    i++;
+                }
+                i++;
+            }
+            if (i >= n)
+                return 0;
+            size_t end = i++;
+            if (depth != 1 || !expect_key)
+                continue;
+            expect_key = 0;
+            if (esc)
+                return 0;
+            if (end - start != 2 || memcmp(s + start, "id", 2) != 0)
+                continue;
+            i = skip_ws(s, n, i);
+            if (i >= n || s[i] != ':')
+                return 0;
+            i = skip_ws(s, n, i + 1);
+            if (i >= n || s[i] != '"')
+                return 0;
+            size_t vstart = ++i;
+            while (i < n && s[i] != '"') {
+                if (s[i] == '\\' || (unsigned char)s[i] < 0x20)
+                    return 0;
+                i++;
+            }
+            if (i >= n || i - vstart >= cap || !sc_utf8_valid(s + vstart, i - vstart))
+                return 0;
+            memcpy(out, s + vstart, i - vstart);
+            out[i - vstart] = '\0';
+            found = 1;
+            i++;
+            continue;
+        }
+        if (c == '{' || c == '[') {
+            depth++;
+            if (depth == 1)
+                expect_key = 1;
+        } else if (c == '}' || c == ']') {
+            if (--depth < 0)
+                return 0;
+            if (depth == 0)
+                return skip_ws(s, n, i + 1) == n ? found : 0;
+        } else if (c == ',' && depth == 1) {
+            expect_key = 1;
+        }
+        i++;
+    }
+    return 0;
+}
+
 static void job_on_response(void *arg, const struct http_multi_result *res)
 {
     struct job *j = arg;
@@ -865,7 +943,10 @@ static void job_on_response(void *arg, const struct http_multi_result *res)
     if (delivery_health_record(&j->cs->health, 0) < 0)
         SC_INFO("engine.quarantine_lifted", "connection=%s", j->cs->id);
     j->success = 1;
-    json_t *body = res->body.len ? json_loadb(res->body.data, res->body.len, 0, NULL) : NULL;
+    /* Only a look-up reads the answer as a document; a create reads its id (below). */
+    json_t *body = j->op.action == PLANNER_LOOKUP && res->body.len
+                       ? json_loadb(res->body.data, res->body.len, 0, NULL)
+                       : NULL;
     const struct sync_rule *r = j->er->sr;
     switch (j->op.action) {
     case PLANNER_LOOKUP: {
@@ -906,7 +987,13 @@ static void job_on_response(void *arg, const struct http_multi_result *res)
             break;
         }
         {
-            const char *tid = body ? json_string_value(json_object_get(body, "id")) : NULL;
+            char idbuf[1024];
+            const char *tid = NULL;
+            if (scan_top_id(res->body.data, res->body.len, idbuf, sizeof idbuf))
+                tid = idbuf;
+            else if (res->body.len &&
+                     (body = json_loadb(res->body.data, res->body.len, 0, NULL)) != NULL)
+                tid = json_string_value(json_object_get(body, "id"));
             if (!tid) {
                 json_decref(body);
                 job_log(j, "CREATE", "FAILED", (int)st, j->op.changes,
