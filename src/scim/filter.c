@@ -331,21 +331,23 @@ fail:
     return NULL;
 }
 
-static struct scim_filter *parse_and(struct parser *p)
+/* Parses a chain of operands joined by word ("and" or "or"), left-associative: "and"
+ * chains unary terms and binds tighter; "or" chains "and" chains. */
+static struct scim_filter *parse_chain(struct parser *p, int is_or)
 {
-    struct scim_filter *left = parse_unary(p);
+    struct scim_filter *left = is_or ? parse_chain(p, 0) : parse_unary(p);
     while (left) {
         skip_ws(p);
-        if (!accept_word(p, "and"))
+        if (!accept_word(p, is_or ? "or" : "and"))
             break;
-        struct scim_filter *n = node_new(p, SCIM_OP_AND);
+        struct scim_filter *n = node_new(p, is_or ? SCIM_OP_OR : SCIM_OP_AND);
         if (!n) {
             scim_filter_free(left);
             return NULL;
         }
         n->left = left;
         left = n;
-        if (!(n->right = parse_unary(p))) {
+        if (!(n->right = is_or ? parse_chain(p, 0) : parse_unary(p))) {
             scim_filter_free(left);
             return NULL;
         }
@@ -355,24 +357,7 @@ static struct scim_filter *parse_and(struct parser *p)
 
 static struct scim_filter *parse_or(struct parser *p)
 {
-    struct scim_filter *left = parse_and(p);
-    while (left) {
-        skip_ws(p);
-        if (!accept_word(p, "or"))
-            break;
-        struct scim_filter *n = node_new(p, SCIM_OP_OR);
-        if (!n) {
-            scim_filter_free(left);
-            return NULL;
-        }
-        n->left = left;
-        left = n;
-        if (!(n->right = parse_and(p))) {
-            scim_filter_free(left);
-            return NULL;
-        }
-    }
-    return left;
+    return parse_chain(p, 1);
 }
 
 static enum sc_err parse_text(const char *text, int in_brackets, struct scim_filter **out,
