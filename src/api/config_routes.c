@@ -780,6 +780,9 @@ static void rule_update(struct api_call *c, int any_json,
     int resync = trigger && r.enabled;
     if (rule_write(c, &r, 0, &e))
         goto fail;
+    if (!json_equal(r.mappings, old.mappings) &&
+        rule_mapping_clears_update(c->st, r.id, old.mappings, r.mappings, &e))
+        goto fail;
     if (append_event(c->st, "rule.changed", r.id, resync, "updated", r.enabled)) {
         sc_error_set(&e, SC_ERR_DB, NULL, "the change event could not be written");
         goto fail;

@@ -30,6 +30,8 @@ static void serve_usage(FILE *out)
             "  --key-file PATH  secrets encryption key (default: DB path + \".key\";\n"
             "                   SCIMITAR_KEY in the environment overrides it)\n"
             "  --max-body N     largest request body in bytes (default 8388608)\n"
+            "  --lease-seconds N  how long a queued change stays claimed by this server\n"
+            "                   without renewal (default 300; renewed while held)\n"
             "  --routes         print the REST route table and exit\n\n"
             "The first start creates an admin token and prints it once; only its hash is\n"
             "stored. SCIMITAR_ADMIN_TOKEN sets the token instead. SCIMITAR_LOG sets the log\n"
@@ -85,16 +87,21 @@ int cli_serve(int argc, char **argv)
     const char *listen = "127.0.0.1:8080";
     const char *dsn = "sqlite:./scimitar.db";
     const char *key_file = NULL;
-    int64_t threads = 4, max_body = 8 * 1024 * 1024;
+    int64_t threads = 4, max_body = 8 * 1024 * 1024, lease_s = 300;
     static const struct option opts[] = {
-        {"listen", required_argument, NULL, 'l'},   {"db", required_argument, NULL, 'd'},
-        {"threads", required_argument, NULL, 't'},  {"key-file", required_argument, NULL, 'k'},
-        {"max-body", required_argument, NULL, 'm'}, {"routes", no_argument, NULL, 'r'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"listen", required_argument, NULL, 'l'},
+        {"db", required_argument, NULL, 'd'},
+        {"threads", required_argument, NULL, 't'},
+        {"key-file", required_argument, NULL, 'k'},
+        {"max-body", required_argument, NULL, 'm'},
+        {"routes", no_argument, NULL, 'r'},
+        {"lease-seconds", required_argument, NULL, 'L'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "l:d:t:k:m:rh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "l:d:t:k:m:L:rh", opts, NULL)) != -1) {
         switch (c) {
         case 'l':
             listen = optarg;
@@ -114,6 +121,12 @@ int cli_serve(int argc, char **argv)
         case 'm':
             if (sc_parse_int64(optarg, 1024, 1024LL * 1024 * 1024, &max_body)) {
                 fprintf(stderr, "scimitar serve: --max-body must be 1024 to 1073741824\n");
+                return 2;
+            }
+            break;
+        case 'L':
+            if (sc_parse_int64(optarg, 1, 86400, &lease_s)) {
+                fprintf(stderr, "scimitar serve: --lease-seconds must be 1 to 86400\n");
                 return 2;
             }
             break;
@@ -172,7 +185,8 @@ int cli_serve(int argc, char **argv)
         snprintf(key_buf, sizeof key_buf, "%s.key", dsn + 7);
         key_file = key_buf;
     }
-    struct provision_engine_options eo = {.dsn = dsn, .key_path = key_file};
+    struct provision_engine_options eo = {
+        .dsn = dsn, .key_path = key_file, .lease_ms = lease_s * 1000};
     if (provision_engine_start(&eo, &engine, &e)) {
         fprintf(stderr, "scimitar serve: cannot start the provisioning engine: %s\n", e.message);
         goto done;
