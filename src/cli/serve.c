@@ -191,6 +191,7 @@ int cli_serve(int argc, char **argv)
         .max_body = (size_t)max_body,
         .threads = (unsigned)threads,
         .handler = api_handle,
+        .early = api_early,
         .ctx = ctx,
     };
     if (http_server_start(&ho, &server, &e)) {
