@@ -23,13 +23,17 @@ static void serve_usage(FILE *out)
 {
     fprintf(out,
             "usage: scimitar serve [--listen ADDR] [--db DSN] [--threads N] [--key-file PATH]\n"
-            "                      [--routes]\n\n"
+            "                      [--durability full|normal] [--routes]\n\n"
             "  --listen ADDR    address to serve on (default 127.0.0.1:8080; port 0 = any)\n"
             "  --db DSN         database (default sqlite:./scimitar.db)\n"
             "  --threads N      HTTP worker threads (default 4)\n"
             "  --key-file PATH  secrets encryption key (default: DB path + \".key\";\n"
             "                   SCIMITAR_KEY in the environment overrides it)\n"
             "  --max-body N     largest request body in bytes (default 8388608)\n"
+            "  --durability full|normal\n"
+            "                   full (default): a commit is on disk when it returns, a power\n"
+            "                   loss loses nothing committed; normal: faster commits, a\n"
+            "                   power loss may lose the last ones (a killed process does not)\n"
             "  --routes         print the REST route table and exit\n\n"
             "The first start creates an admin token and prints it once; only its hash is\n"
             "stored. SCIMITAR_ADMIN_TOKEN sets the token instead. SCIMITAR_LOG sets the log\n"
@@ -87,15 +91,30 @@ int cli_serve(int argc, char **argv)
     const char *key_file = NULL;
     int64_t threads = 4, max_body = 8 * 1024 * 1024;
     static const struct option opts[] = {
-        {"listen", required_argument, NULL, 'l'},   {"db", required_argument, NULL, 'd'},
-        {"threads", required_argument, NULL, 't'},  {"key-file", required_argument, NULL, 'k'},
-        {"max-body", required_argument, NULL, 'm'}, {"routes", no_argument, NULL, 'r'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"listen", required_argument, NULL, 'l'},
+        {"db", required_argument, NULL, 'd'},
+        {"threads", required_argument, NULL, 't'},
+        {"key-file", required_argument, NULL, 'k'},
+        {"max-body", required_argument, NULL, 'm'},
+        {"routes", no_argument, NULL, 'r'},
+        {"help", no_argument, NULL, 'h'},
+        {"durability", required_argument, NULL, 'D'},
+        {NULL, 0, NULL, 0},
     };
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "l:d:t:k:m:rh", opts, NULL)) != -1) {
         switch (c) {
+        case 'D':
+            if (strcmp(optarg, "full") == 0) {
+                store_set_durability(STORE_DURABILITY_FULL);
+            } else if (strcmp(optarg, "normal") == 0) {
+                store_set_durability(STORE_DURABILITY_NORMAL);
+            } else {
+                fprintf(stderr, "scimitar serve: --durability must be full or normal\n");
+                return 2;
+            }
+            break;
         case 'l':
             listen = optarg;
             break;

@@ -6,6 +6,7 @@
 #include "base/log.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,13 @@ static const struct store_component *const components[] = {
     &store__core_schema,      &store__events_schema, &store__directory_schema,
     &store__provision_schema, &store__sync_schema,   &store__target_schema,
 };
+
+static atomic_int durability = STORE_DURABILITY_FULL;
+
+void store_set_durability(enum store_durability d)
+{
+    atomic_store(&durability, (int)d);
+}
 
 enum sc_err store__err(struct store *st, int rc)
 {
@@ -187,8 +195,11 @@ enum sc_err store_open(const char *dsn, struct store **out, struct sc_error *e)
     }
     sqlite3_busy_timeout(st->db, 10000);
     sqlite3_extended_result_codes(st->db, 1);
-    enum sc_err err = store__exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                                      "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;");
+    enum sc_err err = store__exec(st, atomic_load(&durability) == STORE_DURABILITY_NORMAL
+                                          ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                                            "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
+                                          : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                                            "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;");
     if (err) {
         sc_error_set(e, err, "db", "cannot configure database %s: %s", path,
                      sqlite3_errmsg(st->db));

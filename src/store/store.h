@@ -21,6 +21,20 @@ struct store_pool;
  * that is not built in), SC_ERR_DB (cannot open or migrate: message says why). */
 enum sc_err store_open(const char *dsn, struct store **out, struct sc_error *e);
 
+/* How much of what was committed survives a failure: SQLite's `synchronous` setting
+ * under WAL. Both survive a killed process (kill -9, a crash of scimitar). */
+enum store_durability {
+    STORE_DURABILITY_FULL = 0, /* default: each commit is fsynced before it returns, so
+                                  a power loss or OS crash loses no committed transaction */
+    STORE_DURABILITY_NORMAL,   /* fsync only at WAL checkpoints: a power loss or OS crash
+                                  may lose the transactions committed since the last one
+                                  (the database stays consistent) */
+};
+
+/* Sets the durability of the connections opened from now on in this process. Call it
+ * once at start, before opening any. */
+void store_set_durability(enum store_durability d);
+
 /* Closes st. NULL is a no-op. */
 void store_close(struct store *st);
 
