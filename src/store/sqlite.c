@@ -170,6 +170,15 @@ static enum sc_err migrate(struct store *st, struct sc_error *e)
     return SC_OK;
 }
 
+/* 1 when path names an in-memory database (":memory:", "file::memory:", "mode=memory"),
+ * which every connection would see as its own empty database. */
+static int is_memory_path(const char *path)
+{
+    return strcmp(path, ":memory:") == 0 ||
+           (strncmp(path, "file:", 5) == 0 &&
+            (strstr(path, ":memory:") || strstr(path, "mode=memory")));
+}
+
 enum sc_err store_open(const char *dsn, struct store **out, struct sc_error *e)
 {
     if (!dsn || !*dsn)
@@ -267,6 +276,12 @@ struct store_pool {
 
 enum sc_err store_pool_new(const char *dsn, struct store_pool **out, struct sc_error *e)
 {
+    if (dsn && strncmp(dsn, "sqlite:", 7) == 0 && is_memory_path(dsn + 7))
+        return sc_error_set(e, SC_ERR_INVALID, "db",
+                            "an in-memory database (%s) cannot be shared: every connection of "
+                            "the server and its engine would see its own empty database; use "
+                            "sqlite:PATH",
+                            dsn);
     struct store *first = NULL;
     enum sc_err rc = store_open(dsn, &first, e);
     if (rc)

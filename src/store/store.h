@@ -48,7 +48,8 @@ void store_rollback(struct store *st);
 int store_in_transaction(const struct store *st);
 
 /* A pool of connections to one DSN. store_pool_new opens (and migrates) a first
- * connection to check the DSN. Errors as store_open. */
+ * connection to check the DSN. Errors as store_open, and SC_ERR_INVALID (field "db") for
+ * an in-memory database ("sqlite::memory:"): each connection would open its own. */
 enum sc_err store_pool_new(const char *dsn, struct store_pool **out, struct sc_error *e);
 
 /* Borrows a connection for the current thread's use until store_pool_release. Opens a

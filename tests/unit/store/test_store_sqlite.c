@@ -66,10 +66,32 @@ static void test_durability(void **state)
     remove_db(dir);
 }
 
+/* A pool cannot share an in-memory database: each connection would get its own. */
+static void test_pool_refuses_memory(void **state)
+{
+    (void)state;
+    static const char *const dsns[] = {"sqlite::memory:", "sqlite:file::memory:?cache=shared",
+                                       "sqlite:file:x?mode=memory"};
+    for (size_t i = 0; i < sizeof dsns / sizeof dsns[0]; i++) {
+        struct store_pool *p = NULL;
+        struct sc_error e = {0};
+        assert_int_equal(store_pool_new(dsns[i], &p, &e), SC_ERR_INVALID);
+        assert_null(p);
+        assert_string_equal(e.field, "db");
+        assert_non_null(strstr(e.message, "in-memory"));
+    }
+    /* one private connection is still fine (tests use it) */
+    struct store *st = NULL;
+    struct sc_error e = {0};
+    assert_int_equal(store_open("sqlite::memory:", &st, &e), SC_OK);
+    store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_durability),
+        cmocka_unit_test(test_pool_refuses_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
