@@ -5,10 +5,15 @@
 #include "base/buf.h"
 #include "base/log.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const struct store_migration core_migrations[] = {
     {1, "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);"},
@@ -179,6 +184,38 @@ static int is_memory_path(const char *path)
             (strstr(path, ":memory:") || strstr(path, "mode=memory")));
 }
 
+/* The database file and its -wal and -shm hold personal data and the admin token's
+ * hash: the file is created 0600 before SQLite opens it (SQLite gives -wal and -shm the
+ * database file's mode), and files left more open by an older version are narrowed. */
+static enum sc_err protect_files(const char *path, struct sc_error *e)
+{
+    /* O_EXCL: only a file this call creates is opened and closed here. Closing any
+     * descriptor of a database file would drop the POSIX locks that this process's
+     * other SQLite connections hold on it. */
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0 && errno != EEXIST && errno != ELOOP)
+        return sc_error_set(e, SC_ERR_DB, "db", "cannot open database %s: %s", path,
+                            strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    static const char *const suffixes[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        char f[4096];
+        struct stat sb;
+        if ((size_t)snprintf(f, sizeof f, "%s%s", path, suffixes[i]) >= sizeof f)
+            continue;
+        if (stat(f, &sb) != 0 || !S_ISREG(sb.st_mode) || !(sb.st_mode & 077))
+            continue;
+        if (chmod(f, sb.st_mode & 0700) == 0)
+            SC_WARN("store.mode_narrowed", "file=%s was=%04o now=%04o", f,
+                    (unsigned)(sb.st_mode & 07777), (unsigned)(sb.st_mode & 0700));
+        else
+            SC_WARN("store.mode_open", "file=%s mode=%04o error=\"%s\"", f,
+                    (unsigned)(sb.st_mode & 07777), strerror(errno));
+    }
+    return SC_OK;
+}
+
 enum sc_err store_open(const char *dsn, struct store **out, struct sc_error *e)
 {
     if (!dsn || !*dsn)
@@ -190,6 +227,11 @@ enum sc_err store_open(const char *dsn, struct store **out, struct sc_error *e)
         return sc_error_set(e, SC_ERR_INVALID, "db", "database '%s' is not of the form sqlite:PATH",
                             dsn);
     const char *path = dsn + 7;
+    if (!is_memory_path(path) && strncmp(path, "file:", 5) != 0) {
+        enum sc_err prc = protect_files(path, e);
+        if (prc)
+            return prc;
+    }
     struct store *st = calloc(1, sizeof *st);
     if (!st)
         return sc_error_set(e, SC_ERR_NOMEM, NULL, "out of memory");

@@ -16,9 +16,11 @@ struct store_pool;
 
 /* Opens one connection for dsn ("sqlite:PATH"; "sqlite::memory:" for a private
  * in-memory database) and brings every schema component up to date (migrations run
- * in a transaction, once, guarded by a version table). *out is new; store_close frees
- * it. Errors: SC_ERR_INVALID (bad DSN, e->field "db"), SC_ERR_UNSUPPORTED (a back-end
- * that is not built in), SC_ERR_DB (cannot open or migrate: message says why). */
+ * in a transaction, once, guarded by a version table). A database file is created with
+ * mode 0600; an existing one, its -wal and -shm, open to group or others, are narrowed
+ * to the owner (logged). *out is new; store_close frees it. Errors: SC_ERR_INVALID
+ * (bad DSN, e->field "db"), SC_ERR_UNSUPPORTED (a back-end that is not built in),
+ * SC_ERR_DB (cannot open or migrate: message says why). */
 enum sc_err store_open(const char *dsn, struct store **out, struct sc_error *e);
 
 /* How much of what was committed survives a failure: SQLite's `synchronous` setting

@@ -31,6 +31,32 @@ class OpsTest(unittest.TestCase):
             self.assertIn("in-memory database", r.stderr)
             self.assertIn("sqlite:PATH", r.stderr)
 
+    def test_file_modes(self):
+        tmp = tempfile.TemporaryDirectory(prefix="scimitar-ops-")
+        self.addCleanup(tmp.cleanup)
+        db = os.path.join(tmp.name, "s.db")
+        # an older version's files, open to everyone who can read the folder
+        with open(db, "wb"):
+            pass
+        os.chmod(db, 0o644)
+        old = os.umask(0o022)
+        try:
+            srv = started(self, Serve(db=db))
+        finally:
+            os.umask(old)
+        st, b, _ = srv.api("POST", "/api/v1/populations", {"name": "Modes"})
+        self.assertEqual(st, 201, b)
+        for suffix in ("", "-wal", "-shm", ".key"):
+            self.assertEqual(mode(db + suffix), 0o600, suffix)
+        self.assertIn("store.mode_narrowed", srv.output())
+        srv.stop()
+        # a key file others can read is refused, naming the fix
+        os.chmod(db + ".key", 0o644)
+        r = run_serve("--db", "sqlite:" + db)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("chmod 600", r.stderr)
+        self.assertIn(db + ".key", r.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()

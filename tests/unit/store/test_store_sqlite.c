@@ -87,11 +87,51 @@ static void test_pool_refuses_memory(void **state)
     store_close(st);
 }
 
+/* The database and its -wal and -shm are created 0600 whatever the umask; files left
+ * more open are narrowed at the next open. */
+static void test_file_modes(void **state)
+{
+    (void)state;
+    char dir[64], dsn[128], path[512];
+    temp_db(dir, sizeof dir, dsn, sizeof dsn);
+    mode_t old = umask(022);
+    struct store *st = NULL;
+    struct sc_error e = {0};
+    assert_int_equal(store_open(dsn, &st, &e), SC_OK);
+    assert_int_equal(store_setting_set(st, "k", "v"), SC_OK);
+    static const char *const files[] = {"t.db", "t.db-wal", "t.db-shm"};
+    struct stat sb;
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        assert_int_equal(stat(path, &sb), 0);
+        if ((sb.st_mode & 0777) != 0600)
+            fail_msg("%s has mode %o", path, (unsigned)(sb.st_mode & 0777));
+    }
+    store_close(st);
+    /* an older version's 0644 files */
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        chmod(path, 0644); /* -wal and -shm may be gone after the close */
+    }
+    assert_int_equal(store_open(dsn, &st, &e), SC_OK);
+    assert_int_equal(store_setting_set(st, "k", "w"), SC_OK);
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        assert_int_equal(stat(path, &sb), 0);
+        if ((sb.st_mode & 0777) != 0600)
+            fail_msg("%s has mode %o", path, (unsigned)(sb.st_mode & 0777));
+    }
+    store_close(st);
+    umask(old);
+    remove_db(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_durability),
         cmocka_unit_test(test_pool_refuses_memory),
+        cmocka_unit_test(test_file_modes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
