@@ -165,6 +165,9 @@ int cli_serve(int argc, char **argv)
     sigaddset(&stop_signals, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* past a file size limit, writes fail with EFBIG (SQLite: disk full, shown by
+     * /healthz) instead of the signal ending the server */
+    signal(SIGXFSZ, SIG_IGN);
 
     int status = 1;
     struct sc_error e = {0};

@@ -32,9 +32,36 @@ void store_set_durability(enum store_durability d)
     atomic_store(&durability, (int)d);
 }
 
+/* The last failed write of this process (disk full, I/O error, read-only database),
+ * until a commit succeeds again: what /healthz reports. */
+static pthread_mutex_t health_mu = PTHREAD_MUTEX_INITIALIZER;
+static int write_failing;
+static char write_error[160];
+
+static void health_record(struct store *st, int rc)
+{
+    int primary = rc & 0xff;
+    if (primary != SQLITE_FULL && primary != SQLITE_IOERR && primary != SQLITE_READONLY &&
+        primary != SQLITE_CANTOPEN && primary != SQLITE_CORRUPT && primary != SQLITE_NOTADB)
+        return;
+    pthread_mutex_lock(&health_mu);
+    write_failing = 1;
+    snprintf(write_error, sizeof write_error, "%s",
+             st && st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+    pthread_mutex_unlock(&health_mu);
+}
+
+static void health_clear(void)
+{
+    pthread_mutex_lock(&health_mu);
+    write_failing = 0;
+    pthread_mutex_unlock(&health_mu);
+}
+
 enum sc_err store__err(struct store *st, int rc)
 {
     int primary = rc & 0xff;
+    health_record(st, rc);
     if (primary != SQLITE_DONE && primary != SQLITE_ROW && primary != SQLITE_OK &&
         primary != SQLITE_CONSTRAINT)
         SC_WARN("store.error", "rc=%d message=\"%s\"", rc, st ? sqlite3_errmsg(st->db) : "");
@@ -287,9 +314,10 @@ enum sc_err store_begin(struct store *st)
 enum sc_err store_commit(struct store *st)
 {
     enum sc_err rc = store__exec(st, "COMMIT");
-    if (rc == SC_OK)
+    if (rc == SC_OK) {
         st->in_tx = 0;
-    else
+        health_clear();
+    } else
         store_rollback(st);
     return rc;
 }
@@ -402,6 +430,34 @@ void store_pool_free(struct store_pool *p)
 const char *store_pool_dsn(const struct store_pool *p)
 {
     return p->dsn;
+}
+
+/* ---- health ---- */
+
+int store_write_check(struct store *st, char *why, size_t n)
+{
+    int rc = SQLITE_OK;
+    if (!st->in_tx) {
+        /* the write lock and a write that is rolled back: catches a database that
+         * became read-only; a lock held elsewhere for a second is not a failure */
+        sqlite3_busy_timeout(st->db, 1000);
+        rc = sqlite3_exec(st->db,
+                          "BEGIN IMMEDIATE; INSERT INTO settings(key, value) "
+                          "VALUES('health.probe', '1') ON CONFLICT(key) DO UPDATE SET value = "
+                          "excluded.value",
+                          NULL, NULL, NULL);
+        if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
+            health_record(st, rc);
+        if (!sqlite3_get_autocommit(st->db))
+            sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        sqlite3_busy_timeout(st->db, 10000);
+    }
+    pthread_mutex_lock(&health_mu);
+    int failing = write_failing;
+    if (failing)
+        snprintf(why, n, "%s", write_error);
+    pthread_mutex_unlock(&health_mu);
+    return failing ? -1 : 0;
 }
 
 /* ---- settings ---- */

@@ -65,6 +65,13 @@ void store_pool_free(struct store_pool *p);
 /* The DSN the pool opens. Borrowed. */
 const char *store_pool_dsn(const struct store_pool *p);
 
+/* Write health of this process's database. Takes the write lock and writes a row in a
+ * transaction that is rolled back (a database that became read-only fails it), then
+ * reports whether a write has failed (disk full, I/O error, read-only or corrupt
+ * database) since the last commit that succeeded, in any thread of this process.
+ * Returns 0 when writes work, -1 with why (size n) holding the failure's text. */
+int store_write_check(struct store *st, char *why, size_t n);
+
 /* Key-value settings (admin token hash, engine cursors, ...). store_setting_get writes a
  * new string into *out (free it) or returns SC_ERR_NOT_FOUND. */
 enum sc_err store_setting_get(struct store *st, const char *key, char **out);

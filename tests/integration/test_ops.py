@@ -2,6 +2,7 @@
 shared), the modes of the files it keeps (database, -wal, -shm and key file readable by
 the owner only), and /healthz reporting failing writes."""
 import os
+import resource
 import stat
 import subprocess
 import tempfile
@@ -56,6 +57,35 @@ class OpsTest(unittest.TestCase):
         self.assertEqual(r.returncode, 1, r.stderr)
         self.assertIn("chmod 600", r.stderr)
         self.assertIn(db + ".key", r.stderr)
+
+    def test_healthz_reports_failing_writes(self):
+        srv = started(self, Serve())
+        st, b, _ = srv.api("POST", "/api/v1/populations", {"name": "Full"})
+        self.assertEqual(st, 201, b)
+        st, b, _ = http("GET", srv.base + "/healthz")
+        self.assertEqual((st, b), (200, {"status": "ok", "database": "ok", "writes": "ok"}))
+        # the disk is full for serve: a file size limit of 1 byte makes every write that
+        # grows a file fail (EFBIG: SQLite reports a full disk or an I/O error)
+        _, hard = resource.prlimit(srv.proc.pid, resource.RLIMIT_FSIZE)
+        resource.prlimit(srv.proc.pid, resource.RLIMIT_FSIZE, (1, hard))
+        users = [{"username": "full-%04d" % i, "title": "x" * 250,
+                  "population": {"name": "Full"}} for i in range(4000)]
+        st, b, _ = srv.api("POST", "/api/v1/users/import", users)
+        self.assertGreaterEqual(st, 500, str(b)[:300])
+        st, b, _ = http("GET", srv.base + "/healthz")
+        self.assertEqual(st, 503, b)
+        self.assertEqual(b["status"], "unavailable")
+        self.assertEqual(b["writes"], "failing")
+        self.assertRegex(b["error"], "full|I/O")
+        # reads still work, and the server stays up
+        st, _, _ = srv.api("GET", "/api/v1/users")
+        self.assertEqual(st, 200)
+        # room again: the next write that commits makes it healthy
+        resource.prlimit(srv.proc.pid, resource.RLIMIT_FSIZE, (hard, hard))
+        st, b, _ = srv.api("POST", "/api/v1/populations", {"name": "Room"})
+        self.assertEqual(st, 201, b)
+        st, b, _ = http("GET", srv.base + "/healthz")
+        self.assertEqual((st, b["writes"]), (200, "ok"))
 
 
 if __name__ == "__main__":
