@@ -7,6 +7,7 @@
 #include "base/clock.h"
 #include "base/id.h"
 #include "base/log.h"
+#include "http/allow.h"
 #include "http/server.h"
 #include "provision/engine.h"
 #include "store/store.h"
@@ -23,7 +24,7 @@ static void serve_usage(FILE *out)
 {
     fprintf(out,
             "usage: scimitar serve [--listen ADDR] [--db DSN] [--threads N] [--key-file PATH]\n"
-            "                      [--durability full|normal] [--routes]\n\n"
+            "                      [--durability full|normal] [--allow-targets LIST] [--routes]\n\n"
             "  --listen ADDR    address to serve on (default 127.0.0.1:8080; port 0 = any)\n"
             "  --db DSN         database (default sqlite:./scimitar.db)\n"
             "  --threads N      HTTP worker threads (default 4)\n"
@@ -34,6 +35,10 @@ static void serve_usage(FILE *out)
             "                   full (default): a commit is on disk when it returns, a power\n"
             "                   loss loses nothing committed; normal: faster commits, a\n"
             "                   power loss may lose the last ones (a killed process does not)\n"
+            "  --allow-targets LIST\n"
+            "                   where connections may go: comma-separated host names,\n"
+            "                   *.suffixes, IPv4/IPv6 addresses and CIDR blocks (default:\n"
+            "                   anywhere)\n"
             "  --routes         print the REST route table and exit\n\n"
             "The first start creates an admin token and prints it once; only its hash is\n"
             "stored. SCIMITAR_ADMIN_TOKEN sets the token instead. SCIMITAR_LOG sets the log\n"
@@ -99,12 +104,21 @@ int cli_serve(int argc, char **argv)
         {"routes", no_argument, NULL, 'r'},
         {"help", no_argument, NULL, 'h'},
         {"durability", required_argument, NULL, 'D'},
+        {"allow-targets", required_argument, NULL, 'A'},
         {NULL, 0, NULL, 0},
     };
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "l:d:t:k:m:rh", opts, NULL)) != -1) {
         switch (c) {
+        case 'A': {
+            struct sc_error ae = {0};
+            if (http_allow_targets_set(optarg, &ae)) {
+                fprintf(stderr, "scimitar serve: %s\n", ae.message);
+                return 2;
+            }
+            break;
+        }
         case 'D':
             if (strcmp(optarg, "full") == 0) {
                 store_set_durability(STORE_DURABILITY_FULL);
