@@ -9,6 +9,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "directory/userfilter.h"
+#include "http/allow.h"
 #include "provision/connection.h"
 #include "provision/conntest.h"
 #include "provision/mapping.h"
@@ -133,6 +134,13 @@ static enum sc_err write_connection(struct api_call *c, const struct secrets_key
                                     const json_t *doc, struct store_connection *row, int create,
                                     struct sc_error *e)
 {
+    static const char *const urls[] = {"scim.baseUrl", "auth.tokenUrl"}; /* --allow-targets */
+    char why[200];
+    for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
+        const char *url = sc_json_get_string(doc, urls[i]);
+        if (url && *url && http_allow_check_url(url, why, sizeof why))
+            return sc_error_set(e, SC_ERR_INVALID, urls[i], "%s: %s", urls[i], why);
+    }
     json_t *sealed = NULL;
     enum sc_err rc = connection_seal_doc(k, doc, &sealed, e);
     if (rc)

@@ -7,6 +7,7 @@
 #include "base/clock.h"
 #include "base/id.h"
 #include "base/log.h"
+#include "http/allow.h"
 #include "http/server.h"
 #include "provision/engine.h"
 #include "store/store.h"
@@ -23,15 +24,25 @@ static void serve_usage(FILE *out)
 {
     fprintf(out,
             "usage: scimitar serve [--listen ADDR] [--db DSN] [--threads N] [--key-file PATH]\n"
-            "                      [--routes]\n\n"
+            "                      [--durability full|normal] [--allow-targets LIST]\n"
+            "                      [--lease-seconds N] [--routes]\n\n"
             "  --listen ADDR    address to serve on (default 127.0.0.1:8080; port 0 = any)\n"
             "  --db DSN         database (default sqlite:./scimitar.db)\n"
             "  --threads N      HTTP worker threads (default 4)\n"
             "  --key-file PATH  secrets encryption key (default: DB path + \".key\";\n"
             "                   SCIMITAR_KEY in the environment overrides it)\n"
             "  --max-body N     largest request body in bytes (default 8388608)\n"
-            "  --lease-seconds N  how long a queued change stays claimed by this server\n"
+            "  --lease-seconds N\n"
+            "                   how long a queued change stays claimed by this server\n"
             "                   without renewal (default 300; renewed while held)\n"
+            "  --durability full|normal\n"
+            "                   full (default): a commit is on disk when it returns, a power\n"
+            "                   loss loses nothing committed; normal: faster commits, a\n"
+            "                   power loss may lose the last ones (a killed process does not)\n"
+            "  --allow-targets LIST\n"
+            "                   where connections may go: comma-separated host names,\n"
+            "                   *.suffixes, IPv4/IPv6 addresses and CIDR blocks (default:\n"
+            "                   anywhere)\n"
             "  --routes         print the REST route table and exit\n\n"
             "The first start creates an admin token and prints it once; only its hash is\n"
             "stored. SCIMITAR_ADMIN_TOKEN sets the token instead. SCIMITAR_LOG sets the log\n"
@@ -95,14 +106,34 @@ int cli_serve(int argc, char **argv)
         {"key-file", required_argument, NULL, 'k'},
         {"max-body", required_argument, NULL, 'm'},
         {"routes", no_argument, NULL, 'r'},
-        {"lease-seconds", required_argument, NULL, 'L'},
         {"help", no_argument, NULL, 'h'},
+        {"durability", required_argument, NULL, 'D'},
+        {"allow-targets", required_argument, NULL, 'A'},
+        {"lease-seconds", required_argument, NULL, 'L'},
         {NULL, 0, NULL, 0},
     };
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "l:d:t:k:m:L:rh", opts, NULL)) != -1) {
         switch (c) {
+        case 'A': {
+            struct sc_error ae = {0};
+            if (http_allow_targets_set(optarg, &ae)) {
+                fprintf(stderr, "scimitar serve: %s\n", ae.message);
+                return 2;
+            }
+            break;
+        }
+        case 'D':
+            if (strcmp(optarg, "full") == 0) {
+                store_set_durability(STORE_DURABILITY_FULL);
+            } else if (strcmp(optarg, "normal") == 0) {
+                store_set_durability(STORE_DURABILITY_NORMAL);
+            } else {
+                fprintf(stderr, "scimitar serve: --durability must be full or normal\n");
+                return 2;
+            }
+            break;
         case 'l':
             listen = optarg;
             break;
@@ -159,6 +190,9 @@ int cli_serve(int argc, char **argv)
     sigaddset(&stop_signals, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* past a file size limit, writes fail with EFBIG (SQLite: disk full, shown by
+     * /healthz) instead of the signal ending the server */
+    signal(SIGXFSZ, SIG_IGN);
 
     int status = 1;
     struct sc_error e = {0};
@@ -205,6 +239,7 @@ int cli_serve(int argc, char **argv)
         .max_body = (size_t)max_body,
         .threads = (unsigned)threads,
         .handler = api_handle,
+        .early = api_early,
         .ctx = ctx,
     };
     if (http_server_start(&ho, &server, &e)) {
