@@ -467,9 +467,11 @@ static size_t lease_and_start(struct provision_engine *eng)
             int global = ENGINE_MAX_LEASED - eng->leased;
             if (global < room)
                 room = global;
-            /* one lease transaction per batch of free slots, not per finished job */
-            if (room <= 0 || (er->cs->leased > 0 && room < ENGINE_LEASE_BATCH &&
-                              room < conn_budget(er->cs) + er->cs->leased))
+            /* one lease transaction per batch of free slots, not per finished job (half
+             * the budget when the budget is small) */
+            int cap = conn_budget(er->cs) + er->cs->leased;
+            int batch = cap < 2 * ENGINE_LEASE_BATCH ? (cap + 1) / 2 : ENGINE_LEASE_BATCH;
+            if (room <= 0 || (er->cs->leased > 0 && room < batch))
                 continue;
             struct store_sync_item *items = NULL;
             size_t n = 0;

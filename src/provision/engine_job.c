@@ -1176,6 +1176,11 @@ done:
 static void job_step(struct job *j)
 {
     const struct connection *c = conn_of(j);
+    if (j->read == READ_SEARCH) {
+        /* pages of a search are bounded by ENGINE_SEARCH_MAX, not by the steps */
+        engine__dispatch(j->eng, &j->call);
+        return;
+    }
     if (++j->steps > j->max_steps) {
         if (j->conflicts >= 2 && !j->link.target_id) {
             fail_conflict_loop(j);
@@ -1193,10 +1198,6 @@ static void job_step(struct job *j)
     }
     if (j->conflicts >= 3 && !j->link.target_id && j->link.absent) {
         fail_conflict_loop(j);
-        return;
-    }
-    if (j->read == READ_SEARCH) {
-        engine__dispatch(j->eng, &j->call);
         return;
     }
     if ((j->item.flags & SYNC_ITEM_VERIFY) && j->link.target_id && j->exists && j->in_scope &&
@@ -1359,8 +1360,12 @@ void engine__flush(struct provision_engine *eng)
     int64_t now = sc_clock_now_ms();
     enum sc_err err = store_begin(eng->st);
     for (struct job *j = list; j && !err; j = j->next) {
+        /* The item first: its fenced update says whether the lease still holds. */
         int held = 0;
-        err = store_sync_outbox_held(eng->st, eng->owner, &j->item, &held);
+        if (j->retry)
+            err = store_sync_outbox_retry(eng->st, &j->item, j->retry_at, &held);
+        else
+            err = store_sync_outbox_done(eng->st, &j->item, &held);
         if (err)
             break;
         if (!held) {
@@ -1392,12 +1397,6 @@ void engine__flush(struct provision_engine *eng)
                                               .error = l->error};
             err = store_sync_log_append(eng->st, &le);
         }
-        if (err)
-            break;
-        if (j->retry)
-            err = store_sync_outbox_retry(eng->st, &j->item, j->retry_at);
-        else
-            err = store_sync_outbox_done(eng->st, &j->item);
         if (!err && j->success) {
             /* once per rule per batch */
             int seen = 0;

@@ -516,8 +516,12 @@ enum sc_err store_sync_outbox_held(struct store *st, const char *owner,
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? SC_OK : store__err(st, rc);
 }
 
-enum sc_err store_sync_outbox_done(struct store *st, const struct store_sync_item *it)
+enum sc_err store_sync_outbox_done(struct store *st, const struct store_sync_item *it, int *held)
 {
+    int dummy;
+    if (!held)
+        held = &dummy;
+    *held = 0;
     sqlite3_stmt *d = store__prepare(
         st, "DELETE FROM sync_outbox WHERE id = ? AND generation = ? AND lease_token = ?");
     if (!d)
@@ -526,19 +530,26 @@ enum sc_err store_sync_outbox_done(struct store *st, const struct store_sync_ite
     sqlite3_bind_int64(d, 2, it->generation);
     sqlite3_bind_int64(d, 3, it->lease_token);
     enum sc_err err = step_done(st, d);
-    if (err || sqlite3_changes(st->db) > 0)
+    if (err)
         return err;
+    if (sqlite3_changes(st->db) > 0) {
+        *held = 1;
+        return SC_OK;
+    }
     sqlite3_stmt *u = store__prepare(st, "UPDATE sync_outbox SET lease_owner = NULL, lease_until = "
                                          "0, attempts = 0 WHERE id = ? AND lease_token = ?");
     if (!u)
         return SC_ERR_DB;
     sqlite3_bind_int64(u, 1, it->id);
     sqlite3_bind_int64(u, 2, it->lease_token);
-    return step_done(st, u);
+    err = step_done(st, u);
+    if (!err)
+        *held = sqlite3_changes(st->db) > 0;
+    return err;
 }
 
 enum sc_err store_sync_outbox_retry(struct store *st, const struct store_sync_item *it,
-                                    int64_t not_before)
+                                    int64_t not_before, int *held)
 {
     sqlite3_stmt *u = store__prepare(
         st, "UPDATE sync_outbox SET lease_owner = NULL, lease_until = 0, "
@@ -551,7 +562,10 @@ enum sc_err store_sync_outbox_retry(struct store *st, const struct store_sync_it
     sqlite3_bind_int64(u, 3, sc_clock_now_ms());
     sqlite3_bind_int64(u, 4, it->id);
     sqlite3_bind_int64(u, 5, it->lease_token);
-    return step_done(st, u);
+    enum sc_err err = step_done(st, u);
+    if (!err && held)
+        *held = sqlite3_changes(st->db) > 0;
+    return err;
 }
 
 enum sc_err store_sync_outbox_release_all(struct store *st, const char *owner)

@@ -152,13 +152,14 @@ enum sc_err store_sync_outbox_held(struct store *st, const char *owner,
 
 /* Finishes a leased item (fenced by its lease token: nothing happens when the lease
  * was taken over): deletes it when its generation is still it->generation, else
- * (touched meanwhile) releases the lease so it is planned again at once. */
-enum sc_err store_sync_outbox_done(struct store *st, const struct store_sync_item *it);
+ * (touched meanwhile) releases the lease so it is planned again at once. *held (may be
+ * NULL) says whether the lease still held (so the outcome may be applied). */
+enum sc_err store_sync_outbox_done(struct store *st, const struct store_sync_item *it, int *held);
 
 /* Releases a leased item (fenced as store_sync_outbox_done) for a later attempt no
  * earlier than not_before (or at once when it was touched meanwhile). */
 enum sc_err store_sync_outbox_retry(struct store *st, const struct store_sync_item *it,
-                                    int64_t not_before);
+                                    int64_t not_before, int *held);
 
 /* Releases every lease held by owner, or every lease when owner is NULL (a SQLite
  * database is served by one engine: at start it takes back what a crashed one held). */

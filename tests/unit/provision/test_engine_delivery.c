@@ -177,14 +177,14 @@ static void test_outbox_coalesces_and_leases(void **state)
     assert_int_equal(k, 0);
     /* touched while in flight: done() keeps it for another round */
     assert_int_equal(store_sync_outbox_touch(st, "r1", "u1", 0, 250), SC_OK);
-    assert_int_equal(store_sync_outbox_done(st, &it), SC_OK);
+    assert_int_equal(store_sync_outbox_done(st, &it, NULL), SC_OK);
     assert_int_equal(store_sync_outbox_count(st, "r1", &n), SC_OK);
     assert_int_equal(n, 2);
     assert_int_equal(store_sync_outbox_lease(st, "A", NULL, 300, 1000, 10, &items, &k), SC_OK);
     assert_int_equal(k, 1);
     it = items[0];
     free(items);
-    assert_int_equal(store_sync_outbox_done(st, &it), SC_OK);
+    assert_int_equal(store_sync_outbox_done(st, &it, NULL), SC_OK);
     assert_int_equal(store_sync_outbox_count(st, "r1", &n), SC_OK);
     assert_int_equal(n, 1);
 
@@ -193,7 +193,7 @@ static void test_outbox_coalesces_and_leases(void **state)
     assert_int_equal(k, 1);
     it = items[0];
     free(items);
-    assert_int_equal(store_sync_outbox_retry(st, &it, 5000), SC_OK);
+    assert_int_equal(store_sync_outbox_retry(st, &it, 5000, NULL), SC_OK);
     assert_int_equal(store_sync_outbox_lease(st, "A", NULL, 4000, 1000, 10, &items, &k), SC_OK);
     assert_int_equal(k, 0);
     assert_int_equal(store_sync_outbox_lease(st, "A", NULL, 5000, 1000, 10, &items, &k), SC_OK);
@@ -215,8 +215,10 @@ static void test_outbox_coalesces_and_leases(void **state)
     int held = -1;
     assert_int_equal(store_sync_outbox_held(st, "A", &stale, &held), SC_OK);
     assert_int_equal(held, 0);
-    assert_int_equal(store_sync_outbox_done(st, &stale), SC_OK);
-    assert_int_equal(store_sync_outbox_retry(st, &stale, 1), SC_OK);
+    assert_int_equal(store_sync_outbox_done(st, &stale, &held), SC_OK);
+    assert_int_equal(held, 0);
+    assert_int_equal(store_sync_outbox_retry(st, &stale, 1, &held), SC_OK);
+    assert_int_equal(held, 0);
     assert_int_equal(store_sync_outbox_count(st, "r1", &n), SC_OK);
     assert_int_equal(n, 1);
     assert_int_equal(store_sync_outbox_held(st, "B", &it, &held), SC_OK);
