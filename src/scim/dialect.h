@@ -67,9 +67,11 @@ enum sc_err scim_dialect_resource_read(enum scim_dialect d, const struct scim_re
 
 /* Reads a ListResponse (2.0, or 1.1's {"schemas":["urn:scim:schemas:core:1.0"],
  * "totalResults","itemsPerPage","startIndex","Resources"}) as scim_list_response_parse
- * does, and returns in *resources a new array of its resources in the 2.0 shape
- * (scim_dialect_resource_read on each; an empty page gives an empty array). Errors: as
- * scim_list_response_parse; 400 invalidSyntax for a resource that is not an object. */
+ * does, and returns in *resources a new array (the caller's to json_decref) of its
+ * resources in the 2.0 shape (scim_dialect_resource_read on each: for 2.0 the body's own
+ * resources, shared, so treat them as read-only; an empty page gives an empty array).
+ * Errors: as scim_list_response_parse; 400 invalidSyntax for a resource that is not an
+ * object. */
 enum sc_err scim_dialect_list_read(enum scim_dialect d, const struct scim_resource_type *rt,
                                    const json_t *body, int64_t *total, json_t **resources,
                                    struct scim_error *err);
