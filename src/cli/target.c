@@ -1,4 +1,5 @@
-/* `scimitar target`: runs the built-in SCIM 2.0 service provider (src/target) until
+/* `scimitar target`: runs the built-in SCIM service provider (src/target; SCIM 2.0, or
+ * SCIM 1.1 with --scim-version 1.1) until
  * SIGTERM or SIGINT, then shuts down gracefully (in-flight requests finish, hung fault
  * responses are released, the store is closed). Options are parsed with getopt_long
  * and validated before anything starts; errors name the option. */
@@ -23,7 +24,11 @@ static void usage(FILE *out)
             "such as Code42, at http://HOST:PORT/scim/v2: /Users, /Groups, /Bulk, /.search,\n"
             "/ServiceProviderConfig, /ResourceTypes, /Schemas; and POST /oauth/token.\n"
             "\n"
+            "With --scim-version 1.1 it speaks SCIM 1.1 (draft-scim-api-01) instead, at\n"
+            "http://HOST:PORT/scim/v1: /Users, /Groups, /ServiceProviderConfigs, /Schemas/Users.\n"
+            "\n"
             "options:\n"
+            "  --scim-version VERSION    2.0 (default) or 1.1\n"
             "  --listen HOST:PORT        address to listen on (default 127.0.0.1:8081; port 0 =\n"
             "                            any free port)\n"
             "  --base-url URL            public SCIM base URL for meta.location (default from\n"
@@ -71,6 +76,7 @@ enum {
     OPT_BULK_MAX_OPS,
     OPT_THREADS,
     OPT_LOG_LEVEL,
+    OPT_SCIM_VERSION,
 };
 
 static int number(const char *opt, const char *v, int64_t min, int64_t max, int64_t *out)
@@ -102,6 +108,7 @@ int cli_target(int argc, char **argv)
         {"bulk-max-operations", required_argument, NULL, OPT_BULK_MAX_OPS},
         {"threads", required_argument, NULL, OPT_THREADS},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+        {"scim-version", required_argument, NULL, OPT_SCIM_VERSION},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -178,6 +185,13 @@ int cli_target(int argc, char **argv)
             sc_log_set_level((enum sc_log_level)level);
             break;
         }
+        case OPT_SCIM_VERSION:
+            if (scim_dialect_parse(optarg, &o.dialect)) {
+                fprintf(stderr, "scimitar target: --scim-version must be 2.0 or 1.1, not '%s'\n",
+                        optarg);
+                return 2;
+            }
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -232,9 +246,10 @@ int cli_target(int argc, char **argv)
             strncat(auth, ",", sizeof auth - strlen(auth) - 1);
         strncat(auth, "oauth2", sizeof auth - strlen(auth) - 1);
     }
-    SC_INFO("target.listening", "url=%s auth=%s store=%s no_delete=%s faults=%s",
-            target_base_url(t), auth[0] ? auth : "none", o.db ? "sqlite" : "memory",
-            o.no_delete ? "true" : "false", o.faults && *o.faults ? "on" : "off");
+    SC_INFO("target.listening", "url=%s scim_version=%s auth=%s store=%s no_delete=%s faults=%s",
+            target_base_url(t), scim_dialect_name(o.dialect), auth[0] ? auth : "none",
+            o.db ? "sqlite" : "memory", o.no_delete ? "true" : "false",
+            o.faults && *o.faults ? "on" : "off");
 
     int sig = 0;
     while (sigwait(&stop, &sig) != 0)

@@ -104,8 +104,13 @@ void scim_error_from_json(const json_t *body, int http_status, struct scim_error
         const json_t *e0 = json_array_get(errors, 0);
         d = json_string_value(scim__obj_get(e0, "description", NULL));
         const json_t *code = scim__obj_get(e0, "code", NULL);
-        if (json_is_integer(code) && !json_is_integer(st) && !json_is_string(st))
-            err->status = (int)json_integer_value(code);
+        if (!json_is_integer(st) && !json_is_string(st)) {
+            if (json_is_integer(code))
+                err->status = (int)json_integer_value(code);
+            else if (json_is_string(code) &&
+                     sc_parse_int64(json_string_value(code), 100, 599, &v) == 0)
+                err->status = (int)v; /* SCIM 1.1 writes "code":"404" */
+        }
     }
     if (t)
         sc_strlcpy(err->scim_type, t, sizeof err->scim_type);

@@ -75,9 +75,10 @@ void scim_error_to_sc(const struct scim_error *err, struct sc_error *out);
 json_t *scim_error_json(const struct scim_error *err);
 
 /* Reads an Error body a service provider returned (any of: status as string or number,
- * scimType, detail; also tolerates SCIM 1.1's {"Errors":[{"code","description"}]})
- * into err. http_status is used when the body has no status. Never fails: a body that
- * is not an Error leaves detail empty. */
+ * scimType, detail; also SCIM 1.1's {"Errors":[{"description","code"}]}, its first
+ * entry, code as a string "404" or a number) into err. http_status is used when the body
+ * has no status (nor 1.1 code). Never fails: a body that is not an Error leaves detail
+ * empty. */
 void scim_error_from_json(const json_t *body, int http_status, struct scim_error *err);
 
 /* Returns a new ListResponse body with totalResults, startIndex, itemsPerPage (the
@@ -85,7 +86,8 @@ void scim_error_from_json(const json_t *body, int http_status, struct scim_error
  * memory. */
 json_t *scim_list_response_new(json_t *resources, int64_t total_results, int64_t start_index);
 
-/* Reads a ListResponse: *total = totalResults (or the size of Resources when absent),
+/* Reads a ListResponse, SCIM 2.0's or SCIM 1.1's (the same members; `schemas` is not
+ * looked at): *total = totalResults (or the size of Resources when absent),
  * *resources = the Resources array (borrowed from body; an empty array is returned as
  * NULL). Error 400 invalidSyntax when body is not a ListResponse. */
 enum sc_err scim_list_response_parse(const json_t *body, int64_t *total, json_t **resources,

@@ -136,7 +136,7 @@ static void unauthorized(struct target *t, struct http_response *res, const char
     struct scim_error err = {0};
     scim_error_set(&err, 401, NULL, "%s", detail);
     res->content_type = "application/scim+json";
-    http_response_json(res, 401, scim_error_json(&err));
+    http_response_json(res, 401, scim_dialect_error_json(t->opt.dialect, &err));
 }
 
 int target_auth_check(struct target *t, const struct http_request *req, struct http_response *res)

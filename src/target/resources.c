@@ -9,6 +9,7 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "scim/dialect.h"
 #include "scim/filter.h"
 #include "scim/message.h"
 #include "scim/patch.h"
@@ -369,16 +370,20 @@ static void op_replace(struct target *t, enum target_kind k, const char *id,
     pthread_rwlock_unlock(&t->repo.lock);
 }
 
+/* PATCH: a PatchOp (RFC 7644 §3.5.2), or in SCIM 1.1 a partial resource applied with
+ * 1.1 semantics (scim_dialect_patch_apply_11). */
 static void op_patch(struct target *t, enum target_kind k, const char *id,
                      const struct target_call *c, struct target_result *r)
 {
     struct scim_error err = {0};
     struct scim_patch *p = NULL;
+    int v11 = t->opt.dialect == SCIM_DIALECT_11;
     if (!json_is_object(c->body)) {
         target_error(r, 400, SCIM_TYPE_INVALID_SYNTAX, "the request body must be a JSON object");
         return;
     }
-    if (scim_patch_parse(c->body, &p, &err)) {
+    if (v11 ? scim_dialect_check_11(rt_of(k), c->body, 1, &err)
+            : scim_patch_parse(c->body, &p, &err)) {
         scim_fail(r, &err);
         return;
     }
@@ -388,7 +393,8 @@ static void op_patch(struct target *t, enum target_kind k, const char *id,
     if (!res) {
         target_error(r, 404, NULL, "%s %s not found", k == TARGET_USER ? "User" : "Group", id);
     } else if (!check_if_match(c, res, r)) {
-        if (scim_patch_apply(p, rt_of(k), res->doc, &doc, &err))
+        if (v11 ? scim_dialect_patch_apply_11(rt_of(k), res->doc, c->body, &doc, &err)
+                : scim_patch_apply(p, rt_of(k), res->doc, &doc, &err))
             scim_fail(r, &err);
         else
             store_update(t, res, doc, c, r);

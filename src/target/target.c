@@ -1,15 +1,20 @@
 /* The target's HTTP face: starts the server, and for each request counts it, routes it
- * (/oauth/token, then everything under /scim/v2), checks authentication, injects the
- * configured faults, checks and parses the body, runs the SCIM operation and writes
- * the answer as application/scim+json with ETag and Location headers. Also the test
- * aid GET /scim/v2/_stats (requests by method since start, resource counts), and one
- * key=value log line per request at debug level. */
+ * (/oauth/token, then everything under /scim/v2, or /scim/v1 in SCIM 1.1), checks
+ * authentication, injects the configured faults, checks and parses the body, runs the
+ * SCIM operation and writes the answer as application/scim+json with ETag and Location
+ * headers. In SCIM 1.1 the edge converts: a 1.1 body is checked strictly and turned into
+ * 2.0 before the operation, the filter and attribute names likewise, and the answer
+ * (resource, list, error) is turned into 1.1 after it; PATCH bodies go to the 1.1
+ * applier as they are. Also the test aid GET /scim/v2/_stats (requests by method since
+ * start, resource counts), and one key=value log line per request at debug level. */
 #include "target/target_internal.h"
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "http/server.h"
+#include "scim/dialect.h"
+#include "scim/filter.h"
 #include "scim/message.h"
 #include "store/store.h"
 
@@ -20,6 +25,7 @@
 #include <time.h>
 
 #define SCIM_PREFIX "/scim/v2"
+#define SCIM11_PREFIX "/scim/v1"
 #define SCIM_CT "application/scim+json"
 
 static const char *const method_names[TM__COUNT] = {"GET",   "POST",   "PUT",
@@ -28,6 +34,14 @@ static const char *const method_names[TM__COUNT] = {"GET",   "POST",   "PUT",
 static const char too_large_body[] =
     "{\"schemas\":[\"" SCIM_MSG_ERROR "\"],\"status\":\"413\",\"detail\":\"the request body is "
     "larger than this service accepts (see maxPayloadSize in /ServiceProviderConfig)\"}";
+static const char too_large_body_11[] =
+    "{\"Errors\":[{\"description\":\"the request body is larger than this service "
+    "accepts\",\"code\":\"413\"}]}";
+
+static const char *prefix_of(const struct target *t)
+{
+    return t->opt.dialect == SCIM_DIALECT_11 ? SCIM11_PREFIX : SCIM_PREFIX;
+}
 
 static enum target_method method_of(const char *m)
 {
@@ -37,8 +51,21 @@ static enum target_method method_of(const char *m)
     return TM_OTHER;
 }
 
-static void write_result(struct http_response *res, struct target_result *r)
+/* In SCIM 1.1, an Error body (2.0, from the shared operations) becomes 1.1's. */
+static void error_to_11(const struct target *t, struct target_result *r)
 {
+    if (t->opt.dialect != SCIM_DIALECT_11 || r->status < 400 || !json_is_object(r->body) ||
+        json_object_get(r->body, "Errors"))
+        return;
+    struct scim_error err = {0};
+    scim_error_from_json(r->body, r->status, &err);
+    json_decref(r->body);
+    r->body = scim_dialect_error_json(SCIM_DIALECT_11, &err);
+}
+
+static void write_result(const struct target *t, struct http_response *res, struct target_result *r)
+{
+    error_to_11(t, r);
     if (r->etag[0])
         http_response_header(res, "ETag", r->etag);
     if (r->status == 201 && r->location[0])
@@ -109,7 +136,7 @@ static int inject(struct target *t, struct http_response *res)
         http_response_header(res, "Retry-After", ra);
     }
     target_error(&r, f, NULL, "injected fault (--faults): HTTP %d", f);
-    write_result(res, &r);
+    write_result(t, res, &r);
     return 1;
 }
 
@@ -121,7 +148,137 @@ static int json_content_type(const char *ct)
            sc_strncaseeq(ct, "application/json", strlen("application/json"));
 }
 
-/* Serves one request below /scim/v2 (path is what follows the prefix). */
+/* The SCIM 1.1 answer of a 2.0 operation: a resource or a ListResponse in 1.1 shapes,
+ * and 200 instead of 204 for a DELETE (draft-scim-api-01 answers 200 OK). Errors are
+ * converted in write_result. */
+static void answer_to_11(struct target_result *r)
+{
+    if (r->status == 204)
+        r->status = 200;
+    if (r->status >= 300 || !json_is_object(r->body))
+        return;
+    struct scim_error err = {0};
+    json_t *out = NULL;
+    json_t *list = json_object_get(r->body, "Resources");
+    if (!list) {
+        if (scim_dialect_resource_to_11(r->body, &out, &err) == SC_OK) {
+            json_decref(r->body);
+            r->body = out;
+        }
+        return;
+    }
+    json_t *items = json_array();
+    size_t i;
+    json_t *x;
+    json_array_foreach(list, i, x)
+    {
+        if (scim_dialect_resource_to_11(x, &out, &err) == SC_OK)
+            json_array_append_new(items, out);
+    }
+    json_t *page = scim_dialect_list_response_new(
+        SCIM_DIALECT_11, items, json_integer_value(json_object_get(r->body, "totalResults")),
+        json_integer_value(json_object_get(r->body, "startIndex")));
+    json_decref(r->body);
+    r->body = page;
+    if (!page)
+        target_error(r, 500, NULL, "out of memory");
+}
+
+/* Converts a comma-separated list of SCIM 1.1 attribute names (`attributes=`) to 2.0. */
+static enum sc_err attrs_from_11(const char *list, struct sc_buf *out, struct scim_error *err)
+{
+    const char *p = list;
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        char one[SCIM_SEARCH_MAX_ATTRS_LEN + 1];
+        while (n && *p == ' ') {
+            p++;
+            n--;
+        }
+        while (n && p[n - 1] == ' ')
+            n--;
+        if (n >= sizeof one)
+            return scim_error_set(err, 400, SCIM_TYPE_INVALID_VALUE,
+                                  "attributes is longer than %d bytes", SCIM_SEARCH_MAX_ATTRS_LEN);
+        if (n) {
+            memcpy(one, p, n);
+            one[n] = '\0';
+            enum sc_err rc = SC_OK;
+            if ((out->len && (rc = sc_buf_puts(out, ",")) != SC_OK) ||
+                (rc = scim_dialect_path_from_11(one, out, err)) != SC_OK)
+                return rc == SC_ERR_TOO_LARGE ? scim_error_set(err, 400, SCIM_TYPE_INVALID_VALUE,
+                                                               "attributes is longer than %d bytes",
+                                                               SCIM_SEARCH_MAX_ATTRS_LEN)
+                                              : rc;
+        }
+        p += comma ? (size_t)(comma - p) + 1 : strlen(p);
+    }
+    return SC_OK;
+}
+
+static int path_under(const char *path, const char *endpoint)
+{
+    size_t n = strlen(endpoint);
+    return strncmp(path, endpoint, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/* Runs one /Users or /Groups request of SCIM 1.1: the body (for POST and PUT), filter
+ * and attribute names converted to 2.0 after a strict check, the operation run as in
+ * 2.0 (a PATCH body goes as it is: the operation applies it with 1.1 semantics), the
+ * answer converted back. */
+static void run_11(struct target *t, const struct target_call *in, struct target_result *r)
+{
+    struct target_call c = *in;
+    struct scim_error err = {0};
+    struct sc_buf filter, attrs;
+    json_t *conv = NULL;
+    const struct scim_resource_type *rt = NULL;
+    sc_buf_init(&filter, 2 * SCIM_FILTER_MAX_LEN);
+    sc_buf_init(&attrs, 2 * SCIM_SEARCH_MAX_ATTRS_LEN);
+    if (strstr(c.path, "/.search")) {
+        target_error(r, 404, NULL, "no such endpoint: %s (SCIM 1.1 has no /.search)", c.path);
+        goto done;
+    }
+    if (path_under(c.path, "/Users"))
+        rt = scim_resource_type_user();
+    else if (path_under(c.path, "/Groups"))
+        rt = scim_resource_type_group();
+    c.excluded = NULL; /* excludedAttributes is SCIM 2.0's; a 1.1 service ignores it */
+    if (rt && c.body && (c.method == TM_POST || c.method == TM_PUT)) {
+        if (scim_dialect_check_11(rt, c.body, 0, &err) != SC_OK ||
+            scim_dialect_resource_from_11(rt, c.body, &conv, &err) != SC_OK)
+            goto fail;
+        c.body = conv;
+    }
+    if (c.filter) {
+        if (strlen(c.filter) > SCIM_FILTER_MAX_LEN) {
+            scim_error_set(&err, 400, SCIM_TYPE_INVALID_FILTER, "filter is longer than %d bytes",
+                           SCIM_FILTER_MAX_LEN);
+            goto fail;
+        }
+        if (scim_dialect_filter_from_11(c.filter, &filter, &err) != SC_OK)
+            goto fail;
+        c.filter = filter.data;
+    }
+    if (c.attributes) {
+        if (attrs_from_11(c.attributes, &attrs, &err) != SC_OK)
+            goto fail;
+        c.attributes = attrs.data ? attrs.data : "";
+    }
+    target_call_run(t, &c, r);
+    answer_to_11(r);
+    goto done;
+fail:
+    target_error(r, err.status ? err.status : 400, err.scim_type[0] ? err.scim_type : NULL, "%s",
+                 err.detail);
+done:
+    json_decref(conv);
+    sc_buf_free(&filter);
+    sc_buf_free(&attrs);
+}
+
+/* Serves one request below /scim/v2 or /scim/v1 (path is what follows the prefix). */
 static void serve_scim(struct target *t, const struct http_request *req, const char *path,
                        enum target_method m, struct http_response *res)
 {
@@ -137,6 +294,12 @@ static void serve_scim(struct target *t, const struct http_request *req, const c
             target_error(&r, 400, SCIM_TYPE_INVALID_SYNTAX, "%s", e.message);
             goto done;
         }
+    }
+    if (strcmp(path, "/Bulk") == 0 && t->opt.dialect == SCIM_DIALECT_11) {
+        target_error(&r, 501, NULL,
+                     "this service does not offer SCIM 1.1 Bulk (bulk.supported is false in "
+                     "/ServiceProviderConfigs)");
+        goto done;
     }
     if (strcmp(path, "/Bulk") == 0) {
         if (m != TM_POST) {
@@ -168,14 +331,17 @@ static void serve_scim(struct target *t, const struct http_request *req, const c
         .start_index = http_request_query(req, "startIndex"),
         .count = http_request_query(req, "count"),
     };
-    target_call_run(t, &c, &r);
+    if (t->opt.dialect == SCIM_DIALECT_11)
+        run_11(t, &c, &r);
+    else
+        target_call_run(t, &c, &r);
 done:
     if (r.status == 304) {
         http_response_header(res, "ETag", r.etag);
         http_response_text(res, 304, SCIM_CT, NULL);
         json_decref(r.body);
     } else {
-        write_result(res, &r);
+        write_result(t, res, &r);
     }
     json_decref(body);
 }
@@ -186,16 +352,17 @@ static void handle(void *ctx, const struct http_request *req, struct http_respon
     int64_t t0 = sc_clock_mono_ns();
     enum target_method m = method_of(req->method);
     const char *path = req->path;
-    size_t plen = strlen(SCIM_PREFIX);
+    const char *prefix = prefix_of(t);
+    size_t plen = strlen(prefix);
     if (strcmp(path, "/oauth/token") == 0) {
         t->requests[m]++;
         target_auth_token_endpoint(t, req, res);
-    } else if (strncmp(path, SCIM_PREFIX, plen) != 0 || (path[plen] != '/' && path[plen])) {
+    } else if (strncmp(path, prefix, plen) != 0 || (path[plen] != '/' && path[plen])) {
         struct target_result r = {0};
         t->requests[m]++;
-        target_error(&r, 404, NULL, "no such endpoint: %s (the SCIM base is %s)", path,
-                     t->base_url);
-        write_result(res, &r);
+        target_error(&r, 404, NULL, "no such endpoint: %s (the SCIM %s base is %s)", path,
+                     scim_dialect_name(t->opt.dialect), t->base_url);
+        write_result(t, res, &r);
     } else if (target_auth_check(t, req, res) != 0) {
         t->requests[m]++;
     } else if (strcmp(path + plen, "/_stats") == 0) {
@@ -246,11 +413,11 @@ static void make_base_url(struct target *t)
         strcmp(host, "0.0.0.0") == 0)
         sc_strlcpy(host, "127.0.0.1", sizeof host);
     if (strchr(host, ':'))
-        snprintf(t->base_url, sizeof t->base_url, "http://[%s]:%u" SCIM_PREFIX, host,
-                 http_server_port(t->srv));
+        snprintf(t->base_url, sizeof t->base_url, "http://[%s]:%u%s", host,
+                 http_server_port(t->srv), prefix_of(t));
     else
-        snprintf(t->base_url, sizeof t->base_url, "http://%s:%u" SCIM_PREFIX, host,
-                 http_server_port(t->srv));
+        snprintf(t->base_url, sizeof t->base_url, "http://%s:%u%s", host, http_server_port(t->srv),
+                 prefix_of(t));
 }
 
 enum sc_err target_start(const struct target_options *o, struct target **out, struct sc_error *e)
@@ -309,7 +476,7 @@ enum sc_err target_start(const struct target_options *o, struct target **out, st
         .ctx = t,
         /* a fault that sleeps must not stall the other connections of a pool thread */
         .thread_per_connection = t->faults.latency_ms > 0 || t->faults.timeout_p > 0.0,
-        .too_large_body = too_large_body,
+        .too_large_body = t->opt.dialect == SCIM_DIALECT_11 ? too_large_body_11 : too_large_body,
         .too_large_type = SCIM_CT,
     };
     if ((err = http_server_start(&so, &t->srv, e)))

@@ -1,12 +1,16 @@
-/* The built-in SCIM 2.0 service provider (`scimitar target`, SPEC §8): a strict
+/* The built-in SCIM service provider (`scimitar target`, SPEC §8): a strict
  * RFC 7643/7644 application with /Users, /Groups, /Bulk, /.search and the discovery
  * endpoints under http://HOST:PORT/scim/v2, bearer, basic or OAuth 2 client-credentials
- * authentication, ETags, optional SQLite persistence and fault injection. It stands in
- * for an application such as Code42 in trials, the demo and the engine's tests. */
+ * authentication, ETags, optional SQLite persistence and fault injection. With the SCIM
+ * 1.1 dialect it speaks SCIM 1.1 instead (draft-scim-api-01) under
+ * http://HOST:PORT/scim/v1: /Users and /Groups with 1.1 bodies, PATCH and errors,
+ * /ServiceProviderConfigs and /Schemas/Users. It stands in for an application such as
+ * Code42 in trials, the demo and the engine's tests. */
 #ifndef SC_TARGET_TARGET_H
 #define SC_TARGET_TARGET_H
 
 #include "base/err.h"
+#include "scim/dialect.h"
 
 #include <stddef.h>
 
@@ -30,6 +34,7 @@ struct target_options {
     int max_results;           /* filter maxResults and the largest page (0 = default) */
     int bulk_max_ops;          /* Bulk maxOperations (0 = default) */
     unsigned threads;          /* HTTP worker threads (0 = default) */
+    enum scim_dialect dialect; /* SCIM_DIALECT_20 (default, /scim/v2) or _11 (/scim/v1) */
 };
 
 struct target;
@@ -43,7 +48,8 @@ enum sc_err target_start(const struct target_options *o, struct target **out, st
 /* The TCP port actually bound. */
 unsigned target_port(const struct target *t);
 
-/* The SCIM base URL ("http://127.0.0.1:8081/scim/v2"). Borrowed, lives as long as t. */
+/* The SCIM base URL ("http://127.0.0.1:8081/scim/v2", or .../scim/v1 for SCIM 1.1).
+ * Borrowed, lives as long as t. */
 const char *target_base_url(const struct target *t);
 
 /* Stops serving: wakes hung fault responses, finishes in-flight requests, closes the

@@ -155,7 +155,7 @@ enum target_method { TM_GET, TM_POST, TM_PUT, TM_PATCH, TM_DELETE, TM_OTHER, TM_
 
 struct target {
     struct target_options opt;
-    char base_url[256]; /* http://host:port/scim/v2 */
+    char base_url[256]; /* http://host:port/scim/v2 (SCIM 1.1: /scim/v1) */
     struct http_server *srv;
     struct store *st;
     struct target_repo repo;
@@ -213,7 +213,8 @@ void target_call_run(struct target *t, const struct target_call *c, struct targe
 void target_bulk_run(struct target *t, json_t *body, struct target_result *r);
 
 /* Discovery documents: /ServiceProviderConfig, /ResourceTypes[/name],
- * /Schemas[/urn]. Returns 0 when path was one of them (r filled), -1 otherwise. */
+ * /Schemas[/urn]; in SCIM 1.1 /ServiceProviderConfigs and /Schemas/Users|Groups.
+ * Returns 0 when path was one of them (r filled), -1 otherwise. */
 int target_discovery(struct target *t, const char *path, struct target_result *r);
 
 #endif

@@ -81,6 +81,12 @@ static void test_error_from_json(void **state)
     assert_int_equal(err.status, 400);
     assert_string_equal(err.detail, "v1 error");
     json_decref(b);
+    /* SCIM 1.1 (draft-scim-api-01) writes the code as a string */
+    b = fix_json("{\"Errors\":[{\"description\":\"Resource 1 not found\",\"code\":\"404\"}]}");
+    scim_error_from_json(b, 400, &err);
+    assert_int_equal(err.status, 404);
+    assert_string_equal(err.detail, "Resource 1 not found");
+    json_decref(b);
     b = fix_json("\"just text\"");
     scim_error_from_json(b, 502, &err);
     assert_int_equal(err.status, 502);
