@@ -26,6 +26,7 @@
 #include "provision/connection.h"
 #include "provision/engine_internal.h"
 #include "provision/rule.h"
+#include "scim/dialect.h"
 #include "scim/filter.h"
 #include "scim/message.h"
 #include "scim/path.h"
@@ -760,8 +761,7 @@ static void on_lookup(struct job *j, const struct http_multi_result *res, long s
     json_t *body = res->body.len ? json_loadb(res->body.data, res->body.len, 0, NULL) : NULL;
     int64_t total = 0;
     json_t *resources = NULL;
-    struct scim_error se = {0};
-    if (!body || scim_list_response_parse(body, &total, &resources, &se) != SC_OK) {
+    if (sync_rule_read_list(j->er->sr, body, &total, &resources) != SC_OK) {
         json_decref(body);
         const char *msg = "the look-up's answer is not a SCIM ListResponse";
         job_log(j, "LINK", "FAILED", (int)st, NULL, msg);
@@ -788,6 +788,7 @@ static void on_lookup(struct job *j, const struct http_multi_result *res, long s
                      "cannot tell whether this user already has one, so none is created (a "
                      "full resync lists the target and links what it finds)",
                      ENGINE_SEARCH_MAX);
+            json_decref(resources);
             json_decref(body);
             job_log(j, "LINK", "FAILED", (int)st, NULL, msg);
             job_set_state(j, SYNC_STATE_FAILED, msg);
@@ -805,6 +806,7 @@ static void on_lookup(struct job *j, const struct http_multi_result *res, long s
         j->link_dirty = 1;
     }
     j->uncertain = 0;
+    json_decref(resources);
     json_decref(body);
     planner_op_clear(&j->op);
     job_step(j);
@@ -828,8 +830,10 @@ static void on_verify(struct job *j, const struct http_multi_result *res, long s
         job_step(j);
         return;
     }
-    json_t *found = sync_rule_project(j->er->sr, body);
+    json_t *res20 = sync_rule_read(j->er->sr, body);
     json_decref(body);
+    json_t *found = sync_rule_project(j->er->sr, res20);
+    json_decref(res20);
     if (!j->sent || planner_digest(found) != j->link.digest) {
         json_t *ch = json_array();
         const char *k;
@@ -903,8 +907,12 @@ static json_t *dropped_keys(const struct job *j, const struct http_multi_result 
         json_decref(body);
         return NULL;
     }
-    json_t *found = sync_rule_project(j->er->sr, body);
+    json_t *res20 = sync_rule_read(j->er->sr, body);
     json_decref(body);
+    if (!res20)
+        return NULL;
+    json_t *found = sync_rule_project(j->er->sr, res20);
+    json_decref(res20);
     json_t *out = NULL;
     json_array_foreach(j->op.keys, i, kv)
     {
@@ -1144,9 +1152,16 @@ void engine__job_send(struct provision_engine *eng, struct job *j)
             job_step(j);
             goto done;
         }
-        char *q = http_client_escape(f.data);
+        struct sc_buf f11;
+        sc_buf_init(&f11, 0);
+        const char *ftext = f.data;
+        if (j->er->sr->dialect == SCIM_DIALECT_11 &&
+            scim_dialect_filter(SCIM_DIALECT_11, f.data, &f11, &se) == SC_OK)
+            ftext = f11.data;
+        char *q = http_client_escape(ftext);
         sc_buf_printf(&url, "?filter=%s", q ? q : "");
         free(q);
+        sc_buf_free(&f11);
         sc_buf_free(&f);
     }
     enum sc_err err = connection_request_headers(c, token, &headers);
@@ -1229,6 +1244,7 @@ static void job_step(struct job *j)
         .allow_disable = c->allow_disable,
         .remove_delete = c->remove_action == CONNECTION_REMOVE_DELETE,
         .update_put = c->update_method == CONNECTION_UPDATE_PUT || r->patch_unsupported,
+        .dialect11 = r->dialect == SCIM_DIALECT_11,
     };
     struct sc_error e = {0};
     planner_op_clear(&j->op);

@@ -112,10 +112,9 @@ static void on_page(void *arg, const struct http_multi_result *res)
     json_t *body = NULL;
     int64_t total = 0;
     json_t *resources = NULL;
-    struct scim_error se = {0};
     if (res->status != 200 ||
         !(body = json_loadb(res->body.data ? res->body.data : "", res->body.len, 0, NULL)) ||
-        scim_list_response_parse(body, &total, &resources, &se) != SC_OK) {
+        sync_rule_read_list(rs->er->sr, body, &total, &resources) != SC_OK) {
         SC_INFO("engine.list_failed", "rule=%s status=%ld (users are looked up one by one)",
                 rule_id_of(rs->er), res->status);
         engine__conn_health(eng, rs->er->cs, delivery_classify(res->status) != DELIVERY_PERMANENT);
@@ -129,6 +128,7 @@ static void on_page(void *arg, const struct http_multi_result *res)
         total = INT64_MAX; /* not said: read until an empty page */
     size_t got = json_array_size(resources);
     json_array_extend(rs->resources, resources);
+    json_decref(resources);
     json_decref(body);
     rs->start += (int64_t)got;
     size_t have = json_array_size(rs->resources);
@@ -295,8 +295,7 @@ static enum sc_err dry_list_target(void *arg, const struct sync_rule *r, json_t 
         http_client_response_free(&res);
         int64_t total = 0;
         json_t *resources = NULL;
-        struct scim_error se = {0};
-        if (!body || scim_list_response_parse(body, &total, &resources, &se)) {
+        if (sync_rule_read_list(r, body, &total, &resources) != SC_OK) {
             json_decref(body);
             err = SC_ERR_HTTP;
             goto done;
@@ -305,6 +304,7 @@ static enum sc_err dry_list_target(void *arg, const struct sync_rule *r, json_t 
             total = INT64_MAX; /* not said: read until an empty page */
         size_t got = json_array_size(resources);
         json_array_extend(all, resources);
+        json_decref(resources);
         json_decref(body);
         start += (int64_t)got;
         if (got == 0 || (int64_t)json_array_size(all) >= total) {

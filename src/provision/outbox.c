@@ -8,6 +8,7 @@
 #include "provision/connection.h"
 #include "provision/mapping.h"
 #include "provision/planner.h"
+#include "scim/dialect.h"
 #include "scim/path.h"
 #include "scim/schema.h"
 #include "store/store_directory.h"
@@ -68,6 +69,9 @@ enum sc_err sync_rule_new(struct rule_compiled *rc, struct sync_rule **out, stru
         return SC_ERR_INVALID;
     }
     r->ident_case_exact = scim_path_case_exact(scim_resource_type_user(), r->ident_path);
+    enum scim_dialect d = SCIM_DIALECT_20;
+    scim_dialect_parse(rc->conn->version, &d);
+    r->dialect = (int)d;
     r->uses_groups = userfilter_uses_groups(rc->filter);
     uint64_t fd = rc->rule.filter ? sc_json_digest(rc->rule.filter) : 1;
     uint64_t md = rc->rule.mappings ? sc_json_digest(rc->rule.mappings) : 2;
@@ -139,6 +143,27 @@ json_t *sync_rule_project(const struct sync_rule *r, const json_t *resource)
     json_t *a = json_object_get(resource, "active");
     json_object_set_new(flat, "active", json_boolean(!a || !json_is_false(a)));
     return flat;
+}
+
+json_t *sync_rule_read(const struct sync_rule *r, const json_t *body)
+{
+    json_t *out = NULL;
+    struct scim_error se = {0};
+    if (scim_dialect_resource_read((enum scim_dialect)r->dialect, scim_resource_type_user(), body,
+                                   &out, &se) != SC_OK)
+        return NULL;
+    return out;
+}
+
+enum sc_err sync_rule_read_list(const struct sync_rule *r, const json_t *body, int64_t *total,
+                                json_t **resources)
+{
+    struct scim_error se = {0};
+    *resources = NULL;
+    if (!body || scim_dialect_list_read((enum scim_dialect)r->dialect, scim_resource_type_user(),
+                                        body, total, resources, &se) != SC_OK)
+        return SC_ERR_INVALID;
+    return SC_OK;
 }
 
 const char *sync_rule_identifier(const struct sync_rule *r, const json_t *desired)
@@ -414,7 +439,8 @@ static enum sc_err pass_user(struct pass *p, struct link_table *t, const struct 
                     .allow_disable = c->allow_disable,
                     .remove_delete = c->remove_action == CONNECTION_REMOVE_DELETE,
                     .update_put =
-                        c->update_method == CONNECTION_UPDATE_PUT || p->r->patch_unsupported};
+                        c->update_method == CONNECTION_UPDATE_PUT || p->r->patch_unsupported,
+                    .dialect11 = p->r->dialect == SCIM_DIALECT_11};
                 json_object_del(desired, "active");
                 in.desired = desired;
                 struct planner_op op;

@@ -38,6 +38,7 @@ struct sync_rule {
     int patch_unsupported;        /* the target says it has no PATCH: updates use PUT */
     int filter_ignored;           /* the target is known to ignore look-up filters: a
                                      resync lists it instead of looking users up */
+    int dialect;                  /* enum scim_dialect of the connection's SCIM version */
 };
 
 /* Prepares rc (stolen, even on failure). *out is new (sync_rule_free). Errors:
@@ -59,9 +60,19 @@ enum sc_err sync_rule_eval(const struct sync_rule *r, const struct directory_gro
  * stays in sync while the stamp is unchanged. */
 uint64_t sync_rule_source(const struct sync_rule *r, uint64_t row_digest);
 
-/* Returns new flat attributes read from a target account (resource) for r's paths,
- * with "active" (true when the account does not say). */
+/* Returns new flat attributes read from a target account (resource, in the SCIM 2.0
+ * shape: see sync_rule_read) for r's paths, with "active" (true when the account does
+ * not say). */
 json_t *sync_rule_project(const struct sync_rule *r, const json_t *resource);
+
+/* Reads a resource a target returned, in r's dialect, into the SCIM 2.0 shape (new), or
+ * NULL when it is not a resource. */
+json_t *sync_rule_read(const struct sync_rule *r, const json_t *body);
+
+/* Reads a target's ListResponse, in r's dialect: *total and *resources (a new array of
+ * 2.0-shaped resources). Errors: SC_ERR_INVALID when body is not a ListResponse. */
+enum sc_err sync_rule_read_list(const struct sync_rule *r, const json_t *body, int64_t *total,
+                                json_t **resources);
 
 /* Returns the identifier value in desired (borrowed), or NULL. */
 const char *sync_rule_identifier(const struct sync_rule *r, const json_t *desired);

@@ -1,6 +1,7 @@
 /* The provisioning planner (see planner.h): decisions only, no I/O. */
 #include "provision/planner.h"
 #include "base/json.h"
+#include "scim/dialect.h"
 #include "scim/message.h"
 #include "scim/patch.h"
 #include "store/store_sync.h"
@@ -104,13 +105,18 @@ static json_t *changes_of(const json_t *old, const json_t *new)
     return out;
 }
 
+static enum scim_dialect dialect_of(const struct planner_input *in)
+{
+    return in->dialect11 ? SCIM_DIALECT_11 : SCIM_DIALECT_20;
+}
+
 /* A whole resource for POST or PUT from flat attributes; for PUT with the id. */
-static enum sc_err resource_body(const json_t *flat, const char *id, json_t **out,
-                                 struct sc_error *e)
+static enum sc_err resource_body(const struct planner_input *in, const json_t *flat, const char *id,
+                                 json_t **out, struct sc_error *e)
 {
     struct scim_error se = {0};
     json_t *r = NULL;
-    if (scim_resource_from_attrs(flat, &r, &se)) {
+    if (scim_dialect_resource_from_attrs(dialect_of(in), flat, &r, &se)) {
         scim_error_to_sc(&se, e);
         return sc_error_set(e, SC_ERR_INVALID, "mappings", "cannot build the SCIM resource: %s",
                             se.detail);
@@ -162,14 +168,13 @@ static enum sc_err plan_removal(const struct planner_input *in, struct planner_o
     if (in->update_put) {
         /* PUT replaces the whole resource: send everything we know, inactive. */
         json_t *full = with_active(in->desired ? in->desired : in->sent, 0);
-        enum sc_err err = resource_body(full, in->target_id, &op->body, e);
+        enum sc_err err = resource_body(in, full, in->target_id, &op->body, e);
         json_decref(full);
         if (err)
             return err;
         op->method = "PUT";
     } else {
-        op->body = scim_patch_body_new();
-        scim_patch_body_add(op->body, "replace", "active", json_false());
+        op->body = scim_dialect_patch_active(dialect_of(in), 0);
         op->method = "PATCH";
     }
     return SC_OK;
@@ -334,7 +339,7 @@ enum sc_err planner_plan(const struct planner_input *in, struct planner_op *op, 
         op->log_action = "CREATE";
         op->changes = changes_of(NULL, want);
         op->keys = keys_changed(NULL, want);
-        if ((err = resource_body(want, NULL, &op->body, e)))
+        if ((err = resource_body(in, want, NULL, &op->body, e)))
             goto done;
         op_record(op, &want, &want_text, want_digest);
         goto done;
@@ -361,15 +366,15 @@ enum sc_err planner_plan(const struct planner_input *in, struct planner_op *op, 
             op->changes = json_pack("[{s:s, s:b, s:b}]", "attribute", "active", "old", 0, "new", 1);
             op->keys = json_pack("[s]", "active");
             if (in->update_put) {
-                if ((err = resource_body(next, in->target_id, &op->body, e))) {
+                if ((err = resource_body(in, next, in->target_id, &op->body, e))) {
                     json_decref(next);
                     goto done;
                 }
                 op->method = "PUT";
             } else {
-                op->body = scim_patch_body_new();
-                scim_patch_body_add(op->body, "replace", "active", json_true());
-                op->op_keys = json_pack("[[s]]", "active");
+                op->body = scim_dialect_patch_active(dialect_of(in), 1);
+                if (!in->dialect11)
+                    op->op_keys = json_pack("[[s]]", "active");
                 op->method = "PATCH";
             }
             op->next_digest = planner_digest(next);
@@ -391,13 +396,16 @@ enum sc_err planner_plan(const struct planner_input *in, struct planner_op *op, 
     op->changes = changes_of(base, want);
     op->keys = keys_changed(base, want);
     if (in->update_put) {
-        if ((err = resource_body(want, in->target_id, &op->body, e)))
+        if ((err = resource_body(in, want, in->target_id, &op->body, e)))
             goto done;
         op->method = "PUT";
     } else {
         struct scim_error se = {0};
         json_t *patch = NULL;
-        if (scim_patch_diff_ops(base, want, &patch, &op->op_keys, &se)) {
+        enum sc_err derr = in->dialect11
+                               ? scim_dialect_patch_diff(SCIM_DIALECT_11, base, want, &patch, &se)
+                               : scim_patch_diff_ops(base, want, &patch, &op->op_keys, &se);
+        if (derr) {
             err = sc_error_set(e, SC_ERR_INVALID, "mappings", "cannot build the PATCH: %s",
                                se.detail);
             goto done;
