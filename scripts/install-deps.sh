@@ -7,7 +7,7 @@ set -euo pipefail
 build_pkgs=(gcc make cmake pkg-config clang-format python3 curl
     libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev
     libsodium-dev libxxhash-dev libcmocka-dev libpcre2-dev)
-test_pkgs=(chromium nodejs npm)
+test_pkgs=(chromium nodejs npm g++)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-}" = "--test" ]; then want+=("${test_pkgs[@]}"); fi
@@ -35,5 +35,11 @@ if [ "${1:-}" = "--test" ]; then
     here="$(cd "$(dirname "$0")/.." && pwd)"
     if [ -f "$here/tests/e2e/package.json" ] && [ ! -d "$here/tests/e2e/node_modules/playwright-core" ]; then
         (cd "$here/tests/e2e" && npm install --no-audit --no-fund --silent)
+    fi
+    # Independent SCIM servers for the interoperability tests (better-sqlite3 builds
+    # its native module with g++ against the installed node's headers).
+    if [ -f "$here/tests/interop/package.json" ] &&
+        [ ! -f "$here/tests/interop/node_modules/better-sqlite3/build/Release/better_sqlite3.node" ]; then
+        (cd "$here/tests/interop" && npm install --no-audit --no-fund --silent)
     fi
 fi
