@@ -44,7 +44,8 @@
 enum job_read {
     READ_NONE = 0, /* the planned op */
     READ_VERIFY,   /* GET the linked account (drift repair) */
-    READ_SEARCH,   /* GET a page of the users resource (a target that ignores filters) */
+    READ_SEARCH,   /* GET a page of the users resource (a target that ignores filters, or
+                      whose look-up misses an account a create conflicts with) */
 };
 
 struct job_log {
@@ -83,6 +84,7 @@ struct job {
     int success;    /* at least one call succeeded */
     uint64_t stamp; /* the user's source stamp, read before the user (0 = unknown) */
     int conflicts;  /* creates answered 409 */
+    int searched;   /* the target's pages were searched after a conflict */
     char conflict_text[ERR_TEXT_MAX];
     char last_error[ERR_TEXT_MAX];
     int last_status;
@@ -756,6 +758,8 @@ static void job_settle(struct job *j)
 
 /* ---- answers ---- */
 
+static void fail_conflict_loop(struct job *j);
+
 static void on_lookup(struct job *j, const struct http_multi_result *res, long st)
 {
     json_t *body = res->body.len ? json_loadb(res->body.data, res->body.len, 0, NULL) : NULL;
@@ -778,9 +782,16 @@ static void on_lookup(struct job *j, const struct http_multi_result *res, long s
         j->search_seen += (int64_t)got;
         j->search_start += (int64_t)got;
         if (got == 0 || j->search_start > total) {
+            j->read = READ_NONE;
+            if (j->searched) {
+                /* searched after a 409: no account has this identifier in any case */
+                json_decref(resources);
+                json_decref(body);
+                fail_conflict_loop(j);
+                return;
+            }
             j->link.absent = 1; /* every account was seen: none is this user's */
             j->link_dirty = 1;
-            j->read = READ_NONE;
         } else if (j->search_seen >= ENGINE_SEARCH_MAX) {
             char msg[ERR_TEXT_MAX];
             snprintf(msg, sizeof msg,
@@ -799,6 +810,15 @@ static void on_lookup(struct job *j, const struct http_multi_result *res, long s
         /* Only strangers: the target ignores the filter. Search its pages instead. */
         SC_INFO("engine.filter_ignored", "rule=%s connection=%s", rule_id_of(j), j->er->cs->id);
         j->read = READ_SEARCH;
+        j->search_start = 1;
+        j->search_seen = 0;
+    } else if (j->conflicts > 0 && !j->searched) {
+        /* A create conflicts but the look-up finds nothing: the target's filter may
+         * compare case-sensitively (userName is caseExact: false). Search its pages. */
+        SC_INFO("engine.lookup_missed", "rule=%s connection=%s (searching the pages)",
+                rule_id_of(j), j->er->cs->id);
+        j->read = READ_SEARCH;
+        j->searched = 1;
         j->search_start = 1;
         j->search_seen = 0;
     } else {
@@ -866,10 +886,13 @@ static void fail_conflict_loop(struct job *j)
     const char *ident = sync_rule_identifier(j->er->sr, j->desired);
     char msg[ERR_TEXT_MAX];
     snprintf(msg, sizeof msg,
-             "POST answered 409 %d times and the look-up by %s \"%.100s\" finds nothing: the "
-             "target holds a value of this user (e.g. the email) under another account; %s",
-             j->conflicts, conn_of(j)->user_identifier ? conn_of(j)->user_identifier : "userName",
-             ident ? ident : "", j->conflict_text);
+             "POST answered 409 %d time%s and the look-up by %s \"%.100s\" finds nothing%s: "
+             "the target holds a value of this user (e.g. the email) under another account; "
+             "%s",
+             j->conflicts, j->conflicts == 1 ? "" : "s",
+             conn_of(j)->user_identifier ? conn_of(j)->user_identifier : "userName",
+             ident ? ident : "", j->searched ? ", nor does a search of the target's accounts" : "",
+             j->conflict_text);
     job_log(j, "CREATE", "FAILED", 409, j->op.changes, msg);
     job_set_state(j, SYNC_STATE_FAILED, msg);
     job_finish(j);
