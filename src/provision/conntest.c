@@ -11,6 +11,7 @@
 #include "scim/filter.h"
 #include "scim/message.h"
 
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,17 +21,30 @@ struct report {
     json_t *steps;
     int ok;
     const struct connection *c;
+    const char *token; /* the fetched access token, or NULL */
 };
+
+#define DETAIL_MAX 1024
 
 __attribute__((format(printf, 4, 5))) static void step(struct report *r, const char *name, int ok,
                                                        const char *fmt, ...)
 {
-    char detail[1024];
+    char detail[DETAIL_MAX];
+    struct sc_buf b;
+    sc_buf_init(&b, 0);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(detail, sizeof detail, fmt, ap);
+    enum sc_err rc = sc_buf_vprintf(&b, fmt, ap);
     va_end(ap);
-    connection_scrub(r->c, detail);
+    /* masked before it is cut to size: a secret cut in two would not be found */
+    connection_error_text(r->c, r->token,
+                          rc       ? "out of memory"
+                          : b.data ? b.data
+                                   : "",
+                          rc ? 13 : b.len, detail, sizeof detail);
+    if (b.data)
+        sodium_memzero(b.data, b.len);
+    sc_buf_free(&b);
     json_array_append_new(r->steps,
                           json_pack("{s:s, s:b, s:s}", "name", name, "ok", ok, "detail", detail));
     if (!ok)
@@ -53,21 +67,48 @@ static const char *auth_hint(const struct connection *c)
     return "the target needs authentication: choose an Authentication Method (auth.method)";
 }
 
-/* Copies a SCIM error's detail from a response body into out (scrubbed). */
-static void target_detail(const struct connection *c, const struct http_client_response *res,
-                          char *out, size_t n)
+/* The value of key in obj, its name matched case-insensitively. Borrowed. */
+static json_t *get_ci(const json_t *obj, const char *key)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)obj, k, v)
+    {
+        if (sc_strcaseeq(k, key))
+            return v;
+    }
+    return NULL;
+}
+
+/* Copies what the target said in an error answer into out as " (the target says: ...)":
+ * a SCIM error's detail (2.0) or first description (1.1), else the text of a body that
+ * is not JSON; masked whole, then cut. "" when it said nothing. */
+static void target_detail(const struct report *r, const struct http_client_response *res, char *out,
+                          size_t n)
 {
     out[0] = '\0';
+    if (!res->body.len)
+        return;
     json_t *body = NULL;
     struct sc_error pe = {0};
-    if (res->body.len && sc_json_parse(res->body.data, res->body.len, 16, &body, &pe) == SC_OK) {
-        struct scim_error se = {0};
-        scim_error_from_json(body, (int)res->status, &se);
-        if (se.detail[0])
-            snprintf(out, n, " (the target says: %.300s)", se.detail);
+    const char *said = NULL;
+    size_t said_len = 0;
+    if (sc_json_parse(res->body.data, res->body.len, 16, &body, &pe) == SC_OK) {
+        said = json_string_value(get_ci(body, "detail"));
+        json_t *errors = get_ci(body, "Errors");
+        if (!said && json_is_array(errors))
+            said = json_string_value(get_ci(json_array_get(errors, 0), "description"));
+        said_len = said ? strlen(said) : 0;
+    } else {
+        said = res->body.data;
+        said_len = res->body.len;
+    }
+    if (said && said_len) {
+        char text[300];
+        connection_error_text(r->c, r->token, said, said_len, text, sizeof text);
+        snprintf(out, n, " (the target says: %s)", text);
     }
     json_decref(body);
-    connection_scrub(c, out);
 }
 
 static void network_steps(struct report *r, const char *url, const struct http_client_response *res)
@@ -136,6 +177,7 @@ json_t *conntest_run(const struct connection *c, long timeout_ms)
         int64_t expires = 0;
         if (connection_fetch_token(c, timeout_ms, &token, &expires, &te) != SC_OK)
             token_failed = 1;
+        r.token = token;
     }
 
     /* The users query: a filter that matches no one. */
@@ -192,7 +234,7 @@ json_t *conntest_run(const struct connection *c, long timeout_ms)
     }
     if (res.status == 401 || res.status == 403) {
         char td[400];
-        target_detail(c, &res, td, sizeof td);
+        target_detail(&r, &res, td, sizeof td);
         step(&r, CONNTEST_STEP_AUTH, 0, "%ld from the target: %s%s", res.status, auth_hint(c), td);
         goto done;
     }
@@ -213,7 +255,7 @@ json_t *conntest_run(const struct connection *c, long timeout_ms)
     }
     if (res.status != 200) {
         char td[400];
-        target_detail(c, &res, td, sizeof td);
+        target_detail(&r, &res, td, sizeof td);
         step(&r, CONNTEST_STEP_USERS, 0, "%ld from the target for GET %s?filter=...%s%s",
              res.status, c->users_resource, td,
              res.status == 400 ? ": check preferences.userFilterExpression" : "");
