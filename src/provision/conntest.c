@@ -5,6 +5,7 @@
  * schema declares), which never fails the test. */
 #include "provision/conntest.h"
 #include "base/buf.h"
+#include "base/clock.h"
 #include "base/id.h"
 #include "base/json.h"
 #include "http/client.h"
@@ -168,6 +169,8 @@ struct probe {
     struct report *r;
     struct http_client_request req;
     const char *base;
+    long timeout_ms;     /* for one request */
+    int64_t deadline_ms; /* monotonic: no discovery request starts after it */
 };
 
 /* GETs base + path (path may be NULL: url is then full) and returns the status (0 when
@@ -175,6 +178,10 @@ struct probe {
 static long get_json(struct probe *p, const char *path, const char *url, json_t **doc)
 {
     *doc = NULL;
+    int64_t left = p->deadline_ms - sc_clock_mono_ms();
+    if (left <= 0)
+        return 0; /* a slow target: the remaining steps say what they could not learn */
+    p->req.timeout_ms = left < p->timeout_ms ? (long)left : p->timeout_ms;
     struct sc_buf u;
     sc_buf_init(&u, 0);
     if (path && sc_buf_printf(&u, "%s%s", p->base, path))
@@ -203,6 +210,15 @@ static json_t *list_items(json_t *doc)
     return json_is_array(res) ? res : NULL;
 }
 
+/* "HTTP 404", or "no answer" for status 0 (into buf). */
+static const char *answer(long status, char *buf, size_t n)
+{
+    if (status <= 0)
+        return "no answer";
+    snprintf(buf, n, "HTTP %ld", status);
+    return buf;
+}
+
 /* A "supported" flag of the ServiceProviderConfig: true, false, or null when absent. */
 static json_t *supported(const json_t *spc, const char *feature)
 {
@@ -224,6 +240,7 @@ static const char *yes_no(const json_t *v)
  * connection). Returns -1 when the step failed (PATCH unsupported while it is used). */
 static int spc_step(struct probe *p, json_t *caps)
 {
+    char a[48];
     const struct connection *c = p->r->c;
     int v11 = strcmp(c->version, "1.1") == 0;
     const char *names[2] = {"/ServiceProviderConfig", "/ServiceProviderConfigs"};
@@ -238,7 +255,8 @@ static int spc_step(struct probe *p, json_t *caps)
     }
     if (!spc) {
         step(p->r, CONNTEST_STEP_SPC, 1,
-             "the target serves no ServiceProviderConfig (%ld); PATCH support is assumed", status);
+             "the target serves no ServiceProviderConfig (%s); PATCH support is assumed",
+             answer(status, a, sizeof a));
         return 0;
     }
     json_object_set_new(caps, "serviceProviderConfig", json_true());
@@ -302,12 +320,14 @@ static int is_enterprise_schema(const char *id)
  * (appended to extensions as URN strings). */
 static void resource_types_step(struct probe *p, json_t *caps, json_t *extensions)
 {
+    char a[48];
     const struct connection *c = p->r->c;
     json_t *doc = NULL;
     long status = get_json(p, "/ResourceTypes", NULL, &doc);
     json_t *items = status == 200 ? list_items(doc) : NULL;
     if (!items) {
-        step(p->r, CONNTEST_STEP_RESOURCE_TYPES, 1, "not served (%ld); it is optional", status);
+        step(p->r, CONNTEST_STEP_RESOURCE_TYPES, 1, "not served (%s); it is optional",
+             answer(status, a, sizeof a));
         json_decref(doc);
         return;
     }
@@ -407,6 +427,7 @@ static const char *extension_prefix(const char *id, const json_t *extensions)
  * it does not list them, /Schemas/<URN>. */
 static void schemas_step(struct probe *p, json_t *caps, const json_t *extensions)
 {
+    char a[48];
     const struct connection *c = p->r->c;
     int v11 = strcmp(c->version, "1.1") == 0;
     json_t *doc = NULL, *attrs = json_array();
@@ -462,9 +483,9 @@ static void schemas_step(struct probe *p, json_t *caps, const json_t *extensions
     }
     if (!user) {
         step(p->r, CONNTEST_STEP_SCHEMAS, 1,
-             "not served (%ld); it is optional, but mapped attributes cannot be checked against "
+             "not served (%s); it is optional, but mapped attributes cannot be checked against "
              "the target's User schema",
-             status);
+             answer(status, a, sizeof a));
         json_decref(attrs);
     } else {
         json_object_set_new(caps, "schemas", json_true());
@@ -483,6 +504,7 @@ static void schemas_step(struct probe *p, json_t *caps, const json_t *extensions
  * resource it answered, if any. */
 static void listing_step(struct probe *p, json_t *caps, char **sample)
 {
+    char a[48];
     const struct connection *c = p->r->c;
     *sample = NULL;
     struct sc_buf u;
@@ -512,8 +534,8 @@ static void listing_step(struct probe *p, json_t *caps, char **sample)
     } else {
         warn(p->r, CONNTEST_STEP_LISTING,
              "GET %s?startIndex=1&count=1 did not answer a ListResponse with totalResults "
-             "(%ld): a full resync looks each user up instead of reading the list",
-             c->users_resource, status);
+             "(%s): a full resync looks each user up instead of reading the list",
+             c->users_resource, answer(status, a, sizeof a));
     }
     json_decref(doc);
 }
@@ -521,6 +543,7 @@ static void listing_step(struct probe *p, json_t *caps, char **sample)
 /* UserNameCase: looks the sample account up by its userName in swapped case. */
 static void case_step(struct probe *p, json_t *caps, const char *sample, int honoured)
 {
+    char a[48];
     const struct connection *c = p->r->c;
     if (!sample) {
         step(p->r, CONNTEST_STEP_CASE, 1,
@@ -567,7 +590,8 @@ static void case_step(struct probe *p, json_t *caps, const char *sample, int hon
                    : "userName look-ups are case-sensitive: an existing account was not found "
                      "with its userName in another case");
     } else {
-        step(p->r, CONNTEST_STEP_CASE, 1, "unknown: the look-up answered %ld", status);
+        step(p->r, CONNTEST_STEP_CASE, 1, "unknown: the look-up got %s",
+             answer(status, a, sizeof a));
     }
     json_decref(doc);
     sc_buf_free(&f);
@@ -766,7 +790,11 @@ json_t *conntest_run_caps(const struct connection *c, long timeout_ms, const jso
         caps, "filter",
         json_pack("{s:n, s:n, s:b}", "supported", "maxResults", "honoured", honoured));
 
-    struct probe pr = {.r = &r, .req = req, .base = base};
+    struct probe pr = {.r = &r,
+                       .req = req,
+                       .base = base,
+                       .timeout_ms = timeout_ms,
+                       .deadline_ms = sc_clock_mono_ms() + CONNTEST_DISCOVERY_MS};
     pr.req.max_response = 1024 * 1024;
     if (spc_step(&pr, caps) != 0)
         goto done;

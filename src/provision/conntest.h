@@ -10,7 +10,9 @@
  * (whether the query that matched no one answered no one), Listing (GET
  * {users}?startIndex=1&count=1), UserNameCase (an existing account looked up with its
  * userName in swapped case) and Mapping (one warning per mapped attribute of the
- * rules given that the User schema does not declare). No detail ever contains a
+ * rules given that the User schema does not declare). The requests after the Users
+ * step share CONNTEST_DISCOVERY_MS: past it, a step says what it could not learn
+ * (status 0). No detail ever contains a
  * secret: each is masked (connection_error_text) before it is cut. Blocking (uses
  * http/client.h). */
 #ifndef SC_PROVISION_CONNTEST_H
@@ -43,6 +45,7 @@ struct connection;
 
 #define CONNTEST_MAX_ATTRS 2000       /* declared attribute paths kept */
 #define CONNTEST_MAX_MAPPING_STEPS 20 /* Mapping warnings listed, then a count */
+#define CONNTEST_DISCOVERY_MS 20000   /* all requests after the Users step, together */
 
 /* Tests c and returns the report (new): {"ok": bool, "steps": [{"name", "ok",
  * "warning", "detail"}]}. timeout_ms bounds each request (0 = 10000). rules (may be
