@@ -111,7 +111,13 @@ json_t *connection_doc_defaults(void);
  * tokenUrl+clientId+clientSecret for OAUTH2_CLIENT_CREDENTIALS), a baseUrl that is not
  * an http(s) URL, a userFilterExpression without exactly one %s or that does not parse
  * as a SCIM filter once filled, a userIdentifier that is not a target attribute name:
- * SC_ERR_INVALID with e->field dotted. "id", "type", "createdAt", "updatedAt" in input
+ * SC_ERR_INVALID with e->field dotted. Stored secrets are bound to the origin (scheme,
+ * host, port) they were entered for: when input moves scim.baseUrl to another origin,
+ * every stored secret that would be sent there (the access token, the password, the
+ * client secret whose token goes there, every header value) must be sent again, and
+ * when it moves auth.tokenUrl the client secret must; one kept instead (sent as the
+ * mask or left out) is SC_ERR_INVALID naming it ("the SCIM base URL's host changed:
+ * enter the OAuth Access Token again"). "id", "type", "createdAt", "updatedAt" in input
  * are accepted when they equal the stored values (so a GET body can be sent back), and
  * "enabled" is applied. */
 enum sc_err connection_doc_merge(const json_t *current, const json_t *input, json_t **out,
