@@ -488,8 +488,8 @@ static void test_invalid(struct api_call *c, const struct sc_error *e)
 {
     if (strcmp(e->field, "scim.baseUrl") == 0) {
         api_json(c, 200,
-                 json_pack("{s:b, s:[{s:s, s:b, s:s}]}", "ok", 0, "steps", "name",
-                           CONNTEST_STEP_URL, "ok", 0, "detail", e->message));
+                 json_pack("{s:b, s:[{s:s, s:b, s:b, s:s}]}", "ok", 0, "steps", "name",
+                           CONNTEST_STEP_URL, "ok", 0, "warning", 0, "detail", e->message));
         return;
     }
     api_error_from(c, e);
