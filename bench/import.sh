@@ -16,6 +16,7 @@
 #   bash bench/import.sh                    # IMPORT_USERS=100000 by default
 #   IMPORT_USERS=20000 bash bench/import.sh # a quick run
 #   SCIMITAR_BIN=build/scimitar             # the binary (default build/scimitar)
+#   SERVE_EXTRA="--durability normal"       # more arguments for `scimitar serve`
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -110,7 +111,7 @@ def run_import(tmp, n):
     t0 = time.monotonic()
     generate(path, n)
     gen_s = time.monotonic() - t0
-    srv = Serve()
+    srv = Serve(extra=os.environ.get("SERVE_EXTRA", "").split())
     srv.start()
     try:
         for p in POPULATIONS:

@@ -12,6 +12,7 @@
 #   bash bench/sync.sh                 # SYNC_USERS=100000 by default
 #   SYNC_USERS=5000 bash bench/sync.sh # a quick run
 #   SCIMITAR_BIN=build/scimitar        # the binary (default build/scimitar: a release build)
+#   SERVE_EXTRA="--durability normal"  # more arguments for `scimitar serve`
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -183,7 +184,7 @@ def pct(xs, p):
 def main():
     R = {"load_before": os.getloadavg()[0]}
     tgt = Target(token=TOKEN, no_delete=True).start()
-    srv = Serve().start()
+    srv = Serve(extra=os.environ.get("SERVE_EXTRA", "").split()).start()
     try:
         f = Flow(srv, tgt)
         f.population(POP)

@@ -6,7 +6,7 @@ set -euo pipefail
 
 build_pkgs=(gcc make cmake pkg-config clang-format python3 curl
     libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev
-    libsodium-dev libxxhash-dev libcmocka-dev)
+    libsodium-dev libxxhash-dev libcmocka-dev libpcre2-dev)
 test_pkgs=(chromium nodejs npm)
 
 want=("${build_pkgs[@]}")

@@ -70,6 +70,12 @@ extern const struct api_route api_meta_routes[];      /* attribute tables, mappi
 /* The libmicrohttpd handler for `scimitar serve`: ctx is a struct api_ctx. */
 void api_handle(void *ctx, const struct http_request *req, struct http_response *res);
 
+/* The early hook of `scimitar serve`'s HTTP server (http/server.h), run before a body is
+ * read: /api/ requests to unknown routes get their 404/405, and requests without the
+ * admin token to routes that need it their 401, at once (the body is never buffered);
+ * requests outside /api/ (console, /healthz, /metrics) have their body dropped. */
+enum http_early api_early(void *ctx, const struct http_request *req, struct http_response *res);
+
 /* Writes the route table as text lines "METHOD PATTERN  summary" into out. */
 void api_routes_describe(struct sc_buf *out);
 

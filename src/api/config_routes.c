@@ -9,6 +9,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "directory/userfilter.h"
+#include "http/allow.h"
 #include "provision/caps.h"
 #include "provision/connection.h"
 #include "provision/conntest.h"
@@ -134,6 +135,13 @@ static enum sc_err write_connection(struct api_call *c, const struct secrets_key
                                     const json_t *doc, struct store_connection *row, int create,
                                     struct sc_error *e)
 {
+    static const char *const urls[] = {"scim.baseUrl", "auth.tokenUrl"}; /* --allow-targets */
+    char why[200];
+    for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
+        const char *url = sc_json_get_string(doc, urls[i]);
+        if (url && *url && http_allow_check_url(url, why, sizeof why))
+            return sc_error_set(e, SC_ERR_INVALID, urls[i], "%s: %s", urls[i], why);
+    }
     json_t *sealed = NULL;
     enum sc_err rc = connection_seal_doc(k, doc, &sealed, e);
     if (rc)
@@ -867,6 +875,9 @@ static void rule_update(struct api_call *c, int any_json,
     r.updated_at = sc_clock_now_ms();
     int resync = trigger && r.enabled;
     if (rule_write(c, &r, 0, &e))
+        goto fail;
+    if (!json_equal(r.mappings, old.mappings) &&
+        rule_mapping_clears_update(c->st, r.id, old.mappings, r.mappings, &e))
         goto fail;
     if (append_event(c->st, "rule.changed", r.id, resync, "updated", r.enabled)) {
         sc_error_set(&e, SC_ERR_DB, NULL, "the change event could not be written");

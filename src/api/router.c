@@ -156,47 +156,76 @@ static int authorised(struct api_ctx *ctx, const struct http_request *req)
     return sc_secret_equal(hash, ctx->admin_token_hash);
 }
 
-void api_handle(void *vctx, const struct http_request *req, struct http_response *res)
+/* Routes req: finds its route into *found, or answers 404/405 (or serves the console
+ * when console is set) and returns 1; answers 401 and returns 1 when the route needs
+ * the admin token and req lacks it. 0 when the route may run. */
+static int route_request(struct api_call *c, const struct api_route **found, int console)
 {
-    struct api_ctx *ctx = vctx;
-    struct api_call c = {.ctx = ctx, .req = req, .res = res};
-    http_response_header(res, "Cache-Control", "no-store");
-    http_response_header(res, "X-Content-Type-Options", "nosniff");
-
+    const struct http_request *req = c->req;
+    *found = NULL;
     if (strncmp(req->path, "/api/", 5) != 0 && strcmp(req->path, "/healthz") != 0 &&
         strcmp(req->path, "/metrics") != 0) {
-        if (api_console_serve(req, res))
-            return;
-        api_error(&c, SC_ERR_NOT_FOUND, NULL, "no such page: %s", req->path);
-        return;
+        if (console && api_console_serve(req, c->res))
+            return 1;
+        api_error(c, SC_ERR_NOT_FOUND, NULL, "no such page: %s", req->path);
+        return 1;
     }
-
-    const struct api_route *found = NULL;
     int path_matched = 0;
-    for (size_t t = 0; t < sizeof route_tables / sizeof route_tables[0] && !found; t++) {
+    for (size_t t = 0; t < sizeof route_tables / sizeof route_tables[0] && !*found; t++) {
         for (const struct api_route *r = route_tables[t]; r->method; r++) {
-            if (!route_match(r->pattern, req->path, &c))
+            if (!route_match(r->pattern, req->path, c))
                 continue;
             path_matched = 1;
             if (strcmp(r->method, req->method) == 0) {
-                found = r;
+                *found = r;
                 break;
             }
         }
     }
-    if (!found) {
+    if (!*found) {
         if (path_matched)
-            api_error(&c, SC_ERR_UNSUPPORTED, NULL, "method %s is not allowed on %s", req->method,
+            api_error(c, SC_ERR_UNSUPPORTED, NULL, "method %s is not allowed on %s", req->method,
                       req->path);
         else
-            api_error(&c, SC_ERR_NOT_FOUND, NULL, "no such resource: %s", req->path);
-        return;
+            api_error(c, SC_ERR_NOT_FOUND, NULL, "no such resource: %s", req->path);
+        return 1;
     }
-    if (!found->no_auth && !authorised(ctx, req)) {
-        http_response_header(res, "WWW-Authenticate", "Bearer realm=\"scimitar\"");
-        api_error(&c, SC_ERR_AUTH, NULL, "send the admin token as 'Authorization: Bearer <token>'");
-        return;
+    if (!(*found)->no_auth && !authorised(c->ctx, req)) {
+        http_response_header(c->res, "WWW-Authenticate", "Bearer realm=\"scimitar\"");
+        api_error(c, SC_ERR_AUTH, NULL, "send the admin token as 'Authorization: Bearer <token>'");
+        return 1;
     }
+    return 0;
+}
+
+static void common_headers(struct http_response *res)
+{
+    http_response_header(res, "Cache-Control", "no-store");
+    http_response_header(res, "X-Content-Type-Options", "nosniff");
+}
+
+enum http_early api_early(void *vctx, const struct http_request *req, struct http_response *res)
+{
+    struct api_ctx *ctx = vctx;
+    struct api_call c = {.ctx = ctx, .req = req, .res = res};
+    const struct api_route *found = NULL;
+    int api = strncmp(req->path, "/api/", 5) == 0;
+    if (!api)
+        return HTTP_EARLY_SKIP_BODY; /* console, /healthz, /metrics: no body is read */
+    common_headers(res);
+    if (route_request(&c, &found, 0))
+        return HTTP_EARLY_ANSWERED;
+    return found->no_auth ? HTTP_EARLY_SKIP_BODY : HTTP_EARLY_READ_BODY;
+}
+
+void api_handle(void *vctx, const struct http_request *req, struct http_response *res)
+{
+    struct api_ctx *ctx = vctx;
+    struct api_call c = {.ctx = ctx, .req = req, .res = res};
+    common_headers(res);
+    const struct api_route *found = NULL;
+    if (route_request(&c, &found, 1))
+        return;
     c.st = store_pool_acquire(ctx->pool);
     if (!c.st) {
         api_error(&c, SC_ERR_DB, NULL, "the database cannot be opened");

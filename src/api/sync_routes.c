@@ -1,14 +1,11 @@
-/* Provisioning sync routes: start a full resync of a rule (or plan one: dry run; or let
- * a braked one proceed: allow), read a rule's sync status and per-user state, and read
- * the provisioning log. Resyncs are requested through a `rule.resync` change event, so
- * they survive a restart and reach whichever engine process consumes the events. */
+/* Provisioning sync routes: start a full resync of a rule (or plan one: dry run; let a
+ * braked one proceed: allow; repair drift: verify), read a rule's sync status and
+ * per-user state, and read the provisioning log. The work is done in provision/syncview.c;
+ * these handlers parse, call and answer. */
 #include "api/api.h"
-#include "base/clock.h"
 #include "base/json.h"
 #include "provision/engine.h"
-#include "store/store_events.h"
-#include "store/store_provision.h"
-#include "store/store_sync.h"
+#include "provision/syncview.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -19,145 +16,89 @@ static int query_true(struct api_call *c, const char *name)
     return v && (sc_strcaseeq(v, "true") || strcmp(v, "1") == 0);
 }
 
-/* Loads the rule named by the first path parameter; responds 404 when absent. */
-static int load_rule(struct api_call *c, struct store_rule *r)
+/* Reads a boolean query parameter or a boolean member of the (optional) JSON body; a
+ * value of another type is refused. Returns 0, or -1 after answering 400. */
+static int flag_param(struct api_call *c, const json_t *body, const char *name, int *out)
 {
-    enum sc_err err = store_rule_get(c->st, c->params[0], r);
-    if (err == SC_ERR_NOT_FOUND) {
-        api_error(c, SC_ERR_NOT_FOUND, NULL, "no rule with id %s", c->params[0]);
+    *out = query_true(c, name);
+    json_t *v = body ? json_object_get(body, name) : NULL;
+    if (!v)
+        return 0;
+    if (!json_is_boolean(v)) {
+        api_error(c, SC_ERR_INVALID, name, "%s must be true or false", name);
         return -1;
     }
-    if (err) {
-        api_error(c, err, NULL, "cannot read the rule");
-        return -1;
-    }
+    *out = *out || json_is_true(v);
     return 0;
 }
 
 static void rule_resync(struct api_call *c)
 {
-    struct store_rule r = {0};
-    if (load_rule(c, &r))
+    json_t *body = NULL;
+    if (c->req->body_len > 0) {
+        if (api_body_object(c, &body))
+            return;
+        const char *k;
+        json_t *v;
+        json_object_foreach(body, k, v)
+        {
+            if (strcmp(k, "dryRun") != 0 && strcmp(k, "allow") != 0 && strcmp(k, "verify") != 0) {
+                api_error(c, SC_ERR_INVALID, k, "unknown field '%s' (dryRun, allow, verify)", k);
+                json_decref(body);
+                return;
+            }
+        }
+    }
+    int dry = 0, allow = 0, verify = 0;
+    if (flag_param(c, body, "dryRun", &dry) || flag_param(c, body, "allow", &allow) ||
+        flag_param(c, body, "verify", &verify)) {
+        json_decref(body);
         return;
-    int dry = query_true(c, "dryRun");
-    int allow = query_true(c, "allow");
+    }
+    json_decref(body);
+    struct sc_error e = {0};
     if (dry) {
         json_t *plan = NULL;
-        struct sc_error e = {0};
-        if (provision_engine_dry_run(c->ctx->engine, c->st, r.id, &plan, &e))
+        if (provision_engine_dry_run(c->ctx->engine, c->st, c->params[0], verify, &plan, &e))
             api_error_from(c, &e);
         else
             api_json(c, 200, plan);
-        store_rule_clear(&r);
         return;
     }
-    if (!r.enabled) {
-        api_error(c, SC_ERR_CONFLICT, "enabled",
-                  "rule '%s' is disabled: enable it to sync (or use ?dryRun=true to see the plan)",
-                  r.name ? r.name : r.id);
-        store_rule_clear(&r);
-        return;
-    }
-    enum sc_err err = store_begin(c->st);
-    if (!err)
-        err = store_event_append(c->st, "rule.resync", r.id,
-                                 allow ? "{\"allow\":true}" : "{\"allow\":false}");
-    if (!err)
-        err = store_commit(c->st);
-    else
-        store_rollback(c->st);
-    if (err) {
-        api_error(c, err, NULL, "cannot queue the resync");
-        store_rule_clear(&r);
+    if (provision_resync_request(c->st, c->params[0], allow, verify, &e)) {
+        api_error_from(c, &e);
         return;
     }
     api_wake_engine(c);
     api_json(c, 202,
-             json_pack("{s:s, s:s, s:b}", "ruleId", r.id, "status", "QUEUED", "allow", allow));
-    store_rule_clear(&r);
+             json_pack("{s:s, s:s, s:b, s:b}", "ruleId", c->params[0], "status", "QUEUED", "allow",
+                       allow, "verify", verify));
 }
 
 static void rule_status(struct api_call *c)
 {
-    struct store_rule r = {0};
-    if (load_rule(c, &r))
-        return;
-    int conn_enabled = 0, quarantined = 0;
-    char reason[256] = "";
-    if (r.target_id[0]) {
-        struct store_connection sc = {0};
-        if (store_connection_get(c->st, r.target_id, &sc) == SC_OK) {
-            conn_enabled = sc.enabled;
-            store_connection_clear(&sc);
-        }
-        store_sync_quarantine_get(c->st, r.target_id, &quarantined, reason, sizeof reason);
-    }
-    struct store_sync_counts n;
-    struct store_sync_rule sr;
-    int64_t pending = 0;
-    enum sc_err err = store_sync_link_counts(c->st, r.id, &n);
-    if (!err)
-        err = store_sync_rule_get(c->st, r.id, &sr);
-    if (!err)
-        err = store_sync_outbox_count(c->st, r.id, &pending);
-    if (err) {
-        api_error(c, err, NULL, "cannot read the rule's sync state");
-        store_rule_clear(&r);
-        return;
-    }
-    int active = r.enabled && conn_enabled;
-    const char *status = "INACTIVE";
-    if (active) {
-        if (quarantined)
-            status = "QUARANTINED";
-        else if (n.failed > 0)
-            status = "FAILED";
-        else
-            status = "ACTIVE";
-    }
-    char t[32];
-    json_t *body = json_pack(
-        "{s:s, s:o, s:{s:I, s:I, s:I, s:I, s:I}, s:I}", "status", status, "lastSyncAt",
-        sr.last_sync_at > 0 ? json_string(sc_clock_format_iso8601(sr.last_sync_at, t, sizeof t))
-                            : json_null(),
-        "users", "impacted", (json_int_t)n.impacted, "success", (json_int_t)n.success, "unsynced",
-        (json_int_t)n.unsynced, "partiallySynced", (json_int_t)n.partial, "failed",
-        (json_int_t)n.failed, "pending", (json_int_t)pending);
-    if (sr.brake_hold > 0)
-        json_object_set_new(
-            body, "brake",
-            json_pack("{s:I, s:I, s:s}", "held", (json_int_t)sr.brake_hold, "threshold",
-                      (json_int_t)sr.brake_limit, "message",
-                      "the last full resync would disable or delete more users than the safety "
-                      "brake allows; POST .../resync?allow=true to let it proceed"));
-    if (quarantined && reason[0])
-        json_object_set_new(body, "quarantineReason", json_string(reason));
-    api_json(c, 200, body);
-    store_rule_clear(&r);
+    json_t *body = NULL;
+    struct sc_error e = {0};
+    if (provision_rule_status(c->st, c->params[0], &body, &e))
+        api_error_from(c, &e);
+    else
+        api_json(c, 200, body);
 }
 
 static void rule_users(struct api_call *c)
 {
-    struct store_rule r = {0};
-    if (load_rule(c, &r))
-        return;
     int limit;
     const char *cursor;
-    if (api_page_params(c, &limit, &cursor)) {
-        store_rule_clear(&r);
+    if (api_page_params(c, &limit, &cursor))
         return;
-    }
-    json_t *items = json_array();
+    json_t *items = NULL;
     char *next = NULL;
-    enum sc_err err = store_sync_link_list(c->st, r.id, limit, cursor, items, &next);
-    if (err) {
-        json_decref(items);
-        api_error(c, err, NULL, "cannot list the rule's users");
-    } else {
+    struct sc_error e = {0};
+    if (provision_rule_users(c->st, c->params[0], limit, cursor, &items, &next, &e))
+        api_error_from(c, &e);
+    else
         api_json(c, 200, api_list(items, next));
-    }
     free(next);
-    store_rule_clear(&r);
 }
 
 static int one_of(const char *v, const char *const *allowed)
@@ -170,9 +111,10 @@ static int one_of(const char *v, const char *const *allowed)
 
 static void logs_list(struct api_call *c)
 {
-    static const char *const actions[] = {"CREATE", "UPDATE", "DISABLE", "DELETE",
-                                          "LINK",   "SKIP",   "ENABLE",  NULL};
-    static const char *const statuses[] = {"SUCCESS", "FAILED", "RETRY", "UNSYNCED", NULL};
+    static const char *const actions[] = {"CREATE", "UPDATE", "DISABLE", "DELETE", "LINK",
+                                          "SKIP",   "ENABLE", "VERIFY",  NULL};
+    static const char *const statuses[] = {"SUCCESS",  "FAILED",  "RETRY",
+                                           "UNSYNCED", "DRIFTED", NULL};
     int limit;
     const char *cursor;
     if (api_page_params(c, &limit, &cursor))
@@ -189,7 +131,8 @@ static void logs_list(struct api_call *c)
                 *p = (char)(*p - 'a' + 'A');
         if (!one_of(action_up, actions)) {
             api_error(c, SC_ERR_INVALID, "action",
-                      "action must be one of CREATE, UPDATE, DISABLE, DELETE, LINK, SKIP, ENABLE");
+                      "action must be one of CREATE, UPDATE, DISABLE, DELETE, LINK, SKIP, ENABLE, "
+                      "VERIFY");
             return;
         }
     }
@@ -200,31 +143,27 @@ static void logs_list(struct api_call *c)
                 *p = (char)(*p - 'a' + 'A');
         if (!one_of(status_up, statuses)) {
             api_error(c, SC_ERR_INVALID, "status",
-                      "status must be one of SUCCESS, FAILED, RETRY, UNSYNCED");
+                      "status must be one of SUCCESS, FAILED, RETRY, UNSYNCED, DRIFTED");
             return;
         }
     }
-    json_t *items = json_array();
+    json_t *items = NULL;
     char *next = NULL;
-    enum sc_err err =
-        store_sync_log_list(c->st, rule && *rule ? rule : NULL, user && *user ? user : NULL,
-                            action_up[0] ? action_up : NULL, status_up[0] ? status_up : NULL, limit,
-                            cursor, items, &next);
-    if (err == SC_ERR_INVALID) {
-        json_decref(items);
-        api_error(c, SC_ERR_INVALID, "cursor", "cursor is not one this server gave out");
-    } else if (err) {
-        json_decref(items);
-        api_error(c, err, NULL, "cannot read the provisioning log");
-    } else {
+    struct sc_error e = {0};
+    if (provision_log_list(c->st, rule && *rule ? rule : NULL, user && *user ? user : NULL,
+                           action_up[0] ? action_up : NULL, status_up[0] ? status_up : NULL, limit,
+                           cursor, &items, &next, &e))
+        api_error_from(c, &e);
+    else
         api_json(c, 200, api_list(items, next));
-    }
     free(next);
 }
 
 const struct api_route api_sync_routes[] = {
     {"POST", "/api/v1/rules/{id}/resync", rule_resync, 0,
-     "full resync (?dryRun=true returns the plan; ?allow=true lets a braked resync go on)"},
+     "full resync (?dryRun=true returns the plan; ?allow=true lets a braked resync go on; "
+     "?verify=true reads the target's accounts and repairs drift; or the same as a JSON "
+     "body)"},
     {"GET", "/api/v1/rules/{id}/status", rule_status, 0, "sync status and counters"},
     {"GET", "/api/v1/rules/{id}/users", rule_users, 0, "per-user link and state"},
     {"GET", "/api/v1/logs", logs_list, 0,

@@ -5,16 +5,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+/* 200 when the database reads and takes writes; 503 naming what fails otherwise. */
 static void get_healthz(struct api_call *c)
 {
     char *v = NULL;
     enum sc_err rc = store_setting_get(c->st, "admin.token_hash", &v);
     free(v);
     if (rc != SC_OK && rc != SC_ERR_NOT_FOUND) {
-        api_json(c, 503, json_pack("{s:s, s:s}", "status", "unavailable", "database", "error"));
+        api_json(c, 503,
+                 json_pack("{s:s, s:s, s:s}", "status", "unavailable", "database", "error", "error",
+                           "the database cannot be read"));
         return;
     }
-    api_json(c, 200, json_pack("{s:s, s:s}", "status", "ok", "database", "ok"));
+    char why[160] = "";
+    if (store_write_check(c->st, why, sizeof why)) {
+        api_json(c, 503,
+                 json_pack("{s:s, s:s, s:s, s:s}", "status", "unavailable", "database", "ok",
+                           "writes", "failing", "error", why));
+        return;
+    }
+    api_json(c, 200,
+             json_pack("{s:s, s:s, s:s}", "status", "ok", "database", "ok", "writes", "ok"));
 }
 
 static void get_metrics(struct api_call *c)
@@ -34,7 +45,8 @@ static void get_metrics(struct api_call *c)
 }
 
 const struct api_route api_system_routes[] = {
-    {"GET", "/healthz", get_healthz, 1, "liveness: the server and its database answer"},
+    {"GET", "/healthz", get_healthz, 1,
+     "liveness: the server and its database answer and take writes"},
     {"GET", "/metrics", get_metrics, 1, "Prometheus metrics"},
     {NULL, NULL, NULL, 0, NULL},
 };

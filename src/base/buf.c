@@ -169,42 +169,93 @@ char *sc_str_lower(char *s)
     return s;
 }
 
+/* Length of the valid UTF-8 sequence at p[i] (1 to 4), or 0 when the bytes there are not
+ * one (a stray continuation byte, an overlong form, a surrogate, a cut sequence). */
+static size_t utf8_seq_len(const unsigned char *p, size_t n, size_t i)
+{
+    unsigned c = p[i];
+    size_t len;
+    unsigned min;
+    if (c < 0x80)
+        return 1;
+    if ((c & 0xE0) == 0xC0) {
+        len = 2;
+        min = 0x80;
+        c &= 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+        len = 3;
+        min = 0x800;
+        c &= 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+        len = 4;
+        min = 0x10000;
+        c &= 0x07;
+    } else {
+        return 0;
+    }
+    if (i + len > n)
+        return 0;
+    for (size_t k = 1; k < len; k++) {
+        if ((p[i + k] & 0xC0) != 0x80)
+            return 0;
+        c = (c << 6) | (p[i + k] & 0x3F);
+    }
+    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+        return 0;
+    return len;
+}
+
 int sc_utf8_valid(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = p[i];
-        size_t len;
-        unsigned min;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xE0) == 0xC0) {
-            len = 2;
-            min = 0x80;
-            c &= 0x1F;
-        } else if ((c & 0xF0) == 0xE0) {
-            len = 3;
-            min = 0x800;
-            c &= 0x0F;
-        } else if ((c & 0xF8) == 0xF0) {
-            len = 4;
-            min = 0x10000;
-            c &= 0x07;
-        } else {
-            return 0;
-        }
-        if (i + len > n)
-            return 0;
-        for (size_t k = 1; k < len; k++) {
-            if ((p[i + k] & 0xC0) != 0x80)
-                return 0;
-            c = (c << 6) | (p[i + k] & 0x3F);
-        }
-        if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+    for (size_t i = 0; i < n;) {
+        size_t len = utf8_seq_len(p, n, i);
+        if (!len)
             return 0;
         i += len;
     }
     return 1;
+}
+
+enum sc_err sc_utf8_repair(const char *s, size_t n, struct sc_buf *out)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0, run = 0;
+    enum sc_err err = SC_OK;
+    while (i < n && !err) {
+        size_t len = p[i] ? utf8_seq_len(p, n, i) : 0;
+        if (len) {
+            i += len;
+            continue;
+        }
+        if (i > run)
+            err = sc_buf_append(out, s + run, i - run);
+        if (!err)
+            err = sc_buf_append(out, "\xEF\xBF\xBD", 3); /* U+FFFD */
+        run = ++i;
+    }
+    if (!err && i > run)
+        err = sc_buf_append(out, s + run, i - run);
+    if (!err && !out->data)
+        err = sc_buf_append(out, "", 0);
+    return err;
+}
+
+size_t sc_utf8_cut(char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n <= max)
+        return n;
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < max) {
+        size_t len = utf8_seq_len(p, n, i);
+        if (!len)
+            len = 1;
+        if (i + len > max)
+            break;
+        i += len;
+    }
+    s[i] = '\0';
+    return i;
 }

@@ -61,4 +61,13 @@ char *sc_str_lower(char *s);
 /* Returns non-zero when s is valid UTF-8 (n bytes). */
 int sc_utf8_valid(const char *s, size_t n);
 
+/* Appends s (n bytes) to out as valid UTF-8 without NULs: every byte that does not start
+ * a valid sequence (and every NUL) becomes U+FFFD. out holds at least "" afterwards.
+ * Errors: those of sc_buf_append. */
+enum sc_err sc_utf8_repair(const char *s, size_t n, struct sc_buf *out);
+
+/* Cuts the C string s in place to at most max bytes without splitting a UTF-8
+ * sequence; returns the new length. */
+size_t sc_utf8_cut(char *s, size_t max);
+
 #endif

@@ -42,6 +42,7 @@ enum {
     OPT_GROUP,
     OPT_DRY_RUN,
     OPT_ALLOW,
+    OPT_VERIFY,
     OPT_SET_JSON,
     OPT_EFFECTIVE,
     OPT_FIELD_BASE = 1024 /* + field index * 4 + variant */
@@ -70,6 +71,9 @@ static const struct opt_def opt_defs[] = {
     {OPT_GROUP, "group", 1, "ID|NAME", "the group to add (groups nest; cycles are refused)"},
     {OPT_DRY_RUN, "dry-run", 0, NULL, "show the plan (creates, updates, disables), send nothing"},
     {OPT_ALLOW, "allow", 0, NULL, "let a resync stopped by the mass-deprovisioning brake go on"},
+    {OPT_VERIFY, "verify", 0, NULL,
+     "read the accounts on the target and repair drift (with --dry-run:\n"
+     "list what differs)"},
     {OPT_SET_JSON, "set-json", 1, "FILE|-",
      "replace it with the JSON in FILE (- = stdin); mappings are\n"
      "a list [{\"target\": \"userName\", \"source\": \"username\"}, ...]"},
@@ -135,7 +139,7 @@ struct run {
     int nargs;
     const char *filter, *q, *population, *user, *group, *json_body, *set_json;
     int64_t limit;
-    int all, dry_run, allow, effective;
+    int all, dry_run, allow, verify, effective;
     const char *fields[RES_MAX_FIELDS];
     size_t nfields;
     struct field_value fvals[RES_MAX_FIELDS];
@@ -1067,7 +1071,8 @@ static int do_resync(struct run *r)
     r->cli.timeout_ms = 600000;
     if (resolve_arg(r, id, sizeof id) != CLI_OK || item_path(r, &path, id, "/resync") ||
         (r->dry_run && query_add(r, &path, "dryRun", "true")) ||
-        (r->allow && query_add(r, &path, "allow", "true")))
+        (r->allow && query_add(r, &path, "allow", "true")) ||
+        (r->verify && query_add(r, &path, "verify", "true")))
         goto done;
     rc = cli_client_call(&r->cli, "POST", path.data, NULL, &doc, &raw);
     if (rc != CLI_OK)
@@ -1227,7 +1232,7 @@ static const int o_write[] = {OPT_FIELD, OPT_JSON_BODY, 0};
 static const int o_members[] = {OPT_EFFECTIVE, OPT_LIMIT, OPT_ALL, 0};
 static const int o_add_member[] = {OPT_USER, OPT_GROUP, 0};
 static const int o_set[] = {OPT_SET_JSON, 0};
-static const int o_resync[] = {OPT_DRY_RUN, OPT_ALLOW, 0};
+static const int o_resync[] = {OPT_DRY_RUN, OPT_ALLOW, OPT_VERIFY, 0};
 
 #define SUB_GET(what)                                                                              \
     {                                                                                              \
@@ -1313,7 +1318,7 @@ static const struct sub_def rule_subs[] = {
     {"mappings", "ID|NAME", 1, o_set, 0, do_mappings,
      "show the attribute mapping, or replace it (--set-json)"},
     {"resync", "ID|NAME", 1, o_resync, 0, do_resync,
-     "start a full resync (--dry-run: only the plan)"},
+     "start a full resync (--dry-run: only the plan; --verify: repair drift)"},
     {"status", "ID|NAME", 1, NULL, 0, do_status, "sync status and user counters"},
     {"users", "ID|NAME", 1, o_list, 0, do_rule_users, "each user's link, state and last error"},
     SUB_END,
@@ -1562,6 +1567,9 @@ static int parse_sub(struct run *r, int argc, char **argv)
             break;
         case OPT_ALLOW:
             r->allow = 1;
+            break;
+        case OPT_VERIFY:
+            r->verify = 1;
             break;
         case OPT_SET_JSON:
             r->set_json = optarg;

@@ -7,6 +7,7 @@
 #include "base/clock.h"
 #include "base/id.h"
 #include "base/log.h"
+#include "http/allow.h"
 #include "http/server.h"
 #include "provision/engine.h"
 #include "store/store.h"
@@ -23,13 +24,25 @@ static void serve_usage(FILE *out)
 {
     fprintf(out,
             "usage: scimitar serve [--listen ADDR] [--db DSN] [--threads N] [--key-file PATH]\n"
-            "                      [--routes]\n\n"
+            "                      [--durability full|normal] [--allow-targets LIST]\n"
+            "                      [--lease-seconds N] [--routes]\n\n"
             "  --listen ADDR    address to serve on (default 127.0.0.1:8080; port 0 = any)\n"
             "  --db DSN         database (default sqlite:./scimitar.db)\n"
             "  --threads N      HTTP worker threads (default 4)\n"
             "  --key-file PATH  secrets encryption key (default: DB path + \".key\";\n"
             "                   SCIMITAR_KEY in the environment overrides it)\n"
             "  --max-body N     largest request body in bytes (default 8388608)\n"
+            "  --lease-seconds N\n"
+            "                   how long a queued change stays claimed by this server\n"
+            "                   without renewal (default 300; renewed while held)\n"
+            "  --durability full|normal\n"
+            "                   full (default): a commit is on disk when it returns, a power\n"
+            "                   loss loses nothing committed; normal: faster commits, a\n"
+            "                   power loss may lose the last ones (a killed process does not)\n"
+            "  --allow-targets LIST\n"
+            "                   where connections may go: comma-separated host names,\n"
+            "                   *.suffixes, IPv4/IPv6 addresses and CIDR blocks (default:\n"
+            "                   anywhere)\n"
             "  --routes         print the REST route table and exit\n\n"
             "The first start creates an admin token and prints it once; only its hash is\n"
             "stored. SCIMITAR_ADMIN_TOKEN sets the token instead. SCIMITAR_LOG sets the log\n"
@@ -85,17 +98,42 @@ int cli_serve(int argc, char **argv)
     const char *listen = "127.0.0.1:8080";
     const char *dsn = "sqlite:./scimitar.db";
     const char *key_file = NULL;
-    int64_t threads = 4, max_body = 8 * 1024 * 1024;
+    int64_t threads = 4, max_body = 8 * 1024 * 1024, lease_s = 300;
     static const struct option opts[] = {
-        {"listen", required_argument, NULL, 'l'},   {"db", required_argument, NULL, 'd'},
-        {"threads", required_argument, NULL, 't'},  {"key-file", required_argument, NULL, 'k'},
-        {"max-body", required_argument, NULL, 'm'}, {"routes", no_argument, NULL, 'r'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"listen", required_argument, NULL, 'l'},
+        {"db", required_argument, NULL, 'd'},
+        {"threads", required_argument, NULL, 't'},
+        {"key-file", required_argument, NULL, 'k'},
+        {"max-body", required_argument, NULL, 'm'},
+        {"routes", no_argument, NULL, 'r'},
+        {"help", no_argument, NULL, 'h'},
+        {"durability", required_argument, NULL, 'D'},
+        {"allow-targets", required_argument, NULL, 'A'},
+        {"lease-seconds", required_argument, NULL, 'L'},
+        {NULL, 0, NULL, 0},
     };
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "l:d:t:k:m:rh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "l:d:t:k:m:L:rh", opts, NULL)) != -1) {
         switch (c) {
+        case 'A': {
+            struct sc_error ae = {0};
+            if (http_allow_targets_set(optarg, &ae)) {
+                fprintf(stderr, "scimitar serve: %s\n", ae.message);
+                return 2;
+            }
+            break;
+        }
+        case 'D':
+            if (strcmp(optarg, "full") == 0) {
+                store_set_durability(STORE_DURABILITY_FULL);
+            } else if (strcmp(optarg, "normal") == 0) {
+                store_set_durability(STORE_DURABILITY_NORMAL);
+            } else {
+                fprintf(stderr, "scimitar serve: --durability must be full or normal\n");
+                return 2;
+            }
+            break;
         case 'l':
             listen = optarg;
             break;
@@ -114,6 +152,12 @@ int cli_serve(int argc, char **argv)
         case 'm':
             if (sc_parse_int64(optarg, 1024, 1024LL * 1024 * 1024, &max_body)) {
                 fprintf(stderr, "scimitar serve: --max-body must be 1024 to 1073741824\n");
+                return 2;
+            }
+            break;
+        case 'L':
+            if (sc_parse_int64(optarg, 1, 86400, &lease_s)) {
+                fprintf(stderr, "scimitar serve: --lease-seconds must be 1 to 86400\n");
                 return 2;
             }
             break;
@@ -146,6 +190,9 @@ int cli_serve(int argc, char **argv)
     sigaddset(&stop_signals, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* past a file size limit, writes fail with EFBIG (SQLite: disk full, shown by
+     * /healthz) instead of the signal ending the server */
+    signal(SIGXFSZ, SIG_IGN);
 
     int status = 1;
     struct sc_error e = {0};
@@ -172,7 +219,8 @@ int cli_serve(int argc, char **argv)
         snprintf(key_buf, sizeof key_buf, "%s.key", dsn + 7);
         key_file = key_buf;
     }
-    struct provision_engine_options eo = {.dsn = dsn, .key_path = key_file};
+    struct provision_engine_options eo = {
+        .dsn = dsn, .key_path = key_file, .lease_ms = lease_s * 1000};
     if (provision_engine_start(&eo, &engine, &e)) {
         fprintf(stderr, "scimitar serve: cannot start the provisioning engine: %s\n", e.message);
         goto done;
@@ -191,6 +239,7 @@ int cli_serve(int argc, char **argv)
         .max_body = (size_t)max_body,
         .threads = (unsigned)threads,
         .handler = api_handle,
+        .early = api_early,
         .ctx = ctx,
     };
     if (http_server_start(&ho, &server, &e)) {

@@ -5,9 +5,12 @@
  * every user field of SPEC §2 in its dotted API name (`username`, `name.given`,
  * `address.countryCode`, `enabled`, ...). Operators: EQUALS, NOT_EQUALS, STARTS_WITH,
  * ENDS_WITH, CONTAINS, IN (value is an array of strings), IS_NULL, IS_NOT_NULL (no
- * value), MATCHES (POSIX extended regex, case-insensitive). String comparisons are
- * ASCII case-insensitive. A filter is compiled once (validated, regexes compiled) and
- * evaluated many times; a compiled filter is immutable and may be shared by threads. */
+ * value), MATCHES (POSIX extended regex, ASCII case-insensitive, unanchored; run by
+ * PCRE2 under match, depth and heap limits; back-references and repetition counts above
+ * USERFILTER_MAX_REPEAT are refused). String comparisons are ASCII case-insensitive. A
+ * filter is compiled once (validated, regexes compiled) and evaluated many times; a
+ * compiled filter is immutable (but for a once-only warning flag) and may be shared by
+ * threads. */
 #ifndef SC_DIRECTORY_USERFILTER_H
 #define SC_DIRECTORY_USERFILTER_H
 
@@ -21,6 +24,7 @@
 #define USERFILTER_MAX_VALUE 1024     /* bytes of one string value */
 #define USERFILTER_MAX_IN 256         /* values of one IN list */
 #define USERFILTER_MAX_REGEX 256      /* bytes of one MATCHES pattern */
+#define USERFILTER_MAX_REPEAT 255     /* bounds of {n,m} in a pattern (POSIX's RE_DUP_MAX) */
 
 struct userfilter;
 
@@ -34,7 +38,10 @@ enum sc_err userfilter_compile(const json_t *spec, struct userfilter **out, stru
 /* Frees f. NULL is a no-op. */
 void userfilter_free(struct userfilter *f);
 
-/* Returns 1 when user matches f, else 0. user is a user in the API JSON shape
+/* Returns 1 when user matches f, else 0. A MATCHES test that fails (its pattern over
+ * PCRE2's match, depth or heap limit on this value) fails the whole evaluation: 0, and
+ * a warning naming the condition's path is logged the first time for this compiled
+ * filter. user is a user in the API JSON shape
  * (docs/api.md: "population": {"id", "name"}, nested "name" and "address", boolean
  * "enabled"); groups are the names of the user's effective groups (direct, dynamic,
  * inherited), ngroups of them (groups may be NULL when ngroups is 0). Booleans compare

@@ -1,5 +1,6 @@
 /* Blocking libcurl client with a per-thread reusable handle. */
 #include "http/client.h"
+#include "http/allow_internal.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
@@ -115,6 +116,8 @@ enum sc_err http_client_do(const struct http_client_request *req, struct http_cl
     curl_easy_setopt(h, CURLOPT_HEADERDATA, res);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, res->error);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    struct http__allow_ctx allow;
+    http__allow_setup(h, &allow, req->url);
     if (req->basic_user) {
         curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
         curl_easy_setopt(h, CURLOPT_USERNAME, req->basic_user);
@@ -153,6 +156,11 @@ enum sc_err http_client_do(const struct http_client_request *req, struct http_cl
     char *ct = NULL;
     if (curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct)
         copy_header_value(res->content_type, sizeof res->content_type, ct, strlen(ct));
+    if (rc != CURLE_OK && allow.refused) {
+        res->failed_stage = HTTP_STAGE_CONNECT;
+        copy_header_value(res->error, sizeof res->error, allow.why, strlen(allow.why));
+        return SC_ERR_UNAVAILABLE;
+    }
     if (rc != CURLE_OK) {
         res->failed_stage = stage_of(rc);
         if (!res->error[0])

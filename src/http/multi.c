@@ -2,6 +2,7 @@
  * copies of URL, headers and body, collected in a list and finished from
  * curl_multi_info_read. */
 #include "http/multi.h"
+#include "http/allow_internal.h"
 
 #include <curl/curl.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@ struct transfer {
     http_multi_done_fn done;
     void *arg;
     char errbuf[CURL_ERROR_SIZE];
+    struct http__allow_ctx allow; /* the connect-time destination check */
     struct transfer *prev, *next; /* the multi's list of transfers in flight */
 };
 
@@ -154,6 +156,7 @@ enum sc_err http_multi_add(struct http_multi *m, const struct http_multi_request
     curl_easy_setopt(c, CURLOPT_PIPEWAIT, 1L);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    http__allow_setup(c, &t->allow, req->url);
     if (strcmp(method, "GET") == 0) {
         curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
     } else {
@@ -209,7 +212,9 @@ static void finish(struct http_multi *m, CURL *easy, CURLcode code)
     if (code != CURLE_OK) {
         t->res.status = 0;
         t->res.timed_out = code == CURLE_OPERATION_TIMEDOUT;
-        const char *msg = t->errbuf[0] ? t->errbuf : curl_easy_strerror(code);
+        const char *msg = t->allow.refused ? t->allow.why
+                          : t->errbuf[0]   ? t->errbuf
+                                           : curl_easy_strerror(code);
         size_t n = strlen(msg);
         if (n >= sizeof t->res.error)
             n = sizeof t->res.error - 1;

@@ -21,6 +21,8 @@ struct http_server {
 struct req_state {
     struct sc_buf body;
     int too_large;
+    int skip_body; /* the early hook asked to drop the body */
+    int answered;  /* an answer was queued before the body: drop what still comes */
 };
 
 int http_parse_listen(const char *listen, char *host, size_t hn, unsigned *port)
@@ -144,6 +146,71 @@ static void response_free(struct http_response *res)
         free(res->header_values[i]);
 }
 
+/* Queues res on conn; close adds "Connection: close" (an answer sent before the body
+ * was read: the rest of the request is never read). */
+static enum MHD_Result queue_response(struct MHD_Connection *conn, const struct http_response *res,
+                                      int close)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        res->body.len, res->body.data ? res->body.data : "", MHD_RESPMEM_MUST_COPY);
+    if (!r)
+        return MHD_NO;
+    if (res->body.len || res->status != 204)
+        MHD_add_response_header(r, "Content-Type",
+                                res->content_type ? res->content_type : "application/json");
+    for (int i = 0; i < res->header_count; i++)
+        MHD_add_response_header(r, res->header_names[i], res->header_values[i]);
+    if (close)
+        MHD_add_response_header(r, "Connection", "close");
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)res->status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* Writes the peer's address of conn as text into out (size n; "?" when unknown). */
+static void remote_text(struct MHD_Connection *conn, char *out, size_t n)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    sc_strlcpy(out, "?", n);
+    if (ci && ci->client_addr) {
+        if (ci->client_addr->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((struct sockaddr_in *)ci->client_addr)->sin_addr, out,
+                      (socklen_t)n);
+        else if (ci->client_addr->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)ci->client_addr)->sin6_addr, out,
+                      (socklen_t)n);
+    }
+}
+
+/* Runs the early hook on a request whose headers just arrived. Returns 1 when it
+ * answered (the answer is queued into *ret). */
+static int run_early(struct http_server *srv, struct req_state *st, struct MHD_Connection *conn,
+                     const char *url, const char *method, enum MHD_Result *ret)
+{
+    char remote[INET6_ADDRSTRLEN];
+    remote_text(conn, remote, sizeof remote);
+    struct http_request req = {
+        .method = method,
+        .path = url,
+        .body = "",
+        .body_len = 0,
+        .remote = remote,
+        .conn = conn,
+    };
+    struct http_response res = {.status = 200};
+    sc_buf_init(&res.body, 0);
+    enum http_early what = srv->opt.early(srv->opt.ctx, &req, &res);
+    if (what == HTTP_EARLY_SKIP_BODY)
+        st->skip_body = 1;
+    if (what == HTTP_EARLY_ANSWERED) {
+        st->answered = 1;
+        *ret = queue_response(conn, &res, 1);
+    }
+    response_free(&res);
+    return what == HTTP_EARLY_ANSWERED;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_size, void **con_cls)
@@ -157,6 +224,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_NO;
         sc_buf_init(&st->body, srv->opt.max_body);
         *con_cls = st;
+        enum MHD_Result early_ret = MHD_NO;
+        if (srv->opt.early && run_early(srv, st, conn, url, method, &early_ret))
+            return early_ret;
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
         if (cl) {
             char *end = NULL;
@@ -173,8 +243,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
         return MHD_YES;
     }
+    if (st->answered) { /* answered before the body: nothing more to do */
+        *upload_size = 0;
+        return MHD_YES;
+    }
     if (*upload_size) {
-        if (!st->too_large && sc_buf_append(&st->body, upload_data, *upload_size) != SC_OK) {
+        if (!st->too_large && !st->skip_body &&
+            sc_buf_append(&st->body, upload_data, *upload_size) != SC_OK) {
             st->too_large = 1;
             sc_buf_free(&st->body);
         }
@@ -189,17 +264,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                 "body is larger than the server accepts\"}}",
                           srv->opt.too_large_type);
 
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    char remote[INET6_ADDRSTRLEN] = "?";
-    if (ci && ci->client_addr) {
-        if (ci->client_addr->sa_family == AF_INET)
-            inet_ntop(AF_INET, &((struct sockaddr_in *)ci->client_addr)->sin_addr, remote,
-                      sizeof remote);
-        else if (ci->client_addr->sa_family == AF_INET6)
-            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)ci->client_addr)->sin6_addr, remote,
-                      sizeof remote);
-    }
+    char remote[INET6_ADDRSTRLEN];
+    remote_text(conn, remote, sizeof remote);
     struct http_request req = {
         .method = method,
         .path = url,
@@ -212,18 +278,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     sc_buf_init(&res.body, 0);
     srv->opt.handler(srv->opt.ctx, &req, &res);
 
-    struct MHD_Response *r = MHD_create_response_from_buffer(
-        res.body.len, res.body.data ? res.body.data : "", MHD_RESPMEM_MUST_COPY);
-    enum MHD_Result ret = MHD_NO;
-    if (r) {
-        if (res.body.len || res.status != 204)
-            MHD_add_response_header(r, "Content-Type",
-                                    res.content_type ? res.content_type : "application/json");
-        for (int i = 0; i < res.header_count; i++)
-            MHD_add_response_header(r, res.header_names[i], res.header_values[i]);
-        ret = MHD_queue_response(conn, (unsigned)res.status, r);
-        MHD_destroy_response(r);
-    }
+    enum MHD_Result ret = queue_response(conn, &res, 0);
     response_free(&res);
     return ret;
 }

@@ -1,5 +1,8 @@
 /* HTTP server over libmicrohttpd: a thread pool that collects each request's body
- * (with a cap), then calls one handler that fills in a response. Used by the admin API
+ * (with a cap), then calls one handler that fills in a response. An optional early
+ * hook sees each request as soon as its headers are in, before any body byte is read,
+ * and may answer it at once (an unauthenticated request never gets its body buffered). Used by the
+ * admin API
  * (`scimitar serve`) and the SCIM target (`scimitar target`). The handler runs on a
  * pool thread and may block (database work); each pool thread may keep its own
  * per-thread resources (see http_server_thread_index). */
@@ -36,12 +39,29 @@ struct http_response {
 typedef void (*http_handler_fn)(void *ctx, const struct http_request *req,
                                 struct http_response *res);
 
+/* What an early hook decided. */
+enum http_early {
+    HTTP_EARLY_READ_BODY = 0, /* go on: read the body (up to max_body), call the handler */
+    HTTP_EARLY_SKIP_BODY,     /* read and drop the body (never buffered); the handler sees
+                                 an empty body */
+    HTTP_EARLY_ANSWERED,      /* send res now; the body is never read and the connection
+                                 is closed after the answer */
+};
+
+/* Called once per request when its method, URL and headers are in, before any of its
+ * body is read (req->body is "", req->body_len 0; http_request_header and
+ * http_request_query work). Returns what to do; with HTTP_EARLY_ANSWERED it must have
+ * set res (as a handler does, e.g. http_response_json(res, 401, ...)). */
+typedef enum http_early (*http_early_fn)(void *ctx, const struct http_request *req,
+                                         struct http_response *res);
+
 struct http_server_options {
     const char *listen; /* "127.0.0.1:8080", "[::1]:8080", ":8080"; port 0 = any free */
     size_t max_body;    /* requests with a larger body get 413 (default 1 MiB) */
     unsigned threads;   /* pool size (default 4) */
     unsigned timeout_s; /* idle connection timeout (default 30) */
     http_handler_fn handler;
+    http_early_fn early; /* optional; called with ctx before the body is read */
     void *ctx;
     int thread_per_connection;  /* one thread per connection instead of the pool, so a
                                    handler that sleeps stalls only its own connection */

@@ -15,6 +15,9 @@ struct provision_engine;
 struct provision_engine_options {
     const char *dsn;      /* the database the engine opens its own connection to */
     const char *key_path; /* the secrets key file (see provision/secrets.h), or NULL */
+    int64_t lease_ms;     /* how long an outbox item stays leased without renewal (0 = the
+                             default, 5 minutes); the engine renews what it holds every
+                             third of it */
 };
 
 /* Starts the engine thread. *out is new; provision_engine_stop frees it. */
@@ -28,16 +31,19 @@ void provision_engine_wake(struct provision_engine *eng);
 void provision_engine_metrics(struct provision_engine *eng, struct sc_buf *out);
 
 /* Plans a full resync of rule_id without sending or writing anything, on the caller's
- * store connection (any thread): *out is a new object {"ruleId", "dryRun": true,
+ * store connection (any thread; with verify it reads the target's accounts, blocking the
+ * caller): *out is a new object {"ruleId", "dryRun": true,
  * "creates": [{"userId","username","attributes"}], "updates": [{"userId","username",
  * "targetId","action","changes": [{"attribute","old","new"}]}], "disables" / "deletes":
  * [{"userId","username","targetId"}], "unsynced": [...], "counts": {...}, and "brake":
- * {"held","threshold"} when the removals would stop at the brake}. Unlinked users are
+ * {"held","threshold"} when the removals would stop at the brake, and with verify
+ * "drifted": [{"userId","username","targetId","changes"|"gone"}]}. Unlinked users are
  * listed under "creates" (a real run looks them up first and links instead when an
  * account exists). Errors: SC_ERR_NOT_FOUND (no rule), SC_ERR_INVALID (no filter or
  * target), SC_ERR_UNAVAILABLE (eng NULL), SC_ERR_DB. */
 enum sc_err provision_engine_dry_run(struct provision_engine *eng, struct store *st,
-                                     const char *rule_id, json_t **out, struct sc_error *e);
+                                     const char *rule_id, int verify, json_t **out,
+                                     struct sc_error *e);
 
 /* Stops the thread (finishing or abandoning in-flight transfers safely: the outbox keeps
  * them) and frees eng. NULL is a no-op. */

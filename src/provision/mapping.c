@@ -44,6 +44,7 @@ struct mapping_row {
     char *source;
     struct scim_path *parsed;
     struct expr *expr;
+    int clear_on_unmap; /* clear the target's value when the row is removed */
 };
 
 struct mapping {
@@ -122,9 +123,20 @@ static enum sc_err compile_row(const json_t *row, size_t i, struct mapping_row *
     json_t *v;
     json_object_foreach((json_t *)row, key, v)
     {
+        if (strcmp(key, "clearOnUnmap") == 0) {
+            if (!json_is_boolean(v)) {
+                snprintf(field, sizeof field, "mappings[%zu].clearOnUnmap", i);
+                return sc_error_set(e, SC_ERR_INVALID, field, "%s must be true or false", field);
+            }
+            r->clear_on_unmap = json_is_true(v);
+            continue;
+        }
         if (strcmp(key, "target") != 0 && strcmp(key, "source") != 0) {
             snprintf(field, sizeof field, "mappings[%zu].%.64s", i, key);
-            return sc_error_set(e, SC_ERR_INVALID, field, "unknown field '%s'", field);
+            return sc_error_set(e, SC_ERR_INVALID, field,
+                                "unknown field '%s' (a row has target, source and optionally "
+                                "clearOnUnmap)",
+                                field);
         }
     }
     json_t *t = json_object_get(row, "target");
@@ -504,6 +516,11 @@ const char *mapping_target_path(const struct mapping *m, size_t i)
 const char *mapping_source(const struct mapping *m, size_t i)
 {
     return m && i < m->n ? m->rows[i].source : NULL;
+}
+
+int mapping_clear_on_unmap(const struct mapping *m, size_t i)
+{
+    return m && i < m->n ? m->rows[i].clear_on_unmap : 0;
 }
 
 const char *mapping_path_for(const struct mapping *m, const char *name)

@@ -20,7 +20,8 @@ struct mapping;
  * order. */
 json_t *mapping_defaults(void);
 
-/* Validates rows (a JSON array of {"target": string, "source": string}) and compiles
+/* Validates rows (a JSON array of {"target": string, "source": string, and optionally
+ * "clearOnUnmap": boolean}) and compiles
  * it. On success *out is new (mapping_free). Errors: SC_ERR_INVALID / SC_ERR_PARSE
  * with e->field "mappings" (not an array, more than MAPPING_MAX_ROWS, no userName
  * row), "mappings[i]" (not an object, unknown key), "mappings[i].target" (not an alias
@@ -51,6 +52,11 @@ size_t mapping_count(const struct mapping *m);
 const char *mapping_target_name(const struct mapping *m, size_t i);
 const char *mapping_target_path(const struct mapping *m, size_t i);
 const char *mapping_source(const struct mapping *m, size_t i);
+
+/* Returns non-zero when row i asks for its target attribute to be cleared on the target
+ * when the row is removed from the mapping (else removing a row only stops the value
+ * flowing, as Entra ID and Okta do). */
+int mapping_clear_on_unmap(const struct mapping *m, size_t i);
 
 /* Returns the canonical SCIM path (borrowed from m) of the row whose target resolves to
  * the same path as name (an alias or a SCIM path, e.g. the connection's

@@ -27,6 +27,7 @@ void sync_rule_free(struct sync_rule *r)
     free(r->paths);
     free(r->keys);
     scim_path_free(r->ident_path);
+    json_decref(r->clear);
     rule_compiled_free(r->rc);
     free(r);
 }
@@ -66,6 +67,7 @@ enum sc_err sync_rule_new(struct rule_compiled *rc, struct sync_rule **out, stru
         sync_rule_free(r);
         return SC_ERR_INVALID;
     }
+    r->ident_case_exact = scim_path_case_exact(scim_resource_type_user(), r->ident_path);
     r->uses_groups = userfilter_uses_groups(rc->filter);
     uint64_t fd = rc->rule.filter ? sc_json_digest(rc->rule.filter) : 1;
     uint64_t md = rc->rule.mappings ? sc_json_digest(rc->rule.mappings) : 2;
@@ -144,6 +146,11 @@ const char *sync_rule_identifier(const struct sync_rule *r, const json_t *desire
     if (!r->ident_key || !desired)
         return NULL;
     return json_string_value(json_object_get(desired, r->ident_key));
+}
+
+int sync_rule_identifier_equal(const struct sync_rule *r, const char *a, const char *b)
+{
+    return r->ident_case_exact ? strcmp(a, b) == 0 : sc_strcaseeq(a, b);
 }
 
 const char *sync_rule_resource_identifier(const struct sync_rule *r, const json_t *resource)
@@ -251,23 +258,31 @@ struct candidate {
     char *ident; /* identifier value, may be NULL */
 };
 
-struct pass {
+struct outbox_pass {
     struct store *st;
     const struct sync_rule *r;
     json_t *plan;
     struct outbox_resync_result *res;
+    struct outbox_resync_result local;
+    int allow, verify;
+    int64_t seq;
     int64_t now;
+    struct link_table t;
     struct candidate *cands;
     size_t ncands, capcands;
     char **removals; /* user ids */
     size_t nremovals, capremovals;
     char **touches; /* user ids to queue */
+    int *touch_flags;
     size_t ntouch, captouch;
+    json_t *drifted; /* plan mode: the drift a verify found */
 };
+#define pass outbox_pass
 
-/* Notes user_id for queueing; the queue is written in one short transaction at the end
- * of the pass, so the pass itself (reads, and the listing's HTTP) holds no write lock. */
-static enum sc_err touch(struct pass *p, const char *user_id)
+/* Notes user_id for queueing (with item flags); the queue is written in one short
+ * transaction at the end of the pass, so the pass itself (reads, and the listing's HTTP)
+ * holds no write lock. */
+static enum sc_err touch_flags(struct pass *p, const char *user_id, int flags)
 {
     p->res->queued++;
     if (p->plan)
@@ -278,12 +293,22 @@ static enum sc_err touch(struct pass *p, const char *user_id)
         if (!g)
             return SC_ERR_NOMEM;
         p->touches = g;
+        int *f = realloc(p->touch_flags, ncap * sizeof *f);
+        if (!f)
+            return SC_ERR_NOMEM;
+        p->touch_flags = f;
         p->captouch = ncap;
     }
     if (!(p->touches[p->ntouch] = sc_strdup(user_id)))
         return SC_ERR_NOMEM;
+    p->touch_flags[p->ntouch] = flags;
     p->ntouch++;
     return SC_OK;
+}
+
+static enum sc_err touch(struct pass *p, const char *user_id)
+{
+    return touch_flags(p, user_id, 0);
 }
 
 static void plan_add(struct pass *p, const char *list, json_t *entry)
@@ -364,34 +389,48 @@ static enum sc_err pass_user(struct pass *p, struct link_table *t, const struct 
             p->res->updates++;
             if (p->plan) {
                 struct store_sync_link l = {0};
-                json_t *sent = NULL;
+                json_t *sent = NULL, *rej = NULL;
                 if (store_sync_link_get(p->st, p->r->rc->rule.id, uid, &l) == SC_OK && l.sent)
                     sent = json_loads(l.sent, 0, NULL);
-                struct planner_input in = {.exists = 1,
-                                           .in_scope = 1,
-                                           .enabled = 1,
-                                           .target_id = en->target_id,
-                                           .sent = sent,
-                                           .sent_digest = en->digest,
-                                           .has_link_row = 1,
-                                           .allow_create = c->allow_create,
-                                           .allow_update = c->allow_update,
-                                           .allow_disable = c->allow_disable,
-                                           .remove_delete =
-                                               c->remove_action == CONNECTION_REMOVE_DELETE,
-                                           .update_put = c->update_method == CONNECTION_UPDATE_PUT};
+                if (l.rejected) {
+                    json_t *doc = json_loads(l.rejected, 0, NULL);
+                    rej = json_incref(json_object_get(doc, "attributes"));
+                    json_decref(doc);
+                }
+                struct planner_input in = {
+                    .exists = 1,
+                    .in_scope = 1,
+                    .enabled = 1,
+                    .target_id = en->target_id,
+                    .sent = sent,
+                    .sent_digest = en->digest,
+                    .has_link_row = 1,
+                    .rejected = rej,
+                    .mapped = (const char *const *)p->r->keys,
+                    .nmapped = p->r->npaths,
+                    .clear = p->r->clear,
+                    .allow_create = c->allow_create,
+                    .allow_update = c->allow_update,
+                    .allow_disable = c->allow_disable,
+                    .remove_delete = c->remove_action == CONNECTION_REMOVE_DELETE,
+                    .update_put =
+                        c->update_method == CONNECTION_UPDATE_PUT || p->r->patch_unsupported};
                 json_object_del(desired, "active");
                 in.desired = desired;
                 struct planner_op op;
                 struct sc_error pe = {0};
                 if (planner_plan(&in, &op, &pe) == SC_OK) {
-                    plan_add(p, "updates",
-                             json_pack("{s:s, s:s, s:s, s:s, s:O}", "userId", uid, "username",
-                                       username_of(user), "targetId", en->target_id, "action",
-                                       planner_action_name(op.action), "changes",
-                                       op.changes ? op.changes : json_array()));
+                    if (op.method)
+                        plan_add(p, "updates",
+                                 json_pack("{s:s, s:s, s:s, s:s, s:O}", "userId", uid, "username",
+                                           username_of(user), "targetId", en->target_id, "action",
+                                           planner_action_name(op.action), "changes",
+                                           op.changes ? op.changes : json_array()));
+                    else /* held back (rejected) or only untracked: nothing would be sent */
+                        p->res->updates--;
                     planner_op_clear(&op);
                 }
+                json_decref(rej);
                 json_decref(sent);
                 store_sync_link_clear(&l);
                 goto done;
@@ -459,7 +498,8 @@ static int stamp_user(void *arg, const char *id, uint64_t digest)
     if (en) {
         en->stamp = sync_rule_source(sc->r, digest);
         if (en->stamp && en->stamp == en->source && en->target_id && !en->inactive &&
-            strcmp(en->state, SYNC_STATE_SYNCED) == 0) {
+            (strcmp(en->state, SYNC_STATE_SYNCED) == 0 ||
+             strcmp(en->state, SYNC_STATE_PARTIAL) == 0)) {
             en->clean = 1;
             sc->clean++;
             return 0;
@@ -496,53 +536,86 @@ static void pass_clean(struct pass *p, struct link_table *t)
         }
 }
 
-/* Links candidates to the accounts of one listing; marks the others absent. */
-static enum sc_err link_from_listing(struct pass *p, json_t *resources)
-{
-    enum sc_err err = SC_OK;
-    /* identifier (lower-cased) -> resource, in a small open hash */
-    size_t n = json_array_size(resources), cap = 16;
-    while (cap < n * 2 + 2)
-        cap *= 2;
+/* identifier -> resource, in a small open hash (keys folded when not caseExact) */
+struct ident_map {
     struct {
         char *key;
         json_t *res;
-    } *h = calloc(cap, sizeof *h);
-    if (!h)
+    } * h;
+    size_t cap;
+};
+
+static char *ident_key(const struct sync_rule *r, const char *id)
+{
+    char *k = sc_strdup(id);
+    return k && !r->ident_case_exact ? sc_str_lower(k) : k;
+}
+
+static void ident_map_free(struct ident_map *m)
+{
+    for (size_t i = 0; i < m->cap; i++)
+        free(m->h[i].key);
+    free(m->h);
+}
+
+/* Indexes resources by field: the identifier (by_id 0) or the account id (by_id 1). */
+static enum sc_err ident_map_build(const struct sync_rule *r, const json_t *resources, int by_id,
+                                   struct ident_map *m)
+{
+    size_t n = json_array_size(resources), cap = 16;
+    while (cap < n * 2 + 2)
+        cap *= 2;
+    m->cap = cap;
+    m->h = calloc(cap, sizeof *m->h);
+    if (!m->h)
         return SC_ERR_NOMEM;
     for (size_t i = 0; i < n; i++) {
         json_t *res = json_array_get(resources, i);
-        const char *id = sync_rule_resource_identifier(p->r, res);
-        if (!id || !json_string_value(json_object_get(res, "id")))
+        const char *tid = json_string_value(json_object_get(res, "id"));
+        const char *id = by_id ? tid : sync_rule_resource_identifier(r, res);
+        if (!id || !tid)
             continue;
-        char *k = sc_str_lower(sc_strdup(id));
-        if (!k) {
-            err = SC_ERR_NOMEM;
-            goto done;
-        }
+        char *k = by_id ? sc_strdup(id) : ident_key(r, id);
+        if (!k)
+            return SC_ERR_NOMEM;
         size_t j = str_hash(k) & (cap - 1);
-        while (h[j].key && strcmp(h[j].key, k) != 0)
+        while (m->h[j].key && strcmp(m->h[j].key, k) != 0)
             j = (j + 1) & (cap - 1);
-        if (h[j].key) {
+        if (m->h[j].key) {
             free(k);
             continue;
         }
-        h[j].key = k;
-        h[j].res = res;
+        m->h[j].key = k;
+        m->h[j].res = res;
     }
+    return SC_OK;
+}
+
+static json_t *ident_map_get(const struct ident_map *m, const char *k)
+{
+    size_t j = str_hash(k) & (m->cap - 1);
+    while (m->h[j].key && strcmp(m->h[j].key, k) != 0)
+        j = (j + 1) & (m->cap - 1);
+    return m->h[j].key ? m->h[j].res : NULL;
+}
+
+/* Links candidates to the accounts of one listing; marks the others absent when the
+ * listing is complete (else they are looked up). A link row that a delivery wrote while
+ * the listing was read is left as it is. */
+static enum sc_err link_from_listing(struct pass *p, const json_t *resources, int complete)
+{
+    struct ident_map m = {0};
+    enum sc_err err = ident_map_build(p->r, resources, 0, &m);
     for (size_t i = 0; i < p->ncands && !err; i++) {
         struct candidate *c = &p->cands[i];
         json_t *found = NULL;
         if (c->ident) {
-            char *k = sc_str_lower(sc_strdup(c->ident));
+            char *k = ident_key(p->r, c->ident);
             if (!k) {
                 err = SC_ERR_NOMEM;
                 break;
             }
-            size_t j = str_hash(k) & (cap - 1);
-            while (h[j].key && strcmp(h[j].key, k) != 0)
-                j = (j + 1) & (cap - 1);
-            found = h[j].key ? h[j].res : NULL;
+            found = ident_map_get(&m, k);
             free(k);
         }
         struct store_sync_link l = {0};
@@ -558,12 +631,17 @@ static enum sc_err link_from_listing(struct pass *p, json_t *resources)
             json_decref(flat);
             l.target_id = (char *)json_string_value(json_object_get(found, "id"));
             l.sent = sent;
-            p->res->linked++;
-        } else {
+        } else if (complete) {
             l.absent = 1;
+        } else {
+            /* not in a partial listing: the user is looked up on its own */
+            err = touch(p, c->user_id);
+            continue;
         }
-        err = store_sync_link_put(p->st, &l);
-        if (!err && found) {
+        int written = 0;
+        err = store_sync_link_put_unlinked(p->st, &l, p->now, &written);
+        if (!err && found && written) {
+            p->res->linked++;
             struct store_sync_log_entry le = {.rule_id = l.rule_id,
                                               .user_id = l.user_id,
                                               .username = c->username,
@@ -576,28 +654,159 @@ static enum sc_err link_from_listing(struct pass *p, json_t *resources)
         if (!err)
             err = touch(p, c->user_id);
     }
-done:
-    for (size_t i = 0; i < cap; i++)
-        free(h[i].key);
-    free(h);
+    ident_map_free(&m);
     return err;
 }
 
-enum sc_err outbox_resync(struct store *st, const struct sync_rule *r,
-                          const struct directory_groups *g, int allow, sync_list_fn list,
-                          void *list_arg, json_t *plan, struct outbox_resync_result *res,
-                          struct sc_error *e)
+/* Changes between what was last sent and what the target holds, for the log and the
+ * dry run: old = the target's value, new = what the mapping says it should be. */
+static json_t *drift_changes(const json_t *sent, const json_t *found)
 {
-    struct outbox_resync_result local = {0};
-    struct pass p = {.st = st, .r = r, .plan = plan, .res = &local, .now = sc_clock_now_ms()};
-    struct link_table t = {0};
-    struct stamp_scan scan = {.t = &t, .r = r};
+    json_t *ch = json_array();
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)sent, k, v)
+    {
+        json_t *t = json_object_get(found, k);
+        if (!t || !json_equal(t, v))
+            json_array_append_new(ch, json_pack("{s:s, s:O, s:O}", "attribute", k, "old",
+                                                t ? t : json_null(), "new", v));
+    }
+    json_object_foreach((json_t *)found, k, v)
+    {
+        if (!sent || !json_object_get(sent, k))
+            json_array_append_new(ch,
+                                  json_pack("{s:s, s:O, s:n}", "attribute", k, "old", v, "new"));
+    }
+    return ch;
+}
+
+/* Drift repair: compares each linked account with what the target holds; a difference
+ * makes the link record the target's values (so the next delivery sends what the
+ * mapping says), a missing account unlinks the user (so it is created again). Only
+ * with a complete listing can an account be called missing. */
+static enum sc_err verify_from_listing(struct pass *p, const json_t *resources, int complete)
+{
+    struct ident_map m = {0};
+    enum sc_err err = ident_map_build(p->r, resources, 1, &m);
+    const char *rule_id = p->r->rc->rule.id;
+    for (size_t i = 0; i < p->t.cap && !err; i++) {
+        struct link_entry *en = &p->t.v[i];
+        if (!en->user_id || !en->target_id || !en->seen)
+            continue;
+        json_t *found = ident_map_get(&m, en->target_id);
+        if (!found && !complete)
+            continue;
+        p->res->checked++;
+        json_t *flat = found ? sync_rule_project(p->r, found) : NULL;
+        if (flat && planner_digest(flat) == en->digest) {
+            json_decref(flat);
+            continue;
+        }
+        p->res->drifted++;
+        struct store_sync_link l = {0};
+        json_t *sent = NULL;
+        if (store_sync_link_get(p->st, rule_id, en->user_id, &l) == SC_OK && l.sent)
+            sent = json_loads(l.sent, 0, NULL);
+        json_t *ch = flat ? drift_changes(sent, flat) : NULL;
+        const char *gone = "the account no longer exists on the target; creating it again";
+        if (p->plan) {
+            json_t *d = json_pack("{s:s, s:s?, s:s}", "userId", en->user_id, "username",
+                                  en->username, "targetId", en->target_id);
+            if (ch)
+                json_object_set(d, "changes", ch);
+            else
+                json_object_set_new(d, "gone", json_true());
+            json_array_append_new(p->drifted, d);
+        } else {
+            char *text = flat ? sc_json_dump_canonical(flat) : NULL;
+            struct store_sync_link nl = {0};
+            sc_strlcpy(nl.rule_id, rule_id, sizeof nl.rule_id);
+            sc_strlcpy(nl.user_id, en->user_id, sizeof nl.user_id);
+            nl.target_id = flat ? en->target_id : NULL;
+            nl.sent = text;
+            nl.digest = flat ? planner_digest(flat) : 0;
+            int written = 0;
+            err = store_sync_link_set_found(p->st, &nl, en->digest, &written);
+            char *chtext = ch ? sc_json_dump(ch) : NULL;
+            if (!err && written) {
+                struct store_sync_log_entry le = {.rule_id = rule_id,
+                                                  .user_id = en->user_id,
+                                                  .username = en->username,
+                                                  .action = "VERIFY",
+                                                  .status = "DRIFTED",
+                                                  .http_status = 200,
+                                                  .changes = chtext,
+                                                  .error = flat ? NULL : gone};
+                err = store_sync_log_append(p->st, &le);
+            }
+            if (!err && written)
+                err = touch(p, en->user_id);
+            free(chtext);
+            free(text);
+        }
+        json_decref(ch);
+        json_decref(flat);
+        json_decref(sent);
+        store_sync_link_clear(&l);
+    }
+    ident_map_free(&m);
+    return err;
+}
+
+void outbox_pass_free(struct outbox_pass *p)
+{
+    if (!p)
+        return;
+    table_free(&p->t);
+    for (size_t i = 0; i < p->ncands; i++) {
+        free(p->cands[i].user_id);
+        free(p->cands[i].username);
+        free(p->cands[i].ident);
+    }
+    free(p->cands);
+    for (size_t i = 0; i < p->nremovals; i++)
+        free(p->removals[i]);
+    free(p->removals);
+    for (size_t i = 0; i < p->ntouch; i++)
+        free(p->touches[i]);
+    free(p->touches);
+    free(p->touch_flags);
+    json_decref(p->drifted);
+    free(p);
+}
+
+int outbox_pass_wants_listing(const struct outbox_pass *p)
+{
+    if (p->verify)
+        return 1;
+    return p->ncands > 0 && (p->ncands >= OUTBOX_LIST_THRESHOLD || p->r->filter_ignored);
+}
+
+enum sc_err outbox_resync_begin(struct store *st, const struct sync_rule *r,
+                                const struct directory_groups *g, int allow, int verify,
+                                int64_t seq, json_t *plan, struct outbox_pass **out,
+                                struct sc_error *e)
+{
+    *out = NULL;
+    struct pass *p = calloc(1, sizeof *p);
+    if (!p)
+        return sc_error_set(e, SC_ERR_NOMEM, NULL, "out of memory");
+    p->st = st;
+    p->r = r;
+    p->plan = plan;
+    p->res = &p->local;
+    p->allow = allow;
+    p->verify = verify;
+    p->seq = seq;
+    p->now = sc_clock_now_ms();
+    if (plan && verify)
+        p->drifted = json_array();
+    struct stamp_scan scan = {.t = &p->t, .r = r};
     json_t *page = NULL;
-    json_t *resources = NULL;
     char *after = NULL;
-    int in_tx = 0;
     const char *rule_id = r->rc->rule.id;
-    enum sc_err err = store_sync_link_each(st, rule_id, load_link, &t);
+    enum sc_err err = store_sync_link_each(st, rule_id, load_link, &p->t);
     if (err) {
         sc_error_set(e, err, NULL, "cannot read the rule's links");
         goto done;
@@ -610,14 +819,14 @@ enum sc_err outbox_resync(struct store *st, const struct sync_rule *r,
             sc_error_set(e, err, NULL, "cannot read the users' digests");
             goto done;
         }
-        pass_clean(&p, &t);
+        pass_clean(p, &p->t);
     }
     for (size_t i = 0; !r->uses_groups && !scan.many && i < scan.nchanged && !err; i++) {
         json_t *u = NULL;
         struct sc_error de = {0};
         enum sc_err gerr = directory_user_get(st, scan.changed[i], &u, &de);
         if (gerr == SC_OK)
-            err = pass_user(&p, &t, g, u);
+            err = pass_user(p, &p->t, g, u);
         else if (gerr != SC_ERR_NOT_FOUND) /* deleted since: its link is handled below */
             err = gerr;
         json_decref(u);
@@ -638,10 +847,10 @@ enum sc_err outbox_resync(struct store *st, const struct sync_rule *r,
         for (size_t i = 0; i < n && !err; i++) {
             json_t *u = json_array_get(page, i);
             const char *uid = json_string_value(json_object_get(u, "id"));
-            struct link_entry *en = uid ? table_find(&t, uid, 0) : NULL;
+            struct link_entry *en = uid ? table_find(&p->t, uid, 0) : NULL;
             if (en && en->clean)
                 continue;
-            err = pass_user(&p, &t, g, u);
+            err = pass_user(p, &p->t, g, u);
         }
         if (err) {
             sc_error_set(e, err, NULL, "resync failed while planning");
@@ -656,75 +865,106 @@ enum sc_err outbox_resync(struct store *st, const struct sync_rule *r,
     }
     /* Links whose user no longer exists. */
     const struct connection *c = r->rc->conn;
-    for (size_t i = 0; i < t.cap && !err; i++) {
-        struct link_entry *en = &t.v[i];
+    for (size_t i = 0; i < p->t.cap && !err; i++) {
+        struct link_entry *en = &p->t.v[i];
         if (!en->user_id || en->seen || !en->target_id)
             continue;
         if (c->remove_action != CONNECTION_REMOVE_DELETE && en->inactive)
             continue;
         if (!c->allow_disable) {
             if (strcmp(en->state, SYNC_STATE_OUT_OF_SCOPE) != 0)
-                err = touch(&p, en->user_id);
+                err = touch(p, en->user_id);
             continue;
         }
-        local.removals++;
+        p->local.removals++;
         if (plan)
-            plan_add(&p, c->remove_action == CONNECTION_REMOVE_DELETE ? "deletes" : "disables",
+            plan_add(p, c->remove_action == CONNECTION_REMOVE_DELETE ? "deletes" : "disables",
                      json_pack("{s:s, s:s?, s:s}", "userId", en->user_id, "username", en->username,
                                "targetId", en->target_id));
         else
-            err = add_removal(&p, en->user_id);
+            err = add_removal(p, en->user_id);
     }
-    /* Unlinked users in scope: one listing of the target, or per-user look-ups. */
-    if (!err && !plan && p.ncands > 0) {
-        if (list && p.ncands >= OUTBOX_LIST_THRESHOLD) {
-            enum sc_err lerr = list(list_arg, r, &resources);
-            if ((err = store_begin(st)))
-                goto done;
-            in_tx = 1;
-            if (lerr == SC_OK)
-                err = link_from_listing(&p, resources);
-            else
-                for (size_t i = 0; i < p.ncands && !err; i++)
-                    err = touch(&p, p.cands[i].user_id);
-        } else {
-            for (size_t i = 0; i < p.ncands && !err; i++)
-                err = touch(&p, p.cands[i].user_id);
+    if (err)
+        sc_error_set(e, err, NULL, "resync failed while planning");
+done:
+    json_decref(page);
+    free(after);
+    for (size_t i = 0; i < scan.nchanged; i++)
+        free(scan.changed[i]);
+    free(scan.changed);
+    if (err) {
+        outbox_pass_free(p);
+        return err;
+    }
+    *out = p;
+    return SC_OK;
+}
+
+enum sc_err outbox_resync_finish(struct store *st, struct outbox_pass *p, const json_t *resources,
+                                 int complete, struct outbox_resync_result *res, struct sc_error *e)
+{
+    const struct sync_rule *r = p->r;
+    const char *rule_id = r->rc->rule.id;
+    json_t *plan = p->plan;
+    int in_tx = 0;
+    enum sc_err err = SC_OK;
+    if (!plan) {
+        if ((err = store_begin(st))) {
+            sc_error_set(e, err, NULL, "cannot queue the resync");
+            return err;
         }
+        in_tx = 1;
+    }
+    /* Drift repair first: it reads the links as the planning pass saw them. */
+    if (p->verify && resources)
+        err = verify_from_listing(p, resources, complete);
+    else if (p->verify && !plan)
+        /* No listing: each linked user reads its own account before it is planned. */
+        for (size_t i = 0; i < p->t.cap && !err; i++)
+            if (p->t.v[i].user_id && p->t.v[i].target_id && p->t.v[i].seen)
+                err = touch_flags(p, p->t.v[i].user_id, SYNC_ITEM_VERIFY);
+    /* Unlinked users in scope: linked from the listing, or looked up one by one. */
+    if (!err && !plan && p->ncands > 0) {
+        if (resources)
+            err = link_from_listing(p, resources, complete);
+        else
+            for (size_t i = 0; i < p->ncands && !err; i++)
+                err = touch(p, p->cands[i].user_id);
     }
     /* The brake. */
-    int64_t limit = t.linked * OUTBOX_BRAKE_PERCENT / 100;
+    int64_t limit = p->t.linked * OUTBOX_BRAKE_PERCENT / 100;
     if (limit < OUTBOX_BRAKE_MIN)
         limit = OUTBOX_BRAKE_MIN;
-    local.limit = limit;
-    int braked = local.removals > limit && !allow;
+    p->local.limit = limit;
+    int braked = p->local.removals > limit && !p->allow;
     if (braked)
-        local.held = local.removals;
+        p->local.held = p->local.removals;
     if (!err && !plan) {
-        for (size_t i = 0; i < p.nremovals && !braked && !err; i++)
-            err = touch(&p, p.removals[i]);
-        if (!err && !in_tx) {
-            if ((err = store_begin(st)))
-                goto done;
-            in_tx = 1;
-        }
-        for (size_t i = 0; i < p.ntouch && !err; i++)
-            err = store_sync_outbox_touch(st, rule_id, p.touches[i], 0, p.now);
-        for (size_t i = 0; i < t.cap && !err; i++)
-            if (t.v[i].user_id && t.v[i].record)
-                err = store_sync_link_set_source(st, rule_id, t.v[i].user_id, t.v[i].digest,
-                                                 t.v[i].stamp);
+        for (size_t i = 0; i < p->nremovals && !braked && !err; i++)
+            err = touch(p, p->removals[i]);
+        for (size_t i = 0; i < p->ntouch && !err; i++)
+            err = store_sync_outbox_touch(st, rule_id, p->touches[i], p->touch_flags[i], p->now);
+        for (size_t i = 0; i < p->t.cap && !err; i++)
+            if (p->t.v[i].user_id && p->t.v[i].record)
+                err = store_sync_link_set_source(st, rule_id, p->t.v[i].user_id, p->t.v[i].digest,
+                                                 p->t.v[i].stamp);
         struct store_sync_rule sr;
         if (!err)
             err = store_sync_rule_get(st, rule_id, &sr);
         if (!err) {
-            sr.resync = 0;
-            sr.brake_hold = braked ? local.removals : 0;
+            sr.brake_hold = braked ? p->local.removals : 0;
             sr.brake_limit = braked ? limit : 0;
-            sr.last_resync_at = p.now;
+            sr.last_resync_at = p->now;
             sr.last_sync_at = sc_clock_now_ms();
+            if (p->verify && resources) {
+                sr.last_verify_at = p->now;
+                sr.verify_checked = p->local.checked;
+                sr.verify_drifted = p->local.drifted;
+            }
             err = store_sync_rule_put(st, &sr);
         }
+        if (!err && p->seq >= 0)
+            err = store_sync_rule_resync_done(st, rule_id, p->seq);
         if (err) {
             sc_error_set(e, err, NULL, "cannot queue the resync");
             goto done;
@@ -738,14 +978,24 @@ enum sc_err outbox_resync(struct store *st, const struct sync_rule *r,
     }
     if (plan) {
         json_object_set_new(plan, "counts",
-                            json_pack("{s:I, s:I, s:I, s:I}", "users", (json_int_t)local.users,
-                                      "creates", (json_int_t)local.creates, "updates",
-                                      (json_int_t)local.updates, "removals",
-                                      (json_int_t)local.removals));
-        if (local.removals > limit)
+                            json_pack("{s:I, s:I, s:I, s:I}", "users", (json_int_t)p->local.users,
+                                      "creates", (json_int_t)p->local.creates, "updates",
+                                      (json_int_t)p->local.updates, "removals",
+                                      (json_int_t)p->local.removals));
+        if (p->local.removals > limit)
             json_object_set_new(plan, "brake",
-                                json_pack("{s:I, s:I}", "held", (json_int_t)local.removals,
+                                json_pack("{s:I, s:I}", "held", (json_int_t)p->local.removals,
                                           "threshold", (json_int_t)limit));
+        if (p->verify) {
+            json_object_set_new(plan, "drifted", json_incref(p->drifted));
+            json_object_set_new(json_object_get(plan, "counts"), "drifted",
+                                json_integer((json_int_t)p->local.drifted));
+            json_object_set_new(json_object_get(plan, "counts"), "checked",
+                                json_integer((json_int_t)p->local.checked));
+            if (!resources)
+                json_object_set_new(plan, "verifyError",
+                                    json_string("the target's accounts could not be read"));
+        }
         static const char *const lists[] = {"creates", "updates", "disables", "deletes",
                                             "unsynced"};
         for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
@@ -755,26 +1005,28 @@ enum sc_err outbox_resync(struct store *st, const struct sync_rule *r,
 done:
     if (in_tx)
         store_rollback(st);
-    json_decref(page);
-    json_decref(resources);
-    free(after);
-    table_free(&t);
-    for (size_t i = 0; i < scan.nchanged; i++)
-        free(scan.changed[i]);
-    free(scan.changed);
-    for (size_t i = 0; i < p.ncands; i++) {
-        free(p.cands[i].user_id);
-        free(p.cands[i].username);
-        free(p.cands[i].ident);
-    }
-    free(p.cands);
-    for (size_t i = 0; i < p.nremovals; i++)
-        free(p.removals[i]);
-    free(p.removals);
-    for (size_t i = 0; i < p.ntouch; i++)
-        free(p.touches[i]);
-    free(p.touches);
     if (!err && res)
-        *res = local;
+        *res = p->local;
+    return err;
+}
+
+enum sc_err outbox_resync(struct store *st, const struct sync_rule *r,
+                          const struct directory_groups *g, int allow, int verify, int64_t seq,
+                          sync_list_fn list, void *list_arg, json_t *plan,
+                          struct outbox_resync_result *res, struct sc_error *e)
+{
+    struct outbox_pass *p = NULL;
+    json_t *resources = NULL;
+    int complete = 0;
+    enum sc_err err = outbox_resync_begin(st, r, g, allow, verify, seq, plan, &p, e);
+    if (err)
+        return err;
+    if (list && outbox_pass_wants_listing(p) && list(list_arg, r, &resources, &complete) != SC_OK) {
+        json_decref(resources);
+        resources = NULL;
+    }
+    err = outbox_resync_finish(st, p, resources, complete, res, e);
+    json_decref(resources);
+    outbox_pass_free(p);
     return err;
 }

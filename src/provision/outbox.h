@@ -29,8 +29,15 @@ struct sync_rule {
     const char *ident_key;        /* the flat key of the connection's user identifier,
                                      or NULL when no row maps it */
     struct scim_path *ident_path; /* the identifier's SCIM path, parsed */
+    int ident_case_exact;         /* the identifier compares case-sensitively (RFC 7643
+                                     caseExact: false for userName and emails) */
     int uses_groups;              /* the filter tests group membership */
     uint64_t source_seed;         /* digest of the filter and mapping (sync_rule_source) */
+    json_t *clear;                /* array of unmapped keys still to clear on the target
+                                     (rows removed with clearOnUnmap), or NULL; owned */
+    int patch_unsupported;        /* the target says it has no PATCH: updates use PUT */
+    int filter_ignored;           /* the target is known to ignore look-up filters: a
+                                     resync lists it instead of looking users up */
 };
 
 /* Prepares rc (stolen, even on failure). *out is new (sync_rule_free). Errors:
@@ -59,12 +66,19 @@ json_t *sync_rule_project(const struct sync_rule *r, const json_t *resource);
 /* Returns the identifier value in desired (borrowed), or NULL. */
 const char *sync_rule_identifier(const struct sync_rule *r, const json_t *desired);
 
+/* Returns non-zero when two identifier values are the same account's: equal, or equal
+ * but for ASCII case when the identifier is not caseExact. */
+int sync_rule_identifier_equal(const struct sync_rule *r, const char *a, const char *b);
+
 /* Returns the identifier value of a target account (borrowed), or NULL. */
 const char *sync_rule_resource_identifier(const struct sync_rule *r, const json_t *resource);
 
-/* Lists every account on r's target: *resources is a new JSON array. Implemented by
- * the engine (HTTP); NULL means "cannot list" (look users up one by one). */
-typedef enum sc_err (*sync_list_fn)(void *arg, const struct sync_rule *r, json_t **resources);
+/* Lists every account on r's target: *resources is a new JSON array (also on failure,
+ * when some pages were read; may be NULL), *complete 1 when every account was read.
+ * Implemented with HTTP (the dry run's blocking one; the engine lists over its multi
+ * loop instead). */
+typedef enum sc_err (*sync_list_fn)(void *arg, const struct sync_rule *r, json_t **resources,
+                                    int *complete);
 
 /* Smallest number of unlinked users in scope for which one listing of the target is
  * used instead of per-user look-ups. */
@@ -85,22 +99,55 @@ struct outbox_resync_result {
     int64_t held;      /* removals held back by the brake (0 = not braked) */
     int64_t limit;     /* the brake's threshold */
     int64_t unchanged; /* of users, skipped: in sync at an unchanged source stamp */
+    int64_t checked;   /* verify: linked accounts compared with the target's */
+    int64_t drifted;   /* verify: of those, accounts that differed or were gone */
 };
 
-/* Runs a full resync of r: reads every user's digest and r's links, then evaluates the
- * users whose source stamp differs from the one their SYNCED link records (and records
- * the stamp of those found in sync); queues
- * (store_sync_outbox_touch) the users that need a call or a state change; with list
- * (may be NULL) and at least OUTBOX_LIST_THRESHOLD unlinked users in scope, lists the
- * target once and links those it finds (a LINK log entry each) or marks them absent.
- * When removals pass the brake and allow is 0, they are not queued and the rule's
- * brake state records them; otherwise the brake is cleared. Opens and commits its own
- * transaction. With plan non-NULL nothing is written or sent: plan (a JSON object)
- * receives "creates", "updates" (with "changes" old -> new), "disables" or "deletes",
- * "unsynced" arrays and "counts". */
+/* A full resync in two phases, so the engine can read the target's listing between them
+ * without blocking: outbox_resync_begin plans (reads only: every user's digest and r's
+ * links; it evaluates the users whose source stamp differs from the one their SYNCED or
+ * PARTIALLY_SYNCED link records, notes the unlinked users in scope, the removals and the
+ * users to queue); outbox_resync_finish writes, in one transaction: drift repair
+ * (verify: with a listing, links whose account differs record the target's values and
+ * are queued, links whose account is gone from a complete listing are unlinked and
+ * queued, each with a VERIFY DRIFTED log entry; without one, every linked user is queued
+ * to read its own account first), links for the unlinked users found in the listing (a
+ * LINK log entry each; the others are marked absent and created directly; without a
+ * listing they are looked up one by one), the queue (store_sync_outbox_touch), the
+ * stamps of users found in sync, the brake (when removals pass it and allow is 0, they
+ * are not queued and the rule's brake state records them; otherwise it is cleared), and
+ * the end of the request numbered seq (a request made meanwhile stays pending; seq < 0
+ * leaves requests alone).
+ *
+ * With plan non-NULL nothing is written: plan (a JSON object) receives "creates",
+ * "updates" (with "changes" old -> new), "disables" or "deletes", "unsynced" arrays,
+ * "counts", and with verify "drifted" ([{"userId","username","targetId","changes"} or
+ * {..., "gone": true}]). */
+struct outbox_pass;
+
+/* Phase one. *out is new (outbox_pass_free); it borrows st, r, g and plan. */
+enum sc_err outbox_resync_begin(struct store *st, const struct sync_rule *r,
+                                const struct directory_groups *g, int allow, int verify,
+                                int64_t seq, json_t *plan, struct outbox_pass **out,
+                                struct sc_error *e);
+
+/* Does the pass want one listing of the target: verify, or unlinked users in scope (at
+ * least OUTBOX_LIST_THRESHOLD of them, or any when the target ignores filters)? */
+int outbox_pass_wants_listing(const struct outbox_pass *p);
+
+/* Phase two, with the listing (borrowed; NULL when none was made or it failed;
+ * complete: every account was read). */
+enum sc_err outbox_resync_finish(struct store *st, struct outbox_pass *p, const json_t *resources,
+                                 int complete, struct outbox_resync_result *res,
+                                 struct sc_error *e);
+
+void outbox_pass_free(struct outbox_pass *p);
+
+/* Both phases at once, with list (may be NULL) called in between when the pass wants a
+ * listing; seq as outbox_resync_begin. */
 enum sc_err outbox_resync(struct store *st, const struct sync_rule *r,
-                          const struct directory_groups *g, int allow, sync_list_fn list,
-                          void *list_arg, json_t *plan, struct outbox_resync_result *res,
-                          struct sc_error *e);
+                          const struct directory_groups *g, int allow, int verify, int64_t seq,
+                          sync_list_fn list, void *list_arg, json_t *plan,
+                          struct outbox_resync_result *res, struct sc_error *e);
 
 #endif

@@ -21,6 +21,9 @@ void planner_op_clear(struct planner_op *op)
     json_decref(op->body);
     json_decref(op->next_sent);
     json_decref(op->changes);
+    json_decref(op->keys);
+    json_decref(op->op_keys);
+    json_decref(op->rejected);
     free(op->next_sent_text);
     memset(op, 0, sizeof *op);
 }
@@ -172,23 +175,146 @@ static enum sc_err plan_removal(const struct planner_input *in, struct planner_o
     return SC_OK;
 }
 
+/* Is key one of the rule's current mapping keys (or "active")? */
+static int is_mapped(const struct planner_input *in, const char *key)
+{
+    if (!in->mapped || strcmp(key, "active") == 0)
+        return 1;
+    for (size_t i = 0; i < in->nmapped; i++)
+        if (strcmp(in->mapped[i], key) == 0)
+            return 1;
+    return 0;
+}
+
+static int in_clear(const struct planner_input *in, const char *key)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(in->clear, i, v)
+    {
+        if (json_is_string(v) && strcmp(json_string_value(v), key) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* What the target holds as far as the rule still cares: sent without the keys of rows
+ * that are no longer mapped (unless they are to be cleared). New reference; *changed
+ * says whether a key was dropped. */
+static json_t *tracked_sent(const struct planner_input *in, int *changed)
+{
+    *changed = 0;
+    if (!in->sent)
+        return NULL;
+    json_t *base = json_deep_copy(in->sent);
+    if (!base || !in->mapped)
+        return base;
+    const char *k;
+    json_t *v;
+    void *tmp;
+    json_object_foreach_safe(base, tmp, k, v)
+    {
+        if (!is_mapped(in, k) && !in_clear(in, k)) {
+            json_object_del(base, k);
+            *changed = 1;
+        }
+    }
+    return base;
+}
+
+/* Holds key at what base (the target) has: copies base's value into eff, or removes the
+ * key from eff when base has none. */
+static void hold_key(json_t *eff, const json_t *base, const char *key)
+{
+    json_t *b = base ? json_object_get(base, key) : NULL;
+    if (b)
+        json_object_set(eff, key, b);
+    else
+        json_object_del(eff, key);
+}
+
+/* Applies the rejections that still hold and the exclusions to eff (the attributes the
+ * user wants), holding those keys at base. Returns the rejections that still hold (new
+ * object) or NULL when none. */
+static json_t *apply_holds(const struct planner_input *in, json_t *eff, const json_t *base)
+{
+    json_t *still = NULL;
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)in->rejected, k, v)
+    {
+        json_t *rv = json_object_get(v, "value");
+        json_t *wv = json_object_get(eff, k);
+        int same = (!wv && (!rv || json_is_null(rv))) || (wv && rv && json_equal(wv, rv));
+        if (!same || !is_mapped(in, k))
+            continue;
+        if (!still)
+            still = json_object();
+        json_object_set(still, k, v);
+        hold_key(eff, base, k);
+    }
+    json_object_foreach((json_t *)in->exclude, k, v)
+    {
+        hold_key(eff, base, k);
+    }
+    return still;
+}
+
+/* The flat keys whose value differs between a and b (either may be NULL). */
+static json_t *keys_changed(const json_t *a, const json_t *b)
+{
+    json_t *out = json_array();
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)b, k, v)
+    {
+        json_t *o = a ? json_object_get(a, k) : NULL;
+        if (!o || !json_equal(o, v))
+            json_array_append_new(out, json_string(k));
+    }
+    json_object_foreach((json_t *)a, k, v)
+    {
+        if (!b || !json_object_get(b, k))
+            json_array_append_new(out, json_string(k));
+    }
+    return out;
+}
+
+/* Takes text (a canonical dump of want) into op's next_sent_text when want is what is
+ * recorded. */
+static void op_record(struct planner_op *op, json_t **want, char **text, uint64_t digest)
+{
+    op->next_sent = *want;
+    op->next_digest = digest;
+    op->next_sent_text = *text;
+    *want = NULL;
+    *text = NULL;
+}
+
 enum sc_err planner_plan(const struct planner_input *in, struct planner_op *op, struct sc_error *e)
 {
     memset(op, 0, sizeof *op);
     enum sc_err err = SC_OK;
-    json_t *want = NULL;
+    json_t *want = NULL, *base = NULL;
+    char *want_text = NULL;
 
     if (!in->exists || !in->in_scope || !in->enabled || !in->desired)
         return plan_removal(in, op, e);
 
     want = with_active(in->desired, 1);
-    /* One canonical dump serves the digest and, when want is sent, the stored text. */
-    char *want_text = want ? sc_json_dump_canonical(want) : NULL;
-    if (!want_text) {
-        json_decref(want);
+    if (!want)
         return SC_ERR_NOMEM;
+    int dropped = 0;
+    base = tracked_sent(in, &dropped);
+    op->rejected = apply_holds(in, want, base);
+    /* One canonical dump serves the digest and, when want is sent, the stored text. */
+    want_text = sc_json_dump_canonical(want);
+    if (!want_text) {
+        err = SC_ERR_NOMEM;
+        goto done;
     }
     uint64_t want_digest = XXH3_64bits(want_text, strlen(want_text));
+    const char *ok_state = op->rejected ? SYNC_STATE_PARTIAL : SYNC_STATE_SYNCED;
 
     if (!in->target_id) {
         if (!in->absent || in->uncertain) {
@@ -204,35 +330,36 @@ enum sc_err planner_plan(const struct planner_input *in, struct planner_op *op, 
         }
         op->action = PLANNER_CREATE;
         op->method = "POST";
-        op->state = SYNC_STATE_SYNCED;
+        op->state = ok_state;
         op->log_action = "CREATE";
         op->changes = changes_of(NULL, want);
+        op->keys = keys_changed(NULL, want);
         if ((err = resource_body(want, NULL, &op->body, e)))
             goto done;
-        op->next_sent = want;
-        op->next_digest = want_digest;
-        op->next_sent_text = want_text;
-        want_text = NULL;
-        want = NULL;
+        op_record(op, &want, &want_text, want_digest);
         goto done;
     }
 
-    if (in->sent && in->sent_digest == want_digest) {
+    uint64_t base_digest = dropped ? planner_digest(base) : in->sent_digest;
+    if (base && base_digest == want_digest) {
         op->action = PLANNER_NOOP;
-        op->state = SYNC_STATE_SYNCED;
+        op->state = ok_state;
+        if (dropped) /* unmapped keys stop being tracked: nothing to send */
+            op_record(op, &want, &want_text, want_digest);
         goto done;
     }
 
-    int reenable = sent_inactive(in->sent);
+    int reenable = sent_inactive(base);
     if (!in->allow_update) {
         if (reenable && in->allow_disable) {
             /* Re-enabling belongs with disabling: send active only, the rest waits. */
-            json_t *next = in->sent ? json_deep_copy(in->sent) : json_object();
+            json_t *next = base ? json_deep_copy(base) : json_object();
             json_object_set_new(next, "active", json_true());
             op->action = PLANNER_ENABLE;
             op->with_id = 1;
             op->log_action = "ENABLE";
             op->changes = json_pack("[{s:s, s:b, s:b}]", "attribute", "active", "old", 0, "new", 1);
+            op->keys = json_pack("[s]", "active");
             if (in->update_put) {
                 if ((err = resource_body(next, in->target_id, &op->body, e))) {
                     json_decref(next);
@@ -242,25 +369,27 @@ enum sc_err planner_plan(const struct planner_input *in, struct planner_op *op, 
             } else {
                 op->body = scim_patch_body_new();
                 scim_patch_body_add(op->body, "replace", "active", json_true());
+                op->op_keys = json_pack("[[s]]", "active");
                 op->method = "PATCH";
             }
             op->next_digest = planner_digest(next);
             op->next_sent = next;
-            op->state = op->next_digest == want_digest ? SYNC_STATE_SYNCED : SYNC_STATE_PARTIAL;
+            op->state = op->next_digest == want_digest ? ok_state : SYNC_STATE_PARTIAL;
             goto done;
         }
         op->action = PLANNER_PARTIAL;
         op->state = SYNC_STATE_PARTIAL;
         op->log_action = "UPDATE";
-        op->changes = changes_of(in->sent, want);
+        op->changes = changes_of(base, want);
         goto done;
     }
 
     op->action = reenable ? PLANNER_ENABLE : PLANNER_UPDATE;
     op->log_action = reenable ? "ENABLE" : "UPDATE";
     op->with_id = 1;
-    op->state = SYNC_STATE_SYNCED;
-    op->changes = changes_of(in->sent, want);
+    op->state = ok_state;
+    op->changes = changes_of(base, want);
+    op->keys = keys_changed(base, want);
     if (in->update_put) {
         if ((err = resource_body(want, in->target_id, &op->body, e)))
             goto done;
@@ -268,7 +397,7 @@ enum sc_err planner_plan(const struct planner_input *in, struct planner_op *op, 
     } else {
         struct scim_error se = {0};
         json_t *patch = NULL;
-        if (scim_patch_diff(in->sent, want, &patch, &se)) {
+        if (scim_patch_diff_ops(base, want, &patch, &op->op_keys, &se)) {
             err = sc_error_set(e, SC_ERR_INVALID, "mappings", "cannot build the PATCH: %s",
                                se.detail);
             goto done;
@@ -281,23 +410,18 @@ enum sc_err planner_plan(const struct planner_input *in, struct planner_op *op, 
             op->with_id = 0;
             json_decref(op->changes);
             op->changes = NULL;
-            op->next_sent = want;
-            op->next_digest = want_digest;
-            op->next_sent_text = want_text;
-            want_text = NULL;
-            want = NULL;
+            json_decref(op->keys);
+            op->keys = NULL;
+            op_record(op, &want, &want_text, want_digest);
             goto done;
         }
         op->body = patch;
         op->method = "PATCH";
     }
-    op->next_sent = want;
-    op->next_digest = want_digest;
-    op->next_sent_text = want_text;
-    want_text = NULL;
-    want = NULL;
+    op_record(op, &want, &want_text, want_digest);
 done:
     json_decref(want);
+    json_decref(base);
     free(want_text);
     if (err)
         planner_op_clear(op);

@@ -39,13 +39,27 @@ struct planner_input {
     const json_t *desired; /* flat attributes the mapping gives (without "active"), or
                               NULL when the user no longer exists */
     /* the link */
-    const char *target_id; /* the linked account, NULL when not linked */
-    const json_t *sent;    /* flat attributes last sent (or read when linking), or NULL */
-    uint64_t sent_digest;  /* digest of sent (0 when none) */
-    int absent;            /* a look-up or a listing found no account */
-    int uncertain;         /* an earlier attempt may have reached the target without its
-                              result being recorded: look up before creating */
-    int has_link_row;      /* a link row exists (even without target id) */
+    const char *target_id;     /* the linked account, NULL when not linked */
+    const json_t *sent;        /* flat attributes last sent (or read when linking), or NULL */
+    uint64_t sent_digest;      /* digest of sent (0 when none) */
+    int absent;                /* a look-up or a listing found no account */
+    int uncertain;             /* an earlier attempt may have reached the target without its
+                                  result being recorded: look up before creating */
+    int has_link_row;          /* a link row exists (even without target id) */
+    const json_t *rejected;    /* attribute isolation: {key: {"value": v, ...}} of values the
+                                  target rejected; while the user still wants exactly v for a
+                                  key, the key is held at what the target has (NULL = none) */
+    const json_t *exclude;     /* keys held at what the target has for this one attempt (the
+                                  engine narrows a rejected write down), or NULL */
+    const char *const *mapped; /* the flat keys of the rule's current mapping rows (nmapped
+                                  of them); keys last sent that are no longer mapped stop
+                                  flowing: dropped from what is tracked, never removed on
+                                  the target (unless listed in clear). NULL = every key of
+                                  sent counts as mapped */
+    size_t nmapped;
+    const json_t *clear; /* array of unmapped keys to clear on the target (rows removed
+                            with clearOnUnmap), or NULL */
+    int dialect11;       /* build SCIM 1.1 bodies (no PatchOp) */
     /* the connection's preferences */
     int allow_create, allow_update, allow_disable;
     int remove_delete; /* Remove Action DELETE (else DISABLE) */
@@ -65,6 +79,12 @@ struct planner_op {
     json_t *changes;        /* [{"attribute","old","new"}] for the log */
     const char *state;      /* the link state to record when the call succeeds (or at once
                                when there is no call): a SYNC_STATE_* string */
+    json_t *keys;           /* array of the flat keys the call changes (for narrowing a
+                               rejected write down), or NULL */
+    json_t *op_keys;        /* PATCH: array parallel to the body's Operations, each the
+                               array of flat keys that operation carries; NULL otherwise */
+    json_t *rejected;       /* the entries of in->rejected that still hold (the user still
+                               wants the rejected value), or NULL when none */
     const char *log_action; /* "CREATE", "UPDATE", ... for the log, NULL for no entry */
 };
 

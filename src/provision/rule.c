@@ -8,6 +8,7 @@
 #include "provision/connection.h"
 #include "provision/mapping.h"
 #include "store/store_provision.h"
+#include "store/store_sync.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -203,4 +204,63 @@ enum sc_err rule_load_enabled(struct store *st, const struct secrets_key *k,
     *out = v;
     *n = count;
     return SC_OK;
+}
+
+/* Is path one of m's row paths? */
+static int mapping_has_path(const struct mapping *m, const char *path)
+{
+    for (size_t i = 0; i < mapping_count(m); i++)
+        if (strcmp(mapping_target_path(m, i), path) == 0)
+            return 1;
+    return 0;
+}
+
+enum sc_err rule_mapping_clears_update(struct store *st, const char *rule_id,
+                                       const json_t *old_rows, const json_t *new_rows,
+                                       struct sc_error *e)
+{
+    struct mapping *om = NULL, *nm = NULL;
+    char *text = NULL;
+    json_t *list = NULL, *next = NULL;
+    enum sc_err err = SC_OK;
+    struct sc_error me = {0};
+    if (mapping_compile(new_rows, &nm, &me) != SC_OK)
+        goto done; /* not a valid mapping: nothing to record */
+    if (old_rows && mapping_compile(old_rows, &om, &me) != SC_OK)
+        om = NULL;
+    if ((err = store_sync_rule_clears_get(st, rule_id, &text))) {
+        sc_error_set(e, err, NULL, "cannot read the rule's sync state");
+        goto done;
+    }
+    list = text ? json_loads(text, 0, NULL) : NULL;
+    next = json_array();
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v)
+    {
+        const char *p = json_string_value(v);
+        if (p && !mapping_has_path(nm, p))
+            json_array_append(next, v);
+    }
+    for (i = 0; i < mapping_count(om); i++) {
+        const char *p = mapping_target_path(om, i);
+        int listed = 0;
+        size_t k;
+        json_array_foreach(next, k, v) listed = listed || strcmp(json_string_value(v), p) == 0;
+        if (mapping_clear_on_unmap(om, i) && !mapping_has_path(nm, p) && !listed)
+            json_array_append_new(next, json_string(p));
+    }
+    char *out = json_array_size(next) ? sc_json_dump(next) : NULL;
+    if ((out || text) && (!out || !text || strcmp(out, text) != 0))
+        err = store_sync_rule_clears_set(st, rule_id, out);
+    free(out);
+    if (err)
+        sc_error_set(e, err, NULL, "cannot save the rule's sync state");
+done:
+    mapping_free(om);
+    mapping_free(nm);
+    free(text);
+    json_decref(list);
+    json_decref(next);
+    return err;
 }

@@ -74,6 +74,15 @@ enum sc_err rule_load_enabled(struct store *st, const struct secrets_key *k,
                               struct rule_compiled ***out, size_t *n, size_t *skipped,
                               struct sc_error *e);
 
+/* A rule's mapping goes from old_rows to new_rows (both valid): rows of old_rows marked
+ * clearOnUnmap whose SCIM path new_rows no longer maps join the rule's list of
+ * attributes to clear on the target (the engine removes them from each linked account
+ * once), and paths new_rows maps leave it. Call in the transaction that saves the rule.
+ * Errors: SC_ERR_DB, SC_ERR_NOMEM. */
+enum sc_err rule_mapping_clears_update(struct store *st, const char *rule_id,
+                                       const json_t *old_rows, const json_t *new_rows,
+                                       struct sc_error *e);
+
 /* Frees rc. NULL is a no-op. */
 void rule_compiled_free(struct rule_compiled *rc);
 

@@ -86,6 +86,14 @@ static enum sc_err key_file_read(const char *path, unsigned char raw[SECRETS_KEY
         return sc_error_set(e, SC_ERR_IO, "key-file", "cannot read the key file %s: %s", path,
                             strerror(errno));
     }
+    struct stat sb;
+    if (fstat(fd, &sb) == 0 && (sb.st_mode & 077)) {
+        close(fd);
+        return sc_error_set(e, SC_ERR_INVALID, "key-file",
+                            "the key file %s is open to group or others (mode %04o): it "
+                            "must be readable by its owner only (chmod 600 %s)",
+                            path, (unsigned)(sb.st_mode & 07777), path);
+    }
     char text[256];
     ssize_t n = read(fd, text, sizeof text - 1);
     int saved = errno;

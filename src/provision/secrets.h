@@ -23,9 +23,9 @@ struct secrets_key;
  * with a new random key and mode 0600 when it does not exist (atomically: a concurrent
  * creator's key wins and is read back). path NULL and no SCIMITAR_KEY: a random key
  * for this process only (for in-memory databases). *out is new (secrets_key_free).
- * Errors: SC_ERR_INVALID (malformed SCIMITAR_KEY or key file; e->field "SCIMITAR_KEY"
- * or "key-file"), SC_ERR_IO (cannot read or create the file; the message names the
- * path), SC_ERR_NOMEM. */
+ * Errors: SC_ERR_INVALID (malformed SCIMITAR_KEY or key file, or a key file whose mode
+ * gives group or others any access; e->field "SCIMITAR_KEY" or "key-file"), SC_ERR_IO
+ * (cannot read or create the file; the message names the path), SC_ERR_NOMEM. */
 enum sc_err secrets_key_load(const char *path, struct secrets_key **out, struct sc_error *e);
 
 /* Returns the process-wide key for path (as secrets_key_load), loading it on first use

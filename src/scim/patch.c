@@ -489,70 +489,235 @@ static enum sc_err check_name(const char *name, struct scim_path **out, struct s
     return SC_OK;
 }
 
-enum sc_err scim_patch_diff(const json_t *old_attrs, const json_t *new_attrs, json_t **out,
-                            struct scim_error *err)
+/* One attribute of a diff: its flat name, parsed path, the entry it belongs to (the
+ * path without sub-attribute, for a filtered multi-valued element or a complex
+ * attribute; NULL for a plain one), its old and new values (NULL when absent). */
+struct diff_key {
+    const char *name;
+    struct scim_path *path;
+    char *entry;  /* canonical text of the entry path: emails[type eq "work"], name */
+    int filtered; /* the entry is an element of a multi-valued attribute */
+    const json_t *oldv, *newv;
+    int done;
+};
+
+struct diff {
+    struct diff_key *v;
+    size_t n, cap;
+};
+
+static void diff_free(struct diff *d)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        scim_path_free(d->v[i].path);
+        free(d->v[i].entry);
+    }
+    free(d->v);
+}
+
+static const json_t *present(const json_t *v)
+{
+    return v && !json_is_null(v) ? v : NULL;
+}
+
+static enum sc_err diff_add_key(struct diff *d, const char *name, const json_t *oldv,
+                                const json_t *newv, struct scim_error *err)
+{
+    if (d->n == d->cap) {
+        size_t ncap = d->cap ? d->cap * 2 : 16;
+        struct diff_key *g = realloc(d->v, ncap * sizeof *g);
+        if (!g)
+            return SC_ERR_NOMEM;
+        d->v = g;
+        d->cap = ncap;
+    }
+    struct diff_key *k = &d->v[d->n];
+    memset(k, 0, sizeof *k);
+    enum sc_err rc = check_name(name, &k->path, err);
+    if (rc != SC_OK)
+        return rc;
+    d->n++;
+    k->name = name;
+    k->oldv = present(oldv);
+    k->newv = present(newv);
+    if (k->path->sub || k->path->filter) {
+        struct scim_path e = *k->path;
+        e.sub = NULL;
+        struct sc_buf b;
+        sc_buf_init(&b, 0);
+        if (scim_path_format(&e, &b) != SC_OK || !b.data) {
+            sc_buf_free(&b);
+            return SC_ERR_NOMEM;
+        }
+        k->entry = sc_buf_steal(&b);
+        k->filtered = k->path->filter != NULL;
+    }
+    return SC_OK;
+}
+
+/* Does some key of entry have a value on the old (side 0) or new (side 1) side? */
+static int entry_has(const struct diff *d, const char *entry, int side)
+{
+    for (size_t i = 0; i < d->n; i++)
+        if (d->v[i].entry && strcmp(d->v[i].entry, entry) == 0 &&
+            (side ? d->v[i].newv : d->v[i].oldv))
+            return 1;
+    return 0;
+}
+
+/* The path of an entry's attribute itself (with its URN, without filter or sub):
+ * "emails", "name", "urn:...:User:manager". New string. */
+static char *attr_path(const struct scim_path *p)
+{
+    struct scim_path e = {.schema = p->schema, .attr = p->attr};
+    struct sc_buf b;
+    sc_buf_init(&b, 0);
+    if (scim_path_format(&e, &b) != SC_OK || !b.data) {
+        sc_buf_free(&b);
+        return NULL;
+    }
+    return sc_buf_steal(&b);
+}
+
+/* Appends one operation and the names it covers. */
+static enum sc_err diff_emit(json_t *body, json_t *op_keys, const char *op, const char *path,
+                             json_t *value, json_t *names)
+{
+    if (scim_patch_body_add(body, op, path, value) < 0) {
+        json_decref(names);
+        return SC_ERR_NOMEM;
+    }
+    if (op_keys)
+        json_array_append(op_keys, names);
+    json_decref(names);
+    return SC_OK;
+}
+
+/* A whole new entry: every new value of entry's keys set into an empty resource, then
+ * the attribute taken out of it (an array with the one element, or the complex object). */
+static enum sc_err diff_entry_add(struct diff *d, size_t first, json_t *body, json_t *op_keys,
+                                  struct scim_error *err)
+{
+    const struct scim_resource_type *rt = scim_resource_type_user();
+    const char *entry = d->v[first].entry;
+    json_t *res = json_object();
+    json_t *names = json_array();
+    char *apath = attr_path(d->v[first].path);
+    enum sc_err rc = res && names && apath ? SC_OK : SC_ERR_NOMEM;
+    for (size_t i = first; i < d->n && rc == SC_OK; i++) {
+        struct diff_key *k = &d->v[i];
+        if (!k->entry || strcmp(k->entry, entry) != 0)
+            continue;
+        k->done = 1;
+        if (!k->newv)
+            continue;
+        rc = scim_path_set(rt, res, k->path, json_deep_copy(k->newv), err);
+        if (rc == SC_OK)
+            json_array_append_new(names, json_string(k->name));
+    }
+    if (rc == SC_OK) {
+        /* the attribute sits at the top, or under its extension's URN */
+        const json_t *holder = res;
+        if (d->v[first].path->schema)
+            holder = scim__obj_get(res, d->v[first].path->schema, NULL);
+        json_t *value = (json_t *)scim__obj_get(holder, d->v[first].path->attr, NULL);
+        if (!value)
+            rc = scim_error_set(err, 400, SCIM_TYPE_INVALID_PATH, "cannot build %s", entry);
+        else
+            rc = diff_emit(body, op_keys, "add", apath, json_deep_copy(value), names);
+        names = NULL;
+    }
+    json_decref(names);
+    json_decref(res);
+    free(apath);
+    return rc;
+}
+
+enum sc_err scim_patch_diff_ops(const json_t *old_attrs, const json_t *new_attrs, json_t **out,
+                                json_t **op_keys_out, struct scim_error *err)
 {
     enum sc_err rc = SC_OK;
-    json_t *body = NULL;
-    struct scim_path *p = NULL;
-    int ops = 0;
+    json_t *body = NULL, *op_keys = NULL;
+    struct diff d = {0};
     if (!json_is_object(new_attrs) || (old_attrs && !json_is_object(old_attrs)))
         return scim_error_set(err, 400, SCIM_TYPE_INVALID_VALUE,
                               "attribute sets must be JSON objects");
     body = scim_patch_body_new();
-    if (!body)
-        return SC_ERR_NOMEM;
+    op_keys = op_keys_out ? json_array() : NULL;
+    if (!body || (op_keys_out && !op_keys)) {
+        rc = SC_ERR_NOMEM;
+        goto done;
+    }
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)new_attrs, k, v)
     {
-        if ((rc = check_name(k, &p, err)) != SC_OK)
+        if ((rc = diff_add_key(&d, k, scim__obj_get(old_attrs, k, NULL), v, err)) != SC_OK)
             goto done;
-        scim_path_free(p);
-        p = NULL;
-        const json_t *old = scim__obj_get(old_attrs, k, NULL);
-        int had = old && !json_is_null(old);
-        const char *path = scim_alias_resolve(k);
-        int r = 0;
-        if (json_is_null(v)) {
-            if (had)
-                r = scim_patch_body_add(body, "remove", path, NULL);
-            else
-                continue;
-        } else if (!had) {
-            r = scim_patch_body_add(body, "add", path, json_deep_copy(v));
-        } else if (!json_equal(old, v)) {
-            r = scim_patch_body_add(body, "replace", path, json_deep_copy(v));
-        } else {
-            continue;
-        }
-        if (r < 0) {
-            rc = SC_ERR_NOMEM;
-            goto done;
-        }
-        ops++;
     }
     json_object_foreach((json_t *)old_attrs, k, v)
     {
         if (json_is_null(v) || scim__obj_get(new_attrs, k, NULL))
             continue;
-        if ((rc = check_name(k, &p, err)) != SC_OK)
+        if ((rc = diff_add_key(&d, k, v, NULL, err)) != SC_OK)
             goto done;
-        scim_path_free(p);
-        p = NULL;
-        if (scim_patch_body_add(body, "remove", scim_alias_resolve(k), NULL) < 0) {
-            rc = SC_ERR_NOMEM;
-            goto done;
-        }
-        ops++;
     }
-    *out = ops ? body : NULL;
-    if (ops)
+    for (size_t i = 0; i < d.n && rc == SC_OK; i++) {
+        struct diff_key *x = &d.v[i];
+        if (x->done)
+            continue;
+        if (x->oldv && x->newv && json_equal(x->oldv, x->newv))
+            continue;
+        if (!x->oldv && !x->newv)
+            continue;
+        if (x->entry && !entry_has(&d, x->entry, 0) && x->newv) {
+            /* The entry is not on the target: add it whole (a value filter would match
+             * nothing there, and strict servers answer noTarget). */
+            rc = diff_entry_add(&d, i, body, op_keys, err);
+            continue;
+        }
+        if (x->entry && x->filtered && !entry_has(&d, x->entry, 1)) {
+            /* Every mapped value of the element is gone: remove the element. */
+            json_t *names = json_array();
+            for (size_t j = i; j < d.n; j++)
+                if (d.v[j].entry && strcmp(d.v[j].entry, x->entry) == 0) {
+                    d.v[j].done = 1;
+                    if (d.v[j].oldv)
+                        json_array_append_new(names, json_string(d.v[j].name));
+                }
+            rc = diff_emit(body, op_keys, "remove", x->entry, NULL, names);
+            continue;
+        }
+        const char *path = scim_alias_resolve(x->name);
+        const char *op = !x->newv ? "remove" : !x->oldv ? "add" : "replace";
+        rc = diff_emit(body, op_keys, op, path, x->newv ? json_deep_copy(x->newv) : NULL,
+                       json_pack("[s]", x->name));
+    }
+    if (rc != SC_OK)
+        goto done;
+    if (json_array_size(json_object_get(body, "Operations")) > 0) {
+        *out = body;
         body = NULL;
+        if (op_keys_out) {
+            *op_keys_out = op_keys;
+            op_keys = NULL;
+        }
+    } else {
+        *out = NULL;
+        if (op_keys_out)
+            *op_keys_out = NULL;
+    }
 done:
-    scim_path_free(p);
+    diff_free(&d);
     json_decref(body);
+    json_decref(op_keys);
     return rc;
+}
+
+enum sc_err scim_patch_diff(const json_t *old_attrs, const json_t *new_attrs, json_t **out,
+                            struct scim_error *err)
+{
+    return scim_patch_diff_ops(old_attrs, new_attrs, out, NULL, err);
 }
 
 enum sc_err scim_resource_from_attrs(const json_t *attrs, json_t **out, struct scim_error *err)

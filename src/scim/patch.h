@@ -73,17 +73,33 @@ void scim_patch_free(struct scim_patch *p);
 enum sc_err scim_patch_apply(const struct scim_patch *p, const struct scim_resource_type *rt,
                              const json_t *resource, json_t **out, struct scim_error *err);
 
-/* Builds the PatchOp a client sends to move a target from old_attrs to new_attrs.
- * Both are flat objects of target attribute names to values, names being aliases
+/* Builds the PatchOp a client sends to move a target account from old_attrs (what it
+ * holds: the attributes last sent, or read from it when linking) to new_attrs. Both are
+ * flat objects of target attribute names to values, names being aliases
  * (scim_alias_find: "workEmail") or SCIM paths ("name.givenName", an extension URN
- * path); old_attrs may be NULL (nothing sent before). For each name whose value
- * differs (JSON equality): "add" with the resolved path when the name was absent from
- * old_attrs (or null there), "replace" when it changed, "remove" when it is absent or
- * null in new_attrs. Operations come in the order of new_attrs' keys, then removals.
+ * path); old_attrs may be NULL (nothing known). Null values count as absent. For each
+ * name whose value differs (JSON equality), in the order of new_attrs' keys, then names
+ * only in old_attrs:
+ *  - an element of a multi-valued attribute (`phoneNumbers[type eq "work"].value`) or a
+ *    complex attribute (`name.givenName`) that old_attrs shows nothing of is added whole,
+ *    with every new value that belongs to it, in one operation
+ *    (`{"op":"add","path":"phoneNumbers","value":[{"type":"work","value":"1"}]}`,
+ *    `{"op":"add","path":"name","value":{"givenName":"A","familyName":"B"}}`): a value
+ *    filter would match nothing on the target, and strict servers answer noTarget;
+ *  - an element whose every value is gone is removed whole
+ *    (`{"op":"remove","path":"phoneNumbers[type eq \"work\"]"}`);
+ *  - otherwise "add" when the name had no value, "replace" when it changed, "remove"
+ *    when it has none now, each with the resolved path.
  * On success *out is a new PatchOp body, or NULL when nothing changed. Errors: 400
  * invalidPath naming an attribute that is neither an alias nor a valid path. */
 enum sc_err scim_patch_diff(const json_t *old_attrs, const json_t *new_attrs, json_t **out,
                             struct scim_error *err);
+
+/* As scim_patch_diff, and *op_keys (may be NULL; set only when *out is) is a new array
+ * parallel to the body's Operations: for each operation, the array of the flat names it
+ * carries. */
+enum sc_err scim_patch_diff_ops(const json_t *old_attrs, const json_t *new_attrs, json_t **out,
+                                json_t **op_keys, struct scim_error *err);
 
 /* Builds a full resource (for POST or PUT) from a flat object of target attribute
  * names to values (aliases or SCIM paths, as scim_patch_diff), setting each through

@@ -150,6 +150,16 @@ static const struct scim_attr *path_attr(const struct scim_resource_type *rt,
     return NULL;
 }
 
+int scim_path_case_exact(const struct scim_resource_type *rt, const struct scim_path *p)
+{
+    const struct scim_attr *a = path_attr(rt, p);
+    if (a && p->sub) {
+        const struct scim_attr *s = scim_attr_sub(a, p->sub);
+        return s ? s->case_exact : 0;
+    }
+    return a ? a->case_exact : 0;
+}
+
 json_t *scim_path_get(const struct scim_resource_type *rt, const json_t *resource,
                       const struct scim_path *p)
 {

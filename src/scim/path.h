@@ -48,6 +48,11 @@ enum sc_err scim_path_format(const struct scim_path *p, struct sc_buf *out);
 const struct scim_schema *scim_path_schema(const struct scim_resource_type *rt,
                                            const struct scim_path *p);
 
+/* Returns non-zero when the values p names compare case-sensitively (RFC 7643
+ * caseExact of the attribute, or of its sub-attribute): false for userName and
+ * emails.value, true for externalId. 0 when rt does not know the attribute. */
+int scim_path_case_exact(const struct scim_resource_type *rt, const struct scim_path *p);
+
 /* Returns the value p names in resource (borrowed from resource), or NULL when absent:
  * for a plain path the attribute (or sub-attribute) value; for a path with a value
  * filter the first matching element of the multi-valued attribute, or that element's

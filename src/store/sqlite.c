@@ -5,9 +5,15 @@
 #include "base/buf.h"
 #include "base/log.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const struct store_migration core_migrations[] = {
     {1, "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);"},
@@ -19,9 +25,43 @@ static const struct store_component *const components[] = {
     &store__provision_schema, &store__sync_schema,   &store__target_schema,
 };
 
+static atomic_int durability = STORE_DURABILITY_FULL;
+
+void store_set_durability(enum store_durability d)
+{
+    atomic_store(&durability, (int)d);
+}
+
+/* The last failed write of this process (disk full, I/O error, read-only database),
+ * until a commit succeeds again: what /healthz reports. */
+static pthread_mutex_t health_mu = PTHREAD_MUTEX_INITIALIZER;
+static int write_failing;
+static char write_error[160];
+
+static void health_record(struct store *st, int rc)
+{
+    int primary = rc & 0xff;
+    if (primary != SQLITE_FULL && primary != SQLITE_IOERR && primary != SQLITE_READONLY &&
+        primary != SQLITE_CANTOPEN && primary != SQLITE_CORRUPT && primary != SQLITE_NOTADB)
+        return;
+    pthread_mutex_lock(&health_mu);
+    write_failing = 1;
+    snprintf(write_error, sizeof write_error, "%s",
+             st && st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+    pthread_mutex_unlock(&health_mu);
+}
+
+static void health_clear(void)
+{
+    pthread_mutex_lock(&health_mu);
+    write_failing = 0;
+    pthread_mutex_unlock(&health_mu);
+}
+
 enum sc_err store__err(struct store *st, int rc)
 {
     int primary = rc & 0xff;
+    health_record(st, rc);
     if (primary != SQLITE_DONE && primary != SQLITE_ROW && primary != SQLITE_OK &&
         primary != SQLITE_CONSTRAINT)
         SC_WARN("store.error", "rc=%d message=\"%s\"", rc, st ? sqlite3_errmsg(st->db) : "");
@@ -162,6 +202,47 @@ static enum sc_err migrate(struct store *st, struct sc_error *e)
     return SC_OK;
 }
 
+/* 1 when path names an in-memory database (":memory:", "file::memory:", "mode=memory"),
+ * which every connection would see as its own empty database. */
+static int is_memory_path(const char *path)
+{
+    return strcmp(path, ":memory:") == 0 ||
+           (strncmp(path, "file:", 5) == 0 &&
+            (strstr(path, ":memory:") || strstr(path, "mode=memory")));
+}
+
+/* The database file and its -wal and -shm hold personal data and the admin token's
+ * hash: the file is created 0600 before SQLite opens it (SQLite gives -wal and -shm the
+ * database file's mode), and files left more open by an older version are narrowed. */
+static enum sc_err protect_files(const char *path, struct sc_error *e)
+{
+    /* O_EXCL: only a file this call creates is opened and closed here. Closing any
+     * descriptor of a database file would drop the POSIX locks that this process's
+     * other SQLite connections hold on it. */
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0 && errno != EEXIST && errno != ELOOP)
+        return sc_error_set(e, SC_ERR_DB, "db", "cannot open database %s: %s", path,
+                            strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    static const char *const suffixes[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        char f[4096];
+        struct stat sb;
+        if ((size_t)snprintf(f, sizeof f, "%s%s", path, suffixes[i]) >= sizeof f)
+            continue;
+        if (stat(f, &sb) != 0 || !S_ISREG(sb.st_mode) || !(sb.st_mode & 077))
+            continue;
+        if (chmod(f, sb.st_mode & 0700) == 0)
+            SC_WARN("store.mode_narrowed", "file=%s was=%04o now=%04o", f,
+                    (unsigned)(sb.st_mode & 07777), (unsigned)(sb.st_mode & 0700));
+        else
+            SC_WARN("store.mode_open", "file=%s mode=%04o error=\"%s\"", f,
+                    (unsigned)(sb.st_mode & 07777), strerror(errno));
+    }
+    return SC_OK;
+}
+
 enum sc_err store_open(const char *dsn, struct store **out, struct sc_error *e)
 {
     if (!dsn || !*dsn)
@@ -173,6 +254,11 @@ enum sc_err store_open(const char *dsn, struct store **out, struct sc_error *e)
         return sc_error_set(e, SC_ERR_INVALID, "db", "database '%s' is not of the form sqlite:PATH",
                             dsn);
     const char *path = dsn + 7;
+    if (!is_memory_path(path) && strncmp(path, "file:", 5) != 0) {
+        enum sc_err prc = protect_files(path, e);
+        if (prc)
+            return prc;
+    }
     struct store *st = calloc(1, sizeof *st);
     if (!st)
         return sc_error_set(e, SC_ERR_NOMEM, NULL, "out of memory");
@@ -187,8 +273,11 @@ enum sc_err store_open(const char *dsn, struct store **out, struct sc_error *e)
     }
     sqlite3_busy_timeout(st->db, 10000);
     sqlite3_extended_result_codes(st->db, 1);
-    enum sc_err err = store__exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                                      "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;");
+    enum sc_err err = store__exec(st, atomic_load(&durability) == STORE_DURABILITY_NORMAL
+                                          ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                                            "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
+                                          : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                                            "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;");
     if (err) {
         sc_error_set(e, err, "db", "cannot configure database %s: %s", path,
                      sqlite3_errmsg(st->db));
@@ -225,9 +314,10 @@ enum sc_err store_begin(struct store *st)
 enum sc_err store_commit(struct store *st)
 {
     enum sc_err rc = store__exec(st, "COMMIT");
-    if (rc == SC_OK)
+    if (rc == SC_OK) {
         st->in_tx = 0;
-    else
+        health_clear();
+    } else
         store_rollback(st);
     return rc;
 }
@@ -256,6 +346,12 @@ struct store_pool {
 
 enum sc_err store_pool_new(const char *dsn, struct store_pool **out, struct sc_error *e)
 {
+    if (dsn && strncmp(dsn, "sqlite:", 7) == 0 && is_memory_path(dsn + 7))
+        return sc_error_set(e, SC_ERR_INVALID, "db",
+                            "an in-memory database (%s) cannot be shared: every connection of "
+                            "the server and its engine would see its own empty database; use "
+                            "sqlite:PATH",
+                            dsn);
     struct store *first = NULL;
     enum sc_err rc = store_open(dsn, &first, e);
     if (rc)
@@ -334,6 +430,34 @@ void store_pool_free(struct store_pool *p)
 const char *store_pool_dsn(const struct store_pool *p)
 {
     return p->dsn;
+}
+
+/* ---- health ---- */
+
+int store_write_check(struct store *st, char *why, size_t n)
+{
+    int rc = SQLITE_OK;
+    if (!st->in_tx) {
+        /* the write lock and a write that is rolled back: catches a database that
+         * became read-only; a lock held elsewhere for a second is not a failure */
+        sqlite3_busy_timeout(st->db, 1000);
+        rc = sqlite3_exec(st->db,
+                          "BEGIN IMMEDIATE; INSERT INTO settings(key, value) "
+                          "VALUES('health.probe', '1') ON CONFLICT(key) DO UPDATE SET value = "
+                          "excluded.value",
+                          NULL, NULL, NULL);
+        if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
+            health_record(st, rc);
+        if (!sqlite3_get_autocommit(st->db))
+            sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        sqlite3_busy_timeout(st->db, 10000);
+    }
+    pthread_mutex_lock(&health_mu);
+    int failing = write_failing;
+    if (failing)
+        snprintf(why, n, "%s", write_error);
+    pthread_mutex_unlock(&health_mu);
+    return failing ? -1 : 0;
 }
 
 /* ---- settings ---- */

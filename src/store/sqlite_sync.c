@@ -64,8 +64,20 @@ static const struct store_migration sync_migrations[] = {
     /* the source stamp a SYNCED link was last checked against (0 = none): a resync
      * skips users whose directory row and rule are unchanged since */
     {3, "ALTER TABLE sync_links ADD COLUMN source INTEGER NOT NULL DEFAULT 0;"},
+    /* attributes the target rejected (attribute isolation); a fencing token per lease, so
+     * a job whose lease was taken over cannot apply its late outcome; leasing per rule;
+     * drift repair (verify) requests and figures per rule */
+    {4, "ALTER TABLE sync_links ADD COLUMN rejected TEXT;"
+        "ALTER TABLE sync_outbox ADD COLUMN lease_token INTEGER NOT NULL DEFAULT 0;"
+        "CREATE INDEX sync_outbox_rule_due ON sync_outbox(rule_id, not_before);"
+        "ALTER TABLE sync_rules ADD COLUMN verify INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE sync_rules ADD COLUMN last_verify_at INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE sync_rules ADD COLUMN verify_checked INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE sync_rules ADD COLUMN verify_drifted INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE sync_rules ADD COLUMN resync_seq INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE sync_rules ADD COLUMN clear_paths TEXT;"},
 };
-const struct store_component store__sync_schema = {"sync", sync_migrations, 3};
+const struct store_component store__sync_schema = {"sync", sync_migrations, 4};
 
 static enum sc_err step_done(struct store *st, sqlite3_stmt *s)
 {
@@ -84,12 +96,13 @@ void store_sync_link_clear(struct store_sync_link *l)
     free(l->target_id);
     free(l->sent);
     free(l->last_error);
+    free(l->rejected);
     memset(l, 0, sizeof *l);
 }
 
 #define LINK_COLUMNS                                                                               \
     "rule_id, user_id, username, target_id, state, sent, digest, absent, last_error, updated_at, " \
-    "source"
+    "source, rejected"
 
 static void link_read(sqlite3_stmt *s, struct store_sync_link *l)
 {
@@ -105,6 +118,7 @@ static void link_read(sqlite3_stmt *s, struct store_sync_link *l)
     l->last_error = store__column_dup(s, 8);
     l->updated_at = sqlite3_column_int64(s, 9);
     l->source = (uint64_t)sqlite3_column_int64(s, 10);
+    l->rejected = store__column_dup(s, 11);
 }
 
 enum sc_err store_sync_link_get(struct store *st, const char *rule_id, const char *user_id,
@@ -126,12 +140,8 @@ enum sc_err store_sync_link_get(struct store *st, const char *rule_id, const cha
     return rc == SQLITE_DONE ? SC_ERR_NOT_FOUND : store__err(st, rc);
 }
 
-enum sc_err store_sync_link_put(struct store *st, const struct store_sync_link *l)
+static void link_bind(sqlite3_stmt *s, const struct store_sync_link *l)
 {
-    sqlite3_stmt *s = store__prepare(st, "INSERT OR REPLACE INTO sync_links(" LINK_COLUMNS
-                                         ") VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    if (!s)
-        return SC_ERR_DB;
     store__bind_text(s, 1, l->rule_id);
     store__bind_text(s, 2, l->user_id);
     store__bind_text(s, 3, l->username);
@@ -143,7 +153,63 @@ enum sc_err store_sync_link_put(struct store *st, const struct store_sync_link *
     store__bind_text(s, 9, l->last_error);
     sqlite3_bind_int64(s, 10, sc_clock_now_ms());
     sqlite3_bind_int64(s, 11, (sqlite3_int64)l->source);
+    store__bind_text(s, 12, l->rejected);
+}
+
+enum sc_err store_sync_link_put(struct store *st, const struct store_sync_link *l)
+{
+    sqlite3_stmt *s = store__prepare(st, "INSERT OR REPLACE INTO sync_links(" LINK_COLUMNS
+                                         ") VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    if (!s)
+        return SC_ERR_DB;
+    link_bind(s, l);
     return step_done(st, s);
+}
+
+enum sc_err store_sync_link_put_unlinked(struct store *st, const struct store_sync_link *l,
+                                         int64_t since_ms, int *written)
+{
+    *written = 0;
+    sqlite3_stmt *s = store__prepare(
+        st, "INSERT INTO sync_links(" LINK_COLUMNS ") VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(rule_id, user_id) DO UPDATE SET username = excluded.username, "
+            "target_id = excluded.target_id, state = excluded.state, sent = excluded.sent, "
+            "digest = excluded.digest, absent = excluded.absent, last_error = "
+            "excluded.last_error, updated_at = excluded.updated_at, source = excluded.source, "
+            "rejected = excluded.rejected WHERE sync_links.target_id IS NULL AND "
+            "sync_links.updated_at <= ?13");
+    if (!s)
+        return SC_ERR_DB;
+    link_bind(s, l);
+    sqlite3_bind_int64(s, 13, since_ms);
+    enum sc_err err = step_done(st, s);
+    if (!err)
+        *written = sqlite3_changes(st->db) > 0;
+    return err;
+}
+
+enum sc_err store_sync_link_set_found(struct store *st, const struct store_sync_link *l,
+                                      uint64_t expect_digest, int *written)
+{
+    *written = 0;
+    sqlite3_stmt *s = store__prepare(
+        st, "UPDATE sync_links SET sent = ?1, digest = ?2, target_id = ?3, absent = ?4, "
+            "state = '" SYNC_STATE_PENDING "', source = 0, updated_at = ?5 WHERE rule_id = ?6 AND "
+            "user_id = ?7 AND digest = ?8");
+    if (!s)
+        return SC_ERR_DB;
+    store__bind_text(s, 1, l->sent);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)l->digest);
+    store__bind_text(s, 3, l->target_id);
+    sqlite3_bind_int(s, 4, l->target_id ? 0 : 1);
+    sqlite3_bind_int64(s, 5, sc_clock_now_ms());
+    store__bind_text(s, 6, l->rule_id);
+    store__bind_text(s, 7, l->user_id);
+    sqlite3_bind_int64(s, 8, (sqlite3_int64)expect_digest);
+    enum sc_err err = step_done(st, s);
+    if (!err)
+        *written = sqlite3_changes(st->db) > 0;
+    return err;
 }
 
 enum sc_err store_sync_link_set_source(struct store *st, const char *rule_id, const char *user_id,
@@ -169,7 +235,7 @@ enum sc_err store_sync_link_each(struct store *st, const char *rule_id,
     sqlite3_stmt *s = NULL;
     if (sqlite3_prepare_v2(st->db,
                            "SELECT rule_id, user_id, username, target_id, state, NULL, digest, "
-                           "absent, last_error, updated_at, source, "
+                           "absent, last_error, updated_at, source, NULL, "
                            "instr(sent, '\"active\":false') > 0 FROM sync_links WHERE rule_id = ?",
                            -1, &s, NULL) != SQLITE_OK)
         return store__err(st, sqlite3_errcode(st->db));
@@ -179,7 +245,7 @@ enum sc_err store_sync_link_each(struct store *st, const char *rule_id,
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct store_sync_link l;
         link_read(s, &l);
-        l.inactive = sqlite3_column_int(s, 11);
+        l.inactive = sqlite3_column_int(s, 12);
         int stop = fn(arg, &l);
         store_sync_link_clear(&l);
         if (stop) {
@@ -194,9 +260,21 @@ done:
     return err;
 }
 
+/* A JSON string of s (NULL gives null); text that is not valid UTF-8 (an old row, a
+ * target's bytes) is repaired rather than dropped, so no entry vanishes from a list. */
 static json_t *json_str_or_null(const char *s)
 {
-    return s ? json_string(s) : json_null();
+    if (!s)
+        return json_null();
+    json_t *v = json_string(s);
+    if (v)
+        return v;
+    struct sc_buf b;
+    sc_buf_init(&b, 0);
+    if (sc_utf8_repair(s, strlen(s), &b) == SC_OK)
+        v = json_string(b.data);
+    sc_buf_free(&b);
+    return v ? v : json_string("");
 }
 
 static json_t *time_or_null(int64_t ms)
@@ -207,12 +285,40 @@ static json_t *time_or_null(int64_t ms)
     return json_string(sc_clock_format_iso8601(ms, t, sizeof t));
 }
 
+/* The rejected attributes of a link as an array of {"attribute","error","httpStatus",
+ * "method"}. */
+static json_t *rejected_list(const char *text)
+{
+    json_t *out = json_array();
+    json_t *doc = text ? json_loads(text, 0, NULL) : NULL;
+    json_t *attrs = json_object_get(doc, "attributes");
+    const char *k;
+    json_t *v;
+    json_object_foreach(attrs, k, v)
+    {
+        json_t *st = json_object_get(v, "httpStatus");
+        json_array_append_new(
+            out,
+            json_pack("{s:s, s:o, s:o, s:o}", "attribute", k, "error",
+                      json_str_or_null(json_string_value(json_object_get(v, "error"))),
+                      "httpStatus", json_is_integer(st) ? json_incref(st) : json_null(), "method",
+                      json_str_or_null(json_string_value(json_object_get(v, "method")))));
+    }
+    json_decref(doc);
+    return out;
+}
+
 enum sc_err store_sync_link_list(struct store *st, const char *rule_id, int limit,
                                  const char *cursor, json_t *items, char **next)
 {
     *next = NULL;
-    sqlite3_stmt *s = store__prepare(st, "SELECT " LINK_COLUMNS " FROM sync_links WHERE rule_id = "
-                                         "? AND user_id > ? ORDER BY user_id LIMIT ?");
+    sqlite3_stmt *s = store__prepare(
+        st, "SELECT u.user_id, l.username, l.target_id, l.state, l.last_error, l.updated_at, "
+            "l.rejected, o.id IS NOT NULL FROM (SELECT user_id FROM sync_links WHERE rule_id = ?1 "
+            "AND user_id > ?2 UNION SELECT user_id FROM sync_outbox WHERE rule_id = ?1 AND "
+            "user_id > ?2) u LEFT JOIN sync_links l ON l.rule_id = ?1 AND l.user_id = u.user_id "
+            "LEFT JOIN sync_outbox o ON o.rule_id = ?1 AND o.user_id = u.user_id "
+            "ORDER BY u.user_id LIMIT ?3");
     if (!s)
         return SC_ERR_DB;
     store__bind_text(s, 1, rule_id);
@@ -221,23 +327,30 @@ enum sc_err store_sync_link_list(struct store *st, const char *rule_id, int limi
     int count = 0, rc;
     enum sc_err err = SC_OK;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct store_sync_link l;
-        link_read(s, &l);
+        const char *uid = (const char *)sqlite3_column_text(s, 0);
         if (count == limit) {
             *next = sc_strdup(json_string_value(
                 json_object_get(json_array_get(items, json_array_size(items) - 1), "userId")));
-            store_sync_link_clear(&l);
             break;
         }
-        json_array_append_new(items, json_pack("{s:s, s:o, s:o, s:s, s:o, s:o}", "userId",
-                                               l.user_id, "username", json_str_or_null(l.username),
-                                               "targetId", json_str_or_null(l.target_id), "state",
-                                               l.state, "lastError", json_str_or_null(l.last_error),
-                                               "updatedAt", time_or_null(l.updated_at)));
-        store_sync_link_clear(&l);
+        int has_row = sqlite3_column_type(s, 3) != SQLITE_NULL;
+        json_t *item =
+            json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b}", "userId", json_str_or_null(uid),
+                      "username", json_str_or_null((const char *)sqlite3_column_text(s, 1)),
+                      "targetId", json_str_or_null((const char *)sqlite3_column_text(s, 2)),
+                      "state", json_str_or_null((const char *)sqlite3_column_text(s, 3)),
+                      "lastError", json_str_or_null((const char *)sqlite3_column_text(s, 4)),
+                      "updatedAt", has_row ? time_or_null(sqlite3_column_int64(s, 5)) : json_null(),
+                      "rejected", rejected_list((const char *)sqlite3_column_text(s, 6)), "queued",
+                      sqlite3_column_int(s, 7));
+        if (!item) {
+            err = SC_ERR_NOMEM;
+            break;
+        }
+        json_array_append_new(items, item);
         count++;
     }
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+    if (!err && rc != SQLITE_DONE && rc != SQLITE_ROW)
         err = store__err(st, rc);
     sqlite3_reset(s);
     return err;
@@ -294,9 +407,9 @@ enum sc_err store_sync_outbox_touch(struct store *st, const char *rule_id, const
     return step_done(st, s);
 }
 
-enum sc_err store_sync_outbox_lease(struct store *st, const char *owner, int64_t now,
-                                    int64_t lease_ms, size_t max, struct store_sync_item **out,
-                                    size_t *n)
+enum sc_err store_sync_outbox_lease(struct store *st, const char *owner, const char *rule_id,
+                                    int64_t now, int64_t lease_ms, size_t max,
+                                    struct store_sync_item **out, size_t *n)
 {
     *out = NULL;
     *n = 0;
@@ -308,11 +421,20 @@ enum sc_err store_sync_outbox_lease(struct store *st, const char *owner, int64_t
     size_t count = 0;
     if (own_tx && (err = store_begin(st)))
         return err;
-    sqlite3_stmt *u = store__prepare(
-        st, "UPDATE sync_outbox SET lease_owner = ?, lease_until = ?, attempts = attempts + 1 "
-            "WHERE id IN (SELECT id FROM sync_outbox WHERE not_before <= ? AND "
-            "(lease_owner IS NULL OR lease_until < ?) ORDER BY not_before LIMIT ?) "
-            "RETURNING id, rule_id, user_id, flags, attempts, generation, not_before");
+    /* Two statements so that each can use its index (the rule's, or the due one). */
+    sqlite3_stmt *u =
+        rule_id ? store__prepare(
+                      st, "UPDATE sync_outbox SET lease_owner = ?1, lease_until = ?2, attempts = "
+                          "attempts + 1, lease_token = lease_token + 1 WHERE id IN (SELECT id FROM "
+                          "sync_outbox WHERE rule_id = ?6 AND not_before <= ?3 AND (lease_owner IS "
+                          "NULL OR lease_until < ?4) ORDER BY not_before LIMIT ?5) RETURNING id, "
+                          "rule_id, user_id, flags, attempts, generation, not_before, lease_token")
+                : store__prepare(
+                      st, "UPDATE sync_outbox SET lease_owner = ?1, lease_until = ?2, attempts = "
+                          "attempts + 1, lease_token = lease_token + 1 WHERE id IN (SELECT id FROM "
+                          "sync_outbox WHERE not_before <= ?3 AND (lease_owner IS NULL OR "
+                          "lease_until < ?4) ORDER BY not_before LIMIT ?5) RETURNING id, rule_id, "
+                          "user_id, flags, attempts, generation, not_before, lease_token");
     if (!u) {
         err = SC_ERR_DB;
         goto done;
@@ -322,6 +444,8 @@ enum sc_err store_sync_outbox_lease(struct store *st, const char *owner, int64_t
     sqlite3_bind_int64(u, 3, now);
     sqlite3_bind_int64(u, 4, now);
     sqlite3_bind_int64(u, 5, (sqlite3_int64)max);
+    if (rule_id)
+        store__bind_text(u, 6, rule_id);
     items = calloc(max, sizeof *items);
     if (!items) {
         sqlite3_reset(u);
@@ -338,6 +462,7 @@ enum sc_err store_sync_outbox_lease(struct store *st, const char *owner, int64_t
         it->attempts = sqlite3_column_int(u, 4);
         it->generation = sqlite3_column_int64(u, 5);
         it->not_before = sqlite3_column_int64(u, 6);
+        it->lease_token = sqlite3_column_int64(u, 7);
     }
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)
         err = store__err(st, rc);
@@ -362,38 +487,70 @@ done:
     return SC_OK;
 }
 
-enum sc_err store_sync_outbox_done(struct store *st, int64_t id, int64_t generation)
+enum sc_err store_sync_outbox_renew(struct store *st, const char *owner, int64_t until)
 {
-    sqlite3_stmt *d = store__prepare(st, "DELETE FROM sync_outbox WHERE id = ? AND generation = ?");
-    if (!d)
-        return SC_ERR_DB;
-    sqlite3_bind_int64(d, 1, id);
-    sqlite3_bind_int64(d, 2, generation);
-    enum sc_err err = step_done(st, d);
-    if (err || sqlite3_changes(st->db) > 0)
-        return err;
-    sqlite3_stmt *u = store__prepare(
-        st,
-        "UPDATE sync_outbox SET lease_owner = NULL, lease_until = 0, attempts = 0 WHERE id = ?");
+    sqlite3_stmt *u =
+        store__prepare(st, "UPDATE sync_outbox SET lease_until = ? WHERE lease_owner = ?");
     if (!u)
         return SC_ERR_DB;
-    sqlite3_bind_int64(u, 1, id);
+    sqlite3_bind_int64(u, 1, until);
+    store__bind_text(u, 2, owner);
     return step_done(st, u);
 }
 
-enum sc_err store_sync_outbox_retry(struct store *st, int64_t id, int64_t generation,
+enum sc_err store_sync_outbox_held(struct store *st, const char *owner,
+                                   const struct store_sync_item *it, int *held)
+{
+    *held = 0;
+    sqlite3_stmt *s = store__prepare(
+        st, "SELECT 1 FROM sync_outbox WHERE id = ? AND lease_owner = ? AND lease_token = ?");
+    if (!s)
+        return SC_ERR_DB;
+    sqlite3_bind_int64(s, 1, it->id);
+    store__bind_text(s, 2, owner);
+    sqlite3_bind_int64(s, 3, it->lease_token);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW)
+        *held = 1;
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? SC_OK : store__err(st, rc);
+}
+
+enum sc_err store_sync_outbox_done(struct store *st, const struct store_sync_item *it)
+{
+    sqlite3_stmt *d = store__prepare(
+        st, "DELETE FROM sync_outbox WHERE id = ? AND generation = ? AND lease_token = ?");
+    if (!d)
+        return SC_ERR_DB;
+    sqlite3_bind_int64(d, 1, it->id);
+    sqlite3_bind_int64(d, 2, it->generation);
+    sqlite3_bind_int64(d, 3, it->lease_token);
+    enum sc_err err = step_done(st, d);
+    if (err || sqlite3_changes(st->db) > 0)
+        return err;
+    sqlite3_stmt *u = store__prepare(st, "UPDATE sync_outbox SET lease_owner = NULL, lease_until = "
+                                         "0, attempts = 0 WHERE id = ? AND lease_token = ?");
+    if (!u)
+        return SC_ERR_DB;
+    sqlite3_bind_int64(u, 1, it->id);
+    sqlite3_bind_int64(u, 2, it->lease_token);
+    return step_done(st, u);
+}
+
+enum sc_err store_sync_outbox_retry(struct store *st, const struct store_sync_item *it,
                                     int64_t not_before)
 {
     sqlite3_stmt *u = store__prepare(
-        st,
-        "UPDATE sync_outbox SET lease_owner = NULL, lease_until = 0, "
-        "not_before = CASE WHEN generation = ? THEN ? ELSE MIN(not_before, ?) END WHERE id = ?");
+        st, "UPDATE sync_outbox SET lease_owner = NULL, lease_until = 0, "
+            "not_before = CASE WHEN generation = ? THEN ? ELSE MIN(not_before, ?) END WHERE id = ? "
+            "AND lease_token = ?");
     if (!u)
         return SC_ERR_DB;
-    sqlite3_bind_int64(u, 1, generation);
+    sqlite3_bind_int64(u, 1, it->generation);
     sqlite3_bind_int64(u, 2, not_before);
     sqlite3_bind_int64(u, 3, sc_clock_now_ms());
-    sqlite3_bind_int64(u, 4, id);
+    sqlite3_bind_int64(u, 4, it->id);
+    sqlite3_bind_int64(u, 5, it->lease_token);
     return step_done(st, u);
 }
 
@@ -415,12 +572,17 @@ enum sc_err store_sync_outbox_release_all(struct store *st, const char *owner)
     return step_done(st, u);
 }
 
-enum sc_err store_sync_outbox_next_due(struct store *st, int64_t *ms)
+enum sc_err store_sync_outbox_next_due(struct store *st, const char *rule_id, int64_t *ms)
 {
     sqlite3_stmt *s =
-        store__prepare(st, "SELECT MIN(not_before) FROM sync_outbox WHERE lease_owner IS NULL");
+        rule_id ? store__prepare(st, "SELECT MIN(not_before) FROM sync_outbox WHERE rule_id = ? "
+                                     "AND lease_owner IS NULL")
+                : store__prepare(st, "SELECT MIN(not_before) FROM sync_outbox WHERE lease_owner "
+                                     "IS NULL");
     if (!s)
         return SC_ERR_DB;
+    if (rule_id)
+        store__bind_text(s, 1, rule_id);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
         *ms = sqlite3_column_type(s, 0) == SQLITE_NULL ? INT64_MAX : sqlite3_column_int64(s, 0);
@@ -493,8 +655,9 @@ enum sc_err store_sync_rule_get(struct store *st, const char *rule_id, struct st
     memset(out, 0, sizeof *out);
     sc_strlcpy(out->rule_id, rule_id, sizeof out->rule_id);
     sqlite3_stmt *s = store__prepare(st, "SELECT resync, brake_hold, brake_limit, last_sync_at, "
-                                         "last_resync_at, last_error FROM sync_rules "
-                                         "WHERE rule_id = ?");
+                                         "last_resync_at, last_error, verify, last_verify_at, "
+                                         "verify_checked, verify_drifted, resync_seq FROM "
+                                         "sync_rules WHERE rule_id = ?");
     if (!s)
         return SC_ERR_DB;
     store__bind_text(s, 1, rule_id);
@@ -508,6 +671,11 @@ enum sc_err store_sync_rule_get(struct store *st, const char *rule_id, struct st
         const unsigned char *t = sqlite3_column_text(s, 5);
         if (t)
             sc_strlcpy(out->last_error, (const char *)t, sizeof out->last_error);
+        out->verify = sqlite3_column_int(s, 6);
+        out->last_verify_at = sqlite3_column_int64(s, 7);
+        out->verify_checked = sqlite3_column_int64(s, 8);
+        out->verify_drifted = sqlite3_column_int64(s, 9);
+        out->resync_seq = sqlite3_column_int64(s, 10);
     }
     sqlite3_reset(s);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? SC_OK : store__err(st, rc);
@@ -516,8 +684,15 @@ enum sc_err store_sync_rule_get(struct store *st, const char *rule_id, struct st
 enum sc_err store_sync_rule_put(struct store *st, const struct store_sync_rule *r)
 {
     sqlite3_stmt *s = store__prepare(
-        st, "INSERT OR REPLACE INTO sync_rules(rule_id, resync, brake_hold, brake_limit, "
-            "last_sync_at, last_resync_at, last_error) VALUES(?, ?, ?, ?, ?, ?, ?)");
+        st, "INSERT INTO sync_rules(rule_id, resync, brake_hold, brake_limit, last_sync_at, "
+            "last_resync_at, last_error, verify, last_verify_at, verify_checked, verify_drifted, "
+            "resync_seq) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(rule_id) DO "
+            "UPDATE SET resync = excluded.resync, brake_hold = excluded.brake_hold, brake_limit "
+            "= excluded.brake_limit, last_sync_at = excluded.last_sync_at, last_resync_at = "
+            "excluded.last_resync_at, last_error = excluded.last_error, verify = "
+            "excluded.verify, last_verify_at = excluded.last_verify_at, verify_checked = "
+            "excluded.verify_checked, verify_drifted = excluded.verify_drifted, resync_seq = "
+            "excluded.resync_seq");
     if (!s)
         return SC_ERR_DB;
     store__bind_text(s, 1, r->rule_id);
@@ -527,18 +702,79 @@ enum sc_err store_sync_rule_put(struct store *st, const struct store_sync_rule *
     sqlite3_bind_int64(s, 5, r->last_sync_at);
     sqlite3_bind_int64(s, 6, r->last_resync_at);
     store__bind_text(s, 7, r->last_error[0] ? r->last_error : NULL);
+    sqlite3_bind_int(s, 8, r->verify ? 1 : 0);
+    sqlite3_bind_int64(s, 9, r->last_verify_at);
+    sqlite3_bind_int64(s, 10, r->verify_checked);
+    sqlite3_bind_int64(s, 11, r->verify_drifted);
+    sqlite3_bind_int64(s, 12, r->resync_seq);
     return step_done(st, s);
 }
 
-enum sc_err store_sync_rule_request_resync(struct store *st, const char *rule_id, int allow)
+enum sc_err store_sync_rule_request_resync(struct store *st, const char *rule_id, int allow,
+                                           int verify)
 {
     sqlite3_stmt *s = store__prepare(
-        st, "INSERT INTO sync_rules(rule_id, resync) VALUES(?, ?) ON CONFLICT(rule_id) DO "
-            "UPDATE SET resync = MAX(resync, excluded.resync)");
+        st, "INSERT INTO sync_rules(rule_id, resync, verify, resync_seq) VALUES(?, ?, ?, 1) ON "
+            "CONFLICT(rule_id) DO UPDATE SET resync = MAX(resync, excluded.resync), verify = "
+            "MAX(verify, excluded.verify), resync_seq = resync_seq + 1");
     if (!s)
         return SC_ERR_DB;
     store__bind_text(s, 1, rule_id);
     sqlite3_bind_int(s, 2, allow ? 2 : 1);
+    sqlite3_bind_int(s, 3, verify ? 1 : 0);
+    return step_done(st, s);
+}
+
+enum sc_err store_sync_rule_resync_done(struct store *st, const char *rule_id, int64_t seq)
+{
+    sqlite3_stmt *s = store__prepare(st, "UPDATE sync_rules SET resync = 0, verify = 0 WHERE "
+                                         "rule_id = ? AND resync_seq = ?");
+    if (!s)
+        return SC_ERR_DB;
+    store__bind_text(s, 1, rule_id);
+    sqlite3_bind_int64(s, 2, seq);
+    return step_done(st, s);
+}
+
+enum sc_err store_sync_rule_add_drift(struct store *st, const char *rule_id, int64_t checked,
+                                      int64_t drifted, int64_t at)
+{
+    sqlite3_stmt *s = store__prepare(
+        st, "INSERT INTO sync_rules(rule_id, last_verify_at, verify_checked, verify_drifted) "
+            "VALUES(?1, ?4, ?2, ?3) ON CONFLICT(rule_id) DO UPDATE SET last_verify_at = ?4, "
+            "verify_checked = verify_checked + ?2, verify_drifted = verify_drifted + ?3");
+    if (!s)
+        return SC_ERR_DB;
+    store__bind_text(s, 1, rule_id);
+    sqlite3_bind_int64(s, 2, checked);
+    sqlite3_bind_int64(s, 3, drifted);
+    sqlite3_bind_int64(s, 4, at);
+    return step_done(st, s);
+}
+
+enum sc_err store_sync_rule_clears_get(struct store *st, const char *rule_id, char **out)
+{
+    *out = NULL;
+    sqlite3_stmt *s = store__prepare(st, "SELECT clear_paths FROM sync_rules WHERE rule_id = ?");
+    if (!s)
+        return SC_ERR_DB;
+    store__bind_text(s, 1, rule_id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *out = store__column_dup(s, 0);
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? SC_OK : store__err(st, rc);
+}
+
+enum sc_err store_sync_rule_clears_set(struct store *st, const char *rule_id, const char *json)
+{
+    sqlite3_stmt *s = store__prepare(
+        st, "INSERT INTO sync_rules(rule_id, clear_paths) VALUES(?, ?) ON CONFLICT(rule_id) DO "
+            "UPDATE SET clear_paths = excluded.clear_paths");
+    if (!s)
+        return SC_ERR_DB;
+    store__bind_text(s, 1, rule_id);
+    store__bind_text(s, 2, json);
     return step_done(st, s);
 }
 

@@ -16,10 +16,26 @@ struct store_pool;
 
 /* Opens one connection for dsn ("sqlite:PATH"; "sqlite::memory:" for a private
  * in-memory database) and brings every schema component up to date (migrations run
- * in a transaction, once, guarded by a version table). *out is new; store_close frees
- * it. Errors: SC_ERR_INVALID (bad DSN, e->field "db"), SC_ERR_UNSUPPORTED (a back-end
- * that is not built in), SC_ERR_DB (cannot open or migrate: message says why). */
+ * in a transaction, once, guarded by a version table). A database file is created with
+ * mode 0600; an existing one, its -wal and -shm, open to group or others, are narrowed
+ * to the owner (logged). *out is new; store_close frees it. Errors: SC_ERR_INVALID
+ * (bad DSN, e->field "db"), SC_ERR_UNSUPPORTED (a back-end that is not built in),
+ * SC_ERR_DB (cannot open or migrate: message says why). */
 enum sc_err store_open(const char *dsn, struct store **out, struct sc_error *e);
+
+/* How much of what was committed survives a failure: SQLite's `synchronous` setting
+ * under WAL. Both survive a killed process (kill -9, a crash of scimitar). */
+enum store_durability {
+    STORE_DURABILITY_FULL = 0, /* default: each commit is fsynced before it returns, so
+                                  a power loss or OS crash loses no committed transaction */
+    STORE_DURABILITY_NORMAL,   /* fsync only at WAL checkpoints: a power loss or OS crash
+                                  may lose the transactions committed since the last one
+                                  (the database stays consistent) */
+};
+
+/* Sets the durability of the connections opened from now on in this process. Call it
+ * once at start, before opening any. */
+void store_set_durability(enum store_durability d);
 
 /* Closes st. NULL is a no-op. */
 void store_close(struct store *st);
@@ -34,7 +50,8 @@ void store_rollback(struct store *st);
 int store_in_transaction(const struct store *st);
 
 /* A pool of connections to one DSN. store_pool_new opens (and migrates) a first
- * connection to check the DSN. Errors as store_open. */
+ * connection to check the DSN. Errors as store_open, and SC_ERR_INVALID (field "db") for
+ * an in-memory database ("sqlite::memory:"): each connection would open its own. */
 enum sc_err store_pool_new(const char *dsn, struct store_pool **out, struct sc_error *e);
 
 /* Borrows a connection for the current thread's use until store_pool_release. Opens a
@@ -47,6 +64,13 @@ void store_pool_free(struct store_pool *p);
 
 /* The DSN the pool opens. Borrowed. */
 const char *store_pool_dsn(const struct store_pool *p);
+
+/* Write health of this process's database. Takes the write lock and writes a row in a
+ * transaction that is rolled back (a database that became read-only fails it), then
+ * reports whether a write has failed (disk full, I/O error, read-only or corrupt
+ * database) since the last commit that succeeded, in any thread of this process.
+ * Returns 0 when writes work, -1 with why (size n) holding the failure's text. */
+int store_write_check(struct store *st, char *why, size_t n);
 
 /* Key-value settings (admin token hash, engine cursors, ...). store_setting_get writes a
  * new string into *out (free it) or returns SC_ERR_NOT_FOUND. */

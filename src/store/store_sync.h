@@ -49,6 +49,9 @@ struct store_sync_link {
     int64_t updated_at;
     uint64_t source; /* the source stamp (sync_rule_source) of the user version that was
                         found in sync with sent, when state is SYNCED; 0 = unknown */
+    char *rejected;  /* JSON object of the attributes the target rejected (attribute
+                        isolation: {"stamp": "...", "attributes": {key: {"value", "error",
+                        "httpStatus", "method"}}}), NULL when none */
 };
 
 /* Frees the strings of l (not l itself) and zeroes it. */
@@ -61,6 +64,20 @@ enum sc_err store_sync_link_get(struct store *st, const char *rule_id, const cha
 /* Inserts or replaces a link (values borrowed); updated_at is set to now. */
 enum sc_err store_sync_link_put(struct store *st, const struct store_sync_link *l);
 
+/* Inserts l (values borrowed) unless a link row of (rule, user) exists that has a target
+ * account or was written after since_ms (by a delivery that finished meanwhile): a full
+ * resync links from a listing fetched while deliveries went on, and must not overwrite
+ * what they recorded. *written says whether l was stored. */
+enum sc_err store_sync_link_put_unlinked(struct store *st, const struct store_sync_link *l,
+                                         int64_t since_ms, int *written);
+
+/* Replaces the sent values of (rule, user) by what the target was found to hold (verify):
+ * sets sent/digest (and target_id when l->target_id is NULL: the account is gone; absent
+ * set), state PENDING, only while the row's digest is still expect_digest (no delivery
+ * changed it since it was read). *written says whether it was. */
+enum sc_err store_sync_link_set_found(struct store *st, const struct store_sync_link *l,
+                                      uint64_t expect_digest, int *written);
+
 /* Sets the source stamp of (rule, user) when its link is still SYNCED with digest
  * (otherwise leaves it alone). */
 enum sc_err store_sync_link_set_source(struct store *st, const char *rule_id, const char *user_id,
@@ -71,9 +88,14 @@ enum sc_err store_sync_link_set_source(struct store *st, const char *rule_id, co
 enum sc_err store_sync_link_each(struct store *st, const char *rule_id,
                                  int (*fn)(void *arg, const struct store_sync_link *l), void *arg);
 
-/* Lists a rule's links ordered by user id after cursor (a user id, or NULL), at most
- * limit, as new JSON objects {"userId","username","targetId","state","lastError",
- * "updatedAt"} appended to items; *next is a new cursor string or NULL at the end. */
+/* Lists a rule's users ordered by user id after cursor (a user id, or NULL), at most
+ * limit: every user with a link row, and every user with a queued item but no link row
+ * yet. Appends new JSON objects {"userId","username","targetId","state","lastError",
+ * "updatedAt","rejected","queued"} to items: "rejected" is an array of
+ * {"attribute","error","httpStatus","method"} (empty when none); "queued" is true while
+ * an item waits; a user without a link row has "state": null (the caller decides whether
+ * it is in scope). Text is returned as valid UTF-8 whatever was stored. *next is a new
+ * cursor string or NULL at the end. */
 enum sc_err store_sync_link_list(struct store *st, const char *rule_id, int limit,
                                  const char *cursor, json_t *items, char **next);
 
@@ -88,15 +110,20 @@ enum sc_err store_sync_link_counts(struct store *st, const char *rule_id,
 
 /* Item flags. */
 #define SYNC_ITEM_ALLOW_REMOVE 1 /* removal approved past the brake */
+#define SYNC_ITEM_VERIFY                                                                           \
+    2 /* read the account from the target before planning (drift                                   \
+         repair where the target cannot be listed) */
 
 struct store_sync_item {
     int64_t id;
     char rule_id[STORE_SYNC_ID_MAX];
     char user_id[STORE_SYNC_ID_MAX];
     int flags;
-    int attempts;       /* leases taken so far, this one included */
-    int64_t generation; /* bumped by every store_sync_outbox_touch */
-    int64_t not_before; /* ms since the epoch */
+    int attempts;        /* leases taken so far, this one included */
+    int64_t generation;  /* bumped by every store_sync_outbox_touch */
+    int64_t not_before;  /* ms since the epoch */
+    int64_t lease_token; /* fencing token of this lease: bumped by every lease, so an
+                            outcome is applied only while the lease it came from holds */
 };
 
 /* Marks (rule, user) as needing work no earlier than not_before: inserts an item, or
@@ -106,28 +133,40 @@ struct store_sync_item {
 enum sc_err store_sync_outbox_touch(struct store *st, const char *rule_id, const char *user_id,
                                     int flags, int64_t not_before);
 
-/* Leases up to max due items (not_before <= now, not leased or lease expired) to owner
- * until now + lease_ms, incrementing their attempts, oldest first. *out is a new array
- * of *n items (free()), possibly empty. Runs its own transaction unless one is open. */
-enum sc_err store_sync_outbox_lease(struct store *st, const char *owner, int64_t now,
-                                    int64_t lease_ms, size_t max, struct store_sync_item **out,
-                                    size_t *n);
+/* Leases up to max due items (not_before <= now, not leased or lease expired) of rule_id
+ * (any rule when NULL) to owner until now + lease_ms, incrementing their attempts and
+ * lease tokens, oldest first. *out is a new array of *n items (free()), possibly empty.
+ * Runs its own transaction unless one is open. */
+enum sc_err store_sync_outbox_lease(struct store *st, const char *owner, const char *rule_id,
+                                    int64_t now, int64_t lease_ms, size_t max,
+                                    struct store_sync_item **out, size_t *n);
 
-/* Finishes a leased item: deletes it when its generation is still `generation`, else
+/* Extends every lease held by owner to until (a live engine renews what it holds, so
+ * a job that waits in a rate-limit queue keeps its lease). */
+enum sc_err store_sync_outbox_renew(struct store *st, const char *owner, int64_t until);
+
+/* *held = 1 when it->id is still leased to owner with it->lease_token (the outcome of
+ * the job that leased it may be applied), else 0. */
+enum sc_err store_sync_outbox_held(struct store *st, const char *owner,
+                                   const struct store_sync_item *it, int *held);
+
+/* Finishes a leased item (fenced by its lease token: nothing happens when the lease
+ * was taken over): deletes it when its generation is still it->generation, else
  * (touched meanwhile) releases the lease so it is planned again at once. */
-enum sc_err store_sync_outbox_done(struct store *st, int64_t id, int64_t generation);
+enum sc_err store_sync_outbox_done(struct store *st, const struct store_sync_item *it);
 
-/* Releases a leased item for a later attempt no earlier than not_before (or at once
- * when it was touched meanwhile). */
-enum sc_err store_sync_outbox_retry(struct store *st, int64_t id, int64_t generation,
+/* Releases a leased item (fenced as store_sync_outbox_done) for a later attempt no
+ * earlier than not_before (or at once when it was touched meanwhile). */
+enum sc_err store_sync_outbox_retry(struct store *st, const struct store_sync_item *it,
                                     int64_t not_before);
 
 /* Releases every lease held by owner, or every lease when owner is NULL (a SQLite
  * database is served by one engine: at start it takes back what a crashed one held). */
 enum sc_err store_sync_outbox_release_all(struct store *st, const char *owner);
 
-/* Writes the earliest not_before among unleased items into *ms, or INT64_MAX when none. */
-enum sc_err store_sync_outbox_next_due(struct store *st, int64_t *ms);
+/* Writes the earliest not_before among unleased items of rule_id (any rule when NULL)
+ * into *ms, or INT64_MAX when none. */
+enum sc_err store_sync_outbox_next_due(struct store *st, const char *rule_id, int64_t *ms);
 
 /* Number of items waiting for rule_id (all rules when NULL). */
 enum sc_err store_sync_outbox_count(struct store *st, const char *rule_id, int64_t *n);
@@ -150,10 +189,15 @@ enum sc_err store_sync_cursor_set(struct store *st, int64_t seq);
 struct store_sync_rule {
     char rule_id[STORE_SYNC_ID_MAX];
     int resync;          /* 0 none, 1 full resync requested, 2 requested with allow */
+    int verify;          /* the requested resync reads the target's accounts (drift repair) */
     int64_t brake_hold;  /* removals a braked resync holds back (0 = not braked) */
     int64_t brake_limit; /* the threshold it passed */
     int64_t last_sync_at;
     int64_t last_resync_at;
+    int64_t last_verify_at; /* the last verifying resync (0 = never) */
+    int64_t verify_checked; /* linked accounts it compared */
+    int64_t verify_drifted; /* of those, accounts that differed or were gone */
+    int64_t resync_seq;     /* numbers resync requests (each request adds one) */
     char last_error[256];
 };
 
@@ -163,8 +207,27 @@ enum sc_err store_sync_rule_get(struct store *st, const char *rule_id, struct st
 /* Inserts or replaces rule_id's state (r->rule_id names it). */
 enum sc_err store_sync_rule_put(struct store *st, const struct store_sync_rule *r);
 
-/* Requests a full resync of rule_id (allow: approve removals past the brake). */
-enum sc_err store_sync_rule_request_resync(struct store *st, const char *rule_id, int allow);
+/* Requests a full resync of rule_id (allow: approve removals past the brake; verify:
+ * read the target's accounts and repair drift). Requests merge: allow and verify stay
+ * set until the resync runs. */
+enum sc_err store_sync_rule_request_resync(struct store *st, const char *rule_id, int allow,
+                                           int verify);
+
+/* Ends the resync request numbered seq: clears resync and verify unless a newer request
+ * came meanwhile (then it stays pending). */
+enum sc_err store_sync_rule_resync_done(struct store *st, const char *rule_id, int64_t seq);
+
+/* Adds to rule_id's drift figures (accounts read one by one by a verify) and sets
+ * last_verify_at to at. */
+enum sc_err store_sync_rule_add_drift(struct store *st, const char *rule_id, int64_t checked,
+                                      int64_t drifted, int64_t at);
+
+/* The unmapped attributes still to clear on rule_id's target (mapping rows removed with
+ * clearOnUnmap): *out is new JSON array text, or NULL when none. */
+enum sc_err store_sync_rule_clears_get(struct store *st, const char *rule_id, char **out);
+
+/* Replaces that list (json: array text, or NULL for none). */
+enum sc_err store_sync_rule_clears_set(struct store *st, const char *rule_id, const char *json);
 
 /* Writes a new array of up to max rule ids (char[STORE_SYNC_ID_MAX] each) with a
  * pending resync into *out, *n of them. */

@@ -216,6 +216,21 @@ static void handle(void *ctx, const struct http_request *req, struct http_respon
     }
 }
 
+/* The server's early hook: a SCIM request that fails authentication gets its 401 before
+ * its body is read, so unauthenticated peers cannot make the target buffer bodies. */
+static enum http_early early(void *ctx, const struct http_request *req, struct http_response *res)
+{
+    struct target *t = ctx;
+    const char *path = req->path;
+    size_t plen = strlen(SCIM_PREFIX);
+    if (strncmp(path, SCIM_PREFIX, plen) != 0 || (path[plen] != '/' && path[plen]))
+        return HTTP_EARLY_READ_BODY;
+    if (target_auth_check(t, req, res) == 0)
+        return HTTP_EARLY_READ_BODY;
+    t->requests[method_of(req->method)]++;
+    return HTTP_EARLY_ANSWERED;
+}
+
 /* Builds the base URL from the listen address and the bound port. */
 static void make_base_url(struct target *t)
 {
@@ -290,6 +305,7 @@ enum sc_err target_start(const struct target_options *o, struct target **out, st
         .max_body = t->opt.max_body,
         .threads = t->opt.threads,
         .handler = handle,
+        .early = early,
         .ctx = t,
         /* a fault that sleeps must not stall the other connections of a pool thread */
         .thread_per_connection = t->faults.latency_ms > 0 || t->faults.timeout_p > 0.0,

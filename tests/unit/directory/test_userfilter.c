@@ -6,10 +6,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "base/buf.h"
 #include "directory/userfilter.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static json_t *user(void)
 {
@@ -260,6 +263,164 @@ static void test_caps(void **state)
     assert_false(userfilter_attribute_known("address"));
 }
 
+/* Returns whether value matches pattern with MATCHES (compiled, asserting success). */
+static int re(const char *pattern, const char *value)
+{
+    json_t *spec = json_pack("{s:s, s:[{s:s, s:s, s:s}]}", "match", "ALL", "conditions",
+                             "attribute", "title", "operator", "MATCHES", "value", pattern);
+    json_t *u = json_pack("{s:s}", "title", value);
+    struct userfilter *f = NULL;
+    struct sc_error e = {0};
+    if (userfilter_compile(spec, &f, &e) != SC_OK)
+        fail_msg("pattern %s: %s", pattern, e.message);
+    int r = userfilter_match(f, u, NULL, 0);
+    userfilter_free(f);
+    json_decref(spec);
+    json_decref(u);
+    return r;
+}
+
+/* Asserts that pattern is refused at compile time on conditions[0].value, with a message
+ * containing want. */
+static void re_refused(const char *pattern, enum sc_err code, const char *want)
+{
+    json_t *spec = json_pack("{s:s, s:[{s:s, s:s, s:s}]}", "match", "ALL", "conditions",
+                             "attribute", "title", "operator", "MATCHES", "value", pattern);
+    struct userfilter *f = NULL;
+    struct sc_error e = {0};
+    enum sc_err rc = userfilter_compile(spec, &f, &e);
+    json_decref(spec);
+    if (rc != code || strcmp(e.field, "conditions[0].value") != 0 || !strstr(e.message, want))
+        fail_msg("pattern %s: got %d field '%s' message '%s', want %d and '%s'", pattern, rc,
+                 e.field, e.message, code, want);
+    assert_null(f);
+}
+
+/* MATCHES keeps its POSIX ERE meaning: unanchored, ASCII case-insensitive, bracket
+ * expressions where a backslash is an ordinary character, stacked repetitions. */
+static void test_regex_semantics(void **state)
+{
+    (void)state;
+    assert_true(re("engineer", "Senior ENGINEER"));
+    assert_false(re("^engineer", "Senior Engineer"));
+    assert_true(re("^sen.*eer$", "Senior Engineer"));
+    assert_false(re("eer$", "Engineer\n")); /* $ is the end of the value only */
+    assert_true(re("a.b", "a\nb"));         /* . matches a newline */
+    assert_true(re("^(ab)+c$", "ABABc"));
+    assert_false(re("^(ab)+c$", "abac"));
+    assert_true(re("^a|^b", "beta"));
+    assert_true(re("^a{2,3}$", "aaa"));
+    assert_false(re("^a{2,3}$", "aaaa"));
+    assert_true(re("^a{,2}b", "aab"));
+    assert_true(re("^x{2}$", "xx"));
+    assert_true(re("^a**$", "aaa"));
+    assert_true(re("^xa+?$", "x"));
+    assert_true(re("^[[:digit:]]+$", "2024"));
+    assert_false(re("^[[:digit:]]+$", "20x4"));
+    assert_true(re("^[\\d]$", "\\")); /* in [...] a backslash is itself */
+    assert_true(re("^[\\d]$", "d"));
+    assert_false(re("^[\\d]$", "5"));
+    assert_true(re("^[]a]+$", "]a]"));
+    assert_true(re("^[^a-c]$", "z"));
+    assert_true(re("^[a-]+$", "a-a"));
+    assert_true(re("a\\.b", "a.b"));
+    assert_false(re("a\\.b", "axb"));
+    assert_true(re("^a)$", "a)")); /* an unmatched ')' is an ordinary character */
+    assert_true(re("\\<eng", "senior eng"));
+    assert_false(re("\\<eng", "seng"));
+    assert_true(re("^\\w+\\s\\w+$", "ada lovelace"));
+    assert_true(re("^caf\xc3\xa9$", "caf\xc3\xa9")); /* bytes of UTF-8 as they are */
+    assert_true(re("^$|x", "x"));
+    assert_true(re("()", "anything"));
+}
+
+static void test_regex_refused(void **state)
+{
+    (void)state;
+    /* glibc's regexec crashed on this one (back-references) */
+    re_refused("(x|)(\\1\\1|t1|\\1x)+", SC_ERR_INVALID, "back-references");
+    /* and grew to gigabytes on this one */
+    re_refused("a{1,32767}b{1,32767}c{1,32767}", SC_ERR_INVALID, "above 255");
+    re_refused("a{256}", SC_ERR_INVALID, "above 255");
+    re_refused("*a", SC_ERR_INVALID, "nothing to repeat");
+    re_refused("a|+", SC_ERR_INVALID, "nothing to repeat");
+    re_refused("(?=a)", SC_ERR_INVALID, "nothing to repeat"); /* not POSIX */
+    re_refused("^*", SC_ERR_INVALID, "nothing to repeat");
+    re_refused("a{", SC_ERR_INVALID, "repetition");
+    re_refused("a{2,1}", SC_ERR_INVALID, "wrong order");
+    re_refused("a{x}", SC_ERR_INVALID, "repetition");
+    re_refused("[z-a]", SC_ERR_INVALID, "wrong order");
+    re_refused("[abc", SC_ERR_INVALID, "not closed");
+    re_refused("[[:nope:]]", SC_ERR_INVALID, "character class");
+    re_refused("[[.ch.]]", SC_ERR_INVALID, "collating");
+    re_refused("(ab", SC_ERR_INVALID, "not closed");
+    re_refused("ab\\", SC_ERR_INVALID, "backslash");
+    /* nesting and size caps */
+    char deep[80] = "";
+    for (int i = 0; i < 33; i++)
+        strcat(deep, "(");
+    re_refused(deep, SC_ERR_INVALID, "nest");
+    re_refused("((((a{1,255}){1,255}){1,255}){1,255})", SC_ERR_INVALID, "compiled");
+    /* the caps still let real patterns through */
+    assert_true(re("^[a-z0-9._%+-]+@[a-z0-9.-]+\\.[a-z]{2,63}$", "ada@example.com"));
+    assert_true(re("^(x|)(t1|x)+$", "xt1x"));
+}
+
+/* A pattern that exceeds its match limit at run time fails the evaluation (no match,
+ * even where another condition of an ANY set would match) and is logged once. */
+static void test_regex_limit(void **state)
+{
+    (void)state;
+    json_t *spec =
+        json_pack("{s:s, s:[{s:s, s:s, s:s}, {s:s, s:s, s:s}]}", "match", "ANY", "conditions",
+                  "attribute", "title", "operator", "MATCHES", "value", "^(a|aa)*b$", "attribute",
+                  "username", "operator", "EQUALS", "value", "ada");
+    struct userfilter *f = NULL;
+    struct sc_error e = {0};
+    assert_int_equal(userfilter_compile(spec, &f, &e), SC_OK);
+    json_decref(spec);
+    char title[64];
+    memset(title, 'a', 48);
+    memcpy(title + 48, "b!", 3);
+    json_t *slow = json_pack("{s:s, s:s}", "username", "ada", "title", title);
+    json_t *fast = json_pack("{s:s, s:s}", "username", "ada", "title", "aab");
+    json_t *other = json_pack("{s:s, s:s}", "username", "bob", "title", "aaab");
+
+    /* capture standard error to count the warnings */
+    fflush(stderr);
+    int saved = dup(2);
+    FILE *tmp = tmpfile();
+    assert_non_null(tmp);
+    dup2(fileno(tmp), 2);
+    int r1 = userfilter_match(f, slow, NULL, 0);
+    int r2 = userfilter_match(f, slow, NULL, 0);
+    int r3 = userfilter_match(f, fast, NULL, 0);
+    int r4 = userfilter_match(f, other, NULL, 0);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    char logs[4096] = "";
+    rewind(tmp);
+    size_t n = fread(logs, 1, sizeof logs - 1, tmp);
+    logs[n] = '\0';
+    fclose(tmp);
+
+    assert_false(r1);
+    assert_false(r2);
+    assert_true(r3);
+    assert_true(r4);
+    const char *w = strstr(logs, "userfilter.match_failed");
+    if (!w)
+        fail_msg("no warning in: %s", logs);
+    if (!strstr(w, "field=conditions[0].value"))
+        fail_msg("no field in: %s", w);
+    assert_null(strstr(w + 1, "userfilter.match_failed")); /* once */
+    json_decref(slow);
+    json_decref(fast);
+    json_decref(other);
+    userfilter_free(f);
+}
+
 /* A deterministic pseudo-random generator for the robustness test. */
 static unsigned next_rand(unsigned *seed)
 {
@@ -298,15 +459,69 @@ static json_t *random_value(unsigned *seed, int depth)
     }
 }
 
+/* A random pattern from ERE pieces, valid or not (unbalanced parentheses, stray
+ * quantifiers, back-references). */
+static json_t *random_pattern(unsigned *seed)
+{
+    static const char *const pieces[] = {"a",     "B",   ".",   "*",   "+",           "?",    "(",
+                                         ")",     "|",   "^",   "$",   "[a-c]",       "[^x]", "{2}",
+                                         "{1,3}", "\\.", "\\1", "\\w", "[[:alpha:]]", "[",    "]",
+                                         "{",     "-",   "\\<", "{,2}"};
+    char buf[64] = "";
+    size_t len = 0;
+    for (unsigned i = next_rand(seed) % 8; i > 0; i--) {
+        const char *p = pieces[next_rand(seed) % (sizeof pieces / sizeof pieces[0])];
+        size_t pl = strlen(p);
+        if (len + pl >= sizeof buf)
+            break;
+        memcpy(buf + len, p, pl + 1);
+        len += pl;
+    }
+    return json_string(buf);
+}
+
+/* A random filter that is mostly well-formed: sets of conditions on known and unknown
+ * attributes with every operator, and now and then a piece of arbitrary JSON. */
+static json_t *random_filter(unsigned *seed, int depth)
+{
+    static const char *const attrs[] = {"username", "title", "group",   "population.name",
+                                        "enabled",  "email", "shoeSize"};
+    static const char *const ops[] = {"EQUALS",   "NOT_EQUALS", "STARTS_WITH", "ENDS_WITH",
+                                      "CONTAINS", "IN",         "IS_NULL",     "IS_NOT_NULL",
+                                      "MATCHES",  "matches",    "NOPE"};
+    if (next_rand(seed) % 20 == 0)
+        return random_value(seed, depth);
+    json_t *conds = json_array();
+    for (unsigned i = 1 + next_rand(seed) % 3; i > 0; i--) {
+        if (depth < 3 && next_rand(seed) % 4 == 0) {
+            json_array_append_new(conds, random_filter(seed, depth + 1));
+            continue;
+        }
+        const char *op = ops[next_rand(seed) % (sizeof ops / sizeof ops[0])];
+        json_t *c =
+            json_pack("{s:s, s:s}", "attribute",
+                      attrs[next_rand(seed) % (sizeof attrs / sizeof attrs[0])], "operator", op);
+        if (sc_strcaseeq(op, "MATCHES"))
+            json_object_set_new(c, "value", random_pattern(seed));
+        else if (strcmp(op, "IN") == 0)
+            json_object_set_new(c, "value", json_pack("[s, s]", "a", "Sales"));
+        else if (strncmp(op, "IS_", 3) != 0 || next_rand(seed) % 8 == 0)
+            json_object_set_new(c, "value", json_string("a"));
+        json_array_append_new(conds, c);
+    }
+    return json_pack("{s:s, s:o}", "match", next_rand(seed) % 2 ? "ALL" : "ANY", "conditions",
+                     conds);
+}
+
 static void test_random_specs(void **state)
 {
     (void)state;
     unsigned seed = 42;
     json_t *u = user();
     const char *groups[] = {"a", "b"};
-    int compiled = 0;
+    int compiled = 0, refused_count = 0;
     for (int i = 0; i < 3000; i++) {
-        json_t *spec = random_value(&seed, 0);
+        json_t *spec = random_filter(&seed, 0);
         struct userfilter *f = NULL;
         struct sc_error e = {0};
         if (userfilter_compile(spec, &f, &e) == SC_OK) {
@@ -317,11 +532,15 @@ static void test_random_specs(void **state)
             json_decref(userfilter_group_names(f));
             userfilter_free(f);
         } else {
+            refused_count++;
+            assert_null(f);
             assert_true(strlen(e.message) > 0);
         }
         json_decref(spec);
     }
-    (void)compiled;
+    /* both paths are exercised, each many times */
+    if (compiled < 300 || refused_count < 300)
+        fail_msg("compiled %d, refused %d of 3000", compiled, refused_count);
     json_decref(u);
 }
 
@@ -333,6 +552,9 @@ int main(void)
         cmocka_unit_test(test_all_any_nesting),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_caps),
+        cmocka_unit_test(test_regex_semantics),
+        cmocka_unit_test(test_regex_refused),
+        cmocka_unit_test(test_regex_limit),
         cmocka_unit_test(test_random_specs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -161,52 +161,78 @@ static void test_outbox_coalesces_and_leases(void **state)
     assert_int_equal(store_sync_outbox_count(st, NULL, &n), SC_OK);
     assert_int_equal(n, 2); /* one item per (rule, user) */
     int64_t due = 0;
-    assert_int_equal(store_sync_outbox_next_due(st, &due), SC_OK);
+    assert_int_equal(store_sync_outbox_next_due(st, NULL, &due), SC_OK);
     assert_int_equal(due, 50);
 
     struct store_sync_item *items = NULL;
     size_t k = 0;
-    assert_int_equal(store_sync_outbox_lease(st, "A", 200, 1000, 10, &items, &k), SC_OK);
+    assert_int_equal(store_sync_outbox_lease(st, "A", NULL, 200, 1000, 10, &items, &k), SC_OK);
     assert_int_equal(k, 1); /* u2 is not due yet */
     assert_string_equal(items[0].user_id, "u1");
     assert_int_equal(items[0].attempts, 1);
     struct store_sync_item it = items[0];
     free(items);
     /* a leased item is not leased again */
-    assert_int_equal(store_sync_outbox_lease(st, "B", 300, 1000, 10, &items, &k), SC_OK);
+    assert_int_equal(store_sync_outbox_lease(st, "B", NULL, 300, 1000, 10, &items, &k), SC_OK);
     assert_int_equal(k, 0);
     /* touched while in flight: done() keeps it for another round */
     assert_int_equal(store_sync_outbox_touch(st, "r1", "u1", 0, 250), SC_OK);
-    assert_int_equal(store_sync_outbox_done(st, it.id, it.generation), SC_OK);
+    assert_int_equal(store_sync_outbox_done(st, &it), SC_OK);
     assert_int_equal(store_sync_outbox_count(st, "r1", &n), SC_OK);
     assert_int_equal(n, 2);
-    assert_int_equal(store_sync_outbox_lease(st, "A", 300, 1000, 10, &items, &k), SC_OK);
+    assert_int_equal(store_sync_outbox_lease(st, "A", NULL, 300, 1000, 10, &items, &k), SC_OK);
     assert_int_equal(k, 1);
     it = items[0];
     free(items);
-    assert_int_equal(store_sync_outbox_done(st, it.id, it.generation), SC_OK);
+    assert_int_equal(store_sync_outbox_done(st, &it), SC_OK);
     assert_int_equal(store_sync_outbox_count(st, "r1", &n), SC_OK);
     assert_int_equal(n, 1);
 
     /* retry: not before the given time; a lease that expires is taken over */
-    assert_int_equal(store_sync_outbox_lease(st, "A", 600, 1000, 10, &items, &k), SC_OK);
+    assert_int_equal(store_sync_outbox_lease(st, "A", NULL, 600, 1000, 10, &items, &k), SC_OK);
     assert_int_equal(k, 1);
     it = items[0];
     free(items);
-    assert_int_equal(store_sync_outbox_retry(st, it.id, it.generation, 5000), SC_OK);
-    assert_int_equal(store_sync_outbox_lease(st, "A", 4000, 1000, 10, &items, &k), SC_OK);
+    assert_int_equal(store_sync_outbox_retry(st, &it, 5000), SC_OK);
+    assert_int_equal(store_sync_outbox_lease(st, "A", NULL, 4000, 1000, 10, &items, &k), SC_OK);
     assert_int_equal(k, 0);
-    assert_int_equal(store_sync_outbox_lease(st, "A", 5000, 1000, 10, &items, &k), SC_OK);
+    assert_int_equal(store_sync_outbox_lease(st, "A", NULL, 5000, 1000, 10, &items, &k), SC_OK);
     assert_int_equal(k, 1);
     assert_int_equal(items[0].attempts, 2);
+    struct store_sync_item stale = items[0];
     free(items);
-    assert_int_equal(store_sync_outbox_lease(st, "B", 7000, 1000, 10, &items, &k), SC_OK);
-    assert_int_equal(k, 1); /* A's lease expired at 6000 */
+    /* renewing keeps a lease: B cannot take it while A renews */
+    assert_int_equal(store_sync_outbox_renew(st, "A", 8000), SC_OK);
+    assert_int_equal(store_sync_outbox_lease(st, "B", NULL, 7000, 1000, 10, &items, &k), SC_OK);
+    assert_int_equal(k, 0);
+    assert_int_equal(store_sync_outbox_lease(st, "B", NULL, 8001, 1000, 10, &items, &k), SC_OK);
+    assert_int_equal(k, 1); /* A's lease expired at 8000 */
     assert_int_equal(items[0].attempts, 3);
+    assert_true(items[0].lease_token > stale.lease_token);
+    it = items[0];
     free(items);
+    /* fencing: A's late outcome is not applied; B's lease holds */
+    int held = -1;
+    assert_int_equal(store_sync_outbox_held(st, "A", &stale, &held), SC_OK);
+    assert_int_equal(held, 0);
+    assert_int_equal(store_sync_outbox_done(st, &stale), SC_OK);
+    assert_int_equal(store_sync_outbox_retry(st, &stale, 1), SC_OK);
+    assert_int_equal(store_sync_outbox_count(st, "r1", &n), SC_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(store_sync_outbox_held(st, "B", &it, &held), SC_OK);
+    assert_int_equal(held, 1);
+    /* leasing by rule */
+    assert_int_equal(store_sync_outbox_touch(st, "r2", "u9", 0, 10), SC_OK);
+    assert_int_equal(store_sync_outbox_next_due(st, "r2", &due), SC_OK);
+    assert_int_equal(due, 10);
+    assert_int_equal(store_sync_outbox_lease(st, "D", "r2", 9000, 1000, 10, &items, &k), SC_OK);
+    assert_int_equal(k, 1);
+    assert_string_equal(items[0].rule_id, "r2");
+    free(items);
+    assert_int_equal(store_sync_outbox_drop_rule(st, "r2"), SC_OK);
     /* after a crash, every lease is released at start */
     assert_int_equal(store_sync_outbox_release_all(st, NULL), SC_OK);
-    assert_int_equal(store_sync_outbox_lease(st, "C", 7001, 1000, 10, &items, &k), SC_OK);
+    assert_int_equal(store_sync_outbox_lease(st, "C", NULL, 7001, 1000, 10, &items, &k), SC_OK);
     assert_int_equal(k, 1);
     free(items);
     assert_int_equal(store_sync_outbox_drop_rule(st, "r1"), SC_OK);
@@ -266,17 +292,30 @@ static void test_links_state_and_log(void **state)
     json_decref(items);
 
     /* resync requests and the brake */
-    assert_int_equal(store_sync_rule_request_resync(st, "r1", 0), SC_OK);
-    assert_int_equal(store_sync_rule_request_resync(st, "r1", 1), SC_OK);
-    assert_int_equal(store_sync_rule_request_resync(st, "r1", 0), SC_OK);
+    assert_int_equal(store_sync_rule_request_resync(st, "r1", 0, 0), SC_OK);
+    assert_int_equal(store_sync_rule_request_resync(st, "r1", 1, 0), SC_OK);
+    assert_int_equal(store_sync_rule_request_resync(st, "r1", 0, 1), SC_OK);
     struct store_sync_rule sr;
     assert_int_equal(store_sync_rule_get(st, "r1", &sr), SC_OK);
     assert_int_equal(sr.resync, 2); /* an allow is not lost to a later plain request */
+    assert_int_equal(sr.verify, 1); /* nor a verify */
+    int64_t seq = sr.resync_seq;
     char(*ids)[STORE_SYNC_ID_MAX] = NULL;
     size_t n = 0;
     assert_int_equal(store_sync_rule_pending(st, 10, &ids, &n), SC_OK);
     assert_int_equal(n, 1);
     free(ids);
+    /* a request made while a resync runs is not lost when that resync ends */
+    assert_int_equal(store_sync_rule_request_resync(st, "r1", 0, 0), SC_OK);
+    assert_int_equal(store_sync_rule_resync_done(st, "r1", seq), SC_OK);
+    assert_int_equal(store_sync_rule_get(st, "r1", &sr), SC_OK);
+    assert_int_equal(sr.resync, 2);
+    assert_int_equal(store_sync_rule_resync_done(st, "r1", sr.resync_seq), SC_OK);
+    assert_int_equal(store_sync_rule_get(st, "r1", &sr), SC_OK);
+    assert_int_equal(sr.resync, 0);
+    assert_int_equal(sr.verify, 0);
+    assert_int_equal(store_sync_rule_pending(st, 10, &ids, &n), SC_OK);
+    assert_int_equal(n, 0);
 
     /* the log, newest first, filtered and paged */
     for (int i = 0; i < 5; i++) {

@@ -369,6 +369,177 @@ static void test_digest_is_order_independent(void **state)
     json_decref(b);
 }
 
+/* Accounts before (what the target holds: last sent or read when linking) and after
+ * (what the mapping wants): the PATCH the planner sends. Entries the target does not
+ * hold are added whole; value-filter paths only where the entry exists. */
+static void test_patch_from_what_the_target_holds(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *before, *after, *ops;
+    } rows[] = {
+        /* a linked account with no work phone, email or address: entries added whole */
+        {"{\"userName\":\"ada\",\"active\":true}",
+         "{\"userName\":\"ada\",\"workPhone\":\"1\",\"workEmail\":\"a@x\","
+         "\"workCity\":\"P\",\"workCountry\":\"FR\",\"active\":true}",
+         "add:phoneNumbers,add:emails,add:addresses"},
+        /* a name it lacks: the complex attribute whole */
+        {"{\"userName\":\"ada\",\"active\":true}",
+         "{\"userName\":\"ada\",\"name.givenName\":\"A\",\"name.familyName\":\"L\","
+         "\"active\":true}",
+         "add:name"},
+        /* the entry exists: value-filter paths for what changes or is new in it */
+        {"{\"userName\":\"ada\",\"workCity\":\"P\",\"active\":true}",
+         "{\"userName\":\"ada\",\"workCity\":\"L\",\"workState\":\"R\",\"active\":true}",
+         "replace:addresses[type eq \"work\"].locality,"
+         "add:addresses[type eq \"work\"].region"},
+        /* one value of an entry cleared, another kept: that value removed */
+        {"{\"userName\":\"ada\",\"workCity\":\"P\",\"workState\":\"R\",\"active\":true}",
+         "{\"userName\":\"ada\",\"workCity\":\"P\",\"active\":true}",
+         "remove:addresses[type eq \"work\"].region"},
+        /* every value of an entry cleared: the element removed */
+        {"{\"userName\":\"ada\",\"workPhone\":\"1\",\"active\":true}",
+         "{\"userName\":\"ada\",\"active\":true}", "remove:phoneNumbers[type eq \"work\"]"},
+        /* a complex attribute keeps its other values: sub-attributes only */
+        {"{\"userName\":\"ada\",\"name.givenName\":\"A\",\"name.familyName\":\"L\","
+         "\"active\":true}",
+         "{\"userName\":\"ada\",\"name.givenName\":\"B\",\"active\":true}",
+         "replace:name.givenName,remove:name.familyName"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        json_t *before = json_loads(rows[i].before, 0, NULL);
+        json_t *after = json_loads(rows[i].after, 0, NULL);
+        json_object_del(after, "active");
+        struct planner_input in = base(after);
+        in.target_id = "t1";
+        in.sent = before;
+        in.sent_digest = planner_digest(before);
+        struct planner_op op;
+        struct sc_error e = {0};
+        assert_int_equal(planner_plan(&in, &op, &e), SC_OK);
+        assert_int_equal(op.action, PLANNER_UPDATE);
+        char got[512];
+        patch_ops(op.body, got, sizeof got);
+        if (strcmp(got, rows[i].ops) != 0)
+            fail_msg("row %zu: %s, want %s", i, got, rows[i].ops);
+        /* every operation says which flat keys it carries */
+        assert_int_equal(json_array_size(op.op_keys),
+                         json_array_size(json_object_get(op.body, "Operations")));
+        planner_op_clear(&op);
+        json_decref(before);
+        json_decref(after);
+    }
+}
+
+static void test_rejected_attribute_is_held_until_its_value_changes(void **state)
+{
+    (void)state;
+    json_t *d = flat("Chief");
+    json_object_set_new(d, "nickName", json_string("al"));
+    json_t *sent = sent_of("Chief", 1); /* title already there, nickName never taken */
+    json_t *rej = json_pack("{s:{s:s, s:s}}", "nickName", "value", "al", "error", "no");
+    struct planner_input in = base(d);
+    in.target_id = "t1";
+    in.sent = sent;
+    in.sent_digest = planner_digest(sent);
+    in.rejected = rej;
+    struct planner_op op;
+    struct sc_error e = {0};
+    assert_int_equal(planner_plan(&in, &op, &e), SC_OK);
+    assert_int_equal(op.action, PLANNER_NOOP);
+    assert_string_equal(op.state, SYNC_STATE_PARTIAL);
+    assert_non_null(json_object_get(op.rejected, "nickName"));
+    planner_op_clear(&op);
+    /* another change goes out without the rejected attribute */
+    json_object_set_new(d, "title", json_string("Boss"));
+    assert_int_equal(planner_plan(&in, &op, &e), SC_OK);
+    char got[256];
+    patch_ops(op.body, got, sizeof got);
+    assert_string_equal(got, "replace:title");
+    assert_string_equal(op.state, SYNC_STATE_PARTIAL);
+    planner_op_clear(&op);
+    /* a new value is tried again */
+    json_object_set_new(d, "nickName", json_string("bo"));
+    assert_int_equal(planner_plan(&in, &op, &e), SC_OK);
+    patch_ops(op.body, got, sizeof got);
+    assert_string_equal(got, "replace:title,add:nickName");
+    assert_string_equal(op.state, SYNC_STATE_SYNCED);
+    assert_null(op.rejected);
+    planner_op_clear(&op);
+    json_decref(rej);
+    json_decref(sent);
+    json_decref(d);
+}
+
+static void test_excluded_keys_wait_for_a_later_attempt(void **state)
+{
+    (void)state;
+    json_t *d = flat("Boss");
+    json_object_set_new(d, "nickName", json_string("al"));
+    json_t *sent = sent_of("Chief", 1);
+    json_t *ex = json_pack("{s:b}", "nickName", 1);
+    struct planner_input in = base(d);
+    in.target_id = "t1";
+    in.sent = sent;
+    in.sent_digest = planner_digest(sent);
+    in.exclude = ex;
+    struct planner_op op;
+    struct sc_error e = {0};
+    assert_int_equal(planner_plan(&in, &op, &e), SC_OK);
+    char got[256];
+    patch_ops(op.body, got, sizeof got);
+    assert_string_equal(got, "replace:title");
+    assert_null(json_object_get(op.next_sent, "nickName"));
+    assert_int_equal(json_array_size(op.keys), 1);
+    planner_op_clear(&op);
+    /* a create leaves them out of the POST */
+    in.target_id = NULL;
+    in.sent = NULL;
+    in.sent_digest = 0;
+    in.absent = 1;
+    assert_int_equal(planner_plan(&in, &op, &e), SC_OK);
+    assert_int_equal(op.action, PLANNER_CREATE);
+    assert_null(json_object_get(op.body, "nickName"));
+    planner_op_clear(&op);
+    json_decref(ex);
+    json_decref(sent);
+    json_decref(d);
+}
+
+static void test_unmapped_rows_stop_flowing_unless_cleared(void **state)
+{
+    (void)state;
+    json_t *d = flat("Chief");
+    json_t *sent = sent_of("Chief", 1);
+    json_object_set_new(sent, "nickName", json_string("al")); /* a row since removed */
+    static const char *const mapped[] = {"userName", "title", "name.givenName"};
+    struct planner_input in = base(d);
+    in.target_id = "t1";
+    in.sent = sent;
+    in.sent_digest = planner_digest(sent);
+    in.mapped = mapped;
+    in.nmapped = 3;
+    struct planner_op op;
+    struct sc_error e = {0};
+    assert_int_equal(planner_plan(&in, &op, &e), SC_OK);
+    assert_int_equal(op.action, PLANNER_NOOP); /* nothing sent: no remove of nickName */
+    assert_null(op.method);
+    assert_non_null(op.next_sent); /* and it stops being tracked */
+    assert_null(json_object_get(op.next_sent, "nickName"));
+    planner_op_clear(&op);
+    /* a row removed with clearOnUnmap: removed on the target */
+    json_t *clear = json_pack("[s]", "nickName");
+    in.clear = clear;
+    assert_int_equal(planner_plan(&in, &op, &e), SC_OK);
+    char got[128];
+    patch_ops(op.body, got, sizeof got);
+    assert_string_equal(got, "remove:nickName");
+    planner_op_clear(&op);
+    json_decref(clear);
+    json_decref(sent);
+    json_decref(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -385,6 +556,10 @@ int main(void)
         cmocka_unit_test(test_remove_action_delete),
         cmocka_unit_test(test_removal_not_allowed_and_unlinked),
         cmocka_unit_test(test_digest_is_order_independent),
+        cmocka_unit_test(test_patch_from_what_the_target_holds),
+        cmocka_unit_test(test_rejected_attribute_is_held_until_its_value_changes),
+        cmocka_unit_test(test_excluded_keys_wait_for_a_later_attempt),
+        cmocka_unit_test(test_unmapped_rows_stop_flowing_unless_cleared),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

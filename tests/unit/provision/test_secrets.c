@@ -79,6 +79,13 @@ static void test_key_file(void **state)
     secrets_key_free(k1);
     secrets_key_free(k2);
 
+    /* a key file open to group or others is refused, saying how to fix it */
+    assert_int_equal(chmod(path, 0640), 0);
+    assert_int_equal(secrets_key_load(path, &k1, &e), SC_ERR_INVALID);
+    assert_string_equal(e.field, "key-file");
+    assert_non_null(strstr(e.message, "chmod 600"));
+    assert_int_equal(chmod(path, 0600), 0);
+
     /* a malformed key file is refused, naming the file */
     FILE *f = fopen(path, "w");
     fputs("not a key\n", f);

@@ -1,0 +1,219 @@
+/* Internals shared by the engine's files (engine.c: the thread, events, leases and
+ * commits; engine_conn.c: per-connection dispatch, limits and OAuth tokens;
+ * engine_job.c: one (rule, user) job from plan to recorded result; engine_resync.c:
+ * full resyncs, their target listing and drift repair). Nothing outside
+ * src/provision/engine*.c includes this file.
+ *
+ * Everything here runs on the engine thread, except the metrics (behind mlock).
+ * Isolation between connections: each connection has its own queues, in-flight count,
+ * lease budget and token state, so a connection whose target or token URL is dead or
+ * slow holds only its own work; every call goes through the one libcurl multi loop,
+ * never a blocking transfer. */
+#ifndef SC_PROVISION_ENGINE_INTERNAL_H
+#define SC_PROVISION_ENGINE_INTERNAL_H
+
+#include "base/id.h"
+#include "http/multi.h"
+#include "provision/delivery.h"
+#include "provision/engine.h"
+#include "provision/outbox.h"
+#include "provision/planner.h"
+#include "store/store_sync.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define ENGINE_MAX_LEASED 1024   /* jobs at once, all connections */
+#define ENGINE_CONN_LEASED 256   /* jobs at once for one connection */
+#define ENGINE_LEASE_MS 300000   /* default lease of an outbox item (renewed while held) */
+#define ENGINE_EVENT_BATCH 500   /* events per transaction */
+#define ENGINE_COMMIT_BATCH 256  /* finished jobs per results transaction */
+#define ENGINE_IDLE_POLL_MS 1000 /* longest sleep when nothing is due */
+#define ENGINE_BASE_STEPS 8      /* calls per job before it is judged looping, plus... */
+#define ENGINE_STEPS_PER_KEY 3   /* ...this many per mapped attribute (narrowing) */
+#define ENGINE_LIST_MAX 1000000  /* accounts read from one target listing */
+#define ENGINE_LIST_PAGE 1000    /* accounts asked for per listing page */
+#define ENGINE_SEARCH_PAGE 200   /* per page when searching a filter-ignoring target */
+#define ENGINE_SEARCH_MAX 20000  /* accounts searched for one user at most */
+#define ENGINE_LEASE_BATCH 32    /* free slots worth a lease transaction */
+#define ENGINE_PRUNE_EVERY 10000 /* handled events deleted in chunks of this many */
+#define ENGINE_TOKEN_TIMEOUT 15000
+#define ENGINE_CALL_TIMEOUT 30000
+#define ENGINE_LIST_TIMEOUT 60000
+
+/* ---- metrics ---- */
+
+#define ENGINE_NBOUNDS 11
+#define ENGINE_NACTIONS 8
+#define ENGINE_NSTATUSES 5
+
+struct rule_metrics {
+    char rule_id[STORE_SYNC_ID_MAX];
+    uint64_t ops[ENGINE_NACTIONS][ENGINE_NSTATUSES];
+    uint64_t lat_buckets[ENGINE_NBOUNDS + 1];
+    double lat_sum;
+    uint64_t lat_count;
+};
+
+/* ---- rules and connections ---- */
+
+struct conn_state;
+
+struct eng_rule {
+    struct sync_rule *sr;
+    struct conn_state *cs; /* its connection's state */
+    int refs;              /* jobs and resyncs using it */
+    int retired;           /* replaced by a reload: freed when refs drops to 0 */
+    struct eng_rule *next;
+};
+
+enum call_kind { CALL_JOB, CALL_LIST };
+
+/* A request waiting for, or holding, a place on its connection: a job's call or a page
+ * of a resync's listing. Embedded first in its owner. */
+struct call {
+    enum call_kind kind;
+    struct eng_rule *er; /* the rule whose connection settings it uses (owner holds a ref) */
+    struct call *next;   /* in a connection queue */
+};
+
+struct conn_state {
+    char id[SC_UUID_LEN + 1];
+    int inflight; /* calls on the wire */
+    int leased;   /* jobs holding leases of rules that target this connection */
+    struct delivery_bucket bucket;
+    double rate;
+    int64_t max_concurrency;
+    struct delivery_health health;
+    int persisted_quarantine;           /* what the store says */
+    struct call *wait_head, *wait_tail; /* waiting for a slot or the rate */
+    struct call *tok_head, *tok_tail;   /* waiting for an OAuth token */
+    int tok_fetching;                   /* a token request is on the wire */
+    int64_t tok_retry_at;               /* no new fetch before (wall ms), after a failure */
+    int tok_failures;
+    char tok_error[300]; /* why the last fetch failed (no secret in it) */
+    char *tok_client;    /* the client id the cached token was fetched for */
+    int64_t wait_ms;     /* rate-limit wait of the queue's head (0 = none) */
+    struct conn_state *next;
+};
+
+struct job;
+struct resync;
+
+struct provision_engine {
+    pthread_t thread;
+    int started;
+    atomic_int stop;
+    char *dsn;
+    char owner[SC_UUID_LEN + 1];
+    const struct secrets_key *key;
+    struct store *st;
+    struct http_multi *multi;
+    struct oauth_cache *oauth;
+    int64_t lease_ms;
+    int64_t renewed_at;     /* mono ms of the last lease renewal */
+    struct eng_rule *rules; /* active (not retired) and retired ones */
+    struct conn_state *conns;
+    struct directory_groups *groups;
+    int groups_stale;
+    int64_t cursor;
+    int64_t pruned;       /* events up to here are deleted */
+    int leased;           /* jobs started and not finished */
+    struct job *finished; /* jobs whose results wait for the batch commit */
+    struct job *all;      /* every live job (freed at stop if still in flight) */
+    size_t nfinished;
+    struct resync *resyncs; /* resyncs waiting for their target listing */
+    unsigned lease_turn;    /* rotates which rule leases first */
+    /* metrics (read by other threads) */
+    pthread_mutex_t mlock;
+    struct rule_metrics *metrics;
+    size_t nmetrics, capmetrics;
+    uint64_t events_total, resyncs_total, requests_total;
+    int64_t outbox_pending;
+};
+
+/* ---- engine.c ---- */
+
+/* Counts one operation in the metrics (action and status as logged). */
+void engine__metrics_op(struct provision_engine *eng, const char *rule_id, const char *action,
+                        const char *status);
+
+/* Counts one call's latency. */
+void engine__metrics_latency(struct provision_engine *eng, const char *rule_id, double seconds);
+
+/* The groups snapshot (reloaded when stale); NULL when it cannot be loaded. */
+const struct directory_groups *engine__groups(struct provision_engine *eng);
+
+/* Returns the active rule with that id, or NULL. */
+struct eng_rule *engine__rule_find(struct provision_engine *eng, const char *id);
+
+/* Frees retired rules nobody uses any more. */
+void engine__rules_collect(struct provision_engine *eng);
+
+/* ---- engine_conn.c ---- */
+
+/* The state of c's connection (created on first use; its rate limit follows c). NULL
+ * when out of memory. */
+struct conn_state *engine__conn(struct provision_engine *eng, const struct connection *c);
+
+/* Queues call on its connection: sent at once when the connection has a slot, a rate
+ * token and (client credentials) an access token, else when it has them. Calls of
+ * other connections never wait behind it. */
+void engine__dispatch(struct provision_engine *eng, struct call *call);
+
+/* Sends queued calls whose connection now allows it. */
+void engine__dispatch_waiting(struct provision_engine *eng);
+
+/* The longest the loop may sleep for the queues (ms; -1 = no wait pending). */
+int64_t engine__queue_wait(struct provision_engine *eng);
+
+/* The access token for call's connection when it needs one (client credentials): *token
+ * is borrowed until the next cache call. Returns 1 when ready (or none needed), 0 when
+ * the call was queued until a token arrives (it is sent then), -1 when no token can be
+ * had now (err holds why, no secret in it). */
+int engine__token(struct provision_engine *eng, struct call *call, const char **token, char *err,
+                  size_t n);
+
+/* Drops the cached token of call's connection (after a 401). */
+void engine__token_invalidate(struct provision_engine *eng, struct call *call);
+
+/* Records a call's outcome in its connection's health; failed: it counts against it. */
+void engine__conn_health(struct provision_engine *eng, struct conn_state *cs, int failed);
+
+/* Frees every connection state (queued calls are owned elsewhere). */
+void engine__conns_free(struct provision_engine *eng);
+
+/* ---- engine_job.c ---- */
+
+/* Starts a job for a leased item. */
+void engine__job_start(struct provision_engine *eng, const struct store_sync_item *it);
+
+/* Sends a job's call (its connection granted a slot). */
+void engine__job_send(struct provision_engine *eng, struct job *j);
+
+/* A job's call could not be sent (no token): handled as a call without an answer. */
+void engine__job_unsent(struct provision_engine *eng, struct job *j, const char *why);
+
+/* Commits the finished jobs' results in one transaction (fenced by their leases). */
+void engine__flush(struct provision_engine *eng);
+
+/* Frees a job (its list links too). */
+void engine__job_free(struct job *j);
+
+/* ---- engine_resync.c ---- */
+
+/* Starts the pending full resyncs (the planning pass; a listing of the target goes on
+ * over the multi loop, and the resync finishes when it arrives). */
+void engine__resyncs(struct provision_engine *eng);
+
+/* Sends a listing page (its connection granted a slot). */
+void engine__list_send(struct provision_engine *eng, struct call *call);
+
+/* A listing page could not be sent (no token). */
+void engine__list_unsent(struct provision_engine *eng, struct call *call, const char *why);
+
+/* Abandons resyncs in progress (at stop): their requests stay, so they run again. */
+void engine__resyncs_free(struct provision_engine *eng);
+
+#endif
