@@ -1,6 +1,6 @@
-/* Provisioning configuration routes (docs/api.md): connections (CRUD and Test
- * Connection), rules (CRUD), a rule's user filter and its attribute mapping. Every
- * change is written with a change event in the same transaction (connection.changed /
+/* Provisioning configuration routes (docs/api.md): connections (CRUD, Test Connection
+ * and the capabilities it learnt), rules (CRUD), a rule's user filter and its attribute mapping.
+ * Every change is written with a change event in the same transaction (connection.changed /
  * rule.changed with {"resync": true|false, "change": ...}) and wakes the engine;
  * "resync" is true when the change must start a full resync of the enabled rules it
  * concerns (SPEC §5.4), never for a name or description change. */
@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "directory/userfilter.h"
 #include "http/allow.h"
+#include "provision/caps.h"
 #include "provision/connection.h"
 #include "provision/conntest.h"
 #include "provision/mapping.h"
@@ -382,24 +383,111 @@ done:
     store_connection_clear(&row);
 }
 
-/* Runs Test Connection on doc and answers 200 with the report. */
-static void run_test(struct api_call *c, const json_t *doc, const char *id)
+/* Whether two documents send to the same target with the same settings (scim, auth,
+ * preferences and headers; name, description and enabled do not count). */
+static int same_settings(const json_t *a, const json_t *b)
+{
+    static const char *const parts[] = {"scim", "auth", "preferences", "headers"};
+    for (int i = 0; i < 4; i++)
+        if (!json_equal(json_object_get(a, parts[i]), json_object_get(b, parts[i])))
+            return 0;
+    return 1;
+}
+
+/* Stores what a test of the saved connection id learnt of its target, unless the
+ * connection changed (stamp: its updated_at before the test) or went away meanwhile;
+ * a changed document is written with a connection.changed event (change
+ * "capabilities") so a running engine reloads the connection. Failures are logged:
+ * the test's answer does not depend on them. */
+static void store_capabilities(struct api_call *c, const char *id, const json_t *caps,
+                               int64_t stamp)
+{
+    struct store_connection row = {0};
+    int changed = 0;
+    if (store_begin(c->st) != SC_OK) {
+        SC_WARN("connection.capabilities_not_saved", "id=%s reason=busy", id);
+        return;
+    }
+    enum sc_err rc = store_connection_get(c->st, id, &row);
+    if (rc || row.updated_at != stamp) {
+        store_rollback(c->st);
+        SC_INFO("connection.capabilities_not_saved", "id=%s reason=%s", id,
+                rc ? "gone" : "changed during the test");
+        store_connection_clear(&row);
+        return;
+    }
+    rc = provision_caps_store(c->st, id, caps, sc_clock_now_ms(), &changed);
+    if (!rc && changed)
+        rc = append_event(c->st, "connection.changed", id, 0, "capabilities", row.enabled);
+    if (!rc)
+        rc = store_commit(c->st);
+    if (rc) {
+        store_rollback(c->st);
+        SC_WARN("connection.capabilities_not_saved", "id=%s reason=\"%s\"", id, sc_strerror(rc));
+    } else if (changed) {
+        api_wake_engine(c);
+        SC_INFO("connection.capabilities", "id=%s changed=1", id);
+    }
+    store_connection_clear(&row);
+}
+
+/* Runs Test Connection on doc and answers 200 with the report. id is the saved
+ * connection's (or NULL) and saved its stored document: when doc has the same settings,
+ * what the test learnt is stored as the connection's capabilities. */
+static void run_test(struct api_call *c, const json_t *doc, const char *id, const json_t *saved)
 {
     struct connection *conn = NULL;
     struct sc_error e = {0};
+    json_t *rules = NULL, *caps = NULL;
+    int64_t stamp = 0;
     if (connection_from_doc(doc, id, &conn, &e)) {
         api_error_from(c, &e);
         return;
     }
-    json_t *report = conntest_run(conn, 0);
+    int keep = 0;
+    if (id) {
+        struct store_connection row = {0};
+        if (provision_caps_rules(c->st, id, &rules) != SC_OK)
+            rules = NULL; /* the Mapping step then says no rule was checked */
+        if (saved && same_settings(doc, saved) && store_connection_get(c->st, id, &row) == SC_OK) {
+            stamp = row.updated_at;
+            keep = 1;
+        }
+        store_connection_clear(&row);
+    }
+    json_t *report = conntest_run_caps(conn, 0, rules, keep ? &caps : NULL);
     SC_INFO("connection.tested", "id=%s ok=%d", id ? id : "-",
             json_is_true(json_object_get(report, "ok")));
     connection_free(conn);
+    json_decref(rules);
+    if (caps)
+        store_capabilities(c, id, caps, stamp);
+    json_decref(caps);
     if (!report) {
         api_error(c, SC_ERR_NOMEM, NULL, "out of memory");
         return;
     }
     api_json(c, 200, report);
+}
+
+static void connections_capabilities(struct api_call *c)
+{
+    struct store_connection row = {0};
+    enum sc_err rc = store_connection_get(c->st, c->params[0], &row);
+    store_connection_clear(&row);
+    if (rc) {
+        api_error(c, rc, NULL,
+                  rc == SC_ERR_NOT_FOUND ? "no connection with id %s"
+                                         : "cannot read the connection %s",
+                  c->params[0]);
+        return;
+    }
+    json_t *out = NULL;
+    if ((rc = provision_caps_api(c->st, c->params[0], &out))) {
+        api_error(c, rc, NULL, "cannot read the connection's capabilities");
+        return;
+    }
+    api_json(c, 200, out);
 }
 
 /* Answers a validation failure of a tested body: a URL problem is a failed URL step
@@ -408,8 +496,8 @@ static void test_invalid(struct api_call *c, const struct sc_error *e)
 {
     if (strcmp(e->field, "scim.baseUrl") == 0) {
         api_json(c, 200,
-                 json_pack("{s:b, s:[{s:s, s:b, s:s}]}", "ok", 0, "steps", "name",
-                           CONNTEST_STEP_URL, "ok", 0, "detail", e->message));
+                 json_pack("{s:b, s:[{s:s, s:b, s:b, s:s}]}", "ok", 0, "steps", "name",
+                           CONNTEST_STEP_URL, "ok", 0, "warning", 0, "detail", e->message));
         return;
     }
     api_error_from(c, e);
@@ -440,7 +528,7 @@ static void connections_test_saved(struct api_call *c)
             goto done;
         }
     }
-    run_test(c, merged ? merged : doc, c->params[0]);
+    run_test(c, merged ? merged : doc, c->params[0], doc);
 done:
     json_decref(doc);
     json_decref(body);
@@ -471,7 +559,7 @@ static void connections_test_unsaved(struct api_call *c)
         test_invalid(c, &e);
         goto done;
     }
-    run_test(c, doc, current ? id : NULL);
+    run_test(c, doc, current ? id : NULL, current);
 done:
     json_decref(body);
     json_decref(current);
@@ -911,6 +999,8 @@ const struct api_route api_config_routes[] = {
      "delete a connection (409 while a rule targets it)"},
     {"POST", "/api/v1/connections/{id}/test", connections_test_saved, 0,
      "Test Connection (optional body: unsaved edits)"},
+    {"GET", "/api/v1/connections/{id}/capabilities", connections_capabilities, 0,
+     "what Test Connection learnt of the target, with mapping warnings"},
     {"GET", "/api/v1/rules", rules_list, 0, "list provisioning rules"},
     {"POST", "/api/v1/rules", rules_create, 0, "create a rule (with the default mapping)"},
     {"GET", "/api/v1/rules/{id}", rules_get, 0, "read a rule"},

@@ -207,6 +207,8 @@ static const struct field_def connection_fields[] = {
     {"client-secret", NULL, "auth.clientSecret", FK_SECRET,
      "OAuth client credentials: client secret"},
     {"scope", NULL, "auth.scope", FK_STR, "OAuth client credentials: scope"},
+    {"token-endpoint-auth-method", NULL, "auth.tokenEndpointAuthMethod", FK_STR,
+     "OAuth client credentials: client_secret_basic (default)\nor client_secret_post"},
     {"user-filter-expression", NULL, "preferences.userFilterExpression", FK_STR,
      "User Filter Expression (default 'username Eq \"%s\"')"},
     {"user-identifier", NULL, "preferences.userIdentifier", FK_STR,
@@ -738,6 +740,95 @@ done:
     return rc;
 }
 
+/* A capability's text: "unknown" for null, yes/no, numbers, strings. New string. */
+static char *caps_text(const json_t *v)
+{
+    if (!v || json_is_null(v))
+        return sc_strdup("unknown");
+    return cli_value_text(v);
+}
+
+static int do_capabilities(struct run *r)
+{
+    json_t *doc = NULL;
+    char *raw = NULL;
+    struct cli_table *t = NULL;
+    static const char *const headers[] = {"CAPABILITY", "VALUE"};
+    static const char *const rows[][2] = {
+        {"testedAt", "testedAt"},
+        {"scimVersion", "scimVersion"},
+        {"serviceProviderConfig", "serviceProviderConfig"},
+        {"patch", "patch"},
+        {"bulk", "bulk.supported"},
+        {"bulk.maxOperations", "bulk.maxOperations"},
+        {"bulk.maxPayloadSize", "bulk.maxPayloadSize"},
+        {"filter", "filter.supported"},
+        {"filter.maxResults", "filter.maxResults"},
+        {"filter.honoured", "filter.honoured"},
+        {"etag", "etag"},
+        {"sort", "sort"},
+        {"changePassword", "changePassword"},
+        {"listing", "listing"},
+        {"userNameCaseInsensitive", "userNameCaseInsensitive"},
+        {"resourceTypes", "resourceTypes"},
+        {"usersEndpoint", "usersEndpoint"},
+        {"schemas", "schemas"},
+    };
+    int rc = item_call(r, "GET", "/capabilities", NULL, &doc, &raw);
+    if (rc != CLI_OK)
+        goto done;
+    if (r->json) {
+        print_result(r, doc, raw);
+        goto done;
+    }
+    if (!(t = cli_table_new(headers, 2))) {
+        cli_client_fail(&r->cli, "out of memory");
+        rc = CLI_FAIL;
+        goto done;
+    }
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        json_t *v = sc_json_get_path(doc, rows[i][1]);
+        char *text = !v && strchr(rows[i][1], '.') ? sc_strdup("unknown") : caps_text(v);
+        if (strcmp(rows[i][0], "testedAt") == 0 && json_is_null(v)) {
+            free(text);
+            text = sc_strdup("never: run `connections test` on it");
+        }
+        const char *cells[2] = {rows[i][0], text};
+        cli_table_add(t, cells);
+        free(text);
+    }
+    json_t *attrs = json_object_get(doc, "userAttributes");
+    char count[64];
+    if (json_is_array(attrs))
+        snprintf(count, sizeof count, "%zu declared", json_array_size(attrs));
+    else
+        snprintf(count, sizeof count, "unknown");
+    cli_table_add(t, (const char *const[]){"userAttributes", count});
+    const char *key;
+    json_t *v;
+    json_object_foreach(json_object_get(doc, "learnt"), key, v)
+    {
+        char name[160];
+        snprintf(name, sizeof name, "learnt.%s", key);
+        char *text = caps_text(v);
+        cli_table_add(t, (const char *const[]){name, text});
+        free(text);
+    }
+    cli_table_print(t, stdout, 0);
+    size_t i;
+    json_array_foreach(json_object_get(doc, "warnings"), i, v)
+    {
+        char *text = cli_value_text(json_object_get(v, "message"));
+        printf("warning: %s\n", text ? text : "");
+        free(text);
+    }
+done:
+    cli_table_free(t);
+    json_decref(doc);
+    free(raw);
+    return rc;
+}
+
 static const struct cli_column group_ref_columns[] = {
     {"ID", "id"}, {"NAME", "name"}, {"MEMBERSHIP", "_membership"}};
 
@@ -1209,6 +1300,8 @@ static const struct sub_def connection_subs[] = {
     {"disable", "ID|NAME", 1, NULL, 0, do_disable, "turn the connection off"},
     {"test", "ID|NAME", 1, NULL, 0, do_test,
      "Test Connection: each step with ✓/✗; exit status 1 when a step fails"},
+    {"capabilities", "ID|NAME", 1, NULL, 0, do_capabilities,
+     "what Test Connection learnt of the target, and mapping warnings"},
     SUB_END,
 };
 

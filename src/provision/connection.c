@@ -35,20 +35,22 @@ static const char *const method_names[] = {
 
 json_t *connection_doc_defaults(void)
 {
-    return json_pack("{s:s, s:s, s:b,"
-                     " s:{s:s, s:s, s:s, s:s},"
-                     " s:{s:s, s:n, s:s, s:n, s:n, s:n, s:n, s:n, s:n},"
-                     " s:{s:s, s:s, s:s, s:b, s:b, s:b, s:s, s:I, s:I},"
-                     " s:{}}",
-                     "name", "", "description", "", "enabled", 0, "scim", "baseUrl", "",
-                     "usersResource", "/Users", "groupsResource", "/Groups", "version", "2.0",
-                     "auth", "method", "OAUTH2_BEARER", "accessToken", "typeHeader", "Bearer",
-                     "username", "password", "tokenUrl", "clientId", "clientSecret", "scope",
-                     "preferences", "userFilterExpression", "username Eq \"%s\"", "userIdentifier",
-                     "userName", "removeAction", "DISABLE", "allowCreate", 1, "allowUpdate", 1,
-                     "allowDisable", 1, "updateMethod", "PATCH", "maxRequestsPerSecond",
-                     (json_int_t)0, "maxConcurrency", (json_int_t)0, "headers");
+    return json_pack(
+        "{s:s, s:s, s:b,"
+        " s:{s:s, s:s, s:s, s:s},"
+        " s:{s:s, s:n, s:s, s:n, s:n, s:n, s:n, s:n, s:n, s:s},"
+        " s:{s:s, s:s, s:s, s:b, s:b, s:b, s:s, s:I, s:I},"
+        " s:{}}",
+        "name", "", "description", "", "enabled", 0, "scim", "baseUrl", "", "usersResource",
+        "/Users", "groupsResource", "/Groups", "version", "2.0", "auth", "method", "OAUTH2_BEARER",
+        "accessToken", "typeHeader", "Bearer", "username", "password", "tokenUrl", "clientId",
+        "clientSecret", "scope", "tokenEndpointAuthMethod", "client_secret_basic", "preferences",
+        "userFilterExpression", "username Eq \"%s\"", "userIdentifier", "userName", "removeAction",
+        "DISABLE", "allowCreate", 1, "allowUpdate", 1, "allowDisable", 1, "updateMethod", "PATCH",
+        "maxRequestsPerSecond", (json_int_t)0, "maxConcurrency", (json_int_t)0, "headers");
 }
+
+static void doc_fill_defaults(json_t *doc);
 
 /* Validation helpers. */
 
@@ -380,6 +382,15 @@ static enum sc_err doc_validate(json_t *doc, struct sc_error *e)
                                 "auth.clientSecret is required for OAUTH2_CLIENT_CREDENTIALS");
     }
 #undef AUTH_SET
+    static const char *const token_auths[] = {"client_secret_basic", "client_secret_post", NULL};
+    const char *tam = sc_json_get_string(auth, "tokenEndpointAuthMethod");
+    const char *tamn = tam ? upper_enum(tam, token_auths) : NULL;
+    if (!tamn)
+        return sc_error_set(e, SC_ERR_INVALID, "auth.tokenEndpointAuthMethod",
+                            "auth.tokenEndpointAuthMethod must be client_secret_basic (the "
+                            "client id and secret in HTTP Basic) or client_secret_post (in the "
+                            "form body)");
+    json_object_set_new(auth, "tokenEndpointAuthMethod", json_string(tamn));
     const char *tu = sc_json_get_string(auth, "tokenUrl");
     if (tu && !is_http_url(tu))
         return sc_error_set(e, SC_ERR_INVALID, "auth.tokenUrl",
@@ -470,6 +481,114 @@ static enum sc_err doc_validate(json_t *doc, struct sc_error *e)
     return SC_OK;
 }
 
+/* Writes the origin of an http(s) URL into out: lower-case scheme and host, and the port
+ * (the scheme's default when none is written), e.g. "https://example.com:443". An empty
+ * string for NULL or an URL that is not http(s). */
+static void url_origin(const char *url, char *out, size_t n)
+{
+    out[0] = '\0';
+    if (!url)
+        return;
+    const char *rest, *scheme, *port = NULL;
+    size_t plen = 0;
+    if (sc_strncaseeq(url, "http://", 7))
+        scheme = "http", rest = url + 7;
+    else if (sc_strncaseeq(url, "https://", 8))
+        scheme = "https", rest = url + 8;
+    else
+        return;
+    size_t alen = strcspn(rest, "/?#");
+    size_t hlen = alen;
+    const char *colon = NULL;
+    if (alen && rest[0] == '[') {
+        const char *close = memchr(rest, ']', alen);
+        if (close && (size_t)(close - rest) + 1 < alen && close[1] == ':')
+            colon = close + 1;
+    } else {
+        colon = memchr(rest, ':', alen);
+    }
+    if (colon) {
+        hlen = (size_t)(colon - rest);
+        port = colon + 1;
+        plen = alen - hlen - 1;
+        while (plen > 1 && *port == '0') /* ":0443" is ":443" */
+            port++, plen--;
+    }
+    if (!port || plen == 0) {
+        port = strcmp(scheme, "https") == 0 ? "443" : "80";
+        plen = strlen(port);
+    }
+    snprintf(out, n, "%s://%.*s:%.*s", scheme, (int)hlen, rest, (int)plen, port);
+    sc_str_lower(out);
+}
+
+static int same_origin(const char *a, const char *b)
+{
+    char oa[CONNECTION_URL_MAX + 16], ob[CONNECTION_URL_MAX + 16];
+    url_origin(a, oa, sizeof oa);
+    url_origin(b, ob, sizeof ob);
+    return oa[0] && strcmp(oa, ob) == 0;
+}
+
+/* Whether input sends the secret auth.key itself (not the mask, not left out). */
+static int entered(const json_t *input, const char *key)
+{
+    const char *v = sc_json_get_string(json_object_get(input, "auth"), key);
+    return v && strcmp(v, CONNECTION_SECRET_MASK) != 0;
+}
+
+/* Stored secrets are bound to the origin they were entered for: when a change moves
+ * the SCIM base URL (or the token URL) to another scheme, host or port, every stored
+ * secret that would now be sent there must be entered again, so the admin API cannot
+ * be used to send a write-only secret to a host of one's choosing. Paths may change. */
+static enum sc_err bind_secrets(const json_t *current, const json_t *input, const json_t *doc,
+                                struct sc_error *e)
+{
+    if (!current)
+        return SC_OK;
+    const char *old_base = sc_json_get_string(current, "scim.baseUrl");
+    if (!old_base || !*old_base)
+        return SC_OK; /* nothing was ever sent anywhere */
+    const char *m = sc_json_get_string(doc, "auth.method");
+    int base_moved = !same_origin(old_base, sc_json_get_string(doc, "scim.baseUrl"));
+    static const char *const base_msg = "the SCIM base URL's host changed";
+    if (base_moved) {
+        const char *key = NULL, *label = NULL;
+        if (strcmp(m, "OAUTH2_BEARER") == 0)
+            key = "accessToken", label = "the OAuth Access Token";
+        else if (strcmp(m, "BASIC") == 0)
+            key = "password", label = "the password";
+        else if (strcmp(m, "OAUTH2_CLIENT_CREDENTIALS") == 0)
+            key = "clientSecret", label = "the Client Secret (the token it fetches goes there)";
+        if (key && !entered(input, key)) {
+            char field[SC_ERROR_FIELD_MAX];
+            snprintf(field, sizeof field, "auth.%s", key);
+            return sc_error_set(e, SC_ERR_INVALID, field, "%s: enter %s again", base_msg, label);
+        }
+        json_t *in_headers = json_object_get(input, "headers");
+        const char *name;
+        json_t *v;
+        json_object_foreach(json_object_get(doc, "headers"), name, v)
+        {
+            const char *sent = json_string_value(json_object_get(in_headers, name));
+            if (!sent || strcmp(sent, CONNECTION_SECRET_MASK) == 0) {
+                char field[SC_ERROR_FIELD_MAX];
+                snprintf(field, sizeof field, "headers.%.100s", name);
+                return sc_error_set(e, SC_ERR_INVALID, field,
+                                    "%s: enter the value of the header %.100s again", base_msg,
+                                    name);
+            }
+        }
+    }
+    if (strcmp(m, "OAUTH2_CLIENT_CREDENTIALS") == 0 &&
+        !same_origin(sc_json_get_string(current, "auth.tokenUrl"),
+                     sc_json_get_string(doc, "auth.tokenUrl")) &&
+        !entered(input, "clientSecret"))
+        return sc_error_set(e, SC_ERR_INVALID, "auth.clientSecret",
+                            "the token URL's host changed: enter the Client Secret again");
+    return SC_OK;
+}
+
 enum sc_err connection_doc_merge(const json_t *current, const json_t *input, json_t **out,
                                  struct sc_error *e)
 {
@@ -479,9 +598,10 @@ enum sc_err connection_doc_merge(const json_t *current, const json_t *input, jso
                                       "headers", "createdAt", "updatedAt",   NULL};
     static const char *const scim_keys[] = {"baseUrl", "usersResource", "groupsResource", "version",
                                             NULL};
-    static const char *const auth_keys[] = {"method",   "accessToken", "typeHeader", "username",
-                                            "password", "tokenUrl",    "clientId",   "clientSecret",
-                                            "scope",    NULL};
+    static const char *const auth_keys[] = {
+        "method",   "accessToken", "typeHeader",   "username", "password",
+        "tokenUrl", "clientId",    "clientSecret", "scope",    "tokenEndpointAuthMethod",
+        NULL};
     static const char *const pref_keys[] = {"userFilterExpression", "userIdentifier",
                                             "removeAction",         "allowCreate",
                                             "allowUpdate",          "allowDisable",
@@ -494,6 +614,7 @@ enum sc_err connection_doc_merge(const json_t *current, const json_t *input, jso
         rc = sc_error_set(e, SC_ERR_NOMEM, NULL, "out of memory");
         goto done;
     }
+    doc_fill_defaults(doc);
     if (!json_is_object(input)) {
         rc = sc_error_set(e, SC_ERR_INVALID, NULL, "the connection must be a JSON object");
         goto done;
@@ -541,7 +662,8 @@ enum sc_err connection_doc_merge(const json_t *current, const json_t *input, jso
     if ((rc = merge_section(doc, defaults, input, "scim", scim_keys, e)) ||
         (rc = merge_section(doc, defaults, input, "auth", auth_keys, e)) ||
         (rc = merge_section(doc, defaults, input, "preferences", pref_keys, e)) ||
-        (rc = merge_headers(doc, input, e)) || (rc = doc_validate(doc, e)))
+        (rc = merge_headers(doc, input, e)) || (rc = doc_validate(doc, e)) ||
+        (rc = bind_secrets(current, input, doc, e)))
         goto done;
     *out = doc;
     doc = NULL;
@@ -551,10 +673,35 @@ done:
     return rc;
 }
 
-json_t *connection_doc_to_api(const json_t *doc, const char *id, int64_t created_at,
+/* Adds to doc's scim, auth and preferences every key of the defaults it lacks (a
+ * document stored before the key existed). */
+static void doc_fill_defaults(json_t *doc)
+{
+    json_t *defaults = connection_doc_defaults();
+    static const char *const sections[] = {"scim", "auth", "preferences"};
+    for (int i = 0; defaults && json_is_object(doc) && i < 3; i++) {
+        json_t *sec = json_object_get(doc, sections[i]);
+        if (!json_is_object(sec))
+            continue;
+        const char *key;
+        json_t *v;
+        json_object_foreach(json_object_get(defaults, sections[i]), key, v)
+        {
+            if (!json_object_get(sec, key))
+                json_object_set(sec, key, v);
+        }
+    }
+    json_decref(defaults);
+}
+
+json_t *connection_doc_to_api(const json_t *doc_in, const char *id, int64_t created_at,
                               int64_t updated_at)
 {
     char ca[32], ua[32];
+    json_t *doc = json_deep_copy(doc_in);
+    if (!doc)
+        return NULL;
+    doc_fill_defaults(doc);
     json_t *auth = json_deep_copy(json_object_get(doc, "auth"));
     for (const char *const *k = auth_secret_keys; auth && *k; k++)
         if (json_is_string(json_object_get(auth, *k)))
@@ -576,6 +723,7 @@ json_t *connection_doc_to_api(const json_t *doc, const char *id, int64_t created
         created_at ? json_string(sc_clock_format_iso8601(created_at, ca, sizeof ca)) : json_null(),
         "updatedAt",
         updated_at ? json_string(sc_clock_format_iso8601(updated_at, ua, sizeof ua)) : json_null());
+    json_decref(doc);
     return out;
 }
 
@@ -662,6 +810,12 @@ enum sc_err connection_from_doc(const json_t *doc, const char *id, struct connec
         c->client_id = dup_str(auth, "clientId");
         c->client_secret = dup_str(auth, "clientSecret");
         c->scope = dup_str(auth, "scope");
+        c->token_auth = sc_strcaseeq(sc_json_get_string(auth, "tokenEndpointAuthMethod")
+                                         ? sc_json_get_string(auth, "tokenEndpointAuthMethod")
+                                         : "",
+                                     "client_secret_post")
+                            ? CONNECTION_TOKEN_AUTH_POST
+                            : CONNECTION_TOKEN_AUTH_BASIC;
         break;
     case CONNECTION_AUTH_NONE:
         break;
@@ -773,7 +927,10 @@ enum sc_err connection_seal_doc(const struct secrets_key *k, const json_t *doc, 
 enum sc_err connection_open_doc(const struct secrets_key *k, const json_t *sealed, json_t **out,
                                 struct sc_error *e)
 {
-    return transform_secrets(k, sealed, 0, out, e);
+    enum sc_err rc = transform_secrets(k, sealed, 0, out, e);
+    if (!rc)
+        doc_fill_defaults(*out);
+    return rc;
 }
 
 enum sc_err connection_load(struct store *st, const struct secrets_key *k, const char *id,
@@ -928,116 +1085,416 @@ static enum sc_err form_add(struct sc_buf *b, const char *name, const char *valu
     return rc;
 }
 
+void connection_token_req_clear(struct connection_token_req *r)
+{
+    if (!r)
+        return;
+    free(r->url);
+    connection_headers_free(r->headers);
+    if (r->body)
+        sodium_memzero(r->body, r->body_len);
+    free(r->body);
+    memset(r, 0, sizeof *r);
+}
+
+enum sc_err connection_token_request(const struct connection *c, struct connection_token_req *out,
+                                     struct sc_error *e)
+{
+    memset(out, 0, sizeof *out);
+    if (c->auth_method != CONNECTION_AUTH_CLIENT_CREDENTIALS || !c->token_url || !c->client_id ||
+        !c->client_secret)
+        return sc_error_set(e, SC_ERR_INVALID, "auth.method",
+                            "the connection does not use OAUTH2_CLIENT_CREDENTIALS");
+    struct connection_token_req r = {0};
+    struct sc_buf form, basic;
+    sc_buf_init(&form, 0);
+    sc_buf_init(&basic, 0);
+    enum sc_err rc = form_add(&form, "grant_type", "client_credentials");
+    if (!rc && c->scope && *c->scope)
+        rc = form_add(&form, "scope", c->scope);
+    int post = c->token_auth == CONNECTION_TOKEN_AUTH_POST;
+    if (!rc && post)
+        rc = form_add(&form, "client_id", c->client_id);
+    if (!rc && post)
+        rc = form_add(&form, "client_secret", c->client_secret);
+    r.headers = calloc(4, sizeof *r.headers);
+    if (!rc && !r.headers)
+        rc = SC_ERR_NOMEM;
+    if (!rc) {
+        r.headers[0] = sc_strdup("Content-Type: application/x-www-form-urlencoded");
+        r.headers[1] = sc_strdup("Accept: application/json");
+        if (!r.headers[0] || !r.headers[1])
+            rc = SC_ERR_NOMEM;
+    }
+    if (!rc && !post) {
+        /* RFC 6749 §2.3.1 client_secret_basic, as libcurl sends user:password */
+        struct sc_buf cred;
+        sc_buf_init(&cred, 0);
+        rc = sc_buf_printf(&cred, "%s:%s", c->client_id, c->client_secret);
+        size_t b64len = sodium_base64_ENCODED_LEN(cred.len, sodium_base64_VARIANT_ORIGINAL);
+        char *b64 = rc ? NULL : malloc(b64len);
+        if (!rc && !b64)
+            rc = SC_ERR_NOMEM;
+        if (!rc) {
+            sodium_bin2base64(b64, b64len, (const unsigned char *)cred.data, cred.len,
+                              sodium_base64_VARIANT_ORIGINAL);
+            rc = sc_buf_printf(&basic, "Authorization: Basic %s", b64);
+            if (!rc && !(r.headers[2] = sc_buf_steal(&basic)))
+                rc = SC_ERR_NOMEM;
+        }
+        secrets_wipe_free(b64);
+        if (cred.data)
+            sodium_memzero(cred.data, cred.len);
+        sc_buf_free(&cred);
+    }
+    r.url = sc_strdup(c->token_url);
+    if (!rc && !r.url)
+        rc = SC_ERR_NOMEM;
+    if (!rc) {
+        r.body_len = form.len;
+        if (!(r.body = sc_buf_steal(&form)))
+            rc = SC_ERR_NOMEM;
+    }
+    if (form.data)
+        sodium_memzero(form.data, form.len);
+    sc_buf_free(&form);
+    if (basic.data)
+        sodium_memzero(basic.data, basic.len);
+    sc_buf_free(&basic);
+    if (rc) {
+        connection_token_req_clear(&r);
+        return sc_error_set(e, rc, NULL, "cannot build the token request");
+    }
+    *out = r;
+    return SC_OK;
+}
+
+/* Reads expires_in (a number of seconds, or a string of digits as some servers send):
+ * 0 when absent or not positive, at most CONNECTION_TOKEN_MAX_LIFETIME_S. */
+static int64_t token_lifetime(const json_t *exp)
+{
+    int64_t v = 0;
+    if (json_is_integer(exp)) {
+        v = json_integer_value(exp);
+    } else if (json_is_real(exp)) {
+        double d = json_real_value(exp);
+        v = d >= 1 ? (d < (double)CONNECTION_TOKEN_MAX_LIFETIME_S ? (int64_t)d
+                                                                  : CONNECTION_TOKEN_MAX_LIFETIME_S)
+                   : 0;
+    } else if (json_is_string(exp)) {
+        const char *t = json_string_value(exp);
+        size_t digits = strspn(t, "0123456789");
+        if (digits > 0 && t[digits] == '\0')
+            v = digits > 12 ? CONNECTION_TOKEN_MAX_LIFETIME_S
+                            : (sc_parse_int64(t, 0, INT64_MAX, &v) ? 0 : v);
+    }
+    if (v <= 0)
+        return 0;
+    return v > CONNECTION_TOKEN_MAX_LIFETIME_S ? CONNECTION_TOKEN_MAX_LIFETIME_S : v;
+}
+
+enum sc_err connection_token_parse(long status, const char *body, size_t len,
+                                   const char *transport_error, char **token, int64_t *expires_in_s,
+                                   struct sc_error *e)
+{
+    *token = NULL;
+    *expires_in_s = 0;
+    if (status <= 0)
+        return sc_error_set(e, SC_ERR_UNAVAILABLE, "auth.tokenUrl",
+                            "cannot reach the token URL (auth.tokenUrl): %.200s",
+                            transport_error && *transport_error ? transport_error : "no answer");
+    if (status == 400 || status == 401 || status == 403)
+        return sc_error_set(e, SC_ERR_AUTH, "auth.clientSecret",
+                            "the token URL refused the client (%ld): check the Client ID and "
+                            "Client Secret, and the scope",
+                            status);
+    if (status != 200)
+        return sc_error_set(e, SC_ERR_HTTP, "auth.tokenUrl",
+                            "the token URL answered %ld instead of 200: check auth.tokenUrl",
+                            status);
+    json_t *doc = NULL;
+    struct sc_error pe = {0};
+    const char *tok = NULL;
+    if (sc_json_parse(body ? body : "", body ? len : 0, 8, &doc, &pe) == SC_OK)
+        tok = sc_json_get_string(doc, "access_token");
+    if (!tok || !*tok || has_ctl(tok)) {
+        json_decref(doc);
+        return sc_error_set(e, SC_ERR_HTTP, "auth.tokenUrl",
+                            "the token URL's answer has no access_token: check auth.tokenUrl");
+    }
+    char *copy = sc_strdup(tok);
+    int64_t life = token_lifetime(json_object_get(doc, "expires_in"));
+    json_decref(doc);
+    if (!copy)
+        return sc_error_set(e, SC_ERR_NOMEM, NULL, "out of memory");
+    *token = copy;
+    *expires_in_s = life;
+    return SC_OK;
+}
+
 enum sc_err connection_fetch_token(const struct connection *c, long timeout_ms, char **token,
                                    int64_t *expires_in_s, struct sc_error *e)
 {
     *token = NULL;
     *expires_in_s = 0;
-    if (c->auth_method != CONNECTION_AUTH_CLIENT_CREDENTIALS || !c->token_url)
-        return sc_error_set(e, SC_ERR_INVALID, "auth.method",
-                            "the connection does not use OAUTH2_CLIENT_CREDENTIALS");
-    struct sc_buf form;
-    sc_buf_init(&form, 0);
-    json_t *body = NULL;
+    struct connection_token_req tr;
+    enum sc_err rc = connection_token_request(c, &tr, e);
+    if (rc)
+        return rc;
     struct http_client_response res;
     memset(&res, 0, sizeof res);
-    enum sc_err rc = form_add(&form, "grant_type", "client_credentials");
-    if (!rc && c->scope && *c->scope)
-        rc = form_add(&form, "scope", c->scope);
-    if (!rc)
-        rc = form_add(&form, "client_id", c->client_id);
-    if (!rc)
-        rc = form_add(&form, "client_secret", c->client_secret);
-    if (rc) {
-        rc = sc_error_set(e, rc, NULL, "cannot build the token request");
-        goto done;
-    }
-    static const char *const hdrs[] = {"Content-Type: application/x-www-form-urlencoded",
-                                       "Accept: application/json", NULL};
     struct http_client_request req = {
         .method = "POST",
-        .url = c->token_url,
-        .headers = hdrs,
-        .body = form.data,
-        .body_len = form.len,
+        .url = tr.url,
+        .headers = (const char *const *)tr.headers,
+        .body = tr.body,
+        .body_len = tr.body_len,
         .timeout_ms = timeout_ms > 0 ? timeout_ms : 15000,
         .max_response = 1024 * 1024,
-        .basic_user = c->client_id,
-        .basic_pass = c->client_secret,
     };
-    rc = http_client_do(&req, &res);
-    if (rc) {
-        rc = sc_error_set(e, rc == SC_ERR_TIMEOUT ? SC_ERR_TIMEOUT : SC_ERR_UNAVAILABLE,
-                          "auth.tokenUrl", "cannot reach the token URL (auth.tokenUrl): %s",
-                          res.error[0] ? res.error : "no answer");
-        goto done;
+    enum sc_err hr = http_client_do(&req, &res);
+    rc = connection_token_parse(hr ? 0 : res.status, res.body.data, res.body.len,
+                                hr ? res.error : NULL, token, expires_in_s, e);
+    if (rc == SC_ERR_UNAVAILABLE && hr == SC_ERR_TIMEOUT) {
+        rc = SC_ERR_TIMEOUT;
+        if (e)
+            e->code = rc;
     }
-    if (res.status == 400 || res.status == 401 || res.status == 403) {
-        rc = sc_error_set(e, SC_ERR_AUTH, "auth.clientSecret",
-                          "the token URL refused the client (%ld): check the Client ID and "
-                          "Client Secret, and the scope",
-                          res.status);
-        goto done;
-    }
-    if (res.status != 200) {
-        rc = sc_error_set(e, SC_ERR_HTTP, "auth.tokenUrl",
-                          "the token URL answered %ld instead of 200: check auth.tokenUrl",
-                          res.status);
-        goto done;
-    }
-    struct sc_error pe = {0};
-    const char *tok = NULL;
-    if (sc_json_parse(res.body.data ? res.body.data : "", res.body.len, 8, &body, &pe) == SC_OK)
-        tok = sc_json_get_string(body, "access_token");
-    if (!tok || !*tok || has_ctl(tok)) {
-        rc = sc_error_set(e, SC_ERR_HTTP, "auth.tokenUrl",
-                          "the token URL's answer has no access_token: check auth.tokenUrl");
-        goto done;
-    }
-    json_t *exp = json_object_get(body, "expires_in");
-    if (json_is_integer(exp) && json_integer_value(exp) > 0)
-        *expires_in_s = json_integer_value(exp);
-    else if (json_is_string(exp))
-        sc_parse_int64(json_string_value(exp), 0, INT64_MAX / 1000, expires_in_s);
-    *token = sc_strdup(tok);
-    if (!*token)
-        rc = sc_error_set(e, SC_ERR_NOMEM, NULL, "out of memory");
-done:
-    if (form.data)
-        sodium_memzero(form.data, form.len);
-    sc_buf_free(&form);
     if (res.body.data)
         sodium_memzero(res.body.data, res.body.len);
     http_client_response_free(&res);
-    json_decref(body);
+    connection_token_req_clear(&tr);
     return rc;
 }
 
-static void scrub_one(char *s, const char *secret)
+/* Secrets shorter than this are not masked: masking every "abc" in a text would garble it
+ * and hide little. */
+#define SCRUB_MIN_LEN 4
+/* Room for the credentials of one connection and their encoded forms. */
+#define SCRUB_MAX_FORMS (3 * (CONNECTION_MAX_HEADERS + 8))
+
+struct scrub_forms {
+    char *v[SCRUB_MAX_FORMS];
+    size_t n;
+};
+
+static void forms_clear(struct scrub_forms *f)
 {
-    size_t n = secret ? strlen(secret) : 0;
-    if (n < 4)
+    for (size_t i = 0; i < f->n; i++)
+        secrets_wipe_free(f->v[i]);
+    f->n = 0;
+}
+
+/* Adds a copy of s (when long enough, not yet listed and there is room). */
+static void forms_add_one(struct scrub_forms *f, const char *s, size_t len)
+{
+    if (!s || len < SCRUB_MIN_LEN || f->n == SCRUB_MAX_FORMS)
         return;
-    char *hit;
-    while ((hit = strstr(s, secret)) != NULL) {
-        size_t mask = strlen(CONNECTION_SECRET_MASK);
-        size_t rest = strlen(hit + n);
-        if (mask <= n) {
-            memcpy(hit, CONNECTION_SECRET_MASK, mask);
-            memmove(hit + mask, hit + n, rest + 1);
-        } else {
-            memset(hit, '*', n);
+    for (size_t i = 0; i < f->n; i++)
+        if (strlen(f->v[i]) == len && memcmp(f->v[i], s, len) == 0)
+            return;
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return;
+    memcpy(copy, s, len);
+    copy[len] = '\0';
+    f->v[f->n++] = copy;
+}
+
+/* Adds s and the forms it takes inside a JSON string and a URL (where they differ). */
+static void forms_add(struct scrub_forms *f, const char *s)
+{
+    if (!s || strlen(s) < SCRUB_MIN_LEN)
+        return;
+    forms_add_one(f, s, strlen(s));
+    json_t *j = json_string(s);
+    for (int slash = 0; j && slash < 2; slash++) {
+        /* as JSON encoders write it, with '/' escaped or not */
+        char *dumped = json_dumps(j, JSON_ENCODE_ANY | (slash ? JSON_ESCAPE_SLASH : 0));
+        if (dumped && strlen(dumped) >= 2)
+            forms_add_one(f, dumped + 1, strlen(dumped) - 2); /* without the quotes */
+        secrets_wipe_free(dumped);
+    }
+    json_decref(j);
+    char *esc = http_client_escape(s);
+    if (esc) {
+        forms_add_one(f, esc, strlen(esc));
+        secrets_wipe_free(esc);
+    }
+}
+
+/* Adds "user:pass" and its base64 (the HTTP Basic credentials). */
+static void forms_add_basic(struct scrub_forms *f, const char *user, const char *pass)
+{
+    if (!user || !pass)
+        return;
+    struct sc_buf cred;
+    sc_buf_init(&cred, 0);
+    if (sc_buf_printf(&cred, "%s:%s", user, pass) == SC_OK) {
+        forms_add(f, cred.data);
+        size_t b64len = sodium_base64_ENCODED_LEN(cred.len, sodium_base64_VARIANT_ORIGINAL);
+        char *b64 = malloc(b64len);
+        if (b64) {
+            sodium_bin2base64(b64, b64len, (const unsigned char *)cred.data, cred.len,
+                              sodium_base64_VARIANT_ORIGINAL);
+            forms_add_one(f, b64, strlen(b64));
+            secrets_wipe_free(b64);
         }
     }
+    if (cred.data)
+        sodium_memzero(cred.data, cred.len);
+    sc_buf_free(&cred);
+}
+
+/* Every credential of c that a request carries, in the forms it may be echoed in. */
+static void forms_collect(const struct connection *c, const char *token, struct scrub_forms *f)
+{
+    forms_add(f, token);
+    if (!c)
+        return;
+    forms_add(f, c->access_token);
+    forms_add(f, c->password);
+    forms_add(f, c->client_secret);
+    if (c->auth_method == CONNECTION_AUTH_BASIC)
+        forms_add_basic(f, c->username, c->password);
+    if (c->auth_method == CONNECTION_AUTH_CLIENT_CREDENTIALS)
+        forms_add_basic(f, c->client_id, c->client_secret);
+    for (size_t i = 0; i < c->nheaders; i++)
+        forms_add(f, c->headers[i].value);
+}
+
+/* Masks, in s (in place), every occurrence of the forms: each run of bytes covered by
+ * one or more occurrences (overlapping ones included) becomes "********", or as many
+ * '*' as it had bytes when shorter, so the text never grows. The scan moves forward
+ * past each run: it always ends, whatever the secrets look like. */
+static void scrub_forms(char *s, const struct scrub_forms *f)
+{
+    size_t n = strlen(s);
+    if (n == 0 || f->n == 0)
+        return;
+    unsigned char *covered = calloc(n, 1);
+    if (!covered) {
+        /* cannot mark: hide the whole text rather than risk showing a secret */
+        for (size_t i = 0; i < f->n; i++)
+            if (strstr(s, f->v[i])) {
+                sc_strlcpy(s, CONNECTION_SECRET_MASK, n + 1);
+                return;
+            }
+        return;
+    }
+    int any = 0;
+    for (size_t k = 0; k < f->n; k++) {
+        size_t len = strlen(f->v[k]);
+        for (const char *hit = strstr(s, f->v[k]); hit; hit = strstr(hit + 1, f->v[k])) {
+            memset(covered + (hit - s), 1, len);
+            any = 1;
+        }
+    }
+    if (any) {
+        size_t in = 0, out = 0, mask = strlen(CONNECTION_SECRET_MASK);
+        while (in < n) {
+            if (!covered[in]) {
+                s[out++] = s[in++];
+                continue;
+            }
+            size_t run = 0;
+            while (in < n && covered[in])
+                in++, run++;
+            size_t stars = run < mask ? run : mask;
+            memset(s + out, '*', stars);
+            out += stars;
+        }
+        s[out] = '\0';
+    }
+    free(covered);
+}
+
+void connection_scrub_with(const struct connection *c, const char *token, char *s)
+{
+    if (!s)
+        return;
+    struct scrub_forms f = {.n = 0};
+    forms_collect(c, token, &f);
+    scrub_forms(s, &f);
+    forms_clear(&f);
 }
 
 void connection_scrub(const struct connection *c, char *s)
 {
-    if (!s)
+    connection_scrub_with(c, NULL, s);
+}
+
+/* The length of the valid UTF-8 sequence at p (at most n bytes), or 0 when invalid. */
+static size_t utf8_seq_len(const unsigned char *p, size_t n)
+{
+    unsigned c = p[0];
+    size_t len;
+    unsigned min;
+    if (c < 0x80)
+        return c ? 1 : 0; /* NUL ends a C string: replaced too */
+    if ((c & 0xE0) == 0xC0)
+        len = 2, min = 0x80, c &= 0x1F;
+    else if ((c & 0xF0) == 0xE0)
+        len = 3, min = 0x800, c &= 0x0F;
+    else if ((c & 0xF8) == 0xF0)
+        len = 4, min = 0x10000, c &= 0x07;
+    else
+        return 0;
+    if (len > n)
+        return 0;
+    for (size_t k = 1; k < len; k++) {
+        if ((p[k] & 0xC0) != 0x80)
+            return 0;
+        c = (c << 6) | (p[k] & 0x3F);
+    }
+    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+        return 0;
+    return len;
+}
+
+void connection_error_text(const struct connection *c, const char *token, const char *in,
+                           size_t in_len, char *out, size_t cap)
+{
+    if (!out || cap == 0)
         return;
-    scrub_one(s, c->access_token);
-    scrub_one(s, c->password);
-    scrub_one(s, c->client_secret);
-    for (size_t i = 0; i < c->nheaders; i++)
-        scrub_one(s, c->headers[i].value);
+    out[0] = '\0';
+    if (!in || in_len == 0)
+        return;
+    /* 1. valid UTF-8, NUL-terminated (an invalid byte or a NUL becomes U+FFFD) */
+    struct sc_buf b;
+    sc_buf_init(&b, 0);
+    const unsigned char *p = (const unsigned char *)in;
+    enum sc_err rc = SC_OK;
+    for (size_t i = 0; i < in_len && !rc;) {
+        size_t len = utf8_seq_len(p + i, in_len - i);
+        if (len) {
+            rc = sc_buf_append(&b, p + i, len);
+            i += len;
+        } else {
+            rc = sc_buf_append(&b, "\xEF\xBF\xBD", 3);
+            i++;
+        }
+    }
+    if (!rc && !b.data)
+        rc = sc_buf_puts(&b, "");
+    if (rc) {
+        if (b.data)
+            sodium_memzero(b.data, b.len);
+        sc_buf_free(&b);
+        sc_strlcpy(out, "(the text cannot be shown: out of memory)", cap);
+        return;
+    }
+    /* 2. mask the whole text, so no secret cut in two by 3. survives */
+    connection_scrub_with(c, token, b.data);
+    /* 3. cut at a character boundary */
+    size_t len = strlen(b.data);
+    if (len >= cap) {
+        len = cap - 1;
+        while (len > 0 && ((unsigned char)b.data[len] & 0xC0) == 0x80)
+            len--;
+    }
+    memcpy(out, b.data, len);
+    out[len] = '\0';
+    sodium_memzero(b.data, b.len);
+    sc_buf_free(&b);
 }

@@ -39,6 +39,18 @@ enum connection_auth_method {
                                            clientSecret, scope -> a bearer token */
 };
 
+/* How the client authenticates at the token endpoint (RFC 6749 §2.3.1): one of the two,
+ * never both ("auth.tokenEndpointAuthMethod"). */
+enum connection_token_auth {
+    CONNECTION_TOKEN_AUTH_BASIC = 0, /* "client_secret_basic": HTTP Basic (the default) */
+    CONNECTION_TOKEN_AUTH_POST,      /* "client_secret_post": client_id and client_secret in
+                                        the form body */
+};
+
+/* A token endpoint's expires_in is clamped to this (one day): a token is renewed at
+ * least daily, and a huge value cannot overflow a lifetime in milliseconds. */
+#define CONNECTION_TOKEN_MAX_LIFETIME_S 86400
+
 enum connection_remove_action { CONNECTION_REMOVE_DISABLE = 0, CONNECTION_REMOVE_DELETE };
 enum connection_update_method { CONNECTION_UPDATE_PATCH = 0, CONNECTION_UPDATE_PUT };
 
@@ -69,6 +81,7 @@ struct connection {
     char *client_id;
     char *client_secret; /* secret */
     char *scope;         /* may be NULL */
+    enum connection_token_auth token_auth;
     /* preferences */
     char *user_filter_expression; /* a SCIM filter template with exactly one %s */
     char *user_identifier;        /* a target attribute name as written ("userName") */
@@ -98,7 +111,13 @@ json_t *connection_doc_defaults(void);
  * tokenUrl+clientId+clientSecret for OAUTH2_CLIENT_CREDENTIALS), a baseUrl that is not
  * an http(s) URL, a userFilterExpression without exactly one %s or that does not parse
  * as a SCIM filter once filled, a userIdentifier that is not a target attribute name:
- * SC_ERR_INVALID with e->field dotted. "id", "type", "createdAt", "updatedAt" in input
+ * SC_ERR_INVALID with e->field dotted. Stored secrets are bound to the origin (scheme,
+ * host, port) they were entered for: when input moves scim.baseUrl to another origin,
+ * every stored secret that would be sent there (the access token, the password, the
+ * client secret whose token goes there, every header value) must be sent again, and
+ * when it moves auth.tokenUrl the client secret must; one kept instead (sent as the
+ * mask or left out) is SC_ERR_INVALID naming it ("the SCIM base URL's host changed:
+ * enter the OAuth Access Token again"). "id", "type", "createdAt", "updatedAt" in input
  * are accepted when they equal the stored values (so a GET body can be sent back), and
  * "enabled" is applied. */
 enum sc_err connection_doc_merge(const json_t *current, const json_t *input, json_t **out,
@@ -159,20 +178,72 @@ enum sc_err connection_auth_header(const struct connection *c, const char *token
 enum sc_err connection_request_headers(const struct connection *c, const char *token, char ***out);
 void connection_headers_free(char **lines);
 
-/* OAuth 2 client credentials (RFC 6749 §4.4): POSTs grant_type=client_credentials (and
- * scope when set) to c->token_url with the client id and secret in HTTP Basic
- * (client_secret_basic) and again in the form (client_secret_post), for servers that
- * accept only one. On success *token is the new access token (secrets_wipe_free it)
- * and *expires_in_s its lifetime (0 when the server did not say). Errors:
- * SC_ERR_UNAVAILABLE / SC_ERR_TIMEOUT (cannot reach the token URL), SC_ERR_AUTH (the
- * server refused the client: message says to check clientId/clientSecret),
- * SC_ERR_HTTP (another status or no access_token in the answer). Never puts a secret
- * in e. timeout_ms 0 = 15000. */
+/* OAuth 2 client credentials (RFC 6749 §4.4), in two halves so a caller with its own
+ * event loop (the engine's libcurl multi) can send the request without blocking. */
+
+/* A token request ready to send: POST body (application/x-www-form-urlencoded) to url
+ * with the header lines. Everything owned; the headers and the body may hold the client
+ * secret (connection_token_req_clear wipes them). */
+struct connection_token_req {
+    char *url;      /* c->token_url */
+    char **headers; /* NULL-terminated "Name: value" lines: Content-Type, Accept, and with
+                       client_secret_basic "Authorization: Basic base64(id:secret)" */
+    char *body;     /* grant_type=client_credentials[&scope=...], and with
+                       client_secret_post &client_id=...&client_secret=... */
+    size_t body_len;
+};
+
+/* Builds the token request of c (auth method OAUTH2_CLIENT_CREDENTIALS): the client
+ * authenticates with HTTP Basic (client_secret_basic, the default) or in the form body
+ * (client_secret_post), as c->token_auth says, never both. *out is filled on success
+ * (connection_token_req_clear); zeroed on failure. Errors: SC_ERR_INVALID (field
+ * "auth.method": not client credentials), SC_ERR_NOMEM. */
+enum sc_err connection_token_request(const struct connection *c, struct connection_token_req *out,
+                                     struct sc_error *e);
+
+/* Wipes and frees what r holds (not r itself) and zeroes it. NULL is a no-op. */
+void connection_token_req_clear(struct connection_token_req *r);
+
+/* Interprets the token endpoint's answer: status (0 when no answer arrived; then
+ * transport_error, may be NULL, says why) and body (len bytes, may be NULL). On success
+ * *token is the new access token (new; secrets_wipe_free it) and *expires_in_s its
+ * lifetime in seconds (0 when the server did not say; expires_in as a number or a
+ * string of digits, clamped to CONNECTION_TOKEN_MAX_LIFETIME_S). Errors (never with a
+ * secret in e): SC_ERR_UNAVAILABLE (status 0: "cannot reach the token URL"),
+ * SC_ERR_AUTH (400/401/403, field "auth.clientSecret": check the Client ID and Client
+ * Secret), SC_ERR_HTTP (another status, or no access_token in the answer; field
+ * "auth.tokenUrl"), SC_ERR_NOMEM. */
+enum sc_err connection_token_parse(long status, const char *body, size_t len,
+                                   const char *transport_error, char **token, int64_t *expires_in_s,
+                                   struct sc_error *e);
+
+/* Fetches a token with the blocking client: connection_token_request, one POST, then
+ * connection_token_parse (whose results and errors it gives, and SC_ERR_TIMEOUT when
+ * the token URL did not answer in time). timeout_ms 0 = 15000. */
 enum sc_err connection_fetch_token(const struct connection *c, long timeout_ms, char **token,
                                    int64_t *expires_in_s, struct sc_error *e);
 
-/* Replaces, in the string s (in place), every occurrence of one of c's secrets by
- * "********" (for error texts a target echoed back). */
+/* Masking credentials in texts a target sent back (error bodies, Test Connection
+ * details). Masked are c's stored secrets (access token, password, client secret,
+ * custom header values), the credentials derived from them (the HTTP Basic "user:pass"
+ * and its base64, for BASIC and for the client credentials' token request), the
+ * fetched access token given as token (may be NULL), and the forms each takes inside
+ * a JSON string or a URL. Secrets shorter than 4 bytes are not masked. c may be NULL
+ * (only token then). Each stretch of masked bytes becomes "********" (or as many '*'
+ * as it had bytes when shorter), so the text never grows. */
+
+/* Masks in s (in place, NUL-terminated). NULL s is a no-op. */
+void connection_scrub_with(const struct connection *c, const char *token, char *s);
+
+/* connection_scrub_with without a fetched token. */
 void connection_scrub(const struct connection *c, char *s);
+
+/* Writes into out (cap bytes, cap > 0) the text of in (in_len bytes, any bytes) made
+ * safe to show or store: valid UTF-8 (an invalid sequence or a NUL becomes U+FFFD),
+ * masked as connection_scrub_with says, and only then cut to at most cap - 1 bytes at
+ * a character boundary, so a secret cut in two by the limit never shows. Always
+ * NUL-terminates out. The whole input is scanned (linear in in_len). */
+void connection_error_text(const struct connection *c, const char *token, const char *in,
+                           size_t in_len, char *out, size_t cap);
 
 #endif

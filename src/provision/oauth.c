@@ -1,19 +1,23 @@
 /* Client-credentials token cache (see oauth.h). A small array keyed by connection id;
- * the engine has few connections. */
+ * the engine has few connections. Each entry remembers a digest of the settings the
+ * token was fetched with (base URL, token URL, client id and secret, scope, client
+ * authentication), so a token is never sent after those changed. */
 #include "provision/oauth.h"
 #include "base/buf.h"
 #include "provision/connection.h"
 #include "provision/secrets.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define OAUTH_DEFAULT_LIFETIME_S 3600
 #define OAUTH_RENEW_MARGIN_MS 30000
+#define OAUTH_KEY_BYTES 32
 
 struct oauth_entry {
     char conn_id[SC_UUID_LEN + 1];
-    char *client_id;
+    unsigned char key[OAUTH_KEY_BYTES]; /* digest of the settings the token is for */
     char *token;
     int64_t renew_at_ms;
 };
@@ -43,9 +47,8 @@ enum sc_err oauth_cache_new(oauth_fetch_fn fetch, struct oauth_cache **out)
 static void entry_clear(struct oauth_entry *en)
 {
     secrets_wipe_free(en->token);
-    free(en->client_id);
     en->token = NULL;
-    en->client_id = NULL;
+    sodium_memzero(en->key, sizeof en->key);
     en->renew_at_ms = 0;
 }
 
@@ -57,6 +60,24 @@ void oauth_cache_free(struct oauth_cache *cache)
         entry_clear(&cache->v[i]);
     free(cache->v);
     free(cache);
+}
+
+/* The digest of the settings of c that a token depends on. */
+static void settings_key(const struct connection *c, unsigned char out[OAUTH_KEY_BYTES])
+{
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, OAUTH_KEY_BYTES);
+    const char *parts[] = {c->base_url, c->token_url, c->client_id, c->client_secret, c->scope};
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        /* each part with its length (and -1 for NULL), so no two settings collide */
+        int64_t len = parts[i] ? (int64_t)strlen(parts[i]) : -1;
+        crypto_generichash_update(&st, (const unsigned char *)&len, sizeof len);
+        if (parts[i])
+            crypto_generichash_update(&st, (const unsigned char *)parts[i], (size_t)len);
+    }
+    unsigned char ta = (unsigned char)c->token_auth;
+    crypto_generichash_update(&st, &ta, 1);
+    crypto_generichash_final(&st, out, OAUTH_KEY_BYTES);
 }
 
 static struct oauth_entry *find(struct oauth_cache *cache, const struct connection *c, int add)
@@ -80,34 +101,65 @@ static struct oauth_entry *find(struct oauth_cache *cache, const struct connecti
     return en;
 }
 
-enum sc_err oauth_cache_token(struct oauth_cache *cache, const struct connection *c, int64_t now_ms,
-                              const char **token, struct sc_error *e)
+enum sc_err oauth_cache_peek(struct oauth_cache *cache, const struct connection *c, int64_t now_ms,
+                             const char **token)
 {
-    struct oauth_entry *en = find(cache, c, 1);
-    if (!en)
-        return sc_error_set(e, SC_ERR_NOMEM, NULL, "out of memory");
-    const char *cid = c->client_id ? c->client_id : "";
-    if (en->token && en->client_id && strcmp(en->client_id, cid) == 0 && now_ms < en->renew_at_ms) {
-        *token = en->token;
-        return SC_OK;
-    }
-    char *fresh = NULL;
-    int64_t life = 0;
-    enum sc_err err = cache->fetch(c, &fresh, &life, e);
-    if (err)
-        return err;
-    entry_clear(en);
-    en->token = fresh;
-    en->client_id = sc_strdup(cid);
+    struct oauth_entry *en = find(cache, c, 0);
+    if (!en || !en->token || now_ms >= en->renew_at_ms)
+        return SC_ERR_NOT_FOUND;
+    unsigned char key[OAUTH_KEY_BYTES];
+    settings_key(c, key);
+    if (sodium_memcmp(key, en->key, sizeof key) != 0)
+        return SC_ERR_NOT_FOUND;
+    *token = en->token;
+    return SC_OK;
+}
+
+/* When to renew a token of life seconds fetched at now_ms: at 80% of its lifetime, at
+ * least 30 s before its end, and not before half of it. */
+static int64_t renew_at(int64_t now_ms, int64_t life)
+{
     if (life <= 0)
         life = OAUTH_DEFAULT_LIFETIME_S;
+    if (life > CONNECTION_TOKEN_MAX_LIFETIME_S)
+        life = CONNECTION_TOKEN_MAX_LIFETIME_S;
     int64_t life_ms = life * 1000;
     int64_t renew = life_ms * 8 / 10;
     if (life_ms - renew < OAUTH_RENEW_MARGIN_MS)
         renew = life_ms - OAUTH_RENEW_MARGIN_MS;
     if (renew < life_ms / 2)
         renew = life_ms / 2;
-    en->renew_at_ms = now_ms + renew;
+    return now_ms + renew;
+}
+
+enum sc_err oauth_cache_put(struct oauth_cache *cache, const struct connection *c,
+                            char *token_stolen, int64_t expires_in_s, int64_t now_ms)
+{
+    struct oauth_entry *en = token_stolen ? find(cache, c, 1) : NULL;
+    if (!en) {
+        secrets_wipe_free(token_stolen);
+        return token_stolen ? SC_ERR_NOMEM : SC_ERR_INVALID;
+    }
+    entry_clear(en);
+    en->token = token_stolen;
+    settings_key(c, en->key);
+    en->renew_at_ms = renew_at(now_ms, expires_in_s);
+    return SC_OK;
+}
+
+enum sc_err oauth_cache_token(struct oauth_cache *cache, const struct connection *c, int64_t now_ms,
+                              const char **token, struct sc_error *e)
+{
+    if (oauth_cache_peek(cache, c, now_ms, token) == SC_OK)
+        return SC_OK;
+    char *fresh = NULL;
+    int64_t life = 0;
+    enum sc_err err = cache->fetch(c, &fresh, &life, e);
+    if (err)
+        return err;
+    if ((err = oauth_cache_put(cache, c, fresh, life, now_ms)))
+        return sc_error_set(e, err, NULL, "out of memory");
+    struct oauth_entry *en = find(cache, c, 0);
     *token = en->token;
     return SC_OK;
 }

@@ -1,8 +1,13 @@
 /* OAuth 2 client-credentials tokens for delivery: one cached access token per
  * connection, fetched on first use, renewed before it expires (at 80% of its lifetime,
- * and at least 30 s before the end), and dropped after a 401 so the next call fetches a
- * fresh one (once). The fetch itself is connection_fetch_token (blocking; the engine
- * calls it rarely). Tokens are wiped when dropped and never logged. */
+ * at least 30 s before the end, and at least once a day: lifetimes are clamped to
+ * CONNECTION_TOKEN_MAX_LIFETIME_S; 0 counts as one hour), and dropped after a 401 so the
+ * next call fetches a fresh one (once). A cached token is used only for the settings
+ * it was fetched with (base URL, token URL, client id and secret, scope, client
+ * authentication): after any of them changed it counts as absent. The fetch is either
+ * oauth_cache_token's blocking one, or the caller's own (oauth_cache_peek, then
+ * connection_token_request / connection_token_parse on its event loop, then
+ * oauth_cache_put). Tokens are wiped when dropped and never logged. */
 #ifndef SC_PROVISION_OAUTH_H
 #define SC_PROVISION_OAUTH_H
 
@@ -26,10 +31,25 @@ enum sc_err oauth_cache_new(oauth_fetch_fn fetch, struct oauth_cache **out);
 void oauth_cache_free(struct oauth_cache *cache);
 
 /* Returns in *token (borrowed, valid until the next call on cache) a valid access token
- * for c (keyed by c->id and its client id), fetching one when none is cached or the
- * cached one is due for renewal at now_ms. Errors: those of the fetch (e filled). */
+ * for c (keyed by c->id and its settings), fetching one with the cache's fetch function
+ * (blocking) when oauth_cache_peek finds none. Errors: those of the fetch (e filled),
+ * SC_ERR_NOMEM. */
 enum sc_err oauth_cache_token(struct oauth_cache *cache, const struct connection *c, int64_t now_ms,
                               const char **token, struct sc_error *e);
+
+/* Returns in *token (borrowed, valid until the next call that changes cache) c's cached
+ * token when one is there for c's current settings and not due for renewal at now_ms.
+ * Never fetches. Errors: SC_ERR_NOT_FOUND (none cached, or due for renewal). */
+enum sc_err oauth_cache_peek(struct oauth_cache *cache, const struct connection *c, int64_t now_ms,
+                             const char **token);
+
+/* Stores token_stolen (a token fetched elsewhere for c, with its lifetime as the token
+ * endpoint gave it; 0 = unknown) as c's token from now_ms, replacing any other; it is
+ * renewed by the same rule (and clamp) as oauth_cache_token's. The token is taken over
+ * in every case (wiped on failure). Errors: SC_ERR_INVALID (token_stolen NULL),
+ * SC_ERR_NOMEM. */
+enum sc_err oauth_cache_put(struct oauth_cache *cache, const struct connection *c,
+                            char *token_stolen, int64_t expires_in_s, int64_t now_ms);
 
 /* Drops c's cached token (after a 401). */
 void oauth_cache_invalidate(struct oauth_cache *cache, const struct connection *c);

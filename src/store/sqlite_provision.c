@@ -1,5 +1,6 @@
-/* The provision component of the SQLite back-end: the connections and rules tables and
- * the store functions declared in store/store_provision.h. Lists page by an internal
+/* The provision component of the SQLite back-end: the connections, rules and
+ * connection_capabilities tables and the store functions declared in
+ * store/store_provision.h. Lists page by an internal
  * sequence number (creation order) carried in the cursor. */
 #include "store/sqlite_internal.h"
 #include "store/store_provision.h"
@@ -31,8 +32,12 @@ static const struct store_migration provision_migrations[] = {
         " created_at INTEGER NOT NULL,"
         " updated_at INTEGER NOT NULL);"
         "CREATE INDEX rules_target ON rules(target_id);"},
+    {2, "CREATE TABLE connection_capabilities ("
+        " connection_id TEXT PRIMARY KEY REFERENCES connections(id) ON DELETE CASCADE,"
+        " doc TEXT NOT NULL,"
+        " updated_at INTEGER NOT NULL);"},
 };
-const struct store_component store__provision_schema = {"provision", provision_migrations, 1};
+const struct store_component store__provision_schema = {"provision", provision_migrations, 2};
 
 void store_connection_clear(struct store_connection *c)
 {
@@ -437,4 +442,47 @@ enum sc_err store_rule_ids_by_target(struct store *st, const char *connection_id
     }
     store__bind_text(s, 1, connection_id);
     return read_ids(st, s, ids, n);
+}
+
+enum sc_err store_connection_caps_get(struct store *st, const char *connection_id, char **doc,
+                                      int64_t *updated_at)
+{
+    *doc = NULL;
+    sqlite3_stmt *s = store__prepare(
+        st, "SELECT doc, updated_at FROM connection_capabilities WHERE connection_id = ?");
+    if (!s)
+        return SC_ERR_DB;
+    store__bind_text(s, 1, connection_id);
+    enum sc_err err = SC_OK;
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        char *d = store__column_dup(s, 0);
+        if (!d) {
+            err = SC_ERR_NOMEM;
+        } else {
+            *doc = d;
+            if (updated_at)
+                *updated_at = sqlite3_column_int64(s, 1);
+        }
+    } else {
+        err = rc == SQLITE_DONE ? SC_ERR_NOT_FOUND : store__err(st, rc);
+    }
+    sqlite3_reset(s);
+    return err;
+}
+
+enum sc_err store_connection_caps_put(struct store *st, const char *connection_id, const char *doc,
+                                      int64_t updated_at)
+{
+    sqlite3_stmt *s = store__prepare(
+        st, "INSERT INTO connection_capabilities(connection_id, doc, updated_at) VALUES(?, ?, ?) "
+            "ON CONFLICT(connection_id) DO UPDATE SET doc = excluded.doc, "
+            "updated_at = excluded.updated_at");
+    if (!s)
+        return SC_ERR_DB;
+    store__bind_text(s, 1, connection_id);
+    store__bind_text(s, 2, doc);
+    sqlite3_bind_int64(s, 3, updated_at);
+    enum sc_err err = step_change(st, s);
+    return err == SC_ERR_INVALID ? SC_ERR_NOT_FOUND : err;
 }

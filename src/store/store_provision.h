@@ -1,6 +1,7 @@
 /* Storage of the provisioning configuration: connections (name, enabled, and the
- * configuration document with its secrets already sealed by the caller) and rules
- * (name, description, target connection, enabled, user filter and mapping as JSON
+ * configuration document with its secrets already sealed by the caller), what was
+ * learnt of each connection's target (its capabilities document, provision/caps.h) and
+ * rules (name, description, target connection, enabled, user filter and mapping as JSON
  * text). Names are unique, case-insensitively, among connections and among rules. A
  * connection targeted by a rule cannot be deleted. Lists are ordered by creation and
  * paged with an opaque cursor. */
@@ -80,6 +81,16 @@ enum sc_err store_rule_delete(struct store *st, const char *id);
 /* Reads the ids of every enabled rule whose target connection is enabled, in creation
  * order. *ids is a new array of *n ids (free() it). Errors: SC_ERR_DB. */
 enum sc_err store_rule_enabled_ids(struct store *st, char (**ids)[SC_UUID_LEN + 1], size_t *n);
+
+/* Capabilities of a connection's target: one JSON text per connection, deleted with the
+ * connection. store_connection_caps_get writes a new string into *doc (free it) and
+ * the time it was written into *updated_at (may be NULL). Errors: SC_ERR_NOT_FOUND
+ * (none stored), SC_ERR_DB. store_connection_caps_put inserts or replaces it. Errors:
+ * SC_ERR_NOT_FOUND (no such connection), SC_ERR_DB. */
+enum sc_err store_connection_caps_get(struct store *st, const char *connection_id, char **doc,
+                                      int64_t *updated_at);
+enum sc_err store_connection_caps_put(struct store *st, const char *connection_id, const char *doc,
+                                      int64_t updated_at);
 
 /* Reads the ids of every rule that targets connection_id. As store_rule_enabled_ids. */
 enum sc_err store_rule_ids_by_target(struct store *st, const char *connection_id,
