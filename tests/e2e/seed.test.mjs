@@ -157,7 +157,7 @@ test('seed: the four procedures of the Code42 walkthrough, click by click', asyn
     assert.deepEqual(mappings.find((m) => m.target === 'workEmail'), { target: 'workEmail', source: 'email' });
 
     // The rule's name is in the list on the Rules tab.
-    await page.getByRole('link', { name: 'Rules' }).click();
+    await page.getByRole('link', { name: 'Rules', exact: true }).click();
     await page.getByRole('table', { name: 'Rules' }).getByRole('link', { name: 'Code42 users' }).click();
     // 6. To enable the rule, in its details pane, click the toggle.
     const ruleToggle = page.getByRole('switch', { name: 'Enable rule' });
