@@ -6,7 +6,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withConsole, screenshot, waitUntil } from './lib.mjs';
+import { withConsole, screenshot, waitUntil, counter } from './lib.mjs';
 
 const SEED_TABLE_1 = [['userName', 'Username'], ['givenName', 'Given Name'], ['familyName', 'Family Name'], ['workPhone', 'Primary Phone'], ['workEmail', 'Email Address']];
 const SEED_TABLE_2 = [['externalId', 'External ID'], ['workCity', 'Locality'], ['workStreetAddeess', 'Street Address'], ['workCountry', 'Country Code'],
@@ -190,7 +190,7 @@ test('seed: the four procedures of the Code42 walkthrough, click by click', asyn
 
     // The rule's sync status shows them.
     await page.getByRole('tab', { name: 'Sync Status' }).click();
-    await waitUntil(async () => Number(await page.getByLabel('Success', { exact: true }).textContent()) >= 2, { timeout: 30000, what: 'the Success counter' });
+    await waitUntil(async () => (await counter(page, 'Success')) >= 2, { timeout: 30000, what: 'the Success counter' });
     await page.getByRole('table', { name: 'Rule users' }).getByText('ada', { exact: true }).waitFor();
     await screenshot(page, 'seed-07-sync-status');
     await page.getByRole('tab', { name: 'Log' }).click();

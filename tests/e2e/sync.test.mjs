@@ -5,7 +5,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withConsole, screenshot, waitUntil } from './lib.mjs';
+import { withConsole, screenshot, waitUntil, counter } from './lib.mjs';
 
 /** Connection + rule (filter: population Sales; the default mapping), both enabled, via the API. */
 async function provision(serve, target) {
@@ -22,8 +22,6 @@ async function provision(serve, target) {
   await serve.ok('PATCH', `/api/v1/rules/${rule.id}`, { enabled: true });
   return { conn, rule };
 }
-
-const counter = async (page, name) => Number(await page.getByLabel(name, { exact: true }).textContent());
 
 test('editing the user filter resyncs the rule; the status and log show it', async () => {
   await withConsole({ target: true }, async ({ serve, target, page }) => {
