@@ -195,8 +195,8 @@ test('a late answer of an earlier load does not overwrite the details pane', asy
       await released;
       await route.fulfill({ response });
     });
-    // Each body the page reads is noted one task after it was read: by then the code that
-    // awaited it has run (its continuation is microtasks of the same turn).
+    // Each body the page reads is noted one turn of the event loop after it was read: by
+    // then the code that awaited it has run (its continuation is microtasks of that turn).
     await page.evaluate(() => {
       window.e2eBodies = [];
       const text = Response.prototype.text;
