@@ -1,7 +1,8 @@
 // Connections and rules when things go wrong: a Test Connection with the wrong token
 // reports each step and offers to fix it or continue anyway (a failing connection can be
 // saved, as in the seed); the rule's toggle explains the API's 409 while its connection
-// is disabled; bad input is reported next to the field it concerns.
+// is disabled; bad input is reported next to the field it concerns; a late answer of an
+// earlier load never overwrites the details pane.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -173,5 +174,68 @@ test('bad input is reported next to the field it concerns', async () => {
     await fSec.getByRole('button', { name: 'Remove condition' }).click();
     await fSec.getByRole('button', { name: 'Save' }).click();
     await fSec.getByRole('alert').filter({ hasText: /condition/ }).waitFor();
+  });
+});
+
+test('a late answer of an earlier load does not overwrite the details pane', async () => {
+  await withConsole({ target: true }, async ({ serve, target, page }) => {
+    // Save opens the new connection's pane: its GET is answered (the connection as it is
+    // then, disabled) but the answer is held back until the pane was opened again and the
+    // connection enabled there.
+    let release;
+    const released = new Promise((r) => { release = r; });
+    let arrived;
+    const heldArrived = new Promise((r) => { arrived = r; });
+    let first = true;
+    await page.route(/\/api\/v1\/connections\/[^/?]+$/, async (route) => {
+      if (route.request().method() !== 'GET' || !first) { await route.continue(); return; }
+      first = false;
+      const response = await route.fetch();
+      arrived();
+      await released;
+      await route.fulfill({ response });
+    });
+    // Each body the page reads is noted one turn of the event loop after it was read: by
+    // then the code that awaited it has run (its continuation is microtasks of that turn).
+    await page.evaluate(() => {
+      window.e2eBodies = [];
+      const text = Response.prototype.text;
+      Response.prototype.text = function textNoted() {
+        const { url } = this;
+        const p = text.call(this);
+        p.then(() => setTimeout(() => window.e2eBodies.push(new URL(url).pathname), 0), () => {});
+        return p;
+      };
+    });
+
+    const wiz = await openWizard(page);
+    await wiz.getByLabel('Name', { exact: true }).fill('Code42');
+    await wiz.getByRole('button', { name: 'Next' }).click();
+    await wiz.getByLabel('SCIM base URL').fill(target.scimBase);
+    await wiz.getByLabel('OAuth Access Token').fill(target.token);
+    await wiz.getByRole('button', { name: 'Next' }).click();
+    await wiz.getByRole('button', { name: 'Save' }).click();
+    await wiz.waitFor({ state: 'detached' });
+    await heldArrived;
+
+    // The pane again, and the toggle: enabled, in the pane and in the list.
+    await page.getByRole('button', { name: 'Code42 details' }).click();
+    const pane = page.getByRole('complementary', { name: 'Details' });
+    const connToggle = pane.getByRole('switch', { name: 'Enable connection' });
+    await connToggle.click();
+    await waitUntil(async () => (await connToggle.getAttribute('aria-checked')) === 'true', { what: 'the connection toggle' });
+    const card = page.getByRole('list', { name: 'Connections' }).getByRole('listitem');
+    await card.getByText('Enabled', { exact: true }).waitFor();
+    const conn = (await serve.ok('GET', '/api/v1/connections')).items[0];
+    assert.equal(conn.enabled, true);
+
+    // Now the first answer (disabled) arrives, and is read; the pane stays as it is.
+    const path = `/api/v1/connections/${conn.id}`;
+    const readBefore = await page.evaluate((p) => window.e2eBodies.filter((x) => x === p).length, path);
+    release();
+    await waitUntil(() => page.evaluate(([p, n]) => window.e2eBodies.filter((x) => x === p).length > n, [path, readBefore]), { what: 'the held answer to be read' });
+    assert.equal(await connToggle.getAttribute('aria-checked'), 'true', 'the toggle still says enabled');
+    assert.equal(await card.getByText('Enabled', { exact: true }).count(), 1, 'the list still says Enabled');
+    assert.equal(await pane.count(), 1);
   });
 });

@@ -87,7 +87,9 @@ test('directory: populations, users and groups through the console', async () =>
     await page.getByRole('button', { name: 'Add User' }).click();
     await page.getByRole('button', { name: 'Remove bob' }).waitFor();
 
-    await page.getByRole('link', { name: 'Groups' }).first().click();
+    // The group page has its own Add Group (members): wait for the list page first.
+    await page.getByRole('link', { name: 'Groups', exact: true }).first().click();
+    await page.getByRole('heading', { name: 'Groups', level: 1 }).waitFor();
     await page.getByRole('button', { name: 'Add Group' }).click();
     gd = page.getByRole('dialog', { name: 'Add Group' });
     await gd.getByLabel('Name', { exact: true }).fill('Everyone');

@@ -1,14 +1,16 @@
 // Helpers for the console's browser tests: start real `scimitar serve` and `scimitar
 // target` processes on free loopback ports in a temporary folder, talk to their APIs
 // with fetch, drive Debian's chromium with playwright-core (never a downloaded browser),
-// wait for conditions (never sleep-and-hope), save screenshots under artifacts/, and
-// stop everything when a test ends, also when it fails.
+// wait for conditions (never sleep-and-hope), save screenshots under artifacts/ (each
+// screen saved is also checked with axe-core against WCAG 2.1 A and AA), measure focus
+// indicators, and stop everything when a test ends, also when it fails.
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
@@ -172,14 +174,197 @@ export async function launchBrowser() {
   };
 }
 
-/** Saves a screenshot as artifacts/NAME.png (the test artifacts). */
+/**
+ * Saves a screenshot as artifacts/NAME.png (the test artifacts), then checks the screen
+ * with axe-core (checkA11y): every screen a test passes through is checked.
+ */
 export async function screenshot(page, name, opts = {}) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   const file = path.join(ARTIFACTS, `${name}.png`);
   // Passing notices would hide part of the screen: clear them for the picture.
   await page.evaluate(() => document.getElementById('toasts')?.replaceChildren());
   await page.screenshot({ path: file, ...opts });
+  await checkA11y(page, name);
   return file;
+}
+
+let axeSource = null;
+function axeScript() {
+  if (axeSource === null) {
+    let file;
+    try { file = createRequire(import.meta.url).resolve('axe-core/axe.min.js'); } catch {
+      throw new Error('axe-core is not installed in tests/e2e: run `npm install` there (scripts/install-deps.sh --test on a fresh checkout)');
+    }
+    axeSource = fs.readFileSync(file, 'utf8');
+  }
+  return axeSource;
+}
+/** The WCAG levels the console is held to: 2.0 and 2.1, A and AA. */
+export const WCAG_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+
+// What axe cannot decide alone ("needs review") and was reviewed by hand: anything else
+// it leaves undecided fails the check like a violation, so that a new doubtful case is
+// looked at rather than passed over.
+const REVIEWED = [
+  // Decorative glyphs hidden from screen readers (the accordions' chevrons, the ✓ and ✗
+  // of a test report): not text, so 1.4.3 does not apply; they are drawn in --muted or
+  // the state's colour, which pass 3:1 anyway.
+  { rule: 'color-contrast', why: /only non-text characters/ },
+];
+
+/**
+ * Runs axe-core on the page as it is (dialogs included) with the WCAG 2.1 A and AA rules
+ * and throws, listing each finding with its elements, unless there is no violation and
+ * nothing left for review beyond the REVIEWED cases. axe is evaluated through the
+ * DevTools protocol, which the page's CSP does not apply to, so the console's policy
+ * stays as strict in the tests as in use. Returns how many rules passed.
+ */
+export async function checkA11y(page, where) {
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(axeScript());
+  const result = await page.evaluate((tags) => window.axe.run(document, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations', 'incomplete'] })
+    .then((r) => {
+      const list = (items) => items.map((v) => ({
+        id: v.id, impact: v.impact, help: v.help,
+        nodes: v.nodes.map((n) => ({ target: n.target.join(' '), html: n.html, why: n.failureSummary.replace(/\s+/g, ' ') })),
+      }));
+      return { passes: r.passes.length, violations: list(r.violations), incomplete: list(r.incomplete) };
+    }), WCAG_TAGS);
+  const reviewed = (id, n) => REVIEWED.some((x) => x.rule === id && (!x.why || x.why.test(n.why)) && (!x.html || x.html.test(n.html)));
+  const open = result.incomplete
+    .map((v) => ({ ...v, nodes: v.nodes.filter((n) => !reviewed(v.id, n)) }))
+    .filter((v) => v.nodes.length);
+  const found = [...result.violations.map((v) => ({ ...v, kind: 'violation' })), ...open.map((v) => ({ ...v, kind: 'needs review' }))];
+  if (found.length) {
+    const lines = found.map((v) => `- ${v.id} (${v.kind}, ${v.impact}): ${v.help}\n    ${v.nodes.map((n) => `${n.target}: ${n.why}`).join('\n    ')}`);
+    throw new Error(`axe: ${found.length} WCAG 2.1 A/AA finding(s) on ${where}:\n${lines.join('\n')}`);
+  }
+  return result.passes;
+}
+
+/**
+ * Measures the focus indicator of the focused element in the page: the outline of the
+ * element, or of the nearest ancestor that draws one for it (a card whose button has the
+ * focus). Its colour (faded by any opacity) is compared with the colours on both sides of
+ * the ring, found with elementsFromPoint at the middle of each side and composited from
+ * the translucent layers down to the first opaque one. Returns {what, style, width,
+ * ratio} with ratio the lowest contrast found (0 when nothing is drawn).
+ */
+export function measureFocus(page) {
+  return page.evaluate(() => {
+    const el = document.activeElement;
+    const what = el ? `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''} "${(el.getAttribute('aria-label') || el.textContent || el.value || '').trim().slice(0, 40)}"` : 'nothing';
+    if (!el || el === document.body) return { what, style: 'none', width: 0, ratio: 0 };
+    let ring = el;
+    while (ring && ring !== document.body && getComputedStyle(ring).outlineStyle === 'none') ring = ring.parentElement;
+    if (!ring || ring === document.body) return { what, style: 'none', width: 0, ratio: 0 };
+    const cs = getComputedStyle(ring);
+    const width = parseFloat(cs.outlineWidth);
+    const offset = parseFloat(cs.outlineOffset) || 0;
+    const parse = (c) => {
+      const m = /rgba?\(([^)]+)\)/.exec(c);
+      if (!m) return [0, 0, 0, 0];
+      const p = m[1].split(/[ ,/]+/).filter(Boolean).map(Number);
+      return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1];
+    };
+    const over = (top, base) => {
+      const a = top[3];
+      return [0, 1, 2].map((i) => top[i] * a + base[i] * (1 - a)).concat(1);
+    };
+    const lum = (c) => {
+      const f = (v) => { const x = v / 255; return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4; };
+      return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]);
+    };
+    const contrast = (a, b) => { const [hi, lo] = [lum(a), lum(b)].sort((x, y) => y - x); return (hi + 0.05) / (lo + 0.05); };
+    // The colour of the page at (x, y) under the ring: the layers at that point from the
+    // top, the ring's own content left out, blended until one is opaque (white below all).
+    const backdrop = (x, y, inside) => {
+      const layers = [];
+      for (const e of document.elementsFromPoint(x, y)) {
+        if (e !== ring && ring.contains(e)) continue;
+        if (e === ring && !inside) continue;
+        let c = parse(getComputedStyle(e).backgroundColor);
+        let o = 1;
+        for (let a = e; a; a = a.parentElement) o *= Number(getComputedStyle(a).opacity);
+        c = [c[0], c[1], c[2], c[3] * o];
+        if (c[3] > 0) layers.push(c);
+        if (c[3] >= 1) break;
+      }
+      return layers.reverse().reduce((base, top) => over(top, base), [255, 255, 255, 1]);
+    };
+    let fade = 1;
+    for (let a = ring; a; a = a.parentElement) fade *= Number(getComputedStyle(a).opacity);
+    const raw = parse(cs.outlineColor);
+    const r = ring.getBoundingClientRect();
+    let ratio = Infinity;
+    // Distances from the border edge, outward: the ring spans [offset, offset + width].
+    for (const d of [offset + width + 1, offset - 1]) {
+      const inside = d < 0;
+      const pts = [[r.left - d, r.top + r.height / 2], [r.right + d, r.top + r.height / 2], [r.left + r.width / 2, r.top - d], [r.left + r.width / 2, r.bottom + d]];
+      for (const [x, y] of pts) {
+        if (x < 0 || y < 0 || x >= innerWidth || y >= innerHeight) continue;
+        const bg = backdrop(x, y, inside);
+        const color = over([raw[0], raw[1], raw[2], raw[3] * fade], bg);
+        ratio = Math.min(ratio, contrast(color, bg));
+      }
+    }
+    return { what, style: cs.outlineStyle, width, ratio: ratio === Infinity ? 0 : Math.round(ratio * 100) / 100 };
+  });
+}
+
+/**
+ * Presses Tab until the focus comes back to a control it already visited (at most max
+ * times) and measures the focus indicator of each control on the way. Returns the
+ * measurements ({what, style, width, ratio}).
+ */
+export async function tabThrough(page, max = 120) {
+  const seen = new Set();
+  const out = [];
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press('Tab');
+    const key = await page.evaluate(() => {
+      const el = document.activeElement;
+      if (!el || el === document.body) return null;
+      window.e2eTabIds = window.e2eTabIds || new WeakMap();
+      if (!window.e2eTabIds.has(el)) {
+        window.e2eTabNext = (window.e2eTabNext || 0) + 1;
+        window.e2eTabIds.set(el, window.e2eTabNext);
+      }
+      return window.e2eTabIds.get(el);
+    });
+    if (key === null) continue;
+    if (seen.has(key)) break;
+    seen.add(key);
+    out.push(await measureFocus(page));
+  }
+  return out;
+}
+
+/** The accessible-ish name of the focused element (aria-label, its label, or its text). */
+export function focusedName(page) {
+  return page.evaluate(() => {
+    const el = document.activeElement;
+    if (!el || el === document.body) return null;
+    const lbl = el.labels && el.labels[0] ? el.labels[0].textContent : null;
+    return (el.getAttribute('aria-label') || lbl || el.textContent || '').trim();
+  });
+}
+
+/** Presses Tab (Shift+Tab with back) until the focused element's name is name; throws after max presses. */
+export async function tabTo(page, name, { back = false, max = 60 } = {}) {
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press(back ? 'Shift+Tab' : 'Tab');
+    if ((await focusedName(page)) === name) return;
+  }
+  throw new Error(`Tab did not reach "${name}" in ${max} presses (at "${await focusedName(page)}")`);
+}
+
+/**
+ * The value of a Sync Status counter ("Success", "Failed"...) as a number: the definition
+ * (dd) of the term (dt) with exactly that name in the counters' description list.
+ */
+export async function counter(page, name) {
+  const item = page.locator('dl.counters > div').filter({ has: page.getByRole('term').getByText(name, { exact: true }) });
+  return Number(await item.getByRole('definition').textContent());
 }
 
 /** Opens the console and signs in with the admin token. */

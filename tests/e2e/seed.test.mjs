@@ -6,7 +6,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withConsole, screenshot, waitUntil } from './lib.mjs';
+import { withConsole, screenshot, waitUntil, counter } from './lib.mjs';
 
 const SEED_TABLE_1 = [['userName', 'Username'], ['givenName', 'Given Name'], ['familyName', 'Family Name'], ['workPhone', 'Primary Phone'], ['workEmail', 'Email Address']];
 const SEED_TABLE_2 = [['externalId', 'External ID'], ['workCity', 'Locality'], ['workStreetAddeess', 'Street Address'], ['workCountry', 'Country Code'],
@@ -157,7 +157,7 @@ test('seed: the four procedures of the Code42 walkthrough, click by click', asyn
     assert.deepEqual(mappings.find((m) => m.target === 'workEmail'), { target: 'workEmail', source: 'email' });
 
     // The rule's name is in the list on the Rules tab.
-    await page.getByRole('link', { name: 'Rules' }).click();
+    await page.getByRole('link', { name: 'Rules', exact: true }).click();
     await page.getByRole('table', { name: 'Rules' }).getByRole('link', { name: 'Code42 users' }).click();
     // 6. To enable the rule, in its details pane, click the toggle.
     const ruleToggle = page.getByRole('switch', { name: 'Enable rule' });
@@ -190,7 +190,7 @@ test('seed: the four procedures of the Code42 walkthrough, click by click', asyn
 
     // The rule's sync status shows them.
     await page.getByRole('tab', { name: 'Sync Status' }).click();
-    await waitUntil(async () => Number(await page.getByLabel('Success', { exact: true }).textContent()) >= 2, { timeout: 30000, what: 'the Success counter' });
+    await waitUntil(async () => (await counter(page, 'Success')) >= 2, { timeout: 30000, what: 'the Success counter' });
     await page.getByRole('table', { name: 'Rule users' }).getByText('ada', { exact: true }).waitFor();
     await screenshot(page, 'seed-07-sync-status');
     await page.getByRole('tab', { name: 'Log' }).click();

@@ -5,7 +5,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withConsole, screenshot, waitUntil } from './lib.mjs';
+import { withConsole, screenshot, waitUntil, counter } from './lib.mjs';
 
 /** Connection + rule (filter: population Sales; the default mapping), both enabled, via the API. */
 async function provision(serve, target) {
@@ -22,8 +22,6 @@ async function provision(serve, target) {
   await serve.ok('PATCH', `/api/v1/rules/${rule.id}`, { enabled: true });
   return { conn, rule };
 }
-
-const counter = async (page, name) => Number(await page.getByLabel(name, { exact: true }).textContent());
 
 test('editing the user filter resyncs the rule; the status and log show it', async () => {
   await withConsole({ target: true }, async ({ serve, target, page }) => {
@@ -64,7 +62,7 @@ test('editing the user filter resyncs the rule; the status and log show it', asy
     const log = page.getByRole('table', { name: 'Provisioning log' });
     await log.getByRole('row', { name: /ada.*Disable/ }).first().waitFor();
     // Filter the log by action.
-    await page.getByLabel('Action').selectOption({ label: 'Disable' });
+    await page.getByLabel('Action', { exact: true }).selectOption({ label: 'Disable' });
     await waitUntil(async () => {
       const rows = await log.locator('tbody tr').allTextContents();
       return rows.length === 2 && rows.every((r) => /Disable/.test(r));
@@ -79,7 +77,8 @@ test('disabling a user in the Users page disables the account on the target', as
     const { rule } = await provision(serve, target);
     await waitUntil(async () => (await target.users()).ada?.active === true, { timeout: 30000, what: 'ada on the target' });
 
-    await page.getByRole('link', { name: 'Users' }).click();
+    await page.getByRole('link', { name: 'Users', exact: true }).click();
+    await page.getByRole('heading', { name: 'Users', level: 1 }).waitFor();
     await page.getByRole('button', { name: 'Disable ada' }).click();
     await page.getByRole('button', { name: 'Enable ada' }).waitFor();
     await waitUntil(async () => (await target.users()).ada.active === false, { timeout: 30000, what: 'active:false for ada on the target' });
@@ -96,8 +95,12 @@ test('disabling a user in the Users page disables the account on the target', as
     await waitUntil(async () => (await target.users()).ada.active === true, { timeout: 30000, what: 'active:true for ada again' });
     assert.equal(Object.keys(await target.users()).length, 2);
 
-    await page.getByRole('link', { name: 'Provisioning Log' }).click();
-    await page.getByLabel('User').fill('bob');
+    // The Users page stays on screen until the log page replaces it, and its search field
+    // ("Search users") and table ("Users") match a loose 'User': wait for the log page and
+    // name the field exactly.
+    await page.getByRole('link', { name: 'Provisioning Log', exact: true }).click();
+    await page.getByRole('heading', { name: 'Provisioning Log', level: 1 }).waitFor();
+    await page.getByLabel('User', { exact: true }).fill('bob');
     const log = page.getByRole('table', { name: 'Provisioning log' });
     const row = log.getByRole('row', { name: /Update/ }).first();
     await row.waitFor();

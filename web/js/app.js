@@ -1,8 +1,11 @@
 // The console's entry point: sign-in with the admin token, the shell (sidebar with
 // Directory and Integrations > Provisioning), and a hash router that renders one view at
-// a time into the main area. Views return a cleanup function (to stop polling).
+// a time into the main area. Views return a cleanup function (to stop polling). Each
+// view gets a fresh container, so a view's late answers land in a detached element, never
+// in the next page. When the page (not just its tab) changes, the focus moves to the new
+// page's heading, so that keyboard and screen reader users start there.
 
-import { h, clear, button, field, toast, closeDialogs } from './dom.js';
+import { h, clear, button, field, toast, closeDialogs, setDisabled, requiredNote } from './dom.js';
 import * as api from './api.js';
 import { renderProvisioning, renderRule } from './provisioning.js';
 import { renderUsers, renderPopulations, renderGroups } from './directory.js';
@@ -27,12 +30,12 @@ function signIn(message) {
     h('div', { class: 'brand brand-large' }, h('span', { class: 'logo', attrs: { 'aria-hidden': 'true' } }), 'scimitar'),
     h('h1', { id: 'signin-title', text: 'Sign in to the console' }),
     message ? h('p', { class: 'alert alert-error', attrs: { role: 'alert' }, text: message }) : null,
-    tok.wrap, h('div', { class: 'actions' }, submit));
+    requiredNote(), tok.wrap, h('div', { class: 'actions' }, submit));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const t = tok.get().trim();
     if (!t) { tok.error('Enter the admin token.'); return; }
-    submit.disabled = true;
+    setDisabled(submit, true);
     try {
       await api.call('GET', '/populations?limit=1', undefined, { token: t });
       api.setToken(t);
@@ -42,7 +45,7 @@ function signIn(message) {
       tok.error(err.status === 401 ? 'This token is not valid for this server.' : err.message);
       tok.input.focus();
     } finally {
-      submit.disabled = false;
+      setDisabled(submit, false);
     }
   });
   clear(app, h('main', { class: 'signin' }, form));
@@ -79,9 +82,43 @@ async function ensureMeta() {
   }
 }
 
+// The page a hash shows, without its tab: changing tabs is not changing pages.
+function pageOf(parts) {
+  const [area, page, id] = parts;
+  if (area === 'provisioning' && page === 'rules' && id) return `provisioning/rules/${id}`;
+  if (area === 'provisioning') return 'provisioning';
+  return parts.slice(0, 3).join('/');
+}
+
+let shownPage = null;
+let headingWatch = null;
+
+// Moves the focus to the view's h1 once it is there (some views build it after a fetch),
+// unless the focus has gone somewhere on purpose meanwhile (a dialog, a field).
+function focusHeadingOf(view) {
+  if (headingWatch) { headingWatch.disconnect(); headingWatch = null; }
+  const before = document.activeElement;
+  const settle = () => {
+    const h1 = view.querySelector('h1');
+    if (!view.isConnected) return true;
+    if (!h1) return false;
+    const now = document.activeElement;
+    if (now === before || now === null || now === document.body || !now.isConnected) {
+      h1.tabIndex = -1;
+      h1.focus();
+    }
+    return true;
+  };
+  if (settle()) return;
+  headingWatch = new MutationObserver(() => {
+    if (settle()) { headingWatch.disconnect(); headingWatch = null; }
+  });
+  headingWatch.observe(view, { childList: true, subtree: true });
+}
+
 async function route() {
   if (!api.token()) { signIn(); return; }
-  if (!main || !document.contains(main)) main = shell();
+  if (!main || !document.contains(main)) { main = shell(); shownPage = null; }
   if (!metaLoaded()) {
     if (cleanup) { cleanup(); cleanup = null; }
     if (!(await ensureMeta()) || !api.token()) return;
@@ -95,19 +132,23 @@ async function route() {
     const active = hash === a.dataset.href || hash.startsWith(`${a.dataset.href}/`);
     if (active) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
   }
-  main.replaceChildren();
+  const view = h('div', { class: 'view' });
+  main.replaceChildren(view);
   let r = null;
   const [area, page, id, tab] = parts;
-  if (area === 'directory' && page === 'users') r = renderUsers(main, id);
-  else if (area === 'directory' && page === 'populations') r = renderPopulations(main);
-  else if (area === 'directory' && page === 'groups') r = renderGroups(main, id);
-  else if (area === 'provisioning' && page === 'rules' && id) r = renderRule(main, id, tab || 'configuration');
-  else if (area === 'provisioning') r = renderProvisioning(main, page === 'rules' ? 'rules' : 'connections');
-  else if (area === 'logs') r = renderLogPage(main);
+  if (area === 'directory' && page === 'users') r = renderUsers(view, id);
+  else if (area === 'directory' && page === 'populations') r = renderPopulations(view);
+  else if (area === 'directory' && page === 'groups') r = renderGroups(view, id);
+  else if (area === 'provisioning' && page === 'rules' && id) r = renderRule(view, id, tab || 'configuration');
+  else if (area === 'provisioning') r = renderProvisioning(view, page === 'rules' ? 'rules' : 'connections');
+  else if (area === 'logs') r = renderLogPage(view);
   else { location.hash = '#/provisioning'; return; }
   const titles = { users: 'Users', populations: 'Populations', groups: 'Groups', logs: 'Provisioning Log' };
   document.title = `${titles[page] || titles[area] || (page === 'rules' && id ? 'Rule' : 'Provisioning')} · scimitar`;
   cleanup = typeof r === 'function' ? r : null;
+  const now = pageOf(parts);
+  if (now !== shownPage) focusHeadingOf(view);
+  shownPage = now;
 }
 
 function start() {

@@ -3,7 +3,7 @@
 // name and description; Configure Authentication with Test Connection; Configure
 // Preferences; Save. API errors go to the step and the field they name.
 
-import { h, button, field, dialog, alertBox, showApiError, toast } from './dom.js';
+import { h, button, field, dialog, alertBox, showApiError, toast, setDisabled, requiredNote } from './dom.js';
 import * as api from './api.js';
 import { AUTH_METHODS } from './attrs.js';
 
@@ -107,16 +107,17 @@ export function openConnectionWizard(existing, onSaved) {
     const addRow = (name = '', value = '', focus = false) => {
       const n = h('input', { type: 'text', value: name, spellcheck: false, attrs: { 'aria-label': 'Header name', placeholder: 'X-Api-Key' } });
       const v = h('input', { type: 'password', value, attrs: { 'aria-label': 'Header value', autocomplete: 'off' } });
-      const row = h('div', { class: 'header-row' }, n, v, button('', () => row.remove(), { kind: 'icon', aria: 'Remove header', icon: '×' }));
+      const row = h('div', { class: 'header-row' }, n, v, button('', () => { row.remove(); addBtn.focus(); }, { kind: 'icon', aria: 'Remove header', icon: '×' }));
       row.pair = () => [n.value.trim(), v.value];
       rows.append(row);
       if (focus) n.focus();
     };
+    const addBtn = button('Add header', () => addRow('', '', true), { kind: 'ghost', icon: '+' });
     for (const [k, v] of Object.entries((existing && existing.headers) || {})) addRow(k, v ?? '');
     return {
       el: h('div', { class: 'field' }, h('span', { class: 'label', text: 'Custom headers' }),
         h('p', { class: 'field-help', text: 'Extra HTTP headers sent with every request, such as an API gateway key. Values are secrets: they are never shown back.' }),
-        rows, h('div', {}, button('Add header', () => addRow('', '', true), { kind: 'ghost', icon: '+' }))),
+        rows, h('div', {}, addBtn)),
       value: () => Object.fromEntries([...rows.children].map((r) => r.pair()).filter(([k]) => k)),
     };
   })();
@@ -141,11 +142,12 @@ export function openConnectionWizard(existing, onSaved) {
   const stepper = h('ol', { class: 'stepper', attrs: { 'aria-label': 'Steps' } }, STEP_TITLES.map((t) => h('li', { text: t })));
   const heading = h('h3', { class: 'step-title' });
   const err = alertBox();
-  const back = button('Back', () => { step -= 1; update(); }, { kind: 'ghost' });
+  const back = button('Back', () => { step -= 1; update(); focusStep(); }, { kind: 'ghost' });
   const next = button('Next', () => goNext(), { kind: 'primary' });
   const save = button('Save', () => doSave(), { kind: 'primary' });
   const cancel = button('Cancel', () => d.close(), { kind: 'ghost' });
-  const body = h('div', { class: 'wizard' }, stepper, heading, err, steps,
+  const reqNote = requiredNote();
+  const body = h('div', { class: 'wizard' }, stepper, heading, reqNote, err, steps,
     h('div', { class: 'actions' }, cancel, back, next, save));
   const d = dialog(editing ? `Edit ${existing.name}` : 'New Connection', body, { wide: true });
 
@@ -157,10 +159,11 @@ export function openConnectionWizard(existing, onSaved) {
     });
     heading.textContent = STEP_TITLES[step];
     heading.hidden = step === 0;
+    reqNote.hidden = step !== 1 && step !== 2;
     back.hidden = step === 0 || (editing && step === 1);
     next.hidden = step === 3;
     save.hidden = step !== 3;
-    next.disabled = step === 0 && !typeChosen;
+    setDisabled(next, step === 0 && !typeChosen);
   }
 
   function validateStep(s) {
@@ -178,7 +181,12 @@ export function openConnectionWizard(existing, onSaved) {
     if (!validateStep(step)) return;
     step += 1;
     update();
-    steps[step].querySelector('input, select, textarea')?.focus();
+    focusStep();
+  }
+
+  // A step change hides the button that made it: the focus goes to the new step's first field.
+  function focusStep() {
+    (steps[step].querySelector('input, select, textarea') || steps[step].querySelector('button'))?.focus();
   }
 
   function body_() {
@@ -237,7 +245,7 @@ export function openConnectionWizard(existing, onSaved) {
 
   async function runTest() {
     if (!validateStep(2)) return;
-    testBtn.disabled = true;
+    setDisabled(testBtn, true);
     testBtn.textContent = 'Testing…';
     testOut.replaceChildren();
     try {
@@ -254,14 +262,14 @@ export function openConnectionWizard(existing, onSaved) {
     } catch (e) {
       placeError(e);
     } finally {
-      testBtn.disabled = false;
+      setDisabled(testBtn, false);
       testBtn.textContent = 'Test Connection';
     }
   }
 
   async function doSave() {
     err.hidden = true;
-    save.disabled = true;
+    setDisabled(save, true);
     try {
       const b = body_();
       const saved = editing ? await api.patch(`/connections/${api.seg(existing.id)}`, b) : await api.post('/connections', b);
@@ -271,7 +279,7 @@ export function openConnectionWizard(existing, onSaved) {
     } catch (e) {
       placeError(e);
     } finally {
-      save.disabled = false;
+      setDisabled(save, false);
     }
   }
 

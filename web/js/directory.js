@@ -2,7 +2,7 @@
 // delete), Populations (create, edit, delete) and Groups (create, edit, delete, direct
 // members incl. nested groups, effective members, and a dynamic group's user filter).
 
-import { h, clear, button, field, dialog, alertBox, showApiError, toast, confirmDialog, badge, empty, debounce } from './dom.js';
+import { h, clear, button, field, dialog, alertBox, showApiError, toast, confirmDialog, badge, empty, debounce, setDisabled, keepFocus, loadOrder, requiredNote } from './dom.js';
 import * as api from './api.js';
 import { filterEditor, filterSummary } from './filter.js';
 
@@ -45,7 +45,7 @@ function openUser(user, populations, onDone) {
     }).catch(() => groupsOf.remove());
   }
   const g = (keys) => h('div', { class: 'grid2' }, keys.map((k) => fields[k].wrap));
-  const form = h('form', { noValidate: true, class: 'user-form' }, err,
+  const form = h('form', { noValidate: true, class: 'user-form' }, requiredNote(), err,
     g(['username', 'population']),
     h('h3', { text: 'Name' }), g(['name.given', 'name.family', 'name.formatted', 'nickname']),
     h('h3', { text: 'Work' }), g(['title', 'type', 'email', 'primaryPhone', 'externalId']),
@@ -71,7 +71,7 @@ function openUser(user, populations, onDone) {
     }
     body.population = { id: fields.population.get() };
     body.enabled = fields.enabled.get();
-    save.disabled = true;
+    setDisabled(save, true);
     try {
       if (user) await api.patch(`/users/${api.seg(user.id)}`, body);
       else await api.post('/users', body);
@@ -80,7 +80,7 @@ function openUser(user, populations, onDone) {
       onDone();
     } catch (ex) {
       showApiError(ex, fields, err);
-    } finally { save.disabled = false; }
+    } finally { setDisabled(save, false); }
   });
 }
 
@@ -93,6 +93,8 @@ export function renderUsers(main, populationId) {
   const more = h('div', { class: 'actions actions-left' });
   let items = [];
   let cursor = null;
+  // Typing in the search starts a load per pause: only the latest one's answer is shown.
+  const order = loadOrder();
   clear(main, pageHead('Users', button('Add User', () => openUser(null, populations, () => load(false)), { kind: 'primary', icon: '+' })),
     h('div', { class: 'filters' }, search.wrap, popF.wrap), tableEl, more);
 
@@ -101,12 +103,14 @@ export function renderUsers(main, populationId) {
     if (search.get().trim()) q.set('q', search.get().trim());
     if (popF.get()) q.set('population', popF.get());
     if (append && cursor) q.set('cursor', cursor);
+    const current = order();
     try {
       const page = await api.get(`/users?${q}`);
+      if (!current()) return;
       items = append ? items.concat(page.items || []) : (page.items || []);
       cursor = page.nextCursor || null;
-      render();
-    } catch (e) { clear(tableEl, h('p', { class: 'alert alert-error', attrs: { role: 'alert' }, text: e.message })); }
+      keepFocus(main, render);
+    } catch (e) { if (current()) clear(tableEl, h('p', { class: 'alert alert-error', attrs: { role: 'alert' }, text: e.message })); }
   }
   function render() {
     more.replaceChildren(cursor ? button('Load more', () => load(true), { kind: 'ghost' }) : '');
@@ -144,13 +148,13 @@ function simpleForm(title, initial, submitLabel, onSubmit) {
   const description = field('Description', { kind: 'textarea', value: initial ? initial.description || '' : '' });
   const err = alertBox();
   const save = button(submitLabel, null, { kind: 'primary', submit: true });
-  const form = h('form', { noValidate: true }, err, name.wrap, description.wrap, h('div', { class: 'actions' }, button('Cancel', () => d.close(), { kind: 'ghost' }), save));
+  const form = h('form', { noValidate: true }, requiredNote(), err, name.wrap, description.wrap, h('div', { class: 'actions' }, button('Cancel', () => d.close(), { kind: 'ghost' }), save));
   const d = dialog(title, form);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     if (!name.get().trim()) { name.error('Enter a name.'); name.input.focus(); return; }
-    save.disabled = true;
-    try { await onSubmit({ name: name.get().trim(), description: description.get() }); d.close(); } catch (ex) { showApiError(ex, { name, description }, err); } finally { save.disabled = false; }
+    setDisabled(save, true);
+    try { await onSubmit({ name: name.get().trim(), description: description.get() }); d.close(); } catch (ex) { showApiError(ex, { name, description }, err); } finally { setDisabled(save, false); }
   });
 }
 
@@ -160,9 +164,11 @@ export function renderPopulations(main) {
   clear(main, pageHead('Populations', button('Add Population', () => simpleForm('Add Population', null, 'Create Population', async (b) => { await api.post('/populations', b); toast(`Population ${b.name} created.`, 'success'); load(); }), { kind: 'primary', icon: '+' })),
     alertEl, tableEl);
   async function load() {
+    const current = order();
     const ps = await api.listAll('/populations');
-    if (!ps.length) { clear(tableEl, empty('No populations yet. Every user belongs to one: click Add Population.')); return; }
-    clear(tableEl, h('table', { class: 'table', attrs: { 'aria-label': 'Populations' } },
+    if (!current()) return;
+    if (!ps.length) { keepFocus(main, () => clear(tableEl, empty('No populations yet. Every user belongs to one: click Add Population.'))); return; }
+    keepFocus(main, () => clear(tableEl, h('table', { class: 'table', attrs: { 'aria-label': 'Populations' } },
       h('thead', {}, h('tr', {}, ['Name', 'Description', 'Users', h('span', { class: 'sr-only', text: 'Actions' })].map((t) => h('th', {}, t)))),
       h('tbody', {}, ps.map((p) => h('tr', {},
         h('td', {}, h('a', { href: `#/directory/users/${encodeURIComponent(p.id)}`, text: p.name, title: `Users of ${p.name}` })),
@@ -173,8 +179,9 @@ export function renderPopulations(main) {
           button('Delete', async () => {
             if (!await confirmDialog('Delete population', `Delete the population ${p.name}?`)) return;
             try { await api.del(`/populations/${api.seg(p.id)}`); alertEl.hidden = true; toast(`Population ${p.name} deleted.`, 'success'); load(); } catch (e) { showApiError(e, {}, alertEl); }
-          }, { kind: 'ghost', aria: `Delete ${p.name}` })))))));
+          }, { kind: 'ghost', aria: `Delete ${p.name}` }))))))));
   }
+  const order = loadOrder();
   load().catch((e) => showApiError(e, {}, alertEl));
 }
 
@@ -185,9 +192,11 @@ export function renderGroups(main, id) {
   clear(main, pageHead('Groups', button('Add Group', () => simpleForm('Add Group', null, 'Create Group', async (b) => { const g = await api.post('/groups', b); toast(`Group ${b.name} created.`, 'success'); location.hash = `#/directory/groups/${encodeURIComponent(g.id)}`; }), { kind: 'primary', icon: '+' })),
     alertEl, tableEl);
   async function load() {
+    const current = order();
     const gs = await api.listAll('/groups');
-    if (!gs.length) { clear(tableEl, empty('No groups yet. Click Add Group to create one.')); return; }
-    clear(tableEl, h('table', { class: 'table', attrs: { 'aria-label': 'Groups' } },
+    if (!current()) return;
+    if (!gs.length) { keepFocus(main, () => clear(tableEl, empty('No groups yet. Click Add Group to create one.'))); return; }
+    keepFocus(main, () => clear(tableEl, h('table', { class: 'table', attrs: { 'aria-label': 'Groups' } },
       h('thead', {}, h('tr', {}, ['Name', 'Description', 'Membership', h('span', { class: 'sr-only', text: 'Actions' })].map((t) => h('th', {}, t)))),
       h('tbody', {}, gs.map((g) => h('tr', {},
         h('td', {}, h('a', { href: `#/directory/groups/${encodeURIComponent(g.id)}`, text: g.name })),
@@ -196,26 +205,30 @@ export function renderGroups(main, id) {
         h('td', { class: 'cell-actions' }, button('Delete', async () => {
           if (!await confirmDialog('Delete group', `Delete the group ${g.name}? Rules whose filter names it resync.`)) return;
           try { await api.del(`/groups/${api.seg(g.id)}`); toast(`Group ${g.name} deleted.`, 'success'); load(); } catch (e) { showApiError(e, {}, alertEl); }
-        }, { kind: 'ghost', aria: `Delete ${g.name}` })))))));
+        }, { kind: 'ghost', aria: `Delete ${g.name}` }))))))));
   }
+  const order = loadOrder();
   load().catch((e) => showApiError(e, {}, alertEl));
   return null;
 }
 
 function renderGroup(main, id) {
   const alertEl = alertBox();
+  const order = loadOrder();
   async function load() {
+    const current = order();
     const [g, members, effective, groups, populations] = await Promise.all([
       api.get(`/groups/${api.seg(id)}`),
       api.listAll(`/groups/${api.seg(id)}/members`),
       api.get(`/groups/${api.seg(id)}/members?effective=true&limit=200`).catch(() => ({ items: [] })),
       api.listAll('/groups'), api.listAll('/populations'),
     ]);
+    if (!current()) return;
     const lists = { populations: populations.map((p) => p.name), groups: groups.filter((x) => x.id !== id).map((x) => x.name) };
     const name = field('Name', { value: g.name, required: true });
     const description = field('Description', { kind: 'textarea', value: g.description || '' });
     const detailsErr = alertBox();
-    const details = h('form', { noValidate: true, class: 'panel', attrs: { 'aria-label': 'Group details' } }, h('h2', { text: 'Details' }), detailsErr, name.wrap, description.wrap,
+    const details = h('form', { noValidate: true, class: 'panel', attrs: { 'aria-label': 'Group details' } }, h('h2', { text: 'Details' }), requiredNote(), detailsErr, name.wrap, description.wrap,
       h('div', { class: 'actions' }, button('Save', null, { kind: 'primary', submit: true })));
     details.addEventListener('submit', async (e) => {
       e.preventDefault();
@@ -264,20 +277,22 @@ function renderGroup(main, id) {
     // Dynamic membership.
     const dynErr = alertBox();
     const dynBody = h('div');
-    function dynView() {
+    function dynView(focus) {
       clear(dynBody, g.userFilter ? filterSummary(g.userFilter) : empty('This group is static: its members are the users and groups above.'),
         h('div', { class: 'actions actions-left' },
           button(g.userFilter ? 'Edit filter' : 'Make dynamic', dynEdit, { kind: 'secondary' }),
           g.userFilter ? button('Make static', async () => {
             try { await api.patch(`/groups/${api.seg(id)}`, { userFilter: null }); toast('The group is static now.', 'success'); load(); } catch (e) { showApiError(e, {}, dynErr); }
           }, { kind: 'ghost' }) : null));
+      if (focus === true) dynBody.querySelector('button')?.focus();
     }
     function dynEdit() {
       const ed = filterEditor(g.userFilter, lists);
-      clear(dynBody, ed.el, h('div', { class: 'actions' }, button('Cancel', dynView, { kind: 'ghost' }),
+      clear(dynBody, ed.el, h('div', { class: 'actions' }, button('Cancel', () => dynView(true), { kind: 'ghost' }),
         button('Save filter', async () => {
           try { await api.patch(`/groups/${api.seg(id)}`, { userFilter: ed.value() }); toast('Dynamic filter saved.', 'success'); load(); } catch (e) { showApiError(e, {}, dynErr); }
         }, { kind: 'primary' })));
+      dynBody.querySelector('input[type=radio]:checked')?.focus();
     }
     dynView();
     const dynPanel = h('section', { class: 'panel', attrs: { 'aria-label': 'Dynamic membership' } }, h('h2', { text: 'Dynamic membership' }),
@@ -288,14 +303,14 @@ function renderGroup(main, id) {
       h('p', { class: 'muted', text: 'Every user who is a member: directly, dynamically or through a nested group.' }),
       eff.length ? h('ul', { class: 'chips' }, eff.map((m) => h('li', { text: m.display || m.username || m.id }))) : empty('No user is a member yet.'));
 
-    clear(main,
+    keepFocus(main, () => clear(main,
       h('nav', { class: 'crumbs', attrs: { 'aria-label': 'Breadcrumb' } }, h('ol', {}, h('li', {}, h('a', { href: '#/directory/groups', text: 'Groups' })), h('li', {}, h('span', { text: g.name, attrs: { 'aria-current': 'page' } })))),
       pageHead(g.name, g.userFilter ? badge('Dynamic', 'info') : badge('Static', 'muted'),
         button('Delete', async () => {
           if (!await confirmDialog('Delete group', `Delete the group ${g.name}? Rules whose filter names it resync.`)) return;
           try { await api.del(`/groups/${api.seg(id)}`); toast(`Group ${g.name} deleted.`, 'success'); location.hash = '#/directory/groups'; } catch (e) { showApiError(e, {}, alertEl); }
         }, { kind: 'danger', aria: 'Delete group' })),
-      alertEl, h('div', { class: 'grid-panels' }, details, membersPanel, dynPanel, effPanel));
+      alertEl, h('div', { class: 'grid-panels' }, details, membersPanel, dynPanel, effPanel)));
   }
   load().catch((e) => { clear(main, h('p', { class: 'alert alert-error', attrs: { role: 'alert' }, text: e.message })); });
   return null;

@@ -45,15 +45,43 @@ export function clear(el, ...children) {
   return el;
 }
 
+/**
+ * Makes a button unavailable (busy, or nothing to do) or available again without taking
+ * the keyboard focus from it: a `disabled` button that has the focus loses it to the
+ * page, so the console uses aria-disabled, and button() and toggle() ignore clicks
+ * (and so the Enter that submits a form) while it is set.
+ */
+export function setDisabled(btn, on) {
+  if (on) btn.setAttribute('aria-disabled', 'true');
+  else btn.removeAttribute('aria-disabled');
+}
+
+/** True while setDisabled(btn, true) holds. */
+export function isDisabled(btn) {
+  return btn.getAttribute('aria-disabled') === 'true';
+}
+
+/**
+ * A decorative glyph (+, ×, ✎) for a button named otherwise: drawn by the stylesheet from
+ * data-icon, so it is neither text of the page nor part of any accessible name.
+ */
+export function icon(glyph) {
+  return h('span', { class: 'icon', attrs: { 'aria-hidden': 'true', 'data-icon': glyph } });
+}
+
 /** A button. label is its text; opts: aria (accessible name), kind (primary, ghost, danger, icon). */
 export function button(label, onClick, opts = {}) {
   const b = h('button', {
     type: opts.submit ? 'submit' : 'button',
     class: `btn ${opts.kind ? 'btn-' + opts.kind : ''} ${opts.class || ''}`.trim(),
     attrs: { 'aria-label': opts.aria, title: opts.title || opts.aria },
-    disabled: !!opts.disabled,
-  }, opts.icon ? h('span', { class: 'icon', attrs: { 'aria-hidden': 'true' }, text: opts.icon }) : null, label);
-  if (onClick) b.addEventListener('click', onClick);
+  }, opts.icon ? icon(opts.icon) : null, label);
+  if (opts.disabled) setDisabled(b, true);
+  b.addEventListener('click', (e) => {
+    // An unavailable submit button must not submit its form either (nor does Enter).
+    if (isDisabled(b)) { e.preventDefault(); e.stopImmediatePropagation(); return; }
+    if (onClick) onClick(e);
+  });
   return b;
 }
 
@@ -64,13 +92,14 @@ export function toggle(name, checked, onChange) {
     attrs: { role: 'switch', 'aria-checked': checked ? 'true' : 'false', 'aria-label': name, title: name },
   }, h('span', { class: 'knob', attrs: { 'aria-hidden': 'true' } }));
   b.addEventListener('click', async () => {
+    if (isDisabled(b)) return;
     const next = b.getAttribute('aria-checked') !== 'true';
-    b.disabled = true;
+    setDisabled(b, true);
     try {
       const ok = await onChange(next);
       if (ok !== false) b.setAttribute('aria-checked', next ? 'true' : 'false');
     } finally {
-      b.disabled = false;
+      setDisabled(b, false);
     }
   });
   return b;
@@ -79,7 +108,10 @@ export function toggle(name, checked, onChange) {
 /**
  * A labelled field. kind: text, password, url, number, email, textarea, select, checkbox.
  * opts: value, options [[value,label]], required, placeholder, help, list (datalist id),
- * autocomplete. Returns {wrap, input, error(msg), get(), set(v)}.
+ * autocomplete. A required field is `required` (so aria-required) and shows a red
+ * asterisk after its label (outside the label, hidden from screen readers, which say
+ * "required" instead); its form explains the asterisk once with requiredNote().
+ * Returns {wrap, input, error(msg), get(), set(v)}.
  */
 export function field(label, opts = {}) {
   const id = nextId('in');
@@ -110,7 +142,8 @@ export function field(label, opts = {}) {
   if (kind === 'checkbox') {
     wrap = h('div', { class: 'field field-check' }, h('label', { class: 'check', htmlFor: id }, input, h('span', { text: label })), help, err);
   } else {
-    wrap = h('div', { class: 'field' }, h('label', { htmlFor: id, text: label }), input, help, err);
+    const mark = opts.required ? h('span', { class: 'req', attrs: { 'aria-hidden': 'true' }, text: '*' }) : null;
+    wrap = h('div', { class: 'field' }, h('div', { class: 'field-label' }, h('label', { htmlFor: id, text: label }), mark), input, help, err);
   }
   const api = {
     wrap, input,
@@ -148,6 +181,11 @@ export function showApiError(err, fields, fallback) {
   return false;
 }
 
+/** The one line of a form that says what the asterisk of its required fields means. */
+export function requiredNote() {
+  return h('p', { class: 'req-note' }, 'Fields marked ', h('span', { class: 'req', text: '*' }), ' are required.');
+}
+
 /** A form-level error slot (role=alert). */
 export function alertBox() {
   return h('p', { class: 'alert alert-error', attrs: { role: 'alert' }, hidden: true });
@@ -165,9 +203,35 @@ export function toast(msg, kind = 'info') {
 
 let dialogStack = [];
 
+const FOCUSABLE = 'a[href], button, input, select, textarea, summary, [tabindex]';
+
+/** The controls of root that Tab reaches, in document order (shown, enabled, not inert). */
+export function focusables(root) {
+  return [...root.querySelectorAll(FOCUSABLE)]
+    .filter((x) => !x.disabled && x.tabIndex >= 0 && x.getClientRects().length > 0 && !x.closest('[inert]'));
+}
+
+// While a modal dialog is open, everything else in the body is inert (no focus, no
+// clicks, out of the accessibility tree); only the top dialog is live. The notices
+// (#toasts, a live region) stay live so that they are still announced.
+function syncInert() {
+  const top = dialogStack[dialogStack.length - 1] || null;
+  for (const el of document.body.children) {
+    if (el.id === 'toasts' || el.tagName === 'SCRIPT' || el.tagName === 'NOSCRIPT') continue;
+    el.inert = top !== null && el !== top;
+  }
+}
+
+function canFocus(el) {
+  return !!(el && el.focus && el.isConnected && !el.closest('[inert]') && el.getClientRects().length > 0);
+}
+
 /**
- * Opens a modal dialog with a heading; content is a node; returns {el, body, close}.
- * Escape closes it (onClose is called); focus moves into it and back when it closes.
+ * Opens a modal dialog with a heading; content is a node; returns {el, body, close, setTitle}.
+ * The rest of the page is inert while it is open; Escape closes it (onClose is called);
+ * Tab and Shift+Tab stay inside it. The focus moves into its first shown control and, when
+ * it closes, back to the control that opened it or, when that control is gone or hidden,
+ * to the page's heading.
  */
 export function dialog(title, content, opts = {}) {
   const titleId = nextId('dlg');
@@ -181,28 +245,36 @@ export function dialog(title, content, opts = {}) {
     if (e.key === 'Escape') { e.stopPropagation(); close(); return; }
     if (e.key !== 'Tab') return;
     // Keep keyboard focus inside the modal dialog.
-    const focusable = [...box.querySelectorAll('button, input, select, textarea, a[href], summary')]
-      .filter((x) => !x.disabled && x.offsetParent !== null);
-    if (!focusable.length) return;
-    const first = focusable[0];
-    const last = focusable[focusable.length - 1];
-    if (e.shiftKey && document.activeElement === first) { e.preventDefault(); last.focus(); }
-    else if (!e.shiftKey && document.activeElement === last) { e.preventDefault(); first.focus(); }
+    const list = focusables(box);
+    if (!list.length) return;
+    const first = list[0];
+    const last = list[list.length - 1];
+    const at = document.activeElement;
+    if (!box.contains(at)) { e.preventDefault(); (e.shiftKey ? last : first).focus(); }
+    else if (e.shiftKey && at === first) { e.preventDefault(); last.focus(); }
+    else if (!e.shiftKey && at === last) { e.preventDefault(); first.focus(); }
   });
   document.body.append(backdrop);
   dialogStack.push(backdrop);
+  syncInert();
   let closed = false;
   function close() {
     if (closed) return;
     closed = true;
     backdrop.remove();
     dialogStack = dialogStack.filter((d) => d !== backdrop);
+    syncInert();
     if (opts.onClose) opts.onClose();
-    if (previous && previous.focus && document.contains(previous)) previous.focus();
+    const back = [previous, document.querySelector('#main h1')].find(canFocus);
+    if (back) {
+      if (back.tagName === 'H1') back.tabIndex = -1;
+      back.focus();
+    }
   }
+  // The first control that is shown (a wizard holds hidden steps), else the close button.
   queueMicrotask(() => {
-    const first = box.querySelector('input, select, textarea, button:not(.btn-icon)');
-    (first || closeBtn).focus();
+    if (closed) return;
+    (focusables(box).find((x) => x !== closeBtn) || closeBtn).focus();
   });
   return { el: box, body, close, setTitle: (t) => { box.querySelector('h2').textContent = t; } };
 }
@@ -211,6 +283,51 @@ export function dialog(title, content, opts = {}) {
 export function closeDialogs() {
   for (const d of [...dialogStack]) d.remove();
   dialogStack = [];
+  syncInert();
+}
+
+/**
+ * Rebuilds the content of container with render() and keeps the keyboard focus there:
+ * when the focus was inside container and render() removed the focused control, it goes
+ * to the new control with the same role and name, else to the one at the same place in
+ * the Tab order. Without this, a list that refreshes drops the focus to the page.
+ * Returns what render() returned.
+ */
+export function keepFocus(container, render) {
+  const had = document.activeElement;
+  if (!had || had === document.body || had === container || !container.contains(had)) return render();
+  const key = focusKey(had);
+  const index = focusables(container).indexOf(had);
+  const out = render();
+  const at = document.activeElement;
+  if (at === had || (at && at !== document.body && at.isConnected)) return out; // kept, or moved on purpose
+  if (canFocus(had) && container.contains(had)) { had.focus(); return out; } // taken out and put back
+  const now = focusables(container);
+  const same = now.find((x) => focusKey(x) === key);
+  const target = same || (index >= 0 && now.length ? now[Math.min(index, now.length - 1)] : null);
+  if (target) target.focus();
+  return out;
+}
+
+function focusKey(el) {
+  const name = el.getAttribute('aria-label') || (el.labels && el.labels[0] ? el.labels[0].textContent : '') || el.textContent;
+  return [el.tagName, el.getAttribute('role') || '', el.getAttribute('href') || '', (name || '').trim()].join('|');
+}
+
+/**
+ * Orders the answers of a load that can be started again before the last one answered
+ * (a pane opened twice, a list refreshed while a filter changed): each call of the
+ * returned function starts a load and gives a check that is true only while no later
+ * load has started. A load applies its answer only if its check still holds, so a slow
+ * early answer never overwrites a later one.
+ */
+export function loadOrder() {
+  let latest = 0;
+  return () => {
+    latest += 1;
+    const mine = latest;
+    return () => mine === latest;
+  };
 }
 
 /** Asks a yes/no question in a dialog; resolves true when confirmed. */

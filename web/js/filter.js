@@ -61,10 +61,13 @@ function setEditor(set, lists, depth, onRemove) {
     rows.append(item.el);
     return item;
   }
+  // A removed row takes the focus with it: it goes to this set's Add.
   function removeItem(item) {
     const i = items.indexOf(item);
     if (i >= 0) items.splice(i, 1);
+    const had = item.el.contains(document.activeElement);
     item.el.remove();
+    if (had) addBtn.focus();
   }
   for (const c of set.conditions || []) addItem(c);
 
@@ -72,14 +75,20 @@ function setEditor(set, lists, depth, onRemove) {
   const addBtn = button('Add', () => toggleMenu(), { icon: '+', kind: 'ghost', class: 'add-btn' });
   addBtn.setAttribute('aria-haspopup', 'menu');
   addBtn.setAttribute('aria-expanded', 'false');
-  function toggleMenu(force) {
+  // An ARIA menu button like the page's +: Enter, Space or ArrowDown open the menu on its
+  // first item (ArrowUp on its last), the arrows, Home and End move, Escape closes it.
+  function toggleMenu(force, at = 'first') {
     const open = force !== undefined ? force : menu.hidden;
     menu.hidden = !open;
     addBtn.setAttribute('aria-expanded', open ? 'true' : 'false');
-    if (open) menu.querySelector('[role=menuitem]').focus();
+    if (open) { const its = menu.querySelectorAll('[role=menuitem]'); its[at === 'last' ? its.length - 1 : 0].focus(); }
   }
+  addBtn.addEventListener('keydown', (e) => {
+    if (e.key === 'ArrowDown') { e.preventDefault(); toggleMenu(true); }
+    if (e.key === 'ArrowUp') { e.preventDefault(); toggleMenu(true, 'last'); }
+  });
   const mi = (label, fn) => {
-    const b = h('button', { type: 'button', class: 'menuitem', attrs: { role: 'menuitem' }, text: label });
+    const b = h('button', { type: 'button', class: 'menuitem', tabIndex: -1, attrs: { role: 'menuitem' }, text: label });
     b.addEventListener('click', () => { toggleMenu(false); fn(); });
     return b;
   };
@@ -90,9 +99,11 @@ function setEditor(set, lists, depth, onRemove) {
   menu.addEventListener('keydown', (e) => {
     const its = [...menu.querySelectorAll('[role=menuitem]')];
     const i = its.indexOf(document.activeElement);
-    if (e.key === 'Escape') { toggleMenu(false); addBtn.focus(); }
+    if (e.key === 'Escape') { e.preventDefault(); e.stopPropagation(); toggleMenu(false); addBtn.focus(); }
     if (e.key === 'ArrowDown') { e.preventDefault(); its[(i + 1) % its.length].focus(); }
     if (e.key === 'ArrowUp') { e.preventDefault(); its[(i + its.length - 1) % its.length].focus(); }
+    if (e.key === 'Home') { e.preventDefault(); its[0].focus(); }
+    if (e.key === 'End') { e.preventDefault(); its[its.length - 1].focus(); }
   });
 
   const menuWrap = h('div', { class: 'menu-wrap' }, addBtn, menu);

@@ -2,7 +2,7 @@
 // status, each changed attribute's old → new value, the target's error), with filters
 // by rule, user, action and status, paging, and a live refresh while it is on screen.
 
-import { h, clear, button, field, when, badge, empty, debounce, toast } from './dom.js';
+import { h, clear, button, field, when, badge, empty, debounce, toast, keepFocus, loadOrder } from './dom.js';
 import * as api from './api.js';
 
 const ACTIONS = ['CREATE', 'UPDATE', 'DISABLE', 'ENABLE', 'DELETE', 'LINK', 'SKIP'];
@@ -37,15 +37,15 @@ export function logView(fixed = {}) {
   let entries = [];
   let userId = null;
 
+  // The id of the user the User field names (or the text itself, or null when empty).
   async function resolveUser() {
     const name = userF.get().trim();
-    userId = null;
-    if (!name) return;
+    if (!name) return null;
     try {
       const r = await api.get(`/users?q=${encodeURIComponent(name)}&limit=20`);
       const hit = (r.items || []).find((u) => u.username.toLowerCase() === name.toLowerCase());
-      userId = hit ? hit.id : name;
-    } catch { userId = name; }
+      return hit ? hit.id : name;
+    } catch { return name; }
   }
 
   function query(c) {
@@ -60,19 +60,35 @@ export function logView(fixed = {}) {
     return `/logs?${q}`;
   }
 
+  // The live refresh and a filter change can overlap: only the latest load's answer is
+  // shown (an older, unfiltered page never replaces the filtered one), and an answer
+  // equal to what is shown changes nothing (the focus and an opened "N attributes" stay).
+  const order = loadOrder();
+  let shown = null;
   async function load(append) {
+    const current = order();
     try {
       const page = await api.get(query(append ? cursor : null));
+      if (!current()) return;
       const items = page.items || [];
       entries = append ? entries.concat(items) : items;
       cursor = page.nextCursor || null;
       render();
     } catch (e) {
+      if (!current()) return;
+      shown = null;
       clear(table, h('p', { class: 'alert alert-error', attrs: { role: 'alert' }, text: e.message }));
     }
   }
 
   function render() {
+    const key = JSON.stringify([entries, cursor, Object.keys(rules).length]);
+    if (key === shown) return;
+    shown = key;
+    keepFocus(el, () => draw());
+  }
+
+  function draw() {
     if (!entries.length) {
       clear(table, empty('No provisioning operations match.'));
       more.replaceChildren();
@@ -92,7 +108,14 @@ export function logView(fixed = {}) {
     more.replaceChildren(cursor ? button('Load more', () => load(true), { kind: 'ghost' }) : '');
   }
 
-  const reload = debounce(async () => { await resolveUser(); load(false); }, 300);
+  const filterOrder = loadOrder();
+  const reload = debounce(async () => {
+    const current = filterOrder();
+    const id = await resolveUser();
+    if (!current()) return;
+    userId = id;
+    load(false);
+  }, 300);
   for (const f of [ruleF, actionF, statusF].filter(Boolean)) f.input.addEventListener('change', reload);
   userF.input.addEventListener('input', reload);
 

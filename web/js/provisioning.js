@@ -3,14 +3,15 @@
 // rule page: Configuration (Target, User Filter, Attribute Mapping), Sync Status (live
 // counters, Full Resync with a dry-run preview and the brake's Allow) and Log.
 
-import { h, clear, button, toggle, field, dialog, alertBox, showApiError, toast, confirmDialog, when, badge, empty, nextId, debounce } from './dom.js';
+import { h, icon, clear, button, toggle, field, dialog, alertBox, showApiError, toast, confirmDialog, when, badge, empty, nextId, debounce, setDisabled, keepFocus, loadOrder, requiredNote } from './dom.js';
 import * as api from './api.js';
 import { openConnectionWizard, testReport } from './connection.js';
 import { filterEditor, filterSummary } from './filter.js';
 import { DEFAULT_MAPPING, SOURCE_ATTRIBUTES, TARGET_ATTRIBUTES, FUNCTIONS, displayName, attributeFromText, authLabel } from './attrs.js';
 import { logView } from './logs.js';
 
-// Set when a tab was switched with the keyboard, so the new page focuses its selected tab.
+// Set when a tab was switched (keys or click), so the page, which is rebuilt, focuses its
+// newly selected tab instead of leaving the focus on the removed one.
 let focusSelectedTab = false;
 
 function focusTabSoon(container) {
@@ -24,35 +25,49 @@ function crumbs(...items) {
     h('ol', {}, items.map(([label, href]) => h('li', {}, href ? h('a', { href, text: label }) : h('span', { text: label, attrs: { 'aria-current': 'page' } })))));
 }
 
+// The + button's menu (ARIA menu button): Enter, Space or ArrowDown open it on its first
+// item, ArrowUp on its last; the arrows, Home and End move; Escape and Tab close it and
+// the focus goes back to +. An item closes the menu and gives the focus back to + before
+// it opens its dialog, so that closing the dialog returns there.
 function plusMenu(onConnection, onRule) {
-  const btn = h('button', { type: 'button', class: 'btn btn-primary btn-round', attrs: { 'aria-label': 'Add', title: 'Add', 'aria-haspopup': 'menu', 'aria-expanded': 'false' } }, h('span', { attrs: { 'aria-hidden': 'true' }, text: '+' }));
+  const btn = h('button', { type: 'button', class: 'btn btn-primary btn-round', attrs: { 'aria-label': 'Add', title: 'Add', 'aria-haspopup': 'menu', 'aria-expanded': 'false' } }, icon('+'));
   const menu = h('div', { class: 'menu menu-right', attrs: { role: 'menu', 'aria-label': 'Add' }, hidden: true });
   const close = () => { menu.hidden = true; btn.setAttribute('aria-expanded', 'false'); };
   const item = (label, fn) => {
-    const b = h('button', { type: 'button', class: 'menuitem', attrs: { role: 'menuitem' }, text: label });
-    b.addEventListener('click', () => { close(); fn(); });
+    const b = h('button', { type: 'button', class: 'menuitem', tabIndex: -1, attrs: { role: 'menuitem' }, text: label });
+    b.addEventListener('click', () => { close(); btn.focus(); fn(); });
     return b;
   };
   menu.append(item('New Connection', onConnection), item('New Rule', onRule));
-  btn.addEventListener('click', () => {
-    const open = menu.hidden;
-    menu.hidden = !open;
-    btn.setAttribute('aria-expanded', open ? 'true' : 'false');
-    if (open) menu.firstChild.focus();
+  const open = (which) => {
+    menu.hidden = false;
+    btn.setAttribute('aria-expanded', 'true');
+    (which === 'last' ? menu.lastChild : menu.firstChild).focus();
+  };
+  btn.addEventListener('click', () => { if (menu.hidden) open('first'); else close(); });
+  btn.addEventListener('keydown', (e) => {
+    if (e.key === 'ArrowDown') { e.preventDefault(); open('first'); }
+    if (e.key === 'ArrowUp') { e.preventDefault(); open('last'); }
   });
   menu.addEventListener('keydown', (e) => {
     const its = [...menu.children];
     const i = its.indexOf(document.activeElement);
-    if (e.key === 'Escape') { close(); btn.focus(); }
+    if (e.key === 'Escape') { e.preventDefault(); e.stopPropagation(); close(); btn.focus(); }
     if (e.key === 'ArrowDown') { e.preventDefault(); its[(i + 1) % its.length].focus(); }
     if (e.key === 'ArrowUp') { e.preventDefault(); its[(i + its.length - 1) % its.length].focus(); }
+    if (e.key === 'Home') { e.preventDefault(); its[0].focus(); }
+    if (e.key === 'End') { e.preventDefault(); its[its.length - 1].focus(); }
+    if (e.key === 'Tab') { close(); btn.focus(); }
   });
+  const wrap = h('div', { class: 'menu-wrap' }, btn, menu);
+  // The menu closes when the focus or a click goes elsewhere.
+  wrap.addEventListener('focusout', (e) => { if (!wrap.contains(e.relatedTarget)) close(); });
   const outside = (e) => {
     if (!document.contains(btn)) { document.removeEventListener('click', outside); return; }
     if (!btn.contains(e.target) && !menu.contains(e.target)) close();
   };
   document.addEventListener('click', outside);
-  return h('div', { class: 'menu-wrap' }, btn, menu);
+  return wrap;
 }
 
 /** Opens the New Rule dialog; onCreated(rule). */
@@ -61,13 +76,13 @@ export function openNewRule(onCreated) {
   const description = field('Description', { kind: 'textarea', help: 'Description is an optional field.' });
   const err = alertBox();
   const create = button('Create Rule', null, { kind: 'primary', submit: true });
-  const form = h('form', { noValidate: true }, err, name.wrap, description.wrap,
+  const form = h('form', { noValidate: true }, requiredNote(), err, name.wrap, description.wrap,
     h('div', { class: 'actions' }, button('Cancel', () => d.close(), { kind: 'ghost' }), create));
   const d = dialog('New Rule', form);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     if (!name.get().trim()) { name.error('Enter a name for the rule.'); name.input.focus(); return; }
-    create.disabled = true;
+    setDisabled(create, true);
     try {
       const r = await api.post('/rules', { name: name.get().trim(), description: description.get() });
       d.close();
@@ -76,7 +91,7 @@ export function openNewRule(onCreated) {
     } catch (ex) {
       showApiError(ex, { name, description }, err);
     } finally {
-      create.disabled = false;
+      setDisabled(create, false);
     }
   });
 }
@@ -85,53 +100,93 @@ export function openNewRule(onCreated) {
 export function renderProvisioning(main, tab) {
   let paneFor = null;
   const list = h('div', { class: 'list-col' });
-  const pane = h('aside', { class: 'pane', attrs: { 'aria-label': 'Details' }, hidden: true });
+  const pane = h('aside', { id: 'conn-pane', class: 'pane', attrs: { 'aria-label': 'Details' }, hidden: true });
   const tabs = h('div', { class: 'tabs', attrs: { role: 'tablist', 'aria-label': 'Provisioning' } },
     [['Connections', '#/provisioning'], ['Rules', '#/provisioning/rules']].map(([label, href]) => {
       const selected = (label === 'Rules') === (tab === 'rules');
-      const t = h('button', { type: 'button', class: 'tab', attrs: { role: 'tab', 'aria-selected': selected ? 'true' : 'false', 'aria-controls': 'prov-panel' }, tabIndex: selected ? 0 : -1, text: label });
-      t.addEventListener('click', () => { location.hash = href; });
+      const t = h('button', { type: 'button', id: `prov-tab-${label.toLowerCase()}`, class: 'tab', attrs: { role: 'tab', 'aria-selected': selected ? 'true' : 'false', 'aria-controls': 'prov-panel' }, tabIndex: selected ? 0 : -1, text: label });
+      t.addEventListener('click', () => { if (!selected) { focusSelectedTab = true; location.hash = href; } });
       t.addEventListener('keydown', (e) => {
         if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') { e.preventDefault(); focusSelectedTab = true; location.hash = label === 'Rules' ? '#/provisioning' : '#/provisioning/rules'; }
       });
       return t;
     }));
+  const tabButtons = [...tabs.children];
+  tabs.addEventListener('keydown', (e) => {
+    if (e.key !== 'Home' && e.key !== 'End') return;
+    e.preventDefault();
+    (e.key === 'Home' ? tabButtons[0] : tabButtons[tabButtons.length - 1]).click();
+  });
   clear(main,
     crumbs(['Integrations', null], ['Provisioning', null]),
     h('header', { class: 'page-head' }, h('h1', { text: 'Provisioning' }),
-      plusMenu(() => openConnectionWizard(null, (c) => { tab = 'connections'; if (location.hash !== '#/provisioning') location.hash = '#/provisioning'; else load().then(() => openConnectionPane(c.id)); }),
+      plusMenu(() => openConnectionWizard(null, (c) => {
+        tab = 'connections';
+        if (location.hash !== '#/provisioning') { focusSelectedTab = true; location.hash = '#/provisioning'; } else load().then(() => openConnectionPane(c.id));
+      }),
         () => openNewRule((r) => { location.hash = `#/provisioning/rules/${encodeURIComponent(r.id)}/configuration`; }))),
     tabs,
-    h('div', { id: 'prov-panel', class: 'split', attrs: { role: 'tabpanel' } }, list, pane));
+    h('div', { id: 'prov-panel', class: 'split', attrs: { role: 'tabpanel', 'aria-labelledby': tab === 'rules' ? 'prov-tab-rules' : 'prov-tab-connections' } }, list, pane));
   focusTabSoon(tabs);
 
+  // The list and the pane each apply only the answer of their latest load: opening the
+  // pane again (a click while the pane of a saved connection is still loading) or
+  // refreshing the list after a toggle makes the earlier, slower answers stale.
+  const listLoad = loadOrder();
+  const paneLoad = loadOrder();
+  let shownPane = null;
   let connections = [];
   async function load() {
-    connections = await api.listAll('/connections');
+    const current = listLoad();
+    const items = await api.listAll('/connections');
+    if (!current()) return;
+    connections = items;
     if (tab === 'connections') renderConnections();
-    else await renderRules();
+    else await renderRules(current);
   }
 
   function renderConnections() {
     if (!connections.length) {
-      clear(list, empty('No connections yet. Click + and then New Connection to create one.'));
+      keepFocus(list, () => clear(list, empty('No connections yet. Click + and then New Connection to create one.')));
       return;
     }
-    clear(list, h('ul', { class: 'cards', attrs: { 'aria-label': 'Connections' } }, connections.map((c) => {
-      const open = h('button', { type: 'button', class: 'card-main', attrs: { 'aria-label': `${c.name} details` } },
-        h('span', { class: 'card-icon', attrs: { 'aria-hidden': 'true' }, text: '⇪' }),
-        h('span', { class: 'card-text' }, h('strong', { text: c.name }), h('span', { class: 'muted', text: `SCIM Outbound · ${c.scim ? c.scim.baseUrl : ''}` })));
+    // The card's button is named by the connection's name ("Code42 details"); its visible
+    // type, URL and state are its description, and a click anywhere on the card opens it.
+    keepFocus(list, () => clear(list, h('ul', { class: 'cards', attrs: { 'aria-label': 'Connections' } }, connections.map((c) => {
+      const metaId = nextId('card');
+      const stateId = nextId('card');
+      const open = h('button', { type: 'button', class: 'card-main', attrs: { 'aria-describedby': `${metaId} ${stateId}`, 'aria-expanded': paneFor === c.id ? 'true' : 'false', 'aria-controls': 'conn-pane' } },
+        h('strong', { text: c.name }), h('span', { class: 'sr-only', text: ' details' }));
       open.addEventListener('click', () => openConnectionPane(c.id));
-      return h('li', { class: `card ${paneFor === c.id ? 'active' : ''}` }, open,
-        c.enabled ? badge('Enabled', 'ok') : badge('Disabled', 'muted'));
-    })));
+      const state = c.enabled ? badge('Enabled', 'ok') : badge('Disabled', 'muted');
+      state.id = stateId;
+      return h('li', { class: `card ${paneFor === c.id ? 'active' : ''}` },
+        h('span', { class: 'card-icon', attrs: { 'aria-hidden': 'true' }, text: '⇪' }),
+        h('div', { class: 'card-text' }, open, h('span', { id: metaId, class: 'muted card-meta', text: `SCIM Outbound · ${c.scim ? c.scim.baseUrl : ''}` })),
+        state);
+    }))));
+  }
+
+  function closePane() {
+    paneLoad();
+    const had = pane.contains(document.activeElement);
+    const id = paneFor;
+    paneFor = null;
+    pane.hidden = true;
+    renderConnections();
+    if (had) list.querySelectorAll('.card-main')[connections.findIndex((x) => x.id === id)]?.focus();
   }
 
   async function openConnectionPane(id) {
+    const current = paneLoad();
     paneFor = id;
     renderConnections();
     let c;
-    try { c = await api.get(`/connections/${api.seg(id)}`); } catch (e) { toast(e.message, 'error'); return; }
+    try { c = await api.get(`/connections/${api.seg(id)}`); } catch (e) { if (current()) toast(e.message, 'error'); return; }
+    if (!current()) return;
+    // The same connection, unchanged, is left as it is shown (its test report, the focus).
+    if (!pane.hidden && shownPane === JSON.stringify(c)) return;
+    shownPane = JSON.stringify(c);
     const testOut = h('div', { attrs: { 'aria-live': 'polite' } });
     const pAlert = alertBox();
     const rows = [
@@ -150,7 +205,7 @@ export function renderProvisioning(main, tab) {
       ['Allow users to be disabled', c.preferences.allowDisable ? 'Yes' : 'No'],
       ['Update Method', c.preferences.updateMethod],
     ].filter(Boolean);
-    clear(pane,
+    keepFocus(pane, () => clear(pane,
       h('header', { class: 'pane-head' },
         h('div', {}, h('h2', { text: c.name }), h('p', { class: 'muted', text: c.description || 'SCIM Outbound' })),
         h('div', { class: 'pane-tools' },
@@ -158,39 +213,50 @@ export function renderProvisioning(main, tab) {
             try {
               await api.patch(`/connections/${api.seg(c.id)}`, { enabled: on });
               c.enabled = on;
+              shownPane = JSON.stringify(c);
               const idx = connections.findIndex((x) => x.id === c.id);
               if (idx >= 0) connections[idx].enabled = on;
               renderConnections();
+              // A list load that started before this change would bring the old state back.
+              load().catch(() => {});
               toast(`Connection ${c.name} ${on ? 'enabled' : 'disabled'}.`, 'success');
               return true;
             } catch (e) { showApiError(e, {}, pAlert); return false; }
           }),
-          button('', () => { paneFor = null; pane.hidden = true; renderConnections(); }, { kind: 'icon', aria: 'Close details', icon: '×' }))),
+          button('', () => closePane(), { kind: 'icon', aria: 'Close details', icon: '×' }))),
       pAlert,
       h('dl', { class: 'props' }, rows.map(([k, v]) => [h('dt', { text: k }), h('dd', { text: v ?? '—' })])),
       h('div', { class: 'actions actions-left' },
         button('Test Connection', async (e) => {
-          const b = e.currentTarget; b.disabled = true; testOut.replaceChildren();
-          try { testOut.append(testReport(await api.post(`/connections/${api.seg(c.id)}/test`))); } catch (ex) { showApiError(ex, {}, pAlert); } finally { b.disabled = false; }
+          const b = e.currentTarget; setDisabled(b, true); testOut.replaceChildren();
+          try { testOut.append(testReport(await api.post(`/connections/${api.seg(c.id)}/test`))); } catch (ex) { showApiError(ex, {}, pAlert); } finally { setDisabled(b, false); }
         }, { kind: 'secondary' }),
         button('Edit', () => openConnectionWizard(c, () => load().then(() => openConnectionPane(c.id))), { kind: 'secondary' }),
         button('Delete', async () => {
           if (!await confirmDialog('Delete connection', `Delete the connection ${c.name}? Rules that target it stop provisioning.`)) return;
-          try { await api.del(`/connections/${api.seg(c.id)}`); paneFor = null; pane.hidden = true; toast(`Connection ${c.name} deleted.`, 'success'); load(); } catch (ex) { showApiError(ex, {}, pAlert); }
+          try {
+            await api.del(`/connections/${api.seg(c.id)}`);
+            closePane();
+            toast(`Connection ${c.name} deleted.`, 'success');
+            await load();
+            const first = list.querySelector('.card-main');
+            if (first) first.focus(); else tabs.querySelector('[aria-selected=true]').focus();
+          } catch (ex) { showApiError(ex, {}, pAlert); }
         }, { kind: 'danger' })),
-      testOut);
+      testOut));
     pane.hidden = false;
   }
 
-  async function renderRules() {
+  async function renderRules(current = listLoad()) {
     const rules = await api.listAll('/rules');
+    if (!current()) return;
     const byId = Object.fromEntries(connections.map((c) => [c.id, c]));
     if (!rules.length) {
-      clear(list, empty('No rules yet. Click + and then New Rule to create one.'));
+      keepFocus(list, () => clear(list, empty('No rules yet. Click + and then New Rule to create one.')));
       return;
     }
     const alertEl = alertBox();
-    clear(list, alertEl, h('table', { class: 'table', attrs: { 'aria-label': 'Rules' } },
+    keepFocus(list, () => clear(list, alertEl, h('table', { class: 'table', attrs: { 'aria-label': 'Rules' } },
       h('thead', {}, h('tr', {}, ['Name', 'Source', 'Target', 'Status', 'Enabled'].map((t) => h('th', { text: t })))),
       h('tbody', {}, rules.map((r) => h('tr', {},
         h('td', {}, h('a', { href: `#/provisioning/rules/${encodeURIComponent(r.id)}/${r.target ? 'status' : 'configuration'}`, text: r.name })),
@@ -199,7 +265,7 @@ export function renderProvisioning(main, tab) {
         h('td', {}, r.enabled ? badge('Enabled', 'ok') : badge('Disabled', 'muted')),
         h('td', {}, toggle(`Enable rule ${r.name}`, r.enabled, async (on) => {
           try { await api.patch(`/rules/${api.seg(r.id)}`, { enabled: on }); r.enabled = on; alertEl.hidden = true; toast(`Rule ${r.name} ${on ? 'enabled' : 'disabled'}.`, 'success'); renderRules(); return true; } catch (e) { showApiError(e, {}, alertEl); return false; }
-        })))))));
+        }))))))));
   }
 
   load().catch((e) => toast(e.message, 'error'));
@@ -217,7 +283,7 @@ export function renderRule(main, id, tab) {
     body.replaceChildren();
     rule = await api.get(`/rules/${api.seg(id)}`);
     const tabs = [['configuration', 'Configuration'], ['status', 'Sync Status'], ['log', 'Log']];
-    clear(main,
+    keepFocus(main, () => clear(main,
       crumbs(['Integrations', null], ['Provisioning', '#/provisioning'], ['Rules', '#/provisioning/rules'], [rule.name, null]),
       h('header', { class: 'page-head' },
         h('div', {}, h('h1', { text: rule.name }), rule.description ? h('p', { class: 'muted', text: rule.description }) : null),
@@ -239,19 +305,21 @@ export function renderRule(main, id, tab) {
           }, { kind: 'danger', aria: 'Delete rule' }))),
       headAlert,
       h('div', { class: 'tabs', attrs: { role: 'tablist', 'aria-label': 'Rule' } }, tabs.map(([key, label]) => {
-        const t = h('button', { type: 'button', class: 'tab', attrs: { role: 'tab', 'aria-selected': key === tab ? 'true' : 'false' }, tabIndex: key === tab ? 0 : -1, text: label });
-        t.addEventListener('click', () => { location.hash = `#/provisioning/rules/${encodeURIComponent(id)}/${key}`; });
+        const t = h('button', { type: 'button', id: `rule-tab-${key}`, class: 'tab', attrs: { role: 'tab', 'aria-selected': key === tab ? 'true' : 'false', 'aria-controls': 'rule-panel' }, tabIndex: key === tab ? 0 : -1, text: label });
+        t.addEventListener('click', () => { if (key !== tab) { focusSelectedTab = true; location.hash = `#/provisioning/rules/${encodeURIComponent(id)}/${key}`; } });
         t.addEventListener('keydown', (e) => {
           const i = tabs.findIndex(([k]) => k === key);
-          const step = e.key === 'ArrowRight' ? 1 : e.key === 'ArrowLeft' ? -1 : 0;
-          if (!step) return;
+          const to = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: tabs.length - 1 }[e.key];
+          if (to === undefined) return;
           e.preventDefault();
+          const next = tabs[(to + tabs.length) % tabs.length][0];
+          if (next === tab) return;
           focusSelectedTab = true;
-          location.hash = `#/provisioning/rules/${encodeURIComponent(id)}/${tabs[(i + step + tabs.length) % tabs.length][0]}`;
+          location.hash = `#/provisioning/rules/${encodeURIComponent(id)}/${next}`;
         });
         return t;
       })),
-      h('div', { attrs: { role: 'tabpanel' } }, body));
+      h('div', { id: 'rule-panel', attrs: { role: 'tabpanel', 'aria-labelledby': `rule-tab-${tabs.some(([k]) => k === tab) ? tab : 'configuration'}` } }, body)));
     focusTabSoon(main);
     if (tab === 'status') stops.push(statusTab(body, id, () => rule));
     else if (tab === 'log') { const v = logView({ rule: id }); body.append(v.el); stops.push(v.stop); }
@@ -266,19 +334,19 @@ function editRuleDetails(rule, onSaved) {
   const description = field('Description', { kind: 'textarea', value: rule.description || '' });
   const err = alertBox();
   const save = button('Save', null, { kind: 'primary', submit: true });
-  const form = h('form', { noValidate: true }, err, name.wrap, description.wrap,
+  const form = h('form', { noValidate: true }, requiredNote(), err, name.wrap, description.wrap,
     h('div', { class: 'actions' }, button('Cancel', () => d.close(), { kind: 'ghost' }), save));
   const d = dialog(`Edit ${rule.name}`, form);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     if (!name.get().trim()) { name.error('Enter a name for the rule.'); name.input.focus(); return; }
-    save.disabled = true;
+    setDisabled(save, true);
     try {
       const r = await api.patch(`/rules/${api.seg(rule.id)}`, { name: name.get().trim(), description: description.get() });
       d.close();
       toast('Rule saved.', 'success');
       onSaved(r || { ...rule, name: name.get().trim(), description: description.get() });
-    } catch (ex) { showApiError(ex, { name, description }, err); } finally { save.disabled = false; }
+    } catch (ex) { showApiError(ex, { name, description }, err); } finally { setDisabled(save, false); }
   });
 }
 
@@ -289,8 +357,8 @@ async function configurationTab(body, id, getRule, setRule) {
   const lists = { populations: populations.map((p) => p.name), groups: groups.map((g) => g.name) };
   const sections = [];
   function section(title, renderBody) {
-    const bodyEl = h('div', { class: 'acc-body', hidden: true });
-    const headBtn = h('button', { type: 'button', class: 'acc-head', attrs: { 'aria-expanded': 'false' } }, h('span', { text: title }), h('span', { class: 'chev', attrs: { 'aria-hidden': 'true' }, text: '▸' }));
+    const bodyEl = h('div', { id: nextId('acc'), class: 'acc-body', hidden: true });
+    const headBtn = h('button', { type: 'button', class: 'acc-head', attrs: { 'aria-expanded': 'false', 'aria-controls': bodyEl.id } }, h('span', { text: title }), h('span', { class: 'chev', attrs: { 'aria-hidden': 'true' }, text: '▸' }));
     const s = { title, bodyEl, headBtn, open: false };
     headBtn.addEventListener('click', () => setOpen(s, !s.open));
     function setOpen(sec, open) {
@@ -309,18 +377,17 @@ async function configurationTab(body, id, getRule, setRule) {
     let chosen = rule.target || null;
     const err = alertBox();
     const save = button('Save', async () => {
-      save.disabled = true;
+      setDisabled(save, true);
       try {
         const r = await api.patch(`/rules/${api.seg(id)}`, { target: chosen });
         setRule(r || { ...getRule(), target: chosen });
         toast('Target saved.', 'success');
-        draw();
-      } catch (e) { showApiError(e, {}, err); } finally { save.disabled = false; }
+      } catch (e) { showApiError(e, {}, err); } finally { keepFocus(el, draw); }
     }, { kind: 'primary' });
     function draw() {
       const target = connections.find((c) => c.id === chosen);
       const dirty = chosen !== (getRule().target || null);
-      save.disabled = !dirty;
+      setDisabled(save, !dirty);
       clear(el,
         err,
         h('div', { class: 'endpoints' },
@@ -328,7 +395,7 @@ async function configurationTab(body, id, getRule, setRule) {
           h('div', { class: 'arrow', attrs: { 'aria-hidden': 'true' }, text: '→' }),
           h('div', { class: 'endpoint' }, h('p', { class: 'ep-label', text: 'Target' }),
             target ? [h('p', { class: 'ep-name', text: target.name }), target.enabled ? badge('Enabled', 'ok') : badge('Disabled', 'muted'),
-              button('', () => { chosen = null; draw(); }, { kind: 'icon', aria: `Remove ${target.name} as target`, icon: '×' })]
+              button('', () => { chosen = null; draw(); el.querySelector('.cell-actions button')?.focus(); }, { kind: 'icon', aria: `Remove ${target.name} as target`, icon: '×' })]
               : h('p', { class: 'muted', text: 'No target connection yet' }))),
         h('h3', { text: 'Available Connections' }),
         h('p', { class: 'note', text: 'You can add a disabled connection as the target, but you must enable the connection before you can enable this rule.' }),
@@ -338,7 +405,7 @@ async function configurationTab(body, id, getRule, setRule) {
             h('td', { text: c.name }), h('td', { text: 'SCIM Outbound' }),
             h('td', {}, c.enabled ? badge('Enabled', 'ok') : badge('Disabled', 'muted')),
             h('td', { class: 'cell-actions' }, c.id === chosen ? h('span', { class: 'muted', text: 'Target' })
-              : button('', () => { chosen = c.id; draw(); }, { kind: 'icon', aria: `Add ${c.name} as target`, icon: '+' }))))))
+              : button('', () => { chosen = c.id; draw(); save.focus(); }, { kind: 'icon', aria: `Add ${c.name} as target`, icon: '+' }))))))
           : empty('No connections yet: create one under Provisioning > Connections first.'),
         h('div', { class: 'actions' }, save));
     }
@@ -348,27 +415,29 @@ async function configurationTab(body, id, getRule, setRule) {
   // User Filter.
   function renderFilter(el) {
     const err = alertBox();
-    async function view() {
+    // Back from the editor (Save, Cancel), the focus goes to the pencil that opened it.
+    async function view(focusEdit) {
       let f = null;
       try { f = await api.get(`/rules/${api.seg(id)}/filter`); } catch (e) { if (e.status !== 404) { showApiError(e, {}, err); } }
-      clear(el, err, h('div', { class: 'acc-tools' }, button('', () => edit(f), { kind: 'icon', aria: 'Edit user filter', icon: '✎' })),
-        filterSummary(f));
+      const pencil = button('', () => edit(f), { kind: 'icon', aria: 'Edit user filter', icon: '✎' });
+      clear(el, err, h('div', { class: 'acc-tools' }, pencil), filterSummary(f));
+      if (focusEdit) pencil.focus();
     }
     function edit(f) {
       const ed = filterEditor(f, lists);
       const save = button('Save', async () => {
-        save.disabled = true;
+        setDisabled(save, true);
         try {
           await api.put(`/rules/${api.seg(id)}/filter`, ed.value());
           toast('User filter saved. The rule resyncs its users.', 'success');
-          view();
-        } catch (e) { showApiError(e, {}, err); } finally { save.disabled = false; }
+          await view(true);
+        } catch (e) { showApiError(e, {}, err); } finally { setDisabled(save, false); }
       }, { kind: 'primary' });
       clear(el, err,
         h('p', { class: 'note', text: 'For outbound provisioning rules, specify a population or a group to define the users to be provisioned. All works as AND, Any as OR. A group includes its direct, dynamic and inherited members.' }),
         ed.el,
-        h('div', { class: 'actions' }, button('Cancel', () => view(), { kind: 'ghost' }), save));
-      el.querySelector('input[type=radio]')?.focus();
+        h('div', { class: 'actions' }, button('Cancel', () => view(true), { kind: 'ghost' }), save));
+      el.querySelector('input[type=radio]:checked')?.focus();
     }
     view();
   }
@@ -377,16 +446,18 @@ async function configurationTab(body, id, getRule, setRule) {
   function renderMapping(el) {
     const err = alertBox();
     const conn = () => connections.find((c) => c.id === getRule().target);
-    async function view() {
+    async function view(focusEdit) {
       let m = [];
       try { m = await api.get(`/rules/${api.seg(id)}/mappings`) || []; } catch (e) { if (e.status !== 404) showApiError(e, {}, err); }
       if (!Array.isArray(m) && m && Array.isArray(m.items)) m = m.items;
       const tname = conn() ? `${conn().name} SCIM Attribute` : 'SCIM Attribute';
-      clear(el, err, h('div', { class: 'acc-tools' }, button('', () => edit(m), { kind: 'icon', aria: 'Edit attribute mapping', icon: '✎' })),
+      const pencil = button('', () => edit(m), { kind: 'icon', aria: 'Edit attribute mapping', icon: '✎' });
+      clear(el, err, h('div', { class: 'acc-tools' }, pencil),
         m.length ? h('table', { class: 'table', attrs: { 'aria-label': 'Attribute Mapping' } },
           h('thead', {}, h('tr', {}, h('th', { text: tname }), h('th', { text: 'Directory Attribute' }))),
           h('tbody', {}, m.map((r) => h('tr', {}, h('td', {}, h('code', { text: r.target })), h('td', { text: displayName(r.source) })))))
           : empty('No attributes are mapped yet. Click the pencil to add them.'));
+      if (focusEdit) pencil.focus();
     }
     function edit(m) {
       const rowsEl = h('tbody', {});
@@ -409,7 +480,13 @@ async function configurationTab(body, id, getRule, setRule) {
           testRow.start();
         }, { kind: 'ghost', class: 'btn-small', aria: 'Test source', title: 'Try this source with a user of the directory' });
         const tr = h('tr', { class: 'map-row' }, h('td', {}, tgt), h('td', {}, h('div', { class: 'src-cell' }, src, test)),
-          h('td', { class: 'cell-actions' }, button('', () => { testRow?.el.remove(); tr.remove(); }, { kind: 'icon', aria: 'Remove mapping', icon: '×' })));
+          h('td', { class: 'cell-actions' }, button('', () => {
+            // The focus goes on to the next row (or the row before, or Add).
+            const next = [...rowsEl.children].filter((x) => x.value && x !== tr);
+            const after = next.find((x) => tr.compareDocumentPosition(x) & Node.DOCUMENT_POSITION_FOLLOWING) || next[next.length - 1];
+            testRow?.el.remove(); tr.remove();
+            (after ? after.querySelector('input') : el.querySelector('.actions-split .btn'))?.focus();
+          }, { kind: 'icon', aria: 'Remove mapping', icon: '×' })));
         tr.value = () => ({ target: tgt.value.trim(), source: sourceOf() });
         rowsEl.append(tr);
         if (focus) tgt.focus();
@@ -421,11 +498,11 @@ async function configurationTab(body, id, getRule, setRule) {
         const bad = rows.findIndex((r) => !r.target || !r.source);
         [...rowsEl.querySelectorAll('input')].forEach((i) => i.removeAttribute('aria-invalid'));
         if (bad >= 0) { err.textContent = `Row ${bad + 1}: choose both a source and a target attribute.`; err.hidden = false; return; }
-        save.disabled = true;
+        setDisabled(save, true);
         try {
           await api.put(`/rules/${api.seg(id)}/mappings`, rows);
           toast('Attribute mapping saved. The rule resyncs its users.', 'success');
-          view();
+          await view(true);
         } catch (e) {
           const idx = /(\d+)/.exec(e.field || '');
           if (idx) {
@@ -434,7 +511,7 @@ async function configurationTab(body, id, getRule, setRule) {
           }
           err.textContent = idx ? `Row ${Number(idx[1]) + 1}: ${e.message}` : e.message;
           err.hidden = false;
-        } finally { save.disabled = false; }
+        } finally { setDisabled(save, false); }
       }, { kind: 'primary' });
       clear(el, err,
         prefilled ? h('p', { class: 'note', text: 'The default Code42 SCIM attributes are filled in. Check them, add any that are missing with Add, then click Save.' }) : null,
@@ -447,7 +524,8 @@ async function configurationTab(body, id, getRule, setRule) {
         h('div', { class: 'actions actions-split' },
           button('Add', () => addRow({}, true), { icon: '+', kind: 'ghost', aria: 'Add' }),
           h('span', { class: 'grow' }),
-          button('Cancel', () => view(), { kind: 'ghost' }), save));
+          button('Cancel', () => view(true), { kind: 'ghost' }), save));
+      rowsEl.querySelector('input')?.focus();
     }
     view();
   }
@@ -498,7 +576,7 @@ function sourceTester(shared, sourceOf, srcInput, onClose) {
     srcInput.removeAttribute('aria-invalid');
     if (!source) { showError('Enter a source attribute or an expression first.'); srcInput.focus(); return; }
     if (!name) { showError('Enter the username of the user to test with.'); user.setAttribute('aria-invalid', 'true'); user.focus(); return; }
-    runBtn.disabled = true;
+    setDisabled(runBtn, true);
     show(h('span', { class: 'muted', text: 'Testing…' }));
     try {
       const u = await findUser(name);
@@ -526,7 +604,7 @@ function sourceTester(shared, sourceOf, srcInput, onClose) {
       } else {
         showError(e.message);
       }
-    } finally { runBtn.disabled = false; }
+    } finally { setDisabled(runBtn, false); }
   }
 
   const runBtn = button('Test', run, { kind: 'secondary', aria: 'Run test', title: 'Show what the source gives for this user' });
@@ -550,21 +628,24 @@ function statusTab(body, id, getRule) {
   const lastEl = h('span', { text: '—' });
   const pendingEl = h('span', { class: 'muted' });
   const quarantineEl = h('p', { class: 'alert alert-warn', attrs: { role: 'status' }, hidden: true });
-  const brakeEl = h('div', { attrs: { 'aria-live': 'polite' } });
+  const brakeEl = h('div');
   const err = alertBox();
   const nums = {};
   const usersEl = h('div');
-  const cards = h('div', { class: 'counters' }, counters.map(([k, label]) => {
-    nums[k] = h('span', { class: 'num', text: '0', attrs: { 'aria-label': label } });
-    return h('div', { class: `counter counter-${k}` }, nums[k], h('span', { class: 'lbl', text: label }));
+  // A description list: each counter's name (dt) and its value (dd); the value is drawn
+  // above its name.
+  const cards = h('dl', { class: 'counters' }, counters.map(([k, label]) => {
+    nums[k] = h('dd', { class: 'num', text: '0' });
+    return h('div', { class: `counter counter-${k}` }, h('dt', { class: 'lbl', text: label }), nums[k]);
   }));
   const statusKinds = { ACTIVE: 'ok', INACTIVE: 'muted', FAILED: 'error', QUARANTINED: 'warn' };
   clear(body,
     err,
     h('section', { class: 'panel', attrs: { 'aria-label': 'Sync status' } },
       h('div', { class: 'status-line' },
-        h('div', {}, h('span', { class: 'muted', text: 'Status ' }), statusEl),
-        h('div', {}, h('span', { class: 'muted', text: 'Last sync ' }), lastEl),
+        h('dl', { class: 'status-facts' },
+          h('div', {}, h('dt', { class: 'muted', text: 'Status' }), h('dd', {}, statusEl)),
+          h('div', {}, h('dt', { class: 'muted', text: 'Last sync' }), h('dd', {}, lastEl))),
         pendingEl,
         h('span', { class: 'grow' }),
         button('Full Resync', () => openResync(), { kind: 'secondary' })),
@@ -575,21 +656,34 @@ function statusTab(body, id, getRule) {
   function isBraked(s) {
     return !!(s && (s.braked || s.brake || s.awaitingAllow || s.held || s.status === 'BRAKED' || s.status === 'HELD'));
   }
+  // Every two seconds: only what changed is written, so that live regions and alerts
+  // are not announced again, and the focus (on Allow, say) is not taken away.
+  const setText = (el, text) => { if (el.textContent !== text) el.textContent = text; };
+  let shownStatus = null;
+  let shownBrake = null;
+  let shownUsers = null;
+  const statusOrder = loadOrder();
   async function tick() {
+    const current = statusOrder();
     try {
       const s = await api.get(`/rules/${api.seg(id)}/status`);
-      statusEl.replaceChildren(badge(titleCase(s.status || 'INACTIVE'), statusKinds[s.status] || 'muted'));
-      lastEl.textContent = when(s.lastSyncAt);
-      for (const [k] of counters) nums[k].textContent = String((s.users && s.users[k]) || 0);
-      pendingEl.textContent = s.pending ? `${s.pending} change${s.pending === 1 ? '' : 's'} waiting to be sent` : '';
+      if (!current()) return;
+      if (shownStatus !== s.status) { shownStatus = s.status; statusEl.replaceChildren(badge(titleCase(s.status || 'INACTIVE'), statusKinds[s.status] || 'muted')); }
+      setText(lastEl, when(s.lastSyncAt));
+      for (const [k] of counters) setText(nums[k], String((s.users && s.users[k]) || 0));
+      setText(pendingEl, s.pending ? `${s.pending} change${s.pending === 1 ? '' : 's'} waiting to be sent` : '');
       quarantineEl.hidden = !s.quarantineReason;
-      quarantineEl.textContent = s.quarantineReason ? `Quarantined: ${s.quarantineReason}` : '';
-      if (isBraked(s)) renderBrake(s); else brakeEl.replaceChildren();
+      setText(quarantineEl, s.quarantineReason ? `Quarantined: ${s.quarantineReason}` : '');
+      if (isBraked(s)) renderBrake(s); else if (shownBrake !== null) { shownBrake = null; keepFocus(brakeEl, () => brakeEl.replaceChildren()); }
       err.hidden = true;
-    } catch (e) { showApiError(e, {}, err); }
+    } catch (e) { if (current()) showApiError(e, {}, err); }
     try {
       const u = await api.get(`/rules/${api.seg(id)}/users?limit=100`);
+      if (!current()) return;
       const items = (u && u.items) || [];
+      const key = JSON.stringify(items);
+      if (key === shownUsers) return;
+      shownUsers = key;
       clear(usersEl, items.length ? h('table', { class: 'table', attrs: { 'aria-label': 'Rule users' } },
         h('thead', {}, h('tr', {}, ['User', 'State', 'Target ID', 'Last error', 'Updated'].map((t) => h('th', { text: t })))),
         h('tbody', {}, items.map((r) => h('tr', {}, h('td', { text: r.username || r.userId }), h('td', {}, badge(titleCase(r.state || ''), /FAIL/.test(r.state) ? 'error' : /SYNC|LINK|OK|SUCCESS/.test(r.state) ? 'ok' : 'muted')),
@@ -602,24 +696,26 @@ function statusTab(body, id, getRule) {
     const msg = b.held !== undefined
       ? `Safety brake: the full resync would disable or delete ${b.held} users, more than the threshold of ${b.threshold}. Nothing was removed; it waits for you to allow it.`
       : 'Safety brake: the full resync would disable or delete more users than the threshold allows. It waits for you to allow it.';
-    clear(brakeEl, h('div', { class: 'alert alert-warn', attrs: { role: 'alert' } },
+    if (shownBrake === msg) return;
+    shownBrake = msg;
+    keepFocus(brakeEl, () => clear(brakeEl, h('div', { class: 'alert alert-warn', attrs: { role: 'alert' } },
       h('p', { text: msg }),
       button('Allow', async () => {
         try { await api.post(`/rules/${api.seg(id)}/resync?allow=true`); toast('Resync allowed.', 'success'); tick(); } catch (e) { showApiError(e, {}, err); }
-      }, { kind: 'danger', aria: 'Allow resync' })));
+      }, { kind: 'danger', aria: 'Allow resync' }))));
   }
   function openResync() {
     const out = h('div', { class: 'plan', attrs: { 'aria-live': 'polite' } }, h('p', { class: 'muted', text: 'Computing what a full resync would do…' }));
     const dErr = alertBox();
     const start = button('Start Full Resync', async () => {
-      start.disabled = true;
+      setDisabled(start, true);
       try {
         const r = await api.post(`/rules/${api.seg(id)}/resync`);
         d.close();
         if (isBraked(r)) renderBrake(r);
         toast('Full resync started.', 'success');
         tick();
-      } catch (e) { showApiError(e, {}, dErr); start.disabled = false; }
+      } catch (e) { showApiError(e, {}, dErr); setDisabled(start, false); }
     }, { kind: 'primary' });
     const d = dialog('Full Resync', h('div', {}, h('p', { text: `Preview (dry run) of a full resync of ${getRule().name}: nothing has been sent yet.` }), dErr, out,
       h('div', { class: 'actions' }, button('Cancel', () => d.close(), { kind: 'ghost' }), start)), { wide: true });
@@ -651,7 +747,7 @@ function planView(plan) {
   return h('div', {},
     plan.counts && plan.counts.users !== undefined ? h('p', { class: 'muted', text: `${plan.counts.users} users in scope.` }) : null,
     brake ? h('p', { class: 'alert alert-warn', attrs: { role: 'alert' }, text: `The safety brake would stop this resync: ${brake.held} removals, more than the threshold of ${brake.threshold}. It would wait for you to allow it.` }) : null,
-    h('div', { class: 'plan-counts' }, lists.map(([k, v]) => h('div', { class: 'counter' }, h('span', { class: 'num', text: String(v.length) }), h('span', { class: 'lbl', text: titleCase(k) })))),
+    h('dl', { class: 'plan-counts' }, lists.map(([k, v]) => h('div', { class: 'counter' }, h('dt', { class: 'lbl', text: titleCase(k) }), h('dd', { class: 'num', text: String(v.length) })))),
     total === 0 ? h('p', { class: 'note', text: 'Nothing to send: the target is up to date.' }) : null,
     lists.filter(([, v]) => v.length).map(([k, v]) => h('section', { class: 'plan-list', attrs: { 'aria-label': titleCase(k) } },
       h('h3', { text: `${titleCase(k)} (${v.length})` }),
