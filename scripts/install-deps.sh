@@ -33,13 +33,17 @@ fi
 
 if [ "${1:-}" = "--test" ]; then
     here="$(cd "$(dirname "$0")/.." && pwd)"
-    if [ -f "$here/tests/e2e/package.json" ] && [ ! -d "$here/tests/e2e/node_modules/playwright-core" ]; then
-        (cd "$here/tests/e2e" && npm install --no-audit --no-fund --silent)
-    fi
-    # Independent SCIM servers for the interoperability tests (better-sqlite3 builds
-    # its native module with g++ against the installed node's headers).
-    if [ -f "$here/tests/interop/package.json" ] &&
-        [ ! -f "$here/tests/interop/node_modules/better-sqlite3/build/Release/better_sqlite3.node" ]; then
-        (cd "$here/tests/interop" && npm install --no-audit --no-fund --silent)
-    fi
+    # npm packages of the browser tests and of the independent SCIM servers the
+    # interoperability tests start (better-sqlite3 builds its native module with g++
+    # against the installed node's headers): installed when missing or when the lock
+    # file changed since the last install (npm keeps a copy in node_modules).
+    for dir in tests/e2e tests/interop; do
+        d="$here/$dir"
+        [ -f "$d/package.json" ] || continue
+        if [ ! -f "$d/node_modules/.package-lock.json" ] ||
+            ! cmp -s <(node -e 'const l=require(process.argv[1]);console.log(JSON.stringify(Object.keys(l.packages).filter(k=>k).sort()))' "$d/package-lock.json") \
+                     <(node -e 'const l=require(process.argv[1]);console.log(JSON.stringify(Object.keys(l.packages).filter(k=>k).sort()))' "$d/node_modules/.package-lock.json"); then
+            (cd "$d" && npm install --no-audit --no-fund --silent)
+        fi
+    done
 fi
