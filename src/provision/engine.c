@@ -534,7 +534,8 @@ static void *engine_main(void *arg)
         if (lease_and_start(eng))
             busy = 1;
         if (eng->finished && (eng->nfinished >= ENGINE_COMMIT_BATCH || eng->leased == 0 ||
-                              http_multi_running(eng->multi) == 0))
+                              http_multi_running(eng->multi) == 0 ||
+                              sc_clock_mono_ms() - eng->finished_at >= ENGINE_COMMIT_WAIT_MS))
             engine__flush(eng);
         renew_leases(eng);
         int timeout = 0;

@@ -9,6 +9,7 @@
 #include "provision/oauth.h"
 #include "store/store_sync.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,12 +42,19 @@ struct conn_state *engine__conn(struct provision_engine *eng, const struct conne
     return cs;
 }
 
+/* A token request in flight: what its answer needs. */
+struct token_fetch {
+    struct provision_engine *eng;
+    struct conn_state *cs;
+    struct eng_rule *er; /* whose connection it was made for (a ref is held) */
+};
+
 void engine__conns_free(struct provision_engine *eng)
 {
     while (eng->conns) {
         struct conn_state *cs = eng->conns;
         eng->conns = cs->next;
-        free(cs->tok_client);
+        free(cs->tok_fetch); /* abandoned with the multi handle */
         free(cs);
     }
 }
@@ -142,18 +150,122 @@ int64_t engine__queue_wait(struct provision_engine *eng)
 
 /* ---- OAuth client-credentials tokens ---- */
 
+#define TOKEN_BACKOFF_MS 1000      /* after a failed fetch: 1 s, doubling... */
+#define TOKEN_BACKOFF_MAX_MS 60000 /* ...up to a minute, before the next one */
+
+/* Every call waiting for cs's token: sent (err NULL) or failed with err. */
+static void token_release(struct provision_engine *eng, struct conn_state *cs, const char *err)
+{
+    struct call *list = cs->tok_head;
+    cs->tok_head = cs->tok_tail = NULL;
+    while (list) {
+        struct call *c = list;
+        list = c->next;
+        c->next = NULL;
+        if (!err) {
+            engine__dispatch(eng, c);
+            continue;
+        }
+        c->er->cs->inflight++; /* as if sent: the unsent path gives it back */
+        if (c->kind == CALL_JOB)
+            engine__job_unsent(eng, (struct job *)c, err);
+        else
+            engine__list_unsent(eng, c, err);
+    }
+}
+
+static void on_token(void *arg, const struct http_multi_result *res)
+{
+    struct token_fetch *tf = arg;
+    struct provision_engine *eng = tf->eng;
+    struct conn_state *cs = tf->cs;
+    const struct connection *c = tf->er->sr->rc->conn;
+    cs->tok_fetch = NULL;
+    char *token = NULL;
+    int64_t life = 0;
+    struct sc_error e = {0};
+    enum sc_err err = connection_token_parse(res->status, res->body.data, res->body.len,
+                                             res->error[0] ? res->error : NULL, &token, &life, &e);
+    if (!err)
+        err = oauth_cache_put(eng->oauth, c, token, life, sc_clock_now_ms());
+    tf->er->refs--;
+    free(tf);
+    if (!err) {
+        cs->tok_failures = 0;
+        cs->tok_retry_at = 0;
+        token_release(eng, cs, NULL);
+        engine__rules_collect(eng);
+        return;
+    }
+    /* Remember the failure for a while, so every waiting call does not fetch again. */
+    int shift = cs->tok_failures < 6 ? cs->tok_failures : 6;
+    int64_t wait = (int64_t)TOKEN_BACKOFF_MS << shift;
+    if (wait > TOKEN_BACKOFF_MAX_MS)
+        wait = TOKEN_BACKOFF_MAX_MS;
+    cs->tok_failures++;
+    cs->tok_retry_at = sc_clock_mono_ms() + wait;
+    snprintf(cs->tok_error, sizeof cs->tok_error, "cannot get an OAuth token: %.240s",
+             e.message[0] ? e.message : sc_strerror(err));
+    SC_WARN("engine.token_failed", "connection=%s retry_in_ms=%" PRId64 " reason=\"%s\"", cs->id,
+            wait, cs->tok_error);
+    token_release(eng, cs, cs->tok_error);
+    engine__rules_collect(eng);
+}
+
+/* Sends call's connection's token request over the multi loop. 0, or -1 with err set. */
+static int token_fetch(struct provision_engine *eng, struct call *call, char *err, size_t n)
+{
+    struct conn_state *cs = call->er->cs;
+    struct connection_token_req req = {0};
+    struct sc_error e = {0};
+    struct token_fetch *tf = calloc(1, sizeof *tf);
+    if (!tf || connection_token_request(call->er->sr->rc->conn, &req, &e) != SC_OK) {
+        free(tf);
+        snprintf(err, n, "cannot get an OAuth token: %.240s",
+                 e.message[0] ? e.message : "out of memory");
+        return -1;
+    }
+    tf->eng = eng;
+    tf->cs = cs;
+    tf->er = call->er;
+    struct http_multi_request hr = {.method = "POST",
+                                    .url = req.url,
+                                    .headers = (const char *const *)req.headers,
+                                    .body = req.body,
+                                    .body_len = req.body_len,
+                                    .timeout_ms = ENGINE_TOKEN_TIMEOUT,
+                                    .max_response = 1024 * 1024};
+    enum sc_err herr = http_multi_add(eng->multi, &hr, on_token, tf);
+    connection_token_req_clear(&req);
+    if (herr) {
+        free(tf);
+        snprintf(err, n, "cannot get an OAuth token: cannot start the request (%s)",
+                 sc_strerror(herr));
+        return -1;
+    }
+    tf->er->refs++;
+    cs->tok_fetch = tf;
+    return 0;
+}
+
 int engine__token(struct provision_engine *eng, struct call *call, const char **token, char *err,
                   size_t n)
 {
     const struct connection *c = call->er->sr->rc->conn;
+    struct conn_state *cs = call->er->cs;
     *token = NULL;
     if (c->auth_method != CONNECTION_AUTH_CLIENT_CREDENTIALS)
         return 1;
-    struct sc_error e = {0};
-    if (oauth_cache_token(eng->oauth, c, sc_clock_now_ms(), token, &e) == SC_OK)
+    if (oauth_cache_peek(eng->oauth, c, sc_clock_now_ms(), token) == SC_OK)
         return 1;
-    snprintf(err, n, "cannot get an OAuth token: %.200s", e.message);
-    return -1;
+    if (!cs->tok_fetch && cs->tok_retry_at > sc_clock_mono_ms()) {
+        sc_strlcpy(err, cs->tok_error, n);
+        return -1;
+    }
+    if (!cs->tok_fetch && token_fetch(eng, call, err, n))
+        return -1;
+    queue_push(&cs->tok_head, &cs->tok_tail, call);
+    return 0;
 }
 
 void engine__token_invalidate(struct provision_engine *eng, struct call *call)

@@ -24,11 +24,16 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#define ENGINE_MAX_LEASED 1024   /* jobs at once, all connections */
-#define ENGINE_CONN_LEASED 256   /* jobs at once for one connection */
-#define ENGINE_LEASE_MS 300000   /* default lease of an outbox item (renewed while held) */
-#define ENGINE_EVENT_BATCH 500   /* events per transaction */
-#define ENGINE_COMMIT_BATCH 256  /* finished jobs per results transaction */
+#define ENGINE_MAX_LEASED 1024  /* jobs at once, all connections */
+#define ENGINE_CONN_LEASED 256  /* jobs at once for one connection */
+#define ENGINE_LEASE_MS 300000  /* default lease of an outbox item (renewed while held) */
+#define ENGINE_EVENT_BATCH 500  /* events per transaction */
+#define ENGINE_COMMIT_BATCH 256 /* finished jobs per results transaction */
+#define ENGINE_COMMIT_WAIT_MS                                                                      \
+    5                            /* longest a finished job waits for its batch: calls of           \
+                                    another connection still in flight (a slow target, a           \
+                                    token URL that does not answer) must not hold up the           \
+                                    results of one that answered */
 #define ENGINE_IDLE_POLL_MS 1000 /* longest sleep when nothing is due */
 #define ENGINE_BASE_STEPS 8      /* calls per job before it is judged looping, plus... */
 #define ENGINE_STEPS_PER_KEY 3   /* ...this many per mapped attribute (narrowing) */
@@ -89,17 +94,17 @@ struct conn_state {
     int persisted_quarantine;           /* what the store says */
     struct call *wait_head, *wait_tail; /* waiting for a slot or the rate */
     struct call *tok_head, *tok_tail;   /* waiting for an OAuth token */
-    int tok_fetching;                   /* a token request is on the wire */
-    int64_t tok_retry_at;               /* no new fetch before (wall ms), after a failure */
+    struct token_fetch *tok_fetch;      /* the token request on the wire, or NULL */
+    int64_t tok_retry_at;               /* no new fetch before (mono ms), after a failure */
     int tok_failures;
     char tok_error[300]; /* why the last fetch failed (no secret in it) */
-    char *tok_client;    /* the client id the cached token was fetched for */
     int64_t wait_ms;     /* rate-limit wait of the queue's head (0 = none) */
     struct conn_state *next;
 };
 
 struct job;
 struct resync;
+struct token_fetch;
 
 struct provision_engine {
     pthread_t thread;
@@ -123,6 +128,7 @@ struct provision_engine {
     struct job *finished; /* jobs whose results wait for the batch commit */
     struct job *all;      /* every live job (freed at stop if still in flight) */
     size_t nfinished;
+    int64_t finished_at;    /* mono ms when the oldest job of the batch finished */
     struct resync *resyncs; /* resyncs waiting for their target listing */
     unsigned lease_turn;    /* rotates which rule leases first */
     /* metrics (read by other threads) */

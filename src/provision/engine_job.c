@@ -271,7 +271,8 @@ static void job_finish(struct job *j)
         j->er->cs->leased--;
     j->next = eng->finished;
     eng->finished = j;
-    eng->nfinished++;
+    if (eng->nfinished++ == 0)
+        eng->finished_at = sc_clock_mono_ms();
 }
 
 static void job_step(struct job *j);

@@ -3,7 +3,9 @@ accounts that exist before provisioning and miss multi-valued entries, a schema 
 an attribute, a target that ignores look-up filters, errors cut in the middle of a
 character, creates that keep conflicting. Each ends in an exact state checked on the
 target and through the API."""
+import socket
 import threading
+import time
 import unittest
 import urllib.parse
 
@@ -327,6 +329,72 @@ class DriftRepair(unittest.TestCase):
             self.assertEqual([e["username"] for e in logged], ["ada"])
             reads = [p for m, p, _ in tgt.requests if m == "GET" and "/Users/" in p]
             self.assertEqual(len(reads), 2)  # one GET per linked account
+
+
+class BlackHole:
+    """A TCP port that accepts connections and never answers (a dead token URL)."""
+
+    def __enter__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.conns = []
+        self.stopped = False
+
+        def accept():
+            while not self.stopped:
+                try:
+                    c, _ = self.sock.accept()
+                except OSError:
+                    return
+                self.conns.append(c)
+        threading.Thread(target=accept, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopped = True
+        self.sock.close()
+        for c in self.conns:
+            c.close()
+        return False
+
+
+class ConnectionIsolation(unittest.TestCase):
+    def test_a_dead_token_url_does_not_delay_another_connection(self):
+        with BlackHole() as hole, FakeTarget() as dead_tgt, FakeTarget() as tgt, \
+                Serve() as srv:
+            f = Flow(srv, tgt)
+            seed_user(f, "bob")
+            f.setup(population="Code42 Users")
+            wait_until(lambda: synced(f, 1), timeout=WAIT, what="bob SYNCED")
+            # a second connection whose token URL never answers, with users to provision
+            g = Flow(srv, dead_tgt)
+            g.population("Dead Users")
+            g.import_users([g.person("dead%d" % i, "Dead Users") for i in range(30)])
+            g.connection(name="Dead", auth={
+                "method": "OAUTH2_CLIENT_CREDENTIALS",
+                "tokenUrl": "http://127.0.0.1:%d/token" % hole.port,
+                "clientId": "c", "clientSecret": "s3cret-value", "accessToken": None})
+            g.new_rule(pop_filter("Dead Users"), name="Dead rule")
+            g.enable()
+            wait_until(lambda: hole.conns, timeout=WAIT, what="the token request sent")
+            # while that token request hangs, a change of bob arrives at once
+            for title in ("T1", "T2", "T3"):
+                t0 = time.monotonic()
+                f.patch_user(f.user_id("bob"), {"title": title})
+                wait_until(lambda: tgt.by_name("bob").get("title") == title, timeout=WAIT,
+                           interval=0.01, what="bob's title " + title)
+                self.assertLess(time.monotonic() - t0, 1.0)
+            self.assertFalse(dead_tgt.requests)
+            # the dead connection's users fail with the reason, without the secret
+            wait_until(lambda: any("cannot get an OAuth token" in (u["lastError"] or "")
+                                   for u in g.rule_users()),
+                       timeout=WAIT, what="the token failure reported")
+            for u in g.rule_users():
+                self.assertNotIn("s3cret-value", u["lastError"] or "")
+            # only one token request was made for all 30 users, not one each
+            self.assertEqual(len(hole.conns), 1)
 
 
 class PendingAndLeases(unittest.TestCase):
