@@ -16,6 +16,7 @@
 #include "directory/directory.h"
 #include "http/client.h"
 #include "http/multi.h"
+#include "provision/caps.h"
 #include "provision/connection.h"
 #include "provision/engine_internal.h"
 #include "provision/oauth.h"
@@ -182,6 +183,21 @@ void engine__rules_collect(struct provision_engine *eng)
     }
 }
 
+/* What is known of r's target (provision/caps.h) that changes how the engine talks to
+ * it: no PATCH (updates go by PUT), filters ignored (look-ups replaced by listings). */
+static void rule_load_caps(struct provision_engine *eng, struct sync_rule *r)
+{
+    json_t *caps = NULL;
+    if (provision_caps_get(eng->st, r->rc->conn->id, &caps) != SC_OK)
+        return;
+    r->patch_unsupported = json_is_false(json_object_get(caps, "patch"));
+    json_t *learnt = json_object_get(caps, "learnt");
+    r->filter_ignored =
+        json_is_false(json_object_get(json_object_get(caps, "filter"), "honoured")) ||
+        json_is_false(json_object_get(learnt, "filterHonoured"));
+    json_decref(caps);
+}
+
 /* The unmapped attributes still to clear on r's target (stored with the rule's sync
  * state), attached to r. */
 static void rule_load_clears(struct provision_engine *eng, struct sync_rule *r)
@@ -237,6 +253,7 @@ static enum sc_err rules_reload(struct provision_engine *eng, char (**fresh)[STO
             continue;
         }
         rule_load_clears(eng, sr);
+        rule_load_caps(eng, sr);
         er->sr = sr;
         er->cs = engine__conn(eng, sr->rc->conn);
         if (!er->cs) {

@@ -268,6 +268,16 @@ int engine__token(struct provision_engine *eng, struct call *call, const char **
     return 0;
 }
 
+const char *engine__current_token(struct provision_engine *eng, const struct call *call)
+{
+    const char *token = NULL;
+    const struct connection *c = call->er->sr->rc->conn;
+    if (c->auth_method != CONNECTION_AUTH_CLIENT_CREDENTIALS ||
+        oauth_cache_peek(eng->oauth, c, 0, &token) != SC_OK)
+        return NULL;
+    return token;
+}
+
 void engine__token_invalidate(struct provision_engine *eng, struct call *call)
 {
     oauth_cache_invalidate(eng->oauth, call->er->sr->rc->conn);

@@ -181,6 +181,10 @@ int64_t engine__queue_wait(struct provision_engine *eng);
 int engine__token(struct provision_engine *eng, struct call *call, const char **token, char *err,
                   size_t n);
 
+/* The access token cached for call's connection (borrowed), or NULL: for masking it in
+ * texts a target sends back. */
+const char *engine__current_token(struct provision_engine *eng, const struct call *call);
+
 /* Drops the cached token of call's connection (after a 401). */
 void engine__token_invalidate(struct provision_engine *eng, struct call *call);
 

@@ -23,6 +23,7 @@
 #include "base/log.h"
 #include "directory/directory.h"
 #include "http/client.h"
+#include "provision/caps.h"
 #include "provision/connection.h"
 #include "provision/engine_internal.h"
 #include "provision/rule.h"
@@ -81,10 +82,11 @@ struct job {
     int link_dirty;
     int retry; /* finish with a retry at retry_at */
     int64_t retry_at;
-    int success;    /* at least one call succeeded */
-    uint64_t stamp; /* the user's source stamp, read before the user (0 = unknown) */
-    int conflicts;  /* creates answered 409 */
-    int searched;   /* the target's pages were searched after a conflict */
+    int success;               /* at least one call succeeded */
+    uint64_t stamp;            /* the user's source stamp, read before the user (0 = unknown) */
+    int conflicts;             /* creates answered 409 */
+    int searched;              /* the target's pages were searched after a conflict */
+    int search_after_conflict; /* the search in progress follows a missed look-up */
     char conflict_text[ERR_TEXT_MAX];
     char last_error[ERR_TEXT_MAX];
     int last_status;
@@ -131,11 +133,12 @@ void engine__job_free(struct job *j)
     free(j);
 }
 
-/* Masks the connection's secrets in s and cuts it to ERR_TEXT_MAX bytes at a character
- * boundary (masking first, so no secret survives half-cut). */
+/* Masks the connection's secrets (and its current OAuth token) in s and cuts it to
+ * ERR_TEXT_MAX bytes at a character boundary. Texts from a target went through
+ * connection_error_text already (masked before cut); this covers the engine's own. */
 static void job_clean_text(const struct job *j, char *s)
 {
-    connection_scrub(conn_of(j), s);
+    connection_scrub_with(conn_of(j), engine__current_token(j->eng, &j->call), s);
     sc_utf8_cut(s, ERR_TEXT_MAX - 1);
 }
 
@@ -285,32 +288,38 @@ static void error_text(const struct job *j, const char *method, const struct htt
                        char *out, size_t n, struct scim_error *se)
 {
     memset(se, 0, sizeof *se);
+    struct sc_buf full;
+    sc_buf_init(&full, 0);
     if (res->status == 0) {
-        snprintf(out, n, "%s: no response: %s", method ? method : "call",
-                 res->error[0] ? res->error : "transport error");
-        return;
+        sc_buf_printf(&full, "%s: no response: %s", method ? method : "call",
+                      res->error[0] ? res->error : "transport error");
+    } else {
+        json_t *body = res->body.len ? json_loadb(res->body.data, res->body.len, 0, NULL) : NULL;
+        if (body)
+            scim_error_from_json(body, (int)res->status, se);
+        /* The target's words whole (scim_error keeps a cut copy): a secret it echoes is
+         * masked before anything is cut. */
+        const char *words = json_string_value(json_object_get(body, "detail"));
+        if (!words)
+            words = json_string_value(
+                json_object_get(json_array_get(json_object_get(body, "Errors"), 0), "description"));
+        size_t wlen = words ? strlen(words) : 0;
+        if (!words && !body && res->body.len) {
+            words = res->body.data;
+            wlen = res->body.len;
+        }
+        sc_buf_printf(&full, "%s answered %ld", method, res->status);
+        if (se->scim_type[0])
+            sc_buf_printf(&full, " (%s)", se->scim_type);
+        if (wlen) {
+            sc_buf_puts(&full, ": ");
+            sc_buf_append(&full, words, wlen);
+        }
+        json_decref(body);
     }
-    json_t *body = res->body.len ? json_loadb(res->body.data, res->body.len, 0, NULL) : NULL;
-    if (body)
-        scim_error_from_json(body, (int)res->status, se);
-    json_decref(body);
-    struct sc_buf words;
-    sc_buf_init(&words, 0);
-    if (se->detail[0])
-        sc_utf8_repair(se->detail, strlen(se->detail), &words);
-    else if (res->body.len)
-        sc_utf8_repair(res->body.data, res->body.len < 400 ? res->body.len : 400, &words);
-    if (se->scim_type[0] && words.len)
-        snprintf(out, n, "%s answered %ld (%s): %s", method, res->status, se->scim_type,
-                 words.data);
-    else if (words.len)
-        snprintf(out, n, "%s answered %ld: %s", method, res->status, words.data);
-    else if (se->scim_type[0])
-        snprintf(out, n, "%s answered %ld (%s)", method, res->status, se->scim_type);
-    else
-        snprintf(out, n, "%s answered %ld", method, res->status);
-    sc_buf_free(&words);
-    job_clean_text(j, out);
+    connection_error_text(conn_of(j), engine__current_token(j->eng, &j->call), full.data, full.len,
+                          out, n);
+    sc_buf_free(&full);
 }
 
 static const char *log_action_of(const struct job *j)
@@ -776,6 +785,13 @@ static void on_lookup(struct job *j, const struct http_multi_result *res, long s
     }
     json_t *found = exact_match(j, resources);
     if (found) {
+        if (j->search_after_conflict) {
+            /* the filtered look-up missed an account a search found: its userName (or
+             * identifier) comparison is case-sensitive */
+            provision_caps_learn(j->eng->st, j->er->cs->id, "userNameCaseInsensitive",
+                                 json_false());
+            j->search_after_conflict = 0;
+        }
         job_link_to(j, found, (int)st);
         j->read = READ_NONE;
     } else if (j->read == READ_SEARCH) {
@@ -808,8 +824,13 @@ static void on_lookup(struct job *j, const struct http_multi_result *res, long s
             return;
         }
     } else if (json_array_size(resources) > 0) {
-        /* Only strangers: the target ignores the filter. Search its pages instead. */
+        /* Only strangers: the target ignores the filter. Search its pages instead, and
+         * remember it (resyncs then list the target instead of looking users up). */
         SC_INFO("engine.filter_ignored", "rule=%s connection=%s", rule_id_of(j), j->er->cs->id);
+        if (!j->er->sr->filter_ignored) {
+            j->er->sr->filter_ignored = 1;
+            provision_caps_learn(j->eng->st, j->er->cs->id, "filterHonoured", json_false());
+        }
         j->read = READ_SEARCH;
         j->search_start = 1;
         j->search_seen = 0;
@@ -818,6 +839,7 @@ static void on_lookup(struct job *j, const struct http_multi_result *res, long s
          * compare case-sensitively (userName is caseExact: false). Search its pages. */
         SC_INFO("engine.lookup_missed", "rule=%s connection=%s (searching the pages)",
                 rule_id_of(j), j->er->cs->id);
+        j->search_after_conflict = 1;
         j->read = READ_SEARCH;
         j->searched = 1;
         j->search_start = 1;

@@ -238,6 +238,33 @@ class ErrorsThatExplain(unittest.TestCase):
             self.assertEqual(len(tgt.calls("GET", "filter=")), 2)
             self.assertEqual(len(tgt.calls("GET", "startIndex=")), 1)
 
+    def test_credentials_a_target_echoes_are_masked_before_the_text_is_cut(self):
+        token = "echoed-bearer-token-0123456789abcdef"
+        seen = {}
+
+        def echo(path, body):
+            if path.startswith("/scim/v2/Users"):
+                # the secret straddles the 600th byte of the kept text
+                pad = "x" * (600 - len("POST answered 400 (invalidValue): ") - 22 - 10)
+                return 400, {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+                             "status": "400", "scimType": "invalidValue",
+                             "detail": pad + "Authorization: Bearer " + token}, {}
+            return None
+
+        with FakeTarget(token=token, hooks={"POST": echo}) as tgt, Serve() as srv:
+            f = Flow(srv, tgt)
+            f.population("Code42 Users")
+            f.user("ada", "Code42 Users")
+            f.setup(population="Code42 Users", mapping=[
+                {"target": "userName", "source": "username"}])
+            wait_until(lambda: states(f).get("ada", {}).get("state") == "FAILED",
+                       timeout=WAIT, what="ada FAILED")
+            texts = [states(f)["ada"]["lastError"]] + [e["error"] or "" for e in f.logs()]
+            for t in texts:
+                for k in range(8, len(token) + 1):
+                    self.assertNotIn(token[:k], t)
+            self.assertTrue(any("Authorization: Bearer" in t for t in texts))
+
     def test_a_target_error_cut_inside_a_character_keeps_the_user_listed(self):
         detail = ("é" * 400).encode()[:601] + b"\xc3"  # a cut 2-byte sequence at the end
 
