@@ -540,6 +540,7 @@ static void *engine_main(void *arg)
     rules_reload(eng, &fresh, &nfresh);
     free(fresh); /* at start, pending resyncs are in the store already */
     int64_t last_count = 0;
+    size_t finished_before = 0; /* finished jobs at the end of the last round */
     eng->renewed_at = sc_clock_mono_ms();
     while (!atomic_load(&eng->stop)) {
         int busy = 0;
@@ -550,10 +551,16 @@ static void *engine_main(void *arg)
         engine__dispatch_waiting(eng);
         if (lease_and_start(eng))
             busy = 1;
-        if (eng->finished && (eng->nfinished >= ENGINE_COMMIT_BATCH || eng->leased == 0 ||
-                              http_multi_running(eng->multi) == 0 ||
-                              sc_clock_mono_ms() - eng->finished_at >= ENGINE_COMMIT_WAIT_MS))
+        /* Commit a batch when it is full, when nothing else is in flight, when the last
+         * poll finished nothing more (waiting would not grow it), or when its oldest
+         * result has waited ENGINE_COMMIT_WAIT_MS: a slow call of another connection
+         * never holds up results that are in. */
+        if (eng->finished &&
+            (eng->nfinished >= ENGINE_COMMIT_BATCH || eng->leased == 0 ||
+             http_multi_running(eng->multi) == 0 || eng->nfinished == finished_before ||
+             sc_clock_mono_ms() - eng->finished_at >= ENGINE_COMMIT_WAIT_MS))
             engine__flush(eng);
+        finished_before = eng->nfinished;
         renew_leases(eng);
         int timeout = 0;
         if (!busy && !eng->finished) {

@@ -29,11 +29,10 @@
 #define ENGINE_LEASE_MS 300000  /* default lease of an outbox item (renewed while held) */
 #define ENGINE_EVENT_BATCH 500  /* events per transaction */
 #define ENGINE_COMMIT_BATCH 256 /* finished jobs per results transaction */
-#define ENGINE_COMMIT_WAIT_MS                                                                      \
-    5                            /* longest a finished job waits for its batch: calls of           \
-                                    another connection still in flight (a slow target, a           \
-                                    token URL that does not answer) must not hold up the           \
-                                    results of one that answered */
+/* The longest a finished job waits for its batch to be committed: calls of another
+ * connection still in flight (a slow target, a token URL that does not answer) must not
+ * hold up the results of one that answered. */
+#define ENGINE_COMMIT_WAIT_MS 20
 #define ENGINE_IDLE_POLL_MS 1000 /* longest sleep when nothing is due */
 #define ENGINE_BASE_STEPS 8      /* calls per job before it is judged looping, plus... */
 #define ENGINE_STEPS_PER_KEY 3   /* ...this many per mapped attribute (narrowing) */

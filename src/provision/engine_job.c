@@ -495,6 +495,29 @@ static void job_link_to(struct job *j, const json_t *found, int http_status)
 
 /* ---- narrowing a rejected write down ---- */
 
+/* The mapped flat keys (and "active") the current op changes: what the target holds
+ * (j->sent) against what the op records as sent. New array. */
+static json_t *job_op_keys(const struct job *j)
+{
+    json_t *all =
+        planner_keys_changed(j->op.action == PLANNER_CREATE ? NULL : j->sent, j->op.next_sent);
+    const struct sync_rule *r = j->er->sr;
+    json_t *out = json_array();
+    size_t i;
+    json_t *kv;
+    json_array_foreach(all, i, kv)
+    {
+        const char *k = json_string_value(kv);
+        int mapped = strcmp(k, "active") == 0;
+        for (size_t p = 0; p < r->npaths && !mapped; p++)
+            mapped = strcmp(r->keys[p], k) == 0;
+        if (mapped)
+            json_array_append(out, kv);
+    }
+    json_decref(all);
+    return out;
+}
+
 /* Is this a 400 that says some attribute or value of the write is not acceptable? */
 static int isolatable(const struct http_multi_result *res, const struct scim_error *se)
 {
@@ -671,10 +694,12 @@ static json_t *keys_without(const json_t *keys, const json_t *minus)
  * narrowed (the job then fails as usual). */
 static int narrow_update(struct job *j, const char *err, const char *detail, int status)
 {
-    json_t *keys = j->op.keys;
+    json_t *keys = job_op_keys(j);
     size_t n = json_array_size(keys);
-    if (n == 0 || (n == 1 && key_in(keys, "active")))
+    if (n == 0 || (n == 1 && key_in(keys, "active"))) {
+        json_decref(keys);
         return 0;
+    }
     if (!j->pending) {
         j->pending = json_array();
         json_array_append(j->pending, keys);
@@ -699,6 +724,7 @@ static int narrow_update(struct job *j, const char *err, const char *detail, int
     for (size_t i = json_array_size(parts); i > 0; i--)
         json_array_insert(j->pending, 0, json_array_get(parts, i - 1));
     json_decref(parts);
+    json_decref(keys);
     narrow_set(j);
     return 1;
 }
@@ -717,13 +743,15 @@ static int required_key(const struct job *j, const char *key)
 static int narrow_create(struct job *j, const char *err, const char *detail, int status)
 {
     json_t *optional = json_array();
+    json_t *keys = job_op_keys(j);
     size_t i;
     json_t *kv;
-    json_array_foreach(j->op.keys, i, kv)
+    json_array_foreach(keys, i, kv)
     {
         if (!required_key(j, json_string_value(kv)))
             json_array_append(optional, kv);
     }
+    json_decref(keys);
     size_t n = json_array_size(optional);
     if (n == 0) {
         json_decref(optional);
@@ -930,44 +958,35 @@ static json_t *dropped_keys(const struct job *j, const struct http_multi_result 
     const char *text = res->body.data;
     if (!text || !res->body.len || !memmem(text, res->body.len, "\"userName\"", 10))
         return NULL;
+    const struct sync_rule *r = j->er->sr;
     int missing = 0;
-    size_t i;
-    json_t *kv;
-    json_array_foreach(j->op.keys, i, kv)
-    {
-        const char *key = json_string_value(kv);
-        struct scim_path *p = NULL;
-        struct scim_error pe;
-        if (!key || strcmp(key, "active") == 0 || scim_path_parse(key, &p, &pe) != SC_OK)
+    for (size_t i = 0; i < r->npaths && !missing; i++) {
+        if (!json_object_get(j->op.next_sent, r->keys[i]))
             continue;
         char quoted[160];
-        int n = snprintf(quoted, sizeof quoted, "\"%s\"", p->attr);
+        int n = snprintf(quoted, sizeof quoted, "\"%s\"", r->paths[i]->attr);
         if (n > 0 && (size_t)n < sizeof quoted && !memmem(text, res->body.len, quoted, (size_t)n))
             missing = 1;
-        scim_path_free(p);
     }
     if (!missing)
         return NULL;
     json_t *body = json_loadb(text, res->body.len, 0, NULL);
-    if (!json_is_object(body)) {
-        json_decref(body);
-        return NULL;
-    }
-    json_t *res20 = sync_rule_read(j->er->sr, body);
+    json_t *res20 = body ? sync_rule_read(r, body) : NULL;
     json_decref(body);
     if (!res20)
         return NULL;
-    json_t *found = sync_rule_project(j->er->sr, res20);
+    json_t *found = sync_rule_project(r, res20);
     json_decref(res20);
     json_t *out = NULL;
-    json_array_foreach(j->op.keys, i, kv)
+    const char *k;
+    json_t *v;
+    json_object_foreach(j->op.next_sent, k, v)
     {
-        const char *key = json_string_value(kv);
-        if (!key || strcmp(key, "active") == 0 || json_object_get(found, key))
+        if (strcmp(k, "active") == 0 || json_object_get(found, k))
             continue;
         if (!out)
             out = json_array();
-        json_array_append(out, kv);
+        json_array_append_new(out, json_string(k));
     }
     json_decref(found);
     return out;
@@ -1298,6 +1317,12 @@ static void job_step(struct job *j)
         job_log(j, "SKIP", "FAILED", 0, NULL, e.message);
         job_set_state(j, SYNC_STATE_FAILED, e.message);
         job_finish(j);
+        return;
+    }
+    if (!j->op.method && j->pending && narrow_next(j)) {
+        /* this piece of a narrowed write turned out to change nothing: the next one */
+        j->steps--;
+        job_step(j);
         return;
     }
     if (!j->op.method) {

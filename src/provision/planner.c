@@ -22,7 +22,6 @@ void planner_op_clear(struct planner_op *op)
     json_decref(op->body);
     json_decref(op->next_sent);
     json_decref(op->changes);
-    json_decref(op->keys);
     json_decref(op->op_keys);
     json_decref(op->rejected);
     free(op->next_sent_text);
@@ -211,11 +210,19 @@ static json_t *tracked_sent(const struct planner_input *in, int *changed)
     *changed = 0;
     if (!in->sent)
         return NULL;
-    json_t *base = json_deep_copy(in->sent);
-    if (!base || !in->mapped)
-        return base;
     const char *k;
     json_t *v;
+    int drop = 0;
+    json_object_foreach((json_t *)in->sent, k, v)
+    {
+        if (!is_mapped(in, k) && !in_clear(in, k))
+            drop = 1;
+    }
+    if (!drop) /* the common case: no copy */
+        return json_incref((json_t *)in->sent);
+    json_t *base = json_deep_copy(in->sent);
+    if (!base)
+        return NULL;
     void *tmp;
     json_object_foreach_safe(base, tmp, k, v)
     {
@@ -265,8 +272,7 @@ static json_t *apply_holds(const struct planner_input *in, json_t *eff, const js
     return still;
 }
 
-/* The flat keys whose value differs between a and b (either may be NULL). */
-static json_t *keys_changed(const json_t *a, const json_t *b)
+json_t *planner_keys_changed(const json_t *a, const json_t *b)
 {
     json_t *out = json_array();
     const char *k;
@@ -338,7 +344,6 @@ enum sc_err planner_plan(const struct planner_input *in, struct planner_op *op, 
         op->state = ok_state;
         op->log_action = "CREATE";
         op->changes = changes_of(NULL, want);
-        op->keys = keys_changed(NULL, want);
         if ((err = resource_body(in, want, NULL, &op->body, e)))
             goto done;
         op_record(op, &want, &want_text, want_digest);
@@ -364,7 +369,6 @@ enum sc_err planner_plan(const struct planner_input *in, struct planner_op *op, 
             op->with_id = 1;
             op->log_action = "ENABLE";
             op->changes = json_pack("[{s:s, s:b, s:b}]", "attribute", "active", "old", 0, "new", 1);
-            op->keys = json_pack("[s]", "active");
             if (in->update_put) {
                 if ((err = resource_body(in, next, in->target_id, &op->body, e))) {
                     json_decref(next);
@@ -394,7 +398,6 @@ enum sc_err planner_plan(const struct planner_input *in, struct planner_op *op, 
     op->with_id = 1;
     op->state = ok_state;
     op->changes = changes_of(base, want);
-    op->keys = keys_changed(base, want);
     if (in->update_put) {
         if ((err = resource_body(in, want, in->target_id, &op->body, e)))
             goto done;
@@ -418,8 +421,6 @@ enum sc_err planner_plan(const struct planner_input *in, struct planner_op *op, 
             op->with_id = 0;
             json_decref(op->changes);
             op->changes = NULL;
-            json_decref(op->keys);
-            op->keys = NULL;
             op_record(op, &want, &want_text, want_digest);
             goto done;
         }

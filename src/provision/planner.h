@@ -79,8 +79,6 @@ struct planner_op {
     json_t *changes;        /* [{"attribute","old","new"}] for the log */
     const char *state;      /* the link state to record when the call succeeds (or at once
                                when there is no call): a SYNC_STATE_* string */
-    json_t *keys;           /* array of the flat keys the call changes (for narrowing a
-                               rejected write down), or NULL */
     json_t *op_keys;        /* PATCH: array parallel to the body's Operations, each the
                                array of flat keys that operation carries; NULL otherwise */
     json_t *rejected;       /* the entries of in->rejected that still hold (the user still
@@ -96,6 +94,10 @@ uint64_t planner_digest(const json_t *flat);
  * when a body cannot be built (an attribute name that is neither an alias nor a SCIM
  * path; e says which), SC_ERR_NOMEM. */
 enum sc_err planner_plan(const struct planner_input *in, struct planner_op *op, struct sc_error *e);
+
+/* Returns a new array of the flat keys whose value differs between a and b (either may
+ * be NULL): what a write from a to b changes (for narrowing a rejected write down). */
+json_t *planner_keys_changed(const json_t *a, const json_t *b);
 
 /* Frees what op holds and zeroes it. */
 void planner_op_clear(struct planner_op *op);

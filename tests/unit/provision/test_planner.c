@@ -490,7 +490,9 @@ static void test_excluded_keys_wait_for_a_later_attempt(void **state)
     patch_ops(op.body, got, sizeof got);
     assert_string_equal(got, "replace:title");
     assert_null(json_object_get(op.next_sent, "nickName"));
-    assert_int_equal(json_array_size(op.keys), 1);
+    json_t *keys = planner_keys_changed(sent, op.next_sent);
+    assert_int_equal(json_array_size(keys), 1); /* title only: nickName waits */
+    json_decref(keys);
     planner_op_clear(&op);
     /* a create leaves them out of the POST */
     in.target_id = NULL;
