@@ -37,7 +37,6 @@ fi
 
 exec python3 - "$ROOT" <<'PY'
 import os
-import platform
 import re
 import statistics
 import subprocess
@@ -47,6 +46,8 @@ import time
 
 ROOT = sys.argv[1]
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+from benchlib import machine, record  # noqa: E402
 from harness import BIN, Serve  # noqa: E402
 
 N = int(os.environ["IMPORT_USERS"])
@@ -168,14 +169,6 @@ def membership(srv):
             "p95": times[int(len(times) * 0.95) - 1], "groups_total": DEPTH + 10 + 4}
 
 
-def machine():
-    model = "unknown CPU"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return "%d CPUs (nproc), %s, %s" % (os.cpu_count(), model, platform.platform())
 
 
 def main():
@@ -223,16 +216,7 @@ def main():
             DEPTH, mem["groups_total"], mem["p50"], mem["p95"], mem["groups"]),
         "",
     ]
-    text = "\n".join(lines)
-    print(text)
-    path = os.environ["IMPORT_README"]
-    old = open(path).read() if os.path.exists(path) else "# Benchmarks\n\n"
-    m = re.search(r"^## Import\n.*?(?=^## |\Z)", old, flags=re.S | re.M)
-    new = old[:m.start()] + text + "\n" + old[m.end():] if m else \
-        old.rstrip("\n") + "\n\n" + text
-    with open(path, "w") as f:
-        f.write(new)
-    print("recorded in", path)
+    record(os.environ["IMPORT_README"], "Import", "\n".join(lines))
 
 
 main()

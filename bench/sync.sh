@@ -33,7 +33,6 @@ exec python3 - "$ROOT" <<'PY'
 import http.client
 import json
 import os
-import platform
 import re
 import statistics
 import subprocess
@@ -45,6 +44,8 @@ import urllib.parse
 
 ROOT = sys.argv[1]
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+from benchlib import machine, record  # noqa: E402
 from harness import Serve, Target, wait_until  # noqa: E402
 from seedflow import Flow, pop_filter  # noqa: E402
 
@@ -261,14 +262,6 @@ def main():
     report(R)
 
 
-def machine():
-    model = "unknown CPU"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return "%d CPUs (nproc), %s, %s" % (os.cpu_count(), model, platform.platform())
 
 
 def report(R):
@@ -312,16 +305,7 @@ def report(R):
         "| bulk import of the users (for reference) | %.1f s | |" % R["import_s"],
         "",
     ]
-    text = "\n".join(lines)
-    print(text)
-    path = os.environ["SYNC_README"]
-    old = open(path).read() if os.path.exists(path) else "# Benchmarks\n\n"
-    m = re.search(r"^## Sync\n.*?(?=^## |\Z)", old, flags=re.S | re.M)
-    new = old[:m.start()] + text + "\n" + old[m.end():] if m else \
-        old.rstrip("\n") + "\n\n" + text
-    with open(path, "w") as f:
-        f.write(new)
-    print("recorded in", path)
+    record(os.environ["SYNC_README"], "Sync", "\n".join(lines))
 
 
 main()

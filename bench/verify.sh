@@ -27,13 +27,13 @@ fi
 exec python3 - "$ROOT" <<'PY'
 import concurrent.futures
 import os
-import platform
-import re
 import sys
 import time
 
 ROOT = sys.argv[1]
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+from benchlib import machine, record  # noqa: E402
 from harness import Serve, Target, wait_until  # noqa: E402
 from seedflow import Flow  # noqa: E402
 
@@ -49,14 +49,6 @@ def user_body(i):
             "population": {"name": POP}}
 
 
-def machine():
-    model = "unknown CPU"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return "%d CPUs (nproc), %s, %s" % (os.cpu_count(), model, platform.platform())
 
 
 def main():
@@ -174,16 +166,7 @@ def report(R):
         "%d accounts left drifted |" % (R["patches"], R["posts"], R["left"]),
         "",
     ]
-    text = "\n".join(lines)
-    print(text)
-    path = os.environ["VERIFY_README"]
-    old = open(path).read() if os.path.exists(path) else "# Benchmarks\n\n"
-    m = re.search(r"^## Verify\n.*?(?=^## |\Z)", old, flags=re.S | re.M)
-    new = old[:m.start()] + text + "\n" + old[m.end():] if m else \
-        old.rstrip("\n") + "\n\n" + text
-    with open(path, "w") as f:
-        f.write(new)
-    print("recorded in", path)
+    record(os.environ["VERIFY_README"], "Verify", "\n".join(lines))
 
 
 main()

@@ -86,6 +86,15 @@ static enum sc_err step_done(struct store *st, sqlite3_stmt *s)
     return rc == SQLITE_DONE ? SC_OK : store__err(st, rc);
 }
 
+/* step_done, and *changed (when not NULL) says whether a row was written. */
+static enum sc_err step_changed(struct store *st, sqlite3_stmt *s, int *changed)
+{
+    enum sc_err err = step_done(st, s);
+    if (!err && changed)
+        *changed = sqlite3_changes(st->db) > 0;
+    return err;
+}
+
 /* ---- links ---- */
 
 void store_sync_link_clear(struct store_sync_link *l)
@@ -182,10 +191,7 @@ enum sc_err store_sync_link_put_unlinked(struct store *st, const struct store_sy
         return SC_ERR_DB;
     link_bind(s, l);
     sqlite3_bind_int64(s, 13, since_ms);
-    enum sc_err err = step_done(st, s);
-    if (!err)
-        *written = sqlite3_changes(st->db) > 0;
-    return err;
+    return step_changed(st, s, written);
 }
 
 enum sc_err store_sync_link_set_found(struct store *st, const struct store_sync_link *l,
@@ -206,10 +212,7 @@ enum sc_err store_sync_link_set_found(struct store *st, const struct store_sync_
     store__bind_text(s, 6, l->rule_id);
     store__bind_text(s, 7, l->user_id);
     sqlite3_bind_int64(s, 8, (sqlite3_int64)expect_digest);
-    enum sc_err err = step_done(st, s);
-    if (!err)
-        *written = sqlite3_changes(st->db) > 0;
-    return err;
+    return step_changed(st, s, written);
 }
 
 enum sc_err store_sync_link_set_source(struct store *st, const char *rule_id, const char *user_id,
@@ -542,10 +545,7 @@ enum sc_err store_sync_outbox_done(struct store *st, const struct store_sync_ite
         return SC_ERR_DB;
     sqlite3_bind_int64(u, 1, it->id);
     sqlite3_bind_int64(u, 2, it->lease_token);
-    err = step_done(st, u);
-    if (!err)
-        *held = sqlite3_changes(st->db) > 0;
-    return err;
+    return step_changed(st, u, held);
 }
 
 enum sc_err store_sync_outbox_retry(struct store *st, const struct store_sync_item *it,
@@ -562,10 +562,7 @@ enum sc_err store_sync_outbox_retry(struct store *st, const struct store_sync_it
     sqlite3_bind_int64(u, 3, sc_clock_now_ms());
     sqlite3_bind_int64(u, 4, it->id);
     sqlite3_bind_int64(u, 5, it->lease_token);
-    enum sc_err err = step_done(st, u);
-    if (!err && held)
-        *held = sqlite3_changes(st->db) > 0;
-    return err;
+    return step_changed(st, u, held);
 }
 
 enum sc_err store_sync_outbox_release_all(struct store *st, const char *owner)
