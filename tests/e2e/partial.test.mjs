@@ -154,7 +154,9 @@ test('scimitar target refuses a value: partially synced with its words, synced a
     await sec.getByRole('button', { name: 'Save' }).click();
     await sec.getByRole('button', { name: 'Edit attribute mapping' }).waitFor();
     await waitUntil(async () => (await serve.ok('GET', `/api/v1/rules/${rule.id}/status`)).users.partiallySynced === 2, { timeout: 30000, what: 'ada and bob partially synced' });
-    const words = (await serve.ok('GET', `/api/v1/rules/${rule.id}/users`)).items[0].rejected[0].error;
+    const adaState = (await serve.ok('GET', `/api/v1/rules/${rule.id}/users`)).items.find((u) => u.username === 'ada');
+    assert.equal(adaState.rejected.length, 1);
+    const words = adaState.rejected[0].error;
     assert.match(words, /^PATCH answered 400 \(invalidValue\): .*title must be string/);
 
     await page.getByRole('tab', { name: 'Sync Status' }).click();
