@@ -787,7 +787,7 @@ function statusTab(body, id, getRule) {
       // The last drift repair: when, how many linked accounts were compared, how many differed.
       const v = s.verify;
       verifyFact.hidden = !v;
-      if (v) setText(verifyEl, `${when(v.lastVerifyAt)} · ${v.checked} checked · ${v.drifted} drifted`);
+      if (v) setText(verifyEl, `${when(v.lastVerifyAt)} · ${v.checked ?? 0} checked · ${v.drifted ?? 0} drifted`);
       for (const [k] of counters) setText(nums[k], String((s.users && s.users[k]) || 0));
       setText(pendingEl, s.pending ? `${s.pending} change${s.pending === 1 ? '' : 's'} waiting to be sent` : '');
       quarantineEl.hidden = !s.quarantineReason;
