@@ -94,7 +94,8 @@ test('axe: every page and dialog of the console meets WCAG 2.1 A and AA', async 
     await waitUntil(async () => (await connToggle.getAttribute('aria-checked')) === 'true', { what: 'the connection toggle' });
     await pane.getByRole('button', { name: 'Test Connection' }).click();
     await pane.getByText('Connection test passed.').waitFor();
-    await check('the details pane with a test report and a notice');
+    await pane.getByRole('region', { name: 'What the target supports' }).getByText('Tested', { exact: true }).waitFor();
+    await check('the details pane with a test report, the target\'s capabilities and a notice');
     await pane.getByRole('button', { name: 'Edit' }).click();
     await page.getByRole('dialog', { name: 'Edit Code42' }).getByLabel('Name', { exact: true }).waitFor();
     await check('Edit Code42');
@@ -156,6 +157,9 @@ test('axe: every page and dialog of the console meets WCAG 2.1 A and AA', async 
     const resync = page.getByRole('dialog', { name: 'Full Resync' });
     await resync.getByText(/Nothing to send|users in scope/).first().waitFor();
     await check('Full Resync (dry run)');
+    await resync.getByLabel('Verify accounts on the target').check();
+    await resync.getByText(/linked accounts? checked on the target/).waitFor();
+    await check('Full Resync with verify (dry run)');
     await resync.getByRole('button', { name: 'Cancel' }).click();
     await page.getByRole('button', { name: 'Edit rule name and description' }).click();
     await page.getByRole('dialog', { name: 'Edit Code42 users' }).waitFor();
@@ -237,7 +241,7 @@ test('axe: every page and dialog of the console meets WCAG 2.1 A and AA', async 
     await page.getByText('This token is not valid for this server.').waitFor();
     await check('Sign in with a wrong token');
     console.log(`axe checked ${where.length} screens`);
-    assert.ok(where.length >= 45, `axe checked ${where.length} screens`);
+    assert.ok(where.length >= 46, `axe checked ${where.length} screens`);
   });
 });
 

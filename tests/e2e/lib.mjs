@@ -128,15 +128,21 @@ export async function startServe() {
   });
 }
 
-/** `scimitar target` (the built-in SCIM service provider) with a bearer token. */
-export async function startTarget({ token = 'code42-scim-token', noDelete = true } = {}) {
+/**
+ * `scimitar target` (the built-in SCIM service provider) with a bearer token; also OAuth 2
+ * client credentials (clientId, clientSecret: its token URL is `tokenUrl`) and injected
+ * faults (`--faults`, e.g. 'latency=5s').
+ */
+export async function startTarget({ token = 'code42-scim-token', noDelete = true, clientId = null, clientSecret = null, faults = null } = {}) {
   const port = await freePort();
   const args = ['target', '--listen', `127.0.0.1:${port}`, '--token', token, '--log-level', 'warn'];
   if (noDelete) args.push('--no-delete');
+  if (clientId) args.push('--client-id', clientId, '--client-secret', clientSecret);
+  if (faults) args.push('--faults', faults);
   const p = await startProcess(args, port);
   const scimBase = `${p.base}/scim/v2`;
   return Object.assign(p, {
-    token, scimBase,
+    token, scimBase, tokenUrl: `${p.base}/oauth/token`,
     scim: (method, scimPath, body) => request(method, `${scimBase}${scimPath}`, body, { Authorization: `Bearer ${token}`, Accept: 'application/scim+json', 'Content-Type': 'application/scim+json' }),
     /** Every user on the target, keyed by userName (lower case). */
     async users() {
@@ -392,12 +398,18 @@ export async function loadSampleDirectory(serve) {
   return users;
 }
 
-/** Runs fn with a started serve (and target, when wanted) and a browser, cleaning up after. */
+/**
+ * Runs fn with a started serve (and target, when wanted) and a browser, cleaning up after.
+ * target: false, true (`scimitar target`), the options of startTarget, or a function that
+ * starts another target (with a stop method).
+ */
 export async function withConsole({ target = false, directory = true } = {}, fn) {
   const started = [];
   let browser = null;
   try {
-    const tgt = target ? await startTarget() : null;
+    let tgt = null;
+    if (typeof target === 'function') tgt = await target();
+    else if (target) tgt = await startTarget(target === true ? {} : target);
     if (tgt) started.push(tgt);
     const serve = await startServe();
     started.push(serve);

@@ -46,7 +46,7 @@ test('pick lists come from the server, once per sign-in', async () => {
     // The prefilled default rows show the seed's words, the misspelt target included.
     const rows = sec.locator('tbody tr.map-row');
     assert.equal(await rows.count(), 14);
-    const pairs = await rows.evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('input')].map((i) => i.value)));
+    const pairs = await rows.evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('input[type=text]')].map((i) => i.value)));
     assert.deepEqual(pairs.find(([t]) => t === 'workStreetAddeess'), ['workStreetAddeess', 'Street Address']);
     assert.deepEqual(pairs.find(([t]) => t === 'givenName'), ['givenName', 'Given Name']);
 

@@ -17,6 +17,8 @@ export let SOURCE_ATTRIBUTES = [];
 export let FILTER_ATTRIBUTES = [];
 /** Target attributes a pick list shows, spelling variants left out: [{name, path, label}]. */
 export let TARGET_ATTRIBUTES = [];
+/** Every target attribute name, spelling variants included, lower-cased -> its SCIM path. */
+let TARGET_PATHS = new Map();
 /** The seed's default Code42 mapping: [{target, source}], in the seed's order. */
 export let DEFAULT_MAPPING = [];
 /** Filter operators: [api value, label, needs a value]. */
@@ -32,6 +34,7 @@ function apply(m) {
   // needs) open the list, the rest follow in the server's order.
   FILTER_ATTRIBUTES = [...filt.filter((f) => f.scope), ...filt.filter((f) => !f.scope)].map((f) => [f.name, f.label]);
   TARGET_ATTRIBUTES = (m.targetAttributes || []).filter((a) => !a.aliasOf);
+  TARGET_PATHS = new Map((m.targetAttributes || []).map((a) => [a.name.toLowerCase(), a.path]));
   DEFAULT_MAPPING = (m.defaultMappings || []).map(({ target, source }) => ({ target, source }));
   OPERATORS = (m.filterOperators || []).map((o) => [o.name, o.label, o.takesValue]);
   FUNCTIONS = m.expressionFunctions || [];
@@ -56,6 +59,17 @@ export function loadMeta() {
 /** Forgets the tables (sign-in, sign-out): the next loadMeta() fetches them again. */
 export function forgetMeta() {
   meta = null;
+}
+
+/**
+ * The SCIM path a mapping row's target stands for (an alias resolved through the server's
+ * table, else the path as typed), in a form to compare with the attribute paths the
+ * engine reports (rejected attributes, log changes): lower case, single spaces.
+ */
+export function targetKey(target) {
+  const t = String(target || '').trim();
+  const path = TARGET_PATHS.get(t.toLowerCase()) || t;
+  return path.toLowerCase().replace(/\s+/g, ' ');
 }
 
 /** Display name of a directory attribute (or the text itself, e.g. an expression). */

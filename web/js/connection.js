@@ -3,29 +3,120 @@
 // name and description; Configure Authentication with Test Connection; Configure
 // Preferences; Save. API errors go to the step and the field they name.
 
-import { h, button, field, dialog, alertBox, showApiError, toast, setDisabled, requiredNote } from './dom.js';
+import { h, button, field, dialog, alertBox, showApiError, toast, setDisabled, requiredNote, nextId, when } from './dom.js';
 import * as api from './api.js';
 import { AUTH_METHODS } from './attrs.js';
 
 const DEFAULTS = {
   name: '', description: '', type: 'SCIM_OUTBOUND',
   scim: { baseUrl: '', usersResource: '/Users', groupsResource: '/Groups', version: '2.0' },
-  auth: { method: 'OAUTH2_BEARER', accessToken: '', typeHeader: 'Bearer', username: '', password: '', tokenUrl: '', clientId: '', clientSecret: '', scope: '' },
+  auth: { method: 'OAUTH2_BEARER', accessToken: '', typeHeader: 'Bearer', username: '', password: '', tokenUrl: '', clientId: '', clientSecret: '', scope: '', tokenEndpointAuthMethod: 'client_secret_basic' },
   preferences: { userFilterExpression: 'username Eq "%s"', userIdentifier: 'userName', removeAction: 'DISABLE', allowCreate: true, allowUpdate: true, allowDisable: true, updateMethod: 'PATCH', maxRequestsPerSecond: 0, maxConcurrency: 0 },
 };
 
 const STEP_TITLES = ['Choose a connection type', 'Name and description', 'Configure Authentication', 'Configure Preferences'];
 
+/** How an OAuth 2 client authenticates at the token URL (RFC 6749 §2.3.1): [api value, label]. */
+export const TOKEN_AUTH_METHODS = [
+  ['client_secret_basic', 'HTTP Basic (client_secret_basic)'],
+  ['client_secret_post', 'In the request body (client_secret_post)'],
+];
+
+export function tokenAuthLabel(m) {
+  const a = TOKEN_AUTH_METHODS.find(([v]) => v === m);
+  return a ? a[1] : m;
+}
+
+// A step is passed (✓), failed (✗), or a warning (⚠): the discovery steps never fail,
+// and "warning": true marks what the administrator should know about the target.
+function stepKind(s) {
+  if (!s.ok) return 'fail';
+  return s.warning ? 'warn' : 'ok';
+}
+const STEP_MARKS = { ok: ['✓', ' passed'], warn: ['⚠', ' warning'], fail: ['✗', ' failed'] };
+
 /** Renders a Test Connection report ({ok, steps}) into a list. */
 export function testReport(result) {
   const steps = (result && result.steps) || [];
-  return h('div', { class: `test-report ${result.ok ? 'ok' : 'failed'}`, attrs: { 'aria-label': 'Test Connection results', role: 'region' } },
-    h('p', { class: 'test-summary', text: result.ok ? 'Connection test passed.' : 'Connection test failed.' }),
-    h('ol', { class: 'steps' }, steps.map((s) => h('li', { class: s.ok ? 'step-ok' : 'step-fail' },
-      h('span', { class: 'mark', attrs: { 'aria-hidden': 'true' }, text: s.ok ? '✓' : '✗' }),
-      h('span', { class: 'step-name', text: s.name }),
-      h('span', { class: 'sr-only', text: s.ok ? ' passed' : ' failed' }),
-      s.detail ? h('span', { class: 'step-detail', text: s.detail }) : null))));
+  const warnings = steps.filter((s) => stepKind(s) === 'warn').length;
+  const summary = result.ok
+    ? `Connection test passed.${warnings ? ` ${warnings} warning${warnings === 1 ? '' : 's'}: see below.` : ''}`
+    : 'Connection test failed.';
+  return h('div', { class: `test-report ${result.ok ? (warnings ? 'ok warned' : 'ok') : 'failed'}`, attrs: { 'aria-label': 'Test Connection results', role: 'region' } },
+    h('p', { class: 'test-summary', text: summary }),
+    h('ol', { class: 'steps' }, steps.map((s) => {
+      const kind = stepKind(s);
+      return h('li', { class: `step-${kind}` },
+        h('span', { class: 'mark', attrs: { 'aria-hidden': 'true' }, text: STEP_MARKS[kind][0] }),
+        h('span', { class: 'step-name', text: s.name }),
+        h('span', { class: 'sr-only', text: STEP_MARKS[kind][1] }),
+        s.detail ? h('span', { class: 'step-detail', text: s.detail }) : null);
+    })));
+}
+
+// Words for what a capability says: true, false, or null (not known).
+function yesNo(v, yes = 'Supported', no = 'Not supported') {
+  if (v === true) return yes;
+  if (v === false) return no;
+  return 'Unknown';
+}
+
+function bytes(n) {
+  if (typeof n !== 'number') return null;
+  if (n >= 1048576 && n % 1048576 === 0) return `${n / 1048576} MiB`;
+  if (n >= 1024 && n % 1024 === 0) return `${n / 1024} KiB`;
+  return `${n} bytes`;
+}
+
+// The facts the sync engine learnt while sending, in words.
+const LEARNT = {
+  filterHonoured: (v) => (v ? 'the target honours filters' : 'the target ignores filters: look-ups search its listing instead'),
+  userNameCaseInsensitive: (v) => (v ? 'userName look-ups are case-insensitive' : 'userName look-ups are case-sensitive'),
+};
+
+/**
+ * What the last Test Connection of a saved connection learnt of its target
+ * (GET /connections/{id}/capabilities): a description list of what it supports, when it
+ * was tested, what the engine learnt since, and the mapping warnings with a link to the
+ * rule each one names. caps may be {loadError} when it could not be read.
+ */
+export function capabilitiesView(caps) {
+  if (!caps || caps.loadError) return h('p', { class: 'muted', text: `The target's capabilities could not be read${caps && caps.loadError ? `: ${caps.loadError}` : '.'}` });
+  if (!caps.testedAt) return h('p', { class: 'note', text: 'Not tested yet: Test Connection finds out what the target supports (PATCH, Bulk, filters, listing, its User schema).' });
+  const f = caps.filter || {};
+  const b = caps.bulk || {};
+  const bulk = b.supported === true
+    ? `Supported${b.maxOperations ? ` (up to ${b.maxOperations} operations${bytes(b.maxPayloadSize) ? `, ${bytes(b.maxPayloadSize)}` : ''})` : ''}; not used: each operation is its own request`
+    : yesNo(b.supported ?? null);
+  const filters = f.supported === true ? `Supported${f.maxResults ? ` (up to ${f.maxResults} results)` : ''}` : yesNo(f.supported ?? null);
+  const attrs = Array.isArray(caps.userAttributes) ? caps.userAttributes.length : null;
+  const learnt = Object.entries(caps.learnt || {}).map(([k, v]) => (LEARNT[k] ? LEARNT[k](v) : `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`));
+  const rows = [
+    ['Tested', when(caps.testedAt)],
+    ['SCIM Version', caps.scimVersion || 'Unknown'],
+    ['PATCH', yesNo(caps.patch, 'Supported', 'Not supported: updates are sent with PUT')],
+    ['Bulk', bulk],
+    ['Filters', filters],
+    ['Filters honoured', yesNo(f.honoured ?? null, 'Yes', 'No: the target ignores filters, so look-ups search its listing')],
+    ['Listing', yesNo(caps.listing, 'Lists users in pages', 'Does not list users in pages')],
+    ['userName case', yesNo(caps.userNameCaseInsensitive, 'Case-insensitive look-ups', 'Case-sensitive look-ups')],
+    ['ETag', yesNo(caps.etag)],
+    ['Sort', yesNo(caps.sort)],
+    ['Change password', yesNo(caps.changePassword)],
+    ['Users endpoint', caps.usersEndpoint || (caps.resourceTypes === false ? 'Not served (no /ResourceTypes)' : 'Unknown')],
+    ['User schema', attrs !== null ? `${attrs} attribute path${attrs === 1 ? '' : 's'} declared` : (caps.schemas === false ? 'Not served (no /Schemas)' : 'Unknown')],
+    learnt.length ? ['Learnt while sending', learnt.join('; ')] : null,
+  ].filter(Boolean);
+  const warnings = caps.warnings || [];
+  return h('div', {},
+    h('dl', { class: 'props caps-props' }, rows.map(([k, v]) => [h('dt', { text: k }), h('dd', { text: v })])),
+    warnings.length ? h('div', { class: 'caps-warnings' },
+      h('h4', { text: `Mapping warnings (${warnings.length})` }),
+      h('ul', { class: 'warn-list' }, warnings.map((w) => h('li', {},
+        h('span', { class: 'warn-mark', attrs: { 'aria-hidden': 'true' }, text: '⚠' }),
+        h('span', { text: `${w.message} ` }),
+        w.ruleId ? h('a', { href: `#/provisioning/rules/${encodeURIComponent(w.ruleId)}/configuration`, text: `Open ${w.ruleName || 'the rule'}` }) : null))))
+      : null);
 }
 
 /**
@@ -78,12 +169,13 @@ export function openConnectionWizard(existing, onSaved) {
       add(2, 'auth.typeHeader', field('Auth Type Header', { kind: 'select', options: [['Bearer', 'Bearer'], ['OAuth', 'OAuth'], ['Basic', 'Basic']], value: c.auth.typeHeader || 'Bearer' }))),
     BASIC: h('div', { class: 'auth-box' },
       add(2, 'auth.username', field('Username', { value: c.auth.username, autocomplete: 'off' })),
-      add(2, 'auth.password', field('Password', { kind: 'password', value: c.auth.password, autocomplete: 'off' }))),
+      add(2, 'auth.password', field('Password', { kind: 'password', value: c.auth.password, autocomplete: 'off', help: editing ? 'Leave ******** to keep the stored password.' : null }))),
     OAUTH2_CLIENT_CREDENTIALS: h('div', { class: 'auth-box' },
       add(2, 'auth.tokenUrl', field('Token URL', { kind: 'url', value: c.auth.tokenUrl, placeholder: 'https://idp.example.com/oauth/token' })),
       add(2, 'auth.clientId', field('Client ID', { value: c.auth.clientId, autocomplete: 'off' })),
-      add(2, 'auth.clientSecret', field('Client Secret', { kind: 'password', value: c.auth.clientSecret, autocomplete: 'off' })),
-      add(2, 'auth.scope', field('Scope', { value: c.auth.scope }))),
+      add(2, 'auth.clientSecret', field('Client Secret', { kind: 'password', value: c.auth.clientSecret, autocomplete: 'off', help: editing ? 'Leave ******** to keep the stored secret.' : null })),
+      add(2, 'auth.scope', field('Scope', { value: c.auth.scope })),
+      add(2, 'auth.tokenEndpointAuthMethod', field('Client Authentication', { kind: 'select', options: TOKEN_AUTH_METHODS, value: c.auth.tokenEndpointAuthMethod || 'client_secret_basic', help: 'How the Client ID and Client Secret are sent to the Token URL.' }))),
     NONE: h('div', { class: 'auth-box' }, h('p', { class: 'field-help', text: 'No credentials are sent.' })),
   };
   const showAuth = () => { for (const [m, box] of Object.entries(authBoxes)) box.hidden = m !== method.get(); };
@@ -101,14 +193,22 @@ export function openConnectionWizard(existing, onSaved) {
     h('div', { class: 'test-bar' }, testBtn), testOut);
   showAuth();
 
-  // Custom headers (API-gateway keys): values are secrets, shown back as ********.
+  // Custom headers (API-gateway keys): values are secrets, shown back as ********. An
+  // error the API ties to a header (headers.X-Api-Key) is shown under that header's row.
   const headersEditor = (() => {
     const rows = h('div', { class: 'header-rows' });
     const addRow = (name = '', value = '', focus = false) => {
+      const errEl = h('p', { id: nextId('hdr-err'), class: 'field-error', hidden: true });
       const n = h('input', { type: 'text', value: name, spellcheck: false, attrs: { 'aria-label': 'Header name', placeholder: 'X-Api-Key' } });
-      const v = h('input', { type: 'password', value, attrs: { 'aria-label': 'Header value', autocomplete: 'off' } });
-      const row = h('div', { class: 'header-row' }, n, v, button('', () => { row.remove(); addBtn.focus(); }, { kind: 'icon', aria: 'Remove header', icon: '×' }));
+      const v = h('input', { type: 'password', value, attrs: { 'aria-label': 'Header value', autocomplete: 'off', 'aria-describedby': errEl.id } });
+      const clearError = () => { errEl.hidden = true; errEl.textContent = ''; v.removeAttribute('aria-invalid'); };
+      n.addEventListener('input', clearError);
+      v.addEventListener('input', clearError);
+      const row = h('div', { class: 'header-item' },
+        h('div', { class: 'header-row' }, n, v, button('', () => { row.remove(); addBtn.focus(); }, { kind: 'icon', aria: 'Remove header', icon: '×' })),
+        errEl);
       row.pair = () => [n.value.trim(), v.value];
+      row.showError = (msg) => { errEl.textContent = msg; errEl.hidden = false; v.setAttribute('aria-invalid', 'true'); v.focus(); };
       rows.append(row);
       if (focus) n.focus();
     };
@@ -119,6 +219,13 @@ export function openConnectionWizard(existing, onSaved) {
         h('p', { class: 'field-help', text: 'Extra HTTP headers sent with every request, such as an API gateway key. Values are secrets: they are never shown back.' }),
         rows, h('div', {}, addBtn)),
       value: () => Object.fromEntries([...rows.children].map((r) => r.pair()).filter(([k]) => k)),
+      /** Shows msg under the header called name; false when there is no such row. */
+      showError(name, msg) {
+        const row = [...rows.children].find((r) => r.pair()[0].toLowerCase() === String(name).toLowerCase());
+        if (!row) return false;
+        row.showError(msg);
+        return true;
+      },
     };
   })();
 
@@ -193,10 +300,10 @@ export function openConnectionWizard(existing, onSaved) {
     const v = (k) => fields[k].get();
     const s = (k) => { const x = String(v(k)).trim(); return x === '' ? null : x; };
     const m = v('auth.method');
-    const auth = { method: m, accessToken: null, typeHeader: null, username: null, password: null, tokenUrl: null, clientId: null, clientSecret: null, scope: null };
+    const auth = { method: m, accessToken: null, typeHeader: null, username: null, password: null, tokenUrl: null, clientId: null, clientSecret: null, scope: null, tokenEndpointAuthMethod: null };
     if (m === 'OAUTH2_BEARER') { auth.accessToken = s('auth.accessToken'); auth.typeHeader = s('auth.typeHeader') || 'Bearer'; }
     if (m === 'BASIC') { auth.username = s('auth.username'); auth.password = s('auth.password'); }
-    if (m === 'OAUTH2_CLIENT_CREDENTIALS') { auth.tokenUrl = s('auth.tokenUrl'); auth.clientId = s('auth.clientId'); auth.clientSecret = s('auth.clientSecret'); auth.scope = s('auth.scope'); }
+    if (m === 'OAUTH2_CLIENT_CREDENTIALS') { auth.tokenUrl = s('auth.tokenUrl'); auth.clientId = s('auth.clientId'); auth.clientSecret = s('auth.clientSecret'); auth.scope = s('auth.scope'); auth.tokenEndpointAuthMethod = v('auth.tokenEndpointAuthMethod'); }
     const num = (k) => { const n = Number(v(k)); return Number.isFinite(n) ? n : 0; };
     const out = {
       name: v('name').trim(), description: v('description'),
@@ -224,6 +331,11 @@ export function openConnectionWizard(existing, onSaved) {
     } else if (f && f.startsWith('headers')) {
       step = 3; update();
       steps[3].querySelector('details.advanced').open = true;
+      if (f.startsWith('headers.') && headersEditor.showError(f.slice('headers.'.length), e.message)) {
+        for (const x of Object.values(fields)) x.error(null);
+        err.hidden = true; err.textContent = '';
+        return;
+      }
     }
     showApiError(e, fields, err);
   }

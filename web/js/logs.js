@@ -5,8 +5,12 @@
 import { h, clear, button, field, when, badge, empty, debounce, toast, keepFocus, loadOrder } from './dom.js';
 import * as api from './api.js';
 
-const ACTIONS = ['CREATE', 'UPDATE', 'DISABLE', 'ENABLE', 'DELETE', 'LINK', 'SKIP'];
-const STATUSES = ['SUCCESS', 'FAILED', 'RETRY', 'UNSYNCED'];
+// VERIFY / DRIFTED: a drift repair (Full Resync with verify) found the account on the
+// target different from what the mapping says (old: the target's value, new: the
+// mapping's), or gone.
+const ACTIONS = ['CREATE', 'UPDATE', 'DISABLE', 'ENABLE', 'DELETE', 'LINK', 'SKIP', 'VERIFY'];
+const STATUSES = ['SUCCESS', 'FAILED', 'RETRY', 'UNSYNCED', 'DRIFTED'];
+const STATUS_KINDS = { SUCCESS: 'ok', FAILED: 'error' };
 const label = (s) => s.charAt(0) + s.slice(1).toLowerCase();
 
 function show(v) {
@@ -14,10 +18,12 @@ function show(v) {
   return typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
 
-function changesCell(changes) {
+// A verify entry's old value is the one found on the target, its new value the mapping's.
+function changesCell(changes, verify = false) {
   if (!changes || !changes.length) return '—';
   const list = h('ul', { class: 'changes' }, changes.map((c) => h('li', {},
-    h('code', { text: c.attribute }), ': ', h('span', { class: 'old', text: show(c.old) }), ' → ', h('span', { class: 'new', text: show(c.new) }))));
+    h('code', { text: c.attribute }), ': ', h('span', { class: 'old', text: show(c.old) }),
+    verify ? h('span', { class: 'sr-only', text: ' on the target, expected' }) : null, ' → ', h('span', { class: 'new', text: show(c.new) }))));
   if (changes.length <= 3) return list;
   return h('details', { class: 'changes-more' }, h('summary', { text: `${changes.length} attributes` }), list);
 }
@@ -101,9 +107,9 @@ export function logView(fixed = {}) {
         fixed.rule ? null : h('td', { text: rules[e.ruleId] || e.ruleId || '—' }),
         h('td', { text: e.username || e.userId || '—' }),
         h('td', { text: label(e.action || '') }),
-        h('td', {}, badge(label(e.status || ''), e.status === 'SUCCESS' ? 'ok' : e.status === 'FAILED' ? 'error' : 'warn')),
+        h('td', {}, badge(label(e.status || ''), STATUS_KINDS[e.status] || 'warn')),
         h('td', { text: e.httpStatus ? String(e.httpStatus) : '—' }),
-        h('td', {}, changesCell(e.changes)),
+        h('td', {}, changesCell(e.changes, e.action === 'VERIFY')),
         h('td', { class: 'err-text', text: e.error || '' }))))));
     more.replaceChildren(cursor ? button('Load more', () => load(true), { kind: 'ghost' }) : '');
   }

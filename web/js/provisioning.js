@@ -5,9 +5,9 @@
 
 import { h, icon, clear, button, toggle, field, dialog, alertBox, showApiError, toast, confirmDialog, when, badge, empty, nextId, debounce, setDisabled, keepFocus, loadOrder, requiredNote } from './dom.js';
 import * as api from './api.js';
-import { openConnectionWizard, testReport } from './connection.js';
+import { openConnectionWizard, testReport, tokenAuthLabel, capabilitiesView } from './connection.js';
 import { filterEditor, filterSummary } from './filter.js';
-import { DEFAULT_MAPPING, SOURCE_ATTRIBUTES, TARGET_ATTRIBUTES, FUNCTIONS, displayName, attributeFromText, authLabel } from './attrs.js';
+import { DEFAULT_MAPPING, SOURCE_ATTRIBUTES, TARGET_ATTRIBUTES, FUNCTIONS, displayName, attributeFromText, authLabel, targetKey } from './attrs.js';
 import { logView } from './logs.js';
 
 // Set when a tab was switched (keys or click), so the page, which is rebuilt, focuses its
@@ -182,11 +182,21 @@ export function renderProvisioning(main, tab) {
     paneFor = id;
     renderConnections();
     let c;
-    try { c = await api.get(`/connections/${api.seg(id)}`); } catch (e) { if (current()) toast(e.message, 'error'); return; }
+    let caps;
+    try {
+      // What the last Test Connection learnt of the target comes with the connection; a
+      // failure to read it leaves the rest of the pane usable.
+      [c, caps] = await Promise.all([api.get(`/connections/${api.seg(id)}`),
+        api.get(`/connections/${api.seg(id)}/capabilities`).catch((e) => ({ loadError: e.message }))]);
+    } catch (e) { if (current()) toast(e.message, 'error'); return; }
     if (!current()) return;
     // The same connection, unchanged, is left as it is shown (its test report, the focus).
-    if (!pane.hidden && shownPane === JSON.stringify(c)) return;
-    shownPane = JSON.stringify(c);
+    const paneKey = () => JSON.stringify([c, caps]);
+    if (!pane.hidden && shownPane === paneKey()) return;
+    shownPane = paneKey();
+    const capsEl = h('section', { class: 'caps', attrs: { 'aria-labelledby': `caps-h-${c.id}` } });
+    const drawCaps = () => keepFocus(capsEl, () => clear(capsEl, h('h3', { id: `caps-h-${c.id}`, text: 'What the target supports' }), capabilitiesView(caps)));
+    drawCaps();
     const testOut = h('div', { attrs: { 'aria-live': 'polite' } });
     const pAlert = alertBox();
     const rows = [
@@ -198,6 +208,7 @@ export function renderProvisioning(main, tab) {
       c.auth.method === 'BASIC' ? ['Username', c.auth.username] : null,
       c.auth.method === 'OAUTH2_CLIENT_CREDENTIALS' ? ['Token URL', c.auth.tokenUrl] : null,
       c.auth.method === 'OAUTH2_CLIENT_CREDENTIALS' ? ['Client ID', c.auth.clientId] : null,
+      c.auth.method === 'OAUTH2_CLIENT_CREDENTIALS' ? ['Client Authentication', tokenAuthLabel(c.auth.tokenEndpointAuthMethod || 'client_secret_basic')] : null,
       ['User Filter Expression', c.preferences.userFilterExpression], ['User Identifier', c.preferences.userIdentifier],
       ['Remove Action', c.preferences.removeAction === 'DELETE' ? 'Delete' : 'Disable'],
       ['Allow users to be created', c.preferences.allowCreate ? 'Yes' : 'No'],
@@ -213,7 +224,7 @@ export function renderProvisioning(main, tab) {
             try {
               await api.patch(`/connections/${api.seg(c.id)}`, { enabled: on });
               c.enabled = on;
-              shownPane = JSON.stringify(c);
+              shownPane = paneKey();
               const idx = connections.findIndex((x) => x.id === c.id);
               if (idx >= 0) connections[idx].enabled = on;
               renderConnections();
@@ -226,10 +237,16 @@ export function renderProvisioning(main, tab) {
           button('', () => closePane(), { kind: 'icon', aria: 'Close details', icon: '×' }))),
       pAlert,
       h('dl', { class: 'props' }, rows.map(([k, v]) => [h('dt', { text: k }), h('dd', { text: v ?? '—' })])),
+      capsEl,
       h('div', { class: 'actions actions-left' },
         button('Test Connection', async (e) => {
           const b = e.currentTarget; setDisabled(b, true); testOut.replaceChildren();
-          try { testOut.append(testReport(await api.post(`/connections/${api.seg(c.id)}/test`))); } catch (ex) { showApiError(ex, {}, pAlert); } finally { setDisabled(b, false); }
+          try {
+            testOut.append(testReport(await api.post(`/connections/${api.seg(c.id)}/test`)));
+            // A test of the saved connection stores what it learnt: show it.
+            caps = await api.get(`/connections/${api.seg(c.id)}/capabilities`).catch((ex) => ({ loadError: ex.message }));
+            if (!pane.hidden && paneFor === c.id) { shownPane = paneKey(); drawCaps(); }
+          } catch (ex) { showApiError(ex, {}, pAlert); } finally { setDisabled(b, false); }
         }, { kind: 'secondary' }),
         button('Edit', () => openConnectionWizard(c, () => load().then(() => openConnectionPane(c.id))), { kind: 'secondary' }),
         button('Delete', async () => {
@@ -442,56 +459,147 @@ async function configurationTab(body, id, getRule, setRule) {
     view();
   }
 
-  // Attribute Mapping.
+  // Attribute Mapping. Beside each row: what the target said of it. The attributes it
+  // rejected for some users (GET /rules/{id}/users, "rejected": the count of users and
+  // its words) and the warnings of the last Test Connection of the target connection
+  // (GET /connections/{id}/capabilities, "warnings" naming this rule and the row).
   function renderMapping(el) {
     const err = alertBox();
     const conn = () => connections.find((c) => c.id === getRule().target);
+    const unmapHelp = 'Clear on unmap: removing a row normally stops its value flowing and leaves the value on the target as it is; with Clear on unmap, removing the row clears the value on the target once.';
+    async function context() {
+      const target = getRule().target;
+      const [m, users, caps] = await Promise.all([
+        api.get(`/rules/${api.seg(id)}/mappings`).catch((e) => { if (e.status !== 404) showApiError(e, {}, err); return []; }),
+        api.listAll(`/rules/${api.seg(id)}/users`).catch(() => []),
+        target ? api.get(`/connections/${api.seg(target)}/capabilities`).catch(() => null) : null,
+      ]);
+      let rows = m || [];
+      if (!Array.isArray(rows) && Array.isArray(rows.items)) rows = rows.items;
+      // Rejections by attribute path: the users, and the target's answers with how often.
+      const rejected = new Map();
+      for (const u of users) {
+        for (const r of u.rejected || []) {
+          const key = targetKey(r.attribute);
+          if (!rejected.has(key)) rejected.set(key, { users: [], errors: new Map() });
+          const x = rejected.get(key);
+          x.users.push(u.username || u.userId);
+          x.errors.set(r.error, (x.errors.get(r.error) || 0) + 1);
+        }
+      }
+      const warnings = ((caps && caps.warnings) || []).filter((w) => w.ruleId === id);
+      return { rows, rejected, warnings };
+    }
+    // The notes of a row: [kind, text], kind 'rejected' or 'warning'. index is the row's
+    // place in the saved mapping (warnings name it), or null for a row added since.
+    function notesFor(ctx, target, index) {
+      const out = [];
+      const x = ctx.rejected.get(targetKey(target));
+      if (x) {
+        const n = x.users.length;
+        const sorted = [...x.users].sort((a, b) => a.localeCompare(b));
+        const names = sorted.slice(0, 3).join(', ') + (n > 3 ? ` and ${n - 3} more` : '');
+        const answers = [...x.errors.entries()].sort((a, b) => b[1] - a[1]);
+        const others = answers.length > 1 ? ` (and ${answers.length - 1} other answer${answers.length === 2 ? '' : 's'}: see Sync Status)` : '';
+        out.push(['rejected', `Rejected by the target for ${n} user${n === 1 ? '' : 's'} (${names}): ${answers[0][0]}${others}`]);
+      }
+      if (index !== null) {
+        for (const w of ctx.warnings.filter((y) => y.row === index)) {
+          const text = String(w.message || '').replace(/\s*\(mapping row \d+ of rule .*\)$/, '');
+          out.push(['warning', `Test Connection: ${text}`]);
+        }
+      }
+      return out;
+    }
+    const noteList = (notes, listId) => h('ul', { id: listId, class: 'row-notes' }, notes.map(([kind, text]) => h('li', { class: `row-note-${kind}` },
+      h('span', { class: 'warn-mark', attrs: { 'aria-hidden': 'true' }, text: '⚠' }), h('span', { text }))));
     async function view(focusEdit) {
-      let m = [];
-      try { m = await api.get(`/rules/${api.seg(id)}/mappings`) || []; } catch (e) { if (e.status !== 404) showApiError(e, {}, err); }
-      if (!Array.isArray(m) && m && Array.isArray(m.items)) m = m.items;
+      const ctx = await context();
+      const m = ctx.rows;
       const tname = conn() ? `${conn().name} SCIM Attribute` : 'SCIM Attribute';
-      const pencil = button('', () => edit(m), { kind: 'icon', aria: 'Edit attribute mapping', icon: '✎' });
+      const pencil = button('', () => edit(ctx), { kind: 'icon', aria: 'Edit attribute mapping', icon: '✎' });
       clear(el, err, h('div', { class: 'acc-tools' }, pencil),
-        m.length ? h('table', { class: 'table', attrs: { 'aria-label': 'Attribute Mapping' } },
-          h('thead', {}, h('tr', {}, h('th', { text: tname }), h('th', { text: 'Directory Attribute' }))),
-          h('tbody', {}, m.map((r) => h('tr', {}, h('td', {}, h('code', { text: r.target })), h('td', { text: displayName(r.source) })))))
+        m.length ? h('table', { class: 'table mapping-view', attrs: { 'aria-label': 'Attribute Mapping' } },
+          h('thead', {}, h('tr', {}, h('th', { text: tname }), h('th', { text: 'Directory Attribute' }), h('th', { text: 'Clear on unmap' }))),
+          h('tbody', {}, m.map((r, i) => {
+            const notes = notesFor(ctx, r.target, i);
+            const row = h('tr', { class: notes.length ? 'has-note' : '' }, h('td', {}, h('code', { text: r.target })), h('td', { text: displayName(r.source) }),
+              h('td', { text: r.clearOnUnmap ? 'Yes' : 'No' }));
+            return notes.length ? [row, h('tr', { class: 'row-note' }, h('td', { colSpan: 3 }, noteList(notes, nextId('map-note'))))] : row;
+          })))
           : empty('No attributes are mapped yet. Click the pencil to add them.'));
       if (focusEdit) pencil.focus();
     }
-    function edit(m) {
+    function edit(ctx) {
+      const m = ctx.rows;
       const rowsEl = h('tbody', {});
       const prefilled = !m.length;
       const start = prefilled ? DEFAULT_MAPPING : m;
       const srcList = 'dl-src';
       const tgtList = 'dl-tgt';
+      const unmapHelpId = nextId('unmap-help');
+      // Saved rows marked Clear on unmap whose attribute is no longer mapped: Save clears them.
+      const clearing = h('p', { class: 'note', attrs: { 'aria-live': 'polite' }, hidden: true });
+      const savedClear = prefilled ? [] : m.filter((r) => r.clearOnUnmap);
+      function updateClearing() {
+        const mapped = new Set([...rowsEl.children].filter((x) => x.value).map((x) => targetKey(x.value().target)));
+        const gone = savedClear.filter((r) => !mapped.has(targetKey(r.target))).map((r) => r.target);
+        const text = gone.length ? `On Save, ${gone.join(', ')} ${gone.length === 1 ? 'is' : 'are'} cleared on the target for every linked account (Clear on unmap).` : '';
+        if (clearing.textContent !== text) clearing.textContent = text;
+        clearing.hidden = !gone.length;
+      }
       // The user the Test control previews sources with, shared by every row.
       const tester = { user: null };
-      function addRow(r, focus) {
+      function addRow(r, focus, index = null) {
         const src = h('input', { type: 'text', value: r.source ? displayName(r.source) : '', attrs: { list: srcList, 'aria-label': 'Source attribute' }, spellcheck: false });
         const tgt = h('input', { type: 'text', value: r.target || '', attrs: { list: tgtList, 'aria-label': 'Target attribute' }, spellcheck: false });
+        const unmap = h('input', { type: 'checkbox', checked: !!r.clearOnUnmap, attrs: { 'aria-label': 'Clear on unmap', 'aria-describedby': unmapHelpId } });
         let testRow = null;
+        let noteRow = null;
+        const noteId = nextId('map-note');
+        const original = index === null ? null : targetKey(r.target);
+        // The notes follow the target typed: a warning only while it is the saved row's.
+        function refreshNotes() {
+          const key = targetKey(tgt.value);
+          const notes = notesFor(ctx, tgt.value, key === original ? index : null);
+          if (!notes.length) {
+            if (noteRow) { noteRow.remove(); noteRow = null; tgt.removeAttribute('aria-describedby'); }
+            return;
+          }
+          const list = noteList(notes, noteId);
+          if (noteRow) noteRow.firstChild.replaceChildren(list);
+          else { noteRow = h('tr', { class: 'row-note' }, h('td', { colSpan: 4 }, list)); tr.after(noteRow); }
+          tgt.setAttribute('aria-describedby', noteId);
+        }
         const sourceOf = () => { const s = src.value.trim(); return attributeFromText(s) || s; };
         const test = button('Test', () => {
           if (!testRow) {
             testRow = sourceTester(tester, sourceOf, src, () => { testRow.el.remove(); testRow = null; src.removeAttribute('aria-describedby'); test.focus(); });
-            tr.after(testRow.el);
+            (noteRow || tr).after(testRow.el);
           }
           testRow.start();
         }, { kind: 'ghost', class: 'btn-small', aria: 'Test source', title: 'Try this source with a user of the directory' });
         const tr = h('tr', { class: 'map-row' }, h('td', {}, tgt), h('td', {}, h('div', { class: 'src-cell' }, src, test)),
+          h('td', { class: 'cell-check' }, unmap),
           h('td', { class: 'cell-actions' }, button('', () => {
             // The focus goes on to the next row (or the row before, or Add).
             const next = [...rowsEl.children].filter((x) => x.value && x !== tr);
             const after = next.find((x) => tr.compareDocumentPosition(x) & Node.DOCUMENT_POSITION_FOLLOWING) || next[next.length - 1];
-            testRow?.el.remove(); tr.remove();
+            testRow?.el.remove(); noteRow?.remove(); tr.remove();
+            updateClearing();
             (after ? after.querySelector('input') : el.querySelector('.actions-split .btn'))?.focus();
           }, { kind: 'icon', aria: 'Remove mapping', icon: '×' })));
-        tr.value = () => ({ target: tgt.value.trim(), source: sourceOf() });
+        tr.value = () => {
+          const v = { target: tgt.value.trim(), source: sourceOf() };
+          if (unmap.checked) v.clearOnUnmap = true;
+          return v;
+        };
+        tgt.addEventListener('input', () => { refreshNotes(); updateClearing(); });
         rowsEl.append(tr);
+        refreshNotes();
         if (focus) tgt.focus();
       }
-      start.forEach((r) => addRow(r));
+      start.forEach((r, i) => addRow(r, false, prefilled ? null : i));
       const save = button('Save', async () => {
         const mapRows = [...rowsEl.children].filter((tr) => tr.value);
         const rows = mapRows.map((tr) => tr.value()).filter((r) => r.target || r.source);
@@ -507,7 +615,7 @@ async function configurationTab(body, id, getRule, setRule) {
           const idx = /(\d+)/.exec(e.field || '');
           if (idx) {
             const tr = mapRows.filter((t) => { const v = t.value(); return v.target || v.source; })[Number(idx[1])];
-            if (tr) { const inp = tr.querySelectorAll('input')[/target/.test(e.field) ? 0 : 1]; inp.setAttribute('aria-invalid', 'true'); inp.focus(); }
+            if (tr) { const inp = tr.querySelectorAll('input[type=text]')[/target/.test(e.field) ? 0 : 1]; inp.setAttribute('aria-invalid', 'true'); inp.focus(); }
           }
           err.textContent = idx ? `Row ${Number(idx[1]) + 1}: ${e.message}` : e.message;
           err.hidden = false;
@@ -518,8 +626,11 @@ async function configurationTab(body, id, getRule, setRule) {
         h('datalist', { id: srcList }, SOURCE_ATTRIBUTES.map(([, d]) => h('option', { value: d }))),
         h('datalist', { id: tgtList }, TARGET_ATTRIBUTES.map((a) => h('option', { value: a.name, label: `${a.label}: ${a.path}` }))),
         h('table', { class: 'table mapping-edit', attrs: { 'aria-label': 'Attribute Mapping' } },
-          h('thead', {}, h('tr', {}, h('th', { text: conn() ? `${conn().name} SCIM Attribute` : 'SCIM Attribute' }), h('th', { text: 'Directory Attribute or expression' }), h('th', {}, h('span', { class: 'sr-only', text: 'Remove' })))),
+          h('thead', {}, h('tr', {}, h('th', { text: conn() ? `${conn().name} SCIM Attribute` : 'SCIM Attribute' }), h('th', { text: 'Directory Attribute or expression' }),
+            h('th', { class: 'cell-check', text: 'Clear on unmap' }), h('th', {}, h('span', { class: 'sr-only', text: 'Remove' })))),
           rowsEl),
+        h('p', { id: unmapHelpId, class: 'field-help', text: unmapHelp }),
+        clearing,
         h('p', { class: 'field-help', text: `Pick a directory attribute or type an expression, such as lower(email) or name.given + " " + name.family. Functions: ${FUNCTIONS.map((f) => f.usage).join(', ')}. Test shows what a source gives for a user.` }),
         h('div', { class: 'actions actions-split' },
           button('Add', () => addRow({}, true), { icon: '+', kind: 'ghost', aria: 'Add' }),
@@ -608,7 +719,7 @@ function sourceTester(shared, sourceOf, srcInput, onClose) {
   }
 
   const runBtn = button('Test', run, { kind: 'secondary', aria: 'Run test', title: 'Show what the source gives for this user' });
-  const el = h('tr', { class: 'test-row' }, h('td', { colSpan: 3 },
+  const el = h('tr', { class: 'test-row' }, h('td', { colSpan: 4 },
     h('div', { class: 'test-panel' },
       h('label', { htmlFor: userId, text: 'Test with user' }), user, list, runBtn,
       button('', onClose, { kind: 'icon', aria: 'Close test', icon: '×' })),
@@ -626,6 +737,8 @@ function statusTab(body, id, getRule) {
   const counters = [['impacted', 'Impacted'], ['success', 'Success'], ['unsynced', 'Unsynced'], ['partiallySynced', 'Partially synced'], ['failed', 'Failed']];
   const statusEl = h('span');
   const lastEl = h('span', { text: '—' });
+  const verifyEl = h('span');
+  const verifyFact = h('div', { hidden: true }, h('dt', { class: 'muted', text: 'Last verify' }), h('dd', {}, verifyEl));
   const pendingEl = h('span', { class: 'muted' });
   const quarantineEl = h('p', { class: 'alert alert-warn', attrs: { role: 'status' }, hidden: true });
   const brakeEl = h('div');
@@ -645,7 +758,8 @@ function statusTab(body, id, getRule) {
       h('div', { class: 'status-line' },
         h('dl', { class: 'status-facts' },
           h('div', {}, h('dt', { class: 'muted', text: 'Status' }), h('dd', {}, statusEl)),
-          h('div', {}, h('dt', { class: 'muted', text: 'Last sync' }), h('dd', {}, lastEl))),
+          h('div', {}, h('dt', { class: 'muted', text: 'Last sync' }), h('dd', {}, lastEl)),
+          verifyFact),
         pendingEl,
         h('span', { class: 'grow' }),
         button('Full Resync', () => openResync(), { kind: 'secondary' })),
@@ -670,6 +784,10 @@ function statusTab(body, id, getRule) {
       if (!current()) return;
       if (shownStatus !== s.status) { shownStatus = s.status; statusEl.replaceChildren(badge(titleCase(s.status || 'INACTIVE'), statusKinds[s.status] || 'muted')); }
       setText(lastEl, when(s.lastSyncAt));
+      // The last drift repair: when, how many linked accounts were compared, how many differed.
+      const v = s.verify;
+      verifyFact.hidden = !v;
+      if (v) setText(verifyEl, `${when(v.lastVerifyAt)} · ${v.checked ?? 0} checked · ${v.drifted ?? 0} drifted`);
       for (const [k] of counters) setText(nums[k], String((s.users && s.users[k]) || 0));
       setText(pendingEl, s.pending ? `${s.pending} change${s.pending === 1 ? '' : 's'} waiting to be sent` : '');
       quarantineEl.hidden = !s.quarantineReason;
@@ -684,11 +802,10 @@ function statusTab(body, id, getRule) {
       const key = JSON.stringify(items);
       if (key === shownUsers) return;
       shownUsers = key;
-      clear(usersEl, items.length ? h('table', { class: 'table', attrs: { 'aria-label': 'Rule users' } },
+      keepFocus(usersEl, () => clear(usersEl, items.length ? h('table', { class: 'table rule-users', attrs: { 'aria-label': 'Rule users' } },
         h('thead', {}, h('tr', {}, ['User', 'State', 'Target ID', 'Last error', 'Updated'].map((t) => h('th', { text: t })))),
-        h('tbody', {}, items.map((r) => h('tr', {}, h('td', { text: r.username || r.userId }), h('td', {}, badge(titleCase(r.state || ''), /FAIL/.test(r.state) ? 'error' : /SYNC|LINK|OK|SUCCESS/.test(r.state) ? 'ok' : 'muted')),
-          h('td', {}, h('code', { text: r.targetId || '—' })), h('td', { class: 'err-text', text: r.lastError || '' }), h('td', { text: when(r.updatedAt) })))))
-        : empty('No user is linked to the target yet.'));
+        h('tbody', {}, items.map((r) => userRow(r))))
+        : empty('No user is linked to the target yet.')));
     } catch (e) { /* the users list is secondary; the status line shows errors */ }
   }
   function renderBrake(s) {
@@ -704,26 +821,77 @@ function statusTab(body, id, getRule) {
         try { await api.post(`/rules/${api.seg(id)}/resync?allow=true`); toast('Resync allowed.', 'success'); tick(); } catch (e) { showApiError(e, {}, err); }
       }, { kind: 'danger', aria: 'Allow resync' }))));
   }
+  // Full Resync: a dry run first (with Verify, it reads the linked accounts from the
+  // target and lists what differs), then Start Full Resync sends it. Ticking or unticking
+  // Verify runs the preview again; only the latest preview is shown.
   function openResync() {
-    const out = h('div', { class: 'plan', attrs: { 'aria-live': 'polite' } }, h('p', { class: 'muted', text: 'Computing what a full resync would do…' }));
+    const out = h('div', { class: 'plan', attrs: { 'aria-live': 'polite' } });
     const dErr = alertBox();
+    const verify = field('Verify accounts on the target', { kind: 'checkbox', value: false,
+      help: 'Reads every linked account from the target and corrects what differs from the mapping: edits made on the target, and accounts deleted there (created again).' });
+    const intro = h('p');
+    const previews = loadOrder();
     const start = button('Start Full Resync', async () => {
       setDisabled(start, true);
+      const v = verify.get();
       try {
-        const r = await api.post(`/rules/${api.seg(id)}/resync`);
+        const r = await api.post(`/rules/${api.seg(id)}/resync`, v ? { verify: true } : {});
         d.close();
         if (isBraked(r)) renderBrake(r);
-        toast('Full resync started.', 'success');
+        toast(v ? 'Full resync with verify started.' : 'Full resync started.', 'success');
         tick();
       } catch (e) { showApiError(e, {}, dErr); setDisabled(start, false); }
     }, { kind: 'primary' });
-    const d = dialog('Full Resync', h('div', {}, h('p', { text: `Preview (dry run) of a full resync of ${getRule().name}: nothing has been sent yet.` }), dErr, out,
+    function preview() {
+      const current = previews();
+      const v = verify.get();
+      intro.textContent = v
+        ? `Preview (dry run) of a full resync of ${getRule().name} with verify: the linked accounts are read from the target; nothing has been changed or sent yet.`
+        : `Preview (dry run) of a full resync of ${getRule().name}: nothing has been sent yet.`;
+      dErr.hidden = true;
+      clear(out, h('p', { class: 'muted', text: v ? 'Reading the linked accounts from the target and computing what a full resync would do…' : 'Computing what a full resync would do…' }));
+      api.post(`/rules/${api.seg(id)}/resync`, v ? { dryRun: true, verify: true } : { dryRun: true })
+        .then((plan) => { if (current()) clear(out, planView(plan)); })
+        .catch((e) => { if (!current()) return; out.replaceChildren(); showApiError(e, {}, dErr); });
+    }
+    verify.input.addEventListener('change', preview);
+    const d = dialog('Full Resync', h('div', {}, intro, verify.wrap, dErr, out,
       h('div', { class: 'actions' }, button('Cancel', () => d.close(), { kind: 'ghost' }), start)), { wide: true });
-    api.post(`/rules/${api.seg(id)}/resync?dryRun=true`).then((plan) => clear(out, planView(plan))).catch((e) => { out.replaceChildren(); showApiError(e, {}, dErr); });
+    preview();
   }
   tick();
   const timer = setInterval(tick, 2000);
   return () => clearInterval(timer);
+}
+
+// The badge of a user's sync state: green when in step, amber when the target's account
+// is not entirely what the mapping says (or nothing could be sent), red when it failed,
+// blue while the first answer is awaited.
+const STATE_KINDS = { SYNCED: 'ok', PARTIALLY_SYNCED: 'warn', UNSYNCED: 'warn', FAILED: 'error', PENDING: 'info', DISABLED: 'muted', DELETED: 'muted', OUT_OF_SCOPE: 'muted' };
+
+/**
+ * One row of a rule's users (GET /rules/{id}/users): its state, the account on the
+ * target, the attributes the target rejected with its words (a PARTIALLY_SYNCED user),
+ * or the last error. A PENDING user is queued and has no answer yet (updatedAt null).
+ */
+function userRow(r) {
+  const state = r.state || '';
+  const pending = state === 'PENDING';
+  const rejected = Array.isArray(r.rejected) ? r.rejected : [];
+  let problem = '';
+  if (rejected.length) {
+    problem = h('div', { class: 'rejected' },
+      h('p', { text: `The target rejected ${rejected.length === 1 ? 'one attribute' : `${rejected.length} attributes`}:` }),
+      h('ul', {}, rejected.map((x) => h('li', {}, h('code', { text: x.attribute }), ': ', h('span', { class: 'err-text', text: x.error || `HTTP ${x.httpStatus}` })))));
+  } else if (r.lastError) {
+    problem = h('span', { class: 'err-text', text: r.lastError });
+  }
+  return h('tr', {},
+    h('td', { text: r.username || r.userId }),
+    h('td', {}, badge(titleCase(state), STATE_KINDS[state] || 'muted')),
+    h('td', {}, r.targetId ? h('code', { text: r.targetId }) : h('span', { class: 'muted', text: pending ? 'not linked yet' : '—' })),
+    h('td', { class: 'problem-cell' }, problem),
+    h('td', {}, r.updatedAt ? when(r.updatedAt) : h('span', { class: 'muted', text: pending ? 'Queued: no answer yet' : '—' })));
 }
 
 function titleCase(s) {
@@ -734,27 +902,31 @@ function titleCase(s) {
  * disables, deletes and unsynced users, and the brake when removals would stop at it. */
 function planView(plan) {
   if (!plan || typeof plan !== 'object') return empty('Nothing to do.');
-  const order = ['creates', 'updates', 'disables', 'deletes', 'unsynced'];
+  const order = ['creates', 'updates', 'disables', 'deletes', 'unsynced', 'drifted'];
   const lists = order.filter((k) => Array.isArray(plan[k])).map((k) => [k, plan[k]]);
   const who = (x) => (typeof x === 'string' ? x : x.username || x.userName || x.userId || x.id || JSON.stringify(x));
   const changesOf = (x) => {
     if (Array.isArray(x.changes)) return x.changes;
+    if (x.gone) return [];
     if (x.attributes && typeof x.attributes === 'object') return Object.entries(x.attributes).map(([attribute, v]) => ({ attribute, old: null, new: v }));
     return [];
   };
   const total = lists.reduce((n, [, v]) => n + v.length, 0);
   const brake = plan.brake && typeof plan.brake === 'object' ? plan.brake : null;
   return h('div', {},
-    plan.counts && plan.counts.users !== undefined ? h('p', { class: 'muted', text: `${plan.counts.users} users in scope.` }) : null,
+    plan.counts && plan.counts.users !== undefined ? h('p', { class: 'muted', text: `${plan.counts.users} users in scope.${plan.counts.checked !== undefined ? ` ${plan.counts.checked} linked account${plan.counts.checked === 1 ? '' : 's'} checked on the target, ${plan.counts.drifted || 0} drifted.` : ''}` }) : null,
     brake ? h('p', { class: 'alert alert-warn', attrs: { role: 'alert' }, text: `The safety brake would stop this resync: ${brake.held} removals, more than the threshold of ${brake.threshold}. It would wait for you to allow it.` }) : null,
     h('dl', { class: 'plan-counts' }, lists.map(([k, v]) => h('div', { class: 'counter' }, h('dt', { class: 'lbl', text: titleCase(k) }), h('dd', { class: 'num', text: String(v.length) })))),
     total === 0 ? h('p', { class: 'note', text: 'Nothing to send: the target is up to date.' }) : null,
     lists.filter(([, v]) => v.length).map(([k, v]) => h('section', { class: 'plan-list', attrs: { 'aria-label': titleCase(k) } },
       h('h3', { text: `${titleCase(k)} (${v.length})` }),
+      k === 'drifted' ? h('p', { class: 'muted', text: 'Each attribute: the value on the target → what the mapping says (sent by the resync).' }) : null,
       h('ul', {}, v.slice(0, 200).map((x) => {
         const ch = changesOf(x);
         return h('li', {}, h('strong', { text: who(x) }), x.action ? h('span', { class: 'muted', text: ` (${titleCase(x.action)})` }) : null,
-          ch.length ? h('ul', { class: 'changes' }, ch.map((c) => h('li', {}, h('code', { text: c.attribute }), ': ', h('span', { class: 'old', text: fmt(c.old) }), ' → ', h('span', { class: 'new', text: fmt(c.new) })))) : null);
+          x.gone ? h('span', { class: 'gone', text: ': account gone (deleted on the target; the resync creates it again)' }) : null,
+          ch.length ? h('ul', { class: 'changes' }, ch.map((c) => h('li', {}, h('code', { text: c.attribute }), ': ', h('span', { class: 'old', text: fmt(c.old) }),
+            k === 'drifted' ? h('span', { class: 'sr-only', text: ' on the target, expected' }) : null, ' → ', h('span', { class: 'new', text: fmt(c.new) })))) : null);
       })),
       v.length > 200 ? h('p', { class: 'muted', text: `and ${v.length - 200} more` }) : null)));
 }
