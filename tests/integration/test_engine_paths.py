@@ -20,7 +20,7 @@ import threading
 import unittest
 import uuid
 
-from harness import Serve, wait_until
+from harness import Serve, free_port, wait_until
 from scimfake import FakeTarget, LIST, USER
 from seedflow import Flow, WAIT
 
@@ -263,6 +263,53 @@ class ClientCredentials(unittest.TestCase):
             # only the token URL was asked: no SCIM call went out without a token
             self.assertTrue(tgt.requests)
             self.assertEqual({p for _, p, _ in tgt.requests}, {"/oauth/token"})
+
+
+class TokenFetchErrors(unittest.TestCase):
+    def test_test_connection_explains_every_way_a_token_fetch_fails(self):
+        answers = {
+            "401": (401, {"error": "invalid_client"}, {}),
+            "400": (400, {"error": "invalid_request"}, {}),
+            "403": (403, {"error": "access_denied"}, {}),
+            "500": (500, b"upstream broke", {}),
+            "notoken": (200, {"token_type": "Bearer", "expires_in": 60}, {}),
+            "badjson": (200, b"{\"access_token\": ", {}),
+        }
+
+        def token_url(path, body):
+            if path.startswith("/oauth/token?case="):
+                return answers[path.split("=", 1)[1]]
+            return None
+
+        cc = ClientCredentials.CC
+        with FakeTarget(token=None, oauth=cc, hooks={"POST": token_url}) as tgt, \
+                Serve() as srv:
+            def test(url):
+                st, b, _ = srv.api("POST", "/api/v1/connections/test", {
+                    "name": "T", "scim": {"baseUrl": tgt.scim_base},
+                    "auth": {"method": "OAUTH2_CLIENT_CREDENTIALS", "tokenUrl": url,
+                             "clientId": cc[0], "clientSecret": cc[1]}})
+                self.assertEqual(st, 200, b)
+                self.assertNotIn(cc[1], str(b))
+                return b
+
+            self.assertIs(test(tgt.base + "/oauth/token")["ok"], True)
+            for case, want in (("401", "refused the client (401)"),
+                               ("400", "refused the client (400)"),
+                               ("403", "refused the client (403)"),
+                               ("500", "answered 500 instead of 200"),
+                               ("notoken", "has no access_token"),
+                               ("badjson", "has no access_token")):
+                r = test(tgt.base + "/oauth/token?case=" + case)
+                self.assertIs(r["ok"], False, case)
+                last = r["steps"][-1]
+                self.assertEqual((last["name"], last["ok"]), ("Authentication", False), case)
+                self.assertIn(want, last["detail"], case)
+            r = test("http://127.0.0.1:%d/oauth/token" % free_port())
+            self.assertEqual((r["steps"][-1]["name"], r["steps"][-1]["ok"]),
+                             ("Authentication", False))
+            self.assertIn("cannot reach the token URL", r["steps"][-1]["detail"])
+            self.assertNotIn(cc[1], srv.output())
 
 
 class NeverSettles(unittest.TestCase):
