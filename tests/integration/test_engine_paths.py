@@ -211,12 +211,13 @@ class ClientCredentials(unittest.TestCase):
             n = len(tgt.requests)
             f.patch_user(uid, {"title": "Chief"})
             wait_until(lambda: (tgt.by_name("ada") or {}).get("title") == "Chief" and
-                       synced(f, 1), timeout=WAIT, what="the new title")
+                       idle(f), timeout=WAIT, what="the new title delivered")
             self.assertEqual([(m, p.split("/Users")[0]) for m, p, _ in tgt.requests[n:]],
                              [("PATCH", "/scim/v2"), ("POST", "/oauth/token"),
                               ("PATCH", "/scim/v2")])
             self.assertEqual(tgt.token_requests, 2)
             self.assertEqual([e["status"] for e in f.logs(action="UPDATE")], ["SUCCESS"])
+            self.assertEqual(state_of(f, "ada"), "SYNCED")
 
     def test_a_target_that_keeps_answering_401_fails_after_one_retry(self):
         refuse = threading.Event()
@@ -351,7 +352,9 @@ class ResyncListing(unittest.TestCase):
                 tgt.add_user({"schemas": [USER], "userName": n.upper()})
             f.population(POP)
             f.import_users([f.person(n, POP) for n in names])
-            f.setup(population=POP)
+            f.setup(population=POP, enable=False)
+            f.wait_events_handled()
+            f.enable()
             wait_until(lambda: synced(f, 60), timeout=WAIT, what="every user SYNCED")
             gets = [p for m, p, _ in tgt.requests if m == "GET"]
             self.assertEqual(gets, ["/scim/v2/Users?startIndex=1&count=1000"])
