@@ -22,6 +22,8 @@ Behaviours:
                  token until revoke_tokens(); token_requests counts the requests
   token_ttl      the expires_in of issued tokens (seconds)
   latency        seconds each request is held before it is answered (outside the lock)
+  max_results    the largest page a list answers (a client asking for more gets fewer)
+  omit_total     list answers without totalResults (the client reads to an empty page)
 Users are kept in memory; userName is unique case-insensitively (409 uniqueness).
 Every request is recorded with its arrival time (times), and max_inflight is the most
 requests the fake was handling at once (counted until just before the answer is sent,
@@ -80,7 +82,8 @@ def find_key(obj, name):
 
 class FakeTarget:
     def __init__(self, token="fake-token", lacks=(), strict_paths=False, ignore_filter=False,
-                 hooks=None, oauth=None, token_ttl=3600, latency=0.0):
+                 hooks=None, oauth=None, token_ttl=3600, latency=0.0, max_results=None,
+                 omit_total=False):
         self.token = token
         self.oauth = oauth
         self.token_ttl = token_ttl
@@ -88,6 +91,8 @@ class FakeTarget:
         self.token_requests = 0
         self._serial = itertools.count(1)
         self.latency = latency
+        self.max_results = max_results
+        self.omit_total = omit_total
         self.inflight = 0
         self.max_inflight = 0
         self.lacks = {a.lower() for a in lacks}
@@ -152,7 +157,13 @@ class FakeTarget:
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        class Server(ThreadingHTTPServer):
+            # The engine opens up to 256 connections at once: with socketserver's
+            # backlog of 5 the rest of the SYNs would be dropped and retried by the
+            # kernel after 1, 2, 4... seconds.
+            request_queue_size = 1024
+
+        self.server = Server(("127.0.0.1", self.port), Handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
@@ -309,9 +320,14 @@ class FakeTarget:
                 return scim_error(400, "unsupported filter attribute", "invalidFilter")
         start = max(int(q.get("startIndex", 1)), 1)
         count = int(q.get("count", 100))
+        if self.max_results:
+            count = min(count, self.max_results)
         page = users[start - 1:start - 1 + count]
-        return 200, {"schemas": [LIST], "totalResults": len(users), "startIndex": start,
-                     "itemsPerPage": len(page), "Resources": page}, {}
+        body = {"schemas": [LIST], "totalResults": len(users), "startIndex": start,
+                "itemsPerPage": len(page), "Resources": page}
+        if self.omit_total:
+            del body["totalResults"]
+        return 200, body, {}
 
     def _drop_lacking(self, res):
         for k in list(res):

@@ -63,6 +63,23 @@ def entries(f, name):
             if e["username"] == name]
 
 
+def first_resync_only(f, names, **setup):
+    """Imports users named names, then configures and enables the rule once the engine
+    has handled the import's events: the rule's first resync alone works on them."""
+    f.population(POP)
+    f.import_users([f.person(n, POP) for n in names])
+    f.setup(population=POP, enable=False, **setup)
+    f.wait_events_handled()
+    f.enable()
+
+
+def cc_auth(tgt, secret=None):
+    cid, sec = ClientCredentials.CC
+    return {"method": "OAUTH2_CLIENT_CREDENTIALS", "accessToken": None,
+            "tokenUrl": tgt.base + "/oauth/token", "clientId": cid,
+            "clientSecret": secret or sec}
+
+
 def resyncs_total(srv):
     st, text, _ = srv.api("GET", "/metrics")
     assert st == 200, (st, text)
@@ -350,11 +367,7 @@ class ResyncListing(unittest.TestCase):
             names = ["user%02d" % i for i in range(60)]
             for n in names[:55]:
                 tgt.add_user({"schemas": [USER], "userName": n.upper()})
-            f.population(POP)
-            f.import_users([f.person(n, POP) for n in names])
-            f.setup(population=POP, enable=False)
-            f.wait_events_handled()
-            f.enable()
+            first_resync_only(f, names)
             wait_until(lambda: synced(f, 60), timeout=WAIT, what="every user SYNCED")
             gets = [p for m, p, _ in tgt.requests if m == "GET"]
             self.assertEqual(gets, ["/scim/v2/Users?startIndex=1&count=1000"])
@@ -365,6 +378,74 @@ class ResyncListing(unittest.TestCase):
             links = f.logs(action="LINK")
             self.assertEqual(sorted(e["username"] for e in links), names[:55])
             self.assertEqual({(e["status"], e["httpStatus"]) for e in links}, {("SUCCESS", 200)})
+
+    def test_the_listing_is_paged_to_its_end_with_a_fresh_token_after_a_401(self):
+        # The target pages 25 at a time whatever is asked, does not say how many it
+        # holds, and refuses the first page's token (revoked early).
+        refused = threading.Event()
+
+        def first_page_401(path, body):
+            if path.startswith("/scim/v2/Users?startIndex=") and not refused.is_set():
+                refused.set()
+                return scim_err(401, "the token has been revoked")
+            return None
+
+        with FakeTarget(token=None, oauth=ClientCredentials.CC, max_results=25,
+                        omit_total=True, hooks={"GET": first_page_401}) as tgt, \
+                Serve() as srv:
+            f = Flow(srv, tgt)
+            names = ["user%02d" % i for i in range(60)]
+            for n in names[:55]:
+                tgt.add_user({"schemas": [USER], "userName": n})
+            first_resync_only(f, names, auth=cc_auth(tgt))
+            wait_until(lambda: synced(f, 60), timeout=WAIT, what="every user SYNCED")
+            page = "/scim/v2/Users?startIndex=%d&count=1000"
+            gets = [p for m, p, _ in tgt.requests if m == "GET"]
+            self.assertEqual(gets[:5], [page % 1, page % 1, page % 26, page % 51, page % 56])
+            # A listing without totalResults is not known to be complete, so the users
+            # it lacks are looked up one by one before they are created.
+            self.assertEqual(sorted(gets[5:]),
+                             ["/scim/v2/Users?filter=username%%20Eq%%20%%22%s%%22" % n
+                              for n in names[55:]])
+            self.assertEqual(tgt.token_requests, 2)
+            self.assertEqual(len(f.logs(action="LINK")), 55)
+            self.assertEqual(len(tgt.calls("POST", "/Users")), 5)
+            self.assertEqual(len(tgt.user_list()), 60)
+            # a dry run with drift repair reads the listing itself (its own token), to the
+            # end, and finds nothing drifted
+            n = len(tgt.requests)
+            plan = f.resync("?dryRun=true&verify=true")
+            self.assertEqual((plan["counts"]["checked"], plan["counts"]["drifted"]), (60, 0))
+            self.assertEqual(plan["drifted"], [])
+            self.assertNotIn("verifyError", plan)
+            self.assertEqual([(m, p) for m, p, _ in tgt.requests[n:]],
+                             [("POST", "/oauth/token")] +
+                             [("GET", page % i) for i in (1, 26, 51, 61)])
+
+    def test_a_target_that_refuses_listing_gets_one_look_up_per_user(self):
+        def no_listing(path, body):
+            if path.startswith("/scim/v2/Users?startIndex="):
+                return scim_err(403, "listing users is not allowed")
+            return None
+
+        with FakeTarget(hooks={"GET": no_listing}) as tgt, Serve() as srv:
+            f = Flow(srv, tgt)
+            names = ["user%02d" % i for i in range(60)]
+            for n in names[:55]:
+                tgt.add_user({"schemas": [USER], "userName": n})
+            first_resync_only(f, names)
+            wait_until(lambda: synced(f, 60), timeout=WAIT, what="every user SYNCED")
+            gets = [p for m, p, _ in tgt.requests if m == "GET"]
+            self.assertEqual(gets[0], "/scim/v2/Users?startIndex=1&count=1000")
+            self.assertEqual(len(gets), 61)
+            self.assertTrue(all("?filter=" in p for p in gets[1:]))
+            links = f.logs(action="LINK")
+            self.assertEqual(sorted(e["username"] for e in links), names[:55])
+            self.assertEqual(len(tgt.calls("POST")), 5)
+            # a dry run with drift repair says it could not read the accounts
+            plan = f.resync("?dryRun=true&verify=true")
+            self.assertEqual(plan["verifyError"], "the target's accounts could not be read")
+            self.assertEqual(plan["counts"]["checked"], 0)
 
     def test_a_link_whose_user_left_the_directory_is_removed_by_a_resync(self):
         with FakeTarget() as tgt, Serve() as srv:
@@ -392,6 +473,152 @@ class ResyncListing(unittest.TestCase):
             self.assertEqual((e["username"], e["status"], e["httpStatus"]),
                              ("bob", "SUCCESS", 200))
             self.assertIs(tgt.by_name("ada")["active"], True)
+
+
+class VerifyOneByOne(unittest.TestCase):
+    def test_a_vanished_account_is_created_again_and_a_failed_read_retried(self):
+        # The target cannot be listed: drift repair reads each linked account.
+        broken = threading.Event()
+
+        def reads(path, body):
+            if path.startswith("/scim/v2/Users?startIndex="):
+                return scim_err(403, "listing users is not allowed")
+            cy = tgt.by_name("cy")
+            if cy and path == "/scim/v2/Users/" + cy["id"] and not broken.is_set():
+                broken.set()
+                return scim_err(500, "the read failed")
+            return None
+
+        tgt = FakeTarget(hooks={"GET": reads})
+        with tgt, Serve() as srv:
+            f = Flow(srv, tgt)
+            for n in ("ada", "bob", "cy"):
+                f.user(n, POP)
+            f.setup(population=POP)
+            wait_until(lambda: synced(f, 3), timeout=WAIT, what="all SYNCED")
+            broken.clear()
+            old_bob = tgt.by_name("bob")["id"]
+            tgt.delete_user("bob")
+            before = f.resyncs_total()
+            f.resync("?verify=true")
+            f.wait_resynced(before)
+            wait_until(lambda: synced(f, 3) and idle(f), timeout=WAIT, what="all SYNCED")
+            self.assertTrue(broken.is_set())
+            bob = tgt.by_name("bob")
+            self.assertNotEqual(bob["id"], old_bob)
+            self.assertEqual(states(f)["bob"]["targetId"], bob["id"])
+            self.assertEqual(len(tgt.user_list()), 3)
+            verify = [(e["username"], e["status"], e["httpStatus"])
+                      for e in reversed(f.logs(action="VERIFY"))]
+            self.assertEqual(sorted(verify), [("bob", "DRIFTED", 404), ("cy", "RETRY", 500)])
+            gone = f.logs(action="VERIFY", status="DRIFTED")[0]
+            self.assertIn("no longer exists", gone["error"])
+            self.assertEqual(len(tgt.calls("POST")), 4)
+
+
+class LookupAnswers(unittest.TestCase):
+    def test_a_failed_look_up_is_retried_and_a_garbled_one_fails(self):
+        seen = set()
+
+        def lookups(path, body):
+            if "filter=" in path and "ada" in path and "ada" not in seen:
+                seen.add("ada")
+                return scim_err(500, "search is down")
+            if "filter=" in path and "bob" in path:
+                return 200, {"schemas": [LIST], "items": "not a list response"}, {}
+            return None
+
+        with FakeTarget(hooks={"GET": lookups}) as tgt, Serve() as srv:
+            f = Flow(srv, tgt)
+            f.user("ada", POP)
+            f.user("bob", POP)
+            f.setup(population=POP)
+            wait_until(lambda: state_of(f, "ada") == "SYNCED" and
+                       state_of(f, "bob") == "FAILED" and idle(f), timeout=WAIT,
+                       what="ada SYNCED, bob FAILED")
+            self.assertEqual(entries(f, "ada"), [("LINK", "RETRY", 500),
+                                                 ("CREATE", "SUCCESS", 201)])
+            self.assertEqual(entries(f, "bob"), [("LINK", "FAILED", 200)])
+            self.assertIn("not a SCIM ListResponse", states(f)["bob"]["lastError"])
+            # bob is not created blindly, and not looked up again until he changes
+            self.assertEqual([b["userName"] for _, _, b in tgt.calls("POST")], ["ada"])
+            self.assertEqual(len([p for m, p, _ in tgt.requests if "bob" in p]), 1)
+
+
+class Isolation(unittest.TestCase):
+    def refusing(self, answer):
+        """A target that refuses, with answer(ops index), any PATCH touching title."""
+        def patch(path, body):
+            ops = (body or {}).get("Operations", []) if isinstance(body, dict) else []
+            for i, op in enumerate(ops):
+                if op.get("path") == "title" or "title" in (op.get("value") or {}):
+                    return answer(i)
+            return None
+        return patch
+
+    def check(self, answer, expected_patches):
+        with FakeTarget(hooks={"PATCH": self.refusing(answer)}) as tgt, Serve() as srv:
+            f = Flow(srv, tgt)
+            uid = f.user("ada", POP)
+            f.setup(population=POP)
+            wait_until(lambda: synced(f, 1), timeout=WAIT, what="ada SYNCED")
+            n = len(tgt.requests)
+            f.patch_user(uid, {"title": "Chief", "nickname": "Countess",
+                               "name": {"family": "Lovelace"}})
+            wait_until(lambda: state_of(f, "ada") == "PARTIALLY_SYNCED" and idle(f),
+                       timeout=WAIT, what="ada PARTIALLY_SYNCED")
+            acct = tgt.by_name("ada")
+            self.assertEqual((acct["title"], acct["nickName"], acct["name"]["familyName"]),
+                             ("Engineer", "Countess", "Lovelace"))
+            u = states(f)["ada"]
+            self.assertEqual([r["attribute"] for r in u["rejected"]], ["title"])
+            self.assertEqual(u["rejected"][0]["httpStatus"], 400)
+            patches = [[op.get("path") for op in b["Operations"]]
+                       for m, _, b in tgt.requests[n:]]
+            self.assertEqual(patches, expected_patches)
+            (failed,) = f.logs(status="FAILED")
+            self.assertEqual((failed["action"], failed["httpStatus"]), ("UPDATE", 400))
+            self.assertEqual(failed["changes"][0]["attribute"], "title")
+
+    def test_a_refusal_that_names_nothing_is_halved_down_to_the_attribute(self):
+        # familyName, title, nickName; then halves: [familyName, title] (refused) and
+        # [nickName]; [familyName] and [title] (refused alone: rejected)
+        self.check(lambda i: (400, {"schemas": [ERR], "status": "400"}, {}),
+                   [["name.familyName", "title", "nickName"], ["name.familyName", "title"],
+                    ["name.familyName"], ["title"], ["nickName"]])
+
+    def test_a_refusal_that_names_the_operation_sets_it_aside(self):
+        self.check(lambda i: scim_err(400, "Operations[%d]: the value is not accepted" % i,
+                                      "invalidValue"),
+                   [["name.familyName", "title", "nickName"], ["name.familyName", "nickName"],
+                    ["title"]])
+
+    def test_a_create_refused_without_a_name_is_narrowed_to_an_account(self):
+        def post(path, body):
+            if isinstance(body, dict) and "title" in body:
+                return 400, {"schemas": [ERR], "status": "400"}, {}
+            return None
+
+        with FakeTarget(hooks={"POST": post, "PATCH": self.refusing(
+                lambda i: (400, {"schemas": [ERR], "status": "400"}, {}))}) as tgt, \
+                Serve() as srv:
+            f = Flow(srv, tgt)
+            f.user("ada", POP)
+            f.setup(population=POP)
+            wait_until(lambda: state_of(f, "ada") == "PARTIALLY_SYNCED" and idle(f),
+                       timeout=WAIT, what="ada PARTIALLY_SYNCED")
+            self.assertEqual(len(tgt.user_list()), 1)
+            acct = tgt.by_name("ada")
+            person = f.person("ada", POP)
+            self.assertNotIn("title", acct)
+            self.assertEqual(acct["nickName"], person["nickname"])
+            self.assertEqual(acct["name"]["familyName"], person["name"]["family"])
+            self.assertEqual([r["attribute"] for r in states(f)["ada"]["rejected"]],
+                             ["title"])
+            posts = tgt.calls("POST")
+            self.assertGreater(len(posts), 1)
+            self.assertTrue(all("title" in b for _, _, b in posts[:-1]))
+            self.assertNotIn("title", posts[-1][2])
 
 
 class Planner(unittest.TestCase):
