@@ -208,6 +208,72 @@ class ConfigTest(unittest.TestCase):
         # names are unique
         self.error("POST", "/connections", connection_body(name="basic"), 409, "name")
 
+    def test_rule_and_connection_refusals_name_the_field(self):
+        conn = self.new_connection("Refusals target")
+        rule = self.ok("POST", "/rules", {"name": "Refusals rule"})
+        rid, missing = rule["id"], "00000000-0000-4000-8000-000000000000"
+        cases = [
+            ({"name": ""}, 400, "name"),
+            ({"name": "tab\there"}, 400, "name"),
+            ({"name": "n" * 257}, 400, "name"),
+            ({"name": "Long description", "description": "d" * 4097}, 400, "description"),
+            ({"name": "Description type", "description": 7}, 400, "description"),
+            ({"name": "Read-only id", "id": 5}, 400, "id"),
+            ({"name": "Source", "source": "ldap"}, 400, "source"),
+            ({"name": "Target type", "target": 5}, 400, "target"),
+            ({"name": "Target unknown", "target": missing}, 400, "target"),
+            ({"name": "Target too long", "target": "x" * 60}, 400, "target"),
+            ({"name": "Enabled type", "enabled": "yes"}, 400, "enabled"),
+            ({"name": "Unknown field", "colour": "red"}, 400, "colour"),
+            ({"name": "Bad mapping", "mappings": [{"target": "shoeSize!", "source": "username"}]},
+             400, "mappings[0].target"),
+            ({"name": "Bad filter", "filter": {"match": "SOME", "conditions": []}}, 400, None),
+            ({"name": "Refusals rule"}, 409, "name"),
+        ]
+        for body, status, field in cases:
+            with self.subTest(body=str(body)[:60]):
+                self.error("POST", "/rules", body, status, field)
+        self.error("PATCH", "/rules/" + rid, {"target": "nope"}, 400, "target")
+        self.error("PATCH", "/rules/" + missing, {"name": "x"}, 404)
+        self.error("GET", "/rules/" + missing, None, 404)
+        self.error("DELETE", "/rules/" + missing, None, 404)
+        self.error("PUT", "/rules/%s/mappings" % rid, {"not": "an array"}, 400, "mappings")
+        self.error("PUT", "/rules/%s/mappings" % missing, [], 404)
+        js = {"Content-Type": "application/json"}
+        st, b, _ = self.srv.api("PUT", "/api/v1/rules/%s/filter" % rid, raw="{broken",
+                                headers=js)
+        self.assertEqual(st, 400, b)
+        st, b, _ = self.srv.api("PUT", "/api/v1/rules/%s/filter" % rid, raw=b'"\xff"',
+                                headers=js)
+        self.assertEqual(st, 400, b)
+        self.assertIn("UTF-8", b["error"]["message"])
+        # a filter of null clears it; the rule keeps its other fields
+        self.ok("PUT", "/rules/%s/filter" % rid, POP_FILTER)
+        self.ok("PATCH", "/rules/" + rid, {"filter": None})
+        self.assertIsNone(self.ok("GET", "/rules/%s/filter" % rid))
+        self.assertEqual(self.ok("GET", "/rules/" + rid)["name"], "Refusals rule")
+        # connections: unknown ids, bodies that are not objects, a bad edit to test
+        cid = conn["id"]
+        self.error("GET", "/connections/" + missing, None, 404)
+        self.error("PATCH", "/connections/" + missing, {"description": "x"}, 404)
+        self.error("DELETE", "/connections/" + missing, None, 404)
+        self.error("POST", "/connections/%s/test" % missing, None, 404)
+        self.error("POST", "/connections", ["not", "an", "object"], 400)
+        self.error("PATCH", "/connections/" + cid, {"preferences": {"maxConcurrency": "x"}},
+                   400, "preferences.maxConcurrency")
+        self.error("POST", "/connections/%s/test" % cid, {"auth": {"method": "NOPE"}}, 400,
+                   "auth.method")
+        r = self.ok("POST", "/connections/%s/test" % cid, {"scim": {"baseUrl": "ftp://x"}},
+                    status=200)
+        self.assertEqual([(x["name"], x["ok"]) for x in r["steps"]], [("URL", False)])
+        self.error("POST", "/connections/test", dict(connection_body(), id=missing), 404)
+        # a rule's target cannot be deleted while the rule uses it
+        self.ok("PATCH", "/rules/" + rid, {"target": cid})
+        err = self.error("DELETE", "/connections/" + cid, None, 409)
+        self.assertIn("Refusals rule", err["message"])
+        self.ok("DELETE", "/rules/" + rid)
+        self.ok("DELETE", "/connections/" + cid)
+
     def test_paging(self):
         for i in range(3):
             self.new_connection("Paged %d" % i)
