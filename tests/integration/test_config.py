@@ -6,7 +6,9 @@ attribute mappings (the seed's 14 defaults, expressions), the change events that
 """
 import json
 import os
+import socket
 import sqlite3
+import threading
 import unittest
 
 from harness import Serve, Target, free_port
@@ -527,6 +529,102 @@ class ConnectionTestTest(unittest.TestCase):
             self.assertEqual(st, 400, b)
             self.assertEqual(b["error"]["field"], "auth.username")
             self.assertNotIn("target-SECRET-tok", srv.output())
+
+    def test_what_the_target_answers_is_explained(self):
+        """Test Connection against targets that answer badly, each step saying what to
+        fix: an error or a non-SCIM answer to the users query, no PATCH in the
+        ServiceProviderConfig, a 401 for each authentication method, and a port that
+        does not speak HTTP."""
+        from scimfake import FakeTarget
+        mode = {"users": None, "spc": None, "auth": None}
+
+        def get(path, body):
+            if mode["auth"] and "/Users" in path:
+                return 401, {"detail": "who are you?"}, {}
+            if mode["users"] and "/Users?" in path:
+                return mode["users"]
+            if path.startswith("/scim/v2/ServiceProviderConfig"):
+                return mode["spc"] or (404, {"detail": "no such endpoint"}, {})
+            return None
+
+        def last(r):
+            return (r["steps"][-1]["name"], r["steps"][-1]["ok"], r["steps"][-1]["detail"])
+
+        with FakeTarget(token=None, hooks={"GET": get}) as tgt, Serve() as srv:
+            def test(**over):
+                body = {"name": "T", "scim": {"baseUrl": tgt.scim_base},
+                        "auth": {"method": "NONE"}}
+                body.update(over)
+                st, b, _ = srv.api("POST", "/api/v1/connections/test", body)
+                self.assertEqual(st, 200, b)
+                return b
+
+            r = test()
+            self.assertIs(r["ok"], True, r)
+            self.assertIn("PATCH support is assumed", last(r)[2])
+            mode["users"] = (500, {"detail": "database down"}, {})
+            name, ok, detail = last(test())
+            self.assertEqual((name, ok), ("Users", False))
+            self.assertIn("500 from the target for GET /Users?filter=", detail)
+            self.assertIn("database down", detail)
+            mode["users"] = (400, {"detail": "bad filter"}, {})
+            self.assertIn("check preferences.userFilterExpression", last(test())[2])
+            mode["users"] = (200, {"hello": "world"}, {})
+            name, ok, detail = last(test())
+            self.assertEqual((name, ok), ("Users", False))
+            self.assertIn("not a SCIM ListResponse", detail)
+            mode["users"] = None
+            mode["spc"] = (200, {"patch": {"supported": False}, "filter": {"supported": True},
+                                 "bulk": {"supported": False}}, {})
+            name, ok, detail = last(test())
+            self.assertEqual((name, ok), ("ServiceProviderConfig", False))
+            self.assertIn("set preferences.updateMethod to PUT", detail)
+            self.assertIn("filter supported, bulk not supported", detail)
+            r = test(preferences={"updateMethod": "PUT"})
+            self.assertIs(r["ok"], True, r)
+            self.assertIn("PATCH not supported, filter supported", last(r)[2])
+            mode["auth"] = True
+            hints = [({"method": "NONE"}, "choose an Authentication Method"),
+                     ({"method": "BASIC", "username": "u", "password": "p-SECRET"},
+                      "check the Basic user name and password"),
+                     ({"method": "OAUTH2_BEARER", "accessToken": "t-SECRET"},
+                      "check the OAuth Access Token")]
+            for auth, hint in hints:
+                name, ok, detail = last(test(auth=auth))
+                self.assertEqual((name, ok), ("Authentication", False), auth)
+                self.assertIn("401 from the target", detail)
+                self.assertIn(hint, detail)
+                self.assertNotIn("SECRET", detail)
+        # a port that accepts and hangs up without a word of HTTP
+        lsock = socket.socket()
+        lsock.bind(("127.0.0.1", 0))
+        lsock.listen(16)
+        port = lsock.getsockname()[1]
+        stop = threading.Event()
+
+        def hang_up():
+            lsock.settimeout(0.2)
+            while not stop.is_set():
+                try:
+                    conn, _ = lsock.accept()
+                    conn.close()
+                except OSError:
+                    pass
+        t = threading.Thread(target=hang_up, daemon=True)
+        t.start()
+        try:
+            with Serve() as srv:
+                st, r, _ = srv.api("POST", "/api/v1/connections/test", {
+                    "name": "T", "scim": {"baseUrl": "http://127.0.0.1:%d/scim/v2" % port},
+                    "auth": {"method": "NONE"}})
+                self.assertEqual(st, 200, r)
+                name, ok, detail = last(r)
+                self.assertEqual((name, ok), ("Users", False))
+                self.assertIn("failed after connecting", detail)
+        finally:
+            stop.set()
+            t.join()
+            lsock.close()
 
     def test_secrets_key(self):
         """Secrets survive a restart with the same key; with another key they cannot be
