@@ -216,8 +216,17 @@ class Flow:
     def wait_resynced(self, before, timeout=WAIT):
         """Waits until a full resync has finished since resyncs_total() was `before` and
         the rule's outbox is empty: what that resync queued has been delivered."""
-        return self.wait_status(lambda s: self.resyncs_total() > before and s["pending"] == 0,
-                                timeout=timeout, what="a full resync run and delivered")
+        box = {}
+
+        def done():
+            # the counter first: a pending count read after it has moved is read after
+            # the resync's transaction, so it includes what the resync queued
+            if self.resyncs_total() <= before:
+                return False
+            box["s"] = self.status()
+            return box["s"]["pending"] == 0
+        wait_until(done, timeout=timeout, interval=0.2, what="a full resync run and delivered")
+        return box["s"]
 
     def resync_and_wait(self, query="", timeout=WAIT):
         """Requests a full resync and waits until it has run and its work is delivered.

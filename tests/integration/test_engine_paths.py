@@ -14,7 +14,6 @@ target saw.
   the directory removed;
 - the planner: a field cleared in the directory is removed on the target; PUT re-enables;
 - a population rename resyncs the rule."""
-import re
 import sqlite3
 import threading
 import unittest
@@ -78,12 +77,6 @@ def cc_auth(tgt, secret=None):
     return {"method": "OAUTH2_CLIENT_CREDENTIALS", "accessToken": None,
             "tokenUrl": tgt.base + "/oauth/token", "clientId": cid,
             "clientSecret": secret or sec}
-
-
-def resyncs_total(srv):
-    st, text, _ = srv.api("GET", "/metrics")
-    assert st == 200, (st, text)
-    return int(re.search(r"^scimitar_sync_resyncs_total (\d+)$", text, re.M).group(1))
 
 
 class Conflicts(unittest.TestCase):
@@ -676,11 +669,11 @@ class PopulationRename(unittest.TestCase):
                 f.user(n, POP)
             f.setup(population=POP)
             wait_until(lambda: synced(f, 3) and idle(f), timeout=WAIT, what="all SYNCED")
-            before = resyncs_total(srv)
+            before = f.resyncs_total()
             f.ok("PATCH", "/api/v1/populations/" + f.pops[POP], {"name": "Former Staff"})
             wait_until(lambda: all(u["state"] == "DISABLED" for u in states(f).values()) and
                        idle(f), timeout=WAIT, what="every user DISABLED")
-            self.assertGreater(resyncs_total(srv), before)
+            self.assertGreater(f.resyncs_total(), before)
             self.assertEqual([u["active"] for u in tgt.user_list()], [False] * 3)
             self.assertEqual(sorted(e["username"] for e in f.logs(action="DISABLE")),
                              ["ada", "bob", "cy"])
