@@ -54,6 +54,58 @@ class TargetTest(unittest.TestCase):
             self.assertEqual(body.get("scimType"), scim_type, body)
         self.assertTrue(body.get("detail"), body)
 
+    def test_refusals_of_writes_and_reads(self):
+        """Bodies that are not objects, unknown ids, bad group members, bad projections:
+        each a SCIM error with the right status and scimType, nothing stored."""
+        u, _ = self.create(unique("refuse"))
+        uid = u["id"]
+        missing = "00000000-0000-4000-8000-000000000000"
+        for method in ("PUT", "PATCH"):
+            st, b, _ = self.scim(method, "/Users/" + uid, raw="[1, 2]")
+            self.assertScimError(st, b, 400, "invalidSyntax")
+        st, b, _ = self.scim("PUT", "/Users/" + missing, user(unique("ghost")))
+        self.assertScimError(st, b, 404)
+        st, b, _ = self.scim("PATCH", "/Users/" + missing, {
+            "schemas": [PATCHOP], "Operations": [{"op": "replace", "path": "title",
+                                                  "value": "x"}]})
+        self.assertScimError(st, b, 404)
+        st, b, _ = self.scim("DELETE", "/Groups/" + missing)
+        self.assertScimError(st, b, 404)
+        st, b, _ = self.scim("GET", "/Users/%s?attributes=%s" % (uid, "emails[type"))
+        self.assertEqual(st, 400, b)
+        # group members must name existing users or groups, of the type they say
+        name = unique("grp")
+        cases = [
+            ([{"display": "no value"}], "has no value"),
+            ([{"value": missing}], "is not the id of a user or group"),
+            ([{"value": uid, "type": "Group"}], "is a User, not a Group"),
+        ]
+        for members, words in cases:
+            st, b, _ = self.scim("POST", "/Groups", {"schemas": [GROUP], "displayName": name,
+                                                     "members": members})
+            self.assertScimError(st, b, 400, "invalidValue")
+            self.assertIn(words, b["detail"])
+        st, g, _ = self.scim("POST", "/Groups", {"schemas": [GROUP], "displayName": name,
+                                                 "members": [{"value": uid}]})
+        self.assertEqual(st, 201, g)
+        self.assertEqual(g["members"][0]["type"], "User")
+        st, b, _ = self.scim("PUT", "/Groups/" + g["id"], {
+            "schemas": [GROUP], "displayName": name, "members": [{"value": g["id"]}]})
+        self.assertScimError(st, b, 400, "invalidValue")
+        self.assertIn("cannot be a member of itself", b["detail"])
+        # a second group of the same name, in another case, is a conflict
+        st, b, _ = self.scim("POST", "/Groups", {"schemas": [GROUP],
+                                                 "displayName": name.upper()})
+        self.assertScimError(st, b, 409, "uniqueness")
+        # deleting the user takes it out of the group
+        st, _, _ = self.scim("DELETE", "/Users/" + uid)
+        self.assertEqual(st, 204)
+        st, g2, _ = self.scim("GET", "/Groups/" + g["id"])
+        self.assertEqual(st, 200, g2)
+        self.assertEqual(g2.get("members", []), [])
+        st, _, _ = self.scim("DELETE", "/Groups/" + g["id"])
+        self.assertEqual(st, 204)
+
     # ---- CRUD ------------------------------------------------------------------------
 
     def test_crud_cycle(self):
