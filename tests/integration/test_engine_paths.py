@@ -276,6 +276,31 @@ class ClientCredentials(unittest.TestCase):
             self.assertEqual({p for _, p, _ in tgt.requests}, {"/oauth/token"})
 
 
+    def test_a_listing_without_a_token_falls_back_to_look_ups_that_fail_alike(self):
+        # 50 unlinked users: the first resync wants one listing, which cannot get a
+        # token; every user's own look-up then fails for the same reason, and nothing
+        # but the token URL is ever asked.
+        with FakeTarget(token=None, oauth=self.CC) as tgt, Serve() as srv:
+            f = Flow(srv, tgt)
+            names = ["user%02d" % i for i in range(50)]
+            first_resync_only(f, names, auth=cc_auth(tgt, "a-wrong-secret"))
+            wait_until(lambda: len(states(f)) == 50 and
+                       all(u["state"] == "FAILED" for u in states(f).values()),
+                       timeout=WAIT, what="every user FAILED")
+            retries = f.logs(status="RETRY")
+            self.assertEqual({e["username"] for e in retries}, set(names))
+            self.assertTrue(all("token" in e["error"].lower() for e in retries))
+            self.assertEqual({p for _, p, _ in tgt.requests}, {"/oauth/token"})
+            # every call failed: the connection is in quarantine
+            s = f.wait_status(lambda s: s["status"] == "QUARANTINED", what="QUARANTINED")
+            self.assertEqual(s["quarantineReason"], "most calls fail")
+            # a dry run's drift repair cannot read the accounts either, and says so
+            plan = f.resync("?dryRun=true&verify=true")
+            self.assertEqual(plan["verifyError"], "the target's accounts could not be read")
+            self.assertEqual(len(plan["creates"]), 50)
+            self.assertNotIn("a-wrong-secret", srv.output())
+
+
 class TokenFetchErrors(unittest.TestCase):
     def test_test_connection_explains_every_way_a_token_fetch_fails(self):
         answers = {
