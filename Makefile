@@ -5,6 +5,8 @@
 #                 the same under ASan+UBSan, and clang-format
 #   make demo     the seed walkthrough on this machine (installs what is missing first)
 #   make asan     ASan+UBSan build and test run
+#   make coverage gcov build (build-cov/), the tests, and line and branch coverage per
+#                 directory of src/ (not part of `make test`; see docs/testing.md)
 #   make format   rewrite the sources with clang-format
 #   make fuzz     build the libFuzzer targets with clang (needs clang, libclang-rt-14-dev)
 
@@ -12,7 +14,7 @@ JOBS ?= $(shell nproc)
 CTEST_ARGS ?=
 SOURCES = $(shell git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'tests/*.h' 2>/dev/null)
 
-.PHONY: all build deps test-deps test unit asan format format-check demo fuzz bench clean
+.PHONY: all build deps test-deps test unit asan coverage format format-check demo fuzz bench clean
 
 all: build
 
@@ -39,6 +41,24 @@ asan: test-deps
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
+# Coverage: its own build dir, counters reset, every test tier run once, then the report
+# (build-cov/coverage.txt per file, build-cov/coverage.html, and the per-directory table
+# printed here). A failing test still prints the report, then fails the target.
+COVERAGE_E2E ?= ON
+COVERAGE_AIM = src/provision,src/scim,src/target,src/api 90 80
+coverage: test-deps
+	@bash scripts/install-deps.sh --coverage
+	cmake -S . -B build-cov -DCMAKE_BUILD_TYPE=Debug -DSCIMITAR_COVERAGE=ON \
+	  -DSCIMITAR_WERROR=ON -DSCIMITAR_E2E=$(COVERAGE_E2E) >/dev/null
+	cmake --build build-cov -j $(JOBS)
+	find build-cov -name '*.gcda' -delete
+	cd build-cov && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS); echo $$? > ctest.rc
+	gcovr -r . --object-directory build-cov --filter 'src/' -j $(JOBS) \
+	  --txt build-cov/coverage.txt --html build-cov/coverage.html \
+	  --json-summary build-cov/coverage.json
+	@python3 scripts/coverage-summary.py build-cov/coverage.json --aim $(COVERAGE_AIM)
+	@exit $$(cat build-cov/ctest.rc)
+
 format:
 	clang-format -i $(SOURCES)
 
@@ -55,4 +75,4 @@ bench: build
 	bash bench/import.sh
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-cov build-fuzz

@@ -2,15 +2,19 @@
 # Installs the Debian packages (and the npm packages of the browser tests) that
 # building, testing and running scimitar need. Idempotent: installs only what is
 # missing, so `make demo` and `make test` work on a fresh Debian 12 machine as root.
+#   --test      also what the browser tests need
+#   --coverage  also gcovr (`make coverage` only; not needed by `make test`)
 set -euo pipefail
 
 build_pkgs=(gcc make cmake pkg-config clang-format python3 curl
     libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev
     libsodium-dev libxxhash-dev libcmocka-dev libpcre2-dev)
 test_pkgs=(chromium nodejs npm g++)
+coverage_pkgs=(gcovr)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-}" = "--test" ]; then want+=("${test_pkgs[@]}"); fi
+if [ "${1:-}" = "--coverage" ]; then want+=("${coverage_pkgs[@]}"); fi
 
 missing=()
 for p in "${want[@]}"; do

@@ -204,6 +204,14 @@ void engine__job_send(struct provision_engine *eng, struct job *j);
 /* A job's call could not be sent (no token): handled as a call without an answer. */
 void engine__job_unsent(struct provision_engine *eng, struct job *j, const char *why);
 
+/* Copies the top-level "id" string of the JSON object s[0..n) into out (cap bytes) without
+ * building the document: a create's answer is the whole resource and only its id is kept.
+ * Returns 1 when found (the last one when repeated, as the parser keeps), 0 when the caller
+ * must parse the body instead: not an object, an id that is not a plain string (escapes,
+ * control characters, invalid UTF-8, too long), an escaped top-level key, or unbalanced
+ * text. */
+int engine__scan_top_id(const char *s, size_t n, char *out, size_t cap);
+
 /* Commits the finished jobs' results in one transaction (fenced by their leases). */
 void engine__flush(struct provision_engine *eng);
 

@@ -396,13 +396,6 @@ static size_t skip_ws(const char *s, size_t n, size_t i)
     return i;
 }
 
-/* Copies the top-level "id" string of the JSON object s[0..n) into out (cap bytes) without
- * building the document: a create's answer is the whole resource and only its id is kept.
- * Returns 1 when found (the last one when repeated, as the parser keeps), 0 when the caller
- * must parse the body instead: not an object, an id that is not a plain string (escapes,
- * control characters, invalid UTF-8, too long), an escaped top-level key, or unbalanced
- * text. */
-int engine__scan_top_id(const char *s, size_t n, char *out, size_t cap);
 int engine__scan_top_id(const char *s, size_t n, char *out, size_t cap)
 {
     size_t i = skip_ws(s, n, 0);

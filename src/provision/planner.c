@@ -309,8 +309,12 @@ enum sc_err planner_plan(const struct planner_input *in, struct planner_op *op, 
     json_t *want = NULL, *base = NULL;
     char *want_text = NULL;
 
-    if (!in->exists || !in->in_scope || !in->enabled || !in->desired)
-        return plan_removal(in, op, e);
+    if (!in->exists || !in->in_scope || !in->enabled || !in->desired) {
+        err = plan_removal(in, op, e);
+        if (err)
+            planner_op_clear(op); /* a failed plan holds nothing */
+        return err;
+    }
 
     want = with_active(in->desired, 1);
     if (!want)

@@ -15,10 +15,23 @@ Behaviours:
                  400 noTarget (RFC 7644 3.5.2.3), instead of building the element
   ignore_filter  GET /Users ignores `filter` and returns its accounts from the first
   hooks          {method: fn(path, body) -> (status, body, headers) or None}: a test's
-                 own answer for a request (None lets the fake answer)
+                 own answer for a request (None lets the fake answer); they see every
+                 request before authentication, /oauth/token too
+  oauth          (client_id, client_secret): POST /oauth/token issues client-credentials
+                 tokens (client by HTTP Basic or form fields), each accepted as a bearer
+                 token until revoke_tokens(); token_requests counts the requests
+  token_ttl      the expires_in of issued tokens (seconds)
+  latency        seconds each request is held before it is answered (outside the lock)
+  max_results    the largest page a list answers (a client asking for more gets fewer)
+  omit_total     list answers without totalResults (the client reads to an empty page)
 Users are kept in memory; userName is unique case-insensitively (409 uniqueness).
+Every request is recorded with its arrival time (times), and max_inflight is the most
+requests the fake was handling at once (counted until just before the answer is sent,
+so a client that waits for answers never sees more than it has in flight).
 """
+import base64
 import copy
+import itertools
 import json
 import re
 import threading
@@ -69,8 +82,19 @@ def find_key(obj, name):
 
 class FakeTarget:
     def __init__(self, token="fake-token", lacks=(), strict_paths=False, ignore_filter=False,
-                 hooks=None):
+                 hooks=None, oauth=None, token_ttl=3600, latency=0.0, max_results=None,
+                 omit_total=False):
         self.token = token
+        self.oauth = oauth
+        self.token_ttl = token_ttl
+        self.issued = set()  # tokens from /oauth/token still accepted
+        self.token_requests = 0
+        self._serial = itertools.count(1)
+        self.latency = latency
+        self.max_results = max_results
+        self.omit_total = omit_total
+        self.inflight = 0
+        self.max_inflight = 0
         self.lacks = {a.lower() for a in lacks}
         self.strict_paths = strict_paths
         self.ignore_filter = ignore_filter
@@ -118,12 +142,28 @@ class FakeTarget:
                     except ValueError:
                         body = raw
                 auth = self.headers.get("Authorization", "")
-                status, out, headers = fake.handle(self.command, self.path, body, auth)
+                with fake.lock:
+                    fake.inflight += 1
+                    fake.max_inflight = max(fake.max_inflight, fake.inflight)
+                try:
+                    if fake.latency:
+                        time.sleep(fake.latency)
+                    status, out, headers = fake.handle(self.command, self.path, body, auth,
+                                                       raw)
+                finally:
+                    with fake.lock:
+                        fake.inflight -= 1
                 self._answer(status, out, headers)
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        class Server(ThreadingHTTPServer):
+            # The engine opens up to 256 connections at once: with socketserver's
+            # backlog of 5 the rest of the SYNs would be dropped and retried by the
+            # kernel after 1, 2, 4... seconds.
+            request_queue_size = 1024
+
+        self.server = Server(("127.0.0.1", self.port), Handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
@@ -176,6 +216,11 @@ class FakeTarget:
         with self.lock:
             return self._create(copy.deepcopy(resource), honour_lacks=False)[1]
 
+    def revoke_tokens(self):
+        """Forgets every issued token: the next call with one of them gets 401."""
+        with self.lock:
+            self.issued.clear()
+
     def calls(self, method=None, path_part=None):
         with self.lock:
             return [r for r in self.requests if (method is None or r[0] == method) and
@@ -183,7 +228,7 @@ class FakeTarget:
 
     # ---- serving ------------------------------------------------------------------
 
-    def handle(self, method, path, body, auth):
+    def handle(self, method, path, body, auth, raw=b""):
         with self.lock:
             self.requests.append((method, path, copy.deepcopy(body)))
             self.times.append(time.monotonic())
@@ -192,10 +237,37 @@ class FakeTarget:
             ans = hook(path, body)
             if ans is not None:
                 return ans
-        if self.token and auth != "Bearer " + self.token:
-            return scim_error(401, "the bearer token is not valid")
+        if self.oauth and method == "POST" and path.split("?")[0] == "/oauth/token":
+            return self._token(auth, raw)
         with self.lock:
+            bearer = auth[7:] if auth[:7].lower() == "bearer " else None
+            ok = not self.token and not self.oauth
+            ok = ok or (self.token and bearer == self.token) or bearer in self.issued
+            if not ok:
+                return scim_error(401, "the bearer token is not valid")
             return self._dispatch(method, path, body)
+
+    def _token(self, auth, raw):
+        """RFC 6749 4.4 client credentials (the parts a client exercises)."""
+        raw = raw if isinstance(raw, bytes) else b""
+        form = dict(urllib.parse.parse_qsl(raw.decode("utf-8", "replace")))
+        cid, secret = form.get("client_id"), form.get("client_secret")
+        if auth[:6].lower() == "basic ":
+            try:
+                cid, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
+                cid, secret = urllib.parse.unquote(cid), urllib.parse.unquote(secret)
+            except ValueError:
+                cid = secret = None
+        with self.lock:
+            self.token_requests += 1
+            if form.get("grant_type") != "client_credentials":
+                return 400, {"error": "unsupported_grant_type"}, {}
+            if (cid, secret) != tuple(self.oauth):
+                return 401, {"error": "invalid_client"}, {}
+            tok = "fake-access-%d" % next(self._serial)
+            self.issued.add(tok)
+            return 200, {"access_token": tok, "token_type": "Bearer",
+                         "expires_in": self.token_ttl}, {"Cache-Control": "no-store"}
 
     def _dispatch(self, method, path, body, record=True):
         url = urllib.parse.urlsplit(path)
@@ -248,9 +320,14 @@ class FakeTarget:
                 return scim_error(400, "unsupported filter attribute", "invalidFilter")
         start = max(int(q.get("startIndex", 1)), 1)
         count = int(q.get("count", 100))
+        if self.max_results:
+            count = min(count, self.max_results)
         page = users[start - 1:start - 1 + count]
-        return 200, {"schemas": [LIST], "totalResults": len(users), "startIndex": start,
-                     "itemsPerPage": len(page), "Resources": page}, {}
+        body = {"schemas": [LIST], "totalResults": len(users), "startIndex": start,
+                "itemsPerPage": len(page), "Resources": page}
+        if self.omit_total:
+            del body["totalResults"]
+        return 200, body, {}
 
     def _drop_lacking(self, res):
         for k in list(res):

@@ -12,6 +12,8 @@ the rule (status, per-user state, log).
         f.wait_target_count(1)
 """
 import json
+import re
+import sqlite3
 import time
 import urllib.parse
 import zlib
@@ -182,9 +184,56 @@ class Flow:
             self.enable()
         return self.rule
 
+    def wait_events_handled(self, timeout=WAIT):
+        """Waits until the engine has handled every change event written so far (its
+        cursor in the database has reached the newest event). Users imported before a
+        rule is enabled are then the rule's first resync's alone: no user event of
+        theirs is handled after the rule is active and starts a job beside the resync."""
+        db = sqlite3.connect(self.srv.db, timeout=30)
+        try:
+            top = db.execute("SELECT COALESCE(MAX(seq), 0) FROM change_events").fetchone()[0]
+
+            def handled():
+                row = db.execute("SELECT value FROM settings WHERE key = 'sync.cursor'") \
+                    .fetchone()
+                return row is not None and int(row[0]) >= top
+            wait_until(handled, timeout=timeout, what="the engine to handle event %d" % top)
+        finally:
+            db.close()
+
     def resync(self, query=""):
         st, data, _ = self.srv.api("POST", "/api/v1/rules/%s/resync%s" % (self.rule, query))
         assert st in (200, 202), (st, data)
+        return data
+
+    def resyncs_total(self):
+        """How many full resyncs the engine has finished (scimitar_sync_resyncs_total in
+        /metrics; it moves when a resync's work is queued, after its transaction)."""
+        st, text, _ = self.srv.api("GET", "/metrics")
+        assert st == 200, (st, text)
+        return int(re.search(r"^scimitar_sync_resyncs_total (\d+)$", text, re.M).group(1))
+
+    def wait_resynced(self, before, timeout=WAIT):
+        """Waits until a full resync has finished since resyncs_total() was `before` and
+        the rule's outbox is empty: what that resync queued has been delivered."""
+        box = {}
+
+        def done():
+            # the counter first: a pending count read after it has moved is read after
+            # the resync's transaction, so it includes what the resync queued
+            if self.resyncs_total() <= before:
+                return False
+            box["s"] = self.status()
+            return box["s"]["pending"] == 0
+        wait_until(done, timeout=timeout, interval=0.2, what="a full resync run and delivered")
+        return box["s"]
+
+    def resync_and_wait(self, query="", timeout=WAIT):
+        """Requests a full resync and waits until it has run and its work is delivered.
+        The rule's earlier resyncs must be over (e.g. its users synced)."""
+        before = self.resyncs_total()
+        data = self.resync(query)
+        self.wait_resynced(before, timeout)
         return data
 
     def status(self):
@@ -281,20 +330,6 @@ class Flow:
         except AssertionError:
             raise AssertionError("%s; last status %s" % (what, json.dumps(box.get("s"))))
         return box["s"]
-
-    def wait_idle(self, settle=1.0, timeout=WAIT):
-        """Waits until the target's write count stops moving for `settle` seconds."""
-        last = [self.writes(), time.monotonic()]
-
-        def quiet():
-            w = self.writes()
-            now = time.monotonic()
-            if w != last[0]:
-                last[0], last[1] = w, now
-                return False
-            return now - last[1] >= settle
-        wait_until(quiet, timeout=timeout, interval=0.2, what="the engine to go quiet")
-        return last[0]
 
 
 def started(test, proc):

@@ -6,7 +6,9 @@ attribute mappings (the seed's 14 defaults, expressions), the change events that
 """
 import json
 import os
+import socket
 import sqlite3
+import threading
 import unittest
 
 from harness import Serve, Target, free_port
@@ -207,6 +209,72 @@ class ConfigTest(unittest.TestCase):
         self.assertEqual(none["auth"]["method"], "NONE")
         # names are unique
         self.error("POST", "/connections", connection_body(name="basic"), 409, "name")
+
+    def test_rule_and_connection_refusals_name_the_field(self):
+        conn = self.new_connection("Refusals target")
+        rule = self.ok("POST", "/rules", {"name": "Refusals rule"})
+        rid, missing = rule["id"], "00000000-0000-4000-8000-000000000000"
+        cases = [
+            ({"name": ""}, 400, "name"),
+            ({"name": "tab\there"}, 400, "name"),
+            ({"name": "n" * 257}, 400, "name"),
+            ({"name": "Long description", "description": "d" * 4097}, 400, "description"),
+            ({"name": "Description type", "description": 7}, 400, "description"),
+            ({"name": "Read-only id", "id": 5}, 400, "id"),
+            ({"name": "Source", "source": "ldap"}, 400, "source"),
+            ({"name": "Target type", "target": 5}, 400, "target"),
+            ({"name": "Target unknown", "target": missing}, 400, "target"),
+            ({"name": "Target too long", "target": "x" * 60}, 400, "target"),
+            ({"name": "Enabled type", "enabled": "yes"}, 400, "enabled"),
+            ({"name": "Unknown field", "colour": "red"}, 400, "colour"),
+            ({"name": "Bad mapping", "mappings": [{"target": "shoeSize!", "source": "username"}]},
+             400, "mappings[0].target"),
+            ({"name": "Bad filter", "filter": {"match": "SOME", "conditions": []}}, 400, None),
+            ({"name": "Refusals rule"}, 409, "name"),
+        ]
+        for body, status, field in cases:
+            with self.subTest(body=str(body)[:60]):
+                self.error("POST", "/rules", body, status, field)
+        self.error("PATCH", "/rules/" + rid, {"target": "nope"}, 400, "target")
+        self.error("PATCH", "/rules/" + missing, {"name": "x"}, 404)
+        self.error("GET", "/rules/" + missing, None, 404)
+        self.error("DELETE", "/rules/" + missing, None, 404)
+        self.error("PUT", "/rules/%s/mappings" % rid, {"not": "an array"}, 400, "mappings")
+        self.error("PUT", "/rules/%s/mappings" % missing, [], 404)
+        js = {"Content-Type": "application/json"}
+        st, b, _ = self.srv.api("PUT", "/api/v1/rules/%s/filter" % rid, raw="{broken",
+                                headers=js)
+        self.assertEqual(st, 400, b)
+        st, b, _ = self.srv.api("PUT", "/api/v1/rules/%s/filter" % rid, raw=b'"\xff"',
+                                headers=js)
+        self.assertEqual(st, 400, b)
+        self.assertIn("UTF-8", b["error"]["message"])
+        # a filter of null clears it; the rule keeps its other fields
+        self.ok("PUT", "/rules/%s/filter" % rid, POP_FILTER)
+        self.ok("PATCH", "/rules/" + rid, {"filter": None})
+        self.assertIsNone(self.ok("GET", "/rules/%s/filter" % rid))
+        self.assertEqual(self.ok("GET", "/rules/" + rid)["name"], "Refusals rule")
+        # connections: unknown ids, bodies that are not objects, a bad edit to test
+        cid = conn["id"]
+        self.error("GET", "/connections/" + missing, None, 404)
+        self.error("PATCH", "/connections/" + missing, {"description": "x"}, 404)
+        self.error("DELETE", "/connections/" + missing, None, 404)
+        self.error("POST", "/connections/%s/test" % missing, None, 404)
+        self.error("POST", "/connections", ["not", "an", "object"], 400)
+        self.error("PATCH", "/connections/" + cid, {"preferences": {"maxConcurrency": "x"}},
+                   400, "preferences.maxConcurrency")
+        self.error("POST", "/connections/%s/test" % cid, {"auth": {"method": "NOPE"}}, 400,
+                   "auth.method")
+        r = self.ok("POST", "/connections/%s/test" % cid, {"scim": {"baseUrl": "ftp://x"}},
+                    status=200)
+        self.assertEqual([(x["name"], x["ok"]) for x in r["steps"]], [("URL", False)])
+        self.error("POST", "/connections/test", dict(connection_body(), id=missing), 404)
+        # a rule's target cannot be deleted while the rule uses it
+        self.ok("PATCH", "/rules/" + rid, {"target": cid})
+        err = self.error("DELETE", "/connections/" + cid, None, 409)
+        self.assertIn("Refusals rule", err["message"])
+        self.ok("DELETE", "/rules/" + rid)
+        self.ok("DELETE", "/connections/" + cid)
 
     def test_paging(self):
         for i in range(3):
@@ -466,6 +534,102 @@ class ConnectionTestTest(unittest.TestCase):
             self.assertEqual(st, 400, b)
             self.assertEqual(b["error"]["field"], "auth.username")
             self.assertNotIn("target-SECRET-tok", srv.output())
+
+    def test_what_the_target_answers_is_explained(self):
+        """Test Connection against targets that answer badly, each step saying what to
+        fix: an error or a non-SCIM answer to the users query, no PATCH in the
+        ServiceProviderConfig, a 401 for each authentication method, and a port that
+        does not speak HTTP."""
+        from scimfake import FakeTarget
+        mode = {"users": None, "spc": None, "auth": None}
+
+        def get(path, body):
+            if mode["auth"] and "/Users" in path:
+                return 401, {"detail": "who are you?"}, {}
+            if mode["users"] and "/Users?" in path:
+                return mode["users"]
+            if path.startswith("/scim/v2/ServiceProviderConfig"):
+                return mode["spc"] or (404, {"detail": "no such endpoint"}, {})
+            return None
+
+        def last(r):
+            return (r["steps"][-1]["name"], r["steps"][-1]["ok"], r["steps"][-1]["detail"])
+
+        with FakeTarget(token=None, hooks={"GET": get}) as tgt, Serve() as srv:
+            def test(**over):
+                body = {"name": "T", "scim": {"baseUrl": tgt.scim_base},
+                        "auth": {"method": "NONE"}}
+                body.update(over)
+                st, b, _ = srv.api("POST", "/api/v1/connections/test", body)
+                self.assertEqual(st, 200, b)
+                return b
+
+            r = test()
+            self.assertIs(r["ok"], True, r)
+            self.assertIn("PATCH support is assumed", last(r)[2])
+            mode["users"] = (500, {"detail": "database down"}, {})
+            name, ok, detail = last(test())
+            self.assertEqual((name, ok), ("Users", False))
+            self.assertIn("500 from the target for GET /Users?filter=", detail)
+            self.assertIn("database down", detail)
+            mode["users"] = (400, {"detail": "bad filter"}, {})
+            self.assertIn("check preferences.userFilterExpression", last(test())[2])
+            mode["users"] = (200, {"hello": "world"}, {})
+            name, ok, detail = last(test())
+            self.assertEqual((name, ok), ("Users", False))
+            self.assertIn("not a SCIM ListResponse", detail)
+            mode["users"] = None
+            mode["spc"] = (200, {"patch": {"supported": False}, "filter": {"supported": True},
+                                 "bulk": {"supported": False}}, {})
+            name, ok, detail = last(test())
+            self.assertEqual((name, ok), ("ServiceProviderConfig", False))
+            self.assertIn("set preferences.updateMethod to PUT", detail)
+            self.assertIn("filter supported, bulk not supported", detail)
+            r = test(preferences={"updateMethod": "PUT"})
+            self.assertIs(r["ok"], True, r)
+            self.assertIn("PATCH not supported, filter supported", last(r)[2])
+            mode["auth"] = True
+            hints = [({"method": "NONE"}, "choose an Authentication Method"),
+                     ({"method": "BASIC", "username": "u", "password": "p-SECRET"},
+                      "check the Basic user name and password"),
+                     ({"method": "OAUTH2_BEARER", "accessToken": "t-SECRET"},
+                      "check the OAuth Access Token")]
+            for auth, hint in hints:
+                name, ok, detail = last(test(auth=auth))
+                self.assertEqual((name, ok), ("Authentication", False), auth)
+                self.assertIn("401 from the target", detail)
+                self.assertIn(hint, detail)
+                self.assertNotIn("SECRET", detail)
+        # a port that accepts and hangs up without a word of HTTP
+        lsock = socket.socket()
+        lsock.bind(("127.0.0.1", 0))
+        lsock.listen(16)
+        port = lsock.getsockname()[1]
+        stop = threading.Event()
+
+        def hang_up():
+            lsock.settimeout(0.2)
+            while not stop.is_set():
+                try:
+                    conn, _ = lsock.accept()
+                    conn.close()
+                except OSError:
+                    pass
+        t = threading.Thread(target=hang_up, daemon=True)
+        t.start()
+        try:
+            with Serve() as srv:
+                st, r, _ = srv.api("POST", "/api/v1/connections/test", {
+                    "name": "T", "scim": {"baseUrl": "http://127.0.0.1:%d/scim/v2" % port},
+                    "auth": {"method": "NONE"}})
+                self.assertEqual(st, 200, r)
+                name, ok, detail = last(r)
+                self.assertEqual((name, ok), ("Users", False))
+                self.assertIn("failed after connecting", detail)
+        finally:
+            stop.set()
+            t.join()
+            lsock.close()
 
     def test_secrets_key(self):
         """Secrets survive a restart with the same key; with another key they cannot be

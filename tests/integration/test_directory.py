@@ -99,6 +99,39 @@ class DirectoryTest(unittest.TestCase):
                 reply += chunk
         self.assertTrue(reply.startswith(b"HTTP/1.1 413"), reply[:200])
 
+    def test_router_refusals(self):
+        """What the router refuses before a handler sees the request: a body that is not
+        JSON by its Content-Type or not UTF-8, an unknown route, a method the route does
+        not have; each a JSON error naming the problem."""
+        st, b, _ = self.srv.api("POST", V1 + "/populations", raw="name=Plain",
+                                headers={"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(st, 400, b)
+        self.assertEqual(b["error"]["code"], "INVALID_SYNTAX")
+        self.assertIn("application/json", b["error"]["message"])
+        self.assertIn("x-www-form-urlencoded", b["error"]["message"])
+        st, b, _ = self.srv.api("POST", V1 + "/populations", raw=b'{"name": "\xff\xfe"}',
+                                headers={"Content-Type": "application/json"})
+        self.assertEqual(st, 400, b)
+        self.assertEqual(b["error"]["code"], "INVALID_SYNTAX")
+        self.assertIn("not valid UTF-8", b["error"]["message"])
+        st, b, _ = self.srv.api("GET", V1 + "/nothing-here")
+        self.assertEqual(st, 404, b)
+        self.assertEqual(b["error"]["code"], "NOT_FOUND")
+        self.assertIn("/api/v1/nothing-here", b["error"]["message"])
+        st, b, _ = self.srv.api("PUT", V1 + "/populations")
+        self.assertEqual(st, 405, b)
+        self.assertEqual(b["error"]["code"], "NOT_SUPPORTED")
+        self.assertIn("method PUT is not allowed on /api/v1/populations", b["error"]["message"])
+        # outside /api/: a file the console does not have, and a method it does not serve
+        st, b, _ = http("GET", self.srv.base + "/js/no-such-file.js")
+        self.assertEqual(st, 404, b)
+        self.assertIn("no such page", b["error"]["message"])
+        st, b, _ = http("POST", self.srv.base + "/", raw=b"x")
+        self.assertEqual(st, 404, b)
+        # none of them wrote anything
+        names = [p["name"] for p in self.ok("GET", "/populations")["items"]]
+        self.assertNotIn("Plain", names)
+
     # ---- populations ---------------------------------------------------------------
 
     def test_population_crud(self):

@@ -1,12 +1,13 @@
 """The provisioning engine's own behaviours against real `scimitar serve` and `scimitar
 target` processes: an account deleted on the target is created again on the next
 change, a dry run shows old -> new values and sends nothing, Allow disable off keeps the
-account, per-connection limits still converge, /metrics and the log's filters, and the
-resync route's errors."""
+account, per-connection rate and concurrency limits measured at the target, /metrics and
+the log's filters, and the resync route's errors."""
 import re
 import unittest
 
 from harness import Serve, Target, wait_until
+from scimfake import FakeTarget
 from seedflow import Flow, WAIT, started
 
 POP = "Code42 Users"
@@ -78,14 +79,45 @@ class EngineTest(unittest.TestCase):
         self.assertEqual(f.stats().get("PATCH", 0), 0)
         self.assertTrue(f.logs(action="SKIP"))
 
-    def test_limits_still_converge(self):
-        f = self.flow()
+    def limited(self, tgt, prefs, n=30):
+        """n users provisioned into tgt (a FakeTarget) under the given preferences; every
+        one SYNCED and each looked up and created once."""
+        srv = started(self, Serve())
+        f = Flow(srv, tgt)
         f.population(POP)
-        f.import_users([f.person("lim%02d" % i, POP) for i in range(30)])
-        f.setup(population=POP, preferences={"maxConcurrency": 1, "maxRequestsPerSecond": 20})
-        f.wait_target_count(30)
-        f.wait_status(lambda s: s["status"] == "ACTIVE" and s["users"]["success"] == 30,
-                      what="all 30 synced")
+        f.import_users([f.person("lim%02d" % i, POP) for i in range(n)])
+        f.setup(population=POP, preferences=prefs)
+        f.wait_status(lambda s: s["status"] == "ACTIVE" and s["users"]["success"] == n and
+                      s["pending"] == 0, what="all %d synced" % n)
+        self.assertEqual(len(tgt.user_list()), n)
+        self.assertEqual(sorted(m for m, _, _ in tgt.requests), ["GET"] * n + ["POST"] * n)
+
+    def test_the_rate_limit_holds_at_the_target(self):
+        rate = 10
+        with FakeTarget() as tgt:
+            self.limited(tgt, {"maxRequestsPerSecond": rate})
+            ts = tgt.times
+            # A token bucket of `rate` per second with a burst of `rate` lets at most
+            # rate + rate * t calls through in any t seconds. Arrival times carry the
+            # loopback's and the fake's scheduling jitter on top of the engine's send
+            # times: each window gets JITTER seconds of slack (2 calls' worth; without
+            # the limit the 60 calls arrive within about a second and break the bound
+            # by dozens).
+            jitter = 0.2
+            for i in range(len(ts)):
+                for j in range(i + 1, len(ts)):
+                    calls, span = j - i + 1, ts[j] - ts[i]
+                    self.assertLessEqual(calls, rate + rate * (span + jitter),
+                                         "%d calls in %.3f s" % (calls, span))
+            # and so the 60 calls took at least (60 - burst) / rate seconds
+            self.assertGreaterEqual(ts[-1] - ts[0], (len(ts) - rate) / rate - jitter)
+
+    def test_the_concurrency_limit_holds_at_the_target(self):
+        # Each call takes 0.2 s at the target; without a limit the engine would have
+        # all 30 users' calls on the wire at once.
+        with FakeTarget(latency=0.2) as tgt:
+            self.limited(tgt, {"maxConcurrency": 2})
+            self.assertEqual(tgt.max_inflight, 2)
 
     def test_metrics_and_log_filters(self):
         f = self.flow()

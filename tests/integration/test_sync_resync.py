@@ -6,7 +6,7 @@ import sqlite3
 import unittest
 
 from harness import Serve, Target, wait_until
-from seedflow import Flow, WAIT, started
+from seedflow import Flow, WAIT, WAIT_LONG, started
 
 POP = "Code42 Users"
 
@@ -19,21 +19,20 @@ class ResyncSkipTest(unittest.TestCase):
         self.f = Flow(self.srv, self.tgt)
 
     def synced(self, n):
+        """n users provisioned by the rule's first resync, and nothing left to send."""
         f = self.f
         f.population(POP)
         f.import_users([f.person("user%04d" % i, POP) for i in range(n)])
         f.setup(population=POP)
-        f.wait_target_count(n)
-        f.wait_status(lambda s: s["users"]["success"] == n, what="every user synced")
-        f.wait_idle(settle=0.5)
+        f.wait_status(lambda s: s["users"]["success"] == n and s["pending"] == 0,
+                      timeout=WAIT_LONG, what="every user synced")
+        self.assertEqual(f.target_count(), n)
 
     def resync(self):
+        """One full resync, run and delivered; returns the writes the target saw."""
         f = self.f
-        prev = f.status()["lastSyncAt"]
         before = f.stats()
-        f.resync()
-        f.wait_status(lambda s: s["lastSyncAt"] != prev, what="the resync to finish")
-        f.wait_idle(settle=0.5)
+        f.resync_and_wait(timeout=WAIT_LONG)
         after = f.stats()
         return {m: after.get(m, 0) - before.get(m, 0) for m in ("POST", "PUT", "PATCH", "DELETE")}
 

@@ -3,6 +3,8 @@ filters (the seed's `username Eq "%s"` included), attribute projection, PATCH (E
 "Replace"), ETags with If-Match / If-None-Match, /.search, /Bulk with bulkId references
 and failOnErrors, groups, strict validation and the discovery endpoints. One real
 target process on loopback serves the whole class."""
+import http.client
+import json
 import unittest
 import uuid
 
@@ -53,6 +55,58 @@ class TargetTest(unittest.TestCase):
         if scim_type is not None:
             self.assertEqual(body.get("scimType"), scim_type, body)
         self.assertTrue(body.get("detail"), body)
+
+    def test_refusals_of_writes_and_reads(self):
+        """Bodies that are not objects, unknown ids, bad group members, bad projections:
+        each a SCIM error with the right status and scimType, nothing stored."""
+        u, _ = self.create(unique("refuse"))
+        uid = u["id"]
+        missing = "00000000-0000-4000-8000-000000000000"
+        for method in ("PUT", "PATCH"):
+            st, b, _ = self.scim(method, "/Users/" + uid, raw="[1, 2]")
+            self.assertScimError(st, b, 400, "invalidSyntax")
+        st, b, _ = self.scim("PUT", "/Users/" + missing, user(unique("ghost")))
+        self.assertScimError(st, b, 404)
+        st, b, _ = self.scim("PATCH", "/Users/" + missing, {
+            "schemas": [PATCHOP], "Operations": [{"op": "replace", "path": "title",
+                                                  "value": "x"}]})
+        self.assertScimError(st, b, 404)
+        st, b, _ = self.scim("DELETE", "/Groups/" + missing)
+        self.assertScimError(st, b, 404)
+        st, b, _ = self.scim("GET", "/Users/%s?attributes=%s" % (uid, "emails[type"))
+        self.assertEqual(st, 400, b)
+        # group members must name existing users or groups, of the type they say
+        name = unique("grp")
+        cases = [
+            ([{"display": "no value"}], "has no value"),
+            ([{"value": missing}], "is not the id of a user or group"),
+            ([{"value": uid, "type": "Group"}], "is a User, not a Group"),
+        ]
+        for members, words in cases:
+            st, b, _ = self.scim("POST", "/Groups", {"schemas": [GROUP], "displayName": name,
+                                                     "members": members})
+            self.assertScimError(st, b, 400, "invalidValue")
+            self.assertIn(words, b["detail"])
+        st, g, _ = self.scim("POST", "/Groups", {"schemas": [GROUP], "displayName": name,
+                                                 "members": [{"value": uid}]})
+        self.assertEqual(st, 201, g)
+        self.assertEqual(g["members"][0]["type"], "User")
+        st, b, _ = self.scim("PUT", "/Groups/" + g["id"], {
+            "schemas": [GROUP], "displayName": name, "members": [{"value": g["id"]}]})
+        self.assertScimError(st, b, 400, "invalidValue")
+        self.assertIn("cannot be a member of itself", b["detail"])
+        # a second group of the same name, in another case, is a conflict
+        st, b, _ = self.scim("POST", "/Groups", {"schemas": [GROUP],
+                                                 "displayName": name.upper()})
+        self.assertScimError(st, b, 409, "uniqueness")
+        # deleting the user takes it out of the group
+        st, _, _ = self.scim("DELETE", "/Users/" + uid)
+        self.assertEqual(st, 204)
+        st, g2, _ = self.scim("GET", "/Groups/" + g["id"])
+        self.assertEqual(st, 200, g2)
+        self.assertEqual(g2.get("members", []), [])
+        st, _, _ = self.scim("DELETE", "/Groups/" + g["id"])
+        self.assertEqual(st, 204)
 
     # ---- CRUD ------------------------------------------------------------------------
 
@@ -445,6 +499,52 @@ class TargetTest(unittest.TestCase):
         st, got, _ = self.scim("POST", "/Bulk", req)
         self.assertEqual(st, 200, got)
         self.assertEqual(str(got["Operations"][0]["status"]), "409")
+
+    def test_bulk_put_and_delete_and_unresolved_references_stop_on_errors(self):
+        name = unique("bulkput")
+        u, _ = self.create(name)
+        patch = {"schemas": [PATCHOP], "Operations": [{"op": "replace", "path": "title",
+                                                       "value": "x"}]}
+        req = {"schemas": [BULK_REQ], "failOnErrors": 1, "Operations": [
+            {"method": "PUT", "path": "/Users/" + u["id"],
+             "data": user(name, title="put by bulk")},
+            {"method": "PATCH", "path": "/Users/bulkId:never", "data": patch},
+            {"method": "PATCH", "path": "/Users/bulkId:nowhere", "data": patch},
+        ]}
+        st, got, _ = self.scim("POST", "/Bulk", req)
+        self.assertEqual(st, 200, got)
+        # operations waiting for a reference that never resolves run last; the first
+        # of them to fail ends the request
+        self.assertEqual([str(o["status"]) for o in got["Operations"]], ["200", "409"])
+        st, got, _ = self.scim("GET", "/Users/" + u["id"])
+        self.assertEqual(got["title"], "put by bulk")
+        req = {"schemas": [BULK_REQ], "failOnErrors": 1, "Operations": [
+            {"method": "DELETE", "path": "/Users/" + u["id"]},
+            {"method": "DELETE", "path": "/Users/" + u["id"]},
+            {"method": "POST", "path": "/Users", "bulkId": "late", "data": user(name + "z")},
+        ]}
+        st, got, _ = self.scim("POST", "/Bulk", req)
+        self.assertEqual([str(o["status"]) for o in got["Operations"]], ["204", "404"])
+        st, got, _ = self.scim("GET", "/Users?filter=" + quote('userName eq "%sz"' % name))
+        self.assertEqual(got["totalResults"], 0)
+
+    def test_requests_without_content_type_or_with_other_methods(self):
+        # a JSON body without Content-Type is read as JSON; OPTIONS is not a SCIM method
+        conn = http.client.HTTPConnection("127.0.0.1", self.tgt.port, timeout=30)
+        body = json.dumps(user(unique("noct"))).encode()
+        conn.request("POST", "/scim/v2/Users", body=body,
+                     headers={"Authorization": "Bearer tok"})
+        r = conn.getresponse()
+        got = json.loads(r.read())
+        self.assertEqual(r.status, 201, got)
+        conn.request("OPTIONS", "/scim/v2/Users", headers={"Authorization": "Bearer tok"})
+        r = conn.getresponse()
+        got = json.loads(r.read())
+        self.assertEqual(r.status, 405, got)
+        self.assertIn("GET", r.getheader("Allow"))
+        conn.close()
+        st, stats, _ = self.scim("GET", "/_stats")
+        self.assertGreaterEqual(stats["requests"]["OTHER"], 1)
 
     def test_bulk_limits(self):
         st, spc, _ = self.scim("GET", "/ServiceProviderConfig")

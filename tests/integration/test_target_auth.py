@@ -124,6 +124,37 @@ class OAuthTest(unittest.TestCase):
                                 headers={"Authorization": "Bearer " + tok["access_token"]})
                 return s == 401 and 'error="invalid_token"' in hh.get("www-authenticate", "")
             wait_until(expired, timeout=15, what="the issued token to expire")
+            # a new token is issued in the expired one's place
+            st, tok2, _ = self.token(tgt, {"grant_type": "client_credentials",
+                                           "client_id": "app", "client_secret": "shh"})
+            self.assertEqual(st, 200, tok2)
+            st, body, _ = http("GET", tgt.scim_base + "/Users",
+                               headers={"Authorization": "Bearer " + tok2["access_token"]})
+            self.assertEqual(st, 200, body)
+
+    def test_token_endpoint_form_and_header_edges(self):
+        with Target(token=None, extra=["--client-id", "app id", "--client-secret",
+                                       "s&cret=1!"]) as tgt:
+            # percent-encoded and '+'-encoded form values are decoded
+            raw = "grant_type=client_credentials&client_id=app+id&client_secret=s%26cret%3D1%21"
+            st, tok, _ = http("POST", tgt.base + "/oauth/token", raw=raw, headers={
+                "Content-Type": "application/x-www-form-urlencoded"})
+            self.assertEqual(st, 200, tok)
+            # a truncated escape is taken literally (and so does not match)
+            raw = "grant_type=client_credentials&client_id=app+id&client_secret=s%2"
+            st, err, _ = http("POST", tgt.base + "/oauth/token", raw=raw, headers={
+                "Content-Type": "application/x-www-form-urlencoded"})
+            self.assertEqual((st, err["error"]), (401, "invalid_client"))
+            # the token endpoint takes POST only
+            st, err, h = http("GET", tgt.base + "/oauth/token")
+            self.assertEqual((st, err["error"]), (405, "invalid_request"))
+            self.assertEqual(h["allow"], "POST")
+            # an Authorization header past 4096 bytes is refused as a bad request
+            st, body, h = http("GET", tgt.scim_base + "/Users",
+                               headers={"Authorization": "Bearer " + "x" * 5000})
+            self.assertEqual(st, 401, body)
+            self.assertIn("invalid_request", h["www-authenticate"])
+            self.assertNotIn("s&cret=1!", tgt.output())
 
     def test_token_endpoint_without_client(self):
         with Target(token="t") as tgt:

@@ -23,6 +23,25 @@ def user(name, **extra):
     return u
 
 
+class EndpointsTest(unittest.TestCase):
+    def test_base_url_and_methods_an_endpoint_does_not_take(self):
+        # --base-url is the public address in Location and meta.location (trailing
+        # slashes dropped)
+        with Target(token="t", extra=["--base-url", "https://scim.example.com/v2//"]) as tgt:
+            st, body, h = tgt.scim("POST", "/Users", user("ada"))
+            self.assertEqual(st, 201, body)
+            self.assertEqual(h["location"], "https://scim.example.com/v2/Users/" + body["id"])
+            self.assertEqual(body["meta"]["location"], h["location"])
+            st, body, h = tgt.scim("GET", "/Bulk")
+            self.assertEqual(st, 405, body)
+            self.assertEqual(h["allow"], "POST")
+            st, body, h = tgt.scim("POST", "/ServiceProviderConfig", {"schemas": []})
+            self.assertEqual(st, 405, body)
+            self.assertEqual(h["allow"], "GET")
+            st, body, h = tgt.scim("DELETE", "/Schemas")
+            self.assertEqual(st, 405, body)
+
+
 class NoDeleteTest(unittest.TestCase):
     def test_delete_refused_like_code42(self):
         with Target(token="t", no_delete=True) as tgt:

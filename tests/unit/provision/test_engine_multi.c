@@ -171,10 +171,21 @@ static void test_wakeup_interrupts_the_wait(void **state)
     struct http_multi *m = NULL;
     assert_int_equal(http_multi_new(0, &m), SC_OK);
     pthread_t t;
-    pthread_create(&t, NULL, waker, m);
-    /* Without the wake-up this would wait ten minutes (past the test's timeout). */
-    http_multi_poll(m, 600000);
+    int64_t t0 = sc_clock_mono_ms();
+    assert_int_equal(pthread_create(&t, NULL, waker, m), 0);
+    /* Without the wake-up this would wait ten minutes. The waker sleeps 100 ms first;
+     * a wake-up made before the wait starts ends the next wait at once, so the wait
+     * ends after the wake-up whatever the order, and long before its timeout (the
+     * upper bound leaves room for a loaded machine). */
+    assert_int_equal(http_multi_poll(m, 600000), 0);
+    int64_t waited = sc_clock_mono_ms() - t0;
     pthread_join(t, NULL);
+    assert_true(waited >= 90);
+    assert_true(waited < 60000);
+    /* the wake-up is spent: the next wait runs to its own timeout */
+    t0 = sc_clock_mono_ms();
+    http_multi_poll(m, 200);
+    assert_true(sc_clock_mono_ms() - t0 >= 150);
     http_multi_free(m);
 }
 

@@ -188,12 +188,144 @@ static void test_result_cap(void **state)
     expr_free(x);
 }
 
+static void test_escapes_numbers_and_text_of_values(void **state)
+{
+    (void)state;
+    assert_eval("'a\\\\b'", "\"a\\\\b\"");
+    assert_eval("'a\\nb\\tc\\rd'", "\"a\\nb\\tc\\rd\"");
+    assert_eval("\"\\'\"", "\"'\"");
+    assert_eval("1.25 + ''", "\"1.25\"");
+    assert_eval("false + '/' + null + '/' + true", "\"false//true\"");
+    assert_eval("-7 + ''", "\"-7\"");
+    /* integers past the integer range become reals */
+    assert_eval("99999999999999999999", "1e20");
+    /* equality compares text; null equals only null */
+    assert_eval("1 == '1'", "true");
+    assert_eval("null == ''", "false");
+    assert_eval("null != null", "false");
+    assert_eval("'a' != 'b'", "true");
+}
+
+static void test_truthiness_and_arguments_as_numbers(void **state)
+{
+    (void)state;
+    assert_eval("if(0, 'y', 'n')", "\"n\"");
+    assert_eval("if(0.0, 'y', 'n')", "\"n\"");
+    assert_eval("if(0.5, 'y', 'n')", "\"y\"");
+    assert_eval("if(false, 'y', 'n')", "\"n\"");
+    assert_eval("if('', 'y', 'n')", "\"n\"");
+    assert_eval("if('x', 'y', 'n')", "\"y\"");
+    assert_eval("if(null, 'y', 'n')", "\"n\"");
+    /* substring's numbers may be reals or text, and are clamped */
+    assert_eval("substring('abcdef', 1.9, '2')", "\"bc\"");
+    assert_eval("substring('abcdef', -3, -1)", "\"\"");
+    assert_eval("substring('abcdef', 'x')", "\"abcdef\"");
+    assert_eval("substring('abcdef', 99999999999999999999, 2)", "\"\"");
+    assert_eval("substring('abcdef', 2, 99999999999999999999)", "\"cdef\"");
+    assert_eval("substring(address.region, 1)", "null");
+    /* functions of a number take its text */
+    assert_eval("upper(12)", "\"12\"");
+    assert_eval("trim(3)", "\"3\"");
+    assert_eval("lower(true)", "\"true\"");
+    assert_eval("upper(address.region)", "null");
+    assert_eval("trim('')", "\"\"");
+    assert_eval("replace(12321, 2, 'x')", "\"1x3x1\"");
+    assert_eval("replace(address.region, 'a', 'b')", "null");
+    assert_eval("join(1, 'a', 'b', null, '')", "\"a1b\"");
+    assert_eval("switch(1, '1', 'one', 'other')", "\"one\"");
+    assert_eval("trim(' \\t\\n x \\r\\n')", "\"x\"");
+}
+
+static void test_more_errors(void **state)
+{
+    (void)state;
+    assert_error("'abc", "at position 1: unterminated string: expected '");
+    assert_error("'\\", "at position 2: unknown escape: use \\\" \\' \\\\ \\n \\t or \\r");
+    assert_error("1.", "at position 3: expected a digit after '.'");
+    assert_error("12345678901234567890123456789012345678901234567890123456789012345678901",
+                 "at position 1: the number is too long");
+    assert_error("lower(username,", "at position 16: expected a value but found the end");
+    assert_error("(1", "at position 3: expected ')' but found the end");
+    assert_error("username == ", "at position 13: expected a value but found the end");
+    assert_error("\x01", "at position 1: expected a value but found a character that has no "
+                         "meaning here");
+    struct expr *x = NULL;
+    struct sc_error e = {0};
+    assert_int_equal(expr_parse("'\xff'", &x, &e), SC_ERR_PARSE);
+    assert_non_null(strstr(e.message, "not valid UTF-8"));
+    /* more parts than the cap */
+    char *many = malloc(EXPR_MAX_LEN + 1);
+    size_t n = 0;
+    many[n++] = '1';
+    while (n + 2 < EXPR_MAX_LEN) {
+        many[n++] = '+';
+        many[n++] = '1';
+    }
+    many[n] = '\0';
+    memset(&e, 0, sizeof e);
+    assert_int_equal(expr_parse(many, &x, &e), SC_ERR_TOO_LARGE);
+    assert_non_null(strstr(e.message, "more than 512 parts"));
+    free(many);
+    /* calls nested past the cap */
+    char deep[400] = "";
+    for (int i = 0; i < 40; i++)
+        strcat(deep, "lower(");
+    strcat(deep, "'x'");
+    for (int i = 0; i < 40; i++)
+        strcat(deep, ")");
+    memset(&e, 0, sizeof e);
+    assert_int_equal(expr_parse(deep, &x, &e), SC_ERR_TOO_LARGE);
+    assert_non_null(strstr(e.message, "nested more than 32 deep"));
+    /* a NULL text is the empty expression */
+    memset(&e, 0, sizeof e);
+    assert_int_equal(expr_parse(NULL, &x, &e), SC_ERR_PARSE);
+    expr_free(NULL);
+}
+
+static void test_field_and_function_tables(void **state)
+{
+    (void)state;
+    struct expr *x = NULL;
+    struct sc_error e = {0};
+    assert_int_equal(expr_parse("  name.given ", &x, &e), SC_OK);
+    assert_string_equal(expr_field(x), "name.given");
+    expr_free(x);
+    assert_int_equal(expr_parse("upper(name.given)", &x, &e), SC_OK);
+    assert_null(expr_field(x));
+    expr_free(x);
+    assert_true(expr_field_known("population.name"));
+    assert_false(expr_field_known("shoeSize"));
+    size_t n = expr_function_count();
+    assert_int_equal(n, 9);
+    const char *usage = NULL;
+    size_t lo = 0, hi = 0;
+    int saw_substring = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = expr_function_at(i, &usage, &lo, &hi);
+        assert_non_null(name);
+        assert_non_null(strstr(usage, name));
+        if (strcmp(name, "substring") == 0) {
+            saw_substring = 1;
+            assert_int_equal(lo, 2);
+            assert_int_equal(hi, 3);
+        }
+    }
+    assert_true(saw_substring);
+    assert_null(expr_function_at(n, NULL, NULL, NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fields),     cmocka_unit_test(test_literals_and_concat),
-        cmocka_unit_test(test_functions),  cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_fields),
+        cmocka_unit_test(test_literals_and_concat),
+        cmocka_unit_test(test_functions),
+        cmocka_unit_test(test_errors),
         cmocka_unit_test(test_result_cap),
+        cmocka_unit_test(test_escapes_numbers_and_text_of_values),
+        cmocka_unit_test(test_truthiness_and_arguments_as_numbers),
+        cmocka_unit_test(test_more_errors),
+        cmocka_unit_test(test_field_and_function_tables),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

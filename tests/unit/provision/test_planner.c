@@ -542,6 +542,177 @@ static void test_unmapped_rows_stop_flowing_unless_cleared(void **state)
     json_decref(d);
 }
 
+static void test_action_names_and_clearing_nothing(void **state)
+{
+    (void)state;
+    static const struct {
+        enum planner_action a;
+        const char *name;
+    } names[] = {{PLANNER_NOOP, "NOOP"},
+                 {PLANNER_LOOKUP, "LOOKUP"},
+                 {PLANNER_CREATE, "CREATE"},
+                 {PLANNER_UPDATE, "UPDATE"},
+                 {PLANNER_ENABLE, "ENABLE"},
+                 {PLANNER_DISABLE, "DISABLE"},
+                 {PLANNER_DELETE, "DELETE"},
+                 {PLANNER_UNSYNCED, "UNSYNCED"},
+                 {PLANNER_PARTIAL, "PARTIALLY_SYNCED"},
+                 {PLANNER_OUT_OF_SCOPE, "OUT_OF_SCOPE"}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        assert_string_equal(planner_action_name(names[i].a), names[i].name);
+    assert_string_equal(planner_action_name((enum planner_action)99), "NOOP");
+    planner_op_clear(NULL);
+    assert_int_equal(planner_digest(NULL), 0);
+}
+
+static void test_reenable_by_put_when_updates_are_not_allowed(void **state)
+{
+    (void)state;
+    json_t *d = flat("Chief");
+    json_t *s = sent_of("Engineer", 0);
+    struct planner_input in = base(d);
+    in.target_id = "t1";
+    in.sent = s;
+    in.sent_digest = planner_digest(s);
+    in.allow_update = 0;
+    in.update_put = 1;
+    struct planner_op op;
+    struct sc_error e = {0};
+    assert_int_equal(planner_plan(&in, &op, &e), SC_OK);
+    assert_int_equal(op.action, PLANNER_ENABLE);
+    assert_string_equal(op.method, "PUT");
+    /* the whole resource as the target holds it, active again, the new title held back */
+    assert_string_equal(json_string_value(json_object_get(op.body, "id")), "t1");
+    assert_string_equal(json_string_value(json_object_get(op.body, "title")), "Engineer");
+    assert_true(json_is_true(json_object_get(op.body, "active")));
+    assert_string_equal(op.state, SYNC_STATE_PARTIAL);
+    planner_op_clear(&op);
+    /* nothing else differs: the re-enable brings it in sync */
+    json_object_set_new(d, "title", json_string("Engineer"));
+    assert_int_equal(planner_plan(&in, &op, &e), SC_OK);
+    assert_int_equal(op.action, PLANNER_ENABLE);
+    assert_string_equal(op.state, SYNC_STATE_SYNCED);
+    planner_op_clear(&op);
+    /* and without Allow disable, nothing is sent at all */
+    in.allow_disable = 0;
+    assert_int_equal(planner_plan(&in, &op, &e), SC_OK);
+    assert_int_equal(op.action, PLANNER_PARTIAL);
+    assert_null(op.method);
+    planner_op_clear(&op);
+    json_decref(d);
+    json_decref(s);
+}
+
+static void test_equal_values_under_another_digest_send_nothing(void **state)
+{
+    (void)state;
+    /* an older record whose digest was made another way: the values are the same, so
+     * nothing is sent and the canonical state is recorded */
+    json_t *d = flat("Engineer");
+    json_t *s = sent_of("Engineer", 1);
+    struct planner_input in = base(d);
+    in.target_id = "t1";
+    in.sent = s;
+    in.sent_digest = planner_digest(s) ^ 1;
+    struct planner_op op;
+    struct sc_error e = {0};
+    assert_int_equal(planner_plan(&in, &op, &e), SC_OK);
+    assert_int_equal(op.action, PLANNER_NOOP);
+    assert_null(op.method);
+    assert_null(op.log_action);
+    assert_string_equal(op.state, SYNC_STATE_SYNCED);
+    assert_non_null(op.next_sent);
+    assert_int_equal(op.next_digest, planner_digest(s));
+    planner_op_clear(&op);
+    json_decref(d);
+    json_decref(s);
+}
+
+static void test_null_values_are_no_change(void **state)
+{
+    (void)state;
+    /* a null the target never had, or a null recorded as sent, is not a change */
+    json_t *d = flat("Chief");
+    json_object_set_new(d, "nickName", json_null());
+    json_t *s = sent_of("Engineer", 1);
+    json_object_set_new(s, "displayName", json_null());
+    struct planner_input in = base(d);
+    in.target_id = "t1";
+    in.sent = s;
+    in.sent_digest = planner_digest(s);
+    struct planner_op op;
+    struct sc_error e = {0};
+    assert_int_equal(planner_plan(&in, &op, &e), SC_OK);
+    assert_int_equal(op.action, PLANNER_UPDATE);
+    assert_int_equal(json_array_size(op.changes), 1);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(op.changes, 0), "attribute")), "title");
+    planner_op_clear(&op);
+    json_decref(d);
+    json_decref(s);
+}
+
+static void test_a_rejected_attribute_is_held_at_the_targets_value(void **state)
+{
+    (void)state;
+    /* the target holds "Engineer"; the user wants "Chief", which it rejected: the title
+     * stays at what the target has while the rest goes out */
+    json_t *d = flat("Chief");
+    json_object_set_new(d, "nickName", json_string("al"));
+    json_t *s = sent_of("Engineer", 1);
+    json_t *rej = json_pack("{s:{s:s, s:s}}", "title", "value", "Chief", "error", "no");
+    struct planner_input in = base(d);
+    in.target_id = "t1";
+    in.sent = s;
+    in.sent_digest = planner_digest(s);
+    in.rejected = rej;
+    struct planner_op op;
+    struct sc_error e = {0};
+    assert_int_equal(planner_plan(&in, &op, &e), SC_OK);
+    char got[256];
+    patch_ops(op.body, got, sizeof got);
+    assert_string_equal(got, "add:nickName");
+    assert_string_equal(op.state, SYNC_STATE_PARTIAL);
+    assert_string_equal(json_string_value(json_object_get(op.next_sent, "title")), "Engineer");
+    planner_op_clear(&op);
+    json_decref(rej);
+    json_decref(s);
+    json_decref(d);
+}
+
+static void test_an_attribute_that_is_no_scim_path_cannot_be_sent(void **state)
+{
+    (void)state;
+    json_t *d = json_pack("{s:s, s:s}", "userName", "ada", "no such [attribute", "x");
+    struct planner_input in = base(d);
+    in.absent = 1;
+    struct planner_op op;
+    struct sc_error e = {0};
+    assert_int_equal(planner_plan(&in, &op, &e), SC_ERR_INVALID);
+    assert_string_equal(e.field, "mappings");
+    assert_null(op.body);
+    assert_null(op.method);
+    /* and the same for a PUT of a linked account */
+    json_t *s = json_pack("{s:s, s:b}", "userName", "ada", "active", 1);
+    in.absent = 0;
+    in.target_id = "t1";
+    in.sent = s;
+    in.sent_digest = planner_digest(s);
+    in.update_put = 1;
+    memset(&e, 0, sizeof e);
+    assert_int_equal(planner_plan(&in, &op, &e), SC_ERR_INVALID);
+    assert_null(op.body);
+    /* and a disable by PUT of it; a failed plan holds nothing (no leak, no half op) */
+    in.in_scope = 0;
+    memset(&e, 0, sizeof e);
+    assert_int_equal(planner_plan(&in, &op, &e), SC_ERR_INVALID);
+    assert_null(op.next_sent);
+    assert_null(op.changes);
+    assert_null(op.method);
+    json_decref(s);
+    json_decref(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -562,6 +733,12 @@ int main(void)
         cmocka_unit_test(test_rejected_attribute_is_held_until_its_value_changes),
         cmocka_unit_test(test_excluded_keys_wait_for_a_later_attempt),
         cmocka_unit_test(test_unmapped_rows_stop_flowing_unless_cleared),
+        cmocka_unit_test(test_action_names_and_clearing_nothing),
+        cmocka_unit_test(test_reenable_by_put_when_updates_are_not_allowed),
+        cmocka_unit_test(test_equal_values_under_another_digest_send_nothing),
+        cmocka_unit_test(test_null_values_are_no_change),
+        cmocka_unit_test(test_a_rejected_attribute_is_held_at_the_targets_value),
+        cmocka_unit_test(test_an_attribute_that_is_no_scim_path_cannot_be_sent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
