@@ -351,6 +351,14 @@ static int is_config_event(const char *kind)
     return strncmp(kind, "rule.", 5) == 0 || strncmp(kind, "connection.", 11) == 0;
 }
 
+static int is_fresh(char (*fresh)[STORE_SYNC_ID_MAX], size_t n, const char *rule_id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(fresh[i], rule_id) == 0)
+            return 1;
+    return 0;
+}
+
 /* Handles one batch of events. Returns the number handled (0 when none), -1 on error. */
 static int process_events(struct provision_engine *eng)
 {
@@ -375,15 +383,19 @@ static int process_events(struct provision_engine *eng)
     for (size_t i = 0; i < n && !err; i++) {
         const struct store_event *x = &ev[i];
         if (strncmp(x->kind, "user.", 5) == 0) {
+            /* A rule that became active in this batch is left out: its first resync (run
+             * after this batch) covers every user as it is then, with one listing of the
+             * target, and a job per user beside it would race that listing. */
             for (struct eng_rule *er = eng->rules; er && !err; er = er->next)
-                if (!er->retired)
+                if (!er->retired && !is_fresh(fresh, nfresh, rule_id_of(er)))
                     err = store_sync_outbox_touch(eng->st, rule_id_of(er), x->object_id, 0, now);
         } else if (strncmp(x->kind, "group.", 6) == 0) {
             eng->groups_stale = 1;
             /* A user joining or leaving a group directly concerns that user only. */
             char *member = strcmp(x->kind, "group.members") == 0 ? member_user(eng, x) : NULL;
             for (struct eng_rule *er = eng->rules; er && !err; er = er->next) {
-                if (er->retired || !er->sr->uses_groups)
+                if (er->retired || !er->sr->uses_groups ||
+                    (member && is_fresh(fresh, nfresh, rule_id_of(er))))
                     continue;
                 if (member)
                     err = store_sync_outbox_touch(eng->st, rule_id_of(er), member, 0, now);

@@ -84,6 +84,7 @@ struct job {
     int64_t retry_at;
     int success;               /* at least one call succeeded */
     uint64_t stamp;            /* the user's source stamp, read before the user (0 = unknown) */
+    int unsent;                /* the current call could not be sent (its text says why) */
     int conflicts;             /* creates answered 409 */
     int searched;              /* the target's pages were searched after a conflict */
     int search_after_conflict; /* the search in progress follows a missed look-up */
@@ -290,7 +291,9 @@ static void error_text(const struct job *j, const char *method, const struct htt
     memset(se, 0, sizeof *se);
     struct sc_buf full;
     sc_buf_init(&full, 0);
-    if (res->status == 0) {
+    if (res->status == 0 && j->unsent) {
+        sc_buf_puts(&full, res->error); /* nothing was sent: the reason alone */
+    } else if (res->status == 0) {
         sc_buf_printf(&full, "%s: no response: %s", method ? method : "call",
                       res->error[0] ? res->error : "transport error");
     } else {
@@ -379,7 +382,9 @@ void engine__job_unsent(struct provision_engine *eng, struct job *j, const char 
     memset(&res, 0, sizeof res);
     sc_strlcpy(res.error, why, sizeof res.error);
     j->er->cs->inflight--;
+    j->unsent = 1;
     job_failed(j, &res);
+    j->unsent = 0;
 }
 
 static void job_unlink(struct job *j, int absent)

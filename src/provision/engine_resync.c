@@ -133,7 +133,9 @@ static void on_page(void *arg, const struct http_multi_result *res)
     rs->start += (int64_t)got;
     size_t have = json_array_size(rs->resources);
     if (got == 0 || (int64_t)have >= total) {
-        rs->complete = got > 0 || (int64_t)have >= total;
+        /* complete: every account the target counted, or (when it does not say how
+         * many) read to its empty last page */
+        rs->complete = (int64_t)have >= total || total == INT64_MAX;
         resync_finish(rs);
         return;
     }

@@ -177,7 +177,7 @@ class Unmapping(unittest.TestCase):
 
 
 class StrictLookup(unittest.TestCase):
-    def check(self, nusers):
+    def check(self, nusers, wait_events=True):
         with FakeTarget(ignore_filter=True) as tgt, Serve() as srv:
             f = Flow(srv, tgt)
             # strangers on the target, and one account that is ours (different case)
@@ -191,7 +191,8 @@ class StrictLookup(unittest.TestCase):
             # the users' own events are handled before the rule is active: only the
             # rule's first resync works on them (one listing, or one search per user)
             f.setup(population="Code42 Users", enable=False)
-            f.wait_events_handled()
+            if wait_events:
+                f.wait_events_handled()
             f.enable()
             wait_until(lambda: synced(f, nusers), timeout=WAIT, what="every user SYNCED")
             accts = tgt.user_list()
@@ -205,6 +206,12 @@ class StrictLookup(unittest.TestCase):
                              sorted(["stranger0", "stranger1", "stranger2"] + names))
             linked = [e for e in f.logs(action="LINK")]
             self.assertEqual([e["username"] for e in linked], ["user0"])
+
+    def test_users_whose_events_meet_the_rule_enabled_are_linked_once(self):
+        # the import's events and the rule's activation handled in one batch: the
+        # rule's first resync alone works on the users (no job per user racing it)
+        for _ in range(3):
+            self.check(60, wait_events=False)
 
     def test_few_users_are_searched_for_in_pages(self):
         self.check(5)
