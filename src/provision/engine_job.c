@@ -951,7 +951,22 @@ static void fail_conflict_loop(struct job *j)
  * what its schema lacks, silently): new array, or NULL when none or when the answer is
  * not a whole resource (then nothing can be told). A quick scan of the text first: only
  * when some attribute name is absent from it is the answer parsed. */
-static json_t *dropped_keys(const struct job *j, const struct http_multi_result *res)
+/* Does a changes array ([{"attribute",...}]) name attribute k? */
+static int changes_name(const json_t *changes, const char *k)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(changes, i, c)
+    {
+        const char *a = json_string_value(json_object_get(c, "attribute"));
+        if (a && strcmp(a, k) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static json_t *dropped_keys(const struct job *j, const struct http_multi_result *res,
+                            const json_t *changed)
 {
     const char *text = res->body.data;
     if (!text || !res->body.len || !memmem(text, res->body.len, "\"userName\"", 10))
@@ -959,7 +974,8 @@ static json_t *dropped_keys(const struct job *j, const struct http_multi_result 
     const struct sync_rule *r = j->er->sr;
     int missing = 0;
     for (size_t i = 0; i < r->npaths && !missing; i++) {
-        if (!json_object_get(j->op.next_sent, r->keys[i]))
+        if (!json_object_get(j->op.next_sent, r->keys[i]) ||
+            (changed && !changes_name(changed, r->keys[i])))
             continue;
         char quoted[160];
         int n = snprintf(quoted, sizeof quoted, "\"%s\"", r->paths[i]->attr);
@@ -978,16 +994,53 @@ static json_t *dropped_keys(const struct job *j, const struct http_multi_result 
     json_t *out = NULL;
     const char *k;
     json_t *v;
+    size_t considered = 0;
     json_object_foreach(j->op.next_sent, k, v)
     {
-        if (strcmp(k, "active") == 0 || json_object_get(found, k))
+        if (strcmp(k, "active") == 0 || (changed && !changes_name(changed, k)))
+            continue;
+        considered++;
+        if (json_object_get(found, k))
             continue;
         if (!out)
             out = json_array();
         json_array_append_new(out, json_string(k));
     }
     json_decref(found);
+    if (changed && considered > 1 && json_array_size(out) == considered) {
+        /* nothing it was sent shows: a short representation, not a judgement */
+        json_decref(out);
+        out = NULL;
+    }
     return out;
+}
+
+/* After a successful update: the attributes the answer shows the account does not hold
+ * although they were sent (a target that silently drops what its schema lacks, even from
+ * a PUT) are recorded as rejected, in the target's absence of words. Returns 1 when
+ * there were some (what the target holds is corrected), else 0. */
+static int job_dropped(struct job *j, const struct http_multi_result *res, long st)
+{
+    json_t *dropped = dropped_keys(j, res, j->op.changes);
+    if (!dropped)
+        return 0;
+    json_t *held = json_deep_copy(j->sent);
+    size_t i;
+    json_t *kv;
+    json_array_foreach(dropped, i, kv)
+    {
+        const char *k = json_string_value(kv);
+        char msg[ERR_TEXT_MAX];
+        snprintf(msg, sizeof msg,
+                 "%s answered %ld but the account does not hold %s: the target does not keep "
+                 "it (its schema may lack it)",
+                 method_of(j), st, k);
+        reject_key(j, k, msg, (int)st);
+        json_object_del(held, k);
+    }
+    job_set_sent(j, held);
+    json_decref(dropped);
+    return 1;
 }
 
 static void on_created(struct job *j, const struct http_multi_result *res, long st)
@@ -1018,7 +1071,7 @@ static void on_created(struct job *j, const struct http_multi_result *res, long 
     json_decref(body);
     json_decref(j->rejected);
     j->rejected = json_incref(j->op.rejected);
-    json_t *dropped = dropped_keys(j, res);
+    json_t *dropped = dropped_keys(j, res, NULL);
     if (dropped) {
         /* The account does not hold them: what is sent next says so to the target (a
          * PATCH the target either takes or refuses in its own words). */
@@ -1150,6 +1203,8 @@ static void on_response(void *arg, const struct http_multi_result *res)
         job_log(j, j->op.log_action, "SUCCESS", (int)st, j->op.changes, NULL);
         json_decref(j->rejected);
         j->rejected = json_incref(j->op.rejected);
+        if (j->op.action != PLANNER_DISABLE && job_dropped(j, res, st))
+            break; /* the target did not keep some of it: plan again without */
         if (j->pending && narrow_next(j))
             break; /* the next piece of a narrowed write */
         job_settle(j);
