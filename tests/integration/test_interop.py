@@ -511,6 +511,16 @@ class _Matrix:
         """A mapped attribute the target's schema does not declare: every user ends
         PARTIALLY_SYNCED naming it, and everything else still arrives, on create and on
         a later update that changes that attribute together with the title."""
+        self.lacking_attribute()
+
+    def test_f_attribute_the_target_lacks_with_put(self):
+        """The same with Update method PUT: the servers drop the attribute from a PUT
+        without a word (200, the answer without it), as they do on POST; the answer says
+        the account does not hold it, so the users are PARTIALLY_SYNCED naming it, not
+        SYNCED."""
+        self.lacking_attribute(update_method="PUT")
+
+    def lacking_attribute(self, update_method=None):
         if not self.profile.missing:
             self.skipTest("%s declares every attribute a mapping can name" % self.profile.name)
         row, attr, source, options = self.profile.missing
@@ -518,7 +528,11 @@ class _Matrix:
         self.lacks = set(self.profile.lacks) | {attr}
         mapping = list(SEED_MAPPING) + ([row] if row else [])
         self.add_people("ada", "grace")
-        self.enable(mapping)
+        self.mark = self.px.count()
+        conn = dict(self.profile.conn)
+        if update_method:
+            conn["preferences"] = dict(conn.get("preferences") or {}, updateMethod=update_method)
+        self.f.setup(user_filter=pop_filter(POP), mapping=mapping, **conn)
         self.settle("create with %s mapped" % attr)
         self.check_states("create", {"ada": "PARTIALLY_SYNCED", "grace": "PARTIALLY_SYNCED"})
         self.step()
@@ -829,6 +843,7 @@ class FilterIgnoringTest(_Matrix, unittest.TestCase):
     test_b_preexisting_account_in_another_case = None
     test_d_disable = test_e_scope_exit_and_reentry = None
     test_f_attribute_the_target_lacks = test_g_unmapped_row_is_left_alone = None
+    test_f_attribute_the_target_lacks_with_put = None
     test_j_drift_repair = test_k_normalised_values = None
 
 
