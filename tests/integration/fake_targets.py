@@ -19,10 +19,10 @@ import re
 import threading
 import urllib.parse
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 from harness import free_port
-from interop import ScimClient, USER_SCHEMA
+from interop import LoopbackServer, ScimClient, USER_SCHEMA
 
 LIST = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
@@ -246,8 +246,7 @@ class FilterIgnoringTarget(ScimClient):
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = serve
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.server.daemon_threads = True
+        self.server = LoopbackServer(("127.0.0.1", self.port), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         return self

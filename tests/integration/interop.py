@@ -5,13 +5,18 @@ Every server here has what harness.Target has (start/stop as a context manager,
 `scim_base`, `token`, `scim()`, `users()`) plus:
 
     create_user(body)   POST /Users through the server's own SCIM API; returns the resource
+    replace_user(id, **changes)
+                        an edit made directly on the server, as its own administrator would:
+                        GET the account, change the given attributes, PUT it back
     user_named(name)    the user whose userName matches (case-insensitively), found by
                         listing every user (never by the server's filter, which varies)
     reset()             deletes every user through the server's SCIM API
+    core_schema         the URN of the server's core User schema (create_user's default)
 
 The servers:
 
     ScimitarTarget      `scimitar target` (harness.Target with the methods above)
+    Scimitar11Target    `scimitar target --scim-version 1.1` (SCIM 1.1 at /scim/v1)
     ScimmyServer        SCIMMY 1.3 + scimmy-routers on Express (tests/interop/scimmy-server.mjs)
     BetterAuthServer    Better Auth 1.7 with @better-auth/scim (tests/interop/better-auth-server.mjs)
     FilterIgnoringTarget  (fake_targets.py) a target that ignores `filter`
@@ -37,6 +42,7 @@ from harness import Target, free_port, http, wait_until
 
 INTEROP_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "interop"))
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+USER_SCHEMA_11 = "urn:scim:schemas:core:1.0"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 
@@ -45,6 +51,7 @@ class ScimClient:
 
     scim_base = None
     token = None
+    core_schema = USER_SCHEMA
 
     def scim(self, method, path, body=None, raw=None, headers=None, token=None):
         h = {"Accept": "application/scim+json"}
@@ -81,9 +88,24 @@ class ScimClient:
     def create_user(self, body):
         """Creates an account directly through the server's SCIM API; returns it."""
         body = dict(body)
-        body.setdefault("schemas", [USER_SCHEMA])
+        body.setdefault("schemas", [self.core_schema])
         st, res, _ = self.scim("POST", "/Users", body)
         assert st == 201, ("POST /Users", st, res)
+        return res
+
+    def replace_user(self, rid, **changes):
+        """Edits account rid directly on the server: reads it, sets each attribute of
+        `changes` (None removes it), and PUTs the whole resource back. Returns the answer."""
+        st, res, _ = self.scim("GET", "/Users/" + rid)
+        assert st == 200, ("GET /Users/" + rid, st, res)
+        body = {k: v for k, v in res.items() if k not in ("id", "meta")}
+        for k, v in changes.items():
+            if v is None:
+                body.pop(k, None)
+            else:
+                body[k] = v
+        st, res, _ = self.scim("PUT", "/Users/" + rid, body)
+        assert st == 200, ("PUT /Users/" + rid, st, res)
         return res
 
     def reset(self):
@@ -97,6 +119,18 @@ class ScimitarTarget(ScimClient, Target):
     """`scimitar target` (strict, full RFC 7643 schema, deletes allowed unless no_delete)."""
 
     name = "scimitar-target"
+
+
+class Scimitar11Target(ScimitarTarget):
+    """`scimitar target --scim-version 1.1`: SCIM 1.1 (draft-scim-api-01) at /scim/v1,
+    strict (2.0 bodies and URNs are refused)."""
+
+    name = "scimitar-target-1.1"
+    core_schema = USER_SCHEMA_11
+
+    def __init__(self, **kw):
+        super().__init__(extra=["--scim-version", "1.1"] + list(kw.pop("extra", [])), **kw)
+        self.scim_base = self.base + "/scim/v1"
 
 
 class NodeServer(ScimClient):
@@ -185,10 +219,21 @@ class BetterAuthServer(NodeServer):
     path = "/api/auth/scim/v2"
 
 
+class LoopbackServer(ThreadingHTTPServer):
+    """A threading HTTP server whose listen backlog holds the engine's burst of new
+    connections (up to 256 per target): with the default of 5 the kernel drops the rest
+    of the SYNs and each dropped connection waits for a retransmission (1 s, 3 s, 7 s,
+    ...), which stalls a bulk test for tens of seconds."""
+
+    request_queue_size = 512
+    daemon_threads = True
+
+
 class RecordingProxy(ScimClient):
     """An HTTP/1.1 proxy on a free loopback port that forwards every request to an
     upstream server unchanged and records it with the answer:
-    requests() -> [{"method", "path", "body" (parsed JSON or None), "status", "answer"}].
+    requests() -> [{"method", "path", "body" (parsed JSON or None), "status", "answer",
+    "at" (seconds since the proxy started, when the answer came)}].
     `scim_base` is the upstream's SCIM base as seen through the proxy."""
 
     HOP = {"connection", "keep-alive", "transfer-encoding", "expect", "host",
@@ -205,7 +250,7 @@ class RecordingProxy(ScimClient):
         self.lock = threading.Lock()
         self.log = []
         self.inflight = 0
-        self.last_at = time.monotonic()
+        self.last_at = self.started_at = time.monotonic()
         self.server = None
         self.thread = None
 
@@ -253,8 +298,7 @@ class RecordingProxy(ScimClient):
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = forward
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.server.daemon_threads = True
+        self.server = LoopbackServer(("127.0.0.1", self.port), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         return self
@@ -268,10 +312,11 @@ class RecordingProxy(ScimClient):
             except ValueError:
                 return b.decode("utf-8", "replace")
         with self.lock:
-            self.log.append({"method": method, "path": path, "body": parse(data),
-                             "status": status, "answer": parse(payload)})
             self.inflight -= 1
             self.last_at = time.monotonic()
+            self.log.append({"method": method, "path": path, "body": parse(data),
+                             "status": status, "answer": parse(payload),
+                             "at": round(self.last_at - self.started_at, 3)})
 
     def requests(self):
         with self.lock:
