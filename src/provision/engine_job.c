@@ -903,7 +903,8 @@ static void on_verify(struct job *j, const struct http_multi_result *res, long s
     json_decref(body);
     json_t *found = sync_rule_project(j->er->sr, res20);
     json_decref(res20);
-    if (!j->sent || planner_digest(found) != j->link.digest) {
+    if (!j->sent ||
+        (planner_digest(found) != j->link.digest && !sync_rule_holds(j->er->sr, j->sent, found))) {
         json_t *ch = json_array();
         const char *k;
         json_t *v;

@@ -27,6 +27,7 @@ void sync_rule_free(struct sync_rule *r)
         scim_path_free(r->paths[i]);
     free(r->paths);
     free(r->keys);
+    free(r->case_exact);
     scim_path_free(r->ident_path);
     json_decref(r->clear);
     rule_compiled_free(r->rc);
@@ -44,7 +45,8 @@ enum sc_err sync_rule_new(struct rule_compiled *rc, struct sync_rule **out, stru
     size_t n = mapping_count(rc->mapping);
     r->paths = calloc(n ? n : 1, sizeof *r->paths);
     r->keys = calloc(n ? n : 1, sizeof *r->keys);
-    if (!r->paths || !r->keys) {
+    r->case_exact = calloc(n ? n : 1, 1);
+    if (!r->paths || !r->keys || !r->case_exact) {
         sync_rule_free(r);
         return sc_error_set(e, SC_ERR_NOMEM, NULL, "out of memory");
     }
@@ -57,6 +59,8 @@ enum sc_err sync_rule_new(struct rule_compiled *rc, struct sync_rule **out, stru
             sync_rule_free(r);
             return SC_ERR_INVALID;
         }
+        r->case_exact[r->npaths] =
+            (unsigned char)scim_path_case_exact(scim_resource_type_user(), r->paths[r->npaths]);
         r->keys[r->npaths++] = p;
     }
     const char *ident = rc->conn->user_identifier ? rc->conn->user_identifier : "userName";
@@ -171,6 +175,35 @@ const char *sync_rule_identifier(const struct sync_rule *r, const json_t *desire
     if (!r->ident_key || !desired)
         return NULL;
     return json_string_value(json_object_get(desired, r->ident_key));
+}
+
+/* Is the value at key of a the same as b's, with the case of key's attribute? */
+static int same_value(const struct sync_rule *r, const char *key, const json_t *a, const json_t *b)
+{
+    if (a && b && json_equal(a, b))
+        return 1;
+    if (!a || !b || !json_is_string(a) || !json_is_string(b))
+        return 0;
+    for (size_t i = 0; i < r->npaths; i++)
+        if (strcmp(r->keys[i], key) == 0)
+            return !r->case_exact[i] && sc_strcaseeq(json_string_value(a), json_string_value(b));
+    return 0;
+}
+
+int sync_rule_holds(const struct sync_rule *r, const json_t *sent, const json_t *found)
+{
+    if (!sent || !found)
+        return !sent && !found;
+    if (json_object_size(sent) != json_object_size(found))
+        return 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)sent, k, v)
+    {
+        if (!same_value(r, k, v, json_object_get(found, k)))
+            return 0;
+    }
+    return 1;
 }
 
 int sync_rule_identifier_equal(const struct sync_rule *r, const char *a, const char *b)
@@ -729,11 +762,17 @@ static enum sc_err verify_from_listing(struct pass *p, const json_t *resources, 
             json_decref(flat);
             continue;
         }
-        p->res->drifted++;
         struct store_sync_link l = {0};
         json_t *sent = NULL;
         if (store_sync_link_get(p->st, rule_id, en->user_id, &l) == SC_OK && l.sent)
             sent = json_loads(l.sent, 0, NULL);
+        if (flat && sync_rule_holds(p->r, sent, flat)) { /* the target's own case */
+            json_decref(flat);
+            json_decref(sent);
+            store_sync_link_clear(&l);
+            continue;
+        }
+        p->res->drifted++;
         json_t *ch = flat ? drift_changes(sent, flat) : NULL;
         const char *gone = "the account no longer exists on the target; creating it again";
         if (p->plan) {

@@ -23,8 +23,9 @@ struct scim_path;
 /* A rule ready for syncing. Read-only once built; may be shared by threads. */
 struct sync_rule {
     struct rule_compiled *rc;
-    struct scim_path **paths; /* mapping row i's SCIM path, parsed */
-    const char **keys;        /* mapping row i's flat key (canonical path, borrowed) */
+    struct scim_path **paths;  /* mapping row i's SCIM path, parsed */
+    const char **keys;         /* mapping row i's flat key (canonical path, borrowed) */
+    unsigned char *case_exact; /* mapping row i's values compare case-sensitively */
     size_t npaths;
     const char *ident_key;        /* the flat key of the connection's user identifier,
                                      or NULL when no row maps it */
@@ -76,6 +77,12 @@ enum sc_err sync_rule_read_list(const struct sync_rule *r, const json_t *body, i
 
 /* Returns the identifier value in desired (borrowed), or NULL. */
 const char *sync_rule_identifier(const struct sync_rule *r, const json_t *desired);
+
+/* Returns non-zero when the target holds what was sent: flat attribute sets (sent, and
+ * found: sync_rule_project of the account) equal, or equal but for the ASCII case of
+ * values whose attribute is not caseExact (RFC 7643: userName, emails) — a target that
+ * lower-cases emails has not drifted. Either may be NULL (then equal only to NULL). */
+int sync_rule_holds(const struct sync_rule *r, const json_t *sent, const json_t *found);
 
 /* Returns non-zero when two identifier values are the same account's: equal, or equal
  * but for ASCII case when the identifier is not caseExact. */
