@@ -93,6 +93,11 @@ void api_json(struct api_call *c, int status, json_t *body);
  * otherwise the 400/413 response is already set and -1 is returned. */
 int api_body_object(struct api_call *c, json_t **out);
 
+/* api_body_object without answering: on failure -1 is returned with e saying why
+ * (api_error_from answers it as api_body_object would have), for a handler that must
+ * report another error first. */
+int api_body_parse(struct api_call *c, json_t **out, struct sc_error *e);
+
 /* Reads ?limit= (default API_DEFAULT_LIMIT, 1..API_MAX_LIMIT) and ?cursor= (opaque,
  * may be NULL). Returns -1 with a 400 response set when limit is malformed. */
 int api_page_params(struct api_call *c, int *limit, const char **cursor);

@@ -37,29 +37,36 @@ void api_json(struct api_call *c, int status, json_t *body)
     http_response_json(c->res, status, body);
 }
 
-int api_body_object(struct api_call *c, json_t **out)
+int api_body_parse(struct api_call *c, json_t **out, struct sc_error *e)
 {
     const char *ct = http_request_header(c->req, "Content-Type");
     if (ct && !strstr(ct, "json")) {
-        api_error(c, SC_ERR_PARSE, NULL, "send the body as application/json, not %s", ct);
+        sc_error_set(e, SC_ERR_PARSE, NULL, "send the body as application/json, not %s", ct);
         return -1;
     }
     if (!sc_utf8_valid(c->req->body, c->req->body_len)) {
-        api_error(c, SC_ERR_PARSE, NULL, "the request body is not valid UTF-8");
+        sc_error_set(e, SC_ERR_PARSE, NULL, "the request body is not valid UTF-8");
         return -1;
     }
-    struct sc_error e = {0};
     json_t *v = NULL;
-    if (sc_json_parse(c->req->body, c->req->body_len, SC_JSON_MAX_DEPTH, &v, &e)) {
-        api_error_from(c, &e);
+    if (sc_json_parse(c->req->body, c->req->body_len, SC_JSON_MAX_DEPTH, &v, e))
         return -1;
-    }
     if (!json_is_object(v)) {
         json_decref(v);
-        api_error(c, SC_ERR_PARSE, NULL, "the request body must be a JSON object");
+        sc_error_set(e, SC_ERR_PARSE, NULL, "the request body must be a JSON object");
         return -1;
     }
     *out = v;
+    return 0;
+}
+
+int api_body_object(struct api_call *c, json_t **out)
+{
+    struct sc_error e = {0};
+    if (api_body_parse(c, out, &e)) {
+        api_error_from(c, &e);
+        return -1;
+    }
     return 0;
 }
 
