@@ -1,28 +1,38 @@
 /* The admin REST API framework: the route table, dispatch with path parameters, admin
  * bearer-token authentication, JSON bodies with limits, and the error shape
  *   {"error": {"code": "INVALID_VALUE", "message": "...", "field": "email"}}
- * Resource handlers live one file per resource (api/users.c, api/rules.c, ...) and
- * export a route array; api/routes.c lists the arrays. The same table drives dispatch,
- * `scimitar serve --routes` and docs/api.md. */
+ * Handlers live one file per area (api/directory_routes.c, api/config_routes.c, ...),
+ * each exporting a route array; api/router.c lists the arrays. The same table drives
+ * dispatch, `scimitar serve --routes` and docs/api.md. Handlers hold no business rules:
+ * they parse, call directory/, provision/ or admin/ with the request's store
+ * connection, and answer; nothing here includes a store/ header. */
 #ifndef SC_API_API_H
 #define SC_API_API_H
 
 #include "base/err.h"
 #include "base/buf.h"
 #include "http/server.h"
-#include "store/store.h"
 
 #include <jansson.h>
 #include <stdint.h>
+
+struct store; /* a database connection (store/store.h), opaque here */
 
 #define API_MAX_PARAMS 4
 #define API_DEFAULT_LIMIT 100
 #define API_MAX_LIMIT 1000
 
-/* Shared by every request: set up by `scimitar serve`, read-only afterwards. */
+/* Shared by every request: set up by `scimitar serve`, read-only afterwards. The API
+ * never opens the database itself: it borrows a connection per request through
+ * store_acquire and hands it to directory/ and provision/. */
 struct api_ctx {
-    struct store_pool *pool;
-    char admin_token_hash[65]; /* sha256 hex of the admin token */
+    /* Lends the calling thread a database connection for one request (NULL when none
+     * can be opened: the request gets a 500); store_release takes it back. Both
+     * thread-safe. */
+    struct store *(*store_acquire)(void *arg);
+    void (*store_release)(void *arg, struct store *st);
+    void *store_arg;
+    char admin_token_hash[65]; /* sha256 hex of the admin token (admin/admin.h) */
     /* Called after a request committed changes that the provisioning engine must see
      * (change events, resync requests). May be NULL. Must be cheap and thread-safe. */
     void (*wake)(void *arg);
@@ -44,7 +54,7 @@ struct api_call {
     struct api_ctx *ctx;
     const struct http_request *req;
     struct http_response *res;
-    struct store *st;                   /* a pooled connection, borrowed for this request */
+    struct store *st;                   /* a connection lent for this request (opaque) */
     const char *params[API_MAX_PARAMS]; /* values of {…} segments, in order */
     char param_buf[API_MAX_PARAMS][256];
     int nparams;

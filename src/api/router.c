@@ -1,7 +1,8 @@
-/* Dispatch: authentication, route matching with {param} segments, a pooled store
- * connection per request, and the JSON error shape. */
+/* Dispatch: authentication, route matching with {param} segments, a database
+ * connection lent to each request (struct api_ctx's store_acquire), and the JSON error
+ * shape. */
 #include "api/api.h"
-#include "base/id.h"
+#include "admin/admin.h"
 #include "base/json.h"
 #include "base/log.h"
 
@@ -158,9 +159,7 @@ static int authorised(struct api_ctx *ctx, const struct http_request *req)
         tok++;
     if (!*tok || strlen(tok) > 512)
         return 0;
-    char hash[65];
-    sc_sha256_hex(tok, hash);
-    return sc_secret_equal(hash, ctx->admin_token_hash);
+    return admin_token_matches(ctx->admin_token_hash, tok);
 }
 
 /* Routes req: finds its route into *found, or answers 404/405 (or serves the console
@@ -233,13 +232,13 @@ void api_handle(void *vctx, const struct http_request *req, struct http_response
     const struct api_route *found = NULL;
     if (route_request(&c, &found, 1))
         return;
-    c.st = store_pool_acquire(ctx->pool);
+    c.st = ctx->store_acquire(ctx->store_arg);
     if (!c.st) {
         api_error(&c, SC_ERR_DB, NULL, "the database cannot be opened");
         return;
     }
     found->fn(&c);
-    store_pool_release(ctx->pool, c.st);
+    ctx->store_release(ctx->store_arg, c.st);
     if (sc_log_enabled(SC_LOG_DEBUG))
         SC_DEBUG("api.request", "method=%s route=\"%s\" status=%d", req->method, found->pattern,
                  res->status);

@@ -3,9 +3,9 @@
  * variable SCIMITAR_ADMIN_TOKEN sets it), starts the provisioning engine and the HTTP
  * server (REST API + console), and shuts down cleanly on SIGTERM or SIGINT. */
 #include "cli/commands.h"
+#include "admin/admin.h"
 #include "api/api.h"
 #include "base/clock.h"
-#include "base/id.h"
 #include "base/log.h"
 #include "http/allow.h"
 #include "http/server.h"
@@ -50,37 +50,31 @@ static void serve_usage(FILE *out)
 }
 
 /* Makes sure the database holds an admin token hash; prints a new token once. */
-static int ensure_admin_token(struct store *st, char hash_out[65])
+static int ensure_admin_token(struct store *st, char hash_out[ADMIN_TOKEN_HASH_SIZE])
 {
-    const char *env = getenv("SCIMITAR_ADMIN_TOKEN");
-    if (env && *env) {
-        if (strlen(env) < 16) {
-            fprintf(stderr, "scimitar serve: SCIMITAR_ADMIN_TOKEN must be at least 16 "
-                            "characters long\n");
-            return -1;
-        }
-        sc_sha256_hex(env, hash_out);
-        return store_setting_set(st, "admin.token_hash", hash_out) == SC_OK ? 0 : -1;
+    char token[ADMIN_TOKEN_NEW_SIZE];
+    struct sc_error e = {0};
+    enum sc_err rc = admin_token_setup(st, getenv("SCIMITAR_ADMIN_TOKEN"), hash_out, token, &e);
+    if (rc == SC_ERR_INVALID)
+        fprintf(stderr, "scimitar serve: %s\n", e.message);
+    if (rc)
+        return -1;
+    if (token[0]) {
+        printf("Admin token (shown once; store it now, e.g. export SCIMITAR_TOKEN=...):\n  %s\n",
+               token);
+        fflush(stdout);
     }
-    char *stored = NULL;
-    enum sc_err rc = store_setting_get(st, "admin.token_hash", &stored);
-    if (rc == SC_OK) {
-        sc_strlcpy(hash_out, stored, 65);
-        free(stored);
-        return 0;
-    }
-    if (rc != SC_ERR_NOT_FOUND)
-        return -1;
-    char token[64];
-    if (sc_random_token(32, token, sizeof token))
-        return -1;
-    sc_sha256_hex(token, hash_out);
-    if (store_setting_set(st, "admin.token_hash", hash_out) != SC_OK)
-        return -1;
-    printf("Admin token (shown once; store it now, e.g. export SCIMITAR_TOKEN=...):\n  %s\n",
-           token);
-    fflush(stdout);
     return 0;
+}
+
+static struct store *pool_acquire(void *pool)
+{
+    return store_pool_acquire(pool);
+}
+
+static void pool_release(void *pool, struct store *st)
+{
+    store_pool_release(pool, st);
 }
 
 static void engine_wake(void *arg)
@@ -225,7 +219,9 @@ int cli_serve(int argc, char **argv)
         fprintf(stderr, "scimitar serve: cannot start the provisioning engine: %s\n", e.message);
         goto done;
     }
-    ctx->pool = pool;
+    ctx->store_acquire = pool_acquire;
+    ctx->store_release = pool_release;
+    ctx->store_arg = pool;
     ctx->wake = engine_wake;
     ctx->wake_arg = engine;
     ctx->metrics = engine_metrics;
