@@ -19,7 +19,7 @@ The servers:
     Scimitar11Target    `scimitar target --scim-version 1.1` (SCIM 1.1 at /scim/v1)
     ScimmyServer        SCIMMY 1.3 + scimmy-routers on Express (tests/interop/scimmy-server.mjs)
     BetterAuthServer    Better Auth 1.7 with @better-auth/scim (tests/interop/better-auth-server.mjs)
-    FilterIgnoringTarget  (fake_targets.py) a target that ignores `filter`
+    FilterIgnoringTarget  scimfake.FakeTarget that ignores `filter`
 
     with ScimmyServer() as tgt, RecordingProxy(tgt) as px, Serve() as srv:
         # point the connection at px.scim_base; px.requests() lists what was sent
@@ -32,13 +32,12 @@ import os
 import shutil
 import subprocess
 import tempfile
-import threading
 import time
 import urllib.parse
 from http.client import HTTPConnection
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from harness import Target, free_port, http, wait_until
+from scimfake import FakeTarget, LoopbackService
 
 INTEROP_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "interop"))
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -219,17 +218,19 @@ class BetterAuthServer(NodeServer):
     path = "/api/auth/scim/v2"
 
 
-class LoopbackServer(ThreadingHTTPServer):
-    """A threading HTTP server whose listen backlog holds the engine's burst of new
-    connections (up to 256 per target): with the default of 5 the kernel drops the rest
-    of the SYNs and each dropped connection waits for a retransmission (1 s, 3 s, 7 s,
-    ...), which stalls a bulk test for tens of seconds."""
+class FilterIgnoringTarget(ScimClient, FakeTarget):
+    """scimfake.FakeTarget with ignore_filter: stores accounts like any SCIM service
+    provider, but every `GET /Users` answers with its first users whatever the filter,
+    as some real applications do. A client that trusts a filtered look-up without
+    checking the answer links a stranger."""
 
-    request_queue_size = 512
-    daemon_threads = True
+    name = "filter-ignoring"
+
+    def __init__(self, token="fake-token-0123456789"):
+        super().__init__(token=token, ignore_filter=True)
 
 
-class RecordingProxy(ScimClient):
+class RecordingProxy(ScimClient, LoopbackService):
     """An HTTP/1.1 proxy on a free loopback port that forwards every request to an
     upstream server unchanged and records it with the answer:
     requests() -> [{"method", "path", "body" (parsed JSON or None), "status", "answer",
@@ -240,70 +241,31 @@ class RecordingProxy(ScimClient):
            "proxy-connection", "te", "upgrade", "content-length"}
 
     def __init__(self, upstream):
+        super().__init__()
         self.upstream = upstream
         up = urllib.parse.urlsplit(upstream.scim_base)
         self.up_host, self.up_port = up.hostname, up.port
-        self.port = free_port()
-        self.base = "http://127.0.0.1:%d" % self.port
         self.scim_base = self.base + up.path
         self.token = upstream.token
-        self.lock = threading.Lock()
         self.log = []
-        self.inflight = 0
         self.last_at = self.started_at = time.monotonic()
-        self.server = None
-        self.thread = None
 
-    def start(self):
-        proxy = self
+    def respond(self, req):
+        hdrs = {k: v for k, v in req.headers.items() if k not in self.HOP}
+        conn = HTTPConnection(self.up_host, self.up_port, timeout=60)
+        try:
+            conn.request(req.method, req.raw_path, body=req.raw or None, headers=hdrs)
+            r = conn.getresponse()
+            status, headers, payload = r.status, r.getheaders(), r.read()
+        except OSError as e:  # the upstream is down: say so as a gateway would
+            status, headers = 502, [("Content-Type", "text/plain")]
+            payload = ("upstream: %s" % e).encode()
+        finally:
+            conn.close()
+        self.record(req, status, payload)
+        return status, payload, [(k, v) for k, v in headers if k.lower() not in self.HOP]
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a):
-                pass
-
-            def forward(self):
-                with proxy.lock:
-                    proxy.inflight += 1
-                data = None
-                try:
-                    n = int(self.headers.get("Content-Length") or 0)
-                    data = self.rfile.read(n) if n else None
-                    status, rh, payload = self.upstream(data)
-                finally:  # counted once, whatever happened
-                    if "status" not in locals():
-                        status, rh, payload = 502, [], b"proxy: request not forwarded"
-                    proxy.record(self.command, self.path, data, status, payload)
-                self.send_response(status)
-                for k, v in rh:
-                    if k.lower() not in proxy.HOP:
-                        self.send_header(k, v)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                if payload and self.command != "HEAD":
-                    self.wfile.write(payload)
-
-            def upstream(self, data):
-                hdrs = {k: v for k, v in self.headers.items() if k.lower() not in proxy.HOP}
-                conn = HTTPConnection(proxy.up_host, proxy.up_port, timeout=60)
-                try:
-                    conn.request(self.command, self.path, body=data, headers=hdrs)
-                    r = conn.getresponse()
-                    return r.status, r.getheaders(), r.read()
-                except OSError as e:  # the upstream is down: say so as a gateway would
-                    return 502, [("Content-Type", "text/plain")], ("upstream: %s" % e).encode()
-                finally:
-                    conn.close()
-
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = forward
-
-        self.server = LoopbackServer(("127.0.0.1", self.port), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        return self
-
-    def record(self, method, path, data, status, payload):
+    def record(self, req, status, payload):
         def parse(b):
             if not b:
                 return None
@@ -312,10 +274,10 @@ class RecordingProxy(ScimClient):
             except ValueError:
                 return b.decode("utf-8", "replace")
         with self.lock:
-            self.inflight -= 1
             self.last_at = time.monotonic()
-            self.log.append({"method": method, "path": path, "body": parse(data),
-                             "status": status, "answer": parse(payload),
+            self.log.append({"method": req.method, "path": req.raw_path,
+                             "body": parse(req.raw), "status": status,
+                             "answer": parse(payload),
                              "at": round(self.last_at - self.started_at, 3)})
 
     def requests(self):
@@ -330,17 +292,3 @@ class RecordingProxy(ScimClient):
         """Seconds since the last request passed through (0 while one is under way)."""
         with self.lock:
             return 0.0 if self.inflight else time.monotonic() - self.last_at
-
-    def stop(self):
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-        return False
-

@@ -9,9 +9,8 @@ import json
 import sys
 import urllib.parse
 
-from fake_targets import FilterIgnoringTarget
-from interop import (ENTERPRISE, USER_SCHEMA, BetterAuthServer, ScimitarTarget,
-                     ScimmyServer)
+from interop import (ENTERPRISE, USER_SCHEMA, BetterAuthServer, FilterIgnoringTarget,
+                     ScimitarTarget, ScimmyServer)
 
 PATCHOP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 WORK_PHONE = 'phoneNumbers[type eq "work"].value'

@@ -10,8 +10,8 @@ import sqlite3
 import unittest
 import urllib.parse
 
-from fakescim import ENTERPRISE, USER, FakeServer, list_response, scim_error
 from harness import Serve, Target
+from scimfake import ENTERPRISE, USER, FakeServer, list_response, scim_error
 from seedflow import SEED_MAPPING, pop_filter, started
 
 SPC = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"

@@ -10,8 +10,8 @@ import json
 import unittest
 import urllib.parse
 
-from fakescim import FakeServer, list_response, scim_error
 from harness import Serve, Target
+from scimfake import FakeServer, list_response, scim_error
 from seedflow import WAIT, Flow, started
 
 

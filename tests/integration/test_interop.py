@@ -5,7 +5,7 @@ serve` into independent SCIM servers, with the same test body for each target:
     Scimitar11Matrix       `scimitar target --scim-version 1.1`, connection version "1.1"
     ScimmyMatrix           SCIMMY 1.3.5 + scimmy-routers on Express (tests/interop)
     BetterAuthMatrix       Better Auth 1.7.5 + @better-auth/scim (tests/interop)
-    FilterIgnoringTest     a target that ignores `filter` (fake_targets.py): steps h and i
+    FilterIgnoringTest     a target that ignores `filter` (scimfake.FakeTarget): steps h and i
 
 The steps: (a) create, (b) link pre-existing accounts that miss entries, (b') one named
 in another case, (c) update and clear a value, (d) disable, (e) scope exit and
@@ -42,10 +42,9 @@ import time
 import unittest
 import urllib.parse
 
-from fake_targets import FilterIgnoringTarget
 from harness import Serve, wait_until
-from interop import (BetterAuthServer, RecordingProxy, Scimitar11Target, ScimitarTarget,
-                     ScimmyServer)
+from interop import (BetterAuthServer, FilterIgnoringTarget, RecordingProxy, Scimitar11Target,
+                     ScimitarTarget, ScimmyServer)
 from seedflow import SEED_MAPPING, Flow, pop_filter
 
 POP = "Interop Users"
