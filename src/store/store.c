@@ -30,6 +30,8 @@ static const struct store_backend *backend_for(const char *dsn)
 {
     if (strncmp(dsn, "sqlite:", 7) == 0)
         return &store__sqlite_backend;
+    if (is_pg_dsn(dsn))
+        return &store__pg_backend;
     return NULL;
 }
 
@@ -87,9 +89,6 @@ enum sc_err store_open(const char *dsn, struct store **out, struct sc_error *e)
         return sc_error_set(e, SC_ERR_INVALID, "db",
                             "no database given (use sqlite:PATH or postgresql://...)");
     const struct store_backend *be = backend_for(dsn);
-    if (!be && is_pg_dsn(dsn))
-        return sc_error_set(e, SC_ERR_UNSUPPORTED, "db",
-                            "the PostgreSQL back-end is not part of this build; use sqlite:PATH");
     if (!be) {
         char shown[256];
         store_dsn_redact(dsn, shown, sizeof shown);
