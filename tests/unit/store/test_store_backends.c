@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "store/pg_internal.h"
 #include "store/store.h"
 #include "store/store_events.h"
 #include "store/store_provision.h"
@@ -560,6 +561,77 @@ static void test_events_commit_order(void **state)
     storetest_dsn_drop(dsn);
 }
 
+/* PostgreSQL's setting of one of the store's own connections. */
+static char *pg_show(struct store *st, const char *what)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "SHOW %s", what);
+    PGresult *r = PQexec(((struct pg_store *)st)->conn, sql);
+    char *v = PQresultStatus(r) == PGRES_TUPLES_OK ? strdup(PQgetvalue(r, 0, 0)) : NULL;
+    PQclear(r);
+    return v;
+}
+
+/* --durability on PostgreSQL: synchronous_commit on (full) or off (normal) for every
+ * connection opened after the choice; the session settings the store relies on. */
+static void test_pg_session(void **state)
+{
+    (void)state;
+    if (!storetest_pg())
+        skip();
+    char dsn[256];
+    assert_int_equal(storetest_dsn_new(dsn, sizeof dsn), 0);
+    static const struct {
+        enum store_durability d;
+        const char *sync;
+    } cases[] = {{STORE_DURABILITY_FULL, "on"}, {STORE_DURABILITY_NORMAL, "off"}};
+    for (size_t i = 0; i < 2; i++) {
+        store_set_durability(cases[i].d);
+        struct store *st = NULL;
+        struct sc_error e = {0};
+        assert_int_equal(store_open(dsn, &st, &e), SC_OK);
+        char *v = pg_show(st, "synchronous_commit");
+        assert_string_equal(v, cases[i].sync);
+        free(v);
+        v = pg_show(st, "default_transaction_isolation");
+        assert_string_equal(v, "read committed");
+        free(v);
+        v = pg_show(st, "lock_timeout");
+        assert_string_equal(v, "10s");
+        free(v);
+        store_close(st);
+    }
+    store_set_durability(STORE_DURABILITY_FULL);
+    /* a DSN that names no server fails clearly, without its password */
+    struct store *st = NULL;
+    struct sc_error e = {0};
+    assert_int_equal(store_open("postgresql://u:pw-SECRET@127.0.0.1:1/x", &st, &e), SC_ERR_DB);
+    assert_non_null(strstr(e.message, "cannot connect to postgresql://u:****@127.0.0.1:1/x"));
+    assert_null(strstr(e.message, "pw-SECRET"));
+    storetest_dsn_drop(dsn);
+}
+
+/* DSNs in logs and messages never show a password. */
+static void test_dsn_redact(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {
+        {"postgresql://u:secret@h:5432/db", "postgresql://u:****@h:5432/db"},
+        {"postgres://u@h/db?password=secret&sslmode=require",
+         "postgres://u@h/db?password=****&sslmode=require"},
+        {"postgresql:///db?host=/run/pg&password=x", "postgresql:///db?host=/run/pg&password=****"},
+        {"postgresql://u@h/db", "postgresql://u@h/db"},
+        {"sqlite:/var/lib/s.db", "sqlite:/var/lib/s.db"},
+    };
+    char buf[256];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        store_dsn_redact(cases[i][0], buf, sizeof buf);
+        assert_string_equal(buf, cases[i][1]);
+    }
+    assert_true(store_dsn_is_postgresql("postgres://x"));
+    assert_false(store_dsn_is_postgresql("sqlite:x"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -569,6 +641,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_links_rules_log, setup, teardown),
         cmocka_unit_test(test_events_concurrent_writers),
         cmocka_unit_test(test_events_commit_order),
+        cmocka_unit_test(test_pg_session),
+        cmocka_unit_test(test_dsn_redact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
