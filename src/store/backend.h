@@ -27,6 +27,9 @@ struct store {
     struct store *next_free; /* pool free list */
 };
 
+/* One table per component: each field has the contract of the store_* function of the
+ * same name (store_events.h, store_directory.h, store_provision.h, store_sync.h without
+ * its "sync_" prefix, store_target.h without its "target_" prefix). */
 struct store_events_ops {
     enum sc_err (*event_append)(struct store *st, const char *kind, const char *object_id,
                                 const char *detail);
@@ -189,6 +192,7 @@ struct store_backend {
     const struct store_target_ops *target; /* NULL: the back-end does not hold the target */
 };
 
+/* The back-ends: SQLite (sqlite.c) and PostgreSQL (pg.c). */
 extern const struct store_backend store__sqlite_backend;
 extern const struct store_backend store__pg_backend;
 
