@@ -2,14 +2,14 @@
 # Installs the Debian packages (and the npm packages of the browser tests) that
 # building, testing and running scimitar need. Idempotent: installs only what is
 # missing, so `make demo` and `make test` work on a fresh Debian 12 machine as root.
-#   --test      also what the browser tests need
+#   --test      also what the browser tests and the PostgreSQL runs of the tests need
 #   --coverage  also gcovr (`make coverage` only; not needed by `make test`)
 set -euo pipefail
 
 build_pkgs=(gcc make cmake pkg-config clang-format python3 curl
-    libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev
+    libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev
     libsodium-dev libxxhash-dev libcmocka-dev libpcre2-dev)
-test_pkgs=(chromium nodejs npm g++)
+test_pkgs=(chromium nodejs npm g++ postgresql)
 coverage_pkgs=(gcovr)
 
 want=("${build_pkgs[@]}")

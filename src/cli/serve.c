@@ -27,10 +27,12 @@ static void serve_usage(FILE *out)
             "                      [--durability full|normal] [--allow-targets LIST]\n"
             "                      [--lease-seconds N] [--routes]\n\n"
             "  --listen ADDR    address to serve on (default 127.0.0.1:8080; port 0 = any)\n"
-            "  --db DSN         database (default sqlite:./scimitar.db)\n"
+            "  --db DSN         database: sqlite:PATH (default sqlite:./scimitar.db) or\n"
+            "                   postgresql://USER@HOST:PORT/DATABASE\n"
             "  --threads N      HTTP worker threads (default 4)\n"
             "  --key-file PATH  secrets encryption key (default: DB path + \".key\";\n"
-            "                   SCIMITAR_KEY in the environment overrides it)\n"
+            "                   SCIMITAR_KEY in the environment overrides it; required\n"
+            "                   with PostgreSQL unless SCIMITAR_KEY is set)\n"
             "  --max-body N     largest request body in bytes (default 8388608)\n"
             "  --lease-seconds N\n"
             "                   how long a queued change stays claimed by this server\n"
@@ -188,6 +190,18 @@ int cli_serve(int argc, char **argv)
      * /healthz) instead of the signal ending the server */
     signal(SIGXFSZ, SIG_IGN);
 
+    /* The key file sits beside a SQLite database by default; a PostgreSQL database has no
+     * path to put it beside, and a key made up at each start would lose every stored
+     * secret at the next one. */
+    const char *env_key = getenv("SCIMITAR_KEY");
+    if (store_dsn_is_postgresql(dsn) && !key_file && !(env_key && *env_key)) {
+        fprintf(stderr, "scimitar serve: with a PostgreSQL database the secrets key must be "
+                        "given: --key-file PATH (created with mode 0600 if missing) or "
+                        "SCIMITAR_KEY (base64 or hex of 32 bytes); keep the same key for "
+                        "every server sharing the database\n");
+        return 2;
+    }
+
     int status = 1;
     struct sc_error e = {0};
     struct store_pool *pool = NULL;
@@ -242,8 +256,10 @@ int cli_serve(int argc, char **argv)
         fprintf(stderr, "scimitar serve: %s\n", e.message);
         goto done;
     }
+    char shown[512];
+    store_dsn_redact(dsn, shown, sizeof shown);
     SC_INFO("serve.listening", "url=http://%s port=%u db=%s", listen, http_server_port(server),
-            dsn);
+            shown);
     int sig = 0;
     sigwait(&stop_signals, &sig);
     SC_INFO("serve.stopping", "signal=%d", sig);

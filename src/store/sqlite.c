@@ -1,14 +1,12 @@
 /* The SQLite back-end's core: opening (WAL, foreign keys, busy timeout), migrations by
- * component with a version table, transactions, the statement cache, the pool and
- * settings. */
+ * component with a version table, transactions, the statement cache, the write probe
+ * and settings, and the back-end's table (store__sqlite_backend). */
 #include "store/sqlite_internal.h"
 #include "base/buf.h"
 #include "base/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,37 +23,15 @@ static const struct store_component *const components[] = {
     &store__provision_schema, &store__sync_schema,   &store__target_schema,
 };
 
-static atomic_int durability = STORE_DURABILITY_FULL;
-
-void store_set_durability(enum store_durability d)
-{
-    atomic_store(&durability, (int)d);
-}
-
-/* The last failed write of this process (disk full, I/O error, read-only database),
- * until a commit succeeds again: what /healthz reports. */
-static pthread_mutex_t health_mu = PTHREAD_MUTEX_INITIALIZER;
-static int write_failing;
-static char write_error[160];
-
+/* Records a failure that means writes fail (full disk, I/O error, read-only, corrupt or
+ * missing database) in the process's write health. */
 static void health_record(struct store *st, int rc)
 {
     int primary = rc & 0xff;
     if (primary != SQLITE_FULL && primary != SQLITE_IOERR && primary != SQLITE_READONLY &&
         primary != SQLITE_CANTOPEN && primary != SQLITE_CORRUPT && primary != SQLITE_NOTADB)
         return;
-    pthread_mutex_lock(&health_mu);
-    write_failing = 1;
-    snprintf(write_error, sizeof write_error, "%s",
-             st && st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
-    pthread_mutex_unlock(&health_mu);
-}
-
-static void health_clear(void)
-{
-    pthread_mutex_lock(&health_mu);
-    write_failing = 0;
-    pthread_mutex_unlock(&health_mu);
+    store__health_fail(st && sqlite__db(st) ? sqlite3_errmsg(sqlite__db(st)) : sqlite3_errstr(rc));
 }
 
 enum sc_err store__err(struct store *st, int rc)
@@ -64,7 +40,8 @@ enum sc_err store__err(struct store *st, int rc)
     health_record(st, rc);
     if (primary != SQLITE_DONE && primary != SQLITE_ROW && primary != SQLITE_OK &&
         primary != SQLITE_CONSTRAINT)
-        SC_WARN("store.error", "rc=%d message=\"%s\"", rc, st ? sqlite3_errmsg(st->db) : "");
+        SC_WARN("store.error", "rc=%d message=\"%s\"", rc,
+                st ? sqlite3_errmsg(sqlite__db(st)) : "");
     switch (rc) {
     case SQLITE_OK:
     case SQLITE_DONE:
@@ -90,7 +67,7 @@ enum sc_err store__err(struct store *st, int rc)
 enum sc_err store__exec(struct store *st, const char *sql)
 {
     char *msg = NULL;
-    int rc = sqlite3_exec(st->db, sql, NULL, NULL, &msg);
+    int rc = sqlite3_exec(sqlite__db(st), sql, NULL, NULL, &msg);
     if (rc != SQLITE_OK) {
         SC_ERROR("store.exec_failed", "rc=%d message=\"%s\"", rc, msg ? msg : "");
         sqlite3_free(msg);
@@ -99,8 +76,9 @@ enum sc_err store__exec(struct store *st, const char *sql)
     return SC_OK;
 }
 
-sqlite3_stmt *store__prepare(struct store *st, const char *sql)
+sqlite3_stmt *store__prepare(struct store *base, const char *sql)
 {
+    struct sqlite_store *st = (struct sqlite_store *)base;
     for (int i = 0; i < st->ncache; i++) {
         if (st->cache[i].sql == sql) {
             sqlite3_reset(st->cache[i].stmt);
@@ -146,10 +124,10 @@ static enum sc_err migrate_component(struct store *st, const struct store_compon
 {
     sqlite3_stmt *q = NULL;
     int current = 0;
-    if (sqlite3_prepare_v2(st->db, "SELECT version FROM schema_version WHERE component = ?", -1, &q,
-                           NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(sqlite__db(st), "SELECT version FROM schema_version WHERE component = ?",
+                           -1, &q, NULL) != SQLITE_OK)
         return sc_error_set(e, SC_ERR_DB, "db", "cannot read schema version: %s",
-                            sqlite3_errmsg(st->db));
+                            sqlite3_errmsg(sqlite__db(st)));
     sqlite3_bind_text(q, 1, c->name, -1, SQLITE_STATIC);
     if (sqlite3_step(q) == SQLITE_ROW)
         current = sqlite3_column_int(q, 0);
@@ -159,14 +137,14 @@ static enum sc_err migrate_component(struct store *st, const struct store_compon
         if (m->version <= current)
             continue;
         char *msg = NULL;
-        if (sqlite3_exec(st->db, m->sql, NULL, NULL, &msg) != SQLITE_OK) {
+        if (sqlite3_exec(sqlite__db(st), m->sql, NULL, NULL, &msg) != SQLITE_OK) {
             enum sc_err rc = sc_error_set(e, SC_ERR_DB, "db", "schema migration %s/%d failed: %s",
                                           c->name, m->version, msg ? msg : "");
             sqlite3_free(msg);
             return rc;
         }
         sqlite3_stmt *u = NULL;
-        sqlite3_prepare_v2(st->db,
+        sqlite3_prepare_v2(sqlite__db(st),
                            "INSERT INTO schema_version(component, version) VALUES(?, ?) "
                            "ON CONFLICT(component) DO UPDATE SET version = excluded.version",
                            -1, &u, NULL);
@@ -243,13 +221,13 @@ static enum sc_err protect_files(const char *path, struct sc_error *e)
     return SC_OK;
 }
 
-enum sc_err store_open(const char *dsn, struct store **out, struct sc_error *e)
+static void sqlite_close(struct store *base);
+static enum sc_err sqlite_begin(struct store *st);
+static enum sc_err sqlite_commit(struct store *st);
+static void sqlite_rollback(struct store *st);
+
+static enum sc_err sqlite_open(const char *dsn, struct store **out, struct sc_error *e)
 {
-    if (!dsn || !*dsn)
-        return sc_error_set(e, SC_ERR_INVALID, "db", "no database given (use sqlite:PATH)");
-    if (strncmp(dsn, "postgres://", 11) == 0 || strncmp(dsn, "postgresql://", 13) == 0)
-        return sc_error_set(e, SC_ERR_UNSUPPORTED, "db",
-                            "the PostgreSQL back-end is not part of this build; use sqlite:PATH");
     if (strncmp(dsn, "sqlite:", 7) != 0 || !dsn[7])
         return sc_error_set(e, SC_ERR_INVALID, "db", "database '%s' is not of the form sqlite:PATH",
                             dsn);
@@ -259,51 +237,64 @@ enum sc_err store_open(const char *dsn, struct store **out, struct sc_error *e)
         if (prc)
             return prc;
     }
-    struct store *st = calloc(1, sizeof *st);
-    if (!st)
+    struct sqlite_store *sq = calloc(1, sizeof *sq);
+    if (!sq)
         return sc_error_set(e, SC_ERR_NOMEM, NULL, "out of memory");
+    struct store *st = &sq->base;
+    st->be = &store__sqlite_backend;
     st->dsn = sc_strdup(dsn);
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-    int rc = sqlite3_open_v2(path, &st->db, flags, NULL);
+    int rc = sqlite3_open_v2(path, &sq->db, flags, NULL);
     if (rc != SQLITE_OK) {
         sc_error_set(e, SC_ERR_DB, "db", "cannot open database %s: %s", path,
-                     st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
-        store_close(st);
+                     sq->db ? sqlite3_errmsg(sq->db) : sqlite3_errstr(rc));
+        sqlite_close(st);
         return SC_ERR_DB;
     }
-    sqlite3_busy_timeout(st->db, 10000);
-    sqlite3_extended_result_codes(st->db, 1);
-    enum sc_err err = store__exec(st, atomic_load(&durability) == STORE_DURABILITY_NORMAL
+    sqlite3_busy_timeout(sq->db, 10000);
+    sqlite3_extended_result_codes(sq->db, 1);
+    enum sc_err err = store__exec(st, store__durability() == STORE_DURABILITY_NORMAL
                                           ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
                                             "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
                                           : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
                                             "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;");
     if (err) {
         sc_error_set(e, err, "db", "cannot configure database %s: %s", path,
-                     sqlite3_errmsg(st->db));
-        store_close(st);
+                     sqlite3_errmsg(sq->db));
+        sqlite_close(st);
         return err;
     }
     if ((err = migrate(st, e))) {
-        store_close(st);
+        sqlite_close(st);
         return err;
     }
     *out = st;
     return SC_OK;
 }
 
-void store_close(struct store *st)
+/* A pool cannot share an in-memory database: each connection would open its own. */
+static enum sc_err sqlite_check_shared(const char *dsn, struct sc_error *e)
 {
-    if (!st)
-        return;
+    if (strncmp(dsn, "sqlite:", 7) == 0 && is_memory_path(dsn + 7))
+        return sc_error_set(e, SC_ERR_INVALID, "db",
+                            "an in-memory database (%s) cannot be shared: every connection of "
+                            "the server and its engine would see its own empty database; use "
+                            "sqlite:PATH",
+                            dsn);
+    return SC_OK;
+}
+
+static void sqlite_close(struct store *base)
+{
+    struct sqlite_store *st = (struct sqlite_store *)base;
     for (int i = 0; i < st->ncache; i++)
         sqlite3_finalize(st->cache[i].stmt);
     sqlite3_close(st->db);
-    free(st->dsn);
+    free(st->base.dsn);
     free(st);
 }
 
-enum sc_err store_begin(struct store *st)
+static enum sc_err sqlite_begin(struct store *st)
 {
     enum sc_err rc = store__exec(st, "BEGIN IMMEDIATE");
     if (rc == SC_OK)
@@ -311,158 +302,47 @@ enum sc_err store_begin(struct store *st)
     return rc;
 }
 
-enum sc_err store_commit(struct store *st)
+static enum sc_err sqlite_commit(struct store *st)
 {
     enum sc_err rc = store__exec(st, "COMMIT");
     if (rc == SC_OK) {
         st->in_tx = 0;
-        health_clear();
+        store__health_clear();
     } else
-        store_rollback(st);
+        sqlite_rollback(st);
     return rc;
 }
 
-void store_rollback(struct store *st)
+static void sqlite_rollback(struct store *st)
 {
-    if (!sqlite3_get_autocommit(st->db))
-        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    if (!sqlite3_get_autocommit(sqlite__db(st)))
+        sqlite3_exec(sqlite__db(st), "ROLLBACK", NULL, NULL, NULL);
     st->in_tx = 0;
-}
-
-int store_in_transaction(const struct store *st)
-{
-    return st->in_tx;
-}
-
-/* ---- pool ---- */
-
-struct store_pool {
-    char *dsn;
-    pthread_mutex_t lock;
-    struct store *free_list;
-    struct store **all;
-    int nall, capall;
-};
-
-enum sc_err store_pool_new(const char *dsn, struct store_pool **out, struct sc_error *e)
-{
-    if (dsn && strncmp(dsn, "sqlite:", 7) == 0 && is_memory_path(dsn + 7))
-        return sc_error_set(e, SC_ERR_INVALID, "db",
-                            "an in-memory database (%s) cannot be shared: every connection of "
-                            "the server and its engine would see its own empty database; use "
-                            "sqlite:PATH",
-                            dsn);
-    struct store *first = NULL;
-    enum sc_err rc = store_open(dsn, &first, e);
-    if (rc)
-        return rc;
-    struct store_pool *p = calloc(1, sizeof *p);
-    if (!p) {
-        store_close(first);
-        return sc_error_set(e, SC_ERR_NOMEM, NULL, "out of memory");
-    }
-    p->dsn = sc_strdup(dsn);
-    pthread_mutex_init(&p->lock, NULL);
-    p->all = calloc(8, sizeof *p->all);
-    p->capall = 8;
-    p->all[p->nall++] = first;
-    p->free_list = first;
-    *out = p;
-    return SC_OK;
-}
-
-struct store *store_pool_acquire(struct store_pool *p)
-{
-    pthread_mutex_lock(&p->lock);
-    struct store *st = p->free_list;
-    if (st) {
-        p->free_list = st->next_free;
-        st->next_free = NULL;
-        pthread_mutex_unlock(&p->lock);
-        return st;
-    }
-    pthread_mutex_unlock(&p->lock);
-    struct sc_error e = {0};
-    if (store_open(p->dsn, &st, &e)) {
-        SC_ERROR("store.open_failed", "message=\"%s\"", e.message);
-        return NULL;
-    }
-    pthread_mutex_lock(&p->lock);
-    if (p->nall == p->capall) {
-        struct store **n = realloc(p->all, sizeof *n * (size_t)p->capall * 2);
-        if (!n) {
-            pthread_mutex_unlock(&p->lock);
-            store_close(st);
-            return NULL;
-        }
-        p->all = n;
-        p->capall *= 2;
-    }
-    p->all[p->nall++] = st;
-    pthread_mutex_unlock(&p->lock);
-    return st;
-}
-
-void store_pool_release(struct store_pool *p, struct store *st)
-{
-    if (!st)
-        return;
-    if (st->in_tx)
-        store_rollback(st);
-    pthread_mutex_lock(&p->lock);
-    st->next_free = p->free_list;
-    p->free_list = st;
-    pthread_mutex_unlock(&p->lock);
-}
-
-void store_pool_free(struct store_pool *p)
-{
-    if (!p)
-        return;
-    for (int i = 0; i < p->nall; i++)
-        store_close(p->all[i]);
-    free(p->all);
-    free(p->dsn);
-    pthread_mutex_destroy(&p->lock);
-    free(p);
-}
-
-const char *store_pool_dsn(const struct store_pool *p)
-{
-    return p->dsn;
 }
 
 /* ---- health ---- */
 
-int store_write_check(struct store *st, char *why, size_t n)
+static void sqlite_write_probe(struct store *st)
 {
-    int rc = SQLITE_OK;
-    if (!st->in_tx) {
-        /* the write lock and a write that is rolled back: catches a database that
-         * became read-only; a lock held elsewhere for a second is not a failure */
-        sqlite3_busy_timeout(st->db, 1000);
-        rc = sqlite3_exec(st->db,
+    /* the write lock and a write that is rolled back: catches a database that became
+     * read-only; a lock held elsewhere for a second is not a failure */
+    sqlite3 *db = sqlite__db(st);
+    sqlite3_busy_timeout(db, 1000);
+    int rc = sqlite3_exec(db,
                           "BEGIN IMMEDIATE; INSERT INTO settings(key, value) "
                           "VALUES('health.probe', '1') ON CONFLICT(key) DO UPDATE SET value = "
                           "excluded.value",
                           NULL, NULL, NULL);
-        if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
-            health_record(st, rc);
-        if (!sqlite3_get_autocommit(st->db))
-            sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-        sqlite3_busy_timeout(st->db, 10000);
-    }
-    pthread_mutex_lock(&health_mu);
-    int failing = write_failing;
-    if (failing)
-        snprintf(why, n, "%s", write_error);
-    pthread_mutex_unlock(&health_mu);
-    return failing ? -1 : 0;
+    if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
+        health_record(st, rc);
+    if (!sqlite3_get_autocommit(db))
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_busy_timeout(db, 10000);
 }
 
 /* ---- settings ---- */
 
-enum sc_err store_setting_get(struct store *st, const char *key, char **out)
+static enum sc_err sqlite_setting_get(struct store *st, const char *key, char **out)
 {
     sqlite3_stmt *s = store__prepare(st, "SELECT value FROM settings WHERE key = ?");
     if (!s)
@@ -481,7 +361,7 @@ enum sc_err store_setting_get(struct store *st, const char *key, char **out)
     return rc == SQLITE_DONE ? SC_ERR_NOT_FOUND : store__err(st, rc);
 }
 
-enum sc_err store_setting_set(struct store *st, const char *key, const char *value)
+static enum sc_err sqlite_setting_set(struct store *st, const char *key, const char *value)
 {
     sqlite3_stmt *s = store__prepare(st, "INSERT INTO settings(key, value) VALUES(?, ?) "
                                          "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
@@ -493,3 +373,21 @@ enum sc_err store_setting_set(struct store *st, const char *key, const char *val
     sqlite3_reset(s);
     return rc == SQLITE_DONE ? SC_OK : store__err(st, rc);
 }
+
+const struct store_backend store__sqlite_backend = {
+    .name = "sqlite",
+    .open = sqlite_open,
+    .check_shared = sqlite_check_shared,
+    .close = sqlite_close,
+    .begin = sqlite_begin,
+    .commit = sqlite_commit,
+    .rollback = sqlite_rollback,
+    .write_probe = sqlite_write_probe,
+    .setting_get = sqlite_setting_get,
+    .setting_set = sqlite_setting_set,
+    .events = &store__sqlite_events_ops,
+    .directory = &store__sqlite_directory_ops,
+    .provision = &store__sqlite_provision_ops,
+    .sync = &store__sqlite_sync_ops,
+    .target = &store__sqlite_target_ops,
+};

@@ -200,7 +200,7 @@ static json_t *population_from_row(sqlite3_stmt *s)
                      "updatedAt", col_json_string(s, 4));
 }
 
-enum sc_err store_population_insert(struct store *st, const json_t *p)
+static enum sc_err sqlite_population_insert(struct store *st, const json_t *p)
 {
     int own;
     enum sc_err rc = tx_open(st, &own);
@@ -225,7 +225,7 @@ done:
     return tx_close(st, own, rc);
 }
 
-enum sc_err store_population_get(struct store *st, const char *id, json_t **out)
+static enum sc_err sqlite_population_get(struct store *st, const char *id, json_t **out)
 {
     sqlite3_stmt *s = store__prepare(st, "SELECT " POP_COLS "FROM dir_populations p WHERE id = ?");
     if (!s)
@@ -234,7 +234,7 @@ enum sc_err store_population_get(struct store *st, const char *id, json_t **out)
     return one_row(st, s, population_from_row, out);
 }
 
-enum sc_err store_population_find(struct store *st, const char *name, json_t **out)
+static enum sc_err sqlite_population_find(struct store *st, const char *name, json_t **out)
 {
     sqlite3_stmt *s =
         store__prepare(st, "SELECT " POP_COLS "FROM dir_populations p WHERE name = ?");
@@ -244,7 +244,7 @@ enum sc_err store_population_find(struct store *st, const char *name, json_t **o
     return one_row(st, s, population_from_row, out);
 }
 
-enum sc_err store_population_update(struct store *st, const json_t *p)
+static enum sc_err sqlite_population_update(struct store *st, const json_t *p)
 {
     int own;
     enum sc_err rc = tx_open(st, &own);
@@ -263,7 +263,7 @@ enum sc_err store_population_update(struct store *st, const json_t *p)
     store__bind_text(s, 4, json_string_value(json_object_get(p, "updatedAt")));
     if ((rc = step_done(st, s)))
         goto done;
-    if (sqlite3_changes(st->db) == 0) {
+    if (sqlite3_changes(sqlite__db(st)) == 0) {
         rc = SC_ERR_NOT_FOUND;
         goto done;
     }
@@ -272,7 +272,7 @@ done:
     return tx_close(st, own, rc);
 }
 
-enum sc_err store_population_delete(struct store *st, const char *id)
+static enum sc_err sqlite_population_delete(struct store *st, const char *id)
 {
     int own;
     enum sc_err rc = tx_open(st, &own);
@@ -298,7 +298,7 @@ enum sc_err store_population_delete(struct store *st, const char *id)
     store__bind_text(s, 1, id);
     if ((rc = step_done(st, s)))
         goto done;
-    if (sqlite3_changes(st->db) == 0) {
+    if (sqlite3_changes(sqlite__db(st)) == 0) {
         rc = SC_ERR_NOT_FOUND;
         goto done;
     }
@@ -307,8 +307,8 @@ done:
     return tx_close(st, own, rc);
 }
 
-enum sc_err store_population_list(struct store *st, const char *after_name, int limit,
-                                  json_t **items)
+static enum sc_err sqlite_population_list(struct store *st, const char *after_name, int limit,
+                                          json_t **items)
 {
     sqlite3_stmt *s = store__prepare(st, "SELECT " POP_COLS "FROM dir_populations p "
                                          "WHERE name > ? ORDER BY name LIMIT ?");
@@ -339,7 +339,7 @@ static enum sc_err user_insert_row(struct store *st, const json_t *u)
                               NULL);
 }
 
-enum sc_err store_user_insert(struct store *st, const json_t *u)
+static enum sc_err sqlite_user_insert(struct store *st, const json_t *u)
 {
     int own;
     enum sc_err rc = tx_open(st, &own);
@@ -349,8 +349,8 @@ enum sc_err store_user_insert(struct store *st, const json_t *u)
     return tx_close(st, own, rc);
 }
 
-enum sc_err store_users_insert_many(struct store *st, const json_t *users, enum sc_err *row_err,
-                                    size_t *stored)
+static enum sc_err sqlite_users_insert_many(struct store *st, const json_t *users,
+                                            enum sc_err *row_err, size_t *stored)
 {
     size_t n = json_array_size(users), ok = 0;
     enum sc_err rc = store_begin(st);
@@ -374,7 +374,7 @@ enum sc_err store_users_insert_many(struct store *st, const json_t *users, enum 
     return SC_OK;
 }
 
-enum sc_err store_user_get(struct store *st, const char *id, json_t **out)
+static enum sc_err sqlite_user_get(struct store *st, const char *id, json_t **out)
 {
     sqlite3_stmt *s = store__prepare(st, "SELECT " USER_COLS USER_FROM "WHERE u.id = ?");
     if (!s)
@@ -383,7 +383,7 @@ enum sc_err store_user_get(struct store *st, const char *id, json_t **out)
     return one_row(st, s, user_from_row, out);
 }
 
-enum sc_err store_user_update(struct store *st, const json_t *u)
+static enum sc_err sqlite_user_update(struct store *st, const json_t *u)
 {
     int own;
     enum sc_err rc = tx_open(st, &own);
@@ -402,7 +402,7 @@ enum sc_err store_user_update(struct store *st, const json_t *u)
     bind_user(s, u);
     if ((rc = step_done(st, s)))
         goto done;
-    if (sqlite3_changes(st->db) == 0) {
+    if (sqlite3_changes(sqlite__db(st)) == 0) {
         rc = SC_ERR_NOT_FOUND;
         goto done;
     }
@@ -411,7 +411,7 @@ done:
     return tx_close(st, own, rc);
 }
 
-enum sc_err store_user_delete(struct store *st, const char *id, const char *detail)
+static enum sc_err sqlite_user_delete(struct store *st, const char *id, const char *detail)
 {
     int own;
     enum sc_err rc = tx_open(st, &own);
@@ -425,7 +425,7 @@ enum sc_err store_user_delete(struct store *st, const char *id, const char *deta
     store__bind_text(s, 1, id);
     if ((rc = step_done(st, s)))
         goto done;
-    if (sqlite3_changes(st->db) == 0) {
+    if (sqlite3_changes(sqlite__db(st)) == 0) {
         rc = SC_ERR_NOT_FOUND;
         goto done;
     }
@@ -434,7 +434,8 @@ done:
     return tx_close(st, own, rc);
 }
 
-enum sc_err store_user_list(struct store *st, const struct store_user_query *q, json_t **items)
+static enum sc_err sqlite_user_list(struct store *st, const struct store_user_query *q,
+                                    json_t **items)
 {
     sqlite3_stmt *s = store__prepare(
         st, "SELECT " USER_COLS USER_FROM
@@ -470,7 +471,8 @@ enum sc_err store_user_list(struct store *st, const struct store_user_query *q, 
     return rc;
 }
 
-enum sc_err store_users_after_id(struct store *st, const char *after_id, int limit, json_t **items)
+static enum sc_err sqlite_users_after_id(struct store *st, const char *after_id, int limit,
+                                         json_t **items)
 {
     sqlite3_stmt *s =
         store__prepare(st, "SELECT " USER_COLS USER_FROM "WHERE u.id > ? ORDER BY u.id LIMIT ?");
@@ -502,7 +504,8 @@ static uint64_t user_row_digest(sqlite3_stmt *s)
     return h;
 }
 
-enum sc_err store_user_get_digest(struct store *st, const char *id, json_t **out, uint64_t *digest)
+static enum sc_err sqlite_user_get_digest(struct store *st, const char *id, json_t **out,
+                                          uint64_t *digest)
 {
     sqlite3_stmt *s = store__prepare(st, "SELECT " USER_COLS USER_FROM "WHERE u.id = ?");
     if (!s)
@@ -521,14 +524,15 @@ enum sc_err store_user_get_digest(struct store *st, const char *id, json_t **out
     return err;
 }
 
-enum sc_err store_user_digest_each(struct store *st,
-                                   int (*fn)(void *arg, const char *id, uint64_t digest), void *arg)
+static enum sc_err sqlite_user_digest_each(struct store *st,
+                                           int (*fn)(void *arg, const char *id, uint64_t digest),
+                                           void *arg)
 {
     /* A private statement: fn may use cached ones. */
     sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(st->db, "SELECT " USER_COLS USER_FROM "ORDER BY u.id", -1, &s, NULL) !=
-        SQLITE_OK)
-        return store__err(st, sqlite3_errcode(st->db));
+    if (sqlite3_prepare_v2(sqlite__db(st), "SELECT " USER_COLS USER_FROM "ORDER BY u.id", -1, &s,
+                           NULL) != SQLITE_OK)
+        return store__err(st, sqlite3_errcode(sqlite__db(st)));
     enum sc_err err = SC_OK;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -544,7 +548,7 @@ enum sc_err store_user_digest_each(struct store *st,
     return err;
 }
 
-enum sc_err store_user_count(struct store *st, long long *n)
+static enum sc_err sqlite_user_count(struct store *st, long long *n)
 {
     sqlite3_stmt *s = store__prepare(st, "SELECT count(*) FROM dir_users");
     if (!s)
@@ -561,7 +565,7 @@ static json_t *first_col_string(sqlite3_stmt *s)
     return col_json_string(s, 0);
 }
 
-enum sc_err store_user_direct_groups(struct store *st, const char *user_id, json_t **out)
+static enum sc_err sqlite_user_direct_groups(struct store *st, const char *user_id, json_t **out)
 {
     sqlite3_stmt *s =
         store__prepare(st, "SELECT group_id FROM dir_group_members WHERE user_id = ?");
@@ -607,7 +611,7 @@ static enum sc_err bind_group(sqlite3_stmt *s, const json_t *g)
     return SC_OK;
 }
 
-enum sc_err store_group_insert(struct store *st, const json_t *g)
+static enum sc_err sqlite_group_insert(struct store *st, const json_t *g)
 {
     int own;
     enum sc_err rc = tx_open(st, &own);
@@ -626,7 +630,7 @@ done:
     return tx_close(st, own, rc);
 }
 
-enum sc_err store_group_get(struct store *st, const char *id, json_t **out)
+static enum sc_err sqlite_group_get(struct store *st, const char *id, json_t **out)
 {
     sqlite3_stmt *s = store__prepare(st, "SELECT " GROUP_COLS "FROM dir_groups WHERE id = ?");
     if (!s)
@@ -635,7 +639,7 @@ enum sc_err store_group_get(struct store *st, const char *id, json_t **out)
     return one_row(st, s, group_from_row, out);
 }
 
-enum sc_err store_group_find(struct store *st, const char *name, json_t **out)
+static enum sc_err sqlite_group_find(struct store *st, const char *name, json_t **out)
 {
     sqlite3_stmt *s = store__prepare(st, "SELECT " GROUP_COLS "FROM dir_groups WHERE name = ?");
     if (!s)
@@ -644,7 +648,7 @@ enum sc_err store_group_find(struct store *st, const char *name, json_t **out)
     return one_row(st, s, group_from_row, out);
 }
 
-enum sc_err store_group_update(struct store *st, const json_t *g, const char *detail)
+static enum sc_err sqlite_group_update(struct store *st, const json_t *g, const char *detail)
 {
     int own;
     enum sc_err rc = tx_open(st, &own);
@@ -659,7 +663,7 @@ enum sc_err store_group_update(struct store *st, const json_t *g, const char *de
     }
     if ((rc = bind_group(s, g)) || (rc = step_done(st, s)))
         goto done;
-    if (sqlite3_changes(st->db) == 0) {
+    if (sqlite3_changes(sqlite__db(st)) == 0) {
         rc = SC_ERR_NOT_FOUND;
         goto done;
     }
@@ -669,7 +673,7 @@ done:
     return tx_close(st, own, rc);
 }
 
-enum sc_err store_group_delete(struct store *st, const char *id, const char *detail)
+static enum sc_err sqlite_group_delete(struct store *st, const char *id, const char *detail)
 {
     int own;
     json_t *parents = NULL;
@@ -693,7 +697,7 @@ enum sc_err store_group_delete(struct store *st, const char *id, const char *det
     store__bind_text(s, 1, id);
     if ((rc = step_done(st, s)))
         goto done;
-    if (sqlite3_changes(st->db) == 0) {
+    if (sqlite3_changes(sqlite__db(st)) == 0) {
         rc = SC_ERR_NOT_FOUND;
         goto done;
     }
@@ -710,7 +714,8 @@ done:
     return tx_close(st, own, rc);
 }
 
-enum sc_err store_group_list(struct store *st, const char *after_name, int limit, json_t **items)
+static enum sc_err sqlite_group_list(struct store *st, const char *after_name, int limit,
+                                     json_t **items)
 {
     sqlite3_stmt *s = store__prepare(st, "SELECT " GROUP_COLS
                                          "FROM dir_groups WHERE name > ? ORDER BY name LIMIT ?");
@@ -749,8 +754,9 @@ static enum sc_err members_event(struct store *st, const char *group_id, const c
     return rc;
 }
 
-enum sc_err store_group_member_add(struct store *st, const char *group_id, const char *user_id,
-                                   const char *member_group_id, int *cycle)
+static enum sc_err sqlite_group_member_add(struct store *st, const char *group_id,
+                                           const char *user_id, const char *member_group_id,
+                                           int *cycle)
 {
     int own;
     enum sc_err rc = tx_open(st, &own);
@@ -812,7 +818,8 @@ done:
     return tx_close(st, own, rc);
 }
 
-enum sc_err store_group_member_remove(struct store *st, const char *group_id, const char *member_id)
+static enum sc_err sqlite_group_member_remove(struct store *st, const char *group_id,
+                                              const char *member_id)
 {
     int own;
     enum sc_err rc = tx_open(st, &own);
@@ -828,7 +835,7 @@ enum sc_err store_group_member_remove(struct store *st, const char *group_id, co
     store__bind_text(s, 2, member_id);
     if ((rc = step_done(st, s)))
         goto done;
-    if (sqlite3_changes(st->db) == 0) {
+    if (sqlite3_changes(sqlite__db(st)) == 0) {
         rc = SC_ERR_NOT_FOUND;
         goto done;
     }
@@ -843,8 +850,9 @@ static json_t *member_from_row(sqlite3_stmt *s)
                      "display", col_json_string(s, 2));
 }
 
-enum sc_err store_group_members(struct store *st, const char *group_id, const char *after_type,
-                                const char *after_key, int limit, json_t **out)
+static enum sc_err sqlite_group_members(struct store *st, const char *group_id,
+                                        const char *after_type, const char *after_key, int limit,
+                                        json_t **out)
 {
     sqlite3_stmt *s = store__prepare(
         st, "SELECT t, id, d FROM (SELECT 'user' AS t, u.id AS id, u.username AS d, "
@@ -862,7 +870,7 @@ enum sc_err store_group_members(struct store *st, const char *group_id, const ch
     return collect_rows(st, s, member_from_row, out);
 }
 
-enum sc_err store_group_tree_dynamic(struct store *st, const char *group_id, int *dynamic)
+static enum sc_err sqlite_group_tree_dynamic(struct store *st, const char *group_id, int *dynamic)
 {
     sqlite3_stmt *s = store__prepare(
         st, "WITH RECURSIVE sub(id) AS (SELECT ?1 UNION SELECT m.member_group_id FROM "
@@ -880,8 +888,8 @@ enum sc_err store_group_tree_dynamic(struct store *st, const char *group_id, int
     return SC_OK;
 }
 
-enum sc_err store_group_tree_users(struct store *st, const char *group_id, const char *after_id,
-                                   int limit, json_t **out)
+static enum sc_err sqlite_group_tree_users(struct store *st, const char *group_id,
+                                           const char *after_id, int limit, json_t **out)
 {
     sqlite3_stmt *s = store__prepare(
         st, "WITH RECURSIVE sub(id) AS (SELECT ?1 UNION SELECT m.member_group_id FROM "
@@ -897,8 +905,8 @@ enum sc_err store_group_tree_users(struct store *st, const char *group_id, const
     return collect_rows(st, s, member_from_row, out);
 }
 
-enum sc_err store_directory_scan(struct store *st, const struct store_directory_scan_fns *fns,
-                                 void *arg)
+static enum sc_err sqlite_directory_scan(struct store *st,
+                                         const struct store_directory_scan_fns *fns, void *arg)
 {
     int own = !store_in_transaction(st);
     enum sc_err rc = SC_OK;
@@ -942,3 +950,35 @@ enum sc_err store_directory_scan(struct store *st, const struct store_directory_
     }
     return rc;
 }
+
+const struct store_directory_ops store__sqlite_directory_ops = {
+    .population_insert = sqlite_population_insert,
+    .population_get = sqlite_population_get,
+    .population_find = sqlite_population_find,
+    .population_update = sqlite_population_update,
+    .population_delete = sqlite_population_delete,
+    .population_list = sqlite_population_list,
+    .user_insert = sqlite_user_insert,
+    .users_insert_many = sqlite_users_insert_many,
+    .user_get = sqlite_user_get,
+    .user_update = sqlite_user_update,
+    .user_delete = sqlite_user_delete,
+    .user_list = sqlite_user_list,
+    .users_after_id = sqlite_users_after_id,
+    .user_get_digest = sqlite_user_get_digest,
+    .user_digest_each = sqlite_user_digest_each,
+    .user_count = sqlite_user_count,
+    .user_direct_groups = sqlite_user_direct_groups,
+    .group_insert = sqlite_group_insert,
+    .group_get = sqlite_group_get,
+    .group_find = sqlite_group_find,
+    .group_update = sqlite_group_update,
+    .group_delete = sqlite_group_delete,
+    .group_list = sqlite_group_list,
+    .group_member_add = sqlite_group_member_add,
+    .group_member_remove = sqlite_group_member_remove,
+    .group_members = sqlite_group_members,
+    .group_tree_dynamic = sqlite_group_tree_dynamic,
+    .group_tree_users = sqlite_group_tree_users,
+    .directory_scan = sqlite_directory_scan,
+};

@@ -17,8 +17,8 @@ static const struct store_migration events_migrations[] = {
 };
 const struct store_component store__events_schema = {"events", events_migrations, 1};
 
-enum sc_err store_event_append(struct store *st, const char *kind, const char *object_id,
-                               const char *detail)
+static enum sc_err sqlite_event_append(struct store *st, const char *kind, const char *object_id,
+                                       const char *detail)
 {
     sqlite3_stmt *s = store__prepare(st, "INSERT INTO change_events(kind, object_id, detail, "
                                          "created_at) VALUES(?, ?, ?, ?)");
@@ -33,8 +33,8 @@ enum sc_err store_event_append(struct store *st, const char *kind, const char *o
     return rc == SQLITE_DONE ? SC_OK : store__err(st, rc);
 }
 
-enum sc_err store_events_after(struct store *st, int64_t after, size_t limit,
-                               struct store_event **out, size_t *n)
+static enum sc_err sqlite_events_after(struct store *st, int64_t after, size_t limit,
+                                       struct store_event **out, size_t *n)
 {
     *out = NULL;
     *n = 0;
@@ -83,16 +83,7 @@ done:
     return SC_OK;
 }
 
-void store_events_free(struct store_event *ev, size_t n)
-{
-    if (!ev)
-        return;
-    for (size_t i = 0; i < n; i++)
-        free(ev[i].detail);
-    free(ev);
-}
-
-enum sc_err store_events_last_seq(struct store *st, int64_t *seq)
+static enum sc_err sqlite_events_last_seq(struct store *st, int64_t *seq)
 {
     sqlite3_stmt *s = store__prepare(st, "SELECT COALESCE(MAX(seq), 0) FROM change_events");
     if (!s)
@@ -104,7 +95,7 @@ enum sc_err store_events_last_seq(struct store *st, int64_t *seq)
     return rc == SQLITE_ROW ? SC_OK : store__err(st, rc);
 }
 
-enum sc_err store_events_prune(struct store *st, int64_t upto)
+static enum sc_err sqlite_events_prune(struct store *st, int64_t upto)
 {
     sqlite3_stmt *s = store__prepare(st, "DELETE FROM change_events WHERE seq <= ?");
     if (!s)
@@ -114,3 +105,10 @@ enum sc_err store_events_prune(struct store *st, int64_t upto)
     sqlite3_reset(s);
     return rc == SQLITE_DONE ? SC_OK : store__err(st, rc);
 }
+
+const struct store_events_ops store__sqlite_events_ops = {
+    .event_append = sqlite_event_append,
+    .events_after = sqlite_events_after,
+    .events_last_seq = sqlite_events_last_seq,
+    .events_prune = sqlite_events_prune,
+};

@@ -4,23 +4,28 @@
 #ifndef SC_STORE_SQLITE_INTERNAL_H
 #define SC_STORE_SQLITE_INTERNAL_H
 
-#include "store/store.h"
+#include "store/backend.h"
 
 #include <sqlite3.h>
 
 #define STORE_STMT_CACHE 128
 
-struct store {
+/* A SQLite connection: the common head first (backend.h). */
+struct sqlite_store {
+    struct store base;
     sqlite3 *db;
-    char *dsn;
-    int in_tx;
     struct {
         const char *sql; /* the static string the statement was prepared from */
         sqlite3_stmt *stmt;
     } cache[STORE_STMT_CACHE];
     int ncache;
-    struct store *next_free; /* pool free list */
 };
+
+/* The SQLite handle of st (a connection of this back-end). */
+static inline sqlite3 *sqlite__db(const struct store *st)
+{
+    return ((const struct sqlite_store *)st)->db;
+}
 
 /* Returns a reset, unbound prepared statement for sql, cached by the sql pointer (so
  * pass string literals). NULL on error (logged). Do not finalize it. */
@@ -52,12 +57,19 @@ struct store_component {
     int count;
 };
 
-/* The components, defined in their files; store_open migrates each in turn. */
+/* The components, defined in their files; opening migrates each in turn. */
 extern const struct store_component store__core_schema;
 extern const struct store_component store__events_schema;
 extern const struct store_component store__directory_schema;
 extern const struct store_component store__provision_schema;
 extern const struct store_component store__sync_schema;
 extern const struct store_component store__target_schema;
+
+/* The operations of each component, defined in their files. */
+extern const struct store_events_ops store__sqlite_events_ops;
+extern const struct store_directory_ops store__sqlite_directory_ops;
+extern const struct store_provision_ops store__sqlite_provision_ops;
+extern const struct store_sync_ops store__sqlite_sync_ops;
+extern const struct store_target_ops store__sqlite_target_ops;
 
 #endif

@@ -39,26 +39,6 @@ static const struct store_migration provision_migrations[] = {
 };
 const struct store_component store__provision_schema = {"provision", provision_migrations, 2};
 
-void store_connection_clear(struct store_connection *c)
-{
-    if (!c)
-        return;
-    free(c->name);
-    free(c->config);
-    c->name = c->config = NULL;
-}
-
-void store_rule_clear(struct store_rule *r)
-{
-    if (!r)
-        return;
-    free(r->name);
-    free(r->description);
-    free(r->filter);
-    free(r->mappings);
-    r->name = r->description = r->filter = r->mappings = NULL;
-}
-
 static void copy_id(char *dst, size_t n, sqlite3_stmt *s, int col)
 {
     const unsigned char *t = sqlite3_column_text(s, col);
@@ -117,7 +97,7 @@ static enum sc_err step_change(struct store *st, sqlite3_stmt *s)
     sqlite3_reset(s);
     if (rc != SQLITE_DONE)
         return store__err(st, rc);
-    return sqlite3_changes(st->db) > 0 ? SC_OK : SC_ERR_NOT_FOUND;
+    return sqlite3_changes(sqlite__db(st)) > 0 ? SC_OK : SC_ERR_NOT_FOUND;
 }
 
 static int parse_cursor(const char *cursor, int64_t *after)
@@ -220,7 +200,7 @@ static enum sc_err list_rows(struct store *st, const char *sql, const struct row
     return SC_OK;
 }
 
-enum sc_err store_connection_insert(struct store *st, const struct store_connection *c)
+static enum sc_err sqlite_connection_insert(struct store *st, const struct store_connection *c)
 {
     sqlite3_stmt *s = store__prepare(st, "INSERT INTO connections(id, name, enabled, config, "
                                          "created_at, updated_at) VALUES(?, ?, ?, ?, ?, ?)");
@@ -235,7 +215,7 @@ enum sc_err store_connection_insert(struct store *st, const struct store_connect
     return step_change(st, s);
 }
 
-enum sc_err store_connection_update(struct store *st, const struct store_connection *c)
+static enum sc_err sqlite_connection_update(struct store *st, const struct store_connection *c)
 {
     sqlite3_stmt *s = store__prepare(st, "UPDATE connections SET name = ?, enabled = ?, "
                                          "config = ?, updated_at = ? WHERE id = ?");
@@ -249,23 +229,16 @@ enum sc_err store_connection_update(struct store *st, const struct store_connect
     return step_change(st, s);
 }
 
-enum sc_err store_connection_get(struct store *st, const char *id, struct store_connection *out)
+static enum sc_err sqlite_connection_get(struct store *st, const char *id,
+                                         struct store_connection *out)
 {
     return get_row(st, "SELECT " CONN_COLS " FROM connections WHERE id = ?", &connection_kind, id,
                    out);
 }
 
-void store_connections_free(struct store_connection *v, size_t n)
-{
-    if (!v)
-        return;
-    for (size_t i = 0; i < n; i++)
-        store_connection_clear(&v[i]);
-    free(v);
-}
-
-enum sc_err store_connection_list(struct store *st, const char *cursor, int limit,
-                                  struct store_connection **out, size_t *n, char *next_cursor)
+static enum sc_err sqlite_connection_list(struct store *st, const char *cursor, int limit,
+                                          struct store_connection **out, size_t *n,
+                                          char *next_cursor)
 {
     void *v = NULL;
     enum sc_err err =
@@ -275,7 +248,7 @@ enum sc_err store_connection_list(struct store *st, const char *cursor, int limi
     return err;
 }
 
-enum sc_err store_connection_delete(struct store *st, const char *id)
+static enum sc_err sqlite_connection_delete(struct store *st, const char *id)
 {
     char *rule = NULL;
     enum sc_err err = store_rule_targeting(st, id, &rule);
@@ -291,7 +264,8 @@ enum sc_err store_connection_delete(struct store *st, const char *id)
     return step_change(st, s);
 }
 
-enum sc_err store_rule_targeting(struct store *st, const char *connection_id, char **name_out)
+static enum sc_err sqlite_rule_targeting(struct store *st, const char *connection_id,
+                                         char **name_out)
 {
     *name_out = NULL;
     sqlite3_stmt *s =
@@ -311,7 +285,7 @@ enum sc_err store_rule_targeting(struct store *st, const char *connection_id, ch
     return err;
 }
 
-enum sc_err store_rule_insert(struct store *st, const struct store_rule *r)
+static enum sc_err sqlite_rule_insert(struct store *st, const struct store_rule *r)
 {
     sqlite3_stmt *s = store__prepare(st, "INSERT INTO rules(id, name, description, target_id, "
                                          "enabled, filter, mappings, created_at, updated_at) "
@@ -330,7 +304,7 @@ enum sc_err store_rule_insert(struct store *st, const struct store_rule *r)
     return step_change(st, s);
 }
 
-enum sc_err store_rule_update(struct store *st, const struct store_rule *r)
+static enum sc_err sqlite_rule_update(struct store *st, const struct store_rule *r)
 {
     sqlite3_stmt *s = store__prepare(st, "UPDATE rules SET name = ?, description = ?, "
                                          "target_id = ?, enabled = ?, filter = ?, mappings = ?, "
@@ -348,22 +322,13 @@ enum sc_err store_rule_update(struct store *st, const struct store_rule *r)
     return step_change(st, s);
 }
 
-enum sc_err store_rule_get(struct store *st, const char *id, struct store_rule *out)
+static enum sc_err sqlite_rule_get(struct store *st, const char *id, struct store_rule *out)
 {
     return get_row(st, "SELECT " RULE_COLS " FROM rules WHERE id = ?", &rule_kind, id, out);
 }
 
-void store_rules_free(struct store_rule *v, size_t n)
-{
-    if (!v)
-        return;
-    for (size_t i = 0; i < n; i++)
-        store_rule_clear(&v[i]);
-    free(v);
-}
-
-enum sc_err store_rule_list(struct store *st, const char *cursor, int limit,
-                            struct store_rule **out, size_t *n, char *next_cursor)
+static enum sc_err sqlite_rule_list(struct store *st, const char *cursor, int limit,
+                                    struct store_rule **out, size_t *n, char *next_cursor)
 {
     void *v = NULL;
     enum sc_err err =
@@ -373,7 +338,7 @@ enum sc_err store_rule_list(struct store *st, const char *cursor, int limit,
     return err;
 }
 
-enum sc_err store_rule_delete(struct store *st, const char *id)
+static enum sc_err sqlite_rule_delete(struct store *st, const char *id)
 {
     sqlite3_stmt *s = store__prepare(st, "DELETE FROM rules WHERE id = ?");
     if (!s)
@@ -418,7 +383,8 @@ static enum sc_err read_ids(struct store *st, sqlite3_stmt *s, char (**ids)[SC_U
     return SC_OK;
 }
 
-enum sc_err store_rule_enabled_ids(struct store *st, char (**ids)[SC_UUID_LEN + 1], size_t *n)
+static enum sc_err sqlite_rule_enabled_ids(struct store *st, char (**ids)[SC_UUID_LEN + 1],
+                                           size_t *n)
 {
     sqlite3_stmt *s = store__prepare(st, "SELECT r.id FROM rules r JOIN connections c ON "
                                          "c.id = r.target_id WHERE r.enabled = 1 AND "
@@ -431,8 +397,8 @@ enum sc_err store_rule_enabled_ids(struct store *st, char (**ids)[SC_UUID_LEN + 
     return read_ids(st, s, ids, n);
 }
 
-enum sc_err store_rule_ids_by_target(struct store *st, const char *connection_id,
-                                     char (**ids)[SC_UUID_LEN + 1], size_t *n)
+static enum sc_err sqlite_rule_ids_by_target(struct store *st, const char *connection_id,
+                                             char (**ids)[SC_UUID_LEN + 1], size_t *n)
 {
     sqlite3_stmt *s = store__prepare(st, "SELECT id FROM rules WHERE target_id = ? ORDER BY seq");
     if (!s) {
@@ -444,8 +410,8 @@ enum sc_err store_rule_ids_by_target(struct store *st, const char *connection_id
     return read_ids(st, s, ids, n);
 }
 
-enum sc_err store_connection_caps_get(struct store *st, const char *connection_id, char **doc,
-                                      int64_t *updated_at)
+static enum sc_err sqlite_connection_caps_get(struct store *st, const char *connection_id,
+                                              char **doc, int64_t *updated_at)
 {
     *doc = NULL;
     sqlite3_stmt *s = store__prepare(
@@ -471,8 +437,8 @@ enum sc_err store_connection_caps_get(struct store *st, const char *connection_i
     return err;
 }
 
-enum sc_err store_connection_caps_put(struct store *st, const char *connection_id, const char *doc,
-                                      int64_t updated_at)
+static enum sc_err sqlite_connection_caps_put(struct store *st, const char *connection_id,
+                                              const char *doc, int64_t updated_at)
 {
     sqlite3_stmt *s = store__prepare(
         st, "INSERT INTO connection_capabilities(connection_id, doc, updated_at) VALUES(?, ?, ?) "
@@ -486,3 +452,21 @@ enum sc_err store_connection_caps_put(struct store *st, const char *connection_i
     enum sc_err err = step_change(st, s);
     return err == SC_ERR_INVALID ? SC_ERR_NOT_FOUND : err;
 }
+
+const struct store_provision_ops store__sqlite_provision_ops = {
+    .connection_insert = sqlite_connection_insert,
+    .connection_update = sqlite_connection_update,
+    .connection_get = sqlite_connection_get,
+    .connection_list = sqlite_connection_list,
+    .connection_delete = sqlite_connection_delete,
+    .rule_targeting = sqlite_rule_targeting,
+    .rule_insert = sqlite_rule_insert,
+    .rule_update = sqlite_rule_update,
+    .rule_get = sqlite_rule_get,
+    .rule_list = sqlite_rule_list,
+    .rule_delete = sqlite_rule_delete,
+    .rule_enabled_ids = sqlite_rule_enabled_ids,
+    .connection_caps_get = sqlite_connection_caps_get,
+    .connection_caps_put = sqlite_connection_caps_put,
+    .rule_ids_by_target = sqlite_rule_ids_by_target,
+};

@@ -91,23 +91,11 @@ static enum sc_err step_changed(struct store *st, sqlite3_stmt *s, int *changed)
 {
     enum sc_err err = step_done(st, s);
     if (!err && changed)
-        *changed = sqlite3_changes(st->db) > 0;
+        *changed = sqlite3_changes(sqlite__db(st)) > 0;
     return err;
 }
 
 /* ---- links ---- */
-
-void store_sync_link_clear(struct store_sync_link *l)
-{
-    if (!l)
-        return;
-    free(l->username);
-    free(l->target_id);
-    free(l->sent);
-    free(l->last_error);
-    free(l->rejected);
-    memset(l, 0, sizeof *l);
-}
 
 #define LINK_COLUMNS                                                                               \
     "rule_id, user_id, username, target_id, state, sent, digest, absent, last_error, updated_at, " \
@@ -130,8 +118,8 @@ static void link_read(sqlite3_stmt *s, struct store_sync_link *l)
     l->rejected = store__column_dup(s, 11);
 }
 
-enum sc_err store_sync_link_get(struct store *st, const char *rule_id, const char *user_id,
-                                struct store_sync_link *out)
+static enum sc_err sqlite_sync_link_get(struct store *st, const char *rule_id, const char *user_id,
+                                        struct store_sync_link *out)
 {
     sqlite3_stmt *s = store__prepare(st, "SELECT " LINK_COLUMNS
                                          " FROM sync_links WHERE rule_id = ? AND user_id = ?");
@@ -165,7 +153,7 @@ static void link_bind(sqlite3_stmt *s, const struct store_sync_link *l)
     store__bind_text(s, 12, l->rejected);
 }
 
-enum sc_err store_sync_link_put(struct store *st, const struct store_sync_link *l)
+static enum sc_err sqlite_sync_link_put(struct store *st, const struct store_sync_link *l)
 {
     sqlite3_stmt *s = store__prepare(st, "INSERT OR REPLACE INTO sync_links(" LINK_COLUMNS
                                          ") VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
@@ -175,8 +163,8 @@ enum sc_err store_sync_link_put(struct store *st, const struct store_sync_link *
     return step_done(st, s);
 }
 
-enum sc_err store_sync_link_put_unlinked(struct store *st, const struct store_sync_link *l,
-                                         int64_t since_ms, int *written)
+static enum sc_err sqlite_sync_link_put_unlinked(struct store *st, const struct store_sync_link *l,
+                                                 int64_t since_ms, int *written)
 {
     *written = 0;
     sqlite3_stmt *s = store__prepare(
@@ -194,8 +182,8 @@ enum sc_err store_sync_link_put_unlinked(struct store *st, const struct store_sy
     return step_changed(st, s, written);
 }
 
-enum sc_err store_sync_link_set_found(struct store *st, const struct store_sync_link *l,
-                                      uint64_t expect_digest, int *written)
+static enum sc_err sqlite_sync_link_set_found(struct store *st, const struct store_sync_link *l,
+                                              uint64_t expect_digest, int *written)
 {
     *written = 0;
     sqlite3_stmt *s = store__prepare(
@@ -215,8 +203,9 @@ enum sc_err store_sync_link_set_found(struct store *st, const struct store_sync_
     return step_changed(st, s, written);
 }
 
-enum sc_err store_sync_link_set_source(struct store *st, const char *rule_id, const char *user_id,
-                                       uint64_t digest, uint64_t source)
+static enum sc_err sqlite_sync_link_set_source(struct store *st, const char *rule_id,
+                                               const char *user_id, uint64_t digest,
+                                               uint64_t source)
 {
     sqlite3_stmt *s =
         store__prepare(st, "UPDATE sync_links SET source = ? WHERE rule_id = ? AND "
@@ -230,18 +219,19 @@ enum sc_err store_sync_link_set_source(struct store *st, const char *rule_id, co
     return step_done(st, s);
 }
 
-enum sc_err store_sync_link_each(struct store *st, const char *rule_id,
-                                 int (*fn)(void *arg, const struct store_sync_link *l), void *arg)
+static enum sc_err sqlite_sync_link_each(struct store *st, const char *rule_id,
+                                         int (*fn)(void *arg, const struct store_sync_link *l),
+                                         void *arg)
 {
     /* Not cached: fn may call other store functions that would reset a shared
      * statement; a private statement keeps the iteration independent. */
     sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(st->db,
+    if (sqlite3_prepare_v2(sqlite__db(st),
                            "SELECT rule_id, user_id, username, target_id, state, NULL, digest, "
                            "absent, last_error, updated_at, source, NULL, "
                            "instr(sent, '\"active\":false') > 0 FROM sync_links WHERE rule_id = ?",
                            -1, &s, NULL) != SQLITE_OK)
-        return store__err(st, sqlite3_errcode(st->db));
+        return store__err(st, sqlite3_errcode(sqlite__db(st)));
     store__bind_text(s, 1, rule_id);
     enum sc_err err = SC_OK;
     int rc;
@@ -311,8 +301,8 @@ static json_t *rejected_list(const char *text)
     return out;
 }
 
-enum sc_err store_sync_link_list(struct store *st, const char *rule_id, int limit,
-                                 const char *cursor, json_t *items, char **next)
+static enum sc_err sqlite_sync_link_list(struct store *st, const char *rule_id, int limit,
+                                         const char *cursor, json_t *items, char **next)
 {
     *next = NULL;
     sqlite3_stmt *s = store__prepare(
@@ -359,8 +349,8 @@ enum sc_err store_sync_link_list(struct store *st, const char *rule_id, int limi
     return err;
 }
 
-enum sc_err store_sync_link_counts(struct store *st, const char *rule_id,
-                                   struct store_sync_counts *out)
+static enum sc_err sqlite_sync_link_counts(struct store *st, const char *rule_id,
+                                           struct store_sync_counts *out)
 {
     memset(out, 0, sizeof *out);
     sqlite3_stmt *s = store__prepare(st, "SELECT state, COUNT(*), SUM(target_id IS NOT NULL) "
@@ -392,8 +382,8 @@ enum sc_err store_sync_link_counts(struct store *st, const char *rule_id,
 
 /* ---- outbox ---- */
 
-enum sc_err store_sync_outbox_touch(struct store *st, const char *rule_id, const char *user_id,
-                                    int flags, int64_t not_before)
+static enum sc_err sqlite_sync_outbox_touch(struct store *st, const char *rule_id,
+                                            const char *user_id, int flags, int64_t not_before)
 {
     sqlite3_stmt *s = store__prepare(
         st, "INSERT INTO sync_outbox(rule_id, user_id, flags, not_before, created_at) "
@@ -410,9 +400,9 @@ enum sc_err store_sync_outbox_touch(struct store *st, const char *rule_id, const
     return step_done(st, s);
 }
 
-enum sc_err store_sync_outbox_lease(struct store *st, const char *owner, const char *rule_id,
-                                    int64_t now, int64_t lease_ms, size_t max,
-                                    struct store_sync_item **out, size_t *n)
+static enum sc_err sqlite_sync_outbox_lease(struct store *st, const char *owner,
+                                            const char *rule_id, int64_t now, int64_t lease_ms,
+                                            size_t max, struct store_sync_item **out, size_t *n)
 {
     *out = NULL;
     *n = 0;
@@ -490,7 +480,7 @@ done:
     return SC_OK;
 }
 
-enum sc_err store_sync_outbox_renew(struct store *st, const char *owner, int64_t until)
+static enum sc_err sqlite_sync_outbox_renew(struct store *st, const char *owner, int64_t until)
 {
     sqlite3_stmt *u =
         store__prepare(st, "UPDATE sync_outbox SET lease_until = ? WHERE lease_owner = ?");
@@ -501,8 +491,8 @@ enum sc_err store_sync_outbox_renew(struct store *st, const char *owner, int64_t
     return step_done(st, u);
 }
 
-enum sc_err store_sync_outbox_held(struct store *st, const char *owner,
-                                   const struct store_sync_item *it, int *held)
+static enum sc_err sqlite_sync_outbox_held(struct store *st, const char *owner,
+                                           const struct store_sync_item *it, int *held)
 {
     *held = 0;
     sqlite3_stmt *s = store__prepare(
@@ -519,7 +509,8 @@ enum sc_err store_sync_outbox_held(struct store *st, const char *owner,
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? SC_OK : store__err(st, rc);
 }
 
-enum sc_err store_sync_outbox_done(struct store *st, const struct store_sync_item *it, int *held)
+static enum sc_err sqlite_sync_outbox_done(struct store *st, const struct store_sync_item *it,
+                                           int *held)
 {
     int dummy;
     if (!held)
@@ -535,7 +526,7 @@ enum sc_err store_sync_outbox_done(struct store *st, const struct store_sync_ite
     enum sc_err err = step_done(st, d);
     if (err)
         return err;
-    if (sqlite3_changes(st->db) > 0) {
+    if (sqlite3_changes(sqlite__db(st)) > 0) {
         *held = 1;
         return SC_OK;
     }
@@ -548,8 +539,8 @@ enum sc_err store_sync_outbox_done(struct store *st, const struct store_sync_ite
     return step_changed(st, u, held);
 }
 
-enum sc_err store_sync_outbox_retry(struct store *st, const struct store_sync_item *it,
-                                    int64_t not_before, int *held)
+static enum sc_err sqlite_sync_outbox_retry(struct store *st, const struct store_sync_item *it,
+                                            int64_t not_before, int *held)
 {
     sqlite3_stmt *u = store__prepare(
         st, "UPDATE sync_outbox SET lease_owner = NULL, lease_until = 0, "
@@ -565,7 +556,7 @@ enum sc_err store_sync_outbox_retry(struct store *st, const struct store_sync_it
     return step_changed(st, u, held);
 }
 
-enum sc_err store_sync_outbox_release_all(struct store *st, const char *owner)
+static enum sc_err sqlite_sync_outbox_release_all(struct store *st, const char *owner)
 {
     sqlite3_stmt *u;
     if (owner) {
@@ -583,7 +574,7 @@ enum sc_err store_sync_outbox_release_all(struct store *st, const char *owner)
     return step_done(st, u);
 }
 
-enum sc_err store_sync_outbox_next_due(struct store *st, const char *rule_id, int64_t *ms)
+static enum sc_err sqlite_sync_outbox_next_due(struct store *st, const char *rule_id, int64_t *ms)
 {
     sqlite3_stmt *s =
         rule_id ? store__prepare(st, "SELECT MIN(not_before) FROM sync_outbox WHERE rule_id = ? "
@@ -601,7 +592,7 @@ enum sc_err store_sync_outbox_next_due(struct store *st, const char *rule_id, in
     return rc == SQLITE_ROW ? SC_OK : store__err(st, rc);
 }
 
-enum sc_err store_sync_outbox_count(struct store *st, const char *rule_id, int64_t *n)
+static enum sc_err sqlite_sync_outbox_count(struct store *st, const char *rule_id, int64_t *n)
 {
     sqlite3_stmt *s =
         store__prepare(st, "SELECT COUNT(*) FROM sync_outbox WHERE ?1 IS NULL OR rule_id = ?1");
@@ -615,7 +606,7 @@ enum sc_err store_sync_outbox_count(struct store *st, const char *rule_id, int64
     return rc == SQLITE_ROW ? SC_OK : store__err(st, rc);
 }
 
-enum sc_err store_sync_outbox_drop_rule(struct store *st, const char *rule_id)
+static enum sc_err sqlite_sync_outbox_drop_rule(struct store *st, const char *rule_id)
 {
     sqlite3_stmt *d = store__prepare(st, "DELETE FROM sync_outbox WHERE rule_id = ?");
     if (!d)
@@ -624,44 +615,17 @@ enum sc_err store_sync_outbox_drop_rule(struct store *st, const char *rule_id)
     return step_done(st, d);
 }
 
-enum sc_err store_sync_tune(struct store *st)
+static enum sc_err sqlite_sync_tune(struct store *st)
 {
     /* Memory-mapped reads (no pread per page) and a larger page cache for the passes
      * over every user and link; both only for this connection. */
     return store__exec(st, "PRAGMA mmap_size=1073741824; PRAGMA cache_size=-65536;");
 }
 
-/* ---- cursor ---- */
-
-enum sc_err store_sync_cursor_get(struct store *st, int64_t *seq)
-{
-    char *v = NULL;
-    enum sc_err err = store_setting_get(st, "sync.cursor", &v);
-    if (err == SC_ERR_NOT_FOUND) {
-        *seq = 0;
-        return SC_OK;
-    }
-    if (err)
-        return err;
-    int64_t n = 0;
-    int bad = sc_parse_int64(v, 0, INT64_MAX, &n);
-    free(v);
-    if (bad)
-        return SC_ERR_DB;
-    *seq = n;
-    return SC_OK;
-}
-
-enum sc_err store_sync_cursor_set(struct store *st, int64_t seq)
-{
-    char v[32];
-    snprintf(v, sizeof v, "%" PRId64, seq);
-    return store_setting_set(st, "sync.cursor", v);
-}
-
 /* ---- rules ---- */
 
-enum sc_err store_sync_rule_get(struct store *st, const char *rule_id, struct store_sync_rule *out)
+static enum sc_err sqlite_sync_rule_get(struct store *st, const char *rule_id,
+                                        struct store_sync_rule *out)
 {
     memset(out, 0, sizeof *out);
     sc_strlcpy(out->rule_id, rule_id, sizeof out->rule_id);
@@ -692,7 +656,7 @@ enum sc_err store_sync_rule_get(struct store *st, const char *rule_id, struct st
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? SC_OK : store__err(st, rc);
 }
 
-enum sc_err store_sync_rule_put(struct store *st, const struct store_sync_rule *r)
+static enum sc_err sqlite_sync_rule_put(struct store *st, const struct store_sync_rule *r)
 {
     sqlite3_stmt *s = store__prepare(
         st, "INSERT INTO sync_rules(rule_id, resync, brake_hold, brake_limit, last_sync_at, "
@@ -721,8 +685,8 @@ enum sc_err store_sync_rule_put(struct store *st, const struct store_sync_rule *
     return step_done(st, s);
 }
 
-enum sc_err store_sync_rule_request_resync(struct store *st, const char *rule_id, int allow,
-                                           int verify)
+static enum sc_err sqlite_sync_rule_request_resync(struct store *st, const char *rule_id, int allow,
+                                                   int verify)
 {
     sqlite3_stmt *s = store__prepare(
         st, "INSERT INTO sync_rules(rule_id, resync, verify, resync_seq) VALUES(?, ?, ?, 1) ON "
@@ -736,7 +700,7 @@ enum sc_err store_sync_rule_request_resync(struct store *st, const char *rule_id
     return step_done(st, s);
 }
 
-enum sc_err store_sync_rule_resync_done(struct store *st, const char *rule_id, int64_t seq)
+static enum sc_err sqlite_sync_rule_resync_done(struct store *st, const char *rule_id, int64_t seq)
 {
     sqlite3_stmt *s = store__prepare(st, "UPDATE sync_rules SET resync = 0, verify = 0 WHERE "
                                          "rule_id = ? AND resync_seq = ?");
@@ -747,8 +711,8 @@ enum sc_err store_sync_rule_resync_done(struct store *st, const char *rule_id, i
     return step_done(st, s);
 }
 
-enum sc_err store_sync_rule_add_drift(struct store *st, const char *rule_id, int64_t checked,
-                                      int64_t drifted, int64_t at)
+static enum sc_err sqlite_sync_rule_add_drift(struct store *st, const char *rule_id,
+                                              int64_t checked, int64_t drifted, int64_t at)
 {
     sqlite3_stmt *s = store__prepare(
         st, "INSERT INTO sync_rules(rule_id, last_verify_at, verify_checked, verify_drifted) "
@@ -763,7 +727,7 @@ enum sc_err store_sync_rule_add_drift(struct store *st, const char *rule_id, int
     return step_done(st, s);
 }
 
-enum sc_err store_sync_rule_clears_get(struct store *st, const char *rule_id, char **out)
+static enum sc_err sqlite_sync_rule_clears_get(struct store *st, const char *rule_id, char **out)
 {
     *out = NULL;
     sqlite3_stmt *s = store__prepare(st, "SELECT clear_paths FROM sync_rules WHERE rule_id = ?");
@@ -777,7 +741,8 @@ enum sc_err store_sync_rule_clears_get(struct store *st, const char *rule_id, ch
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? SC_OK : store__err(st, rc);
 }
 
-enum sc_err store_sync_rule_clears_set(struct store *st, const char *rule_id, const char *json)
+static enum sc_err sqlite_sync_rule_clears_set(struct store *st, const char *rule_id,
+                                               const char *json)
 {
     sqlite3_stmt *s = store__prepare(
         st, "INSERT INTO sync_rules(rule_id, clear_paths) VALUES(?, ?) ON CONFLICT(rule_id) DO "
@@ -789,8 +754,8 @@ enum sc_err store_sync_rule_clears_set(struct store *st, const char *rule_id, co
     return step_done(st, s);
 }
 
-enum sc_err store_sync_rule_pending(struct store *st, size_t max, char (**out)[STORE_SYNC_ID_MAX],
-                                    size_t *n)
+static enum sc_err sqlite_sync_rule_pending(struct store *st, size_t max,
+                                            char (**out)[STORE_SYNC_ID_MAX], size_t *n)
 {
     *out = NULL;
     *n = 0;
@@ -821,7 +786,7 @@ enum sc_err store_sync_rule_pending(struct store *st, size_t max, char (**out)[S
     return SC_OK;
 }
 
-enum sc_err store_sync_rule_touch(struct store *st, const char *rule_id, int64_t ms)
+static enum sc_err sqlite_sync_rule_touch(struct store *st, const char *rule_id, int64_t ms)
 {
     sqlite3_stmt *s = store__prepare(
         st, "INSERT INTO sync_rules(rule_id, last_sync_at) VALUES(?, ?) ON CONFLICT(rule_id) DO "
@@ -833,7 +798,7 @@ enum sc_err store_sync_rule_touch(struct store *st, const char *rule_id, int64_t
     return step_done(st, s);
 }
 
-enum sc_err store_sync_rule_forget(struct store *st, const char *rule_id)
+static enum sc_err sqlite_sync_rule_forget(struct store *st, const char *rule_id)
 {
     static const char *const sql[] = {
         "DELETE FROM sync_links WHERE rule_id = ?",
@@ -854,8 +819,8 @@ enum sc_err store_sync_rule_forget(struct store *st, const char *rule_id)
 
 /* ---- connections ---- */
 
-enum sc_err store_sync_quarantine_set(struct store *st, const char *connection_id, int on,
-                                      const char *reason)
+static enum sc_err sqlite_sync_quarantine_set(struct store *st, const char *connection_id, int on,
+                                              const char *reason)
 {
     sqlite3_stmt *s = store__prepare(
         st, "INSERT OR REPLACE INTO sync_connections(connection_id, quarantined, reason, since) "
@@ -869,8 +834,8 @@ enum sc_err store_sync_quarantine_set(struct store *st, const char *connection_i
     return step_done(st, s);
 }
 
-enum sc_err store_sync_quarantine_get(struct store *st, const char *connection_id, int *on,
-                                      char *reason, size_t n)
+static enum sc_err sqlite_sync_quarantine_get(struct store *st, const char *connection_id, int *on,
+                                              char *reason, size_t n)
 {
     *on = 0;
     if (reason && n)
@@ -893,7 +858,7 @@ enum sc_err store_sync_quarantine_get(struct store *st, const char *connection_i
 
 /* ---- log ---- */
 
-enum sc_err store_sync_log_append(struct store *st, const struct store_sync_log_entry *le)
+static enum sc_err sqlite_sync_log_append(struct store *st, const struct store_sync_log_entry *le)
 {
     sqlite3_stmt *s = store__prepare(
         st, "INSERT INTO sync_log(time, rule_id, user_id, username, action, status, http_status, "
@@ -912,9 +877,9 @@ enum sc_err store_sync_log_append(struct store *st, const struct store_sync_log_
     return step_done(st, s);
 }
 
-enum sc_err store_sync_log_list(struct store *st, const char *rule_id, const char *user_id,
-                                const char *action, const char *status, int limit,
-                                const char *cursor, json_t *items, char **next)
+static enum sc_err sqlite_sync_log_list(struct store *st, const char *rule_id, const char *user_id,
+                                        const char *action, const char *status, int limit,
+                                        const char *cursor, json_t *items, char **next)
 {
     *next = NULL;
     int64_t before = INT64_MAX;
@@ -969,3 +934,39 @@ enum sc_err store_sync_log_list(struct store *st, const char *rule_id, const cha
     sqlite3_reset(s);
     return err;
 }
+
+const struct store_sync_ops store__sqlite_sync_ops = {
+    .link_get = sqlite_sync_link_get,
+    .link_put = sqlite_sync_link_put,
+    .link_put_unlinked = sqlite_sync_link_put_unlinked,
+    .link_set_found = sqlite_sync_link_set_found,
+    .link_set_source = sqlite_sync_link_set_source,
+    .link_each = sqlite_sync_link_each,
+    .link_list = sqlite_sync_link_list,
+    .link_counts = sqlite_sync_link_counts,
+    .outbox_touch = sqlite_sync_outbox_touch,
+    .outbox_lease = sqlite_sync_outbox_lease,
+    .outbox_renew = sqlite_sync_outbox_renew,
+    .outbox_held = sqlite_sync_outbox_held,
+    .outbox_done = sqlite_sync_outbox_done,
+    .outbox_retry = sqlite_sync_outbox_retry,
+    .outbox_release_all = sqlite_sync_outbox_release_all,
+    .outbox_next_due = sqlite_sync_outbox_next_due,
+    .outbox_count = sqlite_sync_outbox_count,
+    .outbox_drop_rule = sqlite_sync_outbox_drop_rule,
+    .tune = sqlite_sync_tune,
+    .rule_get = sqlite_sync_rule_get,
+    .rule_put = sqlite_sync_rule_put,
+    .rule_request_resync = sqlite_sync_rule_request_resync,
+    .rule_resync_done = sqlite_sync_rule_resync_done,
+    .rule_add_drift = sqlite_sync_rule_add_drift,
+    .rule_clears_get = sqlite_sync_rule_clears_get,
+    .rule_clears_set = sqlite_sync_rule_clears_set,
+    .rule_pending = sqlite_sync_rule_pending,
+    .rule_touch = sqlite_sync_rule_touch,
+    .rule_forget = sqlite_sync_rule_forget,
+    .quarantine_set = sqlite_sync_quarantine_set,
+    .quarantine_get = sqlite_sync_quarantine_get,
+    .log_append = sqlite_sync_log_append,
+    .log_list = sqlite_sync_log_list,
+};

@@ -14,8 +14,8 @@ static const struct store_migration target_migrations[] = {
 };
 const struct store_component store__target_schema = {"target", target_migrations, 1};
 
-enum sc_err store_target_put(struct store *st, const char *kind, const char *id, int64_t version,
-                             const char *json)
+static enum sc_err sqlite_target_put(struct store *st, const char *kind, const char *id,
+                                     int64_t version, const char *json)
 {
     sqlite3_stmt *s = store__prepare(st, "INSERT INTO target_resources(id, kind, version, data)"
                                          " VALUES(?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET"
@@ -31,7 +31,7 @@ enum sc_err store_target_put(struct store *st, const char *kind, const char *id,
     return rc == SQLITE_DONE ? SC_OK : store__err(st, rc);
 }
 
-enum sc_err store_target_delete(struct store *st, const char *id)
+static enum sc_err sqlite_target_delete(struct store *st, const char *id)
 {
     sqlite3_stmt *s = store__prepare(st, "DELETE FROM target_resources WHERE id = ?");
     if (!s)
@@ -42,10 +42,10 @@ enum sc_err store_target_delete(struct store *st, const char *id)
     return rc == SQLITE_DONE ? SC_OK : store__err(st, rc);
 }
 
-enum sc_err store_target_each(struct store *st,
-                              int (*fn)(void *arg, const char *kind, const char *id,
-                                        int64_t version, const char *json),
-                              void *arg)
+static enum sc_err sqlite_target_each(struct store *st,
+                                      int (*fn)(void *arg, const char *kind, const char *id,
+                                                int64_t version, const char *json),
+                                      void *arg)
 {
     sqlite3_stmt *s =
         store__prepare(st, "SELECT kind, id, version, data FROM target_resources ORDER BY seq");
@@ -66,3 +66,9 @@ enum sc_err store_target_each(struct store *st,
     sqlite3_reset(s);
     return err;
 }
+
+const struct store_target_ops store__sqlite_target_ops = {
+    .put = sqlite_target_put,
+    .delete = sqlite_target_delete,
+    .each = sqlite_target_each,
+};

@@ -1,14 +1,15 @@
 /* The storage interface. Callers see `struct store` (one connection, used by one thread
  * at a time) and `struct store_pool` (connections shared out to threads), transactions,
- * and the domain functions declared in store_*.h beside this file. Only src/store/
- * includes sqlite3.h: a PostgreSQL back-end can follow behind the same functions
- * (the DSN chooses), so keep every domain function free of SQLite types and shaped for
- * many processes sharing one database (leases, batches, cursors). */
+ * and the domain functions declared in store_*.h beside this file. The DSN chooses the
+ * back-end behind the same functions (backend.h); only src/store/ includes a database
+ * library's header, so keep every domain function free of back-end types and shaped
+ * for many processes sharing one database (leases, batches, cursors). */
 #ifndef SC_STORE_STORE_H
 #define SC_STORE_STORE_H
 
 #include "base/err.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct store;
@@ -36,6 +37,13 @@ enum store_durability {
 /* Sets the durability of the connections opened from now on in this process. Call it
  * once at start, before opening any. */
 void store_set_durability(enum store_durability d);
+
+/* Writes dsn into buf (size n) with any password masked ("****"), for logs and
+ * messages. */
+void store_dsn_redact(const char *dsn, char *buf, size_t n);
+
+/* Non-zero when dsn names a PostgreSQL database (postgres:// or postgresql://). */
+int store_dsn_is_postgresql(const char *dsn);
 
 /* Closes st. NULL is a no-op. */
 void store_close(struct store *st);

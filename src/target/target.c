@@ -458,6 +458,14 @@ enum sc_err target_start(const struct target_options *o, struct target **out, st
     if ((err = target_auth_init(t, e)))
         goto fail;
     if (o->db) {
+        /* the target keeps its resources in SQLite (or in memory): its store has no
+         * PostgreSQL back-end */
+        if (store_dsn_is_postgresql(o->db)) {
+            err = sc_error_set(e, SC_ERR_UNSUPPORTED, "db",
+                               "scimitar target keeps its resources in SQLite only: use --db "
+                               "sqlite:PATH (PostgreSQL is for scimitar serve)");
+            goto fail;
+        }
         if ((err = store_open(o->db, &t->st, e)))
             goto fail;
     }

@@ -5,15 +5,26 @@ the standard library, and stop them (also when a test fails).
     from harness import Serve, Target, http
     with Target(token="t", no_delete=True) as tgt, Serve() as srv:
         status, body, headers = srv.api("GET", "/api/v1/users")
+
+With SCIMITAR_TEST_DB=postgresql, every Serve gets a fresh database of the test run's
+PostgreSQL cluster (pgcluster.py) instead of a SQLite file, and a secrets key file of its
+own (kept per database, so a server restarted on the same database reads its secrets).
 """
+import atexit
+import hashlib
 import json
 import os
+import shutil
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import time
+import unittest
 import urllib.error
 import urllib.request
+
+import pgcluster
 
 BIN = os.environ.get("SCIMITAR_BIN") or os.path.join(
     os.path.dirname(__file__), "..", "..", "build", "scimitar")
@@ -137,8 +148,36 @@ class Process:
         return False
 
 
+ON_POSTGRESQL = pgcluster.enabled()
+
+
+def sqlite_only(reason):
+    """Skips a test (or class) when the suite runs against PostgreSQL."""
+    return unittest.skipIf(ON_POSTGRESQL, "SQLite only: " + reason)
+
+
+_pg_keys = None
+_pg_named = set()
+
+
+def _pg_key_file(name):
+    """The secrets key file of PostgreSQL database name (one folder per process)."""
+    global _pg_keys
+    if _pg_keys is None:
+        _pg_keys = tempfile.mkdtemp(prefix="scimitar-keys-")
+        atexit.register(shutil.rmtree, _pg_keys, True)
+    return os.path.join(_pg_keys, name + ".key")
+
+
+def _drop_named():
+    for name in _pg_named:
+        pgcluster.shared().drop_db(name)
+
+
 class Serve(Process):
-    """`scimitar serve` on a fresh SQLite database with a known admin token."""
+    """`scimitar serve` on a fresh database (SQLite, or PostgreSQL with
+    SCIMITAR_TEST_DB=postgresql) with a known admin token. db names an existing database
+    to reuse: a SQLite path, or the db of another Serve."""
 
     def __init__(self, token="test-admin-token", db=None, extra=None, env=None, port=None):
         self.token = token
@@ -146,9 +185,49 @@ class Serve(Process):
         e = {"SCIMITAR_ADMIN_TOKEN": token}
         e.update(env or {})
         super().__init__([], port=port, env=e)
-        self.db = db or os.path.join(self.tmp.name, "scimitar.db")
-        self.args = ["serve", "--listen", "127.0.0.1:%d" % port, "--db", "sqlite:" + self.db] + \
-            list(extra or [])
+        extra = list(extra or [])
+        self.pg_drop = False
+        if ON_POSTGRESQL:
+            cluster = pgcluster.shared()
+            if db is None:
+                self.db = cluster.create_db()
+                self.pg_drop = True
+            else:
+                # a path names a database of its own, dropped when this process ends
+                self.db = db if "/" not in db else \
+                    "p_" + hashlib.sha1(db.encode()).hexdigest()[:20]
+                cluster.ensure_db(self.db)
+                if "/" in db:
+                    if not _pg_named:
+                        atexit.register(_drop_named)
+                    _pg_named.add(self.db)
+            dsn = cluster.dsn(self.db)
+            if "--key-file" not in extra and "SCIMITAR_KEY" not in self.env:
+                extra += ["--key-file", _pg_key_file(self.db)]
+        else:
+            self.db = db or os.path.join(self.tmp.name, "scimitar.db")
+            dsn = "sqlite:" + self.db
+        self.args = ["serve", "--listen", "127.0.0.1:%d" % port, "--db", dsn] + extra
+
+    def __exit__(self, *exc):
+        try:
+            return super().__exit__(*exc)
+        finally:
+            if self.pg_drop:
+                self.pg_drop = False
+                pgcluster.shared().drop_db(self.db)
+
+    def sql(self, query, *params):
+        """Runs query (with ? placeholders) on this server's database behind its back;
+        returns the rows as lists (a write is committed at once)."""
+        if ON_POSTGRESQL:
+            return pgcluster.shared().query(self.db, query, params)
+        db = sqlite3.connect(self.db, timeout=30)
+        try:
+            with db:
+                return [list(r) for r in db.execute(query, params).fetchall()]
+        finally:
+            db.close()
 
     def api(self, method, path, body=None, token=None, raw=None, headers=None):
         h = {"Authorization": "Bearer " + (token if token is not None else self.token)}

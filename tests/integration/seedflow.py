@@ -13,7 +13,6 @@ the rule (status, per-user state, log).
 """
 import json
 import re
-import sqlite3
 import time
 import urllib.parse
 import zlib
@@ -189,17 +188,12 @@ class Flow:
         cursor in the database has reached the newest event). Users imported before a
         rule is enabled are then the rule's first resync's alone: no user event of
         theirs is handled after the rule is active and starts a job beside the resync."""
-        db = sqlite3.connect(self.srv.db, timeout=30)
-        try:
-            top = db.execute("SELECT COALESCE(MAX(seq), 0) FROM change_events").fetchone()[0]
+        top = self.srv.sql("SELECT COALESCE(MAX(seq), 0) FROM change_events")[0][0]
 
-            def handled():
-                row = db.execute("SELECT value FROM settings WHERE key = 'sync.cursor'") \
-                    .fetchone()
-                return row is not None and int(row[0]) >= top
-            wait_until(handled, timeout=timeout, what="the engine to handle event %d" % top)
-        finally:
-            db.close()
+        def handled():
+            rows = self.srv.sql("SELECT value FROM settings WHERE key = 'sync.cursor'")
+            return bool(rows) and int(rows[0][0]) >= top
+        wait_until(handled, timeout=timeout, what="the engine to handle event %d" % top)
 
     def resync(self, query=""):
         st, data, _ = self.srv.api("POST", "/api/v1/rules/%s/resync%s" % (self.rule, query))

@@ -6,7 +6,6 @@ the saved connection learnt (not a test of other settings), warnings that follow
 current mappings, the change event written when the capabilities change, the row
 deleted with the connection; and `scimitar connections capabilities`."""
 import json
-import sqlite3
 import unittest
 import urllib.parse
 
@@ -119,12 +118,8 @@ class CapabilitiesTest(unittest.TestCase):
         return found[0]
 
     def events(self, cid):
-        db = sqlite3.connect(self.srv.db, timeout=30)
-        try:
-            rows = db.execute("SELECT kind, detail FROM change_events WHERE object_id = ? "
-                              "ORDER BY seq", (cid,)).fetchall()
-        finally:
-            db.close()
+        rows = self.srv.sql("SELECT kind, detail FROM change_events WHERE object_id = ? "
+                            "ORDER BY seq", cid)
         return [(k, json.loads(d)) for k, d in rows]
 
     def test_built_in_target_before_and_after_a_test(self):
@@ -186,11 +181,7 @@ class CapabilitiesTest(unittest.TestCase):
         # deleted with the connection
         self.api_ok("DELETE", "/rules/" + self.api_ok("GET", "/rules")["items"][0]["id"])
         self.api_ok("DELETE", "/connections/" + cid)
-        db = sqlite3.connect(self.srv.db, timeout=30)
-        try:
-            left = db.execute("SELECT count(*) FROM connection_capabilities").fetchone()[0]
-        finally:
-            db.close()
+        left = self.srv.sql("SELECT count(*) FROM connection_capabilities")[0][0]
         self.assertEqual(left, 0)
 
     def test_target_that_ignores_filters(self):
@@ -318,16 +309,11 @@ class CapabilitiesTest(unittest.TestCase):
             self.run_test(cid)
             # what the engine learns is merged into "learnt" (provision_caps_learn); here
             # written the way it stores it, then a new test must keep it
-            db = sqlite3.connect(self.srv.db, timeout=30)
-            try:
-                doc = json.loads(db.execute("SELECT doc FROM connection_capabilities WHERE "
-                                            "connection_id = ?", (cid,)).fetchone()[0])
-                doc["learnt"] = {"filterHonoured": False}
-                db.execute("UPDATE connection_capabilities SET doc = ? WHERE connection_id = ?",
-                           (json.dumps(doc), cid))
-                db.commit()
-            finally:
-                db.close()
+            doc = json.loads(self.srv.sql("SELECT doc FROM connection_capabilities WHERE "
+                                          "connection_id = ?", cid)[0][0])
+            doc["learnt"] = {"filterHonoured": False}
+            self.srv.sql("UPDATE connection_capabilities SET doc = ? WHERE connection_id = ?",
+                         json.dumps(doc), cid)
             self.run_test(cid)
             self.assertEqual(self.caps(cid)["learnt"], {"filterHonoured": False})
 

@@ -7,11 +7,10 @@ attribute mappings (the seed's 14 defaults, expressions), the change events that
 import json
 import os
 import socket
-import sqlite3
 import threading
 import unittest
 
-from harness import Serve, Target, free_port
+from harness import ON_POSTGRESQL, Serve, Target, free_port
 
 SEED_MAPPING = [
     ("userName", "username"), ("givenName", "name.given"), ("familyName", "name.family"),
@@ -71,12 +70,8 @@ class ConfigTest(unittest.TestCase):
 
     def events(self, object_id):
         """The change events written for object_id, oldest first: (kind, detail)."""
-        db = sqlite3.connect(self.srv.db, timeout=30)
-        try:
-            rows = db.execute("SELECT kind, detail FROM change_events WHERE object_id = ? "
-                              "ORDER BY seq", (object_id,)).fetchall()
-        finally:
-            db.close()
+        rows = self.srv.sql("SELECT kind, detail FROM change_events WHERE object_id = ? "
+                            "ORDER BY seq", object_id)
         return [(k, json.loads(d) if d else None) for k, d in rows]
 
     def last_event(self, object_id):
@@ -111,15 +106,22 @@ class ConfigTest(unittest.TestCase):
         text = json.dumps(listed)
         self.assertNotIn(TOKEN, text)
         self.assertNotIn("HEADER-SECRET-42", text)
-        # encrypted at rest: the database files never hold the secrets in clear
-        for suffix in ("", "-wal"):
-            path = self.srv.db + suffix
-            if os.path.exists(path):
-                with open(path, "rb") as f:
-                    data = f.read()
-                self.assertNotIn(TOKEN.encode(), data)
-                self.assertNotIn(b"HEADER-SECRET-42", data)
-        key = self.srv.db + ".key"
+        # encrypted at rest: the database never holds the secrets in clear
+        if ON_POSTGRESQL:
+            stored = json.dumps(self.srv.sql("SELECT config FROM connections"))
+            self.assertIn(c["id"], json.dumps(self.srv.sql("SELECT id FROM connections")))
+            self.assertNotIn(TOKEN, stored)
+            self.assertNotIn("HEADER-SECRET-42", stored)
+            key = self.srv.args[self.srv.args.index("--key-file") + 1]
+        else:
+            for suffix in ("", "-wal"):
+                path = self.srv.db + suffix
+                if os.path.exists(path):
+                    with open(path, "rb") as f:
+                        data = f.read()
+                    self.assertNotIn(TOKEN.encode(), data)
+                    self.assertNotIn(b"HEADER-SECRET-42", data)
+            key = self.srv.db + ".key"
         self.assertTrue(os.path.exists(key))
         self.assertEqual(os.stat(key).st_mode & 0o777, 0o600)
         # nor the log

@@ -14,7 +14,6 @@ target saw.
   the directory removed;
 - the planner: a field cleared in the directory is removed on the target; PUT re-enables;
 - a population rename resyncs the rule."""
-import sqlite3
 import threading
 import unittest
 import uuid
@@ -472,10 +471,7 @@ class ResyncListing(unittest.TestCase):
             wait_until(lambda: synced(f, 2), timeout=WAIT, what="both SYNCED")
             # the user leaves behind the server's back (no change event): only a full
             # resync can see that its link has no user any more
-            db = sqlite3.connect(srv.db, timeout=30)
-            with db:
-                db.execute("DELETE FROM dir_users WHERE username = 'bob'")
-            db.close()
+            srv.sql("DELETE FROM dir_users WHERE username = 'bob'")
             n = len(tgt.requests)
             f.resync()
             wait_until(lambda: state_of(f, "bob") == "DISABLED" and idle(f), timeout=WAIT,

@@ -5,7 +5,6 @@ could store them) leave the server up and make the evaluation fail cleanly, afte
 restart too; a pattern over its match limit at run time fails only that evaluation."""
 import json
 import os
-import sqlite3
 import tempfile
 import unittest
 
@@ -72,13 +71,10 @@ class RegexFilterTest(unittest.TestCase):
         srv.stop()
 
         # what an older version let an admin save
-        con = sqlite3.connect(db)
-        with con:
-            con.execute("UPDATE dir_groups SET user_filter = ? WHERE id = ?",
-                        (json.dumps(title_filter(CRASH)), dyn))
-            con.execute("UPDATE rules SET filter = ? WHERE id = ?",
-                        (json.dumps(title_filter(HUGE, "P")), f.rule))
-        con.close()
+        srv.sql("UPDATE dir_groups SET user_filter = ? WHERE id = ?",
+                json.dumps(title_filter(CRASH)), dyn)
+        srv.sql("UPDATE rules SET filter = ? WHERE id = ?", json.dumps(title_filter(HUGE, "P")),
+                f.rule)
 
         for _ in range(2):  # and again after a restart
             srv = started(self, Serve(db=db))

@@ -1,6 +1,7 @@
 """Operating `scimitar serve`: databases it refuses (in-memory: nothing would be
 shared), the modes of the files it keeps (database, -wal, -shm and key file readable by
-the owner only), and /healthz reporting failing writes."""
+the owner only), /healthz reporting failing writes, and on PostgreSQL: the secrets key
+it requires, failing writes of a read-only database, connections it re-establishes."""
 import os
 import resource
 import stat
@@ -8,7 +9,8 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import BIN, Serve, free_port, http
+import pgcluster
+from harness import BIN, ON_POSTGRESQL, Serve, free_port, http, sqlite_only, wait_until
 from seedflow import started
 
 
@@ -32,6 +34,7 @@ class OpsTest(unittest.TestCase):
             self.assertIn("in-memory database", r.stderr)
             self.assertIn("sqlite:PATH", r.stderr)
 
+    @sqlite_only("the files of a SQLite database")
     def test_file_modes(self):
         tmp = tempfile.TemporaryDirectory(prefix="scimitar-ops-")
         self.addCleanup(tmp.cleanup)
@@ -58,6 +61,7 @@ class OpsTest(unittest.TestCase):
         self.assertIn("chmod 600", r.stderr)
         self.assertIn(db + ".key", r.stderr)
 
+    @sqlite_only("a file size limit on serve fills its disk; PostgreSQL's own test follows")
     def test_healthz_reports_failing_writes(self):
         srv = started(self, Serve())
         st, b, _ = srv.api("POST", "/api/v1/populations", {"name": "Full"})
@@ -86,6 +90,69 @@ class OpsTest(unittest.TestCase):
         self.assertEqual(st, 201, b)
         st, b, _ = http("GET", srv.base + "/healthz")
         self.assertEqual((st, b["writes"]), (200, "ok"))
+
+
+
+@unittest.skipUnless(ON_POSTGRESQL, "PostgreSQL only (SCIMITAR_TEST_DB=postgresql)")
+class PostgresOpsTest(unittest.TestCase):
+    def test_key_required(self):
+        """No database path to keep a key file beside: serve refuses to start without
+        --key-file or SCIMITAR_KEY, saying so."""
+        cluster = pgcluster.shared()
+        db = cluster.create_db()
+        self.addCleanup(cluster.drop_db, db)
+        env = {k: v for k, v in os.environ.items() if k != "SCIMITAR_KEY"}
+        r = subprocess.run([BIN, "serve", "--listen", "127.0.0.1:%d" % free_port(), "--db",
+                            cluster.dsn(db)], capture_output=True, text=True, timeout=20,
+                           env=dict(env, SCIMITAR_ADMIN_TOKEN="test-admin-token"),
+                           stdin=subprocess.DEVNULL)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("--key-file", r.stderr)
+        self.assertIn("SCIMITAR_KEY", r.stderr)
+
+    def test_password_not_logged(self):
+        """A password in the DSN is masked in what serve logs."""
+        cluster = pgcluster.shared()
+        srv = Serve()
+        dsn = srv.args[srv.args.index("--db") + 1]
+        srv.args[srv.args.index("--db") + 1] = dsn.replace(
+            "scimitar@", "scimitar:pw-SECRET-9@")
+        started(self, srv)
+        self.assertEqual(http("GET", srv.base + "/healthz")[0], 200)
+        self.assertIn("scimitar:****@", srv.output())
+        self.assertNotIn("pw-SECRET-9", srv.output())
+        self.assertTrue(cluster)
+
+    def test_healthz_reports_failing_writes(self):
+        """A database that turns read-only (here: for new sessions, after the server's
+        sessions are ended) fails writes: /healthz says so with PostgreSQL's words, reads
+        keep working, and the first write that commits after it is writable again clears
+        it. Ended sessions are re-established on their next use."""
+        cluster = pgcluster.shared()
+        srv = started(self, Serve())
+        st, b, _ = srv.api("POST", "/api/v1/populations", {"name": "RO"})
+        self.assertEqual(st, 201, b)
+        kick = ("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+                "datname = '%s' AND pid <> pg_backend_pid()" % srv.db)
+        cluster.psql('ALTER DATABASE "%s" SET default_transaction_read_only = on' % srv.db)
+        cluster.psql(kick)
+        st, b, _ = srv.api("POST", "/api/v1/populations", {"name": "Refused"})
+        self.assertGreaterEqual(st, 500, b)
+        st, b, _ = http("GET", srv.base + "/healthz")
+        self.assertEqual(st, 503, b)
+        self.assertEqual((b["status"], b["writes"]), ("unavailable", "failing"))
+        self.assertIn("read-only", b["error"])
+        st, b, _ = srv.api("GET", "/api/v1/populations")
+        self.assertEqual(st, 200, b)
+        self.assertEqual([p["name"] for p in b["items"]], ["RO"])
+        cluster.psql('ALTER DATABASE "%s" RESET default_transaction_read_only' % srv.db)
+        cluster.psql(kick)
+        st, b, _ = srv.api("POST", "/api/v1/populations", {"name": "Again"})
+        self.assertEqual(st, 201, b)
+        st, b, _ = http("GET", srv.base + "/healthz")
+        self.assertEqual((st, b["writes"]), (200, "ok"))
+        self.assertIn("store.reconnected", srv.output())
+        wait_until(lambda: srv.proc.poll() is None, what="serve still up")
 
 
 if __name__ == "__main__":

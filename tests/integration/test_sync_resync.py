@@ -2,7 +2,6 @@
 link was last found in sync (a digest of the row, no mapping), and still finds every
 change: here rows are edited in the database directly, with no change event, so only the
 resync can notice them."""
-import sqlite3
 import unittest
 
 from harness import Serve, Target, wait_until
@@ -38,10 +37,7 @@ class ResyncSkipTest(unittest.TestCase):
 
     def quiet_edit(self, sql, *args):
         """Edits the directory behind the server's back (no change event)."""
-        db = sqlite3.connect(self.srv.db, timeout=30)
-        with db:
-            db.execute(sql, args)
-        db.close()
+        self.srv.sql(sql, *args)
 
     def test_unchanged_users_send_nothing_and_a_quiet_change_is_found(self):
         f = self.f

@@ -165,6 +165,13 @@ class PersistenceTest(unittest.TestCase):
                             "mysql://x"], capture_output=True, text=True, timeout=30)
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("--db", r.stderr)
+        # PostgreSQL is for serve: refused before any connection is tried
+        r = subprocess.run([BIN, "target", "--listen", "127.0.0.1:%d" % free_port(), "--db",
+                            "postgresql://nobody@127.0.0.1:1/none"], capture_output=True,
+                           text=True, timeout=30)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("--db", r.stderr)
+        self.assertIn("SQLite only", r.stderr)
 
 
 class FaultsTest(unittest.TestCase):

@@ -1,5 +1,6 @@
-/* Unit tests for the store's directory tables and change events: migrations on a temp
- * file (reopen keeps data, versions recorded once), every write with its event in the
+/* Unit tests for the store's directory tables and change events, on SQLite or on
+ * PostgreSQL (storetest.h): migrations on a fresh database (reopen keeps data, versions
+ * recorded once), every write with its event in the
  * same transaction (a rolled-back write leaves no event), keyset paging, members and
  * cycles, bulk insert with bad rows, the membership scan, events paging and pruning. */
 #include <setjmp.h>
@@ -12,25 +13,28 @@
 #include "store/store.h"
 #include "store/store_directory.h"
 #include "store/store_events.h"
+#include "storetest.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+static struct storetest *current;
+
 static int setup(void **state)
 {
-    struct store *st = NULL;
-    struct sc_error e = {0};
-    if (store_open("sqlite::memory:", &st, &e))
+    if (!(current = storetest_open()))
         return -1;
-    *state = st;
+    *state = current->st;
     return 0;
 }
 
 static int teardown(void **state)
 {
-    store_close(*state);
+    (void)state;
+    storetest_close(current);
+    current = NULL;
     return 0;
 }
 
@@ -77,12 +81,8 @@ static size_t events_since(struct store *st, int64_t seq, const char *kind)
 static void test_migrations_on_file(void **state)
 {
     (void)state;
-    char path[] = "/tmp/scimitar-store-test-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    char dsn[128];
-    snprintf(dsn, sizeof dsn, "sqlite:%s", path);
+    char dsn[256];
+    assert_int_equal(storetest_dsn_new(dsn, sizeof dsn), 0);
     struct store *st = NULL;
     struct sc_error e = {0};
     assert_int_equal(store_open(dsn, &st, &e), SC_OK);
@@ -102,12 +102,7 @@ static void test_migrations_on_file(void **state)
     assert_string_equal(v, "v");
     free(v);
     store_close(st);
-    unlink(path);
-    char side[160];
-    snprintf(side, sizeof side, "%s-wal", path);
-    unlink(side);
-    snprintf(side, sizeof side, "%s-shm", path);
-    unlink(side);
+    storetest_dsn_drop(dsn);
 }
 
 static void test_events_in_transaction(void **state)

@@ -37,7 +37,7 @@ static void remove_db(const char *dir)
 static int pragma_int(struct store *st, const char *sql)
 {
     sqlite3_stmt *s = NULL;
-    assert_int_equal(sqlite3_prepare_v2(st->db, sql, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(sqlite__db(st), sql, -1, &s, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(s), SQLITE_ROW);
     int v = sqlite3_column_int(s, 0);
     sqlite3_finalize(s);

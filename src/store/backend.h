@@ -1,0 +1,208 @@
+/* The back-end seam of the store: what a connection of any back-end starts with, and
+ * the tables of operations a back-end (SQLite in sqlite*.c, PostgreSQL in pg*.c)
+ * implements. store.c chooses the back-end by the DSN's scheme at store_open, and every
+ * public store_* function calls through st->be: one indirect call. Functions that touch
+ * no database (freeing results, the pool, the engine cursor over settings) live in
+ * store.c once for all back-ends. Nothing outside src/store/ includes this file. */
+#ifndef SC_STORE_BACKEND_H
+#define SC_STORE_BACKEND_H
+
+#include "base/err.h"
+#include "base/id.h"
+#include "store/store.h"
+#include "store/store_directory.h"
+#include "store/store_events.h"
+#include "store/store_provision.h"
+#include "store/store_sync.h"
+#include "store/store_target.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The head of every back-end's connection struct (which embeds it first). */
+struct store {
+    const struct store_backend *be;
+    char *dsn;
+    int in_tx;               /* a transaction opened by store_begin is open */
+    struct store *next_free; /* pool free list */
+};
+
+/* One table per component: each field has the contract of the store_* function of the
+ * same name (store_events.h, store_directory.h, store_provision.h, store_sync.h without
+ * its "sync_" prefix, store_target.h without its "target_" prefix). */
+struct store_events_ops {
+    enum sc_err (*event_append)(struct store *st, const char *kind, const char *object_id,
+                                const char *detail);
+    enum sc_err (*events_after)(struct store *st, int64_t after, size_t limit,
+                                struct store_event **out, size_t *n);
+    enum sc_err (*events_last_seq)(struct store *st, int64_t *seq);
+    enum sc_err (*events_prune)(struct store *st, int64_t upto);
+};
+
+struct store_directory_ops {
+    enum sc_err (*population_insert)(struct store *st, const json_t *p);
+    enum sc_err (*population_get)(struct store *st, const char *id, json_t **out);
+    enum sc_err (*population_find)(struct store *st, const char *name, json_t **out);
+    enum sc_err (*population_update)(struct store *st, const json_t *p);
+    enum sc_err (*population_delete)(struct store *st, const char *id);
+    enum sc_err (*population_list)(struct store *st, const char *after_name, int limit,
+                                   json_t **items);
+    enum sc_err (*user_insert)(struct store *st, const json_t *u);
+    enum sc_err (*users_insert_many)(struct store *st, const json_t *users, enum sc_err *row_err,
+                                     size_t *stored);
+    enum sc_err (*user_get)(struct store *st, const char *id, json_t **out);
+    enum sc_err (*user_update)(struct store *st, const json_t *u);
+    enum sc_err (*user_delete)(struct store *st, const char *id, const char *detail);
+    enum sc_err (*user_list)(struct store *st, const struct store_user_query *q, json_t **items);
+    enum sc_err (*users_after_id)(struct store *st, const char *after_id, int limit,
+                                  json_t **items);
+    enum sc_err (*user_get_digest)(struct store *st, const char *id, json_t **out,
+                                   uint64_t *digest);
+    enum sc_err (*user_digest_each)(struct store *st,
+                                    int (*fn)(void *arg, const char *id, uint64_t digest),
+                                    void *arg);
+    enum sc_err (*user_count)(struct store *st, long long *n);
+    enum sc_err (*user_direct_groups)(struct store *st, const char *user_id, json_t **out);
+    enum sc_err (*group_insert)(struct store *st, const json_t *g);
+    enum sc_err (*group_get)(struct store *st, const char *id, json_t **out);
+    enum sc_err (*group_find)(struct store *st, const char *name, json_t **out);
+    enum sc_err (*group_update)(struct store *st, const json_t *g, const char *detail);
+    enum sc_err (*group_delete)(struct store *st, const char *id, const char *detail);
+    enum sc_err (*group_list)(struct store *st, const char *after_name, int limit, json_t **items);
+    enum sc_err (*group_member_add)(struct store *st, const char *group_id, const char *user_id,
+                                    const char *member_group_id, int *cycle);
+    enum sc_err (*group_member_remove)(struct store *st, const char *group_id,
+                                       const char *member_id);
+    enum sc_err (*group_members)(struct store *st, const char *group_id, const char *after_type,
+                                 const char *after_key, int limit, json_t **out);
+    enum sc_err (*group_tree_dynamic)(struct store *st, const char *group_id, int *dynamic);
+    enum sc_err (*group_tree_users)(struct store *st, const char *group_id, const char *after_id,
+                                    int limit, json_t **out);
+    enum sc_err (*directory_scan)(struct store *st, const struct store_directory_scan_fns *fns,
+                                  void *arg);
+};
+
+struct store_provision_ops {
+    enum sc_err (*connection_insert)(struct store *st, const struct store_connection *c);
+    enum sc_err (*connection_update)(struct store *st, const struct store_connection *c);
+    enum sc_err (*connection_get)(struct store *st, const char *id, struct store_connection *out);
+    enum sc_err (*connection_list)(struct store *st, const char *cursor, int limit,
+                                   struct store_connection **out, size_t *n, char *next_cursor);
+    enum sc_err (*connection_delete)(struct store *st, const char *id);
+    enum sc_err (*rule_targeting)(struct store *st, const char *connection_id, char **name_out);
+    enum sc_err (*rule_insert)(struct store *st, const struct store_rule *r);
+    enum sc_err (*rule_update)(struct store *st, const struct store_rule *r);
+    enum sc_err (*rule_get)(struct store *st, const char *id, struct store_rule *out);
+    enum sc_err (*rule_list)(struct store *st, const char *cursor, int limit,
+                             struct store_rule **out, size_t *n, char *next_cursor);
+    enum sc_err (*rule_delete)(struct store *st, const char *id);
+    enum sc_err (*rule_enabled_ids)(struct store *st, char (**ids)[SC_UUID_LEN + 1], size_t *n);
+    enum sc_err (*connection_caps_get)(struct store *st, const char *connection_id, char **doc,
+                                       int64_t *updated_at);
+    enum sc_err (*connection_caps_put)(struct store *st, const char *connection_id, const char *doc,
+                                       int64_t updated_at);
+    enum sc_err (*rule_ids_by_target)(struct store *st, const char *connection_id,
+                                      char (**ids)[SC_UUID_LEN + 1], size_t *n);
+};
+
+struct store_sync_ops {
+    enum sc_err (*link_get)(struct store *st, const char *rule_id, const char *user_id,
+                            struct store_sync_link *out);
+    enum sc_err (*link_put)(struct store *st, const struct store_sync_link *l);
+    enum sc_err (*link_put_unlinked)(struct store *st, const struct store_sync_link *l,
+                                     int64_t since_ms, int *written);
+    enum sc_err (*link_set_found)(struct store *st, const struct store_sync_link *l,
+                                  uint64_t expect_digest, int *written);
+    enum sc_err (*link_set_source)(struct store *st, const char *rule_id, const char *user_id,
+                                   uint64_t digest, uint64_t source);
+    enum sc_err (*link_each)(struct store *st, const char *rule_id,
+                             int (*fn)(void *arg, const struct store_sync_link *l), void *arg);
+    enum sc_err (*link_list)(struct store *st, const char *rule_id, int limit, const char *cursor,
+                             json_t *items, char **next);
+    enum sc_err (*link_counts)(struct store *st, const char *rule_id,
+                               struct store_sync_counts *out);
+    enum sc_err (*outbox_touch)(struct store *st, const char *rule_id, const char *user_id,
+                                int flags, int64_t not_before);
+    enum sc_err (*outbox_lease)(struct store *st, const char *owner, const char *rule_id,
+                                int64_t now, int64_t lease_ms, size_t max,
+                                struct store_sync_item **out, size_t *n);
+    enum sc_err (*outbox_renew)(struct store *st, const char *owner, int64_t until);
+    enum sc_err (*outbox_held)(struct store *st, const char *owner,
+                               const struct store_sync_item *it, int *held);
+    enum sc_err (*outbox_done)(struct store *st, const struct store_sync_item *it, int *held);
+    enum sc_err (*outbox_retry)(struct store *st, const struct store_sync_item *it,
+                                int64_t not_before, int *held);
+    enum sc_err (*outbox_release_all)(struct store *st, const char *owner);
+    enum sc_err (*outbox_next_due)(struct store *st, const char *rule_id, int64_t *ms);
+    enum sc_err (*outbox_count)(struct store *st, const char *rule_id, int64_t *n);
+    enum sc_err (*outbox_drop_rule)(struct store *st, const char *rule_id);
+    enum sc_err (*tune)(struct store *st);
+    enum sc_err (*rule_get)(struct store *st, const char *rule_id, struct store_sync_rule *out);
+    enum sc_err (*rule_put)(struct store *st, const struct store_sync_rule *r);
+    enum sc_err (*rule_request_resync)(struct store *st, const char *rule_id, int allow,
+                                       int verify);
+    enum sc_err (*rule_resync_done)(struct store *st, const char *rule_id, int64_t seq);
+    enum sc_err (*rule_add_drift)(struct store *st, const char *rule_id, int64_t checked,
+                                  int64_t drifted, int64_t at);
+    enum sc_err (*rule_clears_get)(struct store *st, const char *rule_id, char **out);
+    enum sc_err (*rule_clears_set)(struct store *st, const char *rule_id, const char *json);
+    enum sc_err (*rule_pending)(struct store *st, size_t max, char (**out)[STORE_SYNC_ID_MAX],
+                                size_t *n);
+    enum sc_err (*rule_touch)(struct store *st, const char *rule_id, int64_t ms);
+    enum sc_err (*rule_forget)(struct store *st, const char *rule_id);
+    enum sc_err (*quarantine_set)(struct store *st, const char *connection_id, int on,
+                                  const char *reason);
+    enum sc_err (*quarantine_get)(struct store *st, const char *connection_id, int *on,
+                                  char *reason, size_t n);
+    enum sc_err (*log_append)(struct store *st, const struct store_sync_log_entry *le);
+    enum sc_err (*log_list)(struct store *st, const char *rule_id, const char *user_id,
+                            const char *action, const char *status, int limit, const char *cursor,
+                            json_t *items, char **next);
+};
+
+struct store_target_ops {
+    enum sc_err (*put)(struct store *st, const char *kind, const char *id, int64_t version,
+                       const char *json);
+    enum sc_err (*delete)(struct store *st, const char *id);
+    enum sc_err (*each)(struct store *st,
+                        int (*fn)(void *arg, const char *kind, const char *id, int64_t version,
+                                  const char *json),
+                        void *arg);
+};
+
+struct store_backend {
+    const char *name; /* "sqlite", "postgresql" */
+    /* Opens and migrates one connection (the contract of store_open). */
+    enum sc_err (*open)(const char *dsn, struct store **out, struct sc_error *e);
+    /* Refuses a DSN whose connections could not share one database (a pool's check);
+     * NULL when every DSN can be shared. */
+    enum sc_err (*check_shared)(const char *dsn, struct sc_error *e);
+    void (*close)(struct store *st);
+    enum sc_err (*begin)(struct store *st);
+    enum sc_err (*commit)(struct store *st);
+    void (*rollback)(struct store *st);
+    /* The write probe of store_write_check: records a failure with store__health_fail. */
+    void (*write_probe)(struct store *st);
+    enum sc_err (*setting_get)(struct store *st, const char *key, char **out);
+    enum sc_err (*setting_set)(struct store *st, const char *key, const char *value);
+    const struct store_events_ops *events;
+    const struct store_directory_ops *directory;
+    const struct store_provision_ops *provision;
+    const struct store_sync_ops *sync;
+    const struct store_target_ops *target; /* NULL: the back-end does not hold the target */
+};
+
+/* The back-ends: SQLite (sqlite.c) and PostgreSQL (pg.c). */
+extern const struct store_backend store__sqlite_backend;
+extern const struct store_backend store__pg_backend;
+
+/* The durability set by store_set_durability. */
+enum store_durability store__durability(void);
+
+/* Write health shared by every connection of the process (what /healthz reports):
+ * store__health_fail records a failed write with its text (no secret in it);
+ * store__health_clear forgets it after a commit that succeeded. */
+void store__health_fail(const char *why);
+void store__health_clear(void);
+
+#endif

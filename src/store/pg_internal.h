@@ -1,0 +1,108 @@
+/* Internals shared by the PostgreSQL back-end's files (store/pg*.c): the connection
+ * struct, statements prepared once per connection, text-format parameters and columns,
+ * error conversion (SQLSTATE to enum sc_err) and the advisory lock keys. Nothing outside
+ * src/store/ includes this file.
+ *
+ * Every parameter and column travels in text format; integers are formatted and parsed
+ * here. Text parameters are checked to be valid UTF-8 (a target's bytes in an error
+ * text may not be) and repaired when they are not, since PostgreSQL refuses invalid
+ * UTF-8 where SQLite stores any bytes. */
+#ifndef SC_STORE_PG_INTERNAL_H
+#define SC_STORE_PG_INTERNAL_H
+
+#include "store/backend.h"
+
+#include <libpq-fe.h>
+
+#define PG_STMT_CACHE 256
+#define PG_ARGS_MAX 24
+
+/* Advisory lock keys (one 64-bit space per database, shared with other applications:
+ * "SCIM" in the high half). */
+#define PG_LOCK_MIGRATE 0x5343494d00000001LL /* schema migrations */
+#define PG_LOCK_EVENTS 0x5343494d00000002LL  /* appending change events (pg_events.c) */
+#define PG_LOCK_NESTING 0x5343494d00000003LL /* adding a group to a group (cycle check) */
+
+/* A PostgreSQL connection: the common head first (backend.h). */
+struct pg_store {
+    struct store base;
+    PGconn *conn;
+    const char *cache[PG_STMT_CACHE]; /* statement i ("s<i>") was prepared from cache[i] */
+    int ncache;
+    int events_locked; /* this transaction holds PG_LOCK_EVENTS */
+};
+
+/* Parameters of one statement ($1, $2, ... in order of the calls). */
+struct pg_args {
+    int n;
+    const char *v[PG_ARGS_MAX];
+    char num[PG_ARGS_MAX][24];
+    char *owned[PG_ARGS_MAX]; /* repaired copies of text that was not valid UTF-8 */
+};
+
+/* Adds a text parameter (NULL is SQL NULL; borrowed until the statement runs). */
+void pg__arg_text(struct pg_args *a, const char *v);
+
+/* Adds an integer parameter. */
+void pg__arg_int(struct pg_args *a, int64_t v);
+
+/* Runs sql (a string literal: it is prepared once per connection, cached by its address)
+ * with a's parameters (a may be NULL; its copies are freed). Returns the result (the
+ * caller PQclears it) when the statement succeeded, else NULL with *err set (logged).
+ * Outside a transaction, a connection found broken is re-established and the statement
+ * tried once more. */
+PGresult *pg__run(struct store *st, const char *sql, struct pg_args *a, enum sc_err *err);
+
+/* pg__run for a statement without rows to read; *rows (may be NULL) gets the number of
+ * rows it inserted, updated or deleted. */
+enum sc_err pg__cmd(struct store *st, const char *sql, struct pg_args *a, int64_t *rows);
+
+/* Runs one or more statements without parameters (not prepared). */
+enum sc_err pg__exec(struct store *st, const char *sql);
+
+/* Converts a failed result: unique violation -> CONFLICT; foreign key, not null and
+ * check violations -> INVALID; serialization failure, deadlock, lock or statement
+ * timeout -> BUSY; else DB. Records failures that mean writes fail (disk full, I/O
+ * error, read-only, lost connection) in the write health. Logs all but constraint
+ * violations. r may be NULL (a failure of the connection). */
+enum sc_err pg__err(struct store *st, const PGresult *r);
+
+/* Takes the events lock for the rest of the transaction (once per transaction). */
+enum sc_err pg__events_lock(struct store *st);
+
+/* Opens a transaction when none is open (*own says whether it did) and closes it:
+ * commit when rc is SC_OK, else roll back; returns rc or the commit's error. */
+enum sc_err pg__tx_open(struct store *st, int *own);
+enum sc_err pg__tx_close(struct store *st, int own, enum sc_err rc);
+
+/* Columns of row `row`: NULL / an integer (0 when NULL) / the text (NULL when NULL,
+ * borrowed from r) / a new copy of it (NULL when NULL). */
+int pg__col_null(const PGresult *r, int row, int col);
+int64_t pg__col_int(const PGresult *r, int row, int col);
+const char *pg__col_text(const PGresult *r, int row, int col);
+char *pg__col_dup(const PGresult *r, int row, int col);
+
+/* One schema migration and component, as the SQLite back-end's (sqlite_internal.h). */
+struct pg_migration {
+    int version;
+    const char *sql;
+};
+
+struct pg_component {
+    const char *name;
+    const struct pg_migration *migrations;
+    int count;
+};
+
+extern const struct pg_component store__pg_core_schema;
+extern const struct pg_component store__pg_events_schema;
+extern const struct pg_component store__pg_directory_schema;
+extern const struct pg_component store__pg_provision_schema;
+extern const struct pg_component store__pg_sync_schema;
+
+extern const struct store_events_ops store__pg_events_ops;
+extern const struct store_directory_ops store__pg_directory_ops;
+extern const struct store_provision_ops store__pg_provision_ops;
+extern const struct store_sync_ops store__pg_sync_ops;
+
+#endif

@@ -1,0 +1,971 @@
+/* The sync component of the PostgreSQL back-end: its schema and the functions of
+ * store_sync.h (links, the outbox with leases, per-rule state and brake, connection
+ * quarantine, the provisioning log), with the SQLite back-end's contracts. The lease
+ * takes due rows with FOR UPDATE SKIP LOCKED, so engines in several processes sharing
+ * the table never take the same item and never wait on each other's rows; fencing
+ * tokens and renewals are as on SQLite. Digests (64-bit, unsigned in C) are stored as
+ * BIGINT with the same bits. */
+#include "store/pg_internal.h"
+#include "store/store_sync.h"
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/json.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct pg_migration sync_migrations[] = {
+    {1, "CREATE TABLE sync_links ("
+        " rule_id TEXT COLLATE \"C\" NOT NULL,"
+        " user_id TEXT COLLATE \"C\" NOT NULL,"
+        " username TEXT,"
+        " target_id TEXT,"
+        " state TEXT COLLATE \"C\" NOT NULL,"
+        " sent TEXT,"
+        " digest BIGINT NOT NULL DEFAULT 0,"
+        " absent INTEGER NOT NULL DEFAULT 0,"
+        " last_error TEXT,"
+        " updated_at BIGINT NOT NULL,"
+        " source BIGINT NOT NULL DEFAULT 0,"
+        " rejected TEXT,"
+        " PRIMARY KEY(rule_id, user_id));"
+        "CREATE INDEX sync_links_state ON sync_links(rule_id, state, target_id);"
+        "CREATE TABLE sync_outbox ("
+        " id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+        " rule_id TEXT COLLATE \"C\" NOT NULL,"
+        " user_id TEXT COLLATE \"C\" NOT NULL,"
+        " flags INTEGER NOT NULL DEFAULT 0,"
+        " attempts INTEGER NOT NULL DEFAULT 0,"
+        " generation BIGINT NOT NULL DEFAULT 1,"
+        " not_before BIGINT NOT NULL,"
+        " lease_owner TEXT COLLATE \"C\","
+        " lease_until BIGINT NOT NULL DEFAULT 0,"
+        " lease_token BIGINT NOT NULL DEFAULT 0,"
+        " created_at BIGINT NOT NULL,"
+        " UNIQUE(rule_id, user_id));"
+        "CREATE INDEX sync_outbox_due ON sync_outbox(not_before);"
+        "CREATE INDEX sync_outbox_rule_due ON sync_outbox(rule_id, not_before);"
+        "CREATE INDEX sync_outbox_leased ON sync_outbox(lease_owner)"
+        " WHERE lease_owner IS NOT NULL;"
+        "CREATE TABLE sync_rules ("
+        " rule_id TEXT COLLATE \"C\" PRIMARY KEY,"
+        " resync INTEGER NOT NULL DEFAULT 0,"
+        " brake_hold BIGINT NOT NULL DEFAULT 0,"
+        " brake_limit BIGINT NOT NULL DEFAULT 0,"
+        " last_sync_at BIGINT NOT NULL DEFAULT 0,"
+        " last_resync_at BIGINT NOT NULL DEFAULT 0,"
+        " last_error TEXT,"
+        " verify INTEGER NOT NULL DEFAULT 0,"
+        " last_verify_at BIGINT NOT NULL DEFAULT 0,"
+        " verify_checked BIGINT NOT NULL DEFAULT 0,"
+        " verify_drifted BIGINT NOT NULL DEFAULT 0,"
+        " resync_seq BIGINT NOT NULL DEFAULT 0,"
+        " clear_paths TEXT);"
+        "CREATE TABLE sync_connections ("
+        " connection_id TEXT COLLATE \"C\" PRIMARY KEY,"
+        " quarantined INTEGER NOT NULL DEFAULT 0,"
+        " reason TEXT,"
+        " since BIGINT NOT NULL DEFAULT 0);"
+        "CREATE TABLE sync_log ("
+        " id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+        " time BIGINT NOT NULL,"
+        " rule_id TEXT COLLATE \"C\", user_id TEXT COLLATE \"C\", username TEXT,"
+        " action TEXT COLLATE \"C\" NOT NULL, status TEXT COLLATE \"C\" NOT NULL,"
+        " http_status INTEGER NOT NULL DEFAULT 0,"
+        " changes TEXT, error TEXT);"
+        "CREATE INDEX sync_log_rule ON sync_log(rule_id, id);"
+        "CREATE INDEX sync_log_user ON sync_log(user_id, id);"},
+};
+const struct pg_component store__pg_sync_schema = {"sync", sync_migrations, 1};
+
+/* ---- links ---- */
+
+#define LINK_COLUMNS                                                                               \
+    "rule_id, user_id, username, target_id, state, sent, digest, absent, last_error, updated_at, " \
+    "source, rejected"
+
+static void link_read(const PGresult *r, int row, struct store_sync_link *l)
+{
+    memset(l, 0, sizeof *l);
+    sc_strlcpy(l->rule_id, PQgetvalue(r, row, 0), sizeof l->rule_id);
+    sc_strlcpy(l->user_id, PQgetvalue(r, row, 1), sizeof l->user_id);
+    l->username = pg__col_dup(r, row, 2);
+    l->target_id = pg__col_dup(r, row, 3);
+    sc_strlcpy(l->state, PQgetvalue(r, row, 4), sizeof l->state);
+    l->sent = pg__col_dup(r, row, 5);
+    l->digest = (uint64_t)pg__col_int(r, row, 6);
+    l->absent = (int)pg__col_int(r, row, 7);
+    l->last_error = pg__col_dup(r, row, 8);
+    l->updated_at = pg__col_int(r, row, 9);
+    l->source = (uint64_t)pg__col_int(r, row, 10);
+    l->rejected = pg__col_dup(r, row, 11);
+}
+
+static enum sc_err pg_link_get(struct store *st, const char *rule_id, const char *user_id,
+                               struct store_sync_link *out)
+{
+    enum sc_err err = SC_OK;
+    struct pg_args a = {0};
+    pg__arg_text(&a, rule_id);
+    pg__arg_text(&a, user_id);
+    PGresult *r =
+        pg__run(st, "SELECT " LINK_COLUMNS " FROM sync_links WHERE rule_id = $1 AND user_id = $2",
+                &a, &err);
+    if (!r)
+        return err;
+    if (PQntuples(r) == 0)
+        err = SC_ERR_NOT_FOUND;
+    else
+        link_read(r, 0, out);
+    PQclear(r);
+    return err;
+}
+
+/* $1..$12 in LINK_COLUMNS order. */
+static void link_args(struct pg_args *a, const struct store_sync_link *l)
+{
+    pg__arg_text(a, l->rule_id);
+    pg__arg_text(a, l->user_id);
+    pg__arg_text(a, l->username);
+    pg__arg_text(a, l->target_id);
+    pg__arg_text(a, l->state[0] ? l->state : SYNC_STATE_PENDING);
+    pg__arg_text(a, l->sent);
+    pg__arg_int(a, (int64_t)l->digest);
+    pg__arg_int(a, l->absent ? 1 : 0);
+    pg__arg_text(a, l->last_error);
+    pg__arg_int(a, sc_clock_now_ms());
+    pg__arg_int(a, (int64_t)l->source);
+    pg__arg_text(a, l->rejected);
+}
+
+static enum sc_err pg_link_put(struct store *st, const struct store_sync_link *l)
+{
+    struct pg_args a = {0};
+    link_args(&a, l);
+    return pg__cmd(st,
+                   "INSERT INTO sync_links(" LINK_COLUMNS ") VALUES($1, $2, $3, $4, $5, $6, $7, "
+                   "$8, $9, $10, $11, $12) ON CONFLICT(rule_id, user_id) DO UPDATE SET "
+                   "username = excluded.username, target_id = excluded.target_id, state = "
+                   "excluded.state, sent = excluded.sent, digest = excluded.digest, absent = "
+                   "excluded.absent, last_error = excluded.last_error, updated_at = "
+                   "excluded.updated_at, source = excluded.source, rejected = excluded.rejected",
+                   &a, NULL);
+}
+
+static enum sc_err pg_link_put_unlinked(struct store *st, const struct store_sync_link *l,
+                                        int64_t since_ms, int *written)
+{
+    *written = 0;
+    struct pg_args a = {0};
+    link_args(&a, l);
+    pg__arg_int(&a, since_ms);
+    int64_t rows = 0;
+    enum sc_err err = pg__cmd(
+        st,
+        "INSERT INTO sync_links(" LINK_COLUMNS ") VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+        "$10, $11, $12) ON CONFLICT(rule_id, user_id) DO UPDATE SET username = "
+        "excluded.username, target_id = excluded.target_id, state = excluded.state, sent = "
+        "excluded.sent, digest = excluded.digest, absent = excluded.absent, last_error = "
+        "excluded.last_error, updated_at = excluded.updated_at, source = excluded.source, "
+        "rejected = excluded.rejected WHERE sync_links.target_id IS NULL AND "
+        "sync_links.updated_at <= $13",
+        &a, &rows);
+    if (!err)
+        *written = rows > 0;
+    return err;
+}
+
+static enum sc_err pg_link_set_found(struct store *st, const struct store_sync_link *l,
+                                     uint64_t expect_digest, int *written)
+{
+    *written = 0;
+    struct pg_args a = {0};
+    pg__arg_text(&a, l->sent);
+    pg__arg_int(&a, (int64_t)l->digest);
+    pg__arg_text(&a, l->target_id);
+    pg__arg_int(&a, l->target_id ? 0 : 1);
+    pg__arg_int(&a, sc_clock_now_ms());
+    pg__arg_text(&a, l->rule_id);
+    pg__arg_text(&a, l->user_id);
+    pg__arg_int(&a, (int64_t)expect_digest);
+    int64_t rows = 0;
+    enum sc_err err = pg__cmd(st,
+                              "UPDATE sync_links SET sent = $1, digest = $2, target_id = $3, "
+                              "absent = $4, state = '" SYNC_STATE_PENDING "', source = 0, "
+                              "updated_at = $5 WHERE rule_id = $6 AND user_id = $7 AND digest = $8",
+                              &a, &rows);
+    if (!err)
+        *written = rows > 0;
+    return err;
+}
+
+static enum sc_err pg_link_set_source(struct store *st, const char *rule_id, const char *user_id,
+                                      uint64_t digest, uint64_t source)
+{
+    struct pg_args a = {0};
+    pg__arg_int(&a, (int64_t)source);
+    pg__arg_text(&a, rule_id);
+    pg__arg_text(&a, user_id);
+    pg__arg_int(&a, (int64_t)digest);
+    return pg__cmd(st,
+                   "UPDATE sync_links SET source = $1 WHERE rule_id = $2 AND user_id = $3 AND "
+                   "digest = $4 AND state = '" SYNC_STATE_SYNCED "'",
+                   &a, NULL);
+}
+
+/* Rows per page of the link scan: fn may use the connection between pages. */
+#define LINK_PAGE 2000
+
+static enum sc_err pg_link_each(struct store *st, const char *rule_id,
+                                int (*fn)(void *arg, const struct store_sync_link *l), void *arg)
+{
+    char last[STORE_SYNC_ID_MAX] = "";
+    for (;;) {
+        enum sc_err err = SC_OK;
+        struct pg_args a = {0};
+        pg__arg_text(&a, rule_id);
+        pg__arg_text(&a, last);
+        pg__arg_int(&a, LINK_PAGE);
+        PGresult *r = pg__run(st,
+                              "SELECT rule_id, user_id, username, target_id, state, NULL, digest, "
+                              "absent, last_error, updated_at, source, NULL, "
+                              "(strpos(sent, '\"active\":false') > 0)::integer FROM sync_links "
+                              "WHERE rule_id = $1 AND user_id > $2 ORDER BY user_id LIMIT $3",
+                              &a, &err);
+        if (!r)
+            return err;
+        int rows = PQntuples(r);
+        for (int i = 0; i < rows; i++) {
+            struct store_sync_link l;
+            link_read(r, i, &l);
+            l.inactive = (int)pg__col_int(r, i, 12);
+            int stop = fn(arg, &l);
+            store_sync_link_clear(&l);
+            if (stop) {
+                PQclear(r);
+                return SC_ERR_INTERNAL;
+            }
+        }
+        if (rows > 0)
+            sc_strlcpy(last, PQgetvalue(r, rows - 1, 1), sizeof last);
+        PQclear(r);
+        if (rows < LINK_PAGE)
+            return SC_OK;
+    }
+}
+
+static json_t *json_str_or_null(const char *s)
+{
+    if (!s)
+        return json_null();
+    json_t *v = json_string(s);
+    return v ? v : json_string("");
+}
+
+static json_t *time_or_null(int64_t ms)
+{
+    if (ms <= 0)
+        return json_null();
+    char t[32];
+    return json_string(sc_clock_format_iso8601(ms, t, sizeof t));
+}
+
+/* The rejected attributes of a link as an array of {"attribute","error","httpStatus",
+ * "method"}. */
+static json_t *rejected_list(const char *text)
+{
+    json_t *out = json_array();
+    json_t *doc = text ? json_loads(text, 0, NULL) : NULL;
+    json_t *attrs = json_object_get(doc, "attributes");
+    const char *k;
+    json_t *v;
+    json_object_foreach(attrs, k, v)
+    {
+        json_t *hs = json_object_get(v, "httpStatus");
+        json_array_append_new(
+            out,
+            json_pack("{s:s, s:o, s:o, s:o}", "attribute", k, "error",
+                      json_str_or_null(json_string_value(json_object_get(v, "error"))),
+                      "httpStatus", json_is_integer(hs) ? json_incref(hs) : json_null(), "method",
+                      json_str_or_null(json_string_value(json_object_get(v, "method")))));
+    }
+    json_decref(doc);
+    return out;
+}
+
+static enum sc_err pg_link_list(struct store *st, const char *rule_id, int limit,
+                                const char *cursor, json_t *items, char **next)
+{
+    *next = NULL;
+    enum sc_err err = SC_OK;
+    struct pg_args a = {0};
+    pg__arg_text(&a, rule_id);
+    pg__arg_text(&a, cursor ? cursor : "");
+    pg__arg_int(&a, (int64_t)limit + 1);
+    PGresult *r = pg__run(
+        st,
+        "SELECT u.user_id, l.username, l.target_id, l.state, l.last_error, l.updated_at, "
+        "l.rejected, (o.id IS NOT NULL)::integer FROM (SELECT user_id FROM sync_links WHERE "
+        "rule_id = $1 AND user_id > $2 UNION SELECT user_id FROM sync_outbox WHERE rule_id = $1 "
+        "AND user_id > $2) u LEFT JOIN sync_links l ON l.rule_id = $1 AND l.user_id = u.user_id "
+        "LEFT JOIN sync_outbox o ON o.rule_id = $1 AND o.user_id = u.user_id "
+        "ORDER BY u.user_id LIMIT $3",
+        &a, &err);
+    if (!r)
+        return err;
+    int rows = PQntuples(r);
+    for (int i = 0; i < rows; i++) {
+        if (i == limit) {
+            *next = sc_strdup(json_string_value(
+                json_object_get(json_array_get(items, json_array_size(items) - 1), "userId")));
+            break;
+        }
+        int has_row = !pg__col_null(r, i, 3);
+        json_t *item =
+            json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b}", "userId",
+                      json_str_or_null(pg__col_text(r, i, 0)), "username",
+                      json_str_or_null(pg__col_text(r, i, 1)), "targetId",
+                      json_str_or_null(pg__col_text(r, i, 2)), "state",
+                      json_str_or_null(pg__col_text(r, i, 3)), "lastError",
+                      json_str_or_null(pg__col_text(r, i, 4)), "updatedAt",
+                      has_row ? time_or_null(pg__col_int(r, i, 5)) : json_null(), "rejected",
+                      rejected_list(pg__col_text(r, i, 6)), "queued", (int)pg__col_int(r, i, 7));
+        if (!item) {
+            err = SC_ERR_NOMEM;
+            break;
+        }
+        json_array_append_new(items, item);
+    }
+    PQclear(r);
+    return err;
+}
+
+static enum sc_err pg_link_counts(struct store *st, const char *rule_id,
+                                  struct store_sync_counts *out)
+{
+    memset(out, 0, sizeof *out);
+    enum sc_err err = SC_OK;
+    struct pg_args a = {0};
+    pg__arg_text(&a, rule_id);
+    PGresult *r = pg__run(st,
+                          "SELECT state, COUNT(*), SUM((target_id IS NOT NULL)::integer) FROM "
+                          "sync_links WHERE rule_id = $1 GROUP BY state",
+                          &a, &err);
+    if (!r)
+        return err;
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *state = PQgetvalue(r, i, 0);
+        int64_t n = pg__col_int(r, i, 1);
+        out->linked += pg__col_int(r, i, 2);
+        if (strcmp(state, SYNC_STATE_OUT_OF_SCOPE) == 0)
+            continue;
+        out->impacted += n;
+        if (!strcmp(state, SYNC_STATE_SYNCED) || !strcmp(state, SYNC_STATE_DISABLED) ||
+            !strcmp(state, SYNC_STATE_DELETED))
+            out->success += n;
+        else if (!strcmp(state, SYNC_STATE_UNSYNCED))
+            out->unsynced += n;
+        else if (!strcmp(state, SYNC_STATE_PARTIAL))
+            out->partial += n;
+        else if (!strcmp(state, SYNC_STATE_FAILED))
+            out->failed += n;
+    }
+    PQclear(r);
+    return SC_OK;
+}
+
+/* ---- outbox ---- */
+
+static enum sc_err pg_outbox_touch(struct store *st, const char *rule_id, const char *user_id,
+                                   int flags, int64_t not_before)
+{
+    struct pg_args a = {0};
+    pg__arg_text(&a, rule_id);
+    pg__arg_text(&a, user_id);
+    pg__arg_int(&a, flags);
+    pg__arg_int(&a, not_before);
+    pg__arg_int(&a, sc_clock_now_ms());
+    return pg__cmd(st,
+                   "INSERT INTO sync_outbox(rule_id, user_id, flags, not_before, created_at) "
+                   "VALUES($1, $2, $3, $4, $5) ON CONFLICT(rule_id, user_id) DO UPDATE SET "
+                   "generation = sync_outbox.generation + 1, flags = sync_outbox.flags | "
+                   "excluded.flags, not_before = LEAST(sync_outbox.not_before, "
+                   "excluded.not_before)",
+                   &a, NULL);
+}
+
+static enum sc_err pg_outbox_lease(struct store *st, const char *owner, const char *rule_id,
+                                   int64_t now, int64_t lease_ms, size_t max,
+                                   struct store_sync_item **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (max == 0)
+        return SC_OK;
+    enum sc_err err = SC_OK;
+    struct pg_args a = {0};
+    pg__arg_text(&a, owner);
+    pg__arg_int(&a, now + lease_ms);
+    pg__arg_int(&a, now);
+    pg__arg_int(&a, (int64_t)max);
+    if (rule_id)
+        pg__arg_text(&a, rule_id);
+    /* The due rows are picked and locked once (a materialized CTE), skipping rows another
+     * engine is leasing right now; two statements so that each can use its index. */
+    PGresult *r =
+        rule_id
+            ? pg__run(st,
+                      "WITH due AS MATERIALIZED (SELECT id FROM sync_outbox WHERE rule_id = $5 "
+                      "AND not_before <= $3 AND (lease_owner IS NULL OR lease_until < $3) "
+                      "ORDER BY not_before, id LIMIT $4 FOR UPDATE SKIP LOCKED), leased AS "
+                      "(UPDATE sync_outbox o SET lease_owner = $1, lease_until = $2, attempts = "
+                      "o.attempts + 1, lease_token = o.lease_token + 1 FROM due WHERE o.id = "
+                      "due.id RETURNING o.id, o.rule_id, o.user_id, o.flags, o.attempts, "
+                      "o.generation, o.not_before, o.lease_token) SELECT * FROM leased ORDER BY "
+                      "not_before, id",
+                      &a, &err)
+            : pg__run(st,
+                      "WITH due AS MATERIALIZED (SELECT id FROM sync_outbox WHERE not_before <= "
+                      "$3 AND (lease_owner IS NULL OR lease_until < $3) ORDER BY not_before, id "
+                      "LIMIT $4 FOR UPDATE SKIP LOCKED), leased AS (UPDATE sync_outbox o SET "
+                      "lease_owner = $1, lease_until = $2, attempts = o.attempts + 1, "
+                      "lease_token = o.lease_token + 1 FROM due WHERE o.id = due.id RETURNING "
+                      "o.id, o.rule_id, o.user_id, o.flags, o.attempts, o.generation, "
+                      "o.not_before, o.lease_token) SELECT * FROM leased ORDER BY not_before, id",
+                      &a, &err);
+    if (!r)
+        return err;
+    int rows = PQntuples(r);
+    if (rows == 0) {
+        PQclear(r);
+        return SC_OK;
+    }
+    struct store_sync_item *items = calloc((size_t)rows, sizeof *items);
+    if (!items) {
+        PQclear(r);
+        return SC_ERR_NOMEM;
+    }
+    for (int i = 0; i < rows; i++) {
+        struct store_sync_item *it = &items[i];
+        it->id = pg__col_int(r, i, 0);
+        sc_strlcpy(it->rule_id, PQgetvalue(r, i, 1), sizeof it->rule_id);
+        sc_strlcpy(it->user_id, PQgetvalue(r, i, 2), sizeof it->user_id);
+        it->flags = (int)pg__col_int(r, i, 3);
+        it->attempts = (int)pg__col_int(r, i, 4);
+        it->generation = pg__col_int(r, i, 5);
+        it->not_before = pg__col_int(r, i, 6);
+        it->lease_token = pg__col_int(r, i, 7);
+    }
+    PQclear(r);
+    *out = items;
+    *n = (size_t)rows;
+    return SC_OK;
+}
+
+static enum sc_err pg_outbox_renew(struct store *st, const char *owner, int64_t until)
+{
+    struct pg_args a = {0};
+    pg__arg_int(&a, until);
+    pg__arg_text(&a, owner);
+    return pg__cmd(st, "UPDATE sync_outbox SET lease_until = $1 WHERE lease_owner = $2", &a, NULL);
+}
+
+static enum sc_err pg_outbox_held(struct store *st, const char *owner,
+                                  const struct store_sync_item *it, int *held)
+{
+    *held = 0;
+    enum sc_err err = SC_OK;
+    struct pg_args a = {0};
+    pg__arg_int(&a, it->id);
+    pg__arg_text(&a, owner);
+    pg__arg_int(&a, it->lease_token);
+    PGresult *r = pg__run(
+        st, "SELECT 1 FROM sync_outbox WHERE id = $1 AND lease_owner = $2 AND lease_token = $3", &a,
+        &err);
+    if (!r)
+        return err;
+    *held = PQntuples(r) > 0;
+    PQclear(r);
+    return SC_OK;
+}
+
+static enum sc_err pg_outbox_done(struct store *st, const struct store_sync_item *it, int *held)
+{
+    int dummy;
+    if (!held)
+        held = &dummy;
+    *held = 0;
+    struct pg_args d = {0};
+    pg__arg_int(&d, it->id);
+    pg__arg_int(&d, it->generation);
+    pg__arg_int(&d, it->lease_token);
+    int64_t rows = 0;
+    enum sc_err err = pg__cmd(
+        st, "DELETE FROM sync_outbox WHERE id = $1 AND generation = $2 AND lease_token = $3", &d,
+        &rows);
+    if (err)
+        return err;
+    if (rows > 0) {
+        *held = 1;
+        return SC_OK;
+    }
+    struct pg_args u = {0};
+    pg__arg_int(&u, it->id);
+    pg__arg_int(&u, it->lease_token);
+    err = pg__cmd(st,
+                  "UPDATE sync_outbox SET lease_owner = NULL, lease_until = 0, attempts = 0 "
+                  "WHERE id = $1 AND lease_token = $2",
+                  &u, &rows);
+    if (!err)
+        *held = rows > 0;
+    return err;
+}
+
+static enum sc_err pg_outbox_retry(struct store *st, const struct store_sync_item *it,
+                                   int64_t not_before, int *held)
+{
+    struct pg_args a = {0};
+    pg__arg_int(&a, it->generation);
+    pg__arg_int(&a, not_before);
+    pg__arg_int(&a, sc_clock_now_ms());
+    pg__arg_int(&a, it->id);
+    pg__arg_int(&a, it->lease_token);
+    int64_t rows = 0;
+    enum sc_err err =
+        pg__cmd(st,
+                "UPDATE sync_outbox SET lease_owner = NULL, lease_until = 0, not_before = CASE "
+                "WHEN generation = $1 THEN $2 ELSE LEAST(not_before, $3) END WHERE id = $4 AND "
+                "lease_token = $5",
+                &a, &rows);
+    if (!err && held)
+        *held = rows > 0;
+    return err;
+}
+
+static enum sc_err pg_outbox_release_all(struct store *st, const char *owner)
+{
+    struct pg_args a = {0};
+    if (owner) {
+        pg__arg_text(&a, owner);
+        return pg__cmd(st,
+                       "UPDATE sync_outbox SET lease_owner = NULL, lease_until = 0 WHERE "
+                       "lease_owner = $1",
+                       &a, NULL);
+    }
+    return pg__cmd(st,
+                   "UPDATE sync_outbox SET lease_owner = NULL, lease_until = 0 WHERE "
+                   "lease_owner IS NOT NULL",
+                   NULL, NULL);
+}
+
+static enum sc_err pg_outbox_next_due(struct store *st, const char *rule_id, int64_t *ms)
+{
+    enum sc_err err = SC_OK;
+    struct pg_args a = {0};
+    PGresult *r;
+    if (rule_id) {
+        pg__arg_text(&a, rule_id);
+        r = pg__run(st,
+                    "SELECT MIN(not_before) FROM sync_outbox WHERE rule_id = $1 AND lease_owner "
+                    "IS NULL",
+                    &a, &err);
+    } else {
+        r = pg__run(st, "SELECT MIN(not_before) FROM sync_outbox WHERE lease_owner IS NULL", NULL,
+                    &err);
+    }
+    if (!r)
+        return err;
+    *ms = pg__col_null(r, 0, 0) ? INT64_MAX : pg__col_int(r, 0, 0);
+    PQclear(r);
+    return SC_OK;
+}
+
+static enum sc_err pg_outbox_count(struct store *st, const char *rule_id, int64_t *n)
+{
+    enum sc_err err = SC_OK;
+    struct pg_args a = {0};
+    pg__arg_text(&a, rule_id);
+    PGresult *r = pg__run(
+        st, "SELECT COUNT(*) FROM sync_outbox WHERE $1::text IS NULL OR rule_id = $1", &a, &err);
+    if (!r)
+        return err;
+    *n = pg__col_int(r, 0, 0);
+    PQclear(r);
+    return SC_OK;
+}
+
+static enum sc_err pg_outbox_drop_rule(struct store *st, const char *rule_id)
+{
+    struct pg_args a = {0};
+    pg__arg_text(&a, rule_id);
+    return pg__cmd(st, "DELETE FROM sync_outbox WHERE rule_id = $1", &a, NULL);
+}
+
+static enum sc_err pg_tune(struct store *st)
+{
+    /* the engine's scans page through their tables (nothing to size per connection) */
+    (void)st;
+    return SC_OK;
+}
+
+/* ---- rules ---- */
+
+static enum sc_err pg_rule_get(struct store *st, const char *rule_id, struct store_sync_rule *out)
+{
+    memset(out, 0, sizeof *out);
+    sc_strlcpy(out->rule_id, rule_id, sizeof out->rule_id);
+    enum sc_err err = SC_OK;
+    struct pg_args a = {0};
+    pg__arg_text(&a, rule_id);
+    /* in a transaction the row stays locked for the write that follows (a resync's
+     * read, update, write must not undo a request that came meanwhile) */
+    PGresult *r =
+        st->in_tx ? pg__run(st,
+                            "SELECT resync, brake_hold, brake_limit, last_sync_at, "
+                            "last_resync_at, last_error, verify, last_verify_at, verify_checked, "
+                            "verify_drifted, resync_seq FROM sync_rules WHERE rule_id = $1 FOR "
+                            "NO KEY UPDATE",
+                            &a, &err)
+                  : pg__run(st,
+                            "SELECT resync, brake_hold, brake_limit, last_sync_at, "
+                            "last_resync_at, last_error, verify, last_verify_at, verify_checked, "
+                            "verify_drifted, resync_seq FROM sync_rules WHERE rule_id = $1",
+                            &a, &err);
+    if (!r)
+        return err;
+    if (PQntuples(r) > 0) {
+        out->resync = (int)pg__col_int(r, 0, 0);
+        out->brake_hold = pg__col_int(r, 0, 1);
+        out->brake_limit = pg__col_int(r, 0, 2);
+        out->last_sync_at = pg__col_int(r, 0, 3);
+        out->last_resync_at = pg__col_int(r, 0, 4);
+        const char *t = pg__col_text(r, 0, 5);
+        if (t)
+            sc_strlcpy(out->last_error, t, sizeof out->last_error);
+        out->verify = (int)pg__col_int(r, 0, 6);
+        out->last_verify_at = pg__col_int(r, 0, 7);
+        out->verify_checked = pg__col_int(r, 0, 8);
+        out->verify_drifted = pg__col_int(r, 0, 9);
+        out->resync_seq = pg__col_int(r, 0, 10);
+    }
+    PQclear(r);
+    return SC_OK;
+}
+
+static enum sc_err pg_rule_put(struct store *st, const struct store_sync_rule *x)
+{
+    struct pg_args a = {0};
+    pg__arg_text(&a, x->rule_id);
+    pg__arg_int(&a, x->resync);
+    pg__arg_int(&a, x->brake_hold);
+    pg__arg_int(&a, x->brake_limit);
+    pg__arg_int(&a, x->last_sync_at);
+    pg__arg_int(&a, x->last_resync_at);
+    pg__arg_text(&a, x->last_error[0] ? x->last_error : NULL);
+    pg__arg_int(&a, x->verify ? 1 : 0);
+    pg__arg_int(&a, x->last_verify_at);
+    pg__arg_int(&a, x->verify_checked);
+    pg__arg_int(&a, x->verify_drifted);
+    pg__arg_int(&a, x->resync_seq);
+    return pg__cmd(
+        st,
+        "INSERT INTO sync_rules(rule_id, resync, brake_hold, brake_limit, last_sync_at, "
+        "last_resync_at, last_error, verify, last_verify_at, verify_checked, verify_drifted, "
+        "resync_seq) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON "
+        "CONFLICT(rule_id) DO UPDATE SET resync = excluded.resync, brake_hold = "
+        "excluded.brake_hold, brake_limit = excluded.brake_limit, last_sync_at = "
+        "excluded.last_sync_at, last_resync_at = excluded.last_resync_at, last_error = "
+        "excluded.last_error, verify = excluded.verify, last_verify_at = "
+        "excluded.last_verify_at, verify_checked = excluded.verify_checked, verify_drifted = "
+        "excluded.verify_drifted, resync_seq = excluded.resync_seq",
+        &a, NULL);
+}
+
+static enum sc_err pg_rule_request_resync(struct store *st, const char *rule_id, int allow,
+                                          int verify)
+{
+    struct pg_args a = {0};
+    pg__arg_text(&a, rule_id);
+    pg__arg_int(&a, allow ? 2 : 1);
+    pg__arg_int(&a, verify ? 1 : 0);
+    return pg__cmd(st,
+                   "INSERT INTO sync_rules(rule_id, resync, verify, resync_seq) VALUES($1, $2, "
+                   "$3, 1) ON CONFLICT(rule_id) DO UPDATE SET resync = GREATEST(sync_rules.resync, "
+                   "excluded.resync), verify = GREATEST(sync_rules.verify, excluded.verify), "
+                   "resync_seq = sync_rules.resync_seq + 1",
+                   &a, NULL);
+}
+
+static enum sc_err pg_rule_resync_done(struct store *st, const char *rule_id, int64_t seq)
+{
+    struct pg_args a = {0};
+    pg__arg_text(&a, rule_id);
+    pg__arg_int(&a, seq);
+    return pg__cmd(st,
+                   "UPDATE sync_rules SET resync = 0, verify = 0 WHERE rule_id = $1 AND "
+                   "resync_seq = $2",
+                   &a, NULL);
+}
+
+static enum sc_err pg_rule_add_drift(struct store *st, const char *rule_id, int64_t checked,
+                                     int64_t drifted, int64_t at)
+{
+    struct pg_args a = {0};
+    pg__arg_text(&a, rule_id);
+    pg__arg_int(&a, checked);
+    pg__arg_int(&a, drifted);
+    pg__arg_int(&a, at);
+    return pg__cmd(st,
+                   "INSERT INTO sync_rules(rule_id, last_verify_at, verify_checked, "
+                   "verify_drifted) VALUES($1, $4, $2, $3) ON CONFLICT(rule_id) DO UPDATE SET "
+                   "last_verify_at = $4, verify_checked = sync_rules.verify_checked + $2, "
+                   "verify_drifted = sync_rules.verify_drifted + $3",
+                   &a, NULL);
+}
+
+static enum sc_err pg_rule_clears_get(struct store *st, const char *rule_id, char **out)
+{
+    *out = NULL;
+    enum sc_err err = SC_OK;
+    struct pg_args a = {0};
+    pg__arg_text(&a, rule_id);
+    PGresult *r =
+        st->in_tx ? pg__run(st,
+                            "SELECT clear_paths FROM sync_rules WHERE rule_id = $1 FOR "
+                            "NO KEY UPDATE",
+                            &a, &err)
+                  : pg__run(st, "SELECT clear_paths FROM sync_rules WHERE rule_id = $1", &a, &err);
+    if (!r)
+        return err;
+    if (PQntuples(r) > 0)
+        *out = pg__col_dup(r, 0, 0);
+    PQclear(r);
+    return SC_OK;
+}
+
+static enum sc_err pg_rule_clears_set(struct store *st, const char *rule_id, const char *json)
+{
+    struct pg_args a = {0};
+    pg__arg_text(&a, rule_id);
+    pg__arg_text(&a, json);
+    return pg__cmd(st,
+                   "INSERT INTO sync_rules(rule_id, clear_paths) VALUES($1, $2) ON "
+                   "CONFLICT(rule_id) DO UPDATE SET clear_paths = excluded.clear_paths",
+                   &a, NULL);
+}
+
+static enum sc_err pg_rule_pending(struct store *st, size_t max, char (**out)[STORE_SYNC_ID_MAX],
+                                   size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    enum sc_err err = SC_OK;
+    struct pg_args a = {0};
+    pg__arg_int(&a, (int64_t)max);
+    PGresult *r = pg__run(
+        st, "SELECT rule_id FROM sync_rules WHERE resync > 0 ORDER BY rule_id LIMIT $1", &a, &err);
+    if (!r)
+        return err;
+    size_t count = (size_t)PQntuples(r);
+    if (count > max)
+        count = max;
+    if (count == 0) {
+        PQclear(r);
+        return SC_OK;
+    }
+    char(*ids)[STORE_SYNC_ID_MAX] = calloc(count, sizeof *ids);
+    if (!ids) {
+        PQclear(r);
+        return SC_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < count; i++)
+        sc_strlcpy(ids[i], PQgetvalue(r, (int)i, 0), STORE_SYNC_ID_MAX);
+    PQclear(r);
+    *out = ids;
+    *n = count;
+    return SC_OK;
+}
+
+static enum sc_err pg_rule_touch(struct store *st, const char *rule_id, int64_t ms)
+{
+    struct pg_args a = {0};
+    pg__arg_text(&a, rule_id);
+    pg__arg_int(&a, ms);
+    return pg__cmd(st,
+                   "INSERT INTO sync_rules(rule_id, last_sync_at) VALUES($1, $2) ON "
+                   "CONFLICT(rule_id) DO UPDATE SET last_sync_at = excluded.last_sync_at",
+                   &a, NULL);
+}
+
+static enum sc_err pg_rule_forget(struct store *st, const char *rule_id)
+{
+    static const char *const sql[] = {
+        "DELETE FROM sync_links WHERE rule_id = $1",
+        "DELETE FROM sync_outbox WHERE rule_id = $1",
+        "DELETE FROM sync_rules WHERE rule_id = $1",
+    };
+    for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
+        struct pg_args a = {0};
+        pg__arg_text(&a, rule_id);
+        enum sc_err err = pg__cmd(st, sql[i], &a, NULL);
+        if (err)
+            return err;
+    }
+    return SC_OK;
+}
+
+/* ---- connections ---- */
+
+static enum sc_err pg_quarantine_set(struct store *st, const char *connection_id, int on,
+                                     const char *reason)
+{
+    struct pg_args a = {0};
+    pg__arg_text(&a, connection_id);
+    pg__arg_int(&a, on ? 1 : 0);
+    pg__arg_text(&a, reason);
+    pg__arg_int(&a, sc_clock_now_ms());
+    return pg__cmd(st,
+                   "INSERT INTO sync_connections(connection_id, quarantined, reason, since) "
+                   "VALUES($1, $2, $3, $4) ON CONFLICT(connection_id) DO UPDATE SET "
+                   "quarantined = excluded.quarantined, reason = excluded.reason, since = "
+                   "excluded.since",
+                   &a, NULL);
+}
+
+static enum sc_err pg_quarantine_get(struct store *st, const char *connection_id, int *on,
+                                     char *reason, size_t n)
+{
+    *on = 0;
+    if (reason && n)
+        reason[0] = '\0';
+    enum sc_err err = SC_OK;
+    struct pg_args a = {0};
+    pg__arg_text(&a, connection_id);
+    PGresult *r = pg__run(
+        st, "SELECT quarantined, reason FROM sync_connections WHERE connection_id = $1", &a, &err);
+    if (!r)
+        return err;
+    if (PQntuples(r) > 0) {
+        *on = (int)pg__col_int(r, 0, 0);
+        const char *t = pg__col_text(r, 0, 1);
+        if (t && reason && n)
+            sc_strlcpy(reason, t, n);
+    }
+    PQclear(r);
+    return SC_OK;
+}
+
+/* ---- log ---- */
+
+static enum sc_err pg_log_append(struct store *st, const struct store_sync_log_entry *le)
+{
+    struct pg_args a = {0};
+    pg__arg_int(&a, sc_clock_now_ms());
+    pg__arg_text(&a, le->rule_id);
+    pg__arg_text(&a, le->user_id);
+    pg__arg_text(&a, le->username);
+    pg__arg_text(&a, le->action);
+    pg__arg_text(&a, le->status);
+    pg__arg_int(&a, le->http_status);
+    pg__arg_text(&a, le->changes);
+    pg__arg_text(&a, le->error);
+    return pg__cmd(st,
+                   "INSERT INTO sync_log(time, rule_id, user_id, username, action, status, "
+                   "http_status, changes, error) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                   &a, NULL);
+}
+
+static enum sc_err pg_log_list(struct store *st, const char *rule_id, const char *user_id,
+                               const char *action, const char *status, int limit,
+                               const char *cursor, json_t *items, char **next)
+{
+    *next = NULL;
+    int64_t before = INT64_MAX;
+    if (cursor && sc_parse_int64(cursor, 1, INT64_MAX, &before))
+        return SC_ERR_INVALID;
+    enum sc_err err = SC_OK;
+    struct pg_args a = {0};
+    pg__arg_int(&a, before);
+    pg__arg_text(&a, rule_id);
+    pg__arg_text(&a, user_id);
+    pg__arg_text(&a, action);
+    pg__arg_text(&a, status);
+    pg__arg_int(&a, (int64_t)limit + 1);
+    PGresult *r = pg__run(
+        st,
+        "SELECT id, time, rule_id, user_id, username, action, status, http_status, changes, "
+        "error FROM sync_log WHERE id < $1 AND ($2::text IS NULL OR rule_id = $2) AND "
+        "($3::text IS NULL OR user_id = $3) AND ($4::text IS NULL OR action = $4) AND "
+        "($5::text IS NULL OR status = $5) ORDER BY id DESC LIMIT $6",
+        &a, &err);
+    if (!r)
+        return err;
+    int64_t last_id = 0;
+    for (int i = 0; i < PQntuples(r); i++) {
+        if (i == limit) {
+            char c[32];
+            snprintf(c, sizeof c, "%" PRId64, last_id);
+            *next = sc_strdup(c);
+            break;
+        }
+        last_id = pg__col_int(r, i, 0);
+        char id[32];
+        snprintf(id, sizeof id, "%" PRId64, last_id);
+        json_t *changes = NULL;
+        const char *ct = pg__col_text(r, i, 8);
+        if (ct)
+            changes = json_loads(ct, 0, NULL);
+        if (!changes)
+            changes = json_array();
+        int http_status = (int)pg__col_int(r, i, 7);
+        json_array_append_new(
+            items, json_pack("{s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:o, s:o, s:o}", "id", id, "time",
+                             time_or_null(pg__col_int(r, i, 1)), "ruleId",
+                             json_str_or_null(pg__col_text(r, i, 2)), "userId",
+                             json_str_or_null(pg__col_text(r, i, 3)), "username",
+                             json_str_or_null(pg__col_text(r, i, 4)), "action", PQgetvalue(r, i, 5),
+                             "status", PQgetvalue(r, i, 6), "httpStatus",
+                             http_status ? json_integer(http_status) : json_null(), "changes",
+                             changes, "error", json_str_or_null(pg__col_text(r, i, 9))));
+    }
+    PQclear(r);
+    return SC_OK;
+}
+
+const struct store_sync_ops store__pg_sync_ops = {
+    .link_get = pg_link_get,
+    .link_put = pg_link_put,
+    .link_put_unlinked = pg_link_put_unlinked,
+    .link_set_found = pg_link_set_found,
+    .link_set_source = pg_link_set_source,
+    .link_each = pg_link_each,
+    .link_list = pg_link_list,
+    .link_counts = pg_link_counts,
+    .outbox_touch = pg_outbox_touch,
+    .outbox_lease = pg_outbox_lease,
+    .outbox_renew = pg_outbox_renew,
+    .outbox_held = pg_outbox_held,
+    .outbox_done = pg_outbox_done,
+    .outbox_retry = pg_outbox_retry,
+    .outbox_release_all = pg_outbox_release_all,
+    .outbox_next_due = pg_outbox_next_due,
+    .outbox_count = pg_outbox_count,
+    .outbox_drop_rule = pg_outbox_drop_rule,
+    .tune = pg_tune,
+    .rule_get = pg_rule_get,
+    .rule_put = pg_rule_put,
+    .rule_request_resync = pg_rule_request_resync,
+    .rule_resync_done = pg_rule_resync_done,
+    .rule_add_drift = pg_rule_add_drift,
+    .rule_clears_get = pg_rule_clears_get,
+    .rule_clears_set = pg_rule_clears_set,
+    .rule_pending = pg_rule_pending,
+    .rule_touch = pg_rule_touch,
+    .rule_forget = pg_rule_forget,
+    .quarantine_set = pg_quarantine_set,
+    .quarantine_get = pg_quarantine_get,
+    .log_append = pg_log_append,
+    .log_list = pg_log_list,
+};
