@@ -242,13 +242,11 @@ def main():
             t.join()
         R["load_rate"] = sent[0] / (time.monotonic() - lt0)
         R["load_p50"], R["load_p99"] = pct(loaded, 50), pct(loaded, 99)
-        f.wait_idle(settle=2.0, timeout=600)
+        f.wait_status(lambda s: s["pending"] == 0, timeout=600, what="the load delivered")
 
         before = f.stats()
-        prev = f.status()["lastSyncAt"]
         t0 = time.monotonic()
-        f.resync()
-        f.wait_status(lambda s: s["lastSyncAt"] != prev, timeout=600)
+        f.resync_and_wait(timeout=600)
         R["resync_s"] = time.monotonic() - t0
         after = f.stats()
         R["resync_requests"] = sum(after.get(m, 0) - before.get(m, 0)
@@ -276,7 +274,8 @@ def report(R):
         "for the same POSTs with wrk on a fresh target (2 threads, 32 connections, 10 s);",
         "propagation of single title changes (API call until a GET on the target shows it,",
         "polled every 2 ms) idle and while 8 keep-alive clients send 500 other changes/s;",
-        "and a no-op full resync (POST .../resync until lastSyncAt moves; requests counted",
+        "and a no-op full resync (POST .../resync until it has run and nothing is pending;",
+        "requests counted",
         "by the target's _stats). `SYNC_USERS` (default 100000) and `SCIMITAR_BIN` change it.",
         "",
         "`bash bench/sync.sh` (%s, %d users); %s." % (
