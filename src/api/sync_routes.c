@@ -159,6 +159,16 @@ static void logs_list(struct api_call *c)
     free(next);
 }
 
+static void cluster_list(struct api_call *c)
+{
+    json_t *body = NULL;
+    struct sc_error e = {0};
+    if (provision_cluster_list(c->st, &body, &e))
+        api_error_from(c, &e);
+    else
+        api_json(c, 200, body);
+}
+
 const struct api_route api_sync_routes[] = {
     {"POST", "/api/v1/rules/{id}/resync", rule_resync, 0,
      "full resync (?dryRun=true returns the plan; ?allow=true lets a braked resync go on; "
@@ -168,5 +178,7 @@ const struct api_route api_sync_routes[] = {
     {"GET", "/api/v1/rules/{id}/users", rule_users, 0, "per-user link and state"},
     {"GET", "/api/v1/logs", logs_list, 0,
      "provisioning log (?rule=&user=&action=&status=&limit=&cursor=)"},
+    {"GET", "/api/v1/cluster", cluster_list, 0,
+     "the nodes sharing the database and the engine's work (live ones: seen in the last 10 s)"},
     {NULL, NULL, NULL, 0, NULL},
 };

@@ -36,7 +36,9 @@ static void serve_usage(FILE *out)
             "  --max-body N     largest request body in bytes (default 8388608)\n"
             "  --lease-seconds N\n"
             "                   how long a queued change stays claimed by this server\n"
-            "                   without renewal (default 300; renewed while held)\n"
+            "                   without renewal (default 300 on SQLite, 15 on PostgreSQL, where\n"
+            "                   another node takes over the work of one that stops; renewed\n"
+            "                   while held)\n"
             "  --durability full|normal\n"
             "                   full (default): a commit is on disk when it returns, a power\n"
             "                   loss loses nothing committed; normal: faster commits, a\n"
@@ -94,7 +96,7 @@ int cli_serve(int argc, char **argv)
     const char *listen = "127.0.0.1:8080";
     const char *dsn = "sqlite:./scimitar.db";
     const char *key_file = NULL;
-    int64_t threads = 4, max_body = 8 * 1024 * 1024, lease_s = 300;
+    int64_t threads = 4, max_body = 8 * 1024 * 1024, lease_s = 0;
     static const struct option opts[] = {
         {"listen", required_argument, NULL, 'l'},
         {"db", required_argument, NULL, 'd'},
@@ -228,7 +230,7 @@ int cli_serve(int argc, char **argv)
         key_file = key_buf;
     }
     struct provision_engine_options eo = {
-        .dsn = dsn, .key_path = key_file, .lease_ms = lease_s * 1000};
+        .dsn = dsn, .key_path = key_file, .lease_ms = lease_s * 1000, .listen = listen};
     if (provision_engine_start(&eo, &engine, &e)) {
         fprintf(stderr, "scimitar serve: cannot start the provisioning engine: %s\n", e.message);
         goto done;

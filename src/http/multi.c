@@ -235,6 +235,11 @@ static void finish(struct http_multi *m, CURL *easy, CURLcode code)
 
 int http_multi_poll(struct http_multi *m, int timeout_ms)
 {
+    return http_multi_poll_fd(m, timeout_ms, -1);
+}
+
+int http_multi_poll_fd(struct http_multi *m, int timeout_ms, int extra_fd)
+{
     int still = 0;
     curl_multi_perform(m->multi, &still);
     CURLMsg *msg;
@@ -247,7 +252,9 @@ int http_multi_poll(struct http_multi *m, int timeout_ms)
         }
     }
     if (!finished && timeout_ms > 0) {
-        curl_multi_poll(m->multi, NULL, 0, timeout_ms, NULL);
+        struct curl_waitfd wfd = {.fd = extra_fd, .events = CURL_WAIT_POLLIN};
+        curl_multi_poll(m->multi, extra_fd >= 0 ? &wfd : NULL, extra_fd >= 0 ? 1 : 0, timeout_ms,
+                        NULL);
         curl_multi_perform(m->multi, &still);
         while ((msg = curl_multi_info_read(m->multi, &left))) {
             if (msg->msg == CURLMSG_DONE)

@@ -55,6 +55,10 @@ enum sc_err http_multi_add(struct http_multi *m, const struct http_multi_request
  * flight. */
 int http_multi_poll(struct http_multi *m, int timeout_ms);
 
+/* As http_multi_poll, and the wait also ends when extra_fd (-1 = none) is readable (a
+ * database connection's notifications, say). */
+int http_multi_poll_fd(struct http_multi *m, int timeout_ms, int extra_fd);
+
 /* Interrupts a wait in http_multi_poll (or makes the next one return at once).
  * Thread-safe, never blocks. */
 void http_multi_wakeup(struct http_multi *m);

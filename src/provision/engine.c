@@ -153,8 +153,11 @@ void provision_engine_metrics(struct provision_engine *eng, struct sc_buf *out)
                   "%" PRIu64 "\n# TYPE scimitar_sync_requests_total counter\n"
                   "scimitar_sync_requests_total %" PRIu64
                   "\n# TYPE scimitar_sync_outbox_pending gauge\nscimitar_sync_outbox_pending "
-                  "%" PRId64 "\n",
-                  eng->events_total, eng->resyncs_total, eng->requests_total, eng->outbox_pending);
+                  "%" PRId64 "\n# HELP scimitar_cluster_nodes Live nodes sharing the engine's "
+                  "work (this node's view; connection limits are divided by it).\n"
+                  "# TYPE scimitar_cluster_nodes gauge\nscimitar_cluster_nodes %d\n",
+                  eng->events_total, eng->resyncs_total, eng->requests_total, eng->outbox_pending,
+                  eng->nodes);
     pthread_mutex_unlock(&eng->mlock);
 }
 
@@ -359,27 +362,105 @@ static int is_fresh(char (*fresh)[STORE_SYNC_ID_MAX], size_t n, const char *rule
     return 0;
 }
 
-/* Handles one batch of events. Returns the number handled (0 when none), -1 on error. */
+/* The configuration generation: the sequence number of the last change event that
+ * changed rules, connections, groups or populations, kept in the settings by whichever
+ * node handled it, so the other nodes sharing the database reload what they run. */
+#define CONFIG_GEN_KEY "sync.config_gen"
+
+static int64_t config_gen_read(struct provision_engine *eng)
+{
+    char *v = NULL;
+    int64_t gen = 0;
+    if (store_setting_get(eng->st, CONFIG_GEN_KEY, &v) == SC_OK)
+        sc_parse_int64(v, 0, INT64_MAX, &gen);
+    free(v);
+    return gen;
+}
+
+/* Reloads the rules (and the groups snapshot) when another node saw the configuration
+ * change. No resync is requested: the node that handled the change did that. */
+static void config_follow(struct provision_engine *eng, int64_t gen)
+{
+    eng->gen_checked_at = sc_clock_mono_ms();
+    if (gen == eng->config_gen)
+        return;
+    char(*fresh)[STORE_SYNC_ID_MAX] = NULL;
+    size_t nfresh = 0;
+    if (rules_reload(eng, &fresh, &nfresh) == SC_OK)
+        eng->config_gen = gen;
+    free(fresh);
+    eng->groups_stale = 1;
+}
+
+void engine__config_current(struct provision_engine *eng)
+{
+    if (eng->clustered)
+        config_follow(eng, config_gen_read(eng));
+}
+
+/* Requests a full resync of rule_id for a change recorded by event seq, unless a resync
+ * pass of the rule began after that event was committed (it saw the change already):
+ * with events handled in several batches, the state a rule's first resync reads often
+ * includes the changes of the next batch. */
+static enum sc_err resync_for(struct provision_engine *eng, const char *rule_id, int64_t seq)
+{
+    struct store_sync_rule sr;
+    enum sc_err err = store_sync_rule_get(eng->st, rule_id, &sr);
+    if (err)
+        return err;
+    if (sr.resync_events_seq >= seq)
+        return SC_OK;
+    return store_sync_rule_request_resync(eng->st, rule_id, 0, 0);
+}
+
+static int is_gen_event(const char *kind)
+{
+    return (is_config_event(kind) && strcmp(kind, "rule.resync") != 0) ||
+           strncmp(kind, "group.", 6) == 0 || strncmp(kind, "population.", 11) == 0;
+}
+
+/* Handles one batch of events. Returns the number handled (0 when none), -1 on error.
+ * The batch is read and derived into work inside one transaction that holds the engine
+ * cursor's lock, so with several nodes each event is handled once, in order. */
 static int process_events(struct provision_engine *eng)
 {
     struct store_event *ev = NULL;
     size_t n = 0;
-    if (store_events_after(eng->st, eng->cursor, ENGINE_EVENT_BATCH, &ev, &n) || n == 0)
-        return 0;
+    int64_t last = 0, cur = 0;
     char(*fresh)[STORE_SYNC_ID_MAX] = NULL;
     size_t nfresh = 0;
-    int reload = 0;
-    for (size_t i = 0; i < n; i++)
-        if (is_config_event(ev[i].kind) && strcmp(ev[i].kind, "rule.resync") != 0)
-            reload = 1;
-    if (reload)
-        rules_reload(eng, &fresh, &nfresh);
-    int64_t now = sc_clock_now_ms();
+    if (store_events_last_seq(eng->st, &last) != SC_OK || last <= eng->cursor) {
+        if (eng->clustered && sc_clock_mono_ms() - eng->gen_checked_at >= ENGINE_GEN_CHECK_MS)
+            config_follow(eng, config_gen_read(eng));
+        return 0;
+    }
     enum sc_err err = store_begin(eng->st);
     if (err)
         goto fail;
+    if ((err = store_sync_cursor_lock(eng->st, &cur)) ||
+        (err = store_events_after(eng->st, cur, ENGINE_EVENT_BATCH, &ev, &n))) {
+        store_rollback(eng->st);
+        goto fail;
+    }
+    if (n == 0) { /* another node handled them */
+        store_rollback(eng->st);
+        eng->cursor = cur;
+        return 0;
+    }
+    /* the rules as every node last saw them, then as this batch changes them */
+    config_follow(eng, config_gen_read(eng));
+    int reload = 0, gen = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (is_config_event(ev[i].kind) && strcmp(ev[i].kind, "rule.resync") != 0)
+            reload = 1;
+        if (is_gen_event(ev[i].kind))
+            gen = 1;
+    }
+    if (reload)
+        rules_reload(eng, &fresh, &nfresh);
+    int64_t now = sc_clock_now_ms();
     for (size_t f = 0; f < nfresh && !err; f++)
-        err = store_sync_rule_request_resync(eng->st, fresh[f], 0, 0);
+        err = resync_for(eng, fresh[f], ev[n - 1].seq);
     for (size_t i = 0; i < n && !err; i++) {
         const struct store_event *x = &ev[i];
         if (strncmp(x->kind, "user.", 5) == 0) {
@@ -400,13 +481,13 @@ static int process_events(struct provision_engine *eng)
                 if (member)
                     err = store_sync_outbox_touch(eng->st, rule_id_of(er), member, 0, now);
                 else
-                    err = store_sync_rule_request_resync(eng->st, rule_id_of(er), 0, 0);
+                    err = resync_for(eng, rule_id_of(er), x->seq);
             }
             free(member);
         } else if (strncmp(x->kind, "population.", 11) == 0) {
             for (struct eng_rule *er = eng->rules; er && !err; er = er->next)
                 if (!er->retired)
-                    err = store_sync_rule_request_resync(eng->st, rule_id_of(er), 0, 0);
+                    err = resync_for(eng, rule_id_of(er), x->seq);
         } else if (strcmp(x->kind, "rule.resync") == 0) {
             if (engine__rule_find(eng, x->object_id))
                 err = store_sync_rule_request_resync(eng->st, x->object_id,
@@ -414,7 +495,7 @@ static int process_events(struct provision_engine *eng)
                                                      detail_flag(x->detail, "verify"));
         } else if (strcmp(x->kind, "rule.changed") == 0) {
             if (detail_flag(x->detail, "resync") && engine__rule_find(eng, x->object_id))
-                err = store_sync_rule_request_resync(eng->st, x->object_id, 0, 0);
+                err = resync_for(eng, x->object_id, x->seq);
             if (!err && !engine__rule_find(eng, x->object_id))
                 err = detail_is(x->detail, "change", "deleted")
                           ? store_sync_rule_forget(eng->st, x->object_id)
@@ -423,9 +504,13 @@ static int process_events(struct provision_engine *eng)
             if (detail_flag(x->detail, "resync"))
                 for (struct eng_rule *er = eng->rules; er && !err; er = er->next)
                     if (!er->retired && strcmp(er->sr->rc->conn->id, x->object_id) == 0)
-                        err = store_sync_rule_request_resync(eng->st, rule_id_of(er), 0, 0);
+                        err = resync_for(eng, rule_id_of(er), x->seq);
         }
     }
+    char genv[32];
+    snprintf(genv, sizeof genv, "%" PRId64, ev[n - 1].seq);
+    if (!err && gen)
+        err = store_setting_set(eng->st, CONFIG_GEN_KEY, genv);
     if (!err)
         err = store_sync_cursor_set(eng->st, ev[n - 1].seq);
     if (!err)
@@ -435,7 +520,9 @@ static int process_events(struct provision_engine *eng)
     if (err)
         goto fail;
     eng->cursor = ev[n - 1].seq;
-    /* This engine is the events' only consumer: drop what it has handled, in chunks. */
+    if (gen)
+        eng->config_gen = ev[n - 1].seq;
+    /* The cursor is shared: what it has passed is handled. Drop it, in chunks. */
     if (eng->cursor - eng->pruned >= ENGINE_PRUNE_EVERY &&
         store_events_prune(eng->st, eng->cursor) == SC_OK)
         eng->pruned = eng->cursor;
@@ -530,16 +617,56 @@ static int64_t next_due(struct provision_engine *eng)
     return best;
 }
 
-/* Keeps the leases of work still held (waiting in a queue, or on the wire) alive. */
+/* Keeps the leases of work still held (waiting in a queue, or on the wire) and the
+ * resync claims alive. */
 static void renew_leases(struct provision_engine *eng)
 {
     int64_t now = sc_clock_mono_ms();
     if (now - eng->renewed_at < eng->lease_ms / 3)
         return;
     eng->renewed_at = now;
-    if (eng->leased > 0 &&
-        store_sync_outbox_renew(eng->st, eng->owner, sc_clock_now_ms() + eng->lease_ms) != SC_OK)
+    int64_t until = sc_clock_now_ms() + eng->lease_ms;
+    if (eng->leased > 0 && store_sync_outbox_renew(eng->st, eng->owner, until) != SC_OK)
         SC_WARN("engine.renew_failed", "leased=%d", eng->leased);
+    if (eng->resyncs)
+        store_sync_rule_claims_renew(eng->st, eng->owner, until);
+}
+
+/* The node's heartbeat: records it, counts the live nodes (their number divides the
+ * connections' limits), and takes back the work of nodes that stopped beating. */
+static void heartbeat(struct provision_engine *eng)
+{
+    int64_t mono = sc_clock_mono_ms();
+    if (eng->beat_at && mono - eng->beat_at < ENGINE_BEAT_MS)
+        return;
+    eng->beat_at = mono;
+    int64_t now = sc_clock_now_ms();
+    struct store_node me = {
+        .started_at = eng->started_at, .last_seen_at = now, .leased = eng->leased};
+    sc_strlcpy(me.id, eng->owner, sizeof me.id);
+    sc_strlcpy(me.listen, eng->listen, sizeof me.listen);
+    if (store_sync_node_beat(eng->st, &me) != SC_OK)
+        return;
+    struct store_node *v = NULL;
+    size_t n = 0;
+    if (store_sync_node_list(eng->st, now - ENGINE_NODE_DEAD_MS, &v, &n) == SC_OK) {
+        int nodes = n > 0 ? (int)n : 1;
+        if (nodes != eng->nodes) {
+            SC_INFO("engine.nodes", "live=%d", nodes);
+            eng->nodes = nodes;
+            engine__conns_share(eng);
+        }
+    }
+    free(v);
+    int64_t released = 0;
+    if (store_sync_node_reap(eng->st, now - ENGINE_NODE_DEAD_MS, &released) == SC_OK &&
+        released > 0)
+        SC_WARN("engine.takeover", "released=%" PRId64 " (leases of nodes that stopped)", released);
+    if (eng->clustered) { /* the socket changes when the connection was re-opened */
+        int fd = -1;
+        if (store_listen(eng->st, &fd) == SC_OK)
+            eng->listen_fd = fd;
+    }
 }
 
 /* ---- the loop ---- */
@@ -574,6 +701,7 @@ static void *engine_main(void *arg)
             engine__flush(eng);
         finished_before = eng->nfinished;
         renew_leases(eng);
+        heartbeat(eng);
         int timeout = 0;
         if (!busy && !eng->finished) {
             int64_t due = next_due(eng);
@@ -591,7 +719,9 @@ static void *engine_main(void *arg)
                 timeout = 1;
         }
         if (timeout > 0 || http_multi_running(eng->multi) > 0)
-            http_multi_poll(eng->multi, timeout > 0 ? timeout : 1);
+            http_multi_poll_fd(eng->multi, timeout > 0 ? timeout : 1, eng->listen_fd);
+        if (eng->listen_fd >= 0)
+            store_notified(eng->st); /* drained: the next round reads the events */
         if (eng->finished && http_multi_running(eng->multi) == 0)
             engine__flush(eng);
         if (sc_clock_mono_ms() - last_count > 1000) {
@@ -627,7 +757,14 @@ enum sc_err provision_engine_start(const struct provision_engine_options *opt,
     pthread_mutex_init(&eng->mlock, NULL);
     enum sc_err err = SC_OK;
     eng->dsn = sc_strdup(opt->dsn);
-    eng->lease_ms = opt->lease_ms > 0 ? opt->lease_ms : ENGINE_LEASE_MS;
+    eng->clustered = store_dsn_is_postgresql(opt->dsn);
+    eng->lease_ms = opt->lease_ms > 0
+                        ? opt->lease_ms
+                        : (eng->clustered ? ENGINE_CLUSTER_LEASE_MS : ENGINE_LEASE_MS);
+    eng->listen_fd = -1;
+    eng->nodes = 1;
+    eng->started_at = sc_clock_now_ms();
+    sc_strlcpy(eng->listen, opt->listen ? opt->listen : "", sizeof eng->listen);
     sc_uuid_v4(eng->owner);
     eng->key = secrets_key_shared(opt->key_path, e);
     if (!eng->key) {
@@ -642,13 +779,18 @@ enum sc_err provision_engine_start(const struct provision_engine_options *opt,
     }
     if ((err = oauth_cache_new(NULL, &eng->oauth)))
         goto fail;
-    /* One engine serves a SQLite database: leases of a crashed predecessor are ours. */
+    /* One engine serves a SQLite database: leases of a crashed predecessor are ours.
+     * Nodes sharing a PostgreSQL database take back the work of a node that stopped by
+     * its missing heartbeat instead (and leases expire). */
     store_sync_tune(eng->st);
-    if ((err = store_sync_outbox_release_all(eng->st, NULL)) ||
+    if ((!eng->clustered && (err = store_sync_outbox_release_all(eng->st, NULL))) ||
         (err = store_sync_cursor_get(eng->st, &eng->cursor))) {
         sc_error_set(e, err, "db", "cannot read the engine's state");
         goto fail;
     }
+    eng->config_gen = config_gen_read(eng);
+    if (eng->clustered && store_listen(eng->st, &eng->listen_fd) != SC_OK)
+        eng->listen_fd = -1; /* woken by its own API and once a second anyway */
     if (pthread_create(&eng->thread, NULL, engine_main, eng) != 0) {
         err = sc_error_set(e, SC_ERR_INTERNAL, NULL, "cannot start the engine thread");
         goto fail;

@@ -16,8 +16,10 @@ struct provision_engine_options {
     const char *dsn;      /* the database the engine opens its own connection to */
     const char *key_path; /* the secrets key file (see provision/secrets.h), or NULL */
     int64_t lease_ms;     /* how long an outbox item stays leased without renewal (0 = the
-                             default, 5 minutes); the engine renews what it holds every
-                             third of it */
+                             default: 5 minutes on SQLite, 15 s on PostgreSQL, where a
+                             node that stops has its work taken over); the engine renews
+                             what it holds every third of it */
+    const char *listen;   /* the address this node's API serves, for the node list */
 };
 
 /* Starts the engine thread. *out is new; provision_engine_stop frees it. */

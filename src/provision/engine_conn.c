@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void conn_share(struct provision_engine *eng, struct conn_state *cs);
+
 struct conn_state *engine__conn(struct provision_engine *eng, const struct connection *c)
 {
     struct conn_state *cs;
@@ -33,13 +35,29 @@ struct conn_state *engine__conn(struct provision_engine *eng, const struct conne
         cs->next = eng->conns;
         eng->conns = cs;
     }
-    double rate = (double)c->max_requests_per_second;
+    cs->rate_conf = (double)c->max_requests_per_second;
+    cs->concurrency_conf = c->max_concurrency;
+    conn_share(eng, cs);
+    return cs;
+}
+
+/* This node's share of a connection's limits: the rate divided by the live nodes, the
+ * concurrency too (rounded up: at least one call each). */
+static void conn_share(struct provision_engine *eng, struct conn_state *cs)
+{
+    int nodes = eng->nodes > 0 ? eng->nodes : 1;
+    double rate = cs->rate_conf / nodes;
     if (rate != cs->rate) {
         delivery_bucket_init(&cs->bucket, rate, sc_clock_mono_ms());
         cs->rate = rate;
     }
-    cs->max_concurrency = c->max_concurrency;
-    return cs;
+    cs->max_concurrency = cs->concurrency_conf > 0 ? (cs->concurrency_conf + nodes - 1) / nodes : 0;
+}
+
+void engine__conns_share(struct provision_engine *eng)
+{
+    for (struct conn_state *cs = eng->conns; cs; cs = cs->next)
+        conn_share(eng, cs);
 }
 
 /* A token request in flight: what its answer needs. */

@@ -33,15 +33,23 @@
  * connection still in flight (a slow target, a token URL that does not answer) must not
  * hold up the results of one that answered. */
 #define ENGINE_COMMIT_WAIT_MS 20
-#define ENGINE_IDLE_POLL_MS 1000 /* longest sleep when nothing is due */
-#define ENGINE_BASE_STEPS 8      /* calls per job before it is judged looping, plus... */
-#define ENGINE_STEPS_PER_KEY 3   /* ...this many per mapped attribute (narrowing) */
-#define ENGINE_LIST_MAX 1000000  /* accounts read from one target listing */
-#define ENGINE_LIST_PAGE 1000    /* accounts asked for per listing page */
-#define ENGINE_SEARCH_PAGE 200   /* per page when searching a filter-ignoring target */
-#define ENGINE_SEARCH_MAX 20000  /* accounts searched for one user at most */
-#define ENGINE_LEASE_BATCH 32    /* free slots worth a lease transaction */
-#define ENGINE_PRUNE_EVERY 10000 /* handled events deleted in chunks of this many */
+#define ENGINE_IDLE_POLL_MS 1000      /* longest sleep when nothing is due */
+#define ENGINE_BASE_STEPS 8           /* calls per job before it is judged looping, plus... */
+#define ENGINE_STEPS_PER_KEY 3        /* ...this many per mapped attribute (narrowing) */
+#define ENGINE_LIST_MAX 1000000       /* accounts read from one target listing */
+#define ENGINE_LIST_PAGE 1000         /* accounts asked for per listing page */
+#define ENGINE_SEARCH_PAGE 200        /* per page when searching a filter-ignoring target */
+#define ENGINE_SEARCH_MAX 20000       /* accounts searched for one user at most */
+#define ENGINE_LEASE_BATCH 32         /* free slots worth a lease transaction */
+#define ENGINE_PRUNE_EVERY 10000      /* handled events deleted in chunks of this many */
+#define ENGINE_CLUSTER_LEASE_MS 15000 /* default lease when nodes share the database */
+#define ENGINE_BEAT_MS 2000           /* a node's heartbeat */
+#define ENGINE_NODE_DEAD_MS                                                                        \
+    10000 /* a node not seen for this long is dead: its work is                                    \
+             taken back */
+#define ENGINE_GEN_CHECK_MS                                                                        \
+    200 /* how often a node looks for configuration another                                        \
+           node saw change */
 #define ENGINE_TOKEN_TIMEOUT 15000
 #define ENGINE_CALL_TIMEOUT 30000
 #define ENGINE_LIST_TIMEOUT 60000
@@ -87,8 +95,10 @@ struct conn_state {
     int inflight; /* calls on the wire */
     int leased;   /* jobs holding leases of rules that target this connection */
     struct delivery_bucket bucket;
-    double rate;
-    int64_t max_concurrency;
+    double rate;              /* this node's share of the connection's rate */
+    double rate_conf;         /* the connection's maxRequestsPerSecond */
+    int64_t max_concurrency;  /* this node's share */
+    int64_t concurrency_conf; /* the connection's maxConcurrency */
     struct delivery_health health;
     int persisted_quarantine;           /* what the store says */
     struct call *wait_head, *wait_tail; /* waiting for a slot or the rate */
@@ -117,6 +127,14 @@ struct provision_engine {
     struct oauth_cache *oauth;
     int64_t lease_ms;
     int64_t renewed_at;     /* mono ms of the last lease renewal */
+    int clustered;          /* several nodes may share the database (PostgreSQL) */
+    char listen[128];       /* the address this node's API serves (for the node list) */
+    int64_t started_at;     /* wall ms */
+    int64_t beat_at;        /* mono ms of the last heartbeat */
+    int nodes;              /* live nodes sharing the work (1 alone); limits are divided */
+    int listen_fd;          /* the database's notification socket, or -1 */
+    int64_t config_gen;     /* the configuration generation the rules were loaded at */
+    int64_t gen_checked_at; /* mono ms */
     struct eng_rule *rules; /* active (not retired) and retired ones */
     struct conn_state *conns;
     struct directory_groups *groups;
@@ -152,6 +170,10 @@ const struct directory_groups *engine__groups(struct provision_engine *eng);
 
 /* Returns the active rule with that id, or NULL. */
 struct eng_rule *engine__rule_find(struct provision_engine *eng, const char *id);
+
+/* With nodes sharing the database: reloads the rules now if another node saw the
+ * configuration change (so a rule this node does not run is really not active). */
+void engine__config_current(struct provision_engine *eng);
 
 /* Frees retired rules nobody uses any more. */
 void engine__rules_collect(struct provision_engine *eng);
@@ -189,6 +211,10 @@ void engine__token_invalidate(struct provision_engine *eng, struct call *call);
 
 /* Records a call's outcome in its connection's health; failed: it counts against it. */
 void engine__conn_health(struct provision_engine *eng, struct conn_state *cs, int failed);
+
+/* Applies the number of live nodes to every connection's rate and concurrency (each
+ * node takes its share, so a limit holds for the cluster as a whole). */
+void engine__conns_share(struct provision_engine *eng);
 
 /* Frees every connection state (queued calls are owned elsewhere). */
 void engine__conns_free(struct provision_engine *eng);

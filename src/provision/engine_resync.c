@@ -208,12 +208,20 @@ void engine__resyncs(struct provision_engine *eng)
     size_t n = 0;
     if (store_sync_rule_pending(eng->st, 16, &ids, &n) || n == 0)
         return;
+    /* a request made through another node comes with its configuration: follow it, so a
+     * rule this node does not know yet is not taken for a disabled one */
+    engine__config_current(eng);
     for (size_t i = 0; i < n && !atomic_load(&eng->stop); i++) {
         if (resync_running(eng, ids[i]))
             continue;
         struct eng_rule *er = engine__rule_find(eng, ids[i]);
         struct store_sync_rule sr;
-        if (store_sync_rule_get(eng->st, ids[i], &sr))
+        int claimed = 0;
+        int64_t now = sc_clock_now_ms();
+        /* one node runs a rule's resync pass; the work it queues is shared by all */
+        if (store_sync_rule_claim(eng->st, ids[i], eng->owner, now, now + eng->lease_ms,
+                                  &claimed) ||
+            !claimed || store_sync_rule_get(eng->st, ids[i], &sr))
             continue;
         if (!er) {
             store_sync_rule_resync_done(eng->st, ids[i], sr.resync_seq);

@@ -12,6 +12,7 @@
 #include "scim/path.h"
 #include "scim/schema.h"
 #include "store/store_directory.h"
+#include "store/store_events.h"
 #include "store/store_sync.h"
 
 #include <stdlib.h>
@@ -324,6 +325,7 @@ struct outbox_pass {
     struct outbox_resync_result local;
     int allow, verify;
     int64_t seq;
+    int64_t events_seq; /* the last change event committed when the pass began */
     int64_t now;
     struct link_table t;
     struct candidate *cands;
@@ -865,6 +867,7 @@ enum sc_err outbox_resync_begin(struct store *st, const struct sync_rule *r,
     p->verify = verify;
     p->seq = seq;
     p->now = sc_clock_now_ms();
+    store_events_last_seq(st, &p->events_seq); /* before any read of the pass */
     if (plan && verify)
         p->drifted = json_array();
     struct stamp_scan scan = {.t = &p->t, .r = r};
@@ -1030,6 +1033,8 @@ enum sc_err outbox_resync_finish(struct store *st, struct outbox_pass *p, const 
         }
         if (!err && p->seq >= 0)
             err = store_sync_rule_resync_done(st, rule_id, p->seq);
+        if (!err)
+            err = store_sync_rule_seen(st, rule_id, p->events_seq);
         if (err) {
             sc_error_set(e, err, NULL, "cannot queue the resync");
             goto done;

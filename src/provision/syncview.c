@@ -219,3 +219,22 @@ enum sc_err provision_log_list(struct store *st, const char *rule_id, const char
     *items = out;
     return SC_OK;
 }
+
+enum sc_err provision_cluster_list(struct store *st, json_t **out, struct sc_error *e)
+{
+    struct store_node *v = NULL;
+    size_t n = 0;
+    /* the engines' ENGINE_NODE_DEAD_MS */
+    enum sc_err err = store_sync_node_list(st, sc_clock_now_ms() - 10000, &v, &n);
+    if (err)
+        return sc_error_set(e, err, NULL, "cannot read the nodes");
+    json_t *items = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(
+            items, json_pack("{s:s, s:s, s:o, s:o, s:I}", "id", v[i].id, "listen", v[i].listen,
+                             "startedAt", time_or_null(v[i].started_at), "lastSeenAt",
+                             time_or_null(v[i].last_seen_at), "leased", (json_int_t)v[i].leased));
+    free(v);
+    *out = json_pack("{s:o}", "items", items);
+    return SC_OK;
+}

@@ -42,4 +42,9 @@ enum sc_err provision_log_list(struct store *st, const char *rule_id, const char
                                const char *action, const char *status, int limit,
                                const char *cursor, json_t **items, char **next, struct sc_error *e);
 
+/* The live nodes sharing the database (each `scimitar serve` beats every 2 s; a node
+ * not seen for 10 s has dropped out): *out new {"items": [{"id","listen","startedAt",
+ * "lastSeenAt","leased"}]} in order of id. Errors: SC_ERR_DB. */
+enum sc_err provision_cluster_list(struct store *st, json_t **out, struct sc_error *e);
+
 #endif

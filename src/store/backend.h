@@ -142,6 +142,7 @@ struct store_sync_ops {
     enum sc_err (*rule_request_resync)(struct store *st, const char *rule_id, int allow,
                                        int verify);
     enum sc_err (*rule_resync_done)(struct store *st, const char *rule_id, int64_t seq);
+    enum sc_err (*rule_seen)(struct store *st, const char *rule_id, int64_t events_seq);
     enum sc_err (*rule_add_drift)(struct store *st, const char *rule_id, int64_t checked,
                                   int64_t drifted, int64_t at);
     enum sc_err (*rule_clears_get)(struct store *st, const char *rule_id, char **out);
@@ -158,6 +159,13 @@ struct store_sync_ops {
     enum sc_err (*log_list)(struct store *st, const char *rule_id, const char *user_id,
                             const char *action, const char *status, int limit, const char *cursor,
                             json_t *items, char **next);
+    enum sc_err (*node_beat)(struct store *st, const struct store_node *n);
+    enum sc_err (*node_list)(struct store *st, int64_t seen_since, struct store_node **out,
+                             size_t *n);
+    enum sc_err (*node_reap)(struct store *st, int64_t seen_before, int64_t *released);
+    enum sc_err (*rule_claim)(struct store *st, const char *rule_id, const char *owner, int64_t now,
+                              int64_t until, int *claimed);
+    enum sc_err (*rule_claims_renew)(struct store *st, const char *owner, int64_t until);
 };
 
 struct store_target_ops {
@@ -185,6 +193,12 @@ struct store_backend {
     void (*write_probe)(struct store *st);
     enum sc_err (*setting_get)(struct store *st, const char *key, char **out);
     enum sc_err (*setting_set)(struct store *st, const char *key, const char *value);
+    /* setting_get that, inside a transaction, also locks the setting's row until it ends
+     * (SQLite's write transaction locks everything already); SC_ERR_NOT_FOUND as get. */
+    enum sc_err (*setting_lock)(struct store *st, const char *key, char **out);
+    /* store_listen / store_notified; NULL when the back-end has no notifications */
+    enum sc_err (*listen)(struct store *st, int *fd);
+    int (*notified)(struct store *st);
     const struct store_events_ops *events;
     const struct store_directory_ops *directory;
     const struct store_provision_ops *provision;

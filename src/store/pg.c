@@ -157,7 +157,11 @@ static int reconnect(struct pg_store *pg)
     pg->ncache = 0; /* the server forgot the prepared statements */
     pg->events_locked = 0;
     SC_INFO("store.reconnected", "backend=postgresql");
-    return session_setup(pg) == SC_OK ? 0 : -1;
+    if (session_setup(pg) != SC_OK)
+        return -1;
+    if (pg->listening) /* a new session listens to nothing yet */
+        PQclear(PQexec(pg->conn, "LISTEN " PG_CHANNEL));
+    return 0;
 }
 
 static PGresult *run_once(struct pg_store *pg, const char *sql, struct pg_args *a, int prepare)
@@ -244,6 +248,10 @@ enum sc_err pg__events_lock(struct store *st)
     struct pg_args a = {0};
     pg__arg_int(&a, PG_LOCK_EVENTS);
     enum sc_err err = pg__cmd(st, "SELECT pg_advisory_xact_lock($1::bigint)", &a, NULL);
+    /* and the other processes are told when the transaction commits (once per channel
+     * and payload per transaction) */
+    if (!err)
+        err = pg__cmd(st, "SELECT pg_notify('" PG_CHANNEL "', '')", NULL, NULL);
     if (!err)
         pg->events_locked = 1;
     return err;
@@ -512,6 +520,55 @@ static enum sc_err pg_setting_get(struct store *st, const char *key, char **out)
     return err;
 }
 
+static enum sc_err pg_setting_lock(struct store *st, const char *key, char **out)
+{
+    /* the row must exist to be locked */
+    struct pg_args a = {0};
+    pg__arg_text(&a, key);
+    enum sc_err err = pg__cmd(st,
+                              "INSERT INTO settings(key, value) VALUES($1, '0') ON CONFLICT(key) "
+                              "DO NOTHING",
+                              &a, NULL);
+    if (err)
+        return err;
+    struct pg_args b = {0};
+    pg__arg_text(&b, key);
+    PGresult *r = pg__run(st, "SELECT value FROM settings WHERE key = $1 FOR UPDATE", &b, &err);
+    if (!r)
+        return err;
+    if (PQntuples(r) == 0)
+        err = SC_ERR_NOT_FOUND;
+    else if (!(*out = pg__col_dup(r, 0, 0)))
+        err = SC_ERR_NOMEM;
+    PQclear(r);
+    return err;
+}
+
+static enum sc_err pg_listen(struct store *st, int *fd)
+{
+    struct pg_store *pg = (struct pg_store *)st;
+    enum sc_err err = pg__exec(st, "LISTEN " PG_CHANNEL);
+    if (err)
+        return err;
+    pg->listening = 1;
+    *fd = PQsocket(pg->conn);
+    return *fd >= 0 ? SC_OK : SC_ERR_UNAVAILABLE;
+}
+
+static int pg_notified(struct store *st)
+{
+    struct pg_store *pg = (struct pg_store *)st;
+    int n = 0;
+    if (!PQconsumeInput(pg->conn))
+        return 0; /* a broken connection: the next statement re-opens it (and listens) */
+    PGnotify *x;
+    while ((x = PQnotifies(pg->conn)) != NULL) {
+        n++;
+        PQfreemem(x);
+    }
+    return n;
+}
+
 static enum sc_err pg_setting_set(struct store *st, const char *key, const char *value)
 {
     struct pg_args a = {0};
@@ -534,6 +591,9 @@ const struct store_backend store__pg_backend = {
     .write_probe = pg_write_probe,
     .setting_get = pg_setting_get,
     .setting_set = pg_setting_set,
+    .setting_lock = pg_setting_lock,
+    .listen = pg_listen,
+    .notified = pg_notified,
     .events = &store__pg_events_ops,
     .directory = &store__pg_directory_ops,
     .provision = &store__pg_provision_ops,

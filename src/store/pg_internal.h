@@ -23,6 +23,10 @@
 #define PG_LOCK_EVENTS 0x5343494d00000002LL  /* appending change events (pg_events.c) */
 #define PG_LOCK_NESTING 0x5343494d00000003LL /* adding a group to a group (cycle check) */
 
+/* The channel a transaction that appends change events notifies at commit, and the
+ * engines listen on (store_listen). */
+#define PG_CHANNEL "scimitar_events"
+
 /* A PostgreSQL connection: the common head first (backend.h). */
 struct pg_store {
     struct store base;
@@ -30,6 +34,7 @@ struct pg_store {
     const char *cache[PG_STMT_CACHE]; /* statement i ("s<i>") was prepared from cache[i] */
     int ncache;
     int events_locked; /* this transaction holds PG_LOCK_EVENTS */
+    int listening;     /* LISTEN PG_CHANNEL was sent (again after a reconnection) */
 };
 
 /* Parameters of one statement ($1, $2, ... in order of the calls). */

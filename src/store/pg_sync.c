@@ -77,8 +77,18 @@ static const struct pg_migration sync_migrations[] = {
         " changes TEXT, error TEXT);"
         "CREATE INDEX sync_log_rule ON sync_log(rule_id, id);"
         "CREATE INDEX sync_log_user ON sync_log(user_id, id);"},
+    /* the nodes that share the database, and which of them runs a rule's resync */
+    {2, "CREATE TABLE sync_nodes ("
+        " id TEXT COLLATE \"C\" PRIMARY KEY,"
+        " listen TEXT,"
+        " started_at BIGINT NOT NULL,"
+        " last_seen_at BIGINT NOT NULL,"
+        " leased BIGINT NOT NULL DEFAULT 0);"
+        "ALTER TABLE sync_rules ADD COLUMN resync_owner TEXT COLLATE \"C\";"
+        "ALTER TABLE sync_rules ADD COLUMN resync_until BIGINT NOT NULL DEFAULT 0;"
+        "ALTER TABLE sync_rules ADD COLUMN resync_events_seq BIGINT NOT NULL DEFAULT 0;"},
 };
-const struct pg_component store__pg_sync_schema = {"sync", sync_migrations, 1};
+const struct pg_component store__pg_sync_schema = {"sync", sync_migrations, 2};
 
 /* ---- links ---- */
 
@@ -625,13 +635,14 @@ static enum sc_err pg_rule_get(struct store *st, const char *rule_id, struct sto
         st->in_tx ? pg__run(st,
                             "SELECT resync, brake_hold, brake_limit, last_sync_at, "
                             "last_resync_at, last_error, verify, last_verify_at, verify_checked, "
-                            "verify_drifted, resync_seq FROM sync_rules WHERE rule_id = $1 FOR "
-                            "NO KEY UPDATE",
+                            "verify_drifted, resync_seq, resync_events_seq FROM sync_rules WHERE "
+                            "rule_id = $1 FOR NO KEY UPDATE",
                             &a, &err)
                   : pg__run(st,
                             "SELECT resync, brake_hold, brake_limit, last_sync_at, "
                             "last_resync_at, last_error, verify, last_verify_at, verify_checked, "
-                            "verify_drifted, resync_seq FROM sync_rules WHERE rule_id = $1",
+                            "verify_drifted, resync_seq, resync_events_seq FROM sync_rules WHERE "
+                            "rule_id = $1",
                             &a, &err);
     if (!r)
         return err;
@@ -649,6 +660,7 @@ static enum sc_err pg_rule_get(struct store *st, const char *rule_id, struct sto
         out->verify_checked = pg__col_int(r, 0, 8);
         out->verify_drifted = pg__col_int(r, 0, 9);
         out->resync_seq = pg__col_int(r, 0, 10);
+        out->resync_events_seq = pg__col_int(r, 0, 11);
     }
     PQclear(r);
     return SC_OK;
@@ -704,9 +716,125 @@ static enum sc_err pg_rule_resync_done(struct store *st, const char *rule_id, in
     pg__arg_text(&a, rule_id);
     pg__arg_int(&a, seq);
     return pg__cmd(st,
-                   "UPDATE sync_rules SET resync = 0, verify = 0 WHERE rule_id = $1 AND "
-                   "resync_seq = $2",
+                   "UPDATE sync_rules SET resync = CASE WHEN resync_seq = $2 THEN 0 ELSE resync "
+                   "END, verify = CASE WHEN resync_seq = $2 THEN 0 ELSE verify END, "
+                   "resync_owner = NULL, resync_until = 0 WHERE rule_id = $1",
                    &a, NULL);
+}
+
+static enum sc_err pg_rule_seen(struct store *st, const char *rule_id, int64_t events_seq)
+{
+    struct pg_args a = {0};
+    pg__arg_int(&a, events_seq);
+    pg__arg_text(&a, rule_id);
+    return pg__cmd(st,
+                   "UPDATE sync_rules SET resync_events_seq = GREATEST(resync_events_seq, $1) "
+                   "WHERE rule_id = $2",
+                   &a, NULL);
+}
+
+static enum sc_err pg_rule_claim(struct store *st, const char *rule_id, const char *owner,
+                                 int64_t now, int64_t until, int *claimed)
+{
+    struct pg_args a = {0};
+    pg__arg_text(&a, rule_id);
+    pg__arg_text(&a, owner);
+    pg__arg_int(&a, now);
+    pg__arg_int(&a, until);
+    int64_t rows = 0;
+    enum sc_err err = pg__cmd(st,
+                              "UPDATE sync_rules SET resync_owner = $2, resync_until = $4 WHERE "
+                              "rule_id = $1 AND resync > 0 AND (resync_owner IS NULL OR "
+                              "resync_owner = $2 OR resync_until < $3)",
+                              &a, &rows);
+    if (!err)
+        *claimed = rows > 0;
+    return err;
+}
+
+static enum sc_err pg_rule_claims_renew(struct store *st, const char *owner, int64_t until)
+{
+    struct pg_args a = {0};
+    pg__arg_int(&a, until);
+    pg__arg_text(&a, owner);
+    return pg__cmd(st, "UPDATE sync_rules SET resync_until = $1 WHERE resync_owner = $2", &a, NULL);
+}
+
+/* ---- nodes ---- */
+
+static enum sc_err pg_node_beat(struct store *st, const struct store_node *n)
+{
+    struct pg_args a = {0};
+    pg__arg_text(&a, n->id);
+    pg__arg_text(&a, n->listen);
+    pg__arg_int(&a, n->started_at);
+    pg__arg_int(&a, n->last_seen_at);
+    pg__arg_int(&a, n->leased);
+    return pg__cmd(st,
+                   "INSERT INTO sync_nodes(id, listen, started_at, last_seen_at, leased) "
+                   "VALUES($1, $2, $3, $4, $5) ON CONFLICT(id) DO UPDATE SET listen = "
+                   "excluded.listen, started_at = excluded.started_at, last_seen_at = "
+                   "excluded.last_seen_at, leased = excluded.leased",
+                   &a, NULL);
+}
+
+static enum sc_err pg_node_list(struct store *st, int64_t seen_since, struct store_node **out,
+                                size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    enum sc_err err = SC_OK;
+    struct pg_args a = {0};
+    pg__arg_int(&a, seen_since);
+    PGresult *r = pg__run(st,
+                          "SELECT id, listen, started_at, last_seen_at, leased FROM sync_nodes "
+                          "WHERE last_seen_at >= $1 ORDER BY id",
+                          &a, &err);
+    if (!r)
+        return err;
+    int rows = PQntuples(r);
+    struct store_node *v = rows ? calloc((size_t)rows, sizeof *v) : NULL;
+    if (rows && !v) {
+        PQclear(r);
+        return SC_ERR_NOMEM;
+    }
+    for (int i = 0; i < rows; i++) {
+        const char *id = pg__col_text(r, i, 0), *listen = pg__col_text(r, i, 1);
+        sc_strlcpy(v[i].id, id ? id : "", sizeof v[i].id);
+        sc_strlcpy(v[i].listen, listen ? listen : "", sizeof v[i].listen);
+        v[i].started_at = pg__col_int(r, i, 2);
+        v[i].last_seen_at = pg__col_int(r, i, 3);
+        v[i].leased = pg__col_int(r, i, 4);
+    }
+    PQclear(r);
+    *out = v;
+    *n = (size_t)rows;
+    return SC_OK;
+}
+
+static enum sc_err pg_node_reap(struct store *st, int64_t seen_before, int64_t *released)
+{
+    int64_t rows = 0;
+    struct pg_args a = {0};
+    pg__arg_int(&a, seen_before);
+    enum sc_err err = pg__cmd(st,
+                              "UPDATE sync_outbox SET lease_owner = NULL, lease_until = 0 WHERE "
+                              "lease_owner IN (SELECT id FROM sync_nodes WHERE last_seen_at < $1)",
+                              &a, &rows);
+    if (released)
+        *released = err ? 0 : rows;
+    if (err)
+        return err;
+    struct pg_args b = {0};
+    pg__arg_int(&b, seen_before);
+    if ((err = pg__cmd(st,
+                       "UPDATE sync_rules SET resync_owner = NULL, resync_until = 0 WHERE "
+                       "resync_owner IN (SELECT id FROM sync_nodes WHERE last_seen_at < $1)",
+                       &b, NULL)))
+        return err;
+    struct pg_args c = {0};
+    pg__arg_int(&c, seen_before - 3600 * 1000);
+    return pg__cmd(st, "DELETE FROM sync_nodes WHERE last_seen_at < $1", &c, NULL);
 }
 
 static enum sc_err pg_rule_add_drift(struct store *st, const char *rule_id, int64_t checked,
@@ -968,4 +1096,10 @@ const struct store_sync_ops store__pg_sync_ops = {
     .quarantine_get = pg_quarantine_get,
     .log_append = pg_log_append,
     .log_list = pg_log_list,
+    .rule_seen = pg_rule_seen,
+    .node_beat = pg_node_beat,
+    .node_list = pg_node_list,
+    .node_reap = pg_node_reap,
+    .rule_claim = pg_rule_claim,
+    .rule_claims_renew = pg_rule_claims_renew,
 };

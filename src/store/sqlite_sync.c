@@ -76,8 +76,18 @@ static const struct store_migration sync_migrations[] = {
         "ALTER TABLE sync_rules ADD COLUMN verify_drifted INTEGER NOT NULL DEFAULT 0;"
         "ALTER TABLE sync_rules ADD COLUMN resync_seq INTEGER NOT NULL DEFAULT 0;"
         "ALTER TABLE sync_rules ADD COLUMN clear_paths TEXT;"},
+    /* the nodes that share the database, and which of them runs a rule's resync */
+    {5, "CREATE TABLE sync_nodes ("
+        " id TEXT PRIMARY KEY,"
+        " listen TEXT,"
+        " started_at INTEGER NOT NULL,"
+        " last_seen_at INTEGER NOT NULL,"
+        " leased INTEGER NOT NULL DEFAULT 0);"
+        "ALTER TABLE sync_rules ADD COLUMN resync_owner TEXT;"
+        "ALTER TABLE sync_rules ADD COLUMN resync_until INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE sync_rules ADD COLUMN resync_events_seq INTEGER NOT NULL DEFAULT 0;"},
 };
-const struct store_component store__sync_schema = {"sync", sync_migrations, 4};
+const struct store_component store__sync_schema = {"sync", sync_migrations, 5};
 
 static enum sc_err step_done(struct store *st, sqlite3_stmt *s)
 {
@@ -631,8 +641,8 @@ static enum sc_err sqlite_sync_rule_get(struct store *st, const char *rule_id,
     sc_strlcpy(out->rule_id, rule_id, sizeof out->rule_id);
     sqlite3_stmt *s = store__prepare(st, "SELECT resync, brake_hold, brake_limit, last_sync_at, "
                                          "last_resync_at, last_error, verify, last_verify_at, "
-                                         "verify_checked, verify_drifted, resync_seq FROM "
-                                         "sync_rules WHERE rule_id = ?");
+                                         "verify_checked, verify_drifted, resync_seq, "
+                                         "resync_events_seq FROM sync_rules WHERE rule_id = ?");
     if (!s)
         return SC_ERR_DB;
     store__bind_text(s, 1, rule_id);
@@ -651,6 +661,7 @@ static enum sc_err sqlite_sync_rule_get(struct store *st, const char *rule_id,
         out->verify_checked = sqlite3_column_int64(s, 8);
         out->verify_drifted = sqlite3_column_int64(s, 9);
         out->resync_seq = sqlite3_column_int64(s, 10);
+        out->resync_events_seq = sqlite3_column_int64(s, 11);
     }
     sqlite3_reset(s);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? SC_OK : store__err(st, rc);
@@ -702,13 +713,147 @@ static enum sc_err sqlite_sync_rule_request_resync(struct store *st, const char 
 
 static enum sc_err sqlite_sync_rule_resync_done(struct store *st, const char *rule_id, int64_t seq)
 {
-    sqlite3_stmt *s = store__prepare(st, "UPDATE sync_rules SET resync = 0, verify = 0 WHERE "
-                                         "rule_id = ? AND resync_seq = ?");
+    sqlite3_stmt *s = store__prepare(
+        st, "UPDATE sync_rules SET resync = CASE WHEN resync_seq = ?2 THEN 0 ELSE resync END, "
+            "verify = CASE WHEN resync_seq = ?2 THEN 0 ELSE verify END, resync_owner = NULL, "
+            "resync_until = 0 WHERE rule_id = ?1");
     if (!s)
         return SC_ERR_DB;
     store__bind_text(s, 1, rule_id);
     sqlite3_bind_int64(s, 2, seq);
     return step_done(st, s);
+}
+
+static enum sc_err sqlite_sync_rule_seen(struct store *st, const char *rule_id, int64_t events_seq)
+{
+    sqlite3_stmt *s = store__prepare(
+        st,
+        "UPDATE sync_rules SET resync_events_seq = MAX(resync_events_seq, ?) WHERE rule_id = ?");
+    if (!s)
+        return SC_ERR_DB;
+    sqlite3_bind_int64(s, 1, events_seq);
+    store__bind_text(s, 2, rule_id);
+    return step_done(st, s);
+}
+
+static enum sc_err sqlite_sync_rule_claim(struct store *st, const char *rule_id, const char *owner,
+                                          int64_t now, int64_t until, int *claimed)
+{
+    sqlite3_stmt *s = store__prepare(
+        st, "UPDATE sync_rules SET resync_owner = ?2, resync_until = ?4 WHERE rule_id = ?1 AND "
+            "resync > 0 AND (resync_owner IS NULL OR resync_owner = ?2 OR resync_until < ?3)");
+    if (!s)
+        return SC_ERR_DB;
+    store__bind_text(s, 1, rule_id);
+    store__bind_text(s, 2, owner);
+    sqlite3_bind_int64(s, 3, now);
+    sqlite3_bind_int64(s, 4, until);
+    return step_changed(st, s, claimed);
+}
+
+static enum sc_err sqlite_sync_rule_claims_renew(struct store *st, const char *owner, int64_t until)
+{
+    sqlite3_stmt *s =
+        store__prepare(st, "UPDATE sync_rules SET resync_until = ? WHERE resync_owner = ?");
+    if (!s)
+        return SC_ERR_DB;
+    sqlite3_bind_int64(s, 1, until);
+    store__bind_text(s, 2, owner);
+    return step_done(st, s);
+}
+
+/* ---- nodes ---- */
+
+static enum sc_err sqlite_sync_node_beat(struct store *st, const struct store_node *n)
+{
+    sqlite3_stmt *s = store__prepare(
+        st, "INSERT OR REPLACE INTO sync_nodes(id, listen, started_at, last_seen_at, leased) "
+            "VALUES(?, ?, ?, ?, ?)");
+    if (!s)
+        return SC_ERR_DB;
+    store__bind_text(s, 1, n->id);
+    store__bind_text(s, 2, n->listen);
+    sqlite3_bind_int64(s, 3, n->started_at);
+    sqlite3_bind_int64(s, 4, n->last_seen_at);
+    sqlite3_bind_int64(s, 5, n->leased);
+    return step_done(st, s);
+}
+
+static enum sc_err sqlite_sync_node_list(struct store *st, int64_t seen_since,
+                                         struct store_node **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *s = store__prepare(st, "SELECT id, listen, started_at, last_seen_at, leased "
+                                         "FROM sync_nodes WHERE last_seen_at >= ? ORDER BY id");
+    if (!s)
+        return SC_ERR_DB;
+    sqlite3_bind_int64(s, 1, seen_since);
+    struct store_node *v = NULL;
+    size_t count = 0, cap = 0;
+    int rc;
+    enum sc_err err = SC_OK;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (count == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            struct store_node *g = realloc(v, ncap * sizeof *g);
+            if (!g) {
+                err = SC_ERR_NOMEM;
+                break;
+            }
+            v = g;
+            cap = ncap;
+        }
+        struct store_node *x = &v[count++];
+        memset(x, 0, sizeof *x);
+        const unsigned char *id = sqlite3_column_text(s, 0);
+        const unsigned char *listen = sqlite3_column_text(s, 1);
+        sc_strlcpy(x->id, id ? (const char *)id : "", sizeof x->id);
+        sc_strlcpy(x->listen, listen ? (const char *)listen : "", sizeof x->listen);
+        x->started_at = sqlite3_column_int64(s, 2);
+        x->last_seen_at = sqlite3_column_int64(s, 3);
+        x->leased = sqlite3_column_int64(s, 4);
+    }
+    if (!err && rc != SQLITE_DONE)
+        err = store__err(st, rc);
+    sqlite3_reset(s);
+    if (err) {
+        free(v);
+        return err;
+    }
+    *out = v;
+    *n = count;
+    return SC_OK;
+}
+
+static enum sc_err sqlite_sync_node_reap(struct store *st, int64_t seen_before, int64_t *released)
+{
+    if (released)
+        *released = 0;
+    sqlite3_stmt *u = store__prepare(
+        st, "UPDATE sync_outbox SET lease_owner = NULL, lease_until = 0 WHERE lease_owner IN "
+            "(SELECT id FROM sync_nodes WHERE last_seen_at < ?)");
+    if (!u)
+        return SC_ERR_DB;
+    sqlite3_bind_int64(u, 1, seen_before);
+    enum sc_err err = step_done(st, u);
+    if (err)
+        return err;
+    if (released)
+        *released = sqlite3_changes(sqlite__db(st));
+    sqlite3_stmt *c = store__prepare(
+        st, "UPDATE sync_rules SET resync_owner = NULL, resync_until = 0 WHERE resync_owner IN "
+            "(SELECT id FROM sync_nodes WHERE last_seen_at < ?)");
+    if (!c)
+        return SC_ERR_DB;
+    sqlite3_bind_int64(c, 1, seen_before);
+    if ((err = step_done(st, c)))
+        return err;
+    sqlite3_stmt *d = store__prepare(st, "DELETE FROM sync_nodes WHERE last_seen_at < ?");
+    if (!d)
+        return SC_ERR_DB;
+    sqlite3_bind_int64(d, 1, seen_before - 3600 * 1000);
+    return step_done(st, d);
 }
 
 static enum sc_err sqlite_sync_rule_add_drift(struct store *st, const char *rule_id,
@@ -969,4 +1114,10 @@ const struct store_sync_ops store__sqlite_sync_ops = {
     .quarantine_get = sqlite_sync_quarantine_get,
     .log_append = sqlite_sync_log_append,
     .log_list = sqlite_sync_log_list,
+    .rule_seen = sqlite_sync_rule_seen,
+    .node_beat = sqlite_sync_node_beat,
+    .node_list = sqlite_sync_node_list,
+    .node_reap = sqlite_sync_node_reap,
+    .rule_claim = sqlite_sync_rule_claim,
+    .rule_claims_renew = sqlite_sync_rule_claims_renew,
 };

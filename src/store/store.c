@@ -365,6 +365,36 @@ enum sc_err store_sync_cursor_get(struct store *st, int64_t *seq)
     return SC_OK;
 }
 
+enum sc_err store_sync_cursor_lock(struct store *st, int64_t *seq)
+{
+    char *v = NULL;
+    enum sc_err err = st->be->setting_lock(st, "sync.cursor", &v);
+    if (err == SC_ERR_NOT_FOUND) {
+        *seq = 0;
+        return SC_OK;
+    }
+    if (err)
+        return err;
+    int64_t n = 0;
+    int bad = sc_parse_int64(v, 0, INT64_MAX, &n);
+    free(v);
+    if (bad)
+        return SC_ERR_DB;
+    *seq = n;
+    return SC_OK;
+}
+
+enum sc_err store_listen(struct store *st, int *fd)
+{
+    *fd = -1;
+    return st->be->listen ? st->be->listen(st, fd) : SC_ERR_UNSUPPORTED;
+}
+
+int store_notified(struct store *st)
+{
+    return st->be->notified ? st->be->notified(st) : 0;
+}
+
 enum sc_err store_sync_cursor_set(struct store *st, int64_t seq)
 {
     char v[32];
@@ -373,6 +403,38 @@ enum sc_err store_sync_cursor_set(struct store *st, int64_t seq)
 }
 
 /* ---- domain functions: one call through the back-end's table ---- */
+
+enum sc_err store_sync_node_beat(struct store *st, const struct store_node *n)
+{
+    return st->be->sync->node_beat(st, n);
+}
+
+enum sc_err store_sync_node_list(struct store *st, int64_t seen_since, struct store_node **out,
+                                 size_t *n)
+{
+    return st->be->sync->node_list(st, seen_since, out, n);
+}
+
+enum sc_err store_sync_node_reap(struct store *st, int64_t seen_before, int64_t *released)
+{
+    return st->be->sync->node_reap(st, seen_before, released);
+}
+
+enum sc_err store_sync_rule_seen(struct store *st, const char *rule_id, int64_t events_seq)
+{
+    return st->be->sync->rule_seen(st, rule_id, events_seq);
+}
+
+enum sc_err store_sync_rule_claim(struct store *st, const char *rule_id, const char *owner,
+                                  int64_t now, int64_t until, int *claimed)
+{
+    return st->be->sync->rule_claim(st, rule_id, owner, now, until, claimed);
+}
+
+enum sc_err store_sync_rule_claims_renew(struct store *st, const char *owner, int64_t until)
+{
+    return st->be->sync->rule_claims_renew(st, owner, until);
+}
 
 enum sc_err store_event_append(struct store *st, const char *kind, const char *object_id,
                                const char *detail)

@@ -80,6 +80,14 @@ const char *store_pool_dsn(const struct store_pool *p);
  * Returns 0 when writes work, -1 with why (size n) holding the failure's text. */
 int store_write_check(struct store *st, char *why, size_t n);
 
+/* Notifications between processes sharing the database: a transaction that appends a
+ * change event notifies the others when it commits. store_listen makes st receive them
+ * and gives the socket to poll for them (*fd), or SC_ERR_UNSUPPORTED (SQLite: one
+ * process). store_notified reads what arrived without blocking and returns how many
+ * (0 when none; st keeps listening, also after a reconnection). */
+enum sc_err store_listen(struct store *st, int *fd);
+int store_notified(struct store *st);
+
 /* Key-value settings (admin token hash, engine cursors, ...). store_setting_get writes a
  * new string into *out (free it) or returns SC_ERR_NOT_FOUND. */
 enum sc_err store_setting_get(struct store *st, const char *key, char **out);

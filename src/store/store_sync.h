@@ -179,7 +179,41 @@ enum sc_err store_sync_outbox_drop_rule(struct store *st, const char *rule_id);
  * Call once on the engine's own connection. */
 enum sc_err store_sync_tune(struct store *st);
 
+/* ---- the nodes sharing the database (several `scimitar serve` on PostgreSQL) ---- */
+
+struct store_node {
+    char id[STORE_SYNC_ID_MAX]; /* the engine's lease owner id */
+    char listen[128];           /* the address its API serves */
+    int64_t started_at, last_seen_at;
+    int64_t leased; /* jobs it held at its last heartbeat */
+};
+
+/* Records n's heartbeat (inserts or replaces the node's row). */
+enum sc_err store_sync_node_beat(struct store *st, const struct store_node *n);
+
+/* The nodes seen since seen_since (ms), in order of id: *out new array (free()) of *n. */
+enum sc_err store_sync_node_list(struct store *st, int64_t seen_since, struct store_node **out,
+                                 size_t *n);
+
+/* Takes back the work of nodes not seen since seen_before: releases the outbox leases and
+ * the resync claims they hold (their late outcomes are fenced off), and forgets nodes
+ * not seen for an hour before that. *released (may be NULL) gets the leases released. */
+enum sc_err store_sync_node_reap(struct store *st, int64_t seen_before, int64_t *released);
+
+/* Claims the pending resync of rule_id for owner until `until` (ms), unless another
+ * owner's claim runs past now: *claimed says whether owner holds it. */
+enum sc_err store_sync_rule_claim(struct store *st, const char *rule_id, const char *owner,
+                                  int64_t now, int64_t until, int *claimed);
+
+/* Extends every resync claim owner holds to until. */
+enum sc_err store_sync_rule_claims_renew(struct store *st, const char *owner, int64_t until);
+
 /* ---- engine cursor ---- */
+
+/* Inside a transaction: locks the engine cursor until the transaction ends (another
+ * engine that consumes events waits for it: the events are derived into work once) and
+ * reads it into *seq. */
+enum sc_err store_sync_cursor_lock(struct store *st, int64_t *seq);
 
 /* The last change-event sequence the engine fully handled (0 when none). */
 enum sc_err store_sync_cursor_get(struct store *st, int64_t *seq);
@@ -195,10 +229,13 @@ struct store_sync_rule {
     int64_t brake_limit; /* the threshold it passed */
     int64_t last_sync_at;
     int64_t last_resync_at;
-    int64_t last_verify_at; /* the last verifying resync (0 = never) */
-    int64_t verify_checked; /* linked accounts it compared */
-    int64_t verify_drifted; /* of those, accounts that differed or were gone */
-    int64_t resync_seq;     /* numbers resync requests (each request adds one) */
+    int64_t last_verify_at;    /* the last verifying resync (0 = never) */
+    int64_t verify_checked;    /* linked accounts it compared */
+    int64_t verify_drifted;    /* of those, accounts that differed or were gone */
+    int64_t resync_seq;        /* numbers resync requests (each request adds one) */
+    int64_t resync_events_seq; /* the last change event committed when the latest resync
+                                  pass began: it saw the effect of every event up to this
+                                  one, so such an event needs no resync of its own */
     char last_error[256];
 };
 
@@ -215,8 +252,12 @@ enum sc_err store_sync_rule_request_resync(struct store *st, const char *rule_id
                                            int verify);
 
 /* Ends the resync request numbered seq: clears resync and verify unless a newer request
- * came meanwhile (then it stays pending). */
+ * came meanwhile (then it stays pending), and releases the claim on it. */
 enum sc_err store_sync_rule_resync_done(struct store *st, const char *rule_id, int64_t seq);
+
+/* Records that a resync pass of rule_id saw every change event up to events_seq (kept
+ * as the larger of this and what was recorded). */
+enum sc_err store_sync_rule_seen(struct store *st, const char *rule_id, int64_t events_seq);
 
 /* Adds to rule_id's drift figures (accounts read one by one by a verify) and sets
  * last_verify_at to at. */

@@ -1,0 +1,123 @@
+"""Several `scimitar serve` nodes on one PostgreSQL database sharing the engine's work
+(PostgreSQL only: on SQLite one process serves a database). Three nodes: each serves the
+API and runs an engine; changes made through any node arrive; the node list; a
+connection's rate limit holds for the cluster as a whole; a node killed with kill -9 in
+the middle of an initial sync has its work taken over, and the target ends exactly as
+expected (no duplicate create, no DELETE under Disable); a restarted node rejoins."""
+import re
+import time
+import unittest
+
+from harness import ON_POSTGRESQL, Serve, Target, wait_until
+from scimfake import FakeTarget
+from seedflow import Flow, WAIT
+
+POP = "Code42 Users"
+
+
+@unittest.skipUnless(ON_POSTGRESQL, "several nodes share a PostgreSQL database only")
+class ClusterTest(unittest.TestCase):
+
+    def nodes(self, tgt, n=3, extra=None):
+        first = Serve(extra=extra).start()
+        self.addCleanup(first.__exit__, None, None, None)
+        out = [first]
+        for _ in range(n - 1):
+            s = Serve(db=first.db, extra=extra).start()
+            self.addCleanup(s.__exit__, None, None, None)
+            out.append(s)
+        return out
+
+    def live(self, srv):
+        st, body, _ = srv.api("GET", "/api/v1/cluster")
+        self.assertEqual(st, 200, body)
+        return body["items"]
+
+    def test_three_nodes_share_the_work_and_survive_a_kill(self):
+        tgt = Target(token="t", no_delete=True).start()
+        self.addCleanup(tgt.__exit__, None, None, None)
+        a, b, c = self.nodes(tgt)
+        wait_until(lambda: len(self.live(a)) == 3, timeout=WAIT, what="three live nodes")
+        listens = sorted(x["listen"] for x in self.live(b))
+        self.assertEqual(listens, sorted(s.args[2] for s in (a, b, c)))
+
+        # the configuration through one node, the directory through the others
+        f = Flow(a, tgt)
+        f.population(POP)
+        n = 3000
+        fb = Flow(b, tgt)
+        fb.pops = dict(f.pops)
+        fb.import_users([f.person("u%04d" % i, POP) for i in range(n)])
+        f.setup(population=POP, enable=False)
+        f.wait_events_handled()
+        f.enable()
+        # kill -9 one node while the initial sync runs
+        wait_until(lambda: f.target_count() >= 300, timeout=WAIT, interval=0.02,
+                   what="the initial sync under way")
+        t_kill = time.monotonic()
+        c.kill9()
+        f.wait_target_count(n, timeout=300)
+        took = time.monotonic() - t_kill
+        f.wait_status(lambda s: s["users"]["success"] == n and s["pending"] == 0,
+                      timeout=300, what="every user SYNCED")
+        stats = f.stats()
+        self.assertEqual(stats.get("POST"), n)  # no duplicate create
+        self.assertEqual(stats.get("DELETE", 0), 0)
+        self.assertEqual(len(f.target_users()), n)
+        self.assertLess(took, 120)
+        wait_until(lambda: len(self.live(a)) == 2, timeout=WAIT, what="the killed node gone")
+
+        # a change through each live node arrives
+        for srv, title in ((a, "Alpha"), (b, "Beta")):
+            uid = Flow(srv, tgt).user_id("u0007")
+            Flow(srv, tgt).patch_user(uid, {"title": title})
+            wait_until(lambda: f.target_user("u0007")["title"] == title, timeout=WAIT,
+                       interval=0.02, what="title %s" % title)
+
+        # the killed node restarts and rejoins
+        c2 = Serve(db=a.db, port=c.port).start()
+        self.addCleanup(c2.__exit__, None, None, None)
+        wait_until(lambda: len(self.live(a)) == 3, timeout=WAIT, what="the node back")
+        uid = Flow(c2, tgt).user_id("u0008")
+        Flow(c2, tgt).patch_user(uid, {"title": "Gamma"})
+        wait_until(lambda: f.target_user("u0008")["title"] == "Gamma", timeout=WAIT,
+                   interval=0.02, what="a change through the restarted node")
+        self.assertEqual(f.stats().get("POST"), n)
+
+    def seen_nodes(self, srv):
+        """How many live nodes srv's engine counts (its share of every limit follows)."""
+        st, text, _ = srv.api("GET", "/metrics")
+        m = re.search(r"^scimitar_cluster_nodes (\d+)$", text, re.M)
+        return int(m.group(1)) if m else 0
+
+    def test_a_rate_limit_holds_for_the_cluster(self):
+        with FakeTarget() as tgt:
+            nodes = self.nodes(tgt)
+            for s in nodes:
+                wait_until(lambda: self.seen_nodes(s) == 3, timeout=WAIT,
+                           what="each node counting three")
+            f = Flow(nodes[0], tgt)
+            f.population(POP)
+            n = 60
+            f.import_users([f.person("r%03d" % i, POP) for i in range(n)])
+            rate = 12
+            f.setup(population=POP, enable=False, preferences={"maxRequestsPerSecond": rate})
+            f.wait_events_handled()
+            f.enable()
+            wait_until(lambda: len(tgt.calls("POST")) >= n, timeout=300,
+                       what="every user created (POSTs: %d)" % len(tgt.calls("POST")))
+            self.assertEqual(len(tgt.calls("POST")), n)
+            self.assertEqual(len(tgt.user_list()), n)
+            # a token bucket of `rate` per second with a burst of one second's worth lets
+            # at most rate + rate * t calls through in any t seconds, whatever the number
+            # of nodes (each takes a third); 0.2 s allow for the clocks' jitter
+            ts = sorted(tgt.times)
+            for i in range(len(ts)):
+                for j in range(i, len(ts)):
+                    t = ts[j] - ts[i]
+                    self.assertLessEqual(j - i + 1, rate + rate * (t + 0.2),
+                                         "%d calls in %.2f s" % (j - i + 1, t))
+
+
+if __name__ == "__main__":
+    unittest.main()
