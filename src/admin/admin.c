@@ -62,8 +62,13 @@ enum admin_health admin_health_check(struct store *st, char *why, size_t n)
     char *v = NULL;
     enum sc_err rc = store_setting_get(st, ADMIN_TOKEN_SETTING, &v);
     free(v);
-    if (rc != SC_OK && rc != SC_ERR_NOT_FOUND)
+    if (rc != SC_OK && rc != SC_ERR_NOT_FOUND) {
+        /* the write check's probe names why (e.g. the server cannot be reached) */
+        if (n)
+            why[0] = '\0';
+        store_write_check(st, why, n);
         return ADMIN_HEALTH_UNREADABLE;
+    }
     if (store_write_check(st, why, n))
         return ADMIN_HEALTH_WRITES_FAIL;
     return ADMIN_HEALTH_OK;

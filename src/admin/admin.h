@@ -41,7 +41,9 @@ enum admin_health {
 /* Checks the database on st: a read of the settings (the admin token hash; none stored
  * is fine), then a write rolled back and whether any write of this process failed since
  * the last commit that succeeded (store_write_check). With ADMIN_HEALTH_WRITES_FAIL,
- * why (size n > 0) holds the failure's text (never a secret). */
+ * why (size n > 0) holds the failure's text (never a secret); with
+ * ADMIN_HEALTH_UNREADABLE, the text of the last failure when one is known (e.g. "the
+ * database cannot be reached: ..."), else "". */
 enum admin_health admin_health_check(struct store *st, char *why, size_t n);
 
 #endif

@@ -15,7 +15,7 @@ static void get_healthz(struct api_call *c)
     case ADMIN_HEALTH_UNREADABLE:
         api_json(c, 503,
                  json_pack("{s:s, s:s, s:s}", "status", "unavailable", "database", "error", "error",
-                           "the database cannot be read"));
+                           *why ? why : "the database cannot be read"));
         return;
     case ADMIN_HEALTH_WRITES_FAIL:
         api_json(c, 503,

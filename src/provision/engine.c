@@ -227,9 +227,12 @@ static enum sc_err rules_reload(struct provision_engine *eng, char (**fresh)[STO
     struct sc_error e = {0};
     enum sc_err err = rule_load_enabled(eng->st, eng->key, &v, &n, &skipped, &e);
     if (err) {
-        SC_WARN("engine.rules_load_failed", "error=%s", sc_err_name(err));
+        if (!eng->reload_failing) /* retried at every round until it works: said once */
+            SC_WARN("engine.rules_load_failed", "error=%s (retried)", sc_err_name(err));
+        eng->reload_failing = 1;
         return err;
     }
+    eng->reload_failing = 0;
     char(*ids)[STORE_SYNC_ID_MAX] = calloc(n ? n : 1, sizeof *ids);
     if (!ids) {
         rule_compiled_free_all(v, n);
@@ -664,8 +667,7 @@ static void heartbeat(struct provision_engine *eng)
         SC_WARN("engine.takeover", "released=%" PRId64 " (leases of nodes that stopped)", released);
     if (eng->clustered) { /* the socket changes when the connection was re-opened */
         int fd = -1;
-        if (store_listen(eng->st, &fd) == SC_OK)
-            eng->listen_fd = fd;
+        eng->listen_fd = store_listen(eng->st, &fd) == SC_OK ? fd : -1;
     }
 }
 
@@ -720,8 +722,9 @@ static void *engine_main(void *arg)
         }
         if (timeout > 0 || http_multi_running(eng->multi) > 0)
             http_multi_poll_fd(eng->multi, timeout > 0 ? timeout : 1, eng->listen_fd);
-        if (eng->listen_fd >= 0)
-            store_notified(eng->st); /* drained: the next round reads the events */
+        if (eng->listen_fd >= 0 && store_notified(eng->st) < 0)
+            eng->listen_fd = -1; /* the connection broke: listening again at the heartbeat */
+        /* (drained otherwise: the next round reads the events) */
         if (eng->finished && http_multi_running(eng->multi) == 0)
             engine__flush(eng);
         if (sc_clock_mono_ms() - last_count > 1000) {

@@ -133,6 +133,7 @@ struct provision_engine {
     int64_t beat_at;        /* mono ms of the last heartbeat */
     int nodes;              /* live nodes sharing the work (1 alone); limits are divided */
     int listen_fd;          /* the database's notification socket, or -1 */
+    int reload_failing;     /* the last rules reload failed (logged once until it works) */
     int64_t config_gen;     /* the configuration generation the rules were loaded at */
     int64_t gen_checked_at; /* mono ms */
     struct eng_rule *rules; /* active (not retired) and retired ones */

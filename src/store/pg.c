@@ -7,6 +7,7 @@
  * built-in target keeps its resources in SQLite or in memory. */
 #include "store/pg_internal.h"
 #include "base/buf.h"
+#include "base/clock.h"
 #include "base/log.h"
 
 #include <inttypes.h>
@@ -123,7 +124,12 @@ enum sc_err pg__err(struct store *st, const PGresult *r)
         char why[300];
         snprintf(why, sizeof why, "the database cannot be reached: %s", msg);
         store__health_fail(why);
-        SC_WARN("store.error", "sqlstate=%s message=\"%s\"", state ? state : "-", msg);
+        struct pg_store *pg = (struct pg_store *)st;
+        if (!pg->down) /* once per outage: the attempts that follow fail the same way */
+            SC_WARN("store.unreachable", "message=\"%s\" (retried with back-off)", msg);
+        else
+            SC_DEBUG("store.error", "sqlstate=%s message=\"%s\"", state ? state : "-", msg);
+        pg->down = 1;
         return SC_ERR_DB;
     }
     if (strncmp(state, "23", 2) == 0) {
@@ -148,12 +154,26 @@ enum sc_err pg__err(struct store *st, const PGresult *r)
 
 static enum sc_err session_setup(struct pg_store *pg);
 
-/* Re-establishes a broken connection (outside a transaction). 0 when it works again. */
+/* Re-establishes a broken connection (outside a transaction). 0 when it works again.
+ * After a failed attempt the next one waits (100 ms, doubling up to 2 s): until then
+ * every use fails at once, so a database that is away costs neither a connection
+ * attempt per statement nor a log line per statement. */
 static int reconnect(struct pg_store *pg)
 {
-    PQreset(pg->conn);
-    if (PQstatus(pg->conn) != CONNECTION_OK)
+    int64_t now = sc_clock_mono_ms();
+    if (now < pg->retry_at)
         return -1;
+    PQreset(pg->conn);
+    if (PQstatus(pg->conn) != CONNECTION_OK) {
+        pg->backoff_ms = pg->backoff_ms ? pg->backoff_ms * 2 : 100;
+        if (pg->backoff_ms > 2000)
+            pg->backoff_ms = 2000;
+        pg->retry_at = now + pg->backoff_ms;
+        return -1;
+    }
+    pg->retry_at = 0;
+    pg->backoff_ms = 0;
+    pg->down = 0;
     pg->ncache = 0; /* the server forgot the prepared statements */
     pg->events_locked = 0;
     SC_INFO("store.reconnected", "backend=postgresql");
@@ -559,8 +579,8 @@ static int pg_notified(struct store *st)
 {
     struct pg_store *pg = (struct pg_store *)st;
     int n = 0;
-    if (!PQconsumeInput(pg->conn))
-        return 0; /* a broken connection: the next statement re-opens it (and listens) */
+    if (PQstatus(pg->conn) != CONNECTION_OK || !PQconsumeInput(pg->conn))
+        return -1; /* a broken connection: the next statement re-opens it (and listens) */
     PGnotify *x;
     while ((x = PQnotifies(pg->conn)) != NULL) {
         n++;

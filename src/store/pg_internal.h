@@ -35,6 +35,9 @@ struct pg_store {
     int ncache;
     int events_locked; /* this transaction holds PG_LOCK_EVENTS */
     int listening;     /* LISTEN PG_CHANNEL was sent (again after a reconnection) */
+    int down;          /* the connection is broken and its failure was logged */
+    int64_t retry_at;  /* no new connection attempt before this (ms, monotonic) */
+    int backoff_ms;    /* the wait after the next failed attempt (doubles up to 2 s) */
 };
 
 /* Parameters of one statement ($1, $2, ... in order of the calls). */

@@ -84,7 +84,9 @@ int store_write_check(struct store *st, char *why, size_t n);
  * change event notifies the others when it commits. store_listen makes st receive them
  * and gives the socket to poll for them (*fd), or SC_ERR_UNSUPPORTED (SQLite: one
  * process). store_notified reads what arrived without blocking and returns how many
- * (0 when none; st keeps listening, also after a reconnection). */
+ * (0 when none; st keeps listening, also after a reconnection), or -1 when the
+ * connection is broken: the socket is then closed (its number may be reused), so poll
+ * nothing until store_listen gives a socket again. */
 enum sc_err store_listen(struct store *st, int *fd);
 int store_notified(struct store *st);
 
