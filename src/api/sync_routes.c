@@ -163,7 +163,7 @@ static void cluster_list(struct api_call *c)
 {
     json_t *body = NULL;
     struct sc_error e = {0};
-    if (provision_cluster_list(c->st, &body, &e))
+    if (provision_cluster_list(c->st, provision_engine_node_id(c->ctx->engine), &body, &e))
         api_error_from(c, &e);
     else
         api_json(c, 200, body);

@@ -110,6 +110,11 @@ void engine__metrics_latency(struct provision_engine *eng, const char *rule_id, 
     pthread_mutex_unlock(&eng->mlock);
 }
 
+const char *provision_engine_node_id(const struct provision_engine *eng)
+{
+    return eng ? eng->owner : NULL;
+}
+
 void provision_engine_metrics(struct provision_engine *eng, struct sc_buf *out)
 {
     if (!eng)

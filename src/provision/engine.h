@@ -29,6 +29,11 @@ enum sc_err provision_engine_start(const struct provision_engine_options *opt,
 /* Signals that new change events or requests wait. Thread-safe, never blocks. */
 void provision_engine_wake(struct provision_engine *eng);
 
+/* The id this node's engine beats with in the node list (GET /api/v1/cluster, the
+ * "id" of its item): borrowed, fixed for the engine's life (valid until
+ * provision_engine_stop). Thread-safe. NULL when eng is NULL. */
+const char *provision_engine_node_id(const struct provision_engine *eng);
+
 /* Appends the engine's Prometheus metrics to out. Thread-safe. */
 void provision_engine_metrics(struct provision_engine *eng, struct sc_buf *out);
 

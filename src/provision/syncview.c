@@ -220,7 +220,8 @@ enum sc_err provision_log_list(struct store *st, const char *rule_id, const char
     return SC_OK;
 }
 
-enum sc_err provision_cluster_list(struct store *st, json_t **out, struct sc_error *e)
+enum sc_err provision_cluster_list(struct store *st, const char *self_id, json_t **out,
+                                   struct sc_error *e)
 {
     struct store_node *v = NULL;
     size_t n = 0;
@@ -231,9 +232,10 @@ enum sc_err provision_cluster_list(struct store *st, json_t **out, struct sc_err
     json_t *items = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(
-            items, json_pack("{s:s, s:s, s:o, s:o, s:I}", "id", v[i].id, "listen", v[i].listen,
+            items, json_pack("{s:s, s:s, s:o, s:o, s:I, s:b}", "id", v[i].id, "listen", v[i].listen,
                              "startedAt", time_or_null(v[i].started_at), "lastSeenAt",
-                             time_or_null(v[i].last_seen_at), "leased", (json_int_t)v[i].leased));
+                             time_or_null(v[i].last_seen_at), "leased", (json_int_t)v[i].leased,
+                             "self", self_id && strcmp(v[i].id, self_id) == 0));
     free(v);
     *out = json_pack("{s:o}", "items", items);
     return SC_OK;

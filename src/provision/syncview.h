@@ -44,7 +44,9 @@ enum sc_err provision_log_list(struct store *st, const char *rule_id, const char
 
 /* The live nodes sharing the database (each `scimitar serve` beats every 2 s; a node
  * not seen for 10 s has dropped out): *out new {"items": [{"id","listen","startedAt",
- * "lastSeenAt","leased"}]} in order of id. Errors: SC_ERR_DB. */
-enum sc_err provision_cluster_list(struct store *st, json_t **out, struct sc_error *e);
+ * "lastSeenAt","leased","self"}]} in order of id; "self" is true on the item whose id is
+ * self_id (the node answering; NULL: none). Errors: SC_ERR_DB. */
+enum sc_err provision_cluster_list(struct store *st, const char *self_id, json_t **out,
+                                   struct sc_error *e);
 
 #endif

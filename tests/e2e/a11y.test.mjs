@@ -232,6 +232,11 @@ test('axe: every page and dialog of the console meets WCAG 2.1 A and AA', async 
     await log.getByText(/\d+ attributes/).first().click();
     await check('Provisioning Log');
 
+    // System > Cluster: this node's row.
+    await go('Cluster');
+    await page.getByRole('table', { name: 'Nodes' }).getByText('This node').waitFor();
+    await check('Cluster');
+
     // The sign-in page, and its error.
     await page.getByRole('button', { name: 'Sign Out' }).click();
     await page.getByLabel('Admin token').waitFor();
@@ -241,7 +246,7 @@ test('axe: every page and dialog of the console meets WCAG 2.1 A and AA', async 
     await page.getByText('This token is not valid for this server.').waitFor();
     await check('Sign in with a wrong token');
     console.log(`axe checked ${where.length} screens`);
-    assert.ok(where.length >= 46, `axe checked ${where.length} screens`);
+    assert.ok(where.length >= 47, `axe checked ${where.length} screens`);
   });
 });
 
@@ -337,6 +342,9 @@ test('focus indicators: every control Tab reaches draws a ring of 3:1 or more', 
     await page.goto(`${serve.base}/#/logs`);
     await page.getByRole('table', { name: 'Provisioning log' }).waitFor();
     await walk('Provisioning Log');
+    await page.goto(`${serve.base}/#/system/cluster`);
+    await page.getByRole('table', { name: 'Nodes' }).getByText('This node').waitFor();
+    await walk('Cluster');
 
     const weak = rings.filter((r) => r.style === 'none' || r.width < 2 || r.ratio < 3);
     assert.deepEqual(weak, [], `focus indicators under 3:1 (or none):\n${weak.map((r) => JSON.stringify(r)).join('\n')}`);

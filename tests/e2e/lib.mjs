@@ -104,11 +104,15 @@ async function request(method, url, body, headers = {}) {
   return { status: res.status, body: data, headers: res.headers };
 }
 
-/** `scimitar serve` on a fresh SQLite database with the test admin token. */
-export async function startServe() {
+/**
+ * `scimitar serve` with the test admin token, on a fresh SQLite database, or on the
+ * database dsn names (a PostgreSQL one, shared by several nodes, with their keyFile).
+ */
+export async function startServe({ dsn = null, keyFile = null } = {}) {
   const port = await freePort();
   const dbDir = fs.mkdtempSync(path.join(os.tmpdir(), 'scimitar-e2e-db-'));
-  const p = await startProcess(['serve', '--listen', `127.0.0.1:${port}`, '--db', `sqlite:${path.join(dbDir, 'scimitar.db')}`], port,
+  const db = dsn ? ['--db', dsn, '--key-file', keyFile] : ['--db', `sqlite:${path.join(dbDir, 'scimitar.db')}`];
+  const p = await startProcess(['serve', '--listen', `127.0.0.1:${port}`, ...db], port,
     { SCIMITAR_ADMIN_TOKEN: ADMIN_TOKEN, SCIMITAR_LOG: process.env.SCIMITAR_LOG || 'warn' });
   const stop = p.stop;
   return Object.assign(p, {

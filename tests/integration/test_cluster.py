@@ -3,7 +3,8 @@
 API and runs an engine; changes made through any node arrive; the node list; a
 connection's rate limit holds for the cluster as a whole; a node killed with kill -9 in
 the middle of an initial sync has its work taken over, and the target ends exactly as
-expected (no duplicate create, no DELETE under Disable); a restarted node rejoins."""
+expected (no duplicate create, no DELETE under Disable); a restarted node rejoins. On
+either back-end: the node list's items and "self", the node that answers."""
 import re
 import time
 import unittest
@@ -13,6 +14,52 @@ from scimfake import FakeTarget
 from seedflow import Flow, WAIT
 
 POP = "Code42 Users"
+
+
+ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+
+class NodeListTest(unittest.TestCase):
+    """GET /api/v1/cluster: one node on SQLite; on PostgreSQL two nodes share the
+    database, and each marks its own item, and only it, with "self": true."""
+
+    def live(self, srv):
+        st, body, _ = srv.api("GET", "/api/v1/cluster")
+        self.assertEqual(st, 200, body)
+        self.assertEqual(list(body), ["items"])
+        return body["items"]
+
+    def test_each_node_marks_itself(self):
+        a = Serve().start()
+        self.addCleanup(a.__exit__, None, None, None)
+        nodes = [a]
+        if ON_POSTGRESQL:
+            b = Serve(db=a.db).start()
+            self.addCleanup(b.__exit__, None, None, None)
+            nodes.append(b)
+        for srv in nodes:
+            wait_until(lambda: len(self.live(srv)) == len(nodes), timeout=WAIT,
+                       what="%d live nodes seen from %s" % (len(nodes), srv.args[2]))
+        ids = set()
+        for srv in nodes:
+            items = self.live(srv)
+            for x in items:
+                self.assertEqual(sorted(x), ["id", "lastSeenAt", "leased", "listen", "self",
+                                             "startedAt"], x)
+                self.assertRegex(x["id"], r"^[0-9a-f-]{36}$")
+                self.assertRegex(x["startedAt"], ISO)
+                self.assertRegex(x["lastSeenAt"], ISO)
+                self.assertLessEqual(x["startedAt"], x["lastSeenAt"])
+                self.assertIs(type(x["leased"]), int)
+                self.assertEqual(x["leased"], 0)  # nothing to send
+                self.assertIs(type(x["self"]), bool)
+            mine = [x for x in items if x["self"]]
+            self.assertEqual(len(mine), 1, items)
+            self.assertEqual(mine[0]["listen"], srv.args[2])
+            ids.add(mine[0]["id"])
+            self.assertEqual(sorted(x["listen"] for x in items),
+                             sorted(s.args[2] for s in nodes))
+        self.assertEqual(len(ids), len(nodes))  # each node is another item
 
 
 @unittest.skipUnless(ON_POSTGRESQL, "several nodes share a PostgreSQL database only")

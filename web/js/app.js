@@ -1,5 +1,5 @@
 // The console's entry point: sign-in with the admin token, the shell (sidebar with
-// Directory and Integrations > Provisioning), and a hash router that renders one view at
+// Directory, Integrations > Provisioning, Monitoring and System > Cluster), and a hash router that renders one view at
 // a time into the main area. Views return a cleanup function (to stop polling). Each
 // view gets a fresh container, so a view's late answers land in a detached element, never
 // in the next page. When the page (not just its tab) changes, the focus moves to the new
@@ -10,6 +10,7 @@ import * as api from './api.js';
 import { renderProvisioning, renderRule } from './provisioning.js';
 import { renderUsers, renderPopulations, renderGroups } from './directory.js';
 import { renderLogPage } from './logs.js';
+import { renderCluster } from './cluster.js';
 import { loadMeta, metaLoaded, forgetMeta } from './attrs.js';
 
 const app = document.getElementById('app');
@@ -19,6 +20,7 @@ const NAV = [
   ['Directory', [['Users', '#/directory/users'], ['Populations', '#/directory/populations'], ['Groups', '#/directory/groups']]],
   ['Integrations', [['Provisioning', '#/provisioning']]],
   ['Monitoring', [['Provisioning Log', '#/logs']]],
+  ['System', [['Cluster', '#/system/cluster']]],
 ];
 
 function signIn(message) {
@@ -142,8 +144,9 @@ async function route() {
   else if (area === 'provisioning' && page === 'rules' && id) r = renderRule(view, id, tab || 'configuration');
   else if (area === 'provisioning') r = renderProvisioning(view, page === 'rules' ? 'rules' : 'connections');
   else if (area === 'logs') r = renderLogPage(view);
+  else if (area === 'system' && page === 'cluster') r = renderCluster(view);
   else { location.hash = '#/provisioning'; return; }
-  const titles = { users: 'Users', populations: 'Populations', groups: 'Groups', logs: 'Provisioning Log' };
+  const titles = { users: 'Users', populations: 'Populations', groups: 'Groups', logs: 'Provisioning Log', cluster: 'Cluster' };
   document.title = `${titles[page] || titles[area] || (page === 'rules' && id ? 'Rule' : 'Provisioning')} · scimitar`;
   cleanup = typeof r === 'function' ? r : null;
   const now = pageOf(parts);
