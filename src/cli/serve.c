@@ -258,6 +258,14 @@ int cli_serve(int argc, char **argv)
         fprintf(stderr, "scimitar serve: %s\n", e.message);
         goto done;
     }
+    char host[256], bound[300];
+    unsigned want = 0;
+    if (http_parse_listen(listen, host, sizeof host, &want) == 0 && want == 0) {
+        /* the node list shows the port the server got, not 0 */
+        snprintf(bound, sizeof bound, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host,
+                 http_server_port(server));
+        provision_engine_set_listen(engine, bound);
+    }
     char shown[512];
     store_dsn_redact(dsn, shown, sizeof shown);
     SC_INFO("serve.listening", "url=http://%s port=%u db=%s", listen, http_server_port(server),

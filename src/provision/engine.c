@@ -115,6 +115,15 @@ const char *provision_engine_node_id(const struct provision_engine *eng)
     return eng ? eng->owner : NULL;
 }
 
+void provision_engine_set_listen(struct provision_engine *eng, const char *listen)
+{
+    if (!eng || !listen)
+        return;
+    pthread_mutex_lock(&eng->mlock);
+    sc_strlcpy(eng->listen, listen, sizeof eng->listen);
+    pthread_mutex_unlock(&eng->mlock);
+}
+
 void provision_engine_metrics(struct provision_engine *eng, struct sc_buf *out)
 {
     if (!eng)
@@ -652,7 +661,9 @@ static void heartbeat(struct provision_engine *eng)
     struct store_node me = {
         .started_at = eng->started_at, .last_seen_at = now, .leased = eng->leased};
     sc_strlcpy(me.id, eng->owner, sizeof me.id);
+    pthread_mutex_lock(&eng->mlock);
     sc_strlcpy(me.listen, eng->listen, sizeof me.listen);
+    pthread_mutex_unlock(&eng->mlock);
     if (store_sync_node_beat(eng->st, &me) != SC_OK)
         return;
     struct store_node *v = NULL;

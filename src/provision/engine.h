@@ -34,6 +34,10 @@ void provision_engine_wake(struct provision_engine *eng);
  * provision_engine_stop). Thread-safe. NULL when eng is NULL. */
 const char *provision_engine_node_id(const struct provision_engine *eng);
 
+/* Sets the address this node's API serves as shown in the node list (once the server
+ * has bound it: with port 0 the port it got). Thread-safe; listen is copied. */
+void provision_engine_set_listen(struct provision_engine *eng, const char *listen);
+
 /* Appends the engine's Prometheus metrics to out. Thread-safe. */
 void provision_engine_metrics(struct provision_engine *eng, struct sc_buf *out);
 

@@ -128,7 +128,7 @@ struct provision_engine {
     int64_t lease_ms;
     int64_t renewed_at;     /* mono ms of the last lease renewal */
     int clustered;          /* several nodes may share the database (PostgreSQL) */
-    char listen[128];       /* the address this node's API serves (for the node list) */
+    char listen[128];       /* the address this node's API serves (node list; mlock) */
     int64_t started_at;     /* wall ms */
     int64_t beat_at;        /* mono ms of the last heartbeat */
     int nodes;              /* live nodes sharing the work (1 alone); limits are divided */

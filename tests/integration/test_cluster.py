@@ -6,10 +6,11 @@ the middle of an initial sync has its work taken over, and the target ends exact
 expected (no duplicate create, no DELETE under Disable); a restarted node rejoins. On
 either back-end: the node list's items and "self", the node that answers."""
 import re
+import subprocess
 import time
 import unittest
 
-from harness import ON_POSTGRESQL, Serve, Target, wait_until
+from harness import BIN, ON_POSTGRESQL, Serve, Target, wait_until
 from scimfake import FakeTarget
 from seedflow import Flow, WAIT
 
@@ -60,6 +61,22 @@ class NodeListTest(unittest.TestCase):
             self.assertEqual(sorted(x["listen"] for x in items),
                              sorted(s.args[2] for s in nodes))
         self.assertEqual(len(ids), len(nodes))  # each node is another item
+
+    def test_any_free_port_is_listed_as_bound(self):
+        """--listen 127.0.0.1:0: the node list shows the port the server got, not 0."""
+        srv = Serve()
+        srv.args[2] = "127.0.0.1:0"
+        srv.log = open(srv.log_path, "ab")
+        srv.proc = subprocess.Popen([BIN] + srv.args, stdout=srv.log, stderr=srv.log,
+                                    stdin=subprocess.DEVNULL, env=srv.env, cwd=srv.tmp.name)
+        self.addCleanup(srv.__exit__, None, None, None)
+        m = wait_until(lambda: re.search(r"event=serve\.listening .*port=(\d+)", srv.output()),
+                       timeout=WAIT, what="serve listening")
+        srv.port = int(m.group(1))
+        srv.base = "http://127.0.0.1:%d" % srv.port
+        want = "127.0.0.1:%d" % srv.port
+        wait_until(lambda: [x["listen"] for x in self.live(srv) if x["self"]] == [want],
+                   timeout=WAIT, what="the node listed at " + want)
 
 
 @unittest.skipUnless(ON_POSTGRESQL, "several nodes share a PostgreSQL database only")
