@@ -828,6 +828,25 @@ void provision_engine_wake(struct provision_engine *eng)
         http_multi_wakeup(eng->multi);
 }
 
+/* An orderly stop of a node sharing the database: its outbox leases and resync claims
+ * go back at once and it leaves the node list, so the others take its work over now
+ * instead of after ENGINE_NODE_DEAD_MS. What it had sent but not recorded is looked up
+ * by whoever works the item next, as after a crash. */
+static void engine_leave(struct provision_engine *eng)
+{
+    struct store_node me = {.started_at = eng->started_at, .last_seen_at = 0, .leased = 0};
+    sc_strlcpy(me.id, eng->owner, sizeof me.id);
+    if (store_sync_outbox_release_all(eng->st, eng->owner) == SC_OK &&
+        store_sync_rule_claims_renew(eng->st, eng->owner, 0) == SC_OK &&
+        store_sync_node_beat(eng->st, &me) == SC_OK)
+        SC_INFO("engine.left", "node=%s (its work is released to the other nodes)", eng->owner);
+    else
+        SC_WARN("engine.leave_failed",
+                "node=%s (the others take its work over when it is "
+                "seen dead)",
+                eng->owner);
+}
+
 void provision_engine_stop(struct provision_engine *eng)
 {
     if (!eng)
@@ -838,8 +857,10 @@ void provision_engine_stop(struct provision_engine *eng)
         pthread_join(eng->thread, NULL);
     }
     /* jobs still waiting or in flight: freed without recording (their leases are taken
-     * back at the next start) */
+     * back at the next start, or at once by another node: see below) */
     http_multi_free(eng->multi);
+    if (eng->started && eng->clustered)
+        engine_leave(eng);
     while (eng->all)
         engine__job_free(eng->all);
     engine__resyncs_free(eng);
