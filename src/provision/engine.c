@@ -486,7 +486,8 @@ static int process_events(struct provision_engine *eng)
              * target, and a job per user beside it would race that listing. */
             for (struct eng_rule *er = eng->rules; er && !err; er = er->next)
                 if (!er->retired && !is_fresh(fresh, nfresh, rule_id_of(er)))
-                    err = store_sync_outbox_touch(eng->st, rule_id_of(er), x->object_id, 0, now);
+                    err = store_sync_outbox_touch(eng->st, rule_id_of(er), x->object_id, 0,
+                                                  STORE_SYNC_LANE_LIVE, now);
         } else if (strncmp(x->kind, "group.", 6) == 0) {
             eng->groups_stale = 1;
             /* A user joining or leaving a group directly concerns that user only. */
@@ -496,7 +497,8 @@ static int process_events(struct provision_engine *eng)
                     (member && is_fresh(fresh, nfresh, rule_id_of(er))))
                     continue;
                 if (member)
-                    err = store_sync_outbox_touch(eng->st, rule_id_of(er), member, 0, now);
+                    err = store_sync_outbox_touch(eng->st, rule_id_of(er), member, 0,
+                                                  STORE_SYNC_LANE_LIVE, now);
                 else
                     err = resync_for(eng, rule_id_of(er), x->seq);
             }

@@ -139,6 +139,25 @@ static int conn_grant(struct conn_state *cs, int64_t now_mono)
     return 0;
 }
 
+/* Queues c behind the urgent calls already waiting and ahead of the rest. */
+static void queue_push_urgent(struct call **head, struct call **tail, struct call *c)
+{
+    if (!*head || !(*head)->urgent) {
+        c->next = *head;
+        *head = c;
+        if (!*tail)
+            *tail = c;
+        return;
+    }
+    struct call *p = *head;
+    while (p->next && p->next->urgent)
+        p = p->next;
+    c->next = p->next;
+    p->next = c;
+    if (*tail == p)
+        *tail = c;
+}
+
 void engine__dispatch(struct provision_engine *eng, struct call *call)
 {
     struct conn_state *cs = call->er->cs;
@@ -146,7 +165,10 @@ void engine__dispatch(struct provision_engine *eng, struct call *call)
         call_send(eng, call);
         return;
     }
-    queue_push(&cs->wait_head, &cs->wait_tail, call);
+    if (call->urgent)
+        queue_push_urgent(&cs->wait_head, &cs->wait_tail, call);
+    else
+        queue_push(&cs->wait_head, &cs->wait_tail, call);
 }
 
 void engine__dispatch_waiting(struct provision_engine *eng)

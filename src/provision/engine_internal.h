@@ -88,6 +88,7 @@ struct call {
     enum call_kind kind;
     struct eng_rule *er; /* the rule whose connection settings it uses (owner holds a ref) */
     struct call *next;   /* in a connection queue */
+    int urgent;          /* a live change's: waits ahead of bulk work in the queue */
 };
 
 struct conn_state {

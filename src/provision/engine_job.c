@@ -1415,6 +1415,7 @@ void engine__job_start(struct provision_engine *eng, const struct store_sync_ite
     j->eng = eng;
     j->item = *it;
     j->call.kind = CALL_JOB;
+    j->call.urgent = it->lane == STORE_SYNC_LANE_LIVE;
     eng->leased++;
     j->all_next = eng->all;
     if (eng->all)

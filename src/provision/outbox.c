@@ -1011,7 +1011,8 @@ enum sc_err outbox_resync_finish(struct store *st, struct outbox_pass *p, const 
         for (size_t i = 0; i < p->nremovals && !braked && !err; i++)
             err = touch(p, p->removals[i]);
         for (size_t i = 0; i < p->ntouch && !err; i++)
-            err = store_sync_outbox_touch(st, rule_id, p->touches[i], p->touch_flags[i], p->now);
+            err = store_sync_outbox_touch(st, rule_id, p->touches[i], p->touch_flags[i],
+                                          STORE_SYNC_LANE_BULK, p->now);
         for (size_t i = 0; i < p->t.cap && !err; i++)
             if (p->t.v[i].user_id && p->t.v[i].record)
                 err = store_sync_link_set_source(st, rule_id, p->t.v[i].user_id, p->t.v[i].digest,

@@ -122,7 +122,7 @@ struct store_sync_ops {
     enum sc_err (*link_counts)(struct store *st, const char *rule_id,
                                struct store_sync_counts *out);
     enum sc_err (*outbox_touch)(struct store *st, const char *rule_id, const char *user_id,
-                                int flags, int64_t not_before);
+                                int flags, int lane, int64_t not_before);
     enum sc_err (*outbox_lease)(struct store *st, const char *owner, const char *rule_id,
                                 int64_t now, int64_t lease_ms, size_t max,
                                 struct store_sync_item **out, size_t *n);

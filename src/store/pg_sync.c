@@ -87,8 +87,14 @@ static const struct pg_migration sync_migrations[] = {
         "ALTER TABLE sync_rules ADD COLUMN resync_owner TEXT COLLATE \"C\";"
         "ALTER TABLE sync_rules ADD COLUMN resync_until BIGINT NOT NULL DEFAULT 0;"
         "ALTER TABLE sync_rules ADD COLUMN resync_events_seq BIGINT NOT NULL DEFAULT 0;"},
+    /* the live lane: changes are leased before bulk work */
+    {3, "ALTER TABLE sync_outbox ADD COLUMN lane INTEGER NOT NULL DEFAULT 0;"
+        "DROP INDEX sync_outbox_due;"
+        "DROP INDEX sync_outbox_rule_due;"
+        "CREATE INDEX sync_outbox_due ON sync_outbox(lane, not_before);"
+        "CREATE INDEX sync_outbox_rule_due ON sync_outbox(rule_id, lane, not_before);"},
 };
-const struct pg_component store__pg_sync_schema = {"sync", sync_migrations, 2};
+const struct pg_component store__pg_sync_schema = {"sync", sync_migrations, 3};
 
 /* ---- links ---- */
 
@@ -389,7 +395,7 @@ static enum sc_err pg_link_counts(struct store *st, const char *rule_id,
 /* ---- outbox ---- */
 
 static enum sc_err pg_outbox_touch(struct store *st, const char *rule_id, const char *user_id,
-                                   int flags, int64_t not_before)
+                                   int flags, int lane, int64_t not_before)
 {
     struct pg_args a = {0};
     pg__arg_text(&a, rule_id);
@@ -397,12 +403,13 @@ static enum sc_err pg_outbox_touch(struct store *st, const char *rule_id, const 
     pg__arg_int(&a, flags);
     pg__arg_int(&a, not_before);
     pg__arg_int(&a, sc_clock_now_ms());
+    pg__arg_int(&a, lane);
     return pg__cmd(st,
-                   "INSERT INTO sync_outbox(rule_id, user_id, flags, not_before, created_at) "
-                   "VALUES($1, $2, $3, $4, $5) ON CONFLICT(rule_id, user_id) DO UPDATE SET "
+                   "INSERT INTO sync_outbox(rule_id, user_id, flags, not_before, created_at, lane) "
+                   "VALUES($1, $2, $3, $4, $5, $6) ON CONFLICT(rule_id, user_id) DO UPDATE SET "
                    "generation = sync_outbox.generation + 1, flags = sync_outbox.flags | "
                    "excluded.flags, not_before = LEAST(sync_outbox.not_before, "
-                   "excluded.not_before)",
+                   "excluded.not_before), lane = LEAST(sync_outbox.lane, excluded.lane)",
                    &a, NULL);
 }
 
@@ -423,27 +430,37 @@ static enum sc_err pg_outbox_lease(struct store *st, const char *owner, const ch
     if (rule_id)
         pg__arg_text(&a, rule_id);
     /* The due rows are picked and locked once (a materialized CTE), skipping rows another
-     * engine is leasing right now; two statements so that each can use its index. */
+     * engine is leasing right now: the live lane's first, then the bulk lane's, each a
+     * range of its index; two statements so that each can use its index. */
     PGresult *r =
         rule_id
             ? pg__run(st,
-                      "WITH due AS MATERIALIZED (SELECT id FROM sync_outbox WHERE rule_id = $5 "
-                      "AND not_before <= $3 AND (lease_owner IS NULL OR lease_until < $3) "
-                      "ORDER BY not_before, id LIMIT $4 FOR UPDATE SKIP LOCKED), leased AS "
-                      "(UPDATE sync_outbox o SET lease_owner = $1, lease_until = $2, attempts = "
-                      "o.attempts + 1, lease_token = o.lease_token + 1 FROM due WHERE o.id = "
-                      "due.id RETURNING o.id, o.rule_id, o.user_id, o.flags, o.attempts, "
-                      "o.generation, o.not_before, o.lease_token) SELECT * FROM leased ORDER BY "
-                      "not_before, id",
+                      "WITH live AS MATERIALIZED (SELECT id FROM sync_outbox WHERE rule_id = $5 "
+                      "AND lane = 0 AND not_before <= $3 AND (lease_owner IS NULL OR "
+                      "lease_until < $3) ORDER BY not_before, id LIMIT $4 FOR UPDATE SKIP "
+                      "LOCKED), bulk AS MATERIALIZED (SELECT id FROM sync_outbox WHERE rule_id = "
+                      "$5 AND lane = 1 AND not_before <= $3 AND (lease_owner IS NULL OR "
+                      "lease_until < $3) ORDER BY not_before, id LIMIT $4 - (SELECT count(*) "
+                      "FROM live) FOR UPDATE SKIP LOCKED), due AS (SELECT id FROM live UNION ALL "
+                      "SELECT id FROM bulk), leased AS (UPDATE sync_outbox o SET lease_owner = "
+                      "$1, lease_until = $2, attempts = o.attempts + 1, lease_token = "
+                      "o.lease_token + 1 FROM due WHERE o.id = due.id RETURNING o.id, o.rule_id, "
+                      "o.user_id, o.flags, o.attempts, o.generation, o.not_before, "
+                      "o.lease_token, o.lane) SELECT * FROM leased ORDER BY lane, not_before, id",
                       &a, &err)
             : pg__run(st,
-                      "WITH due AS MATERIALIZED (SELECT id FROM sync_outbox WHERE not_before <= "
-                      "$3 AND (lease_owner IS NULL OR lease_until < $3) ORDER BY not_before, id "
-                      "LIMIT $4 FOR UPDATE SKIP LOCKED), leased AS (UPDATE sync_outbox o SET "
-                      "lease_owner = $1, lease_until = $2, attempts = o.attempts + 1, "
-                      "lease_token = o.lease_token + 1 FROM due WHERE o.id = due.id RETURNING "
-                      "o.id, o.rule_id, o.user_id, o.flags, o.attempts, o.generation, "
-                      "o.not_before, o.lease_token) SELECT * FROM leased ORDER BY not_before, id",
+                      "WITH live AS MATERIALIZED (SELECT id FROM sync_outbox WHERE lane = 0 AND "
+                      "not_before <= $3 AND (lease_owner IS NULL OR lease_until < $3) ORDER BY "
+                      "not_before, id LIMIT $4 FOR UPDATE SKIP LOCKED), bulk AS MATERIALIZED "
+                      "(SELECT id FROM sync_outbox WHERE lane = 1 AND not_before <= $3 AND "
+                      "(lease_owner IS NULL OR lease_until < $3) ORDER BY not_before, id LIMIT "
+                      "$4 - (SELECT count(*) FROM live) FOR UPDATE SKIP LOCKED), due AS (SELECT "
+                      "id FROM live UNION ALL SELECT id FROM bulk), leased AS (UPDATE "
+                      "sync_outbox o SET lease_owner = $1, lease_until = $2, attempts = "
+                      "o.attempts + 1, lease_token = o.lease_token + 1 FROM due WHERE o.id = "
+                      "due.id RETURNING o.id, o.rule_id, o.user_id, o.flags, o.attempts, "
+                      "o.generation, o.not_before, o.lease_token, o.lane) SELECT * FROM leased "
+                      "ORDER BY lane, not_before, id",
                       &a, &err);
     if (!r)
         return err;
@@ -467,6 +484,7 @@ static enum sc_err pg_outbox_lease(struct store *st, const char *owner, const ch
         it->generation = pg__col_int(r, i, 5);
         it->not_before = pg__col_int(r, i, 6);
         it->lease_token = pg__col_int(r, i, 7);
+        it->lane = (int)pg__col_int(r, i, 8);
     }
     PQclear(r);
     *out = items;
@@ -578,12 +596,16 @@ static enum sc_err pg_outbox_next_due(struct store *st, const char *rule_id, int
     if (rule_id) {
         pg__arg_text(&a, rule_id);
         r = pg__run(st,
-                    "SELECT MIN(not_before) FROM sync_outbox WHERE rule_id = $1 AND lease_owner "
-                    "IS NULL",
+                    "SELECT LEAST((SELECT MIN(not_before) FROM sync_outbox WHERE rule_id = $1 "
+                    "AND lane = 0 AND lease_owner IS NULL), (SELECT MIN(not_before) FROM "
+                    "sync_outbox WHERE rule_id = $1 AND lane = 1 AND lease_owner IS NULL))",
                     &a, &err);
     } else {
-        r = pg__run(st, "SELECT MIN(not_before) FROM sync_outbox WHERE lease_owner IS NULL", NULL,
-                    &err);
+        r = pg__run(st,
+                    "SELECT LEAST((SELECT MIN(not_before) FROM sync_outbox WHERE lane = 0 AND "
+                    "lease_owner IS NULL), (SELECT MIN(not_before) FROM sync_outbox WHERE lane "
+                    "= 1 AND lease_owner IS NULL))",
+                    NULL, &err);
     }
     if (!r)
         return err;

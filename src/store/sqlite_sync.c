@@ -86,8 +86,14 @@ static const struct store_migration sync_migrations[] = {
         "ALTER TABLE sync_rules ADD COLUMN resync_owner TEXT;"
         "ALTER TABLE sync_rules ADD COLUMN resync_until INTEGER NOT NULL DEFAULT 0;"
         "ALTER TABLE sync_rules ADD COLUMN resync_events_seq INTEGER NOT NULL DEFAULT 0;"},
+    /* the live lane: changes are leased before bulk work */
+    {6, "ALTER TABLE sync_outbox ADD COLUMN lane INTEGER NOT NULL DEFAULT 0;"
+        "DROP INDEX sync_outbox_due;"
+        "DROP INDEX sync_outbox_rule_due;"
+        "CREATE INDEX sync_outbox_due ON sync_outbox(lane, not_before);"
+        "CREATE INDEX sync_outbox_rule_due ON sync_outbox(rule_id, lane, not_before);"},
 };
-const struct store_component store__sync_schema = {"sync", sync_migrations, 5};
+const struct store_component store__sync_schema = {"sync", sync_migrations, 6};
 
 static enum sc_err step_done(struct store *st, sqlite3_stmt *s)
 {
@@ -393,13 +399,15 @@ static enum sc_err sqlite_sync_link_counts(struct store *st, const char *rule_id
 /* ---- outbox ---- */
 
 static enum sc_err sqlite_sync_outbox_touch(struct store *st, const char *rule_id,
-                                            const char *user_id, int flags, int64_t not_before)
+                                            const char *user_id, int flags, int lane,
+                                            int64_t not_before)
 {
     sqlite3_stmt *s = store__prepare(
-        st, "INSERT INTO sync_outbox(rule_id, user_id, flags, not_before, created_at) "
-            "VALUES(?, ?, ?, ?, ?) ON CONFLICT(rule_id, user_id) DO UPDATE SET "
+        st, "INSERT INTO sync_outbox(rule_id, user_id, flags, not_before, created_at, lane) "
+            "VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT(rule_id, user_id) DO UPDATE SET "
             "generation = generation + 1, flags = flags | excluded.flags, "
-            "not_before = MIN(not_before, excluded.not_before)");
+            "not_before = MIN(not_before, excluded.not_before), "
+            "lane = MIN(lane, excluded.lane)");
     if (!s)
         return SC_ERR_DB;
     store__bind_text(s, 1, rule_id);
@@ -407,6 +415,7 @@ static enum sc_err sqlite_sync_outbox_touch(struct store *st, const char *rule_i
     sqlite3_bind_int(s, 3, flags);
     sqlite3_bind_int64(s, 4, not_before);
     sqlite3_bind_int64(s, 5, sc_clock_now_ms());
+    sqlite3_bind_int(s, 6, lane);
     return step_done(st, s);
 }
 
@@ -424,52 +433,60 @@ static enum sc_err sqlite_sync_outbox_lease(struct store *st, const char *owner,
     size_t count = 0;
     if (own_tx && (err = store_begin(st)))
         return err;
-    /* Two statements so that each can use its index (the rule's, or the due one). */
-    sqlite3_stmt *u =
-        rule_id ? store__prepare(
-                      st, "UPDATE sync_outbox SET lease_owner = ?1, lease_until = ?2, attempts = "
-                          "attempts + 1, lease_token = lease_token + 1 WHERE id IN (SELECT id FROM "
-                          "sync_outbox WHERE rule_id = ?6 AND not_before <= ?3 AND (lease_owner IS "
-                          "NULL OR lease_until < ?4) ORDER BY not_before LIMIT ?5) RETURNING id, "
-                          "rule_id, user_id, flags, attempts, generation, not_before, lease_token")
-                : store__prepare(
-                      st, "UPDATE sync_outbox SET lease_owner = ?1, lease_until = ?2, attempts = "
-                          "attempts + 1, lease_token = lease_token + 1 WHERE id IN (SELECT id FROM "
-                          "sync_outbox WHERE not_before <= ?3 AND (lease_owner IS NULL OR "
-                          "lease_until < ?4) ORDER BY not_before LIMIT ?5) RETURNING id, rule_id, "
-                          "user_id, flags, attempts, generation, not_before, lease_token");
-    if (!u) {
-        err = SC_ERR_DB;
-        goto done;
-    }
-    store__bind_text(u, 1, owner);
-    sqlite3_bind_int64(u, 2, now + lease_ms);
-    sqlite3_bind_int64(u, 3, now);
-    sqlite3_bind_int64(u, 4, now);
-    sqlite3_bind_int64(u, 5, (sqlite3_int64)max);
-    if (rule_id)
-        store__bind_text(u, 6, rule_id);
     items = calloc(max, sizeof *items);
     if (!items) {
-        sqlite3_reset(u);
         err = SC_ERR_NOMEM;
         goto done;
     }
-    int rc;
-    while ((rc = sqlite3_step(u)) == SQLITE_ROW && count < max) {
-        struct store_sync_item *it = &items[count++];
-        it->id = sqlite3_column_int64(u, 0);
-        sc_strlcpy(it->rule_id, (const char *)sqlite3_column_text(u, 1), sizeof it->rule_id);
-        sc_strlcpy(it->user_id, (const char *)sqlite3_column_text(u, 2), sizeof it->user_id);
-        it->flags = sqlite3_column_int(u, 3);
-        it->attempts = sqlite3_column_int(u, 4);
-        it->generation = sqlite3_column_int64(u, 5);
-        it->not_before = sqlite3_column_int64(u, 6);
-        it->lease_token = sqlite3_column_int64(u, 7);
+    /* The live lane, then the bulk one: a range of an index each (two statements so that
+     * each can use its index, the rule's or the due one). */
+    for (int lane = STORE_SYNC_LANE_LIVE; lane <= STORE_SYNC_LANE_BULK && count < max && !err;
+         lane++) {
+        sqlite3_stmt *u =
+            rule_id
+                ? store__prepare(
+                      st, "UPDATE sync_outbox SET lease_owner = ?1, lease_until = ?2, attempts = "
+                          "attempts + 1, lease_token = lease_token + 1 WHERE id IN (SELECT id "
+                          "FROM sync_outbox WHERE rule_id = ?6 AND lane = ?7 AND not_before <= "
+                          "?3 AND (lease_owner IS NULL OR lease_until < ?4) ORDER BY not_before "
+                          "LIMIT ?5) RETURNING id, rule_id, user_id, flags, attempts, generation, "
+                          "not_before, lease_token, lane")
+                : store__prepare(
+                      st, "UPDATE sync_outbox SET lease_owner = ?1, lease_until = ?2, attempts = "
+                          "attempts + 1, lease_token = lease_token + 1 WHERE id IN (SELECT id "
+                          "FROM sync_outbox WHERE lane = ?7 AND not_before <= ?3 AND "
+                          "(lease_owner IS NULL OR lease_until < ?4) ORDER BY not_before LIMIT "
+                          "?5) RETURNING id, rule_id, user_id, flags, attempts, generation, "
+                          "not_before, lease_token, lane");
+        if (!u) {
+            err = SC_ERR_DB;
+            break;
+        }
+        store__bind_text(u, 1, owner);
+        sqlite3_bind_int64(u, 2, now + lease_ms);
+        sqlite3_bind_int64(u, 3, now);
+        sqlite3_bind_int64(u, 4, now);
+        sqlite3_bind_int64(u, 5, (sqlite3_int64)(max - count));
+        if (rule_id)
+            store__bind_text(u, 6, rule_id);
+        sqlite3_bind_int(u, 7, lane);
+        int rc;
+        while ((rc = sqlite3_step(u)) == SQLITE_ROW && count < max) {
+            struct store_sync_item *it = &items[count++];
+            it->id = sqlite3_column_int64(u, 0);
+            sc_strlcpy(it->rule_id, (const char *)sqlite3_column_text(u, 1), sizeof it->rule_id);
+            sc_strlcpy(it->user_id, (const char *)sqlite3_column_text(u, 2), sizeof it->user_id);
+            it->flags = sqlite3_column_int(u, 3);
+            it->attempts = sqlite3_column_int(u, 4);
+            it->generation = sqlite3_column_int64(u, 5);
+            it->not_before = sqlite3_column_int64(u, 6);
+            it->lease_token = sqlite3_column_int64(u, 7);
+            it->lane = sqlite3_column_int(u, 8);
+        }
+        if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+            err = store__err(st, rc);
+        sqlite3_reset(u);
     }
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        err = store__err(st, rc);
-    sqlite3_reset(u);
 done:
     if (own_tx) {
         if (err)
@@ -587,10 +604,18 @@ static enum sc_err sqlite_sync_outbox_release_all(struct store *st, const char *
 static enum sc_err sqlite_sync_outbox_next_due(struct store *st, const char *rule_id, int64_t *ms)
 {
     sqlite3_stmt *s =
-        rule_id ? store__prepare(st, "SELECT MIN(not_before) FROM sync_outbox WHERE rule_id = ? "
-                                     "AND lease_owner IS NULL")
-                : store__prepare(st, "SELECT MIN(not_before) FROM sync_outbox WHERE lease_owner "
-                                     "IS NULL");
+        /* per lane, so that each is a walk of its index in not_before order (the scalar
+         * MIN is NULL when an argument is: an empty lane counts as never) */
+        rule_id
+            ? store__prepare(st, "SELECT MIN(COALESCE((SELECT MIN(not_before) FROM sync_outbox "
+                                 "WHERE rule_id = ?1 AND lane = 0 AND lease_owner IS NULL), "
+                                 "9223372036854775807), COALESCE((SELECT MIN(not_before) FROM "
+                                 "sync_outbox WHERE rule_id = ?1 AND lane = 1 AND lease_owner IS "
+                                 "NULL), 9223372036854775807))")
+            : store__prepare(st, "SELECT MIN(COALESCE((SELECT MIN(not_before) FROM sync_outbox "
+                                 "WHERE lane = 0 AND lease_owner IS NULL), 9223372036854775807), "
+                                 "COALESCE((SELECT MIN(not_before) FROM sync_outbox WHERE lane = 1 "
+                                 "AND lease_owner IS NULL), 9223372036854775807))");
     if (!s)
         return SC_ERR_DB;
     if (rule_id)

@@ -738,9 +738,9 @@ enum sc_err store_sync_link_counts(struct store *st, const char *rule_id,
 }
 
 enum sc_err store_sync_outbox_touch(struct store *st, const char *rule_id, const char *user_id,
-                                    int flags, int64_t not_before)
+                                    int flags, int lane, int64_t not_before)
 {
-    return st->be->sync->outbox_touch(st, rule_id, user_id, flags, not_before);
+    return st->be->sync->outbox_touch(st, rule_id, user_id, flags, lane, not_before);
 }
 
 enum sc_err store_sync_outbox_lease(struct store *st, const char *owner, const char *rule_id,

@@ -124,18 +124,26 @@ struct store_sync_item {
     int64_t not_before;  /* ms since the epoch */
     int64_t lease_token; /* fencing token of this lease: bumped by every lease, so an
                             outcome is applied only while the lease it came from holds */
+    int lane;            /* STORE_SYNC_LANE_LIVE or STORE_SYNC_LANE_BULK */
 };
 
-/* Marks (rule, user) as needing work no earlier than not_before: inserts an item, or
- * bumps the existing one's generation (so an in-flight delivery knows to plan again),
- * ORs flags in and moves not_before earlier. Call inside the transaction that moves
+/* An item's lane: live changes are leased before bulk work (a resync pass, an initial
+ * sync), so one change made during a long sync is not queued behind it. */
+#define STORE_SYNC_LANE_LIVE 0
+#define STORE_SYNC_LANE_BULK 1
+
+/* Marks (rule, user) as needing work no earlier than not_before in lane
+ * (STORE_SYNC_LANE_*): inserts an item, or bumps the existing one's generation (so an
+ * in-flight delivery knows to plan again), ORs flags in, moves not_before earlier and
+ * the item to the live lane when lane is live. Call inside the transaction that moves
  * the event cursor. */
 enum sc_err store_sync_outbox_touch(struct store *st, const char *rule_id, const char *user_id,
-                                    int flags, int64_t not_before);
+                                    int flags, int lane, int64_t not_before);
 
 /* Leases up to max due items (not_before <= now, not leased or lease expired) of rule_id
  * (any rule when NULL) to owner until now + lease_ms, incrementing their attempts and
- * lease tokens, oldest first. *out is a new array of *n items (free()), possibly empty.
+ * lease tokens: the live lane's items first, then bulk ones, each oldest first. *out is
+ * a new array of *n items (free()), possibly empty.
  * Runs its own transaction unless one is open. */
 enum sc_err store_sync_outbox_lease(struct store *st, const char *owner, const char *rule_id,
                                     int64_t now, int64_t lease_ms, size_t max,

@@ -154,9 +154,9 @@ static void test_outbox_coalesces_and_leases(void **state)
     struct store *st = NULL;
     struct sc_error e = {0};
     assert_int_equal(store_open("sqlite::memory:", &st, &e), SC_OK);
-    assert_int_equal(store_sync_outbox_touch(st, "r1", "u1", 0, 100), SC_OK);
-    assert_int_equal(store_sync_outbox_touch(st, "r1", "u1", 0, 50), SC_OK);
-    assert_int_equal(store_sync_outbox_touch(st, "r1", "u2", 0, 500), SC_OK);
+    assert_int_equal(store_sync_outbox_touch(st, "r1", "u1", 0, STORE_SYNC_LANE_BULK, 100), SC_OK);
+    assert_int_equal(store_sync_outbox_touch(st, "r1", "u1", 0, STORE_SYNC_LANE_BULK, 50), SC_OK);
+    assert_int_equal(store_sync_outbox_touch(st, "r1", "u2", 0, STORE_SYNC_LANE_BULK, 500), SC_OK);
     int64_t n = 0;
     assert_int_equal(store_sync_outbox_count(st, NULL, &n), SC_OK);
     assert_int_equal(n, 2); /* one item per (rule, user) */
@@ -176,7 +176,7 @@ static void test_outbox_coalesces_and_leases(void **state)
     assert_int_equal(store_sync_outbox_lease(st, "B", NULL, 300, 1000, 10, &items, &k), SC_OK);
     assert_int_equal(k, 0);
     /* touched while in flight: done() keeps it for another round */
-    assert_int_equal(store_sync_outbox_touch(st, "r1", "u1", 0, 250), SC_OK);
+    assert_int_equal(store_sync_outbox_touch(st, "r1", "u1", 0, STORE_SYNC_LANE_BULK, 250), SC_OK);
     assert_int_equal(store_sync_outbox_done(st, &it, NULL), SC_OK);
     assert_int_equal(store_sync_outbox_count(st, "r1", &n), SC_OK);
     assert_int_equal(n, 2);
@@ -224,7 +224,7 @@ static void test_outbox_coalesces_and_leases(void **state)
     assert_int_equal(store_sync_outbox_held(st, "B", &it, &held), SC_OK);
     assert_int_equal(held, 1);
     /* leasing by rule */
-    assert_int_equal(store_sync_outbox_touch(st, "r2", "u9", 0, 10), SC_OK);
+    assert_int_equal(store_sync_outbox_touch(st, "r2", "u9", 0, STORE_SYNC_LANE_BULK, 10), SC_OK);
     assert_int_equal(store_sync_outbox_next_due(st, "r2", &due), SC_OK);
     assert_int_equal(due, 10);
     assert_int_equal(store_sync_outbox_lease(st, "D", "r2", 9000, 1000, 10, &items, &k), SC_OK);

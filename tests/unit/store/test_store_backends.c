@@ -188,10 +188,14 @@ static void test_outbox_leases(void **state)
     char user[32];
     for (int i = 0; i < 10; i++) {
         snprintf(user, sizeof user, "u%02d", i);
-        assert_int_equal(store_sync_outbox_touch(st, i < 6 ? "rA" : "rB", user, 0, 100 + i), SC_OK);
+        assert_int_equal(store_sync_outbox_touch(st, i < 6 ? "rA" : "rB", user, 0,
+                                                 STORE_SYNC_LANE_BULK, 100 + i),
+                         SC_OK);
     }
     /* a touch coalesces: one item, generation bumped, flags ORed, earliest time kept */
-    assert_int_equal(store_sync_outbox_touch(st, "rA", "u00", SYNC_ITEM_VERIFY, 500), SC_OK);
+    assert_int_equal(
+        store_sync_outbox_touch(st, "rA", "u00", SYNC_ITEM_VERIFY, STORE_SYNC_LANE_BULK, 500),
+        SC_OK);
     int64_t count = 0, due = 0;
     assert_int_equal(store_sync_outbox_count(st, NULL, &count), SC_OK);
     assert_int_equal(count, 10);
@@ -236,7 +240,7 @@ static void test_outbox_leases(void **state)
     /* done: deleted unless touched meanwhile (then released to go again at once) */
     assert_int_equal(store_sync_outbox_done(st, &a[1], &held), SC_OK);
     assert_true(held);
-    assert_int_equal(store_sync_outbox_touch(st, "rA", "u02", 0, 50), SC_OK);
+    assert_int_equal(store_sync_outbox_touch(st, "rA", "u02", 0, STORE_SYNC_LANE_BULK, 50), SC_OK);
     assert_int_equal(store_sync_outbox_done(st, &a[2], &held), SC_OK);
     assert_true(held);
     assert_int_equal(store_sync_outbox_count(st, "rA", &count), SC_OK);
@@ -250,6 +254,48 @@ static void test_outbox_leases(void **state)
     assert_int_equal(store_sync_outbox_drop_rule(st, "rA"), SC_OK);
     assert_int_equal(store_sync_outbox_count(st, "rA", &count), SC_OK);
     assert_int_equal(count, 0);
+    free(a);
+    free(b);
+}
+
+/* Live changes are leased before bulk work, whatever their age; a live touch of a bulk
+ * item moves it to the live lane, a bulk touch of a live one leaves it there. */
+static void test_outbox_lanes(void **state)
+{
+    struct store *st = *state;
+    char user[32];
+    for (int i = 0; i < 5; i++) {
+        snprintf(user, sizeof user, "b%d", i);
+        assert_int_equal(store_sync_outbox_touch(st, "r", user, 0, STORE_SYNC_LANE_BULK, 100 + i),
+                         SC_OK);
+    }
+    assert_int_equal(store_sync_outbox_touch(st, "r", "live", 0, STORE_SYNC_LANE_LIVE, 300), SC_OK);
+    assert_int_equal(store_sync_outbox_touch(st, "r", "b3", 0, STORE_SYNC_LANE_LIVE, 400), SC_OK);
+    assert_int_equal(store_sync_outbox_touch(st, "r", "live", 0, STORE_SYNC_LANE_BULK, 50), SC_OK);
+    int64_t due = 0;
+    assert_int_equal(store_sync_outbox_next_due(st, "r", &due), SC_OK);
+    assert_int_equal(due, 50); /* the earliest of both lanes */
+    assert_int_equal(store_sync_outbox_next_due(st, NULL, &due), SC_OK);
+    assert_int_equal(due, 50);
+    struct store_sync_item *a = NULL, *b = NULL;
+    size_t na = 0, nb = 0;
+    /* nothing of the live lane due yet at 60 but "live" (moved to 50): it comes first */
+    assert_int_equal(store_sync_outbox_lease(st, "one", "r", 60, 1000, 10, &a, &na), SC_OK);
+    assert_int_equal(na, 1);
+    assert_string_equal(a[0].user_id, "live");
+    assert_int_equal(a[0].lane, STORE_SYNC_LANE_LIVE);
+    free(a);
+    assert_int_equal(store_sync_outbox_lease(st, "one", NULL, 1000, 1000, 3, &a, &na), SC_OK);
+    assert_int_equal(na, 3);
+    assert_string_equal(a[0].user_id, "b3"); /* live now, though touched last */
+    assert_int_equal(a[0].lane, STORE_SYNC_LANE_LIVE);
+    assert_string_equal(a[1].user_id, "b0");
+    assert_int_equal(a[1].lane, STORE_SYNC_LANE_BULK);
+    assert_string_equal(a[2].user_id, "b1");
+    assert_int_equal(store_sync_outbox_lease(st, "two", "r", 1000, 1000, 10, &b, &nb), SC_OK);
+    assert_int_equal(nb, 2);
+    assert_string_equal(b[0].user_id, "b2");
+    assert_string_equal(b[1].user_id, "b4");
     free(a);
     free(b);
 }
@@ -311,7 +357,7 @@ static void test_links_rules_log(void **state)
     assert_int_equal(store_sync_link_set_found(st, &l, 0xfedcba9876543210ULL, &written), SC_OK);
     assert_true(written);
     /* listing by user id with queued users and a cursor */
-    assert_int_equal(store_sync_outbox_touch(st, "r1", "u9", 0, 0), SC_OK);
+    assert_int_equal(store_sync_outbox_touch(st, "r1", "u9", 0, STORE_SYNC_LANE_BULK, 0), SC_OK);
     json_t *items = json_array();
     char *next = NULL;
     assert_int_equal(store_sync_link_list(st, "r1", 4, NULL, items, &next), SC_OK);
@@ -638,6 +684,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_settings_and_transactions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_provision_contract, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outbox_leases, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_outbox_lanes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_links_rules_log, setup, teardown),
         cmocka_unit_test(test_events_concurrent_writers),
         cmocka_unit_test(test_events_commit_order),
