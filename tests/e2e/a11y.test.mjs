@@ -8,21 +8,12 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withConsole, waitUntil, checkA11y, tabThrough, measureFocus, focusedName, tabTo } from './lib.mjs';
+import { withConsole, waitUntil, checkA11y, tabThrough, measureFocus, focusedName, tabTo, provisionSales } from './lib.mjs';
 
-/** A connection to the target and a rule (Sales, default mapping), both enabled, through the API. */
 async function provision(serve, target) {
-  const conn = await serve.ok('POST', '/api/v1/connections', {
-    name: 'Code42', type: 'SCIM_OUTBOUND', scim: { baseUrl: target.scimBase },
-    auth: { method: 'OAUTH2_BEARER', accessToken: target.token },
-  });
-  await serve.ok('PATCH', `/api/v1/connections/${conn.id}`, { enabled: true });
-  const rule = await serve.ok('POST', '/api/v1/rules', { name: 'Code42 users', description: 'Sales to Code42' });
-  await serve.ok('PATCH', `/api/v1/rules/${rule.id}`, { target: conn.id });
-  await serve.ok('PUT', `/api/v1/rules/${rule.id}/filter`, { match: 'ALL', conditions: [{ attribute: 'population.name', operator: 'EQUALS', value: 'Sales' }] });
-  await serve.ok('PATCH', `/api/v1/rules/${rule.id}`, { enabled: true });
+  const r = await provisionSales(serve, target, { description: 'Sales to Code42' });
   await waitUntil(async () => { const u = await target.users(); return u.ada && u.bob; }, { timeout: 30000, what: 'Sales on the target' });
-  return { conn, rule };
+  return r;
 }
 
 const isFocused = (locator) => locator.evaluate((el) => el === document.activeElement);

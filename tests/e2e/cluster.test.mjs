@@ -12,23 +12,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { withConsole, waitUntil, screenshot, focusedName, startServe, launchBrowser, signIn } from './lib.mjs';
+import { withConsole, waitUntil, screenshot, focusedName, startServe, launchBrowser, signIn, provisionSales } from './lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-
-/** A connection to the target and an enabled rule for Sales (ada, bob), through the API. */
-async function provision(serve, target) {
-  const conn = await serve.ok('POST', '/api/v1/connections', {
-    name: 'Code42', type: 'SCIM_OUTBOUND', scim: { baseUrl: target.scimBase },
-    auth: { method: 'OAUTH2_BEARER', accessToken: target.token },
-  });
-  await serve.ok('PATCH', `/api/v1/connections/${conn.id}`, { enabled: true });
-  const rule = await serve.ok('POST', '/api/v1/rules', { name: 'Code42 users' });
-  await serve.ok('PATCH', `/api/v1/rules/${rule.id}`, { target: conn.id });
-  await serve.ok('PUT', `/api/v1/rules/${rule.id}/filter`, { match: 'ALL', conditions: [{ attribute: 'population.name', operator: 'EQUALS', value: 'Sales' }] });
-  await serve.ok('PATCH', `/api/v1/rules/${rule.id}`, { enabled: true });
-  return rule;
-}
 
 /** The page's facts ("Live nodes", "Leased items") and each row's cells, read at once. */
 function readView(page) {
@@ -87,7 +73,7 @@ test('System > Cluster: this node, its listen address, live leased items and tim
     await page.keyboard.press('Enter');
 
     // The first sync to the slow target: the node holds items leased, then none.
-    await provision(serve, target);
+    await provisionSales(serve, target);
     const busy = await waitUntil(async () => {
       const v = await readView(page);
       return v.rows.length === 1 && Number(v.rows[0][4]) > 0 && v;

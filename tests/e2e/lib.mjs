@@ -403,6 +403,26 @@ export async function loadSampleDirectory(serve) {
 }
 
 /**
+ * A connection to target (bearer token) and an enabled rule "Code42 users" that takes
+ * population Sales with the default mapping, both enabled, through the API. Returns
+ * { conn, rule }.
+ */
+export async function provisionSales(serve, target, { description = null } = {}) {
+  const conn = await serve.ok('POST', '/api/v1/connections', {
+    name: 'Code42', type: 'SCIM_OUTBOUND', scim: { baseUrl: target.scimBase },
+    auth: { method: 'OAUTH2_BEARER', accessToken: target.token },
+  });
+  await serve.ok('PATCH', `/api/v1/connections/${conn.id}`, { enabled: true });
+  const rule = await serve.ok('POST', '/api/v1/rules', description ? { name: 'Code42 users', description } : { name: 'Code42 users' });
+  await serve.ok('PATCH', `/api/v1/rules/${rule.id}`, { target: conn.id });
+  await serve.ok('PUT', `/api/v1/rules/${rule.id}/filter`, { match: 'ALL', conditions: [{ attribute: 'population.name', operator: 'EQUALS', value: 'Sales' }] });
+  const m = await serve.ok('GET', `/api/v1/rules/${rule.id}/mappings`);
+  if (!m.length) throw new Error('a rule targeting a SCIM connection starts with the default mapping');
+  await serve.ok('PATCH', `/api/v1/rules/${rule.id}`, { enabled: true });
+  return { conn, rule };
+}
+
+/**
  * Runs fn with a started serve (and target, when wanted) and a browser, cleaning up after.
  * target: false, true (`scimitar target`), the options of startTarget, or a function that
  * starts another target (with a stop method).

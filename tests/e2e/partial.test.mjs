@@ -9,22 +9,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withConsole, screenshot, waitUntil, counter } from './lib.mjs';
+import { withConsole, screenshot, waitUntil, counter, provisionSales } from './lib.mjs';
 import { startFakeTarget } from './scimfake.mjs';
-
-/** Connection + rule (filter: population Sales; the default mapping), both enabled, via the API. */
-async function provision(serve, target) {
-  const conn = await serve.ok('POST', '/api/v1/connections', {
-    name: 'Code42', type: 'SCIM_OUTBOUND', scim: { baseUrl: target.scimBase },
-    auth: { method: 'OAUTH2_BEARER', accessToken: target.token },
-  });
-  await serve.ok('PATCH', `/api/v1/connections/${conn.id}`, { enabled: true });
-  const rule = await serve.ok('POST', '/api/v1/rules', { name: 'Code42 users' });
-  await serve.ok('PATCH', `/api/v1/rules/${rule.id}`, { target: conn.id });
-  await serve.ok('PUT', `/api/v1/rules/${rule.id}/filter`, { match: 'ALL', conditions: [{ attribute: 'population.name', operator: 'EQUALS', value: 'Sales' }] });
-  await serve.ok('PATCH', `/api/v1/rules/${rule.id}`, { enabled: true });
-  return { conn, rule };
-}
 
 /** The text of the definition (dd) of the term (dt) called name in the description lists under loc. */
 function prop(loc, name) {
@@ -49,7 +35,7 @@ const NICKNAME_WORDS = "PATCH answered 400 (invalidPath): Attribute 'nickName' i
 
 test('a target without nickName: Test Connection warns, users are partially synced, the mapping row says why', async () => {
   await withConsole({ target: () => startFakeTarget({ lacks: ['nickName'] }) }, async ({ serve, target, page }) => {
-    const { rule } = await provision(serve, target);
+    const { rule } = await provisionSales(serve, target);
     await waitUntil(async () => (await serve.ok('GET', `/api/v1/rules/${rule.id}/status`)).users.partiallySynced === 2,
       { timeout: 30000, what: 'ada and bob partially synced' });
     const tu = await target.users();
@@ -142,7 +128,7 @@ test('a target without nickName: Test Connection warns, users are partially sync
 
 test('scimitar target refuses a value: partially synced with its words, synced again once the mapping is fixed', async () => {
   await withConsole({ target: true }, async ({ serve, target, page }) => {
-    const { rule } = await provision(serve, target);
+    const { rule } = await provisionSales(serve, target);
     await waitUntil(async () => (await serve.ok('GET', `/api/v1/rules/${rule.id}/status`)).users.success === 2, { timeout: 30000, what: 'ada and bob synced' });
 
     // Map title from a number: the target's schema wants a string.
@@ -188,7 +174,7 @@ test('scimitar target refuses a value: partially synced with its words, synced a
 test('a user waiting for its first answer is Pending, then Synced', async () => {
   // Every answer of the target takes 4 s: a new user is queued well before it is answered.
   await withConsole({ target: { faults: 'latency=4s' } }, async ({ serve, target, page }) => {
-    const { rule } = await provision(serve, target);
+    const { rule } = await provisionSales(serve, target);
     await waitUntil(async () => (await serve.ok('GET', `/api/v1/rules/${rule.id}/status`)).users.success === 2, { timeout: 60000, what: 'ada and bob synced' });
     await page.goto(`${serve.base}/#/provisioning/rules/${rule.id}/status`);
     const users = page.getByRole('table', { name: 'Rule users' });

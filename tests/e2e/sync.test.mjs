@@ -5,27 +5,11 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withConsole, screenshot, waitUntil, counter } from './lib.mjs';
-
-/** Connection + rule (filter: population Sales; the default mapping), both enabled, via the API. */
-async function provision(serve, target) {
-  const conn = await serve.ok('POST', '/api/v1/connections', {
-    name: 'Code42', type: 'SCIM_OUTBOUND', scim: { baseUrl: target.scimBase },
-    auth: { method: 'OAUTH2_BEARER', accessToken: target.token },
-  });
-  await serve.ok('PATCH', `/api/v1/connections/${conn.id}`, { enabled: true });
-  const rule = await serve.ok('POST', '/api/v1/rules', { name: 'Code42 users' });
-  await serve.ok('PATCH', `/api/v1/rules/${rule.id}`, { target: conn.id });
-  await serve.ok('PUT', `/api/v1/rules/${rule.id}/filter`, { match: 'ALL', conditions: [{ attribute: 'population.name', operator: 'EQUALS', value: 'Sales' }] });
-  const m = await serve.ok('GET', `/api/v1/rules/${rule.id}/mappings`);
-  if (!m.length) throw new Error('a rule targeting a SCIM connection starts with the default mapping');
-  await serve.ok('PATCH', `/api/v1/rules/${rule.id}`, { enabled: true });
-  return { conn, rule };
-}
+import { withConsole, screenshot, waitUntil, counter, provisionSales } from './lib.mjs';
 
 test('editing the user filter resyncs the rule; the status and log show it', async () => {
   await withConsole({ target: true }, async ({ serve, target, page }) => {
-    const { rule } = await provision(serve, target);
+    const { rule } = await provisionSales(serve, target);
     await waitUntil(async () => { const u = await target.users(); return u.ada && u.bob; }, { timeout: 30000, what: 'Sales on the target' });
 
     // The counters are live: they show the first sync without a reload.
@@ -74,7 +58,7 @@ test('editing the user filter resyncs the rule; the status and log show it', asy
 
 test('disabling a user in the Users page disables the account on the target', async () => {
   await withConsole({ target: true }, async ({ serve, target, page }) => {
-    const { rule } = await provision(serve, target);
+    const { rule } = await provisionSales(serve, target);
     await waitUntil(async () => (await target.users()).ada?.active === true, { timeout: 30000, what: 'ada on the target' });
 
     await page.getByRole('link', { name: 'Users', exact: true }).click();
@@ -114,7 +98,7 @@ test('the safety brake holds a mass disable until Allow is clicked', async () =>
   await withConsole({ target: true }, async ({ serve, target, page }) => {
     const many = Array.from({ length: 24 }, (_, i) => ({ username: `sales${i}`, email: `sales${i}@example.com`, population: { name: 'Sales' } }));
     for (const u of many) await serve.ok('POST', '/api/v1/users', u);
-    const { rule } = await provision(serve, target);
+    const { rule } = await provisionSales(serve, target);
     await waitUntil(async () => Object.keys(await target.users()).length === 26, { timeout: 60000, what: '26 Sales users on the target' });
 
     // Moving the filter to Engineering would disable all 26: more than the brake allows.

@@ -5,20 +5,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withConsole, screenshot, waitUntil } from './lib.mjs';
-
-async function provision(serve, target) {
-  const conn = await serve.ok('POST', '/api/v1/connections', {
-    name: 'Code42', type: 'SCIM_OUTBOUND', scim: { baseUrl: target.scimBase },
-    auth: { method: 'OAUTH2_BEARER', accessToken: target.token },
-  });
-  await serve.ok('PATCH', `/api/v1/connections/${conn.id}`, { enabled: true });
-  const rule = await serve.ok('POST', '/api/v1/rules', { name: 'Code42 users' });
-  await serve.ok('PATCH', `/api/v1/rules/${rule.id}`, { target: conn.id });
-  await serve.ok('PUT', `/api/v1/rules/${rule.id}/filter`, { match: 'ALL', conditions: [{ attribute: 'population.name', operator: 'EQUALS', value: 'Sales' }] });
-  await serve.ok('PATCH', `/api/v1/rules/${rule.id}`, { enabled: true });
-  return { conn, rule };
-}
+import { withConsole, screenshot, waitUntil, provisionSales } from './lib.mjs';
 
 /** The mapping editor's row whose target attribute is target. */
 async function rowOf(sec, target) {
@@ -30,7 +17,7 @@ async function rowOf(sec, target) {
 
 test('Clear on unmap: a removed row clears its value on the target; without it the value stays', async () => {
   await withConsole({ target: true }, async ({ serve, target, page }) => {
-    const { rule } = await provision(serve, target);
+    const { rule } = await provisionSales(serve, target);
     await waitUntil(async () => { const u = await target.users(); return u.ada?.nickName === 'Ada' && u.bob?.nickName === 'Bob'; }, { timeout: 30000, what: 'Sales on the target with their nicknames' });
 
     await page.goto(`${serve.base}/#/provisioning/rules/${rule.id}/configuration`);

@@ -6,25 +6,11 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withConsole, screenshot, waitUntil } from './lib.mjs';
-
-/** Connection + rule (filter: population Sales; the default mapping), both enabled, via the API. */
-async function provision(serve, target) {
-  const conn = await serve.ok('POST', '/api/v1/connections', {
-    name: 'Code42', type: 'SCIM_OUTBOUND', scim: { baseUrl: target.scimBase },
-    auth: { method: 'OAUTH2_BEARER', accessToken: target.token },
-  });
-  await serve.ok('PATCH', `/api/v1/connections/${conn.id}`, { enabled: true });
-  const rule = await serve.ok('POST', '/api/v1/rules', { name: 'Code42 users' });
-  await serve.ok('PATCH', `/api/v1/rules/${rule.id}`, { target: conn.id });
-  await serve.ok('PUT', `/api/v1/rules/${rule.id}/filter`, { match: 'ALL', conditions: [{ attribute: 'population.name', operator: 'EQUALS', value: 'Sales' }] });
-  await serve.ok('PATCH', `/api/v1/rules/${rule.id}`, { enabled: true });
-  return { conn, rule };
-}
+import { withConsole, screenshot, waitUntil, provisionSales } from './lib.mjs';
 
 test('Full Resync with verify previews and repairs drift; the status and the log show it', async () => {
   await withConsole({ target: { noDelete: false } }, async ({ serve, target, page }) => {
-    const { rule } = await provision(serve, target);
+    const { rule } = await provisionSales(serve, target);
     const synced = await waitUntil(async () => { const u = await target.users(); return u.ada && u.bob ? u : null; }, { timeout: 30000, what: 'Sales on the target' });
     await waitUntil(async () => (await serve.ok('GET', `/api/v1/rules/${rule.id}/status`)).users.success === 2, { timeout: 30000, what: 'ada and bob synced' });
 

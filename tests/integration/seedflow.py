@@ -183,6 +183,16 @@ class Flow:
             self.enable()
         return self.rule
 
+    def first_resync_only(self, population, names, **setup):
+        """Imports users named names into population, then configures the rule (setup:
+        connection fields) and enables it once the engine has handled the import's
+        events: the rule's first resync (the initial sync) alone works on them."""
+        self.population(population)
+        self.import_users([self.person(n, population) for n in names])
+        self.setup(population=population, enable=False, **setup)
+        self.wait_events_handled()
+        self.enable()
+
     def wait_events_handled(self, timeout=WAIT):
         """Waits until the engine has handled every change event written so far (its
         cursor in the database has reached the newest event). Users imported before a

@@ -161,13 +161,10 @@ class ClusterTest(unittest.TestCase):
                 wait_until(lambda: self.seen_nodes(s) == 3, timeout=WAIT,
                            what="each node counting three")
             f = Flow(nodes[0], tgt)
-            f.population(POP)
             n = 60
-            f.import_users([f.person("r%03d" % i, POP) for i in range(n)])
             rate = 12
-            f.setup(population=POP, enable=False, preferences={"maxRequestsPerSecond": rate})
-            f.wait_events_handled()
-            f.enable()
+            f.first_resync_only(POP, ["r%03d" % i for i in range(n)],
+                                preferences={"maxRequestsPerSecond": rate})
             wait_until(lambda: len(tgt.calls("POST")) >= n, timeout=300,
                        what="every user created (POSTs: %d)" % len(tgt.calls("POST")))
             self.assertEqual(len(tgt.calls("POST")), n)
@@ -190,12 +187,9 @@ class ClusterTest(unittest.TestCase):
             wait_until(lambda: len(self.live(a)) == 2, timeout=WAIT, what="two live nodes")
             b_id = [x["id"] for x in self.live(b) if x["self"]][0]
             f = Flow(a, tgt)
-            f.population(POP)
             n = 200
-            f.import_users([f.person("s%03d" % i, POP) for i in range(n)])
-            f.setup(population=POP, enable=False, preferences={"maxRequestsPerSecond": 30})
-            f.wait_events_handled()
-            f.enable()
+            f.first_resync_only(POP, ["s%03d" % i for i in range(n)],
+                                preferences={"maxRequestsPerSecond": 30})
 
             def b_leased():
                 return a.sql("SELECT count(*) FROM sync_outbox WHERE lease_owner = ?",

@@ -30,12 +30,8 @@ class DatabaseOutageTest(unittest.TestCase):
         self.addCleanup(tgt.__exit__, None, None, None)
         srv = started(self, Serve())
         f = Flow(srv, tgt)
-        f.population(POP)
         n = 2000
-        f.import_users([f.person("o%04d" % i, POP) for i in range(n)])
-        f.setup(population=POP, enable=False)
-        f.wait_events_handled()
-        f.enable()
+        f.first_resync_only(POP, ["o%04d" % i for i in range(n)])
         wait_until(lambda: f.target_count() >= 200, timeout=WAIT, interval=0.02,
                    what="the initial sync under way")
 

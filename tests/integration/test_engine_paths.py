@@ -61,16 +61,6 @@ def entries(f, name):
             if e["username"] == name]
 
 
-def first_resync_only(f, names, **setup):
-    """Imports users named names, then configures and enables the rule once the engine
-    has handled the import's events: the rule's first resync alone works on them."""
-    f.population(POP)
-    f.import_users([f.person(n, POP) for n in names])
-    f.setup(population=POP, enable=False, **setup)
-    f.wait_events_handled()
-    f.enable()
-
-
 def cc_auth(tgt, secret=None):
     cid, sec = ClientCredentials.CC
     return {"method": "OAUTH2_CLIENT_CREDENTIALS", "accessToken": None,
@@ -282,7 +272,7 @@ class ClientCredentials(unittest.TestCase):
         with FakeTarget(token=None, oauth=self.CC) as tgt, Serve() as srv:
             f = Flow(srv, tgt)
             names = ["user%02d" % i for i in range(50)]
-            first_resync_only(f, names, auth=cc_auth(tgt, "a-wrong-secret"))
+            f.first_resync_only(POP, names, auth=cc_auth(tgt, "a-wrong-secret"))
             wait_until(lambda: len(states(f)) == 50 and
                        all(u["state"] == "FAILED" for u in states(f).values()),
                        timeout=WAIT, what="every user FAILED")
@@ -384,7 +374,7 @@ class ResyncListing(unittest.TestCase):
             names = ["user%02d" % i for i in range(60)]
             for n in names[:55]:
                 tgt.add_user({"schemas": [USER], "userName": n.upper()})
-            first_resync_only(f, names)
+            f.first_resync_only(POP, names)
             wait_until(lambda: synced(f, 60), timeout=WAIT, what="every user SYNCED")
             gets = [p for m, p, _ in tgt.requests if m == "GET"]
             self.assertEqual(gets, ["/scim/v2/Users?startIndex=1&count=1000"])
@@ -414,7 +404,7 @@ class ResyncListing(unittest.TestCase):
             names = ["user%02d" % i for i in range(60)]
             for n in names[:55]:
                 tgt.add_user({"schemas": [USER], "userName": n})
-            first_resync_only(f, names, auth=cc_auth(tgt))
+            f.first_resync_only(POP, names, auth=cc_auth(tgt))
             wait_until(lambda: synced(f, 60), timeout=WAIT, what="every user SYNCED")
             page = "/scim/v2/Users?startIndex=%d&count=1000"
             gets = [p for m, p, _ in tgt.requests if m == "GET"]
@@ -448,7 +438,7 @@ class ResyncListing(unittest.TestCase):
             names = ["user%02d" % i for i in range(60)]
             for n in names[:55]:
                 tgt.add_user({"schemas": [USER], "userName": n})
-            first_resync_only(f, names)
+            f.first_resync_only(POP, names)
             wait_until(lambda: synced(f, 60), timeout=WAIT, what="every user SYNCED")
             gets = [p for m, p, _ in tgt.requests if m == "GET"]
             self.assertEqual(gets[0], "/scim/v2/Users?startIndex=1&count=1000")

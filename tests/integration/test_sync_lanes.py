@@ -16,13 +16,10 @@ class LaneTest(unittest.TestCase):
         self.addCleanup(tgt.__exit__, None, None, None)
         srv = started(self, Serve())
         f = Flow(srv, tgt)
-        f.population(POP)
         n = 300
-        f.import_users([f.person("l%04d" % i, POP) for i in range(n)])
-        # 30 requests/s: the initial sync (a look-up and a create per user) takes ~20 s
-        f.setup(population=POP, enable=False, preferences={"maxRequestsPerSecond": 30})
-        f.wait_events_handled()
-        f.enable()
+        # 30 requests/s: the initial sync (a create per user) takes ~10 s
+        f.first_resync_only(POP, ["l%04d" % i for i in range(n)],
+                            preferences={"maxRequestsPerSecond": 30})
         wait_until(lambda: f.target_count() >= 20, timeout=WAIT, interval=0.05,
                    what="the initial sync under way")
         last = "l%04d" % (n - 1)  # the last user the initial sync would create
