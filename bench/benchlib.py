@@ -1,8 +1,13 @@
-"""What the benchmark scripts of bench/ share: the machine they ran on, and recording a
-section of figures in bench/README.md (replacing the section of the same title)."""
+"""What the benchmark scripts of bench/ share: the machine they ran on, recording a
+section of figures in bench/README.md (replacing the section of the same title), and the
+provisioning benchmarks' users, CPU readings and propagation timing."""
+import http.client
+import json
 import os
 import platform
 import re
+import time
+import urllib.parse
 
 
 def machine():
@@ -27,3 +32,101 @@ def record(path, title, text):
     with open(path, "w") as f:
         f.write(new)
     print("recorded in", path)
+
+
+# ---- what the provisioning benchmarks share (sync.sh, cluster.sh) ----
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    """User + system CPU seconds process pid has used so far (/proc/PID/stat)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
+
+
+def peak_rss_mb(pid):
+    """Process pid's peak resident memory (VmHWM) in MiB."""
+    with open("/proc/%d/status" % pid) as f:
+        m = re.search(r"VmHWM:\s+(\d+) kB", f.read())
+    return int(m.group(1)) / 1024 if m else float("nan")
+
+
+def user_body(i, population):
+    """Directory user number i of the benchmarks (every field of the seed's mapping set)."""
+    return {"username": "user%06d" % i, "name": {"given": "Given%d" % i, "family": "Family",
+                                                 "formatted": "Given%d Family" % i},
+            "nickname": "g%d" % i, "title": "Engineer", "type": "Employee",
+            "email": "user%06d@example.com" % i, "primaryPhone": "+1 555 %07d" % i,
+            "externalId": "E%06d" % i,
+            "address": {"streetAddress": "%d Main St" % i, "locality": "Springfield",
+                        "region": "IL", "postalCode": "62701", "countryCode": "US"},
+            "population": {"name": population}}
+
+
+class KeepAlive:
+    """A keep-alive JSON client for one server's admin API."""
+
+    def __init__(self, srv):
+        self.srv = srv
+        self.conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+
+    def patch(self, uid, body):
+        self.conn.request("PATCH", "/api/v1/users/" + uid, json.dumps(body),
+                          {"Authorization": "Bearer " + self.srv.token,
+                           "Content-Type": "application/json"})
+        r = self.conn.getresponse()
+        r.read()
+        return r.status
+
+
+def user_ids(f, count):
+    """{username: id} of up to count directory users, read through Flow f's server."""
+    out, cursor = {}, None
+    while len(out) < count:
+        path = "/api/v1/users?limit=1000" + ("&cursor=" + urllib.parse.quote(cursor) if cursor else "")
+        page = f.ok("GET", path)
+        for u in page["items"]:
+            out[u["username"]] = u["id"]
+        cursor = page.get("nextCursor")
+        if not cursor:
+            break
+    return out
+
+
+def target_title(conn, name, token):
+    """The title the target holds for userName name (conn: keep-alive to the target)."""
+    q = urllib.parse.quote('userName eq "%s"' % name)
+    conn.request("GET", "/scim/v2/Users?attributes=title&filter=" + q,
+                 headers={"Authorization": "Bearer " + token})
+    r = conn.getresponse()
+    body = json.loads(r.read() or b"{}")
+    res = body.get("Resources") or [{}]
+    return res[0].get("title")
+
+
+def latencies(srvs, tgt, ids, names, samples, tag):
+    """Times single title changes from the API call until the target shows them (ms),
+    polling the target every 2 ms over a keep-alive connection. Change k is made through
+    srvs[k % len(srvs)] (several nodes of one database: each change through another)."""
+    clis = [KeepAlive(s) for s in srvs]
+    poll = http.client.HTTPConnection("127.0.0.1", tgt.port, timeout=30)
+    out = []
+    for k in range(samples):
+        name = names[k % len(names)]
+        want = "%s %d" % (tag, k)
+        t0 = time.monotonic()
+        assert clis[k % len(clis)].patch(ids[name], {"title": want}) == 200
+        while target_title(poll, name, tgt.token) != want:
+            if time.monotonic() - t0 > 60:
+                raise AssertionError("change %d to %s never arrived" % (k, name))
+            time.sleep(0.002)
+        out.append((time.monotonic() - t0) * 1000)
+    return out
+
+
+def pct(xs, p):
+    """The p-th percentile of xs (nearest rank)."""
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]

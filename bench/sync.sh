@@ -30,8 +30,6 @@ if ! command -v wrk >/dev/null 2>&1; then
 fi
 
 exec python3 - "$ROOT" <<'PY'
-import http.client
-import json
 import os
 import re
 import statistics
@@ -40,44 +38,18 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.parse
 
 ROOT = sys.argv[1]
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
-from benchlib import machine, record  # noqa: E402
+from benchlib import (KeepAlive, cpu_seconds, latencies, machine, pct,  # noqa: E402
+                      peak_rss_mb, record, user_body, user_ids)
 from harness import Serve, Target, wait_until  # noqa: E402
 from seedflow import Flow, pop_filter  # noqa: E402
 
 N = int(os.environ["SYNC_USERS"])
 POP = "Code42 Users"
 TOKEN = "bench-target-token"
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
-
-
-def peak_rss_mb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        m = re.search(r"VmHWM:\s+(\d+) kB", f.read())
-    return int(m.group(1)) / 1024 if m else float("nan")
-
-
-def user_body(i):
-    return {"username": "user%06d" % i, "name": {"given": "Given%d" % i, "family": "Family",
-                                                 "formatted": "Given%d Family" % i},
-            "nickname": "g%d" % i, "title": "Engineer", "type": "Employee",
-            "email": "user%06d@example.com" % i, "primaryPhone": "+1 555 %07d" % i,
-            "externalId": "E%06d" % i,
-            "address": {"streetAddress": "%d Main St" % i, "locality": "Springfield",
-                        "region": "IL", "postalCode": "62701", "countryCode": "US"},
-            "population": {"name": POP}}
-
-
 WRK_LUA = r'''
 local counter = 0
 function setup(thread)
@@ -119,69 +91,6 @@ def target_capacity():
     return (reqs - bad) / (dur_us / 1e6), bad
 
 
-class KeepAlive:
-    """A keep-alive JSON client for the admin API (the load generator's)."""
-
-    def __init__(self, srv):
-        self.srv = srv
-        self.conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
-
-    def patch(self, uid, body):
-        self.conn.request("PATCH", "/api/v1/users/" + uid, json.dumps(body),
-                          {"Authorization": "Bearer " + self.srv.token,
-                           "Content-Type": "application/json"})
-        r = self.conn.getresponse()
-        r.read()
-        return r.status
-
-
-def user_ids(f, count):
-    out, cursor = {}, None
-    while len(out) < count:
-        path = "/api/v1/users?limit=1000" + ("&cursor=" + urllib.parse.quote(cursor) if cursor else "")
-        page = f.ok("GET", path)
-        for u in page["items"]:
-            out[u["username"]] = u["id"]
-        cursor = page.get("nextCursor")
-        if not cursor:
-            break
-    return out
-
-
-def target_title(conn, name):
-    q = urllib.parse.quote('userName eq "%s"' % name)
-    conn.request("GET", "/scim/v2/Users?attributes=title&filter=" + q,
-                 headers={"Authorization": "Bearer " + TOKEN})
-    r = conn.getresponse()
-    body = json.loads(r.read() or b"{}")
-    res = body.get("Resources") or [{}]
-    return res[0].get("title")
-
-
-def latencies(f, ids, names, samples, tag):
-    """Times single title changes from the API call until the target shows them (ms),
-    polling the target every 2 ms over a keep-alive connection."""
-    cli = KeepAlive(f.srv)
-    poll = http.client.HTTPConnection("127.0.0.1", f.tgt.port, timeout=30)
-    out = []
-    for k in range(samples):
-        name = names[k % len(names)]
-        want = "%s %d" % (tag, k)
-        t0 = time.monotonic()
-        assert cli.patch(ids[name], {"title": want}) == 200
-        while target_title(poll, name) != want:
-            if time.monotonic() - t0 > 60:
-                raise AssertionError("change %d to %s never arrived" % (k, name))
-            time.sleep(0.002)
-        out.append((time.monotonic() - t0) * 1000)
-    return out
-
-
-def pct(xs, p):
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
-
-
 def main():
     R = {"load_before": os.getloadavg()[0]}
     tgt = Target(token=TOKEN, no_delete=True).start()
@@ -190,7 +99,7 @@ def main():
         f = Flow(srv, tgt)
         f.population(POP)
         t0 = time.monotonic()
-        f.import_users([user_body(i) for i in range(N)])
+        f.import_users([user_body(i, POP) for i in range(N)])
         R["import_s"] = time.monotonic() - t0
         f.setup(population=POP, enable=False)
         f.ok("PATCH", "/api/v1/connections/" + f.conn, {"enabled": True})
@@ -211,7 +120,7 @@ def main():
 
         ids = user_ids(f, 2000)
         names = sorted(ids)
-        idle = latencies(f, ids, names[:100], 200, "idle")
+        idle = latencies([srv], tgt, ids, names[:100], 200, "idle")
         R["idle_p50"], R["idle_p99"] = pct(idle, 50), pct(idle, 99)
 
         # Background load: 500 changes/s on other users, paced, over keep-alive.
@@ -236,7 +145,7 @@ def main():
         for t in threads:
             t.start()
         time.sleep(2)
-        loaded = latencies(f, ids, names[:100], 200, "loaded")
+        loaded = latencies([srv], tgt, ids, names[:100], 200, "loaded")
         stop.set()
         for t in threads:
             t.join()
