@@ -527,36 +527,55 @@ def kill_row(n, rs, base):
         "/".join(sorted({"%d/%d" % (x["posts"], x["deletes"]) for x in rs}))))
 
 
+def command_env():
+    """The settings of this run that differ from the defaults, as a command line prefix."""
+    out = ""
+    for k, default in (("SYNC_USERS", "20000"), ("RUNS", "3"), ("SAMPLES", "200"),
+                       ("KILL_AT", "0.3"), ("SERVE_EXTRA", "")):
+        v = os.environ.get(k, "")
+        if v != default:
+            out += "%s=%s " % (k, "'%s'" % v if " " in v else v)
+    return out
+
+
 def report(R):
     cores = os.cpu_count()
     lines = [
         "## Several nodes on PostgreSQL",
         "",
         "`bench/cluster.sh` starts a throwaway PostgreSQL cluster (tests/integration/pgcluster.py:",
-        "initdb under /tmp, loopback, `fsync` off) and, for 1, 2 and 3 `scimitar serve` nodes on a",
-        "fresh database of it, a fresh `scimitar target --no-delete`: imports the users through",
-        "the first node, creates the seed's connection and a rule on their population there,",
-        "waits until the import's events are handled, and enables the rule. It measures the",
-        "initial sync (until the target holds every user; the target's POSTs must equal the",
+        "initdb under /tmp, loopback, `fsync` off) and, for 1, 2 and 3 `scimitar serve` nodes on",
+        "a fresh database of it, a fresh `scimitar target --no-delete`: imports the users",
+        "through the first node, creates the seed's connection and a rule on their population",
+        "there, waits until the import's events are handled, and enables the rule. It measures",
+        "the initial sync (until the target holds every user; the target's POSTs must equal the",
         "users and no DELETE may be sent), then the propagation of single title changes when",
         "idle, change k written through node k mod n (API call until a GET on the target shows",
         "it, polled every 2 ms, as `bench/sync.sh`). With 2 and 3 nodes another initial sync",
-        "kills the node holding the most leases with `kill -9` once the target holds %d%% of"
+        "kills the node holding the most leases with `kill -9` once the target holds %d%% of the"
         % round(KILL_AT * 100),
-        "the users and times,",
-        "from the kill: until no outbox item is leased to the killed node any more (*released*:",
-        "a survivor's heartbeat finds it silent for 10 s, or its 15 s leases run out), until",
-        "every item it held leased at the kill has its result recorded by a survivor (its",
-        "outbox row gone: *held work delivered*, the takeover time), and until the target",
-        "holds every user (*sync complete*). The same run measures one node on SQLite the way",
-        "`bench/sync.sh` does, for comparison. Each configuration ran %d times, interleaved;" % RUNS,
-        "figures are medians with the range over the runs; propagation percentiles are over",
-        "the samples of every run together. `SYNC_USERS` (default 20000), `RUNS` (3), `SAMPLES`",
-        "(200), `KILL_AT` (0.3), `SERVE_EXTRA` and `SCIMITAR_BIN` change it.",
+        "users, and times from the kill: until no outbox item is leased to the killed node any",
+        "more (*released*: a survivor's heartbeat finds it silent for 10 s, or its leases run",
+        "out), until every item it held leased at the kill has its result recorded by a",
+        "survivor (its outbox row gone: *held work delivered*, the takeover time), and until",
+        "the target holds every user (*sync complete*). The same run measures one node on",
+        "SQLite the way `bench/sync.sh` does (and with `--durability normal`, since this",
+        "PostgreSQL never waits for the disk), for comparison.",
         "",
-        "`bash bench/cluster.sh` (%s, %d users, %d runs, %.0f minutes); %s; %s." % (
-            time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), N, RUNS, R["minutes"],
-            machine(), R["pgver"]),
+        "During each initial sync: *CPU used* is the CPU seconds of the nodes, PostgreSQL (the",
+        "postmaster and its backends) and the target over the wall time of %d cores; *waiting"
+        % cores,
+        "for a CPU* is how many of their threads were, on average, runnable but not running",
+        "(run-queue time from /proc/PID/task/TID/schedstat per second of sync); the *machine's",
+        "CPU pressure* is the share of the time in which some task on the machine, ours or",
+        "another's, waited for a CPU (/proc/pressure/cpu). Each configuration ran %d times," % RUNS,
+        "interleaved; figures are medians with the range over the runs; propagation",
+        "percentiles are over the samples of every run together. `SYNC_USERS` (default 20000),",
+        "`RUNS` (3), `SAMPLES` (200), `KILL_AT` (0.3), `SERVE_EXTRA` and `SCIMITAR_BIN` change it.",
+        "",
+        "`%sbash bench/cluster.sh` (%s, %d users, %d runs, %.0f minutes); %s; %s." % (
+            command_env(), time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), N, RUNS,
+            R["minutes"], machine(), R["pgver"]),
         "Load average %.2f %.2f %.2f at the start, %.2f %.2f %.2f at the end (1, 5, 15 min): "
         "other work shared the machine." % (tuple(R["load0"]) + tuple(R["load1"])),
         "",
@@ -566,8 +585,8 @@ def report(R):
         "idle p50 / p99 (%d changes) |" % (cores, SAMPLES * RUNS),
         "|---|---|---|---|---|---|---|---|---|---|",
     ] + [sync_row(label, R["sqlite"][key]) for key, _, label in SQLITE] + [
-    ] + [sync_row("PostgreSQL, %d node%s" % (n, "s" if n > 1 else ""), R["pg"][n])
-         for n in NODES] + [
+        sync_row("PostgreSQL, %d node%s" % (n, "s" if n > 1 else ""), R["pg"][n])
+        for n in NODES] + [
         "",
         "| nodes | users on the target at the kill | items the killed node held leased | "
         "released after | held work delivered after | sync complete after | whole sync with "
