@@ -85,7 +85,9 @@ def user_ids(f, count):
     """{username: id} of up to count directory users, read through Flow f's server."""
     out, cursor = {}, None
     while len(out) < count:
-        path = "/api/v1/users?limit=1000" + ("&cursor=" + urllib.parse.quote(cursor) if cursor else "")
+        path = "/api/v1/users?limit=1000"
+        if cursor:
+            path += "&cursor=" + urllib.parse.quote(cursor)
         page = f.ok("GET", path)
         for u in page["items"]:
             out[u["username"]] = u["id"]
