@@ -61,6 +61,9 @@ struct store_directory_ops {
     enum sc_err (*user_digest_each)(struct store *st,
                                     int (*fn)(void *arg, const char *id, uint64_t digest),
                                     void *arg);
+    enum sc_err (*user_digest_page)(struct store *st, const char *after_id, size_t max,
+                                    int (*fn)(void *arg, const struct store_user_digest *u),
+                                    void *arg, size_t *n);
     enum sc_err (*user_count)(struct store *st, long long *n);
     enum sc_err (*user_direct_groups)(struct store *st, const char *user_id, json_t **out);
     enum sc_err (*group_insert)(struct store *st, const json_t *g);
@@ -117,6 +120,9 @@ struct store_sync_ops {
                                    uint64_t digest, uint64_t source);
     enum sc_err (*link_each)(struct store *st, const char *rule_id,
                              int (*fn)(void *arg, const struct store_sync_link *l), void *arg);
+    enum sc_err (*link_page)(struct store *st, const char *rule_id, const char *after_user_id,
+                             size_t max, int (*fn)(void *arg, const struct store_sync_link *l),
+                             void *arg, size_t *n);
     enum sc_err (*link_list)(struct store *st, const char *rule_id, int limit, const char *cursor,
                              json_t *items, char **next);
     enum sc_err (*link_counts)(struct store *st, const char *rule_id,

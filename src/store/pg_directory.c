@@ -573,6 +573,33 @@ static enum sc_err pg_user_digest_each(struct store *st,
     }
 }
 
+static enum sc_err pg_user_digest_page(struct store *st, const char *after_id, size_t max,
+                                       int (*fn)(void *arg, const struct store_user_digest *u),
+                                       void *arg, size_t *n)
+{
+    *n = 0;
+    enum sc_err err = SC_OK;
+    struct pg_args a = {0};
+    pg__arg_text(&a, after_id ? after_id : "");
+    pg__arg_int(&a, (int64_t)max);
+    PGresult *r = pg__run(
+        st, "SELECT " USER_COLS USER_FROM "WHERE u.id > $1 ORDER BY u.id LIMIT $2", &a, &err);
+    if (!r)
+        return err;
+    int rows = PQntuples(r);
+    for (int i = 0; i < rows && !err; i++) {
+        (*n)++;
+        struct store_user_digest u = {.id = PQgetvalue(r, i, 0),
+                                      .digest = user_row_digest(r, i),
+                                      .population_id = PQgetvalue(r, i, 17),
+                                      .population_name = PQgetvalue(r, i, 18)};
+        if (fn(arg, &u))
+            err = SC_ERR_INTERNAL;
+    }
+    PQclear(r);
+    return err;
+}
+
 static enum sc_err pg_user_count(struct store *st, long long *n)
 {
     enum sc_err err = SC_OK;
@@ -973,6 +1000,7 @@ const struct store_directory_ops store__pg_directory_ops = {
     .users_after_id = pg_users_after_id,
     .user_get_digest = pg_user_get_digest,
     .user_digest_each = pg_user_digest_each,
+    .user_digest_page = pg_user_digest_page,
     .user_count = pg_user_count,
     .user_direct_groups = pg_user_direct_groups,
     .group_insert = pg_group_insert,

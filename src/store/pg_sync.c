@@ -272,6 +272,38 @@ static enum sc_err pg_link_each(struct store *st, const char *rule_id,
     }
 }
 
+static enum sc_err pg_link_page(struct store *st, const char *rule_id, const char *after_user_id,
+                                size_t max, int (*fn)(void *arg, const struct store_sync_link *l),
+                                void *arg, size_t *n)
+{
+    *n = 0;
+    enum sc_err err = SC_OK;
+    struct pg_args a = {0};
+    pg__arg_text(&a, rule_id);
+    pg__arg_text(&a, after_user_id ? after_user_id : "");
+    pg__arg_int(&a, (int64_t)max);
+    PGresult *r = pg__run(st,
+                          "SELECT rule_id, user_id, username, target_id, state, NULL, digest, "
+                          "absent, NULL, updated_at, source, NULL, "
+                          "(strpos(sent, '\"active\":false') > 0)::integer FROM sync_links "
+                          "WHERE rule_id = $1 AND user_id > $2 ORDER BY user_id LIMIT $3",
+                          &a, &err);
+    if (!r)
+        return err;
+    int rows = PQntuples(r);
+    for (int i = 0; i < rows && !err; i++) {
+        struct store_sync_link l;
+        link_read(r, i, &l);
+        l.inactive = (int)pg__col_int(r, i, 12);
+        (*n)++;
+        if (fn(arg, &l))
+            err = SC_ERR_INTERNAL;
+        store_sync_link_clear(&l);
+    }
+    PQclear(r);
+    return err;
+}
+
 static json_t *json_str_or_null(const char *s)
 {
     if (!s)
@@ -1091,6 +1123,7 @@ const struct store_sync_ops store__pg_sync_ops = {
     .link_set_found = pg_link_set_found,
     .link_set_source = pg_link_set_source,
     .link_each = pg_link_each,
+    .link_page = pg_link_page,
     .link_list = pg_link_list,
     .link_counts = pg_link_counts,
     .outbox_touch = pg_outbox_touch,

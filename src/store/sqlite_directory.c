@@ -548,6 +548,36 @@ static enum sc_err sqlite_user_digest_each(struct store *st,
     return err;
 }
 
+static enum sc_err sqlite_user_digest_page(struct store *st, const char *after_id, size_t max,
+                                           int (*fn)(void *arg, const struct store_user_digest *u),
+                                           void *arg, size_t *n)
+{
+    *n = 0;
+    sqlite3_stmt *s =
+        store__prepare(st, "SELECT " USER_COLS USER_FROM "WHERE u.id > ? ORDER BY u.id LIMIT ?");
+    if (!s)
+        return SC_ERR_DB;
+    store__bind_text(s, 1, after_id ? after_id : "");
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
+    enum sc_err err = SC_OK;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        (*n)++;
+        struct store_user_digest u = {.digest = user_row_digest(s)};
+        u.id = (const char *)sqlite3_column_text(s, 0);
+        u.population_id = (const char *)sqlite3_column_text(s, 17);
+        u.population_name = (const char *)sqlite3_column_text(s, 18);
+        if (fn(arg, &u)) {
+            err = SC_ERR_INTERNAL;
+            break;
+        }
+    }
+    if (!err && rc != SQLITE_DONE)
+        err = store__err(st, rc);
+    sqlite3_reset(s);
+    return err;
+}
+
 static enum sc_err sqlite_user_count(struct store *st, long long *n)
 {
     sqlite3_stmt *s = store__prepare(st, "SELECT count(*) FROM dir_users");
@@ -967,6 +997,7 @@ const struct store_directory_ops store__sqlite_directory_ops = {
     .users_after_id = sqlite_users_after_id,
     .user_get_digest = sqlite_user_get_digest,
     .user_digest_each = sqlite_user_digest_each,
+    .user_digest_page = sqlite_user_digest_page,
     .user_count = sqlite_user_count,
     .user_direct_groups = sqlite_user_direct_groups,
     .group_insert = sqlite_group_insert,

@@ -269,6 +269,41 @@ done:
     return err;
 }
 
+static enum sc_err sqlite_sync_link_page(struct store *st, const char *rule_id,
+                                         const char *after_user_id, size_t max,
+                                         int (*fn)(void *arg, const struct store_sync_link *l),
+                                         void *arg, size_t *n)
+{
+    *n = 0;
+    sqlite3_stmt *s = store__prepare(
+        st, "SELECT rule_id, user_id, username, target_id, state, NULL, digest, absent, NULL, "
+            "updated_at, source, NULL, instr(sent, '\"active\":false') > 0 FROM sync_links "
+            "WHERE rule_id = ? AND user_id > ? ORDER BY user_id LIMIT ?");
+    if (!s)
+        return SC_ERR_DB;
+    store__bind_text(s, 1, rule_id);
+    store__bind_text(s, 2, after_user_id ? after_user_id : "");
+    sqlite3_bind_int64(s, 3, (sqlite3_int64)max);
+    enum sc_err err = SC_OK;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_sync_link l;
+        link_read(s, &l);
+        l.inactive = sqlite3_column_int(s, 12);
+        (*n)++;
+        int stop = fn(arg, &l);
+        store_sync_link_clear(&l);
+        if (stop) {
+            err = SC_ERR_INTERNAL;
+            break;
+        }
+    }
+    if (!err && rc != SQLITE_DONE)
+        err = store__err(st, rc);
+    sqlite3_reset(s);
+    return err;
+}
+
 /* A JSON string of s (NULL gives null); text that is not valid UTF-8 (an old row, a
  * target's bytes) is repaired rather than dropped, so no entry vanishes from a list. */
 static json_t *json_str_or_null(const char *s)
@@ -1112,6 +1147,7 @@ const struct store_sync_ops store__sqlite_sync_ops = {
     .link_set_found = sqlite_sync_link_set_found,
     .link_set_source = sqlite_sync_link_set_source,
     .link_each = sqlite_sync_link_each,
+    .link_page = sqlite_sync_link_page,
     .link_list = sqlite_sync_link_list,
     .link_counts = sqlite_sync_link_counts,
     .outbox_touch = sqlite_sync_outbox_touch,

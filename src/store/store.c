@@ -536,6 +536,13 @@ enum sc_err store_user_digest_each(struct store *st,
     return st->be->directory->user_digest_each(st, fn, arg);
 }
 
+enum sc_err store_user_digest_page(struct store *st, const char *after_id, size_t max,
+                                   int (*fn)(void *arg, const struct store_user_digest *u),
+                                   void *arg, size_t *n)
+{
+    return st->be->directory->user_digest_page(st, after_id, max, fn, arg, n);
+}
+
 enum sc_err store_user_count(struct store *st, long long *n)
 {
     return st->be->directory->user_count(st, n);
@@ -723,6 +730,13 @@ enum sc_err store_sync_link_each(struct store *st, const char *rule_id,
                                  int (*fn)(void *arg, const struct store_sync_link *l), void *arg)
 {
     return st->be->sync->link_each(st, rule_id, fn, arg);
+}
+
+enum sc_err store_sync_link_page(struct store *st, const char *rule_id, const char *after_user_id,
+                                 size_t max, int (*fn)(void *arg, const struct store_sync_link *l),
+                                 void *arg, size_t *n)
+{
+    return st->be->sync->link_page(st, rule_id, after_user_id, max, fn, arg, n);
 }
 
 enum sc_err store_sync_link_list(struct store *st, const char *rule_id, int limit,

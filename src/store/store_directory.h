@@ -92,6 +92,21 @@ enum sc_err store_user_digest_each(struct store *st,
                                    int (*fn)(void *arg, const char *id, uint64_t digest),
                                    void *arg);
 
+/* A user as store_user_digest_page reads it (strings borrowed, valid during the call). */
+struct store_user_digest {
+    const char *id;
+    uint64_t digest; /* as store_user_get_digest */
+    const char *population_id, *population_name;
+};
+
+/* store_user_digest_each over one page, with each user's population: fn gets up to max
+ * users whose id sorts after after_id (NULL or "": from the first), in id order; *n says
+ * how many it got (fewer than max: the last page). fn must not use st; it returns
+ * non-zero to stop (then SC_ERR_INTERNAL). */
+enum sc_err store_user_digest_page(struct store *st, const char *after_id, size_t max,
+                                   int (*fn)(void *arg, const struct store_user_digest *u),
+                                   void *arg, size_t *n);
+
 /* Counts all users. */
 enum sc_err store_user_count(struct store *st, long long *n);
 

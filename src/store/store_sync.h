@@ -43,7 +43,7 @@ struct store_sync_link {
                         linking), NULL when nothing is known */
     uint64_t digest; /* digest of sent (0 when none) */
     int absent;      /* 1: a look-up or a listing found no account (create directly) */
-    int inactive;    /* store_sync_link_each only: sent says active false (sent itself
+    int inactive;    /* store_sync_link_each and _page only: sent says active false (sent itself
                         is NULL there, to keep the scan light) */
     char *last_error;
     int64_t updated_at;
@@ -87,6 +87,14 @@ enum sc_err store_sync_link_set_source(struct store *st, const char *rule_id, co
  * NULL and inactive set. fn returns non-zero to stop (then SC_ERR_INTERNAL). */
 enum sc_err store_sync_link_each(struct store *st, const char *rule_id,
                                  int (*fn)(void *arg, const struct store_sync_link *l), void *arg);
+
+/* store_sync_link_each over one page: fn gets up to max links of rule_id whose user id
+ * sorts after after_user_id (NULL or "": from the first), in user id order (the order
+ * of store_user_digest_page, so a pass can merge the two); *n says how many it got
+ * (fewer than max: the last page). fn must not use st. */
+enum sc_err store_sync_link_page(struct store *st, const char *rule_id, const char *after_user_id,
+                                 size_t max, int (*fn)(void *arg, const struct store_sync_link *l),
+                                 void *arg, size_t *n);
 
 /* Lists a rule's users ordered by user id after cursor (a user id, or NULL), at most
  * limit: every user with a link row, and every user with a queued item but no link row

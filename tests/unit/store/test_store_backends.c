@@ -309,6 +309,21 @@ static int count_link(void *arg, const struct store_sync_link *l)
     return 0;
 }
 
+struct page_acc {
+    char (*ids)[STORE_SYNC_ID_MAX];
+    int n;
+};
+
+/* Keeps the user ids of a page of links; u1's sent says active false, u0's does not. */
+static int page_link(void *arg, const struct store_sync_link *l)
+{
+    struct page_acc *acc = arg;
+    assert_int_equal(l->inactive, strcmp(l->user_id, "u1") == 0);
+    assert_null(l->sent);
+    snprintf(acc->ids[acc->n++], STORE_SYNC_ID_MAX, "%s", l->user_id);
+    return 0;
+}
+
 static void test_links_rules_log(void **state)
 {
     struct store *st = *state;
@@ -333,6 +348,24 @@ static void test_links_rules_log(void **state)
     int n = 0;
     assert_int_equal(store_sync_link_each(st, "r1", count_link, &n), SC_OK);
     assert_int_equal(n, 5);
+    /* in pages, in user id order, after a cursor */
+    char seen[8][STORE_SYNC_ID_MAX];
+    struct page_acc acc = {seen, 0};
+    size_t got_n = 0;
+    assert_int_equal(store_sync_link_page(st, "r1", NULL, 2, page_link, &acc, &got_n), SC_OK);
+    assert_int_equal(got_n, 2);
+    assert_int_equal(store_sync_link_page(st, "r1", seen[1], 2, page_link, &acc, &got_n), SC_OK);
+    assert_int_equal(got_n, 2);
+    assert_int_equal(store_sync_link_page(st, "r1", seen[3], 2, page_link, &acc, &got_n), SC_OK);
+    assert_int_equal(got_n, 1);
+    assert_int_equal(acc.n, 5);
+    for (int i = 0; i < 5; i++) {
+        char want[8];
+        snprintf(want, sizeof want, "u%d", i);
+        assert_string_equal(seen[i], want);
+    }
+    assert_int_equal(store_sync_link_page(st, "r1", "u4", 2, page_link, &acc, &got_n), SC_OK);
+    assert_int_equal(got_n, 0);
     struct store_sync_counts counts;
     assert_int_equal(store_sync_link_counts(st, "r1", &counts), SC_OK);
     assert_int_equal(counts.impacted, 5);

@@ -163,6 +163,25 @@ static void test_events_in_transaction(void **state)
     json_decref(p);
 }
 
+struct digest_acc {
+    int n;
+    uint64_t digest[32];
+};
+
+/* Checks one row of store_user_digest_page: ids in order (id00, id01, ...), the digest
+ * of store_user_get_digest, the population. */
+static int digest_row(void *arg, const struct store_user_digest *u)
+{
+    struct digest_acc *acc = arg;
+    char want[16];
+    snprintf(want, sizeof want, "id%02d", acc->n++);
+    assert_string_equal(u->id, want);
+    assert_string_equal(u->population_id, "p1");
+    assert_string_equal(u->population_name, "Sales");
+    acc->digest[acc->n - 1] = u->digest;
+    return 0;
+}
+
 static void test_paging(void **state)
 {
     struct store *st = *state;
@@ -208,6 +227,22 @@ static void test_paging(void **state)
     assert_int_equal(json_array_size(items), 5);
     assert_string_equal(json_string_value(json_object_get(json_array_get(items, 0), "id")), "id10");
     json_decref(items);
+    /* digests by id in pages, with the population, as store_user_get_digest has them */
+    struct digest_acc acc = {0};
+    size_t got = 0;
+    assert_int_equal(store_user_digest_page(st, NULL, 8, digest_row, &acc, &got), SC_OK);
+    assert_int_equal(got, 8);
+    assert_int_equal(store_user_digest_page(st, "id07", 25, digest_row, &acc, &got), SC_OK);
+    assert_int_equal(got, 22);
+    assert_int_equal(acc.n, 30);
+    assert_int_equal(store_user_digest_page(st, "id29", 8, digest_row, &acc, &got), SC_OK);
+    assert_int_equal(got, 0);
+    json_t *one = NULL;
+    uint64_t d = 0;
+    assert_int_equal(store_user_get_digest(st, "id13", &one, &d), SC_OK);
+    assert_true(d == acc.digest[13]);
+    assert_true(acc.digest[13] != acc.digest[14]);
+    json_decref(one);
     /* search escapes LIKE wildcards */
     struct store_user_query q = {.q = "%", .limit = 100};
     assert_int_equal(store_user_list(st, &q, &items), SC_OK);
