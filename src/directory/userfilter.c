@@ -794,6 +794,43 @@ int userfilter_match(const struct userfilter *f, const json_t *user, const char 
     return eval_node(&f->root, user, groups, ngroups) > 0;
 }
 
+/* What a node says of every user of one population: 1 all match, 0 none does, -1 it
+ * depends on more than the population (or a test failed: then the user is evaluated). */
+static int eval_population(const struct uf_node *n, const char *id, const char *name)
+{
+    if (n->is_set) {
+        int unknown = 0;
+        for (size_t i = 0; i < n->nchildren; i++) {
+            int r = eval_population(&n->children[i], id, name);
+            if (r < 0)
+                unknown = 1;
+            else if (n->match_all && !r)
+                return 0;
+            else if (!n->match_all && r)
+                return 1;
+        }
+        return unknown ? -1 : n->match_all;
+    }
+    const char *s;
+    if (strcmp(n->attribute, "population.name") == 0)
+        s = name;
+    else if (strcmp(n->attribute, "population.id") == 0)
+        s = id;
+    else
+        return -1;
+    if (s && !*s)
+        s = NULL;
+    if (!s)
+        return n->op == UF_IS_NULL || n->op == UF_NOT_EQUALS;
+    return str_test(n, s);
+}
+
+int userfilter_population_may_match(const struct userfilter *f, const char *population_id,
+                                    const char *population_name)
+{
+    return f ? eval_population(&f->root, population_id, population_name) != 0 : 0;
+}
+
 /* ---- introspection ------------------------------------------------------------ */
 
 static int any_node(const struct uf_node *n, int (*pred)(const struct uf_node *, const void *),

@@ -52,6 +52,12 @@ void userfilter_free(struct userfilter *f);
 int userfilter_match(const struct userfilter *f, const json_t *user, const char *const *groups,
                      size_t ngroups);
 
+/* Returns 0 when no user of the population with that id and name can match f (what f
+ * says of them does not depend on anything else: a rule on population X leaves out
+ * every user of Y without reading them), else 1. */
+int userfilter_population_may_match(const struct userfilter *f, const char *population_id,
+                                    const char *population_name);
+
 /* Returns 1 when f has at least one condition on `population.name`, `population.id` or
  * `group` (an outbound rule's filter must name a population or group), else 0. */
 int userfilter_names_scope(const struct userfilter *f);
