@@ -13,6 +13,12 @@ int sc_crypto_init(void);
 /* Writes a new random UUID v4 ("0f8fad5b-d9cb-469f-a165-70867728950e") into out[37]. */
 void sc_uuid_v4(char out[SC_UUID_LEN + 1]);
 
+/* Writes a new UUID v7 (RFC 9562: the Unix time in milliseconds, a 12-bit counter that
+ * keeps the ids one process makes in the same millisecond in order, 62 random bits)
+ * into out[37]. Ids made later sort after earlier ones (as strings too), so rows keyed
+ * by them are stored in the order they were made and scans by id read them in order. */
+void sc_uuid_v7(char out[SC_UUID_LEN + 1]);
+
 /* Returns non-zero when s is a UUID in canonical lower- or upper-case form. */
 int sc_uuid_valid(const char *s);
 

@@ -185,7 +185,7 @@ static json_t *build_record(const json_t *in, const json_t *pop)
     if (!rec)
         return NULL;
     char id[SC_UUID_LEN + 1], now[32];
-    sc_uuid_v4(id);
+    sc_uuid_v7(id); /* in creation order: a resync's scans by id read the rows in order */
     directory__now(now);
     json_object_set_new(rec, "id", json_string(id));
     if (!json_object_get(rec, "enabled"))

@@ -66,6 +66,16 @@ static void test_ids(void **state)
     assert_string_not_equal(a, b);
     assert_int_equal(a[14], '4');
     assert_false(sc_uuid_valid("not-a-uuid"));
+    /* v7: valid, version 7, variant 10xx, each later than the last (as strings) */
+    char prev[SC_UUID_LEN + 1] = "";
+    for (int i = 0; i < 10000; i++) {
+        sc_uuid_v7(a);
+        assert_true(sc_uuid_valid(a));
+        assert_int_equal(a[14], '7');
+        assert_non_null(strchr("89ab", a[19]));
+        assert_true(strcmp(prev, a) < 0);
+        memcpy(prev, a, sizeof prev);
+    }
     char tok[64];
     assert_int_equal(sc_random_token(32, tok, sizeof tok), 0);
     assert_int_equal(strlen(tok), 43);
