@@ -1,7 +1,8 @@
 /* The provisioning engine (see engine.h): one thread that loops over
  *   1. change events after its durable cursor -> outbox items (and resync requests),
  *      cursor and items written in one transaction;
- *   2. pending full resyncs (engine_resync.c over provision/outbox.c);
+ *   2. pending full resyncs (engine_resync.c over provision/outbox.c), stepped a few
+ *      chunks per round;
  *   3. leasing due outbox items per rule, within each connection's budget, and running a
  *      job for each (engine_job.c): plan, send over the libcurl multi loop within the
  *      connection's limits (engine_conn.c), read the answer, plan again;
@@ -707,6 +708,8 @@ static void *engine_main(void *arg)
         if (ev > 0)
             busy = 1;
         engine__resyncs(eng);
+        if (engine__resyncs_step(eng))
+            busy = 1;
         engine__dispatch_waiting(eng);
         if (lease_and_start(eng))
             busy = 1;

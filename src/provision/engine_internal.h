@@ -53,6 +53,8 @@
 #define ENGINE_TOKEN_TIMEOUT 15000
 #define ENGINE_CALL_TIMEOUT 30000
 #define ENGINE_LIST_TIMEOUT 60000
+#define ENGINE_PASS_SLICE_MS 10   /* a resync pass's steps per round of the loop, at most */
+#define ENGINE_PASS_RETRY_MS 1000 /* a failed pass starts again no sooner */
 
 /* ---- metrics ---- */
 
@@ -148,7 +150,8 @@ struct provision_engine {
     struct job *all;      /* every live job (freed at stop if still in flight) */
     size_t nfinished;
     int64_t finished_at;    /* mono ms when the oldest job of the batch finished */
-    struct resync *resyncs; /* resyncs waiting for their target listing */
+    struct resync *resyncs; /* running resync passes */
+    int64_t resync_pause;   /* mono ms: no pass starts before (one failed) */
     unsigned lease_turn;    /* rotates which rule leases first */
     /* metrics (read by other threads) */
     pthread_mutex_t mlock;
@@ -248,9 +251,13 @@ void engine__job_free(struct job *j);
 
 /* ---- engine_resync.c ---- */
 
-/* Starts the pending full resyncs (the planning pass; a listing of the target goes on
- * over the multi loop, and the resync finishes when it arrives). */
+/* Starts the pending full resyncs (claims them and begins their passes). */
 void engine__resyncs(struct provision_engine *eng);
+
+/* Steps the running passes for at most ENGINE_PASS_SLICE_MS (a pass waiting for its
+ * listing, read over the multi loop, is not stepped); a pass that is done is finished.
+ * Returns non-zero when a pass was stepped (the loop then does not sleep). */
+int engine__resyncs_step(struct provision_engine *eng);
 
 /* Sends a listing page (its connection granted a slot). */
 void engine__list_send(struct provision_engine *eng, struct call *call);

@@ -1,10 +1,12 @@
-/* Full resyncs in the engine (see engine_internal.h, provision/outbox.h): the planning
- * pass runs on the engine thread; when it wants one listing of the target (many unlinked
- * users, a target that ignores filters, or drift repair), the pages are read over the
- * multi loop as calls of the rule's connection, so other connections' work goes on
- * meanwhile; the pass is finished when the last page arrives (or the listing fails:
- * then users are looked up one by one). Also the dry run, which plans on the caller's
- * thread and, for drift repair, reads the listing with the blocking client. */
+/* Full resyncs in the engine (see engine_internal.h, provision/outbox.h): a pass runs on
+ * the engine thread in steps of a few chunks per round of the loop (ENGINE_PASS_SLICE_MS
+ * at most), each chunk's work committed as it goes, so deliveries start with the first
+ * chunk and live changes are served between steps; when the pass wants one listing of
+ * the target (many unlinked users, a target that ignores filters, or drift repair), it
+ * waits while the pages are read over the multi loop as calls of the rule's connection,
+ * so other work goes on meanwhile (a listing that fails leaves the users to be looked
+ * up one by one). Also the dry run, which plans on the caller's thread and, for drift
+ * repair, reads the listing with the blocking client. */
 #include "base/clock.h"
 #include "base/json.h"
 #include "base/log.h"
@@ -27,11 +29,12 @@ struct resync {
     struct provision_engine *eng;
     struct eng_rule *er;
     struct outbox_pass *pass;
-    json_t *resources;
-    int64_t start; /* next page's startIndex */
+    json_t *resources; /* the listing (the pass borrows it) */
+    int64_t start;     /* next page's startIndex */
     int complete;
     int failed;
     int auth_retried;
+    int listing; /* the pass waits for the listing's pages */
     int64_t t0;
     struct resync *next;
 };
@@ -69,30 +72,58 @@ static void resync_log(struct provision_engine *eng, const char *rule_id,
     pthread_mutex_unlock(&eng->mlock);
     SC_INFO("engine.resync",
             "rule=%s users=%" PRId64 " queued=%" PRId64 " creates=%" PRId64 " linked=%" PRId64
-            " updates=%" PRId64 " removals=%" PRId64 " held=%" PRId64 " checked=%" PRId64
-            " drifted=%" PRId64 " listed=%d ms=%" PRId64,
+            " updates=%" PRId64 " removals=%" PRId64 " held=%" PRId64 " unchanged=%" PRId64
+            " checked=%" PRId64 " drifted=%" PRId64 " listed=%d ms=%" PRId64,
             rule_id, res->users, res->queued, res->creates, res->linked, res->updates,
-            res->removals, res->held, res->checked, res->drifted, listed, sc_clock_mono_ms() - t0);
+            res->removals, res->held, res->unchanged, res->checked, res->drifted, listed,
+            sc_clock_mono_ms() - t0);
 }
 
-/* Finishes rs with its listing (or without, when it failed) and frees it. */
-static void resync_finish(struct resync *rs)
+static void resync_unlink(struct resync *rs)
 {
-    struct provision_engine *eng = rs->eng;
-    struct resync **pp = &eng->resyncs;
+    struct resync **pp = &rs->eng->resyncs;
     while (*pp && *pp != rs)
         pp = &(*pp)->next;
     if (*pp)
         *pp = rs->next;
+}
+
+/* Finishes rs (stepped to its end) and frees it. */
+static void resync_finish(struct resync *rs)
+{
+    struct provision_engine *eng = rs->eng;
+    resync_unlink(rs);
     struct outbox_resync_result res = {0};
     struct sc_error e = {0};
-    const json_t *listing = rs->failed ? NULL : rs->resources;
-    if (outbox_resync_finish(eng->st, rs->pass, listing, rs->complete, &res, &e))
+    if (outbox_resync_finish(rs->pass, &res, &e))
         SC_WARN("engine.resync_failed", "rule=%s message=\"%s\"", rule_id_of(rs->er), e.message);
     else
-        resync_log(eng, rule_id_of(rs->er), &res, rs->t0, listing != NULL);
+        resync_log(eng, rule_id_of(rs->er), &res, rs->t0, rs->resources && !rs->failed);
     resync_free(rs);
     engine__rules_collect(eng);
+}
+
+/* Abandons rs (its request stays pending, so the pass runs again, after a pause when it
+ * failed) and frees it. */
+static void resync_abandon(struct resync *rs, const char *why, int failed)
+{
+    struct provision_engine *eng = rs->eng;
+    if (failed) {
+        SC_WARN("engine.resync_failed", "rule=%s message=\"%s\"", rule_id_of(rs->er), why);
+        eng->resync_pause = sc_clock_mono_ms() + ENGINE_PASS_RETRY_MS;
+    } else {
+        SC_INFO("engine.resync_stopped", "rule=%s reason=\"%s\"", rule_id_of(rs->er), why);
+    }
+    resync_unlink(rs);
+    resync_free(rs);
+    engine__rules_collect(eng);
+}
+
+/* The listing is read (or failed): the pass goes on. */
+static void resync_listed(struct resync *rs)
+{
+    rs->listing = 0;
+    outbox_pass_set_listing(rs->pass, rs->failed ? NULL : rs->resources, rs->complete);
 }
 
 static void on_page(void *arg, const struct http_multi_result *res)
@@ -120,7 +151,7 @@ static void on_page(void *arg, const struct http_multi_result *res)
         engine__conn_health(eng, rs->er->cs, delivery_classify(res->status) != DELIVERY_PERMANENT);
         json_decref(body);
         rs->failed = 1;
-        resync_finish(rs);
+        resync_listed(rs);
         return;
     }
     engine__conn_health(eng, rs->er->cs, 0);
@@ -136,12 +167,12 @@ static void on_page(void *arg, const struct http_multi_result *res)
         /* complete: every account the target counted, or (when it does not say how
          * many) read to its empty last page */
         rs->complete = (int64_t)have >= total || total == INT64_MAX;
-        resync_finish(rs);
+        resync_listed(rs);
         return;
     }
     if (have >= ENGINE_LIST_MAX) {
         rs->complete = 0;
-        resync_finish(rs);
+        resync_listed(rs);
         return;
     }
     engine__dispatch(eng, &rs->call);
@@ -191,7 +222,7 @@ void engine__list_unsent(struct provision_engine *eng, struct call *call, const 
             rule_id_of(rs->er), why);
     (void)eng;
     rs->failed = 1;
-    resync_finish(rs);
+    resync_listed(rs);
 }
 
 static int resync_running(struct provision_engine *eng, const char *rule_id)
@@ -206,7 +237,8 @@ void engine__resyncs(struct provision_engine *eng)
 {
     char(*ids)[STORE_SYNC_ID_MAX] = NULL;
     size_t n = 0;
-    if (store_sync_rule_pending(eng->st, 16, &ids, &n) || n == 0)
+    if (sc_clock_mono_ms() < eng->resync_pause || store_sync_rule_pending(eng->st, 16, &ids, &n) ||
+        n == 0)
         return;
     /* a request made through another node comes with its configuration: follow it, so a
      * rule this node does not know yet is not taken for a disabled one */
@@ -227,7 +259,6 @@ void engine__resyncs(struct provision_engine *eng)
             store_sync_rule_resync_done(eng->st, ids[i], sr.resync_seq);
             continue;
         }
-        const struct directory_groups *g = er->sr->uses_groups ? engine__groups(eng) : NULL;
         struct resync *rs = calloc(1, sizeof *rs);
         if (!rs)
             break;
@@ -239,23 +270,62 @@ void engine__resyncs(struct provision_engine *eng)
         rs->start = 1;
         er->refs++;
         struct sc_error e = {0};
-        if (outbox_resync_begin(eng->st, er->sr, g, sr.resync == 2, sr.verify, sr.resync_seq, NULL,
+        if (outbox_resync_begin(eng->st, er->sr, sr.resync == 2, sr.verify, sr.resync_seq, NULL,
                                 &rs->pass, &e)) {
             SC_WARN("engine.resync_failed", "rule=%s message=\"%s\"", ids[i], e.message);
             resync_free(rs);
+            eng->resync_pause = sc_clock_mono_ms() + ENGINE_PASS_RETRY_MS;
             continue;
         }
         rs->next = eng->resyncs;
         eng->resyncs = rs;
-        if (outbox_pass_wants_listing(rs->pass)) {
-            rs->resources = json_array();
-            engine__dispatch(eng, &rs->call);
-        } else {
-            resync_finish(rs);
-        }
     }
     free(ids);
     engine__rules_collect(eng);
+}
+
+/* Steps rs for at most until (mono ms), at least one chunk. */
+static void resync_step(struct resync *rs, int64_t until)
+{
+    struct provision_engine *eng = rs->eng;
+    if (!engine__rule_find(eng, rule_id_of(rs->er))) {
+        /* disabled or deleted meanwhile (its queue was dropped): the pending request is
+         * ended by engine__resyncs */
+        resync_abandon(rs, "the rule is no longer active", 0);
+        return;
+    }
+    const struct directory_groups *g = rs->er->sr->uses_groups ? engine__groups(eng) : NULL;
+    enum outbox_step next = OUTBOX_STEP_MORE;
+    do {
+        struct sc_error e = {0};
+        if (outbox_pass_step(rs->pass, g, OUTBOX_CHUNK, &next, &e)) {
+            resync_abandon(rs, e.message, 1);
+            return;
+        }
+    } while (next == OUTBOX_STEP_MORE && sc_clock_mono_ms() < until);
+    if (next == OUTBOX_STEP_DONE) {
+        resync_finish(rs);
+    } else if (next == OUTBOX_STEP_LISTING) {
+        rs->listing = 1;
+        rs->resources = json_array();
+        engine__dispatch(eng, &rs->call);
+    }
+}
+
+int engine__resyncs_step(struct provision_engine *eng)
+{
+    int64_t until = sc_clock_mono_ms() + ENGINE_PASS_SLICE_MS;
+    int stepped = 0;
+    struct resync *rs = eng->resyncs;
+    while (rs && !atomic_load(&eng->stop)) {
+        struct resync *next = rs->next; /* rs may be freed */
+        if (!rs->listing) {
+            resync_step(rs, until);
+            stepped = 1;
+        }
+        rs = next;
+    }
+    return stepped;
 }
 
 /* ---- dry runs ---- */

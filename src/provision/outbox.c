@@ -85,8 +85,8 @@ enum sc_err sync_rule_new(struct rule_compiled *rc, struct sync_rule **out, stru
     return SC_OK;
 }
 
-enum sc_err sync_rule_eval(const struct sync_rule *r, const struct directory_groups *g,
-                           const json_t *user, int *in_scope, int *enabled, json_t **desired)
+enum sc_err sync_rule_match(const struct sync_rule *r, const struct directory_groups *g,
+                            const json_t *user, int *in_scope, int *enabled)
 {
     const char *stack[64];
     const char **names = stack;
@@ -105,6 +105,11 @@ enum sc_err sync_rule_eval(const struct sync_rule *r, const struct directory_gro
         free(names);
     json_t *en = json_object_get(user, "enabled");
     *enabled = !en || !json_is_false(en);
+    return SC_OK;
+}
+
+enum sc_err sync_rule_map(const struct sync_rule *r, const json_t *user, json_t **desired)
+{
     json_t *res = NULL;
     enum sc_err err = mapping_apply(r->rc->mapping, user, &res);
     if (err)
@@ -122,6 +127,13 @@ enum sc_err sync_rule_eval(const struct sync_rule *r, const struct directory_gro
     json_decref(res);
     *desired = flat;
     return SC_OK;
+}
+
+enum sc_err sync_rule_eval(const struct sync_rule *r, const struct directory_groups *g,
+                           const json_t *user, int *in_scope, int *enabled, json_t **desired)
+{
+    enum sc_err err = sync_rule_match(r, g, user, in_scope, enabled);
+    return err ? err : sync_rule_map(r, user, desired);
 }
 
 uint64_t sync_rule_source(const struct sync_rule *r, uint64_t row_digest)
@@ -218,27 +230,42 @@ const char *sync_rule_resource_identifier(const struct sync_rule *r, const json_
     return json_string_value(v);
 }
 
-/* ---- a small string hash for the resync pass ---- */
+/* ---- the resync pass ---- */
 
-struct link_entry {
-    char *user_id; /* NULL = free slot */
-    char *username;
-    char *target_id;
-    uint64_t digest;
-    uint64_t source; /* the link's recorded source stamp */
-    uint64_t stamp;  /* this pass's stamp for the user (0 = unknown) */
-    int inactive;
-    int seen;
-    int clean;  /* in sync at an unchanged stamp: not evaluated */
-    int record; /* found in sync: record stamp as its source */
-    char state[24];
-};
+/* Strings of a page or a chunk kept one after the other in one buffer (an arena emptied
+ * with its page or chunk), so a pass allocates nothing per user. A string is known by
+ * its offset + 1; 0 stands for NULL. */
+static size_t arena_put(struct sc_buf *a, const char *s, enum sc_err *err)
+{
+    if (!s || *err)
+        return 0;
+    size_t off = a->len + 1;
+    enum sc_err e = sc_buf_append(a, s, strlen(s) + 1);
+    if (e) {
+        *err = e;
+        return 0;
+    }
+    return off;
+}
 
-struct link_table {
-    struct link_entry *v;
-    size_t cap, n;
-    int64_t linked;
-};
+static const char *arena_str(const struct sc_buf *a, size_t off)
+{
+    return off ? a->data + off - 1 : NULL;
+}
+
+/* Makes room for one more element of size in *v (capacity *cap, n used). */
+static enum sc_err grow(void **v, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap)
+        return SC_OK;
+    size_t ncap = *cap ? *cap * 2 : 64;
+    void *g = realloc(*v, ncap * size);
+    if (!g)
+        return SC_ERR_NOMEM;
+    *v = g;
+    *cap = ncap;
+    return SC_OK;
+}
 
 static uint64_t str_hash(const char *s)
 {
@@ -248,121 +275,133 @@ static uint64_t str_hash(const char *s)
     return h;
 }
 
-static struct link_entry *table_find(struct link_table *t, const char *id, int add)
-{
-    if (add && (t->n + 1) * 2 > t->cap) {
-        size_t ncap = t->cap ? t->cap * 2 : 1024;
-        struct link_entry *nv = calloc(ncap, sizeof *nv);
-        if (!nv)
-            return NULL;
-        for (size_t i = 0; i < t->cap; i++) {
-            if (!t->v[i].user_id)
-                continue;
-            size_t j = str_hash(t->v[i].user_id) & (ncap - 1);
-            while (nv[j].user_id)
-                j = (j + 1) & (ncap - 1);
-            nv[j] = t->v[i];
-        }
-        free(t->v);
-        t->v = nv;
-        t->cap = ncap;
-    }
-    if (!t->cap)
-        return NULL;
-    size_t j = str_hash(id) & (t->cap - 1);
-    while (t->v[j].user_id) {
-        if (strcmp(t->v[j].user_id, id) == 0)
-            return &t->v[j];
-        j = (j + 1) & (t->cap - 1);
-    }
-    if (!add)
-        return NULL;
-    t->v[j].user_id = sc_strdup(id);
-    t->n++;
-    return &t->v[j];
-}
-
-static void table_free(struct link_table *t)
-{
-    for (size_t i = 0; i < t->cap; i++) {
-        free(t->v[i].user_id);
-        free(t->v[i].username);
-        free(t->v[i].target_id);
-    }
-    free(t->v);
-}
-
-static int load_link(void *arg, const struct store_sync_link *l)
-{
-    struct link_table *t = arg;
-    struct link_entry *en = table_find(t, l->user_id, 1);
-    if (!en)
-        return 1;
-    en->username = sc_strdup(l->username);
-    en->target_id = sc_strdup(l->target_id);
-    en->digest = l->digest;
-    en->inactive = l->inactive;
-    en->source = l->source;
-    sc_strlcpy(en->state, l->state, sizeof en->state);
-    if (l->target_id)
-        t->linked++;
-    return 0;
-}
-
-/* ---- the resync pass ---- */
-
-struct candidate {
-    char *user_id;
-    char *username;
-    char *ident; /* identifier value, may be NULL */
+/* A link as the pass reads it: no sent values (only whether they say active false). */
+struct pass_link {
+    char user_id[STORE_SYNC_ID_MAX];
+    char state[24];
+    uint64_t digest;
+    uint64_t source;            /* the source stamp it was last found in sync at */
+    size_t username, target_id; /* in the arena of its page or chunk */
+    int inactive;
 };
+
+/* A page of users' row digests, read in id order after `after`. */
+struct user_page {
+    const struct sync_rule *r;
+    struct {
+        char id[STORE_SYNC_ID_MAX];
+        uint64_t digest;
+        int maybe; /* the rule's filter may take in users of its population */
+    } * v;
+    size_t n, i, cap;
+    int done; /* the last page was read */
+    char after[STORE_SYNC_ID_MAX];
+};
+
+/* A page of the rule's links, read in user id order after `after`. */
+struct link_page {
+    struct pass_link *v;
+    size_t n, i, cap;
+    int done;
+    char after[STORE_SYNC_ID_MAX];
+    struct sc_buf strs;
+};
+
+/* A user of the chunk to evaluate (its stamp moved, or the filter tests groups). */
+struct pending {
+    char id[STORE_SYNC_ID_MAX];
+    uint64_t stamp;     /* this pass's source stamp of the user (0 = none) */
+    int linked;         /* l is its link row */
+    struct pass_link l; /* strings in the chunk's arena */
+};
+
+/* An unlinked user in scope, waiting for the listing (or the end of the pass). */
+struct candidate {
+    char user_id[STORE_SYNC_ID_MAX];
+    size_t username, ident; /* in cand_strs */
+};
+
+struct touch_item {
+    char user_id[STORE_SYNC_ID_MAX];
+    int flags;
+};
+
+/* A user found in sync at a new source stamp. */
+struct record_item {
+    char user_id[STORE_SYNC_ID_MAX];
+    uint64_t digest, stamp;
+};
+
+/* A linked account that drifted (verify): what the link is to record. */
+struct drift_item {
+    char user_id[STORE_SYNC_ID_MAX];
+    size_t username, target_id, sent, changes; /* in the chunk's arena; no target: gone */
+    uint64_t digest, expect;
+};
+
+/* identifier -> resource, in a small open hash (keys folded when not caseExact) */
+struct ident_map {
+    struct {
+        char *key;
+        json_t *res;
+    } * h;
+    size_t cap;
+};
+
+enum { LISTING_NONE, LISTING_WANTED, LISTING_READY, LISTING_FAILED };
 
 struct outbox_pass {
     struct store *st;
     const struct sync_rule *r;
+    const struct directory_groups *g; /* the step's */
     json_t *plan;
-    struct outbox_resync_result *res;
     struct outbox_resync_result local;
     int allow, verify;
     int64_t seq;
     int64_t events_seq; /* the last change event committed when the pass began */
     int64_t now;
-    struct link_table t;
+    int64_t limit; /* the brake's threshold, from the linked users when the pass began */
+    enum outbox_step state;
+    /* the merge */
+    struct user_page users;
+    struct link_page links;
+    char last_user[STORE_SYNC_ID_MAX]; /* the last user the merge passed */
+    /* the chunk */
+    struct pending *pend;
+    size_t npend, cappend;
+    struct touch_item *touches;
+    size_t ntouch, captouch;
+    struct record_item *records;
+    size_t nrecord, caprecord;
+    struct drift_item *drifts;
+    size_t ndrift, capdrift;
+    struct sc_buf strs;
+    int resolve; /* the chunk links or queues the waiting candidates */
+    /* across chunks */
     struct candidate *cands;
     size_t ncands, capcands;
-    char **removals; /* user ids */
-    size_t nremovals, capremovals;
-    char **touches; /* user ids to queue */
-    int *touch_flags;
-    size_t ntouch, captouch;
+    struct sc_buf cand_strs;
+    char (*held)[STORE_SYNC_ID_MAX]; /* removals waiting for the brake's verdict */
+    size_t nheld, capheld;
+    /* the listing */
+    int listing;
+    int complete;
+    struct ident_map by_ident, by_id;
     json_t *drifted; /* plan mode: the drift a verify found */
 };
 #define pass outbox_pass
 
-/* Notes user_id for queueing (with item flags); the queue is written in one short
- * transaction at the end of the pass, so the pass itself (reads, and the listing's HTTP)
- * holds no write lock. */
+/* Notes user_id for queueing (with item flags) in the chunk's transaction. */
 static enum sc_err touch_flags(struct pass *p, const char *user_id, int flags)
 {
-    p->res->queued++;
+    p->local.queued++;
     if (p->plan)
         return SC_OK;
-    if (p->ntouch == p->captouch) {
-        size_t ncap = p->captouch ? p->captouch * 2 : 256;
-        char **g = realloc(p->touches, ncap * sizeof *g);
-        if (!g)
-            return SC_ERR_NOMEM;
-        p->touches = g;
-        int *f = realloc(p->touch_flags, ncap * sizeof *f);
-        if (!f)
-            return SC_ERR_NOMEM;
-        p->touch_flags = f;
-        p->captouch = ncap;
-    }
-    if (!(p->touches[p->ntouch] = sc_strdup(user_id)))
+    if (grow((void **)&p->touches, &p->captouch, p->ntouch, sizeof *p->touches))
         return SC_ERR_NOMEM;
-    p->touch_flags[p->ntouch] = flags;
-    p->ntouch++;
+    struct touch_item *t = &p->touches[p->ntouch++];
+    sc_strlcpy(t->user_id, user_id, sizeof t->user_id);
+    t->flags = flags;
     return SC_OK;
 }
 
@@ -390,221 +429,59 @@ static const char *username_of(const json_t *user)
 static enum sc_err add_candidate(struct pass *p, const char *user_id, const char *username,
                                  const char *ident)
 {
-    if (p->ncands == p->capcands) {
-        size_t ncap = p->capcands ? p->capcands * 2 : 256;
-        struct candidate *g = realloc(p->cands, ncap * sizeof *g);
-        if (!g)
-            return SC_ERR_NOMEM;
-        p->cands = g;
-        p->capcands = ncap;
-    }
-    struct candidate *c = &p->cands[p->ncands++];
-    c->user_id = sc_strdup(user_id);
-    c->username = sc_strdup(username);
-    c->ident = sc_strdup(ident);
-    return SC_OK;
-}
-
-static enum sc_err add_removal(struct pass *p, const char *user_id)
-{
-    if (p->nremovals == p->capremovals) {
-        size_t ncap = p->capremovals ? p->capremovals * 2 : 64;
-        char **g = realloc(p->removals, ncap * sizeof *g);
-        if (!g)
-            return SC_ERR_NOMEM;
-        p->removals = g;
-        p->capremovals = ncap;
-    }
-    p->removals[p->nremovals++] = sc_strdup(user_id);
-    return SC_OK;
-}
-
-/* One directory user. */
-static enum sc_err pass_user(struct pass *p, struct link_table *t, const struct directory_groups *g,
-                             const json_t *user)
-{
-    const struct connection *c = p->r->rc->conn;
-    const char *uid = json_string_value(json_object_get(user, "id"));
-    if (!uid)
-        return SC_OK;
-    int in_scope = 0, enabled = 1;
-    json_t *desired = NULL;
-    enum sc_err err = sync_rule_eval(p->r, g, user, &in_scope, &enabled, &desired);
-    if (err)
-        return err;
-    struct link_entry *en = table_find(t, uid, 0);
-    if (en)
-        en->seen = 1;
-    p->res->users++;
-    if (in_scope && enabled) {
-        json_object_set_new(desired, "active", json_true());
-        uint64_t want = planner_digest(desired);
-        if (en && en->target_id) {
-            if (en->digest == want && strcmp(en->state, SYNC_STATE_SYNCED) == 0) {
-                en->record = en->stamp && en->stamp != en->source;
-                goto done;
-            }
-            if (!c->allow_update && !en->inactive && strcmp(en->state, SYNC_STATE_PARTIAL) == 0)
-                goto done;
-            p->res->updates++;
-            if (p->plan) {
-                struct store_sync_link l = {0};
-                json_t *sent = NULL, *rej = NULL;
-                if (store_sync_link_get(p->st, p->r->rc->rule.id, uid, &l) == SC_OK && l.sent)
-                    sent = json_loads(l.sent, 0, NULL);
-                if (l.rejected) {
-                    json_t *doc = json_loads(l.rejected, 0, NULL);
-                    rej = json_incref(json_object_get(doc, "attributes"));
-                    json_decref(doc);
-                }
-                struct planner_input in = {
-                    .exists = 1,
-                    .in_scope = 1,
-                    .enabled = 1,
-                    .target_id = en->target_id,
-                    .sent = sent,
-                    .sent_digest = en->digest,
-                    .has_link_row = 1,
-                    .rejected = rej,
-                    .mapped = (const char *const *)p->r->keys,
-                    .nmapped = p->r->npaths,
-                    .clear = p->r->clear,
-                    .allow_create = c->allow_create,
-                    .allow_update = c->allow_update,
-                    .allow_disable = c->allow_disable,
-                    .remove_delete = c->remove_action == CONNECTION_REMOVE_DELETE,
-                    .update_put =
-                        c->update_method == CONNECTION_UPDATE_PUT || p->r->patch_unsupported,
-                    .dialect11 = p->r->dialect == SCIM_DIALECT_11};
-                json_object_del(desired, "active");
-                in.desired = desired;
-                struct planner_op op;
-                struct sc_error pe = {0};
-                if (planner_plan(&in, &op, &pe) == SC_OK) {
-                    if (op.method)
-                        plan_add(p, "updates",
-                                 json_pack("{s:s, s:s, s:s, s:s, s:O}", "userId", uid, "username",
-                                           username_of(user), "targetId", en->target_id, "action",
-                                           planner_action_name(op.action), "changes",
-                                           op.changes ? op.changes : json_array()));
-                    else /* held back (rejected) or only untracked: nothing would be sent */
-                        p->res->updates--;
-                    planner_op_clear(&op);
-                }
-                json_decref(rej);
-                json_decref(sent);
-                store_sync_link_clear(&l);
-                goto done;
-            }
-            err = touch(p, uid);
-            goto done;
-        }
-        if (en && !c->allow_create && strcmp(en->state, SYNC_STATE_UNSYNCED) == 0)
-            goto done;
-        p->res->creates++;
-        if (p->plan) {
-            json_object_del(desired, "active");
-            plan_add(p, c->allow_create ? "creates" : "unsynced",
-                     json_pack("{s:s, s:s, s:O}", "userId", uid, "username", username_of(user),
-                               "attributes", desired));
-            goto done;
-        }
-        err = add_candidate(p, uid, username_of(user), sync_rule_identifier(p->r, desired));
-        goto done;
-    }
-    /* out of scope or disabled */
-    if (en && en->target_id) {
-        if (c->remove_action != CONNECTION_REMOVE_DELETE && en->inactive)
-            goto done;
-        if (!c->allow_disable) {
-            if (strcmp(en->state, SYNC_STATE_OUT_OF_SCOPE) != 0)
-                err = touch(p, uid);
-            goto done;
-        }
-        p->res->removals++;
-        if (p->plan) {
-            plan_add(p, c->remove_action == CONNECTION_REMOVE_DELETE ? "deletes" : "disables",
-                     json_pack("{s:s, s:s, s:s}", "userId", uid, "username", username_of(user),
-                               "targetId", en->target_id));
-            goto done;
-        }
-        err = add_removal(p, uid);
-        goto done;
-    }
-    if (en && strcmp(en->state, SYNC_STATE_OUT_OF_SCOPE) != 0)
-        err = touch(p, uid);
-done:
-    json_decref(desired);
+    if (grow((void **)&p->cands, &p->capcands, p->ncands, sizeof *p->cands))
+        return SC_ERR_NOMEM;
+    struct candidate *c = &p->cands[p->ncands];
+    enum sc_err err = SC_OK;
+    sc_strlcpy(c->user_id, user_id, sizeof c->user_id);
+    c->username = arena_put(&p->cand_strs, username, &err);
+    c->ident = arena_put(&p->cand_strs, ident, &err);
+    if (!err)
+        p->ncands++;
     return err;
 }
 
-/* ---- skipping users whose source stamp is unchanged ---- */
-
-#define OUTBOX_FEW_CHANGED 2000 /* at most this many changed users: read them one by one */
-
-struct stamp_scan {
-    struct link_table *t;
-    const struct sync_rule *r;
-    int64_t users, clean;
-    char **changed; /* ids of users to evaluate, while there are few */
-    size_t nchanged, capchanged;
-    int many; /* more than OUTBOX_FEW_CHANGED: evaluate in one scan instead */
-};
-
-static int stamp_user(void *arg, const char *id, uint64_t digest)
+/* A removal (disable or delete) of a linked user: queued at once when approved, else
+ * held until the pass knows whether it passes the brake (past the threshold it does,
+ * and none is held). */
+static enum sc_err add_removal(struct pass *p, const char *user_id, const char *username,
+                               const char *target_id)
 {
-    struct stamp_scan *sc = arg;
-    sc->users++;
-    struct link_entry *en = table_find(sc->t, id, 0);
-    if (en) {
-        en->stamp = sync_rule_source(sc->r, digest);
-        if (en->stamp && en->stamp == en->source && en->target_id && !en->inactive &&
-            (strcmp(en->state, SYNC_STATE_SYNCED) == 0 ||
-             strcmp(en->state, SYNC_STATE_PARTIAL) == 0)) {
-            en->clean = 1;
-            sc->clean++;
-            return 0;
-        }
+    const struct connection *c = p->r->rc->conn;
+    p->local.removals++;
+    if (p->plan) {
+        plan_add(p, c->remove_action == CONNECTION_REMOVE_DELETE ? "deletes" : "disables",
+                 json_pack("{s:s, s:s?, s:s}", "userId", user_id, "username", username, "targetId",
+                           target_id));
+        return SC_OK;
     }
-    if (sc->many)
-        return 0;
-    if (sc->nchanged == OUTBOX_FEW_CHANGED) {
-        sc->many = 1;
-        return 0;
+    if (p->allow)
+        return touch(p, user_id);
+    if (p->local.removals > p->limit) { /* braked: none of them goes */
+        free(p->held);
+        p->held = NULL;
+        p->nheld = p->capheld = 0;
+        return SC_OK;
     }
-    if (sc->nchanged == sc->capchanged) {
-        size_t ncap = sc->capchanged ? sc->capchanged * 2 : 64;
-        char **g = realloc(sc->changed, ncap * sizeof *g);
-        if (!g)
-            return 1;
-        sc->changed = g;
-        sc->capchanged = ncap;
-    }
-    if (!(sc->changed[sc->nchanged] = sc_strdup(id)))
-        return 1;
-    sc->nchanged++;
-    return 0;
+    if (grow((void **)&p->held, &p->capheld, p->nheld, sizeof *p->held))
+        return SC_ERR_NOMEM;
+    sc_strlcpy(p->held[p->nheld++], user_id, STORE_SYNC_ID_MAX);
+    return SC_OK;
 }
 
-/* Counts the clean entries of t as looked at and seen. */
-static void pass_clean(struct pass *p, struct link_table *t)
+/* A linked user out of scope, disabled, or gone from the directory. */
+static enum sc_err pass_remove(struct pass *p, const char *user_id, const char *username,
+                               const struct pass_link *l, const char *target_id)
 {
-    for (size_t i = 0; i < t->cap; i++)
-        if (t->v[i].user_id && t->v[i].clean) {
-            t->v[i].seen = 1;
-            p->res->users++;
-            p->res->unchanged++;
-        }
+    const struct connection *c = p->r->rc->conn;
+    if (c->remove_action != CONNECTION_REMOVE_DELETE && l->inactive)
+        return SC_OK;
+    if (!c->allow_disable)
+        return strcmp(l->state, SYNC_STATE_OUT_OF_SCOPE) != 0 ? touch(p, user_id) : SC_OK;
+    return add_removal(p, user_id, username, target_id);
 }
 
-/* identifier -> resource, in a small open hash (keys folded when not caseExact) */
-struct ident_map {
-    struct {
-        char *key;
-        json_t *res;
-    } * h;
-    size_t cap;
-};
+/* ---- the target's listing ---- */
 
 static char *ident_key(const struct sync_rule *r, const char *id)
 {
@@ -617,6 +494,8 @@ static void ident_map_free(struct ident_map *m)
     for (size_t i = 0; i < m->cap; i++)
         free(m->h[i].key);
     free(m->h);
+    m->h = NULL;
+    m->cap = 0;
 }
 
 /* Indexes resources by field: the identifier (by_id 0) or the account id (by_id 1). */
@@ -654,35 +533,64 @@ static enum sc_err ident_map_build(const struct sync_rule *r, const json_t *reso
 
 static json_t *ident_map_get(const struct ident_map *m, const char *k)
 {
+    if (!m->cap)
+        return NULL;
     size_t j = str_hash(k) & (m->cap - 1);
     while (m->h[j].key && strcmp(m->h[j].key, k) != 0)
         j = (j + 1) & (m->cap - 1);
     return m->h[j].key ? m->h[j].res : NULL;
 }
 
-/* Links candidates to the accounts of one listing; marks the others absent when the
- * listing is complete (else they are looked up). A link row that a delivery wrote while
- * the listing was read is left as it is. */
-static enum sc_err link_from_listing(struct pass *p, const json_t *resources, int complete)
+void outbox_pass_set_listing(struct outbox_pass *p, const json_t *resources, int complete)
 {
-    struct ident_map m = {0};
-    enum sc_err err = ident_map_build(p->r, resources, 0, &m);
+    if (p->state != OUTBOX_STEP_LISTING)
+        return;
+    p->state = OUTBOX_STEP_MORE;
+    if (resources && ident_map_build(p->r, resources, 0, &p->by_ident) == SC_OK &&
+        (!p->verify || ident_map_build(p->r, resources, 1, &p->by_id) == SC_OK)) {
+        p->listing = LISTING_READY;
+        p->complete = complete;
+        return;
+    }
+    ident_map_free(&p->by_ident);
+    ident_map_free(&p->by_id);
+    p->listing = LISTING_FAILED;
+}
+
+/* Does the pass want the listing now: unlinked users in scope, at least
+ * OUTBOX_LIST_THRESHOLD of them (or one on a target known to ignore filters)? */
+static int wants_listing(const struct pass *p)
+{
+    return p->listing == LISTING_NONE && p->ncands > 0 &&
+           (p->ncands >= OUTBOX_LIST_THRESHOLD || p->r->filter_ignored);
+}
+
+/* Links the waiting candidates to the accounts of the listing (in the chunk's
+ * transaction); marks the others absent when the listing is complete (else they are
+ * looked up). A link row that a delivery wrote since the pass began is left as it is.
+ * Without a listing, each is queued to be looked up. */
+static enum sc_err resolve_candidates(struct pass *p)
+{
+    enum sc_err err = SC_OK;
     for (size_t i = 0; i < p->ncands && !err; i++) {
         struct candidate *c = &p->cands[i];
+        if (p->listing != LISTING_READY) {
+            err = touch(p, c->user_id);
+            continue;
+        }
         json_t *found = NULL;
-        if (c->ident) {
-            char *k = ident_key(p->r, c->ident);
-            if (!k) {
-                err = SC_ERR_NOMEM;
-                break;
-            }
-            found = ident_map_get(&m, k);
+        const char *ident = arena_str(&p->cand_strs, c->ident);
+        if (ident) {
+            char *k = ident_key(p->r, ident);
+            if (!k)
+                return SC_ERR_NOMEM;
+            found = ident_map_get(&p->by_ident, k);
             free(k);
         }
         struct store_sync_link l = {0};
         sc_strlcpy(l.rule_id, p->r->rc->rule.id, sizeof l.rule_id);
         sc_strlcpy(l.user_id, c->user_id, sizeof l.user_id);
-        l.username = c->username;
+        l.username = (char *)arena_str(&p->cand_strs, c->username);
         sc_strlcpy(l.state, SYNC_STATE_PENDING, sizeof l.state);
         char *sent = NULL;
         if (found) {
@@ -692,7 +600,7 @@ static enum sc_err link_from_listing(struct pass *p, const json_t *resources, in
             json_decref(flat);
             l.target_id = (char *)json_string_value(json_object_get(found, "id"));
             l.sent = sent;
-        } else if (complete) {
+        } else if (p->complete) {
             l.absent = 1;
         } else {
             /* not in a partial listing: the user is looked up on its own */
@@ -702,10 +610,10 @@ static enum sc_err link_from_listing(struct pass *p, const json_t *resources, in
         int written = 0;
         err = store_sync_link_put_unlinked(p->st, &l, p->now, &written);
         if (!err && found && written) {
-            p->res->linked++;
+            p->local.linked++;
             struct store_sync_log_entry le = {.rule_id = l.rule_id,
                                               .user_id = l.user_id,
-                                              .username = c->username,
+                                              .username = l.username,
                                               .action = "LINK",
                                               .status = "SUCCESS",
                                               .http_status = 200};
@@ -715,7 +623,6 @@ static enum sc_err link_from_listing(struct pass *p, const json_t *resources, in
         if (!err)
             err = touch(p, c->user_id);
     }
-    ident_map_free(&m);
     return err;
 }
 
@@ -742,116 +649,544 @@ static json_t *drift_changes(const json_t *sent, const json_t *found)
     return ch;
 }
 
-/* Drift repair: compares each linked account with what the target holds; a difference
- * makes the link record the target's values (so the next delivery sends what the
- * mapping says), a missing account unlinks the user (so it is created again). Only
- * with a complete listing can an account be called missing. */
-static enum sc_err verify_from_listing(struct pass *p, const json_t *resources, int complete)
+/* Drift repair of one linked account: compared with what the target holds, a
+ * difference makes the link record the target's values (so the next delivery sends
+ * what the mapping says), a missing account unlinks the user (so it is created again).
+ * Only with a complete listing can an account be called missing. Without a listing,
+ * the user is queued to read its own account first. */
+static enum sc_err verify_link(struct pass *p, const char *user_id, const struct pass_link *l,
+                               const struct sc_buf *strs)
 {
-    struct ident_map m = {0};
-    enum sc_err err = ident_map_build(p->r, resources, 1, &m);
-    const char *rule_id = p->r->rc->rule.id;
-    for (size_t i = 0; i < p->t.cap && !err; i++) {
-        struct link_entry *en = &p->t.v[i];
-        if (!en->user_id || !en->target_id || !en->seen)
-            continue;
-        json_t *found = ident_map_get(&m, en->target_id);
-        if (!found && !complete)
-            continue;
-        p->res->checked++;
-        json_t *flat = found ? sync_rule_project(p->r, found) : NULL;
-        if (flat && planner_digest(flat) == en->digest) {
-            json_decref(flat);
-            continue;
-        }
-        struct store_sync_link l = {0};
-        json_t *sent = NULL;
-        if (store_sync_link_get(p->st, rule_id, en->user_id, &l) == SC_OK && l.sent)
-            sent = json_loads(l.sent, 0, NULL);
-        if (flat && sync_rule_holds(p->r, sent, flat)) { /* the target's own case */
-            json_decref(flat);
-            json_decref(sent);
-            store_sync_link_clear(&l);
-            continue;
-        }
-        p->res->drifted++;
-        json_t *ch = flat ? drift_changes(sent, flat) : NULL;
-        const char *gone = "the account no longer exists on the target; creating it again";
-        if (p->plan) {
-            json_t *d = json_pack("{s:s, s:s?, s:s}", "userId", en->user_id, "username",
-                                  en->username, "targetId", en->target_id);
-            if (ch)
-                json_object_set(d, "changes", ch);
-            else
-                json_object_set_new(d, "gone", json_true());
-            json_array_append_new(p->drifted, d);
-        } else {
-            char *text = flat ? sc_json_dump_canonical(flat) : NULL;
-            struct store_sync_link nl = {0};
-            sc_strlcpy(nl.rule_id, rule_id, sizeof nl.rule_id);
-            sc_strlcpy(nl.user_id, en->user_id, sizeof nl.user_id);
-            nl.target_id = flat ? en->target_id : NULL;
-            nl.sent = text;
-            nl.digest = flat ? planner_digest(flat) : 0;
-            int written = 0;
-            err = store_sync_link_set_found(p->st, &nl, en->digest, &written);
-            char *chtext = ch ? sc_json_dump(ch) : NULL;
-            if (!err && written) {
-                struct store_sync_log_entry le = {.rule_id = rule_id,
-                                                  .user_id = en->user_id,
-                                                  .username = en->username,
-                                                  .action = "VERIFY",
-                                                  .status = "DRIFTED",
-                                                  .http_status = 200,
-                                                  .changes = chtext,
-                                                  .error = flat ? NULL : gone};
-                err = store_sync_log_append(p->st, &le);
-            }
-            if (!err && written)
-                err = touch(p, en->user_id);
-            free(chtext);
-            free(text);
-        }
-        json_decref(ch);
+    const char *tid = arena_str(strs, l->target_id);
+    if (!p->verify || !tid)
+        return SC_OK;
+    if (p->listing != LISTING_READY)
+        return p->plan ? SC_OK : touch_flags(p, user_id, SYNC_ITEM_VERIFY);
+    json_t *found = ident_map_get(&p->by_id, tid);
+    if (!found && !p->complete)
+        return SC_OK;
+    p->local.checked++;
+    json_t *flat = found ? sync_rule_project(p->r, found) : NULL;
+    if (flat && planner_digest(flat) == l->digest) {
         json_decref(flat);
-        json_decref(sent);
-        store_sync_link_clear(&l);
+        return SC_OK;
     }
-    ident_map_free(&m);
+    struct store_sync_link sl = {0};
+    json_t *sent = NULL;
+    enum sc_err err = SC_OK;
+    if (store_sync_link_get(p->st, p->r->rc->rule.id, user_id, &sl) == SC_OK && sl.sent)
+        sent = json_loads(sl.sent, 0, NULL);
+    store_sync_link_clear(&sl);
+    if (flat && sync_rule_holds(p->r, sent, flat)) /* the target's own case */
+        goto done;
+    p->local.drifted++;
+    json_t *ch = flat ? drift_changes(sent, flat) : NULL;
+    const char *username = arena_str(strs, l->username);
+    if (p->plan) {
+        json_t *d =
+            json_pack("{s:s, s:s?, s:s}", "userId", user_id, "username", username, "targetId", tid);
+        if (ch)
+            json_object_set(d, "changes", ch);
+        else
+            json_object_set_new(d, "gone", json_true());
+        json_array_append_new(p->drifted, d);
+    } else if (!(err = grow((void **)&p->drifts, &p->capdrift, p->ndrift, sizeof *p->drifts))) {
+        struct drift_item *d = &p->drifts[p->ndrift];
+        memset(d, 0, sizeof *d);
+        sc_strlcpy(d->user_id, user_id, sizeof d->user_id);
+        char *text = flat ? sc_json_dump_canonical(flat) : NULL;
+        char *chtext = ch ? sc_json_dump(ch) : NULL;
+        if (strs == &p->strs) { /* already in the chunk's arena (which may move) */
+            d->username = l->username;
+            d->target_id = flat ? l->target_id : 0;
+        } else {
+            d->username = arena_put(&p->strs, username, &err);
+            d->target_id = flat ? arena_put(&p->strs, tid, &err) : 0;
+        }
+        d->sent = arena_put(&p->strs, text, &err);
+        d->changes = arena_put(&p->strs, chtext, &err);
+        d->digest = flat ? planner_digest(flat) : 0;
+        d->expect = l->digest;
+        free(text);
+        free(chtext);
+        if (!err)
+            p->ndrift++;
+    }
+    json_decref(ch);
+done:
+    json_decref(flat);
+    json_decref(sent);
     return err;
 }
+
+/* Records the drift of the chunk (in its transaction): each link whose digest is still
+ * what the pass read takes the target's values, with a VERIFY DRIFTED log entry, and
+ * its user is queued. */
+static enum sc_err write_drifts(struct pass *p)
+{
+    const char *rule_id = p->r->rc->rule.id;
+    const char *gone = "the account no longer exists on the target; creating it again";
+    enum sc_err err = SC_OK;
+    for (size_t i = 0; i < p->ndrift && !err; i++) {
+        const struct drift_item *d = &p->drifts[i];
+        struct store_sync_link nl = {0};
+        sc_strlcpy(nl.rule_id, rule_id, sizeof nl.rule_id);
+        sc_strlcpy(nl.user_id, d->user_id, sizeof nl.user_id);
+        nl.target_id = (char *)arena_str(&p->strs, d->target_id);
+        nl.sent = (char *)arena_str(&p->strs, d->sent);
+        nl.digest = d->digest;
+        int written = 0;
+        err = store_sync_link_set_found(p->st, &nl, d->expect, &written);
+        if (!err && written) {
+            struct store_sync_log_entry le = {.rule_id = rule_id,
+                                              .user_id = d->user_id,
+                                              .username = arena_str(&p->strs, d->username),
+                                              .action = "VERIFY",
+                                              .status = "DRIFTED",
+                                              .http_status = 200,
+                                              .changes = arena_str(&p->strs, d->changes),
+                                              .error = nl.target_id ? NULL : gone};
+            err = store_sync_log_append(p->st, &le);
+        }
+        if (!err && written)
+            err = touch(p, d->user_id);
+    }
+    return err;
+}
+
+/* ---- one user ---- */
+
+/* A user of the chunk whose situation must be evaluated. */
+static enum sc_err pass_user(struct pass *p, const struct pending *pu, const json_t *user)
+{
+    const struct connection *c = p->r->rc->conn;
+    const char *uid = pu->id;
+    const struct pass_link *en = pu->linked ? &pu->l : NULL;
+    const char *target_id = en ? arena_str(&p->strs, en->target_id) : NULL;
+    int in_scope = 0, enabled = 1;
+    json_t *desired = NULL;
+    enum sc_err err = sync_rule_match(p->r, p->g, user, &in_scope, &enabled);
+    if (err)
+        return err;
+    p->local.users++;
+    if (in_scope && enabled) {
+        if ((err = sync_rule_map(p->r, user, &desired)))
+            return err;
+        json_object_set_new(desired, "active", json_true());
+        uint64_t want = planner_digest(desired);
+        if (target_id) {
+            if (en->digest == want && strcmp(en->state, SYNC_STATE_SYNCED) == 0) {
+                if (!p->plan && pu->stamp && pu->stamp != en->source &&
+                    !(err = grow((void **)&p->records, &p->caprecord, p->nrecord,
+                                 sizeof *p->records))) {
+                    struct record_item *ri = &p->records[p->nrecord++];
+                    sc_strlcpy(ri->user_id, uid, sizeof ri->user_id);
+                    ri->digest = en->digest;
+                    ri->stamp = pu->stamp;
+                }
+                goto done;
+            }
+            if (!c->allow_update && !en->inactive && strcmp(en->state, SYNC_STATE_PARTIAL) == 0)
+                goto done;
+            p->local.updates++;
+            if (p->plan) {
+                struct store_sync_link l = {0};
+                json_t *sent = NULL, *rej = NULL;
+                if (store_sync_link_get(p->st, p->r->rc->rule.id, uid, &l) == SC_OK && l.sent)
+                    sent = json_loads(l.sent, 0, NULL);
+                if (l.rejected) {
+                    json_t *doc = json_loads(l.rejected, 0, NULL);
+                    rej = json_incref(json_object_get(doc, "attributes"));
+                    json_decref(doc);
+                }
+                struct planner_input in = {
+                    .exists = 1,
+                    .in_scope = 1,
+                    .enabled = 1,
+                    .target_id = target_id,
+                    .sent = sent,
+                    .sent_digest = en->digest,
+                    .has_link_row = 1,
+                    .rejected = rej,
+                    .mapped = (const char *const *)p->r->keys,
+                    .nmapped = p->r->npaths,
+                    .clear = p->r->clear,
+                    .allow_create = c->allow_create,
+                    .allow_update = c->allow_update,
+                    .allow_disable = c->allow_disable,
+                    .remove_delete = c->remove_action == CONNECTION_REMOVE_DELETE,
+                    .update_put =
+                        c->update_method == CONNECTION_UPDATE_PUT || p->r->patch_unsupported,
+                    .dialect11 = p->r->dialect == SCIM_DIALECT_11};
+                json_object_del(desired, "active");
+                in.desired = desired;
+                struct planner_op op;
+                struct sc_error pe = {0};
+                if (planner_plan(&in, &op, &pe) == SC_OK) {
+                    if (op.method)
+                        plan_add(p, "updates",
+                                 json_pack("{s:s, s:s, s:s, s:s, s:O}", "userId", uid, "username",
+                                           username_of(user), "targetId", target_id, "action",
+                                           planner_action_name(op.action), "changes",
+                                           op.changes ? op.changes : json_array()));
+                    else /* held back (rejected) or only untracked: nothing would be sent */
+                        p->local.updates--;
+                    planner_op_clear(&op);
+                }
+                json_decref(rej);
+                json_decref(sent);
+                store_sync_link_clear(&l);
+                goto done;
+            }
+            err = touch(p, uid);
+            goto done;
+        }
+        if (en && !c->allow_create && strcmp(en->state, SYNC_STATE_UNSYNCED) == 0)
+            goto done;
+        p->local.creates++;
+        if (p->plan) {
+            json_object_del(desired, "active");
+            plan_add(p, c->allow_create ? "creates" : "unsynced",
+                     json_pack("{s:s, s:s, s:O}", "userId", uid, "username", username_of(user),
+                               "attributes", desired));
+            goto done;
+        }
+        err = add_candidate(p, uid, username_of(user), sync_rule_identifier(p->r, desired));
+        goto done;
+    }
+    /* out of scope or disabled */
+    if (target_id) {
+        err = pass_remove(p, uid, username_of(user), en, target_id);
+        goto done;
+    }
+    if (en && strcmp(en->state, SYNC_STATE_OUT_OF_SCOPE) != 0)
+        err = touch(p, uid);
+done:
+    json_decref(desired);
+    if (!err && en)
+        err = verify_link(p, uid, en, &p->strs);
+    return err;
+}
+
+/* Evaluates the chunk's pending users, read as JSON: one by one when they are few
+ * among the chunk's nusers users, else in pages after `after` (the user before the
+ * chunk). A user deleted since its digest was read is left to its own change event. */
+static enum sc_err pass_evaluate(struct pass *p, const char *after, size_t nusers,
+                                 struct sc_error *e)
+{
+    enum sc_err err = SC_OK;
+    if (p->npend * 4 <= nusers) {
+        for (size_t i = 0; i < p->npend && !err; i++) {
+            json_t *u = NULL;
+            struct sc_error de = {0};
+            enum sc_err gerr = directory_user_get(p->st, p->pend[i].id, &u, &de);
+            if (gerr == SC_OK)
+                err = pass_user(p, &p->pend[i], u);
+            else if (gerr != SC_ERR_NOT_FOUND)
+                err = sc_error_set(e, gerr, NULL, "cannot read a user: %s", de.message);
+            json_decref(u);
+        }
+        return err;
+    }
+    char cur[STORE_SYNC_ID_MAX];
+    sc_strlcpy(cur, after, sizeof cur);
+    int limit = nusers + 16 > 1000 ? 1000 : (int)nusers + 16;
+    size_t i = 0;
+    while (i < p->npend && !err) {
+        json_t *page = NULL;
+        struct sc_error de = {0};
+        if ((err = directory_users_page(p->st, cur, limit, &page, &de))) {
+            *e = de;
+            return err;
+        }
+        size_t n = json_array_size(page);
+        for (size_t j = 0; j < n && i < p->npend && !err; j++) {
+            json_t *u = json_array_get(page, j);
+            const char *id = json_string_value(json_object_get(u, "id"));
+            if (!id)
+                continue;
+            while (i < p->npend && strcmp(p->pend[i].id, id) < 0)
+                i++; /* deleted meanwhile */
+            if (i < p->npend && strcmp(p->pend[i].id, id) == 0)
+                err = pass_user(p, &p->pend[i++], u);
+        }
+        if (n > 0)
+            sc_strlcpy(cur, json_string_value(json_object_get(json_array_get(page, n - 1), "id")),
+                       sizeof cur);
+        json_decref(page);
+        if (n < (size_t)limit)
+            break; /* the rest were deleted meanwhile */
+    }
+    return err;
+}
+
+/* ---- the merge of users and links ---- */
+
+static int user_page_add(void *arg, const struct store_user_digest *u)
+{
+    struct user_page *up = arg;
+    if (up->n == up->cap)
+        return 1;
+    sc_strlcpy(up->v[up->n].id, u->id, sizeof up->v[up->n].id);
+    up->v[up->n].digest = u->digest;
+    up->v[up->n].maybe =
+        userfilter_population_may_match(up->r->rc->filter, u->population_id, u->population_name);
+    up->n++;
+    return 0;
+}
+
+static int link_page_add(void *arg, const struct store_sync_link *l)
+{
+    struct link_page *lp = arg;
+    if (lp->n == lp->cap)
+        return 1;
+    struct pass_link *pl = &lp->v[lp->n];
+    enum sc_err err = SC_OK;
+    sc_strlcpy(pl->user_id, l->user_id, sizeof pl->user_id);
+    sc_strlcpy(pl->state, l->state, sizeof pl->state);
+    pl->digest = l->digest;
+    pl->source = l->source;
+    pl->inactive = l->inactive;
+    pl->username = arena_put(&lp->strs, l->username, &err);
+    pl->target_id = arena_put(&lp->strs, l->target_id, &err);
+    if (err)
+        return 1;
+    lp->n++;
+    return 0;
+}
+
+/* Reads the next page of users (when the last one is used up). */
+static enum sc_err users_refill(struct pass *p, size_t chunk)
+{
+    struct user_page *up = &p->users;
+    if (up->i < up->n || up->done)
+        return SC_OK;
+    if (up->cap < chunk) {
+        void *g = realloc(up->v, chunk * sizeof *up->v);
+        if (!g)
+            return SC_ERR_NOMEM;
+        up->v = g;
+        up->cap = chunk;
+    }
+    up->n = up->i = 0;
+    size_t got = 0;
+    enum sc_err err = store_user_digest_page(p->st, up->after, up->cap, user_page_add, up, &got);
+    if (err)
+        return err;
+    if (up->n < up->cap)
+        up->done = 1;
+    if (up->n)
+        sc_strlcpy(up->after, up->v[up->n - 1].id, sizeof up->after);
+    return SC_OK;
+}
+
+/* Reads the next page of the rule's links (when the last one is used up). */
+static enum sc_err links_refill(struct pass *p, size_t chunk)
+{
+    struct link_page *lp = &p->links;
+    if (lp->i < lp->n || lp->done)
+        return SC_OK;
+    if (lp->cap < chunk) {
+        void *g = realloc(lp->v, chunk * sizeof *lp->v);
+        if (!g)
+            return SC_ERR_NOMEM;
+        lp->v = g;
+        lp->cap = chunk;
+    }
+    lp->n = lp->i = 0;
+    sc_buf_reset(&lp->strs);
+    size_t got = 0;
+    enum sc_err err =
+        store_sync_link_page(p->st, p->r->rc->rule.id, lp->after, lp->cap, link_page_add, lp, &got);
+    if (err)
+        return err;
+    if (lp->n < lp->cap)
+        lp->done = 1;
+    if (lp->n)
+        sc_strlcpy(lp->after, lp->v[lp->n - 1].user_id, sizeof lp->after);
+    return SC_OK;
+}
+
+/* A directory user met by the merge, with its link row (or NULL): skipped when it is in
+ * sync at an unchanged source stamp (only a verify looks at it), or unlinked and of a
+ * population the filter leaves out (maybe 0), else kept for evaluation. */
+static enum sc_err pass_meet(struct pass *p, const char *id, uint64_t digest, int maybe,
+                             const struct pass_link *l, const struct sc_buf *lstrs)
+{
+    if (!maybe && (!l || !p->plan)) {
+        /* out of scope whatever its other fields: nothing to read (a dry run reads a
+         * linked user, to show its current name) */
+        p->local.users++;
+        if (!l)
+            return SC_OK;
+        const char *tid = arena_str(lstrs, l->target_id);
+        enum sc_err err = SC_OK;
+        if (tid)
+            err = pass_remove(p, id, arena_str(lstrs, l->username), l, tid);
+        else if (strcmp(l->state, SYNC_STATE_OUT_OF_SCOPE) != 0)
+            err = touch(p, id);
+        return err ? err : verify_link(p, id, l, lstrs);
+    }
+    uint64_t stamp = l ? sync_rule_source(p->r, digest) : 0;
+    if (l && stamp && stamp == l->source && l->target_id && !l->inactive &&
+        (strcmp(l->state, SYNC_STATE_SYNCED) == 0 || strcmp(l->state, SYNC_STATE_PARTIAL) == 0)) {
+        p->local.users++;
+        p->local.unchanged++;
+        return verify_link(p, id, l, lstrs);
+    }
+    if (grow((void **)&p->pend, &p->cappend, p->npend, sizeof *p->pend))
+        return SC_ERR_NOMEM;
+    struct pending *pu = &p->pend[p->npend];
+    memset(pu, 0, sizeof *pu);
+    sc_strlcpy(pu->id, id, sizeof pu->id);
+    pu->stamp = stamp;
+    enum sc_err err = SC_OK;
+    if (l) {
+        pu->linked = 1;
+        pu->l = *l;
+        pu->l.username = arena_put(&p->strs, arena_str(lstrs, l->username), &err);
+        pu->l.target_id = arena_put(&p->strs, arena_str(lstrs, l->target_id), &err);
+    }
+    if (!err)
+        p->npend++;
+    return err;
+}
+
+/* Writes what the chunk found in one transaction. */
+static enum sc_err chunk_write(struct pass *p)
+{
+    if (p->plan)
+        return SC_OK;
+    if (!p->ndrift && !p->resolve && !p->ntouch && !p->nrecord)
+        return SC_OK;
+    const char *rule_id = p->r->rc->rule.id;
+    enum sc_err err = store_begin(p->st);
+    if (err)
+        return err;
+    err = write_drifts(p);
+    if (!err && p->resolve) {
+        err = resolve_candidates(p);
+        p->ncands = 0;
+        sc_buf_reset(&p->cand_strs);
+    }
+    for (size_t i = 0; i < p->ntouch && !err; i++)
+        err = store_sync_outbox_touch(p->st, rule_id, p->touches[i].user_id, p->touches[i].flags,
+                                      STORE_SYNC_LANE_BULK, p->now);
+    for (size_t i = 0; i < p->nrecord && !err; i++)
+        err = store_sync_link_set_source(p->st, rule_id, p->records[i].user_id,
+                                         p->records[i].digest, p->records[i].stamp);
+    if (!err)
+        err = store_commit(p->st);
+    else
+        store_rollback(p->st);
+    return err;
+}
+
+enum sc_err outbox_pass_step(struct outbox_pass *p, const struct directory_groups *g, size_t chunk,
+                             enum outbox_step *next, struct sc_error *e)
+{
+    *next = p->state;
+    if (p->state != OUTBOX_STEP_MORE)
+        return SC_OK;
+    if (!chunk)
+        chunk = OUTBOX_CHUNK;
+    p->g = g;
+    p->npend = p->ntouch = p->nrecord = p->ndrift = 0;
+    p->resolve = 0;
+    sc_buf_reset(&p->strs);
+    char after[STORE_SYNC_ID_MAX];
+    sc_strlcpy(after, p->last_user, sizeof after);
+    size_t items = 0, nusers = 0;
+    int scanned = 0;
+    enum sc_err err = SC_OK;
+    while (items < chunk && !err) {
+        if ((err = users_refill(p, chunk)) || (err = links_refill(p, chunk))) {
+            sc_error_set(e, err, NULL, "resync failed while reading users and links");
+            goto fail;
+        }
+        struct user_page *up = &p->users;
+        struct link_page *lp = &p->links;
+        int hu = up->i < up->n, hl = lp->i < lp->n;
+        if (!hu && !hl) {
+            scanned = 1;
+            break;
+        }
+        int cmp = !hu ? 1 : !hl ? -1 : strcmp(up->v[up->i].id, lp->v[lp->i].user_id);
+        items++;
+        if (cmp <= 0) {
+            const char *id = up->v[up->i].id;
+            err = pass_meet(p, id, up->v[up->i].digest, up->v[up->i].maybe,
+                            cmp == 0 ? &lp->v[lp->i] : NULL, &lp->strs);
+            sc_strlcpy(p->last_user, id, sizeof p->last_user);
+            nusers++;
+            up->i++;
+            if (cmp == 0)
+                lp->i++;
+        } else { /* a link whose user no longer exists */
+            const struct pass_link *l = &lp->v[lp->i];
+            const char *tid = arena_str(&lp->strs, l->target_id);
+            if (tid)
+                err = pass_remove(p, l->user_id, arena_str(&lp->strs, l->username), l, tid);
+            lp->i++;
+        }
+    }
+    if (err) {
+        sc_error_set(e, err, NULL, "resync failed while planning");
+        goto fail;
+    }
+    if ((err = pass_evaluate(p, after, nusers, e)))
+        goto fail;
+    if (p->listing == LISTING_READY || p->listing == LISTING_FAILED) {
+        p->resolve = p->ncands > 0;
+    } else if (wants_listing(p)) {
+        p->listing = LISTING_WANTED;
+        p->state = OUTBOX_STEP_LISTING;
+    } else if (scanned) {
+        p->resolve = p->ncands > 0; /* too few for a listing: looked up one by one */
+    }
+    if ((err = chunk_write(p))) {
+        sc_error_set(e, err, NULL, "cannot queue the resync's work");
+        goto fail;
+    }
+    if (scanned && p->state == OUTBOX_STEP_MORE)
+        p->state = OUTBOX_STEP_DONE;
+    *next = p->state;
+    return SC_OK;
+fail:
+    p->state = OUTBOX_STEP_DONE;
+    *next = OUTBOX_STEP_DONE;
+    return err;
+}
+
+/* ---- begin, finish ---- */
 
 void outbox_pass_free(struct outbox_pass *p)
 {
     if (!p)
         return;
-    table_free(&p->t);
-    for (size_t i = 0; i < p->ncands; i++) {
-        free(p->cands[i].user_id);
-        free(p->cands[i].username);
-        free(p->cands[i].ident);
-    }
-    free(p->cands);
-    for (size_t i = 0; i < p->nremovals; i++)
-        free(p->removals[i]);
-    free(p->removals);
-    for (size_t i = 0; i < p->ntouch; i++)
-        free(p->touches[i]);
+    free(p->users.v);
+    free(p->links.v);
+    sc_buf_free(&p->links.strs);
+    free(p->pend);
     free(p->touches);
-    free(p->touch_flags);
+    free(p->records);
+    free(p->drifts);
+    sc_buf_free(&p->strs);
+    free(p->cands);
+    sc_buf_free(&p->cand_strs);
+    free(p->held);
+    ident_map_free(&p->by_ident);
+    ident_map_free(&p->by_id);
     json_decref(p->drifted);
     free(p);
 }
 
-int outbox_pass_wants_listing(const struct outbox_pass *p)
+const struct outbox_resync_result *outbox_pass_result(const struct outbox_pass *p)
 {
-    if (p->verify)
-        return 1;
-    return p->ncands > 0 && (p->ncands >= OUTBOX_LIST_THRESHOLD || p->r->filter_ignored);
+    return &p->local;
 }
 
-enum sc_err outbox_resync_begin(struct store *st, const struct sync_rule *r,
-                                const struct directory_groups *g, int allow, int verify,
+enum sc_err outbox_resync_begin(struct store *st, const struct sync_rule *r, int allow, int verify,
                                 int64_t seq, json_t *plan, struct outbox_pass **out,
                                 struct sc_error *e)
 {
@@ -862,161 +1197,57 @@ enum sc_err outbox_resync_begin(struct store *st, const struct sync_rule *r,
     p->st = st;
     p->r = r;
     p->plan = plan;
-    p->res = &p->local;
     p->allow = allow;
     p->verify = verify;
     p->seq = seq;
     p->now = sc_clock_now_ms();
+    p->users.r = r;
+    sc_buf_init(&p->links.strs, 0);
+    sc_buf_init(&p->strs, 0);
+    sc_buf_init(&p->cand_strs, 0);
     store_events_last_seq(st, &p->events_seq); /* before any read of the pass */
-    if (plan && verify)
-        p->drifted = json_array();
-    struct stamp_scan scan = {.t = &p->t, .r = r};
-    json_t *page = NULL;
-    char *after = NULL;
-    const char *rule_id = r->rc->rule.id;
-    enum sc_err err = store_sync_link_each(st, rule_id, load_link, &p->t);
-    if (err) {
-        sc_error_set(e, err, NULL, "cannot read the rule's links");
-        goto done;
-    }
-    /* Which users changed since their link was last found in sync: a scan of row
-     * digests, no JSON. A rule whose filter tests groups evaluates everyone. */
-    if (!r->uses_groups) {
-        err = store_user_digest_each(st, stamp_user, &scan);
-        if (err) {
-            sc_error_set(e, err, NULL, "cannot read the users' digests");
-            goto done;
-        }
-        pass_clean(p, &p->t);
-    }
-    for (size_t i = 0; !r->uses_groups && !scan.many && i < scan.nchanged && !err; i++) {
-        json_t *u = NULL;
-        struct sc_error de = {0};
-        enum sc_err gerr = directory_user_get(st, scan.changed[i], &u, &de);
-        if (gerr == SC_OK)
-            err = pass_user(p, &p->t, g, u);
-        else if (gerr != SC_ERR_NOT_FOUND) /* deleted since: its link is handled below */
-            err = gerr;
-        json_decref(u);
-    }
-    if (err) {
-        sc_error_set(e, err, NULL, "resync failed while planning");
-        goto done;
-    }
-    for (; r->uses_groups || scan.many;) {
-        struct sc_error de = {0};
-        if ((err = directory_users_page(st, after, 1000, &page, &de))) {
-            *e = de;
-            goto done;
-        }
-        size_t n = json_array_size(page);
-        if (n == 0)
-            break;
-        for (size_t i = 0; i < n && !err; i++) {
-            json_t *u = json_array_get(page, i);
-            const char *uid = json_string_value(json_object_get(u, "id"));
-            struct link_entry *en = uid ? table_find(&p->t, uid, 0) : NULL;
-            if (en && en->clean)
-                continue;
-            err = pass_user(p, &p->t, g, u);
-        }
-        if (err) {
-            sc_error_set(e, err, NULL, "resync failed while planning");
-            goto done;
-        }
-        free(after);
-        after = sc_strdup(json_string_value(json_object_get(json_array_get(page, n - 1), "id")));
-        json_decref(page);
-        page = NULL;
-        if (n < 1000)
-            break;
-    }
-    /* Links whose user no longer exists. */
-    const struct connection *c = r->rc->conn;
-    for (size_t i = 0; i < p->t.cap && !err; i++) {
-        struct link_entry *en = &p->t.v[i];
-        if (!en->user_id || en->seen || !en->target_id)
-            continue;
-        if (c->remove_action != CONNECTION_REMOVE_DELETE && en->inactive)
-            continue;
-        if (!c->allow_disable) {
-            if (strcmp(en->state, SYNC_STATE_OUT_OF_SCOPE) != 0)
-                err = touch(p, en->user_id);
-            continue;
-        }
-        p->local.removals++;
-        if (plan)
-            plan_add(p, c->remove_action == CONNECTION_REMOVE_DELETE ? "deletes" : "disables",
-                     json_pack("{s:s, s:s?, s:s}", "userId", en->user_id, "username", en->username,
-                               "targetId", en->target_id));
-        else
-            err = add_removal(p, en->user_id);
-    }
-    if (err)
-        sc_error_set(e, err, NULL, "resync failed while planning");
-done:
-    json_decref(page);
-    free(after);
-    for (size_t i = 0; i < scan.nchanged; i++)
-        free(scan.changed[i]);
-    free(scan.changed);
+    struct store_sync_counts counts;
+    enum sc_err err = store_sync_link_counts(st, r->rc->rule.id, &counts);
     if (err) {
         outbox_pass_free(p);
-        return err;
+        return sc_error_set(e, err, NULL, "cannot read the rule's links");
+    }
+    p->limit = counts.linked * OUTBOX_BRAKE_PERCENT / 100;
+    if (p->limit < OUTBOX_BRAKE_MIN)
+        p->limit = OUTBOX_BRAKE_MIN;
+    p->local.limit = p->limit;
+    if (plan && verify)
+        p->drifted = json_array();
+    p->state = OUTBOX_STEP_MORE;
+    if (verify) { /* every linked account is compared with the listing */
+        p->listing = LISTING_WANTED;
+        p->state = OUTBOX_STEP_LISTING;
     }
     *out = p;
     return SC_OK;
 }
 
-enum sc_err outbox_resync_finish(struct store *st, struct outbox_pass *p, const json_t *resources,
-                                 int complete, struct outbox_resync_result *res, struct sc_error *e)
+enum sc_err outbox_resync_finish(struct outbox_pass *p, struct outbox_resync_result *res,
+                                 struct sc_error *e)
 {
-    const struct sync_rule *r = p->r;
-    const char *rule_id = r->rc->rule.id;
+    struct store *st = p->st;
+    const char *rule_id = p->r->rc->rule.id;
     json_t *plan = p->plan;
-    int in_tx = 0;
     enum sc_err err = SC_OK;
-    if (!plan) {
-        if ((err = store_begin(st))) {
-            sc_error_set(e, err, NULL, "cannot queue the resync");
-            return err;
-        }
-        in_tx = 1;
-    }
-    /* Drift repair first: it reads the links as the planning pass saw them. */
-    if (p->verify && resources)
-        err = verify_from_listing(p, resources, complete);
-    else if (p->verify && !plan)
-        /* No listing: each linked user reads its own account before it is planned. */
-        for (size_t i = 0; i < p->t.cap && !err; i++)
-            if (p->t.v[i].user_id && p->t.v[i].target_id && p->t.v[i].seen)
-                err = touch_flags(p, p->t.v[i].user_id, SYNC_ITEM_VERIFY);
-    /* Unlinked users in scope: linked from the listing, or looked up one by one. */
-    if (!err && !plan && p->ncands > 0) {
-        if (resources)
-            err = link_from_listing(p, resources, complete);
-        else
-            for (size_t i = 0; i < p->ncands && !err; i++)
-                err = touch(p, p->cands[i].user_id);
-    }
-    /* The brake. */
-    int64_t limit = p->t.linked * OUTBOX_BRAKE_PERCENT / 100;
-    if (limit < OUTBOX_BRAKE_MIN)
-        limit = OUTBOX_BRAKE_MIN;
-    p->local.limit = limit;
+    int64_t limit = p->limit;
     int braked = p->local.removals > limit && !p->allow;
     if (braked)
         p->local.held = p->local.removals;
-    if (!err && !plan) {
-        for (size_t i = 0; i < p->nremovals && !braked && !err; i++)
-            err = touch(p, p->removals[i]);
-        for (size_t i = 0; i < p->ntouch && !err; i++)
-            err = store_sync_outbox_touch(st, rule_id, p->touches[i], p->touch_flags[i],
-                                          STORE_SYNC_LANE_BULK, p->now);
-        for (size_t i = 0; i < p->t.cap && !err; i++)
-            if (p->t.v[i].user_id && p->t.v[i].record)
-                err = store_sync_link_set_source(st, rule_id, p->t.v[i].user_id, p->t.v[i].digest,
-                                                 p->t.v[i].stamp);
+    int listed = p->listing == LISTING_READY;
+    if (!plan) {
+        if ((err = store_begin(st))) {
+            sc_error_set(e, err, NULL, "cannot finish the resync");
+            return err;
+        }
+        for (size_t i = 0; i < p->nheld && !braked && !err; i++) {
+            p->local.queued++;
+            err = store_sync_outbox_touch(st, rule_id, p->held[i], 0, STORE_SYNC_LANE_BULK, p->now);
+        }
         struct store_sync_rule sr;
         if (!err)
             err = store_sync_rule_get(st, rule_id, &sr);
@@ -1025,7 +1256,7 @@ enum sc_err outbox_resync_finish(struct store *st, struct outbox_pass *p, const 
             sr.brake_limit = braked ? limit : 0;
             sr.last_resync_at = p->now;
             sr.last_sync_at = sc_clock_now_ms();
-            if (p->verify && resources) {
+            if (p->verify && listed) {
                 sr.last_verify_at = p->now;
                 sr.verify_checked = p->local.checked;
                 sr.verify_drifted = p->local.drifted;
@@ -1037,17 +1268,15 @@ enum sc_err outbox_resync_finish(struct store *st, struct outbox_pass *p, const 
         if (!err)
             err = store_sync_rule_seen(st, rule_id, p->events_seq);
         if (err) {
-            sc_error_set(e, err, NULL, "cannot queue the resync");
-            goto done;
+            store_rollback(st);
+            sc_error_set(e, err, NULL, "cannot finish the resync");
+            return err;
         }
         if ((err = store_commit(st))) {
-            in_tx = 0;
             sc_error_set(e, err, NULL, "cannot commit the resync");
-            goto done;
+            return err;
         }
-        in_tx = 0;
-    }
-    if (plan) {
+    } else {
         json_object_set_new(plan, "counts",
                             json_pack("{s:I, s:I, s:I, s:I}", "users", (json_int_t)p->local.users,
                                       "creates", (json_int_t)p->local.creates, "updates",
@@ -1063,7 +1292,7 @@ enum sc_err outbox_resync_finish(struct store *st, struct outbox_pass *p, const 
                                 json_integer((json_int_t)p->local.drifted));
             json_object_set_new(json_object_get(plan, "counts"), "checked",
                                 json_integer((json_int_t)p->local.checked));
-            if (!resources)
+            if (!listed)
                 json_object_set_new(plan, "verifyError",
                                     json_string("the target's accounts could not be read"));
         }
@@ -1073,12 +1302,9 @@ enum sc_err outbox_resync_finish(struct store *st, struct outbox_pass *p, const 
             if (!json_object_get(plan, lists[i]))
                 json_object_set_new(plan, lists[i], json_array());
     }
-done:
-    if (in_tx)
-        store_rollback(st);
-    if (!err && res)
+    if (res)
         *res = p->local;
-    return err;
+    return SC_OK;
 }
 
 enum sc_err outbox_resync(struct store *st, const struct sync_rule *r,
@@ -1088,16 +1314,24 @@ enum sc_err outbox_resync(struct store *st, const struct sync_rule *r,
 {
     struct outbox_pass *p = NULL;
     json_t *resources = NULL;
-    int complete = 0;
-    enum sc_err err = outbox_resync_begin(st, r, g, allow, verify, seq, plan, &p, e);
+    enum sc_err err = outbox_resync_begin(st, r, allow, verify, seq, plan, &p, e);
     if (err)
         return err;
-    if (list && outbox_pass_wants_listing(p) && list(list_arg, r, &resources, &complete) != SC_OK) {
-        json_decref(resources);
-        resources = NULL;
+    enum outbox_step next = OUTBOX_STEP_MORE;
+    while (!err && next != OUTBOX_STEP_DONE) {
+        if (next == OUTBOX_STEP_LISTING) {
+            int complete = 0;
+            if (list && list(list_arg, r, &resources, &complete) != SC_OK) {
+                json_decref(resources);
+                resources = NULL;
+            }
+            outbox_pass_set_listing(p, resources, complete);
+        }
+        err = outbox_pass_step(p, g, 0, &next, e);
     }
-    err = outbox_resync_finish(st, p, resources, complete, res, e);
-    json_decref(resources);
+    if (!err)
+        err = outbox_resync_finish(p, res, e);
     outbox_pass_free(p);
+    json_decref(resources);
     return err;
 }

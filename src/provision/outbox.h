@@ -2,9 +2,10 @@
  * SCIM paths parsed once, the identifier located), the evaluation of one directory user
  * against it (in scope? enabled? which flat attributes?), the projection of a target
  * account onto those attributes, and the full resync: one pass over the directory and
- * the rule's links that queues only the users whose target account must change (a
+ * the rule's links, merged in user id order a chunk at a time (its memory does not grow
+ * with the directory), that queues only the users whose target account must change (a
  * no-op resync queues nothing), links unlinked users to accounts found in one listing of
- * the target, and applies the mass-removal brake. The same pass, with dry_run, returns
+ * the target, and applies the mass-removal brake. The same pass, with a plan, returns
  * the plan instead. Runs on any thread with its own store connection. */
 #ifndef SC_PROVISION_OUTBOX_H
 #define SC_PROVISION_OUTBOX_H
@@ -54,6 +55,12 @@ void sync_rule_free(struct sync_rule *r);
  * attributes the mapping gives, without "active"). */
 enum sc_err sync_rule_eval(const struct sync_rule *r, const struct directory_groups *g,
                            const json_t *user, int *in_scope, int *enabled, json_t **desired);
+
+/* sync_rule_eval in two halves, so a user out of scope is never mapped:
+ * sync_rule_match writes *in_scope and *enabled; sync_rule_map writes *desired (new). */
+enum sc_err sync_rule_match(const struct sync_rule *r, const struct directory_groups *g,
+                            const json_t *user, int *in_scope, int *enabled);
+enum sc_err sync_rule_map(const struct sync_rule *r, const json_t *user, json_t **desired);
 
 /* The source stamp of a user for r: row_digest (store_user_digest) combined with r's
  * filter and mapping, never 0; 0 when row_digest is 0 or r's filter tests group
@@ -121,21 +128,37 @@ struct outbox_resync_result {
     int64_t drifted;   /* verify: of those, accounts that differed or were gone */
 };
 
-/* A full resync in two phases, so the engine can read the target's listing between them
- * without blocking: outbox_resync_begin plans (reads only: every user's digest and r's
- * links; it evaluates the users whose source stamp differs from the one their SYNCED or
- * PARTIALLY_SYNCED link records, notes the unlinked users in scope, the removals and the
- * users to queue); outbox_resync_finish writes, in one transaction: drift repair
- * (verify: with a listing, links whose account differs record the target's values and
- * are queued, links whose account is gone from a complete listing are unlinked and
- * queued, each with a VERIFY DRIFTED log entry; without one, every linked user is queued
- * to read its own account first), links for the unlinked users found in the listing (a
- * LINK log entry each; the others are marked absent and created directly; without a
- * listing they are looked up one by one), the queue (store_sync_outbox_touch), the
- * stamps of users found in sync, the brake (when removals pass it and allow is 0, they
- * are not queued and the rule's brake state records them; otherwise it is cleared), and
- * the end of the request numbered seq (a request made meanwhile stays pending; seq < 0
- * leaves requests alone).
+/* Users a resync pass reads per chunk (its engine runs a chunk or a few per round). */
+#define OUTBOX_CHUNK 500
+
+/* A full resync, run in chunks so that it holds neither memory that grows with the
+ * directory nor its thread for long. outbox_resync_begin starts it (reads only the
+ * number of r's linked users, the brake's base). Each outbox_pass_step then merges the
+ * next chunk of the directory's users (their row digests, in id order) with r's links
+ * (in the same order), evaluates the users whose source stamp differs from the one
+ * their SYNCED or PARTIALLY_SYNCED link records (every user when r's filter tests
+ * groups; a user out of scope is not mapped), and commits what the chunk found in one
+ * short transaction: the queue (store_sync_outbox_touch, bulk lane), the stamps of
+ * users found in sync, links for unlinked users found in the target's listing (a LINK
+ * log entry each; the others are marked absent and created directly; without a
+ * listing they are looked up one by one) and drift repair (verify: with a listing,
+ * links whose account differs record the target's values and are queued, links whose
+ * account is gone from a complete listing are unlinked and queued, each with a VERIFY
+ * DRIFTED log entry; without one, every linked user is queued to read its own account
+ * first). Links whose user no longer exists count as removals.
+ *
+ * The listing: a step answers OUTBOX_STEP_LISTING when the pass wants one listing of
+ * the target (at once for verify; else when OUTBOX_LIST_THRESHOLD unlinked users in
+ * scope were found, or one on a target that ignores filters); the unlinked users found
+ * so far wait (at most a chunk's worth past the threshold) until
+ * outbox_pass_set_listing gives it, and the steps go on.
+ *
+ * The brake: removals are counted as the pass goes; with allow they are queued at
+ * once, otherwise they are held (at most the brake's threshold of them: past it the
+ * pass is braked and holds none) and outbox_resync_finish queues them when the pass
+ * did not pass the brake, or records the brake on the rule. finish also ends the
+ * request numbered seq (a request made meanwhile stays pending; seq < 0 leaves
+ * requests alone) and records the change events the pass saw.
  *
  * With plan non-NULL nothing is written: plan (a JSON object) receives "creates",
  * "updates" (with "changes" old -> new), "disables" or "deletes", "unsynced" arrays,
@@ -143,26 +166,43 @@ struct outbox_resync_result {
  * {..., "gone": true}]). */
 struct outbox_pass;
 
-/* Phase one. *out is new (outbox_pass_free); it borrows st, r, g and plan. */
-enum sc_err outbox_resync_begin(struct store *st, const struct sync_rule *r,
-                                const struct directory_groups *g, int allow, int verify,
+/* What outbox_pass_step leaves to do. */
+enum outbox_step {
+    OUTBOX_STEP_MORE,    /* more chunks to step */
+    OUTBOX_STEP_LISTING, /* give the pass a listing (outbox_pass_set_listing), then step */
+    OUTBOX_STEP_DONE     /* every user and link seen: outbox_resync_finish */
+};
+
+/* Starts a pass. *out is new (outbox_pass_free); it borrows st, r and plan. */
+enum sc_err outbox_resync_begin(struct store *st, const struct sync_rule *r, int allow, int verify,
                                 int64_t seq, json_t *plan, struct outbox_pass **out,
                                 struct sc_error *e);
 
-/* Does the pass want one listing of the target: verify, or unlinked users in scope (at
- * least OUTBOX_LIST_THRESHOLD of them, or any when the target ignores filters)? */
-int outbox_pass_wants_listing(const struct outbox_pass *p);
+/* Steps p by one chunk of at most chunk users (0: OUTBOX_CHUNK), with the groups
+ * snapshot g (borrowed for the call; NULL when r's filter does not test groups).
+ * *next says what is left. A failed step leaves the pass unusable (free it: its
+ * request stays pending). */
+enum sc_err outbox_pass_step(struct outbox_pass *p, const struct directory_groups *g, size_t chunk,
+                             enum outbox_step *next, struct sc_error *e);
 
-/* Phase two, with the listing (borrowed; NULL when none was made or it failed;
- * complete: every account was read). */
-enum sc_err outbox_resync_finish(struct store *st, struct outbox_pass *p, const json_t *resources,
-                                 int complete, struct outbox_resync_result *res,
+/* Gives p the target's accounts after OUTBOX_STEP_LISTING: resources (borrowed until
+ * p is freed; NULL when the listing failed: the unlinked users are then looked up one
+ * by one), complete when every account was read. */
+void outbox_pass_set_listing(struct outbox_pass *p, const json_t *resources, int complete);
+
+/* Ends a pass stepped to OUTBOX_STEP_DONE: the brake, the rule's sync state, the end of
+ * its request, in one transaction (the plan's counts in plan mode). res (may be NULL)
+ * gets the figures. */
+enum sc_err outbox_resync_finish(struct outbox_pass *p, struct outbox_resync_result *res,
                                  struct sc_error *e);
+
+/* The pass's figures so far. */
+const struct outbox_resync_result *outbox_pass_result(const struct outbox_pass *p);
 
 void outbox_pass_free(struct outbox_pass *p);
 
-/* Both phases at once, with list (may be NULL) called in between when the pass wants a
- * listing; seq as outbox_resync_begin. */
+/* A whole pass on the caller's thread, with list (may be NULL) called when the pass
+ * wants a listing; seq as outbox_resync_begin. */
 enum sc_err outbox_resync(struct store *st, const struct sync_rule *r,
                           const struct directory_groups *g, int allow, int verify, int64_t seq,
                           sync_list_fn list, void *list_arg, json_t *plan,
