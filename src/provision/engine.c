@@ -692,6 +692,23 @@ static void heartbeat(struct provision_engine *eng)
 
 /* ---- the loop ---- */
 
+/* Gives the memory the allocator keeps free back to the system once the engine is idle
+ * after work (a pass, a sync), at most every ENGINE_TRIM_MS: every thread's arena, so
+ * what a large import parsed on an API thread goes back too. */
+static void trim_when_idle(struct provision_engine *eng, int busy)
+{
+    if (busy || eng->leased > 0 || eng->resyncs) {
+        eng->worked = 1;
+        return;
+    }
+    int64_t now = sc_clock_mono_ms();
+    if (!eng->worked || now - eng->trimmed_at < ENGINE_TRIM_MS)
+        return;
+    malloc_trim(0);
+    eng->worked = 0;
+    eng->trimmed_at = now;
+}
+
 static void *engine_main(void *arg)
 {
     struct provision_engine *eng = arg;
@@ -725,6 +742,7 @@ static void *engine_main(void *arg)
         finished_before = eng->nfinished;
         renew_leases(eng);
         heartbeat(eng);
+        trim_when_idle(eng, busy || ev != 0);
         int timeout = 0;
         if (!busy && !eng->finished) {
             int64_t due = next_due(eng);
@@ -772,8 +790,10 @@ enum sc_err provision_engine_start(const struct provision_engine_options *opt,
      * (a fifth of the engine's time in profiles). tcache still serves small sizes. */
     mallopt(M_MXFAST, 0);
     /* Each job builds and frees a few kilobytes of JSON: keep freed memory at the top
-     * of the heap instead of returning it and growing the heap again per batch. */
-    mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+     * of the heap instead of returning it and growing the heap again per batch (a
+     * thousand jobs in flight hold a few MiB). The threshold holds for every thread's
+     * arena: higher, each API thread that once parsed a large import kept tens of MiB. */
+    mallopt(M_TRIM_THRESHOLD, 8 * 1024 * 1024);
     mallopt(M_TOP_PAD, 4 * 1024 * 1024);
     struct provision_engine *eng = calloc(1, sizeof *eng);
     if (!eng)

@@ -54,6 +54,7 @@
 #define ENGINE_CALL_TIMEOUT 30000
 #define ENGINE_LIST_TIMEOUT 60000
 #define ENGINE_PASS_SLICE_MS 10   /* a resync pass's steps per round of the loop, at most */
+#define ENGINE_TRIM_MS 1000       /* idle memory is given back at most this often */
 #define ENGINE_PASS_RETRY_MS 1000 /* a failed pass starts again no sooner */
 
 /* ---- metrics ---- */
@@ -133,6 +134,8 @@ struct provision_engine {
     int clustered;          /* several nodes may share the database (PostgreSQL) */
     char listen[128];       /* the address this node's API serves (node list; mlock) */
     int64_t started_at;     /* wall ms */
+    int worked;             /* busy since the allocator was last trimmed */
+    int64_t trimmed_at;     /* mono ms of the last trim */
     int64_t beat_at;        /* mono ms of the last heartbeat */
     int nodes;              /* live nodes sharing the work (1 alone); limits are divided */
     int listen_fd;          /* the database's notification socket, or -1 */

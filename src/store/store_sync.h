@@ -191,8 +191,8 @@ enum sc_err store_sync_outbox_count(struct store *st, const char *rule_id, int64
 /* Deletes every item of rule_id (rule disabled or deleted). */
 enum sc_err store_sync_outbox_drop_rule(struct store *st, const char *rule_id);
 
-/* Tunes st for the engine's long scans (memory-mapped reads, a 64 MiB page cache).
- * Call once on the engine's own connection. */
+/* Tunes st for the engine's long scans (a 16 MiB page cache, no memory map). Call once
+ * on the engine's own connection. */
 enum sc_err store_sync_tune(struct store *st);
 
 /* ---- the nodes sharing the database (several `scimitar serve` on PostgreSQL) ---- */
