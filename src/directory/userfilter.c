@@ -825,10 +825,10 @@ static int eval_population(const struct uf_node *n, const char *id, const char *
     return str_test(n, s);
 }
 
-int userfilter_population_may_match(const struct userfilter *f, const char *population_id,
-                                    const char *population_name)
+int userfilter_population_match(const struct userfilter *f, const char *population_id,
+                                const char *population_name)
 {
-    return f ? eval_population(&f->root, population_id, population_name) != 0 : 0;
+    return f ? eval_population(&f->root, population_id, population_name) : 0;
 }
 
 /* ---- introspection ------------------------------------------------------------ */

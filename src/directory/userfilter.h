@@ -52,11 +52,12 @@ void userfilter_free(struct userfilter *f);
 int userfilter_match(const struct userfilter *f, const json_t *user, const char *const *groups,
                      size_t ngroups);
 
-/* Returns 0 when no user of the population with that id and name can match f (what f
- * says of them does not depend on anything else: a rule on population X leaves out
- * every user of Y without reading them), else 1. */
-int userfilter_population_may_match(const struct userfilter *f, const char *population_id,
-                                    const char *population_name);
+/* What f says of every user of the population with that id and name, from f's
+ * population conditions alone: 1 every one matches, 0 none does (a rule on population X
+ * leaves out every user of Y without reading them), -1 it depends on more (other
+ * conditions; a MATCHES test that fails counts as depending). A NULL f matches none. */
+int userfilter_population_match(const struct userfilter *f, const char *population_id,
+                                const char *population_name);
 
 /* Returns 1 when f has at least one condition on `population.name`, `population.id` or
  * `group` (an outbound rule's filter must name a population or group), else 0. */

@@ -285,17 +285,23 @@ struct pass_link {
     int inactive;
 };
 
+/* A user as the pass reads it in a page. */
+struct page_user {
+    char id[STORE_SYNC_ID_MAX];
+    uint64_t digest;
+    int scope; /* what the filter says of its population: 1 all in, 0 none, -1 depends */
+    int enabled;
+    size_t username; /* in the page's arena */
+};
+
 /* A page of users' row digests, read in id order after `after`. */
 struct user_page {
     const struct sync_rule *r;
-    struct {
-        char id[STORE_SYNC_ID_MAX];
-        uint64_t digest;
-        int maybe; /* the rule's filter may take in users of its population */
-    } * v;
+    struct page_user *v;
     size_t n, i, cap;
     int done; /* the last page was read */
     char after[STORE_SYNC_ID_MAX];
+    struct sc_buf strs;
 };
 
 /* A page of the rule's links, read in user id order after `after`. */
@@ -345,7 +351,7 @@ struct ident_map {
         char *key;
         json_t *res;
     } * h;
-    size_t cap;
+    size_t cap, n;
 };
 
 enum { LISTING_NONE, LISTING_WANTED, LISTING_READY, LISTING_FAILED };
@@ -495,7 +501,7 @@ static void ident_map_free(struct ident_map *m)
         free(m->h[i].key);
     free(m->h);
     m->h = NULL;
-    m->cap = 0;
+    m->cap = m->n = 0;
 }
 
 /* Indexes resources by field: the identifier (by_id 0) or the account id (by_id 1). */
@@ -527,6 +533,7 @@ static enum sc_err ident_map_build(const struct sync_rule *r, const json_t *reso
         }
         m->h[j].key = k;
         m->h[j].res = res;
+        m->n++;
     }
     return SC_OK;
 }
@@ -927,10 +934,16 @@ static int user_page_add(void *arg, const struct store_user_digest *u)
     struct user_page *up = arg;
     if (up->n == up->cap)
         return 1;
-    sc_strlcpy(up->v[up->n].id, u->id, sizeof up->v[up->n].id);
-    up->v[up->n].digest = u->digest;
-    up->v[up->n].maybe =
-        userfilter_population_may_match(up->r->rc->filter, u->population_id, u->population_name);
+    struct page_user *pu = &up->v[up->n];
+    enum sc_err err = SC_OK;
+    sc_strlcpy(pu->id, u->id, sizeof pu->id);
+    pu->digest = u->digest;
+    pu->scope =
+        userfilter_population_match(up->r->rc->filter, u->population_id, u->population_name);
+    pu->enabled = u->enabled;
+    pu->username = arena_put(&up->strs, u->username, &err);
+    if (err)
+        return 1;
     up->n++;
     return 0;
 }
@@ -969,6 +982,7 @@ static enum sc_err users_refill(struct pass *p, size_t chunk)
         up->cap = chunk;
     }
     up->n = up->i = 0;
+    sc_buf_reset(&up->strs);
     size_t got = 0;
     enum sc_err err = store_user_digest_page(p->st, up->after, up->cap, user_page_add, up, &got);
     if (err)
@@ -1007,12 +1021,31 @@ static enum sc_err links_refill(struct pass *p, size_t chunk)
     return SC_OK;
 }
 
+/* Does the pass know an unlinked user in scope needs no identifier: no listing will be
+ * matched against it (the listing failed, or read no account at all)? */
+static int no_identifier_needed(const struct pass *p)
+{
+    return p->listing == LISTING_FAILED ||
+           (p->listing == LISTING_READY && p->complete && p->by_ident.n == 0);
+}
+
 /* A directory user met by the merge, with its link row (or NULL): skipped when it is in
  * sync at an unchanged source stamp (only a verify looks at it), or unlinked and of a
- * population the filter leaves out (maybe 0), else kept for evaluation. */
-static enum sc_err pass_meet(struct pass *p, const char *id, uint64_t digest, int maybe,
+ * population the filter leaves out; an unlinked user of a population the filter takes
+ * in whole waits for its create without being read when no listing needs its
+ * identifier; others are kept for evaluation. */
+static enum sc_err pass_meet(struct pass *p, const struct page_user *u, const struct sc_buf *ustrs,
                              const struct pass_link *l, const struct sc_buf *lstrs)
 {
+    const char *id = u->id;
+    int maybe = u->scope != 0;
+    if (!l && u->scope == 1 && !p->plan && no_identifier_needed(p)) {
+        p->local.users++;
+        if (!u->enabled)
+            return SC_OK;
+        p->local.creates++;
+        return add_candidate(p, id, arena_str(ustrs, u->username), NULL);
+    }
     if (!maybe && (!l || !p->plan)) {
         /* out of scope whatever its other fields: nothing to read (a dry run reads a
          * linked user, to show its current name) */
@@ -1027,7 +1060,7 @@ static enum sc_err pass_meet(struct pass *p, const char *id, uint64_t digest, in
             err = touch(p, id);
         return err ? err : verify_link(p, id, l, lstrs);
     }
-    uint64_t stamp = l ? sync_rule_source(p->r, digest) : 0;
+    uint64_t stamp = l ? sync_rule_source(p->r, u->digest) : 0;
     if (l && stamp && stamp == l->source && l->target_id && !l->inactive &&
         (strcmp(l->state, SYNC_STATE_SYNCED) == 0 || strcmp(l->state, SYNC_STATE_PARTIAL) == 0)) {
         p->local.users++;
@@ -1114,10 +1147,9 @@ enum sc_err outbox_pass_step(struct outbox_pass *p, const struct directory_group
         int cmp = !hu ? 1 : !hl ? -1 : strcmp(up->v[up->i].id, lp->v[lp->i].user_id);
         items++;
         if (cmp <= 0) {
-            const char *id = up->v[up->i].id;
-            err = pass_meet(p, id, up->v[up->i].digest, up->v[up->i].maybe,
-                            cmp == 0 ? &lp->v[lp->i] : NULL, &lp->strs);
-            sc_strlcpy(p->last_user, id, sizeof p->last_user);
+            err =
+                pass_meet(p, &up->v[up->i], &up->strs, cmp == 0 ? &lp->v[lp->i] : NULL, &lp->strs);
+            sc_strlcpy(p->last_user, up->v[up->i].id, sizeof p->last_user);
             nusers++;
             up->i++;
             if (cmp == 0)
@@ -1165,6 +1197,7 @@ void outbox_pass_free(struct outbox_pass *p)
     if (!p)
         return;
     free(p->users.v);
+    sc_buf_free(&p->users.strs);
     free(p->links.v);
     sc_buf_free(&p->links.strs);
     free(p->pend);
@@ -1202,6 +1235,7 @@ enum sc_err outbox_resync_begin(struct store *st, const struct sync_rule *r, int
     p->seq = seq;
     p->now = sc_clock_now_ms();
     p->users.r = r;
+    sc_buf_init(&p->users.strs, 0);
     sc_buf_init(&p->links.strs, 0);
     sc_buf_init(&p->strs, 0);
     sc_buf_init(&p->cand_strs, 0);

@@ -592,7 +592,9 @@ static enum sc_err pg_user_digest_page(struct store *st, const char *after_id, s
         struct store_user_digest u = {.id = PQgetvalue(r, i, 0),
                                       .digest = user_row_digest(r, i),
                                       .population_id = PQgetvalue(r, i, 17),
-                                      .population_name = PQgetvalue(r, i, 18)};
+                                      .population_name = PQgetvalue(r, i, 18),
+                                      .username = PQgetvalue(r, i, 1),
+                                      .enabled = (int)pg__col_int(r, i, 16)};
         if (fn(arg, &u))
             err = SC_ERR_INTERNAL;
     }

@@ -567,6 +567,8 @@ static enum sc_err sqlite_user_digest_page(struct store *st, const char *after_i
         u.id = (const char *)sqlite3_column_text(s, 0);
         u.population_id = (const char *)sqlite3_column_text(s, 17);
         u.population_name = (const char *)sqlite3_column_text(s, 18);
+        u.username = (const char *)sqlite3_column_text(s, 1);
+        u.enabled = sqlite3_column_int(s, 16);
         if (fn(arg, &u)) {
             err = SC_ERR_INTERNAL;
             break;

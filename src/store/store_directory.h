@@ -97,9 +97,12 @@ struct store_user_digest {
     const char *id;
     uint64_t digest; /* as store_user_get_digest */
     const char *population_id, *population_name;
+    const char *username;
+    int enabled;
 };
 
-/* store_user_digest_each over one page, with each user's population: fn gets up to max
+/* store_user_digest_each over one page, with each user's population, username and
+ * enabled flag (what decides a population rule's scope): fn gets up to max
  * users whose id sorts after after_id (NULL or "": from the first), in id order; *n says
  * how many it got (fewer than max: the last page). fn must not use st; it returns
  * non-zero to stop (then SC_ERR_INTERNAL). */

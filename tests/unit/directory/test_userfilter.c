@@ -110,42 +110,43 @@ static void test_group_conditions(void **state)
     json_decref(u);
 }
 
-/* userfilter_population_may_match says "none" only where the population decides. */
-static void test_population_may_match(void **state)
+/* userfilter_population_match says "all" or "none" only where the population decides. */
+static void test_population_match(void **state)
 {
     (void)state;
     struct userfilter *f = compile(
         "{\"match\":\"ANY\",\"conditions\":["
         "{\"attribute\":\"population.name\",\"operator\":\"EQUALS\",\"value\":\"Sales\"},"
         "{\"attribute\":\"population.id\",\"operator\":\"IN\",\"value\":[\"p7\",\"p8\"]}]}");
-    assert_true(userfilter_population_may_match(f, "p1", "sales")); /* case-insensitive */
-    assert_true(userfilter_population_may_match(f, "p8", "Other"));
-    assert_false(userfilter_population_may_match(f, "p2", "Other"));
+    assert_int_equal(userfilter_population_match(f, "p1", "sales"), 1); /* case-insensitive */
+    assert_int_equal(userfilter_population_match(f, "p8", "Other"), 1);
+    assert_int_equal(userfilter_population_match(f, "p2", "Other"), 0);
     userfilter_free(f);
     /* ALL: one population condition that fails decides; one that passes does not */
     f = compile("{\"match\":\"ALL\",\"conditions\":["
                 "{\"attribute\":\"title\",\"operator\":\"EQUALS\",\"value\":\"CEO\"},"
                 "{\"attribute\":\"population.name\",\"operator\":\"STARTS_WITH\","
                 "\"value\":\"Sal\"}]}");
-    assert_false(userfilter_population_may_match(f, "p2", "Marketing"));
-    assert_true(userfilter_population_may_match(f, "p1", "Sales"));
+    assert_int_equal(userfilter_population_match(f, "p2", "Marketing"), 0);
+    assert_int_equal(userfilter_population_match(f, "p1", "Sales"), -1);
     userfilter_free(f);
-    /* ANY with another attribute: any population may match */
+    /* ANY with another attribute: one population condition that passes decides */
     f = compile("{\"match\":\"ANY\",\"conditions\":["
                 "{\"attribute\":\"population.name\",\"operator\":\"EQUALS\",\"value\":\"Sales\"},"
                 "{\"attribute\":\"group\",\"operator\":\"EQUALS\",\"value\":\"Admins\"}]}");
-    assert_true(userfilter_population_may_match(f, "p2", "Marketing"));
+    assert_int_equal(userfilter_population_match(f, "p2", "Marketing"), -1);
+    assert_int_equal(userfilter_population_match(f, "p1", "Sales"), 1);
     userfilter_free(f);
     /* NOT_EQUALS and nesting */
     f = compile("{\"match\":\"ALL\",\"conditions\":[{\"match\":\"ANY\",\"conditions\":["
                 "{\"attribute\":\"population.name\",\"operator\":\"NOT_EQUALS\","
                 "\"value\":\"Contractors\"},"
                 "{\"attribute\":\"population.id\",\"operator\":\"EQUALS\",\"value\":\"p9\"}]}]}");
-    assert_false(userfilter_population_may_match(f, "p3", "contractors"));
-    assert_true(userfilter_population_may_match(f, "p9", "Contractors"));
-    assert_true(userfilter_population_may_match(f, "p1", "Sales"));
+    assert_int_equal(userfilter_population_match(f, "p3", "contractors"), 0);
+    assert_int_equal(userfilter_population_match(f, "p9", "Contractors"), 1);
+    assert_int_equal(userfilter_population_match(f, "p1", "Sales"), 1);
     userfilter_free(f);
-    assert_false(userfilter_population_may_match(NULL, "p1", "Sales"));
+    assert_int_equal(userfilter_population_match(NULL, "p1", "Sales"), 0);
 }
 
 static void test_all_any_nesting(void **state)
@@ -590,7 +591,7 @@ int main(void)
         cmocka_unit_test(test_all_any_nesting),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_caps),
-        cmocka_unit_test(test_population_may_match),
+        cmocka_unit_test(test_population_match),
         cmocka_unit_test(test_regex_semantics),
         cmocka_unit_test(test_regex_refused),
         cmocka_unit_test(test_regex_limit),

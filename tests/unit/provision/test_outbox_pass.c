@@ -204,13 +204,33 @@ static void test_chunks_commit_as_the_pass_goes(void **state)
     assert_int_equal(res.queued, NUSERS / 2);
     assert_int_equal(queued(f), NUSERS / 2);
     assert_int_equal(res.removals, 0);
-    /* not found in a complete listing: created directly, PENDING until delivered */
-    struct store_sync_link l = {0};
-    assert_int_equal(store_sync_link_get(f->st, f->rule_id, f->ids[0], &l), SC_OK);
-    assert_string_equal(l.state, SYNC_STATE_PENDING);
-    assert_int_equal(l.absent, 1);
-    store_sync_link_clear(&l);
-    assert_int_equal(store_sync_link_get(f->st, f->rule_id, f->ids[1], &l), SC_ERR_NOT_FOUND);
+    /* not found in a complete listing: created directly, PENDING until delivered (those
+     * found before the listing and those after it, which are not read at all) */
+    for (int i = 0; i < NUSERS; i++) {
+        struct store_sync_link l = {0};
+        if (i % 2) {
+            assert_int_equal(store_sync_link_get(f->st, f->rule_id, f->ids[i], &l),
+                             SC_ERR_NOT_FOUND);
+            continue;
+        }
+        assert_int_equal(store_sync_link_get(f->st, f->rule_id, f->ids[i], &l), SC_OK);
+        assert_string_equal(l.state, SYNC_STATE_PENDING);
+        assert_int_equal(l.absent, 1);
+        assert_non_null(l.username);
+        assert_int_equal(strncmp(l.username, "user", 4), 0);
+        store_sync_link_clear(&l);
+    }
+    /* a disabled user in scope is not created */
+    json_t *patch = json_pack("{s:b}", "enabled", 0), *out = NULL;
+    struct sc_error e = {0};
+    assert_int_equal(directory_user_update(f->st, f->ids[NUSERS - 2], patch, &out, &e), SC_OK);
+    json_decref(patch);
+    json_decref(out);
+    assert_int_equal(store_sync_outbox_drop_rule(f->st, f->rule_id), SC_OK);
+    assert_int_equal(store_sync_rule_forget(f->st, f->rule_id), SC_OK);
+    run_pass(f, 0, 8, NULL, &res, NULL, NULL);
+    assert_int_equal(res.creates, NUSERS / 2 - 1);
+    assert_int_equal(queued(f), NUSERS / 2 - 1);
 }
 
 static void test_few_unlinked_users_are_looked_up_without_a_listing(void **state)

@@ -178,6 +178,9 @@ static int digest_row(void *arg, const struct store_user_digest *u)
     assert_string_equal(u->id, want);
     assert_string_equal(u->population_id, "p1");
     assert_string_equal(u->population_name, "Sales");
+    assert_true(u->enabled);
+    assert_non_null(u->username);
+    assert_true(strncasecmp(u->username, "user", 4) == 0);
     acc->digest[acc->n - 1] = u->digest;
     return 0;
 }
