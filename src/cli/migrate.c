@@ -478,8 +478,12 @@ int cli_migrate(int argc, char **argv)
     if (key.k) {
         char what[PATH_MAX + 64];
         key_describe(&key, what, sizeof what);
-        printf("Secrets: %" PRId64 " stored secret%s checked with %s.\n", secrets,
-               secrets == 1 ? " was" : "s were", what);
+        if (secrets > 0)
+            printf("Secrets: %" PRId64 " stored secret%s checked with %s.\n", secrets,
+                   secrets == 1 ? " was" : "s were", what);
+        else
+            printf("Secrets: none is stored yet; those made from now on are sealed with %s.\n",
+                   what);
         if (key.env)
             printf("Give every PostgreSQL node the same SCIMITAR_KEY:\n"
                    "  SCIMITAR_KEY=... scimitar serve --db %s\n",

@@ -206,6 +206,7 @@ class MigrateToPostgres(unittest.TestCase):
                           for m in ("POST", "PUT", "PATCH", "DELETE")},
                          {"POST": 0, "PUT": 0, "PATCH": 0, "DELETE": 0})
         self.assertEqual(after, writes_before)  # no request of any kind either
+        self.assertEqual(g.logs(), before["logs"])  # and nothing to log
 
         # later changes flow: one title, one PATCH
         g.patch_user(ids["u3"], {"title": "Director"})
