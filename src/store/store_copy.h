@@ -65,9 +65,10 @@ struct store_copy_progress {
  * rows included) and the largest copied, so new rows continue after them. progress
  * (may be NULL) is called at the start of each table, every STORE_COPY_PROGRESS_ROWS
  * rows and at its end (p borrowed during the call). src and dst must be two
- * connections. Errors: SC_ERR_DB, SC_ERR_BUSY, SC_ERR_CONFLICT (a row is already in
- * dst), SC_ERR_INVALID (a value dst refuses, or a column dst lacks), SC_ERR_NOMEM; e's
- * message names the table and what the database said. */
+ * connections. Errors: SC_ERR_CONFLICT (a row is already in dst), SC_ERR_INVALID (a
+ * value dst refuses: a foreign key, a check), SC_ERR_DB (a column dst lacks, a lost
+ * connection, ...), SC_ERR_BUSY, SC_ERR_NOMEM; e's field is "from" or "to" (the side
+ * that failed) and its message names the table (the database's words are logged). */
 enum sc_err store_copy(struct store *src, struct store *dst,
                        void (*progress)(void *arg, const struct store_copy_progress *p), void *arg,
                        struct sc_error *e);

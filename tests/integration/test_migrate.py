@@ -229,6 +229,7 @@ class MigrateToPostgres(unittest.TestCase):
         f.population(POP)
         f.user("ada", POP)
         f.connection()  # its access token sealed with the key beside the database
+        f.wait_events_handled()  # the settings: token hash, event cursor, config generation
         src = "sqlite:" + srv.db
         tmp = os.path.dirname(srv.db)
 
