@@ -426,7 +426,12 @@ int cli_migrate(int argc, char **argv)
         goto done;
     }
     int has_token = 0;
-    if ((rc = admin_token_stored(src, &has_token)) || !has_token) {
+    if ((rc = admin_token_stored(src, &has_token))) {
+        fprintf(stderr, "scimitar migrate: --from: cannot read the settings of %s (%s)\n", path,
+                sc_strerror(rc));
+        goto done;
+    }
+    if (!has_token) {
         fprintf(stderr,
                 "scimitar migrate: --from: %s holds no admin token: it is not a database "
                 "scimitar serve ran on\n",
