@@ -50,6 +50,17 @@ enum sc_err admin_token_setup(struct store *st, const char *env_token,
     return SC_OK;
 }
 
+enum sc_err admin_token_stored(struct store *st, int *stored)
+{
+    char *v = NULL;
+    enum sc_err rc = store_setting_get(st, ADMIN_TOKEN_SETTING, &v);
+    free(v);
+    if (rc && rc != SC_ERR_NOT_FOUND)
+        return rc;
+    *stored = rc == SC_OK;
+    return SC_OK;
+}
+
 int admin_token_matches(const char *hash, const char *token)
 {
     char h[ADMIN_TOKEN_HASH_SIZE];

@@ -28,6 +28,10 @@ enum sc_err admin_token_setup(struct store *st, const char *env_token,
                               char hash_out[ADMIN_TOKEN_HASH_SIZE],
                               char new_token[ADMIN_TOKEN_NEW_SIZE], struct sc_error *e);
 
+/* *stored = 1 when the database holds an admin token hash (every database `scimitar
+ * serve` has started on does), else 0. Errors: the store's. */
+enum sc_err admin_token_stored(struct store *st, int *stored);
+
 /* Returns 1 when token (NUL-terminated, from a request) hashes to hash (the hex of
  * admin_token_setup), else 0. Constant time in the hash compared. */
 int admin_token_matches(const char *hash, const char *token);

@@ -11,5 +11,6 @@ int cli_resource(int argc, char **argv); /* cli/resource.c: users, populations, 
                                             connections, rules */
 int cli_import(int argc, char **argv);   /* cli/import.c */
 int cli_logs(int argc, char **argv);     /* cli/logs.c */
+int cli_migrate(int argc, char **argv);  /* cli/migrate.c */
 
 #endif

@@ -19,6 +19,7 @@ static const struct {
     {"serve", cli_serve, "run the daemon: admin REST API, web console, provisioning engine"},
     {"target", cli_target, "run the built-in SCIM 2.0 service provider (a stand-in app)"},
     {"demo", cli_demo, "run the whole seed walkthrough on this machine"},
+    {"migrate", cli_migrate, "move a SQLite installation to PostgreSQL (--from, --to)"},
     {"users", cli_resource, "list, get, create, update, delete directory users"},
     {"populations", cli_resource, "list, get, create, update, delete populations"},
     {"groups", cli_resource, "list, get, create, update, delete groups and members"},

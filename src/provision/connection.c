@@ -870,15 +870,24 @@ done:
     return SC_OK;
 }
 
-/* Applies fn (seal or open) to every secret of a copy of doc. */
-static enum sc_err transform_secrets(const struct secrets_key *k, const json_t *doc, int seal,
-                                     json_t **out, struct sc_error *e)
+enum secrets_op {
+    SECRETS_OPEN,
+    SECRETS_SEAL,
+    SECRETS_CHECK, /* open each and forget it at once; the document stays as it was */
+};
+
+/* Applies op to every secret of a copy of doc; *n (may be NULL) gets how many it met. */
+static enum sc_err transform_secrets(const struct secrets_key *k, const json_t *doc,
+                                     enum secrets_op op, json_t **out, size_t *n,
+                                     struct sc_error *e)
 {
-    *out = NULL;
+    if (out)
+        *out = NULL;
     json_t *copy = json_deep_copy(doc);
     if (!copy)
         return sc_error_set(e, SC_ERR_NOMEM, NULL, "out of memory");
     enum sc_err rc = SC_OK;
+    size_t met = 0;
     json_t *auth = json_object_get(copy, "auth");
     json_t *headers = json_object_get(copy, "headers");
     size_t nslots = 3 + json_object_size(headers);
@@ -899,37 +908,50 @@ static enum sc_err transform_secrets(const struct secrets_key *k, const json_t *
         if (!v)
             continue;
         char *t = NULL;
-        if (seal) {
+        if (op == SECRETS_SEAL) {
             rc = secrets_seal(k, v, &t);
             if (rc)
                 sc_error_set(e, rc, NULL, "a secret cannot be encrypted");
         } else {
             rc = secrets_open(k, v, &t, e);
         }
-        if (!rc)
+        if (!rc && op != SECRETS_CHECK)
             json_object_set_new(holder, key, json_string(t));
+        if (!rc)
+            met++;
         secrets_wipe_free(t);
     }
-    if (rc) {
+    if (rc || !out)
         json_decref(copy);
-        return rc;
-    }
-    *out = copy;
-    return SC_OK;
+    else
+        *out = copy;
+    if (!rc && n)
+        *n = met;
+    return rc;
 }
 
 enum sc_err connection_seal_doc(const struct secrets_key *k, const json_t *doc, json_t **out,
                                 struct sc_error *e)
 {
-    return transform_secrets(k, doc, 1, out, e);
+    return transform_secrets(k, doc, SECRETS_SEAL, out, NULL, e);
 }
 
 enum sc_err connection_open_doc(const struct secrets_key *k, const json_t *sealed, json_t **out,
                                 struct sc_error *e)
 {
-    enum sc_err rc = transform_secrets(k, sealed, 0, out, e);
+    enum sc_err rc = transform_secrets(k, sealed, SECRETS_OPEN, out, NULL, e);
     if (!rc)
         doc_fill_defaults(*out);
+    return rc;
+}
+
+enum sc_err connection_check_sealed(const struct secrets_key *k, const json_t *sealed, size_t *n,
+                                    struct sc_error *e)
+{
+    size_t met = 0;
+    enum sc_err rc = transform_secrets(k, sealed, SECRETS_CHECK, NULL, &met, e);
+    if (!rc)
+        *n = met;
     return rc;
 }
 

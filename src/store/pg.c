@@ -189,7 +189,7 @@ static PGresult *run_once(struct pg_store *pg, const char *sql, struct pg_args *
     int n = a ? a->n : 0;
     const char *const *v = a ? a->v : NULL;
     if (!prepare)
-        return PQexec(pg->conn, sql);
+        return n ? PQexecParams(pg->conn, sql, n, NULL, v, NULL, NULL, 0) : PQexec(pg->conn, sql);
     int i = 0;
     while (i < pg->ncache && pg->cache[i] != sql)
         i++;
@@ -235,6 +235,11 @@ static PGresult *run(struct store *st, const char *sql, struct pg_args *a, int p
 PGresult *pg__run(struct store *st, const char *sql, struct pg_args *a, enum sc_err *err)
 {
     return run(st, sql, a, 1, err);
+}
+
+PGresult *pg__run_text(struct store *st, const char *sql, struct pg_args *a, enum sc_err *err)
+{
+    return run(st, sql, a, 0, err);
 }
 
 enum sc_err pg__cmd(struct store *st, const char *sql, struct pg_args *a, int64_t *rows)
@@ -608,6 +613,8 @@ const struct store_backend store__pg_backend = {
     .begin = pg_begin,
     .commit = pg_commit,
     .rollback = pg_rollback,
+    .begin_snapshot = store__pg_begin_snapshot,
+    .open_elsewhere = NULL,
     .write_probe = pg_write_probe,
     .setting_get = pg_setting_get,
     .setting_set = pg_setting_set,
@@ -619,4 +626,5 @@ const struct store_backend store__pg_backend = {
     .provision = &store__pg_provision_ops,
     .sync = &store__pg_sync_ops,
     .target = NULL,
+    .table = &store__pg_table_ops,
 };

@@ -382,6 +382,8 @@ const struct store_backend store__sqlite_backend = {
     .begin = sqlite_begin,
     .commit = sqlite_commit,
     .rollback = sqlite_rollback,
+    .begin_snapshot = store__sqlite_begin_snapshot,
+    .open_elsewhere = store__sqlite_open_elsewhere,
     .write_probe = sqlite_write_probe,
     .setting_get = sqlite_setting_get,
     .setting_set = sqlite_setting_set,
@@ -393,4 +395,5 @@ const struct store_backend store__sqlite_backend = {
     .provision = &store__sqlite_provision_ops,
     .sync = &store__sqlite_sync_ops,
     .target = &store__sqlite_target_ops,
+    .table = &store__sqlite_table_ops,
 };

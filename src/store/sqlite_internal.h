@@ -71,5 +71,11 @@ extern const struct store_directory_ops store__sqlite_directory_ops;
 extern const struct store_provision_ops store__sqlite_provision_ops;
 extern const struct store_sync_ops store__sqlite_sync_ops;
 extern const struct store_target_ops store__sqlite_target_ops;
+extern const struct store_table_ops store__sqlite_table_ops;
+
+/* The back-end's begin_snapshot and open_elsewhere (sqlite_copy.c; contracts in
+ * store_copy.h). */
+enum sc_err store__sqlite_begin_snapshot(struct store *st);
+enum sc_err store__sqlite_open_elsewhere(const char *dsn, int *elsewhere);
 
 #endif

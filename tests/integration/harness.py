@@ -177,9 +177,11 @@ def _drop_named():
 class Serve(Process):
     """`scimitar serve` on a fresh database (SQLite, or PostgreSQL with
     SCIMITAR_TEST_DB=postgresql) with a known admin token. db names an existing database
-    to reuse: a SQLite path, or the db of another Serve."""
+    to reuse: a SQLite path, or the db of another Serve. backend ("sqlite" or
+    "postgresql") chooses the back-end whatever the run's (tests that need both)."""
 
-    def __init__(self, token="test-admin-token", db=None, extra=None, env=None, port=None):
+    def __init__(self, token="test-admin-token", db=None, extra=None, env=None, port=None,
+                 backend=None):
         self.token = token
         port = port or free_port()
         e = {"SCIMITAR_ADMIN_TOKEN": token}
@@ -187,7 +189,8 @@ class Serve(Process):
         super().__init__([], port=port, env=e)
         extra = list(extra or [])
         self.pg_drop = False
-        if ON_POSTGRESQL:
+        self.on_pg = ON_POSTGRESQL if backend is None else backend == "postgresql"
+        if self.on_pg:
             cluster = pgcluster.shared()
             if db is None:
                 self.db = cluster.create_db()
@@ -220,7 +223,7 @@ class Serve(Process):
     def sql(self, query, *params):
         """Runs query (with ? placeholders) on this server's database behind its back;
         returns the rows as lists (a write is committed at once)."""
-        if ON_POSTGRESQL:
+        if self.on_pg:
             return pgcluster.shared().query(self.db, query, params)
         db = sqlite3.connect(self.db, timeout=30)
         try:

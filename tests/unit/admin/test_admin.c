@@ -37,7 +37,12 @@ static void test_token(void **state)
     struct sc_error e = {0};
 
     /* first start: a new token, shown once, stored as its hash only */
+    int stored_before = -1;
+    assert_int_equal(admin_token_stored(st, &stored_before), SC_OK);
+    assert_int_equal(stored_before, 0);
     assert_int_equal(admin_token_setup(st, NULL, hash, token, &e), SC_OK);
+    assert_int_equal(admin_token_stored(st, &stored_before), SC_OK);
+    assert_int_equal(stored_before, 1);
     assert_true(strlen(token) >= 32);
     assert_int_equal(strlen(hash), 64);
     assert_true(admin_token_matches(hash, token));
