@@ -24,7 +24,8 @@
 #   SYNC_NULL_RUNS=N                          # initial syncs into the null target
 #   SYNC_PROFILE=bench/profile-initial-sync.txt
 #                                             # perf record serve during the first null
-#                                             # run; a text summary there (data in .data)
+#                                             # run; a text summary there (the data in
+#                                             # $TMPDIR/scimitar-sync-profile.data)
 #   SYNC_RECORD=0                             # print the figures, leave README.md alone
 #   SYNC_WRK_SECONDS=10                       # length of each wrk run
 #   SCIMITAR_BIN=build/scimitar               # the binary (default build/scimitar)
