@@ -401,6 +401,18 @@ def connect(f, tgt):
 
 # ---- the runs -------------------------------------------------------------------------
 
+def diagnose(srv, tgt):
+    """What a failed run leaves to look at: whether serve and the target still run, and
+    the end of serve's output."""
+    code = srv.proc.poll() if srv.proc else None
+    say("run failed; serve %s; target %s" % (
+        "exited with %s" % code if code is not None else "still runs (pid %d, RSS %.0f MiB)"
+        % (srv.proc.pid, rss_mb(srv.proc.pid)),
+        "exited" if tgt.proc and tgt.proc.poll() is not None else "still runs"))
+    print("---- the last lines of serve's output ----")
+    print("\n".join(srv.output().splitlines()[-40:]), flush=True)
+
+
 def target_run(R, work):
     """Import, initial sync into `scimitar target`, propagation, no-op resync: one serve."""
     tgt = Target(token=TOKEN, no_delete=True).start()
@@ -486,6 +498,9 @@ def target_run(R, work):
         R["resync_s"], R["resync_cpu_s"], R["resync_requests"] = noop_resync(f, srv, sent)
         R["resync_peak_mb"] = peak_rss_mb(pid)
         R["resync_rss_mb"] = rss_mb(pid)
+    except BaseException:
+        diagnose(srv, tgt)
+        raise
     finally:
         srv.__exit__(None, None, None)
         tgt.__exit__(None, None, None)
@@ -521,6 +536,9 @@ def null_run(R, work, k):
         run["resync_s"], run["resync_cpu_s"], n = noop_resync(f, srv, req)
         run["resync_requests"] = n - 1
         R.setdefault("null_runs", []).append(run)
+    except BaseException:
+        diagnose(srv, nt)
+        raise
     finally:
         srv.__exit__(None, None, None)
         nt.stop()
