@@ -5,7 +5,8 @@ time goes to, from the call stacks of `perf script` (one line per frame, leaf fi
     the resync pass, starting jobs, moving bytes (libcurl), handling answers, flushing
     results;
   - owner: whose code runs, with libc (malloc, free, memcpy, ...) counted for the
-    library or program that called it; the kernel counted apart;
+    library or program that called it; the kernel counted apart; and the allocator's
+    share by the same owners;
   - JSON: jansson's share by entry point (dump, free, build, parse) and by the scimitar
     function that called it;
   - SQLite: its share by the scimitar function that called it;
@@ -63,6 +64,10 @@ JSON_ENTRY = [
 ]
 
 LIBC_OWN = ("libc.so", "ld-linux", "libm.so")
+# glibc's allocator, as perf names its functions (leaf frames)
+ALLOC = re.compile(r"^(_int_(malloc|free|realloc)\w*|malloc\w*|cfree\w*|free|realloc|calloc|"
+                   r"unlink_chunk\S*|tcache\w*|__(GI___)?libc_(malloc|free|realloc|calloc)|"
+                   r"__libc_(malloc|free|realloc|calloc)\w*)(@\S+)?$")
 
 
 def frames_of(block):
@@ -132,7 +137,8 @@ def table(title, counter, total, limit):
 
 
 def summarize(data, limit=0.5):
-    stage, own, json_by, json_caller, sql_by, incl = (collections.Counter() for _ in range(6))
+    stage, own, json_by, json_caller, sql_by, incl, alloc = (
+        collections.Counter() for _ in range(7))
     total = 0
     for block in samples(data):
         frames = frames_of(block[1:])
@@ -149,6 +155,8 @@ def summarize(data, limit=0.5):
         stage[st] += 1
         o = owner(frames)
         own[o] += 1
+        if ALLOC.match(frames[0][0]):
+            alloc[o] += 1
         if "libjansson" in " ".join(d for _, d in frames):
             entry = next((lab for k, lab in JSON_ENTRY if k in names), None)
             if entry is None:
@@ -172,6 +180,8 @@ def summarize(data, limit=0.5):
     text += table("by engine stage", stage, total, 0)
     text += table("by whose code runs (libc's malloc/free/memcpy counted for its caller)",
                   own, total, 0)
+    text += table("malloc and free (glibc's allocator, %.1f%% in all) by whose code called "
+                  "them" % (100.0 * sum(alloc.values()) / total), alloc, total, 0)
     text += table("JSON (jansson, with the libc calls it makes) by entry point", json_by,
                   total, limit)
     text += table("JSON (jansson, with its libc calls) by the scimitar function that called it",
