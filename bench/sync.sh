@@ -26,6 +26,8 @@
 #                                             # perf record serve during the first null
 #                                             # run; a text summary there (the data in
 #                                             # $TMPDIR/scimitar-sync-profile.data)
+#   SYNC_PROFILE_UNTIL=first                  # ... only until the engine's first create
+#   SYNC_TARGET_RUN=0                         # import, then only the null runs
 #   SYNC_RECORD=0                             # print the figures, leave README.md alone
 #   SYNC_WRK_SECONDS=10                       # length of each wrk run
 #   SCIMITAR_BIN=build/scimitar               # the binary (default build/scimitar)

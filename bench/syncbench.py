@@ -38,6 +38,9 @@ M = int(os.environ.get("SYNC_IN_RULE") or (N if N < 1000000 else N // 2))
 NULL_RUNS = int(os.environ.get("SYNC_NULL_RUNS") or (2 if M <= 200000 else 1))
 WRK_SECONDS = int(os.environ.get("SYNC_WRK_SECONDS") or 10)
 PROFILE = os.environ.get("SYNC_PROFILE", "")
+# "first": the profile stops at the engine's first create (what comes before it)
+PROFILE_UNTIL = os.environ.get("SYNC_PROFILE_UNTIL", "")
+TARGET_RUN = os.environ.get("SYNC_TARGET_RUN", "1") != "0"
 RECORD = os.environ.get("SYNC_RECORD", "1") != "0"
 SERVE_EXTRA = os.environ.get("SERVE_EXTRA", "").split()
 POP, OTHER = "Code42 Users", "Other Users"
@@ -357,6 +360,11 @@ def initial_sync(f, srv, run, during=None, profile=None):
         now = time.monotonic()
         if created and first is None:
             first = now - t0
+            if perf and PROFILE_UNTIL == "first":
+                run["profile_cpu_s"] = cpu_seconds(pid) - cpu0
+                perf.send_signal(signal.SIGINT)
+                perf.wait(timeout=300)
+                perf = None
         if created >= M:
             break
         if now - t0 > 7200:
@@ -413,28 +421,47 @@ def diagnose(srv, tgt):
     print("\n".join(srv.output().splitlines()[-40:]), flush=True)
 
 
+def directory(R, work, f):
+    """Imports the directory through f's serve, waits until the engine has handled its
+    events, and keeps a copy of the database for the null runs. Returns the rule's
+    population id."""
+    srv = f.srv
+    pop = f.population(POP)
+    f.population(OTHER)
+    pid = srv.proc.pid
+    mark("import of %d users (%d in the rule's population)" % (N, M))
+    cpu0, t0 = cpu_seconds(pid), time.monotonic()
+    import_directory(f)
+    R["import_s"] = time.monotonic() - t0
+    R["import_cpu_s"] = cpu_seconds(pid) - cpu0
+    t0 = time.monotonic()
+    f.wait_events_handled(timeout=3600)
+    R["events_s"] = time.monotonic() - t0
+    R["import_peak_mb"] = peak_rss_mb(pid)
+    R["import_rss_mb"] = rss_mb(pid)
+    R["db_mb"] = sum(os.path.getsize(srv.db + s) for s in ("", "-wal")
+                     if os.path.exists(srv.db + s)) / 2**20
+    backup_db(srv.db, os.path.join(work, "directory.db"))
+    return pop
+
+
+def directory_only(R, work):
+    """The import alone (SYNC_TARGET_RUN=0: only the null runs follow)."""
+    srv = Serve(extra=SERVE_EXTRA).start()
+    try:
+        directory(R, work, Flow(srv, None))
+    finally:
+        srv.__exit__(None, None, None)
+
+
 def target_run(R, work):
     """Import, initial sync into `scimitar target`, propagation, no-op resync: one serve."""
     tgt = Target(token=TOKEN, no_delete=True).start()
     srv = Serve(extra=SERVE_EXTRA).start()
     try:
         f = Flow(srv, tgt)
-        pop = f.population(POP)
-        f.population(OTHER)
+        pop = directory(R, work, f)
         pid = srv.proc.pid
-        mark("import of %d users (%d in the rule's population)" % (N, M))
-        cpu0, t0 = cpu_seconds(pid), time.monotonic()
-        import_directory(f)
-        R["import_s"] = time.monotonic() - t0
-        R["import_cpu_s"] = cpu_seconds(pid) - cpu0
-        t0 = time.monotonic()
-        f.wait_events_handled(timeout=3600)
-        R["events_s"] = time.monotonic() - t0
-        R["import_peak_mb"] = peak_rss_mb(pid)
-        R["import_rss_mb"] = rss_mb(pid)
-        R["db_mb"] = sum(os.path.getsize(srv.db + s) for s in ("", "-wal")
-                         if os.path.exists(srv.db + s)) / 2**20
-        backup_db(srv.db, os.path.join(work, "directory.db"))
         connect(f, tgt)
         mark("initial sync of %d users into scimitar target" % M)
         run = initial_sync(f, srv, {}, during=True)
@@ -552,15 +579,21 @@ def summarize_profile(data, out, run):
     owner, JSON, SQLite, scimitar functions), then perf report's flat profile by symbol
     (self) and with children."""
     from perfsummary import summarize
-    text = ["perf profile of `scimitar serve` during an initial sync of %d users into the "
-            "null target (bench/sync.sh with SYNC_PROFILE); %s; %s; RelWithDebInfo build." % (
-                M, time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), machine()),
-            "perf record -F 499 -g --call-graph dwarf,16384 -p <serve> over the sync: "
-            "%.1f s = %.0f users/s under perf, serve %.3f CPU-s per 1,000 users. Every "
-            "sample is of the engine thread (the HTTP threads idle). jansson's and part of "
-            "SQLite's internal functions have no symbols here (no debug packages): they "
-            "show as addresses, and are counted for their callers below." % (
-                run["sync_s"], run["rate"], run["cpu_per_1000"]), ""]
+    if "profile_cpu_s" in run:
+        window = ("from enabling the rule until the engine's first create (SYNC_PROFILE_UNTIL="
+                  "first): %.1f s, serve %.1f CPU-s; the whole sync then took %.1f s = %.0f "
+                  "users/s" % (run["first_s"], run["profile_cpu_s"], run["sync_s"],
+                               run["rate"]))
+    else:
+        window = ("over the sync: %.1f s = %.0f users/s under perf, serve %.3f CPU-s per "
+                  "1,000 users" % (run["sync_s"], run["rate"], run["cpu_per_1000"]))
+    text = ["perf profile of `scimitar serve` during an initial sync of %d users (%d in the "
+            "directory) into the null target (bench/sync.sh with SYNC_PROFILE); %s; %s; "
+            "RelWithDebInfo build." % (
+                M, N, time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), machine()),
+            "perf record -F 499 -g --call-graph dwarf,16384 -p <serve> %s. jansson's and "
+            "part of SQLite's internal functions have no symbols here (no debug packages): "
+            "they show as addresses, and are counted for their callers below." % window, ""]
     text += [summarize(data).rstrip(), ""]
     for title, args in [("perf report: by symbol (self), >= 0.7%",
                          ["--no-children", "--sort", "dso,symbol"]),
@@ -581,13 +614,17 @@ def main():
     R = {"load_before": os.getloadavg()[0], "started": time.gmtime()}
     work = tempfile.mkdtemp(prefix="scimitar-syncbench-")
     try:
-        mark("wrk: scimitar target's POST capacity (before)")
-        R["wrk_target"] = [target_capacity()]
+        if TARGET_RUN:
+            mark("wrk: scimitar target's POST capacity (before)")
+            R["wrk_target"] = [target_capacity()]
         mark("wrk: the null target's POST capacity (before)")
         R["wrk_null"] = [null_capacity()]
-        target_run(R, work)
-        mark("wrk: scimitar target's POST capacity (after)")
-        R["wrk_target"].append(target_capacity())
+        if TARGET_RUN:
+            target_run(R, work)
+            mark("wrk: scimitar target's POST capacity (after)")
+            R["wrk_target"].append(target_capacity())
+        else:
+            directory_only(R, work)
         for k in range(NULL_RUNS):
             null_run(R, work, k)
         mark("wrk: the null target's POST capacity (after)")
@@ -613,13 +650,15 @@ def fmt_during(run):
 
 
 def report(R):
-    tcap = statistics.mean(r[0] for r in R["wrk_target"])
     ncap = statistics.mean(r[0] for r in R["wrk_null"])
-    t = R["target_run"]
+    t = R.get("target_run")
     nulls = R.get("null_runs", [])
-    big = N >= 1000000
-    title = "Sync at a million users" if big else "Sync"
+    title = "Sync at a million users" if N >= 1000000 else "Sync"
     loads = ", ".join("%.1f" % load for _, load in LOADS)
+    env = "".join("%s=%s " % (k, os.environ[k]) for k in (
+        "SYNC_USERS", "SYNC_IN_RULE", "SYNC_NULL_RUNS", "SYNC_TARGET_RUN", "SYNC_PROFILE",
+        "SYNC_PROFILE_UNTIL", "SYNC_WRK_SECONDS") if os.environ.get(k) and not (
+            k == "SYNC_USERS" and N == 100000))
     lines = [
         "## " + title,
         "",
@@ -639,23 +678,26 @@ def report(R):
         "`%sbash bench/sync.sh` (%s, %d users in the directory, %d in the rule's population); "
         "%s; `scimitar serve %s`. Load average (1 min) at each phase: %s (the machine is "
         "shared: compare figures of the same run)." % (
-            "SYNC_USERS=%d " % N if N != 100000 else "",
-            time.strftime("%Y-%m-%d %H:%M UTC", R["started"]), N, M, machine(),
+            env, time.strftime("%Y-%m-%d %H:%M UTC", R["started"]), N, M, machine(),
             " ".join(SERVE_EXTRA) or "(default: --durability full)", loads),
         "",
         "| figure | value | goal |",
         "|---|---|---|",
-        "| `scimitar target` POST capacity (wrk -t1 -c16, %d s, before / after) | %s POSTs/s "
-        "| |" % (WRK_SECONDS, " / ".join("%.0f" % r[0] for r in R["wrk_target"])),
-        "| initial sync into `scimitar target` | %d users in %.1f s = **%.0f users/s** "
-        "(%d requests, %d of them POSTs; first create after %.1f s; all committed after %.1f s) "
-        "| |" % (M, t["sync_s"], t["rate"], t["requests"], t["posts"], t["first_s"] or 0,
-            t["committed_s"]),
-        "| engine / target capacity | **%.2f** | >= 0.8 |" % (t["rate"] / tcap),
-        "| serve CPU per 1,000 users (target run) | %.3f s | |" % t["cpu_per_1000"],
-        "| null target (nginx) POST capacity (wrk -t1 -c16, before / after) | %s POSTs/s | |"
-        % " / ".join("%.0f" % r[0] for r in R["wrk_null"]),
     ]
+    if t:
+        tcap = statistics.mean(r[0] for r in R["wrk_target"])
+        lines += [
+            "| `scimitar target` POST capacity (wrk -t1 -c16, %d s, before / after) | %s "
+            "POSTs/s | |" % (WRK_SECONDS, " / ".join("%.0f" % r[0] for r in R["wrk_target"])),
+            "| initial sync into `scimitar target` | %d users in %.1f s = **%.0f users/s** "
+            "(%d requests, %d of them POSTs; first create after %.1f s; all committed after "
+            "%.1f s) | |" % (M, t["sync_s"], t["rate"], t["requests"], t["posts"],
+                             t["first_s"] or 0, t["committed_s"]),
+            "| engine / target capacity | **%.2f** | >= 0.8 |" % (t["rate"] / tcap),
+            "| serve CPU per 1,000 users (target run) | %.3f s | |" % t["cpu_per_1000"],
+        ]
+    lines.append("| null target (nginx) POST capacity (wrk -t1 -c16, before / after) | %s "
+                 "POSTs/s | |" % " / ".join("%.0f" % r[0] for r in R["wrk_null"]))
     for k, n in enumerate(nulls):
         lines.append(
             "| initial sync into the null target, run %d%s | %d users in %.1f s = **%.0f "
@@ -668,23 +710,27 @@ def report(R):
         lines.append("| serve peak RSS (null run %d: sync alone, fresh serve) | %.0f MiB "
                      "(%.0f MiB before the sync) | |" % (k + 1, n["peak_mb"],
                                                          n["rss_before_mb"]))
-    lines += [
-        "| serve peak RSS, target run (VmHWM: after import / after the sync / after "
-        "propagation / after the resync) | %.0f / %.0f / %.0f / %.0f MiB | < 200 MiB |" % (
-            R["import_peak_mb"], t["peak_mb"], R["prop_peak_mb"], R["resync_peak_mb"]),
-        "| propagation, idle (200 changes) | p50 %.1f ms, p99 %.1f ms (max %.1f ms) "
-        "| p99 < 20 ms |" % (R["idle_p50"], R["idle_p99"], R["idle_slow"][-1]),
-        "| propagation under %.0f changes/s (200 changes) | p50 %.1f ms, p99 %.1f ms (%d "
-        "over 100 ms; max %.1f ms; %d full resyncs ran during the idle and loaded phases) "
-        "| p99 < 100 ms |" % (
-            R["load_rate"], R["load_p50"], R["load_p99"], R["load_over_100"],
-            R["load_slow"][-1], R["prop_resyncs"]),
-        "| propagation of single changes made during the initial sync of %d users | %s "
-        "| < 250 ms |" % (M, fmt_during(t)),
-        "| no-op full resync of %d users (scimitar target) | %.2f s, serve %.2f CPU-s, "
-        "%d requests | < 5 s at 1,000,000, 0 |" % (
-            N, R["resync_s"], R["resync_cpu_s"], R["resync_requests"]),
-    ]
+    if t:
+        lines += [
+            "| serve peak RSS, target run (VmHWM: after import / after the sync / after "
+            "propagation / after the resync) | %.0f / %.0f / %.0f / %.0f MiB | < 200 MiB |" % (
+                R["import_peak_mb"], t["peak_mb"], R["prop_peak_mb"], R["resync_peak_mb"]),
+            "| propagation, idle (200 changes) | p50 %.1f ms, p99 %.1f ms (max %.1f ms) "
+            "| p99 < 20 ms |" % (R["idle_p50"], R["idle_p99"], R["idle_slow"][-1]),
+            "| propagation under %.0f changes/s (200 changes) | p50 %.1f ms, p99 %.1f ms (%d "
+            "over 100 ms; max %.1f ms; %d full resyncs ran during the idle and loaded phases) "
+            "| p99 < 100 ms |" % (
+                R["load_rate"], R["load_p50"], R["load_p99"], R["load_over_100"],
+                R["load_slow"][-1], R["prop_resyncs"]),
+            "| propagation of single changes made during the initial sync of %d users | %s "
+            "| < 250 ms |" % (M, fmt_during(t)),
+            "| no-op full resync of %d users (scimitar target) | %.2f s, serve %.2f CPU-s, "
+            "%d requests | < 5 s at 1,000,000, 0 |" % (
+                N, R["resync_s"], R["resync_cpu_s"], R["resync_requests"]),
+        ]
+    else:
+        lines.append("| serve peak RSS through the import (VmHWM) | %.0f MiB | < 200 MiB |"
+                     % R["import_peak_mb"])
     for k, n in enumerate(nulls):
         lines.append("| no-op full resync of %d users (null run %d) | %.2f s, serve %.2f CPU-s, "
                      "%d requests | |" % (N, k + 1, n["resync_s"], n["resync_cpu_s"],
