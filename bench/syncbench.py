@@ -275,10 +275,13 @@ def target_title(conn, name):
     return res[0].get("title")
 
 
-def one_change(cli, poll, uid, name, want, interval, limit=900):
-    """Changes one user's title; ms until a GET on the target shows it."""
+def one_change(cli, poll, uid, name, want, interval, limit=900, api=None):
+    """Changes one user's title; ms until a GET on the target shows it. Appends the ms
+    the API call itself took (its answer) to api when given."""
     t0 = time.monotonic()
     assert cli.patch(uid, {"title": want}) == 200
+    if api is not None:
+        api.append((time.monotonic() - t0) * 1000)
     while target_title(poll, name) != want:
         if time.monotonic() - t0 > limit:
             raise AssertionError("the change of %s to %r never arrived" % (name, want))
@@ -286,13 +289,14 @@ def one_change(cli, poll, uid, name, want, interval, limit=900):
     return (time.monotonic() - t0) * 1000
 
 
-def latencies(f, ids, names, samples, tag):
+def latencies(f, ids, names, samples, tag, api=None):
     """Times single title changes from the API call until the target shows them (ms),
-    polling the target every 2 ms over a keep-alive connection."""
+    polling the target every 2 ms over a keep-alive connection; the API calls' own ms
+    go to api when given."""
     cli = KeepAlive(f.srv)
     poll = http.client.HTTPConnection("127.0.0.1", f.tgt.port, timeout=30)
     return [one_change(cli, poll, ids[names[k % len(names)]], names[k % len(names)],
-                       "%s %d" % (tag, k), 0.002) for k in range(samples)]
+                       "%s %d" % (tag, k), 0.002, api=api) for k in range(samples)]
 
 
 def pct(xs, p):
@@ -474,7 +478,8 @@ def target_run(R, work):
         names = sorted(ids)
         resyncs0 = f.resyncs_total()
         mark("propagation, idle")
-        idle = latencies(f, ids, names[:100], 200, "idle")
+        idle_api, load_api, bg_api = [], [], []
+        idle = latencies(f, ids, names[:100], 200, "idle", idle_api)
         R["idle_p50"], R["idle_p99"] = pct(idle, 50), pct(idle, 99)
 
         # Background load: 500 changes/s on other users, paced, over keep-alive.
@@ -489,7 +494,9 @@ def target_run(R, work):
             start, k = time.monotonic(), 0
             while not stop.is_set():
                 name = bg[(k * workers + worker) % len(bg)]
+                t1 = time.monotonic()
                 cli.patch(ids[name], {"nickname": "load%d" % k})
+                bg_api.append((time.monotonic() - t1) * 1000)
                 sent[0] += 1
                 k += 1
                 delay = start + k / rate - time.monotonic()
@@ -500,12 +507,18 @@ def target_run(R, work):
         for t in threads:
             t.start()
         time.sleep(2)
-        loaded = latencies(f, ids, names[:100], 200, "loaded")
+        loaded = latencies(f, ids, names[:100], 200, "loaded", load_api)
         stop.set()
         for t in threads:
             t.join()
         R["load_rate"] = sent[0] / (time.monotonic() - lt0)
         R["load_p50"], R["load_p99"] = pct(loaded, 50), pct(loaded, 99)
+        R["api"] = {"idle": (pct(idle_api, 50), pct(idle_api, 99)),
+                    "loaded": (pct(load_api, 50), pct(load_api, 99)),
+                    "background": (pct(bg_api, 50), pct(bg_api, 99), max(bg_api or [0]))}
+        say("API call (PATCH /api/v1/users/{id}) p50/p99 ms: idle %.1f/%.1f, measured "
+            "changes under load %.1f/%.1f, the load's own %.1f/%.1f (max %.0f)" % (
+                R["api"]["idle"] + R["api"]["loaded"] + R["api"]["background"]))
         R["idle_slow"] = sorted(idle)[-5:]
         R["load_slow"] = sorted(loaded)[-5:]
         R["load_over_100"] = sum(1 for x in loaded if x > 100)
@@ -722,6 +735,10 @@ def report(R):
             "| p99 < 100 ms |" % (
                 R["load_rate"], R["load_p50"], R["load_p99"], R["load_over_100"],
                 R["load_slow"][-1], R["prop_resyncs"]),
+            "| of which the API call (PATCH /api/v1/users/{id} until its answer) | idle p50 "
+            "%.1f / p99 %.1f ms; under load p50 %.1f / p99 %.1f ms (the load's own calls: "
+            "p50 %.1f / p99 %.1f ms, max %.0f ms) | |" % (
+                R["api"]["idle"] + R["api"]["loaded"] + R["api"]["background"]),
             "| propagation of single changes made during the initial sync of %d users | %s "
             "| < 250 ms |" % (M, fmt_during(t)),
             "| no-op full resync of %d users (scimitar target) | %.2f s, serve %.2f CPU-s, "
