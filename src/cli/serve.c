@@ -214,6 +214,8 @@ int cli_serve(int argc, char **argv)
         goto done;
     if (store_pool_new(dsn, &pool, &e)) {
         fprintf(stderr, "scimitar serve: %s\n", e.message);
+        if (e.code == SC_ERR_UNSUPPORTED) /* a schema newer than this binary, ... */
+            status = 2;
         goto done;
     }
     struct store *st = store_pool_acquire(pool);

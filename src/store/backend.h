@@ -260,6 +260,12 @@ extern const struct store_backend store__pg_backend;
  * starting with a digit), the only names the table operations put into SQL. */
 int store__ident_ok(const char *s);
 
+/* Sets e to the refusal to run on a schema newer than this binary: component's version
+ * in the database (found) is above the last migration this binary has (known). Returns
+ * SC_ERR_UNSUPPORTED (field "db"); the message names the component and both versions. */
+enum sc_err store__schema_too_new(const char *component, long long found, long long known,
+                                  struct sc_error *e);
+
 /* The durability set by store_set_durability. */
 enum store_durability store__durability(void);
 

@@ -384,7 +384,7 @@ static int schema_current(struct store *st)
         int found = 0;
         for (int row = 0; row < PQntuples(r); row++)
             if (strcmp(PQgetvalue(r, row, 0), c->name) == 0)
-                found = pg__col_int(r, row, 1) >= c->migrations[c->count - 1].version;
+                found = pg__col_int(r, row, 1) == c->migrations[c->count - 1].version;
         current = found;
     }
     PQclear(r);
@@ -402,6 +402,8 @@ static enum sc_err migrate_component(struct store *st, const struct pg_component
         return sc_error_set(e, err, "db", "cannot read the schema version of %s", c->name);
     int64_t current = PQntuples(r) ? pg__col_int(r, 0, 0) : 0;
     PQclear(r);
+    if (c->count > 0 && current > c->migrations[c->count - 1].version)
+        return store__schema_too_new(c->name, current, c->migrations[c->count - 1].version, e);
     for (int i = 0; i < c->count; i++) {
         const struct pg_migration *m = &c->migrations[i];
         if (m->version <= current)

@@ -132,6 +132,8 @@ static enum sc_err migrate_component(struct store *st, const struct store_compon
     if (sqlite3_step(q) == SQLITE_ROW)
         current = sqlite3_column_int(q, 0);
     sqlite3_finalize(q);
+    if (c->count > 0 && current > c->migrations[c->count - 1].version)
+        return store__schema_too_new(c->name, current, c->migrations[c->count - 1].version, e);
     for (int i = 0; i < c->count; i++) {
         const struct store_migration *m = &c->migrations[i];
         if (m->version <= current)

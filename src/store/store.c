@@ -898,3 +898,13 @@ enum sc_err store_target_each(struct store *st,
         return SC_ERR_UNSUPPORTED;
     return st->be->target->each(st, fn, arg);
 }
+
+enum sc_err store__schema_too_new(const char *component, long long found, long long known,
+                                  struct sc_error *e)
+{
+    return sc_error_set(e, SC_ERR_UNSUPPORTED, "db",
+                        "the database was written by a newer scimitar: its schema of %s is at "
+                        "version %lld, this binary knows up to version %lld; run the newer "
+                        "scimitar (or restore a backup taken before the upgrade)",
+                        component, found, known);
+}
