@@ -4,7 +4,11 @@
 #ifndef SC_CLI_COMMANDS_H
 #define SC_CLI_COMMANDS_H
 
-int cli_serve(int argc, char **argv);    /* cli/serve.c */
+int cli_serve(int argc, char **argv);  /* cli/serve.c */
+int cli_config(int argc, char **argv); /* cli/config.c: config check */
+/* serve's settings from the same arguments (--config PATH, flags) checked and printed
+ * instead of starting: 0 valid, 2 not (errors on stderr). cli/serve.c */
+int cli_serve_check(int argc, char **argv);
 int cli_target(int argc, char **argv);   /* cli/target.c */
 int cli_demo(int argc, char **argv);     /* cli/demo.c */
 int cli_resource(int argc, char **argv); /* cli/resource.c: users, populations, groups,

@@ -17,6 +17,7 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"serve", cli_serve, "run the daemon: admin REST API, web console, provisioning engine"},
+    {"config", cli_config, "check a configuration file: `config check --config PATH`"},
     {"target", cli_target, "run the built-in SCIM 2.0 service provider (a stand-in app)"},
     {"demo", cli_demo, "run the whole seed walkthrough on this machine"},
     {"migrate", cli_migrate, "move a SQLite installation to PostgreSQL (--from, --to)"},
