@@ -157,10 +157,14 @@ static int serve_args_build(int argc, char **argv, struct serve_args *a)
 {
     const char *path = NULL;
     for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+        /* --config, or a prefix of it getopt takes for it (--conf) */
+        size_t n = strcspn(argv[i], "=");
+        if (n < 3 || strncmp(argv[i], "--config", n) != 0)
+            continue;
+        if (argv[i][n] == '=')
+            path = argv[i] + n + 1;
+        else if (i + 1 < argc)
             path = argv[++i];
-        else if (strncmp(argv[i], "--config=", 9) == 0)
-            path = argv[i] + 9;
     }
     struct sc_conf *conf = NULL;
     struct sc_error e = {0};

@@ -66,9 +66,11 @@ class ConfigFileTest(unittest.TestCase):
     def test_flag_overrides_file(self):
         file_port, self.port = free_port(), free_port()
         path = self.conf(file_port)
-        srv = self.serve(["--config", path, "--listen", "127.0.0.1:%d" % self.port])
+        srv = self.serve(["--conf=" + path, "--listen", "127.0.0.1:%d" % self.port])
         self.assertEqual(http("GET", srv.base + "/healthz")[0], 200)
         self.assertIn("port=%d" % self.port, srv.output())
+        # the rest came from the file (getopt's --conf for --config too)
+        self.assertTrue(os.path.exists(os.path.join(self.dir, "my data.db")))
 
     def test_errors_name_file_and_line(self):
         port = free_port()
