@@ -78,7 +78,8 @@ enum sc_err admin_token_setup(struct store *st, const char *env_token,
                                 "SCIMITAR_ADMIN_TOKEN must be at least %d characters long",
                                 ADMIN_TOKEN_MIN);
         sc_sha256_hex(env_token, hash);
-        if ((rc = store_initial(st, hash, env_token, e)))
+        /* no prefix kept of a chosen token: it may be short enough for one to matter */
+        if ((rc = store_initial(st, hash, NULL, e)))
             return rc;
         sc_strlcpy(hash_out, hash, ADMIN_TOKEN_HASH_SIZE);
         return SC_OK;

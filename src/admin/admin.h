@@ -28,11 +28,11 @@ struct store;
 /* Makes sure the database holds an admin token and writes the hash of the token named
  * "initial" (when there is one) into hash_out. A chosen token (env_token,
  * SCIMITAR_ADMIN_TOKEN; NULL or "" for none) becomes the token "initial" (made again
- * when it was revoked). Without one the stored tokens are kept; a database of an older
- * version, whose one token hash is in the settings, gets it as the token "initial"; when
- * no token is stored at all, a new random token is made, stored as "initial", and
- * written into new_token for the caller to show once (it is nowhere else); new_token[0]
- * is '\0' otherwise.
+ * when it was revoked; no prefix of it is kept). Without one the stored tokens are kept;
+ * a database of an older version, whose one token hash is in the settings, gets it as
+ * the token "initial"; when no token is stored at all, a new random token is made,
+ * stored as "initial", and written into new_token for the caller to show once (it is
+ * nowhere else); new_token[0] is '\0' otherwise.
  * Errors: SC_ERR_INVALID (env_token shorter than ADMIN_TOKEN_MIN characters; field
  * "SCIMITAR_ADMIN_TOKEN"), SC_ERR_DB and the store's other codes, SC_ERR_INTERNAL (no
  * random bytes). */
