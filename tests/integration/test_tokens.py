@@ -187,6 +187,20 @@ class OpenAPITest(unittest.TestCase):
                 self.assertIn(name, doc["components"]["schemas"])
 
 
+class DocsTest(unittest.TestCase):
+    def test_every_route_is_in_docs_api_md(self):
+        import os
+        with open(os.path.join(os.path.dirname(__file__), "..", "..", "docs", "api.md"),
+                  encoding="utf-8") as f:
+            doc = f.read()
+        rows = {}
+        for m in re.finditer(r"(?m)^\| ([A-Z, ]+) \| (/\S+) \|", doc):
+            rows.setdefault(m.group(2), set()).update(x.strip() for x in m.group(1).split(","))
+        for method, path in srv_routes():
+            self.assertIn(method, rows.get(path, set()), "%s %s is not in docs/api.md's routes"
+                          % (method, path))
+
+
 def srv_routes():
     import subprocess
     from harness import BIN
