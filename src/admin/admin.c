@@ -36,13 +36,14 @@ static enum sc_err store_initial(struct store *st, const char *hash, const char 
 {
     struct store_admin_token t;
     token_row(&t, ADMIN_TOKEN_INITIAL, hash, token, sc_clock_now_ms());
-    enum sc_err rc = store_setting_set(st, ADMIN_TOKEN_SETTING, hash);
-    if (!rc)
-        rc = store_admin_token_put_named(st, &t);
+    enum sc_err rc = store_admin_token_put_named(st, &t);
+    if (!rc) /* what admin_token_stored (scimitar migrate) looks for */
+        rc = store_setting_set(st, ADMIN_TOKEN_SETTING, hash);
     memset(&t, 0, sizeof t);
-    if (rc == SC_ERR_CONFLICT)
-        return sc_error_set(e, rc, "SCIMITAR_ADMIN_TOKEN",
-                            "SCIMITAR_ADMIN_TOKEN is the token of another admin token's name");
+    if (rc == SC_ERR_CONFLICT) /* a configuration mistake: said as one */
+        return sc_error_set(e, SC_ERR_INVALID, "SCIMITAR_ADMIN_TOKEN",
+                            "SCIMITAR_ADMIN_TOKEN is already the token of another named admin "
+                            "token: choose another one");
     if (rc)
         return sc_error_set(e, rc, NULL, "the admin token cannot be stored");
     return SC_OK;

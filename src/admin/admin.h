@@ -33,9 +33,9 @@ struct store;
  * the token "initial"; when no token is stored at all, a new random token is made,
  * stored as "initial", and written into new_token for the caller to show once (it is
  * nowhere else); new_token[0] is '\0' otherwise.
- * Errors: SC_ERR_INVALID (env_token shorter than ADMIN_TOKEN_MIN characters; field
- * "SCIMITAR_ADMIN_TOKEN"), SC_ERR_DB and the store's other codes, SC_ERR_INTERNAL (no
- * random bytes). */
+ * Errors: SC_ERR_INVALID (env_token shorter than ADMIN_TOKEN_MIN characters, or the
+ * token of another named admin token; field "SCIMITAR_ADMIN_TOKEN"), SC_ERR_DB and the store's
+ * other codes, SC_ERR_INTERNAL (no random bytes). */
 enum sc_err admin_token_setup(struct store *st, const char *env_token,
                               char hash_out[ADMIN_TOKEN_HASH_SIZE],
                               char new_token[ADMIN_TOKEN_NEW_SIZE], struct sc_error *e);

@@ -73,7 +73,8 @@ static enum sc_err pg_token_put_named(struct store *st, const struct store_admin
                    "INSERT INTO admin_tokens(" TOKEN_COLUMNS ") VALUES($1, $2, $3, $4, $5, $6, $7)"
                    " ON CONFLICT(name) DO UPDATE SET prefix = excluded.prefix,"
                    " hash = excluded.hash, created_at = excluded.created_at,"
-                   " last_used_at = NULL, expires_at = excluded.expires_at",
+                   " last_used_at = NULL, expires_at = excluded.expires_at"
+                   " WHERE admin_tokens.hash <> excluded.hash",
                    &a, NULL);
 }
 

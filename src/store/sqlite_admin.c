@@ -78,7 +78,8 @@ static enum sc_err sqlite_token_put_named(struct store *st, const struct store_a
                            ") VALUES(?, ?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET"
                            " prefix = excluded.prefix, hash = excluded.hash,"
                            " created_at = excluded.created_at, last_used_at = NULL,"
-                           " expires_at = excluded.expires_at");
+                           " expires_at = excluded.expires_at"
+                           " WHERE admin_tokens.hash <> excluded.hash");
     if (!s)
         return SC_ERR_DB;
     bind_token(s, t);

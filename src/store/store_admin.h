@@ -29,8 +29,9 @@ struct store_admin_token {
  * taken), SC_ERR_DB, SC_ERR_BUSY. */
 enum sc_err store_admin_token_insert(struct store *st, const struct store_admin_token *t);
 
-/* Stores t under t->name: a token of that name gets t's hash, prefix, creation and
- * expiry times (its id stays, its last use is forgotten); otherwise t is inserted.
+/* Stores t under t->name: a token of that name with another hash gets t's hash, prefix,
+ * creation and expiry times (its id stays, its last use is forgotten); one with t's hash
+ * is left as it is; otherwise t is inserted.
  * Errors: SC_ERR_CONFLICT (t's hash belongs to another token), SC_ERR_DB, SC_ERR_BUSY. */
 enum sc_err store_admin_token_put_named(struct store *st, const struct store_admin_token *t);
 

@@ -177,6 +177,10 @@ static void test_named_tokens(void **state)
     /* the environment's token comes back as "initial" at the next start */
     assert_int_equal(admin_token_setup(st, "a-chosen-admin-token", hash, none, &e), SC_OK);
     assert_int_equal(admin_token_check(st, "a-chosen-admin-token", now), ADMIN_AUTH_OK);
+    /* the environment's token may not be another named token's */
+    assert_int_equal(admin_token_setup(st, token, hash, none, &e), SC_ERR_INVALID);
+    assert_string_equal(e.field, "SCIMITAR_ADMIN_TOKEN");
+    assert_int_equal(admin_token_check(st, "a-chosen-admin-token", now), ADMIN_AUTH_OK);
     assert_int_equal(admin_token_revoke(st, id, &e), SC_OK);
     assert_int_equal(admin_token_check(st, token, now), ADMIN_AUTH_UNKNOWN);
 }

@@ -95,6 +95,14 @@ static void test_tokens_put_named(void **state)
     struct store_admin_token a = token(ID_A, "initial", 'a', 1000);
     assert_int_equal(store_admin_token_put_named(st, &a), SC_OK);
     assert_int_equal(store_admin_token_touch(st, ID_A, 5000, 60000), SC_OK);
+    /* the same hash again (a restart with the same token): nothing changes */
+    struct store_admin_token same = token(ID_C, "initial", 'a', 6000);
+    assert_int_equal(store_admin_token_put_named(st, &same), SC_OK);
+    struct store_admin_token got;
+    assert_int_equal(store_admin_token_find_hash(st, a.hash, &got), SC_OK);
+    assert_string_equal(got.id, ID_A);
+    assert_int_equal(got.created_at, 1000);
+    assert_int_equal(got.last_used_at, 5000);
     /* the same name again: a new hash under the old id, the last use forgotten */
     struct store_admin_token again = token(ID_B, "initial", 'b', 7000);
     assert_int_equal(store_admin_token_put_named(st, &again), SC_OK);
