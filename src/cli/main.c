@@ -26,6 +26,7 @@ static const struct {
     {"groups", cli_resource, "list, get, create, update, delete groups and members"},
     {"connections", cli_resource, "manage provisioning connections; `connections test ID`"},
     {"rules", cli_resource, "manage provisioning rules; resync, status, filter, mappings"},
+    {"tokens", cli_resource, "create, list, revoke named admin tokens"},
     {"import", cli_import, "bulk load users from FILE.csv or FILE.json (JSON lines)"},
     {"logs", cli_logs, "show the provisioning log"},
 };

@@ -10,6 +10,7 @@
 #include "base/err.h"
 #include "base/id.h"
 #include "store/store.h"
+#include "store/store_admin.h"
 #include "store/store_copy.h"
 #include "store/store_directory.h"
 #include "store/store_events.h"
@@ -30,7 +31,8 @@ struct store {
 
 /* One table per component: each field has the contract of the store_* function of the
  * same name (store_events.h, store_directory.h, store_provision.h, store_sync.h without
- * its "sync_" prefix, store_target.h without its "target_" prefix). */
+ * its "sync_" prefix, store_admin.h without its "admin_" prefix, store_target.h without its
+ * "target_" prefix). */
 struct store_events_ops {
     enum sc_err (*event_append)(struct store *st, const char *kind, const char *object_id,
                                 const char *detail);
@@ -179,6 +181,16 @@ struct store_target_ops {
                         void *arg);
 };
 
+struct store_admin_ops {
+    enum sc_err (*token_insert)(struct store *st, const struct store_admin_token *t);
+    enum sc_err (*token_put_named)(struct store *st, const struct store_admin_token *t);
+    enum sc_err (*token_find_hash)(struct store *st, const char *hash,
+                                   struct store_admin_token *out);
+    enum sc_err (*token_list)(struct store *st, struct store_admin_token **out, size_t *n);
+    enum sc_err (*token_delete)(struct store *st, const char *id, int *last);
+    enum sc_err (*token_touch)(struct store *st, const char *id, int64_t now, int64_t min_age_ms);
+};
+
 /* Raw rows of the schema's tables, for store_copy (store_copy.c). Table, order and
  * column names are identifiers from store_copy.c's table list or from the database's own
  * schema, never input; a back-end still refuses a column name that is not made of
@@ -250,6 +262,7 @@ struct store_backend {
     const struct store_sync_ops *sync;
     const struct store_target_ops *target; /* NULL: the back-end does not hold the target */
     const struct store_table_ops *table;
+    const struct store_admin_ops *admin; /* store_admin.h: the named admin tokens */
 };
 
 /* The back-ends: SQLite (sqlite.c) and PostgreSQL (pg.c). */

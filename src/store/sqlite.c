@@ -19,8 +19,8 @@ static const struct store_migration core_migrations[] = {
 const struct store_component store__core_schema = {"core", core_migrations, 1};
 
 static const struct store_component *const components[] = {
-    &store__core_schema,      &store__events_schema, &store__directory_schema,
-    &store__provision_schema, &store__sync_schema,   &store__target_schema,
+    &store__core_schema, &store__events_schema, &store__directory_schema, &store__provision_schema,
+    &store__sync_schema, &store__target_schema, &store__admin_schema,
 };
 
 /* Records a failure that means writes fail (full disk, I/O error, read-only, corrupt or
@@ -398,4 +398,5 @@ const struct store_backend store__sqlite_backend = {
     .sync = &store__sqlite_sync_ops,
     .target = &store__sqlite_target_ops,
     .table = &store__sqlite_table_ops,
+    .admin = &store__sqlite_admin_ops,
 };

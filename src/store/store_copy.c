@@ -35,6 +35,7 @@ static const struct copy_table {
     {"sync_connections", "connection sync states", "connection_id", NULL},
     {"sync_nodes", "nodes", "id", NULL},
     {"sync_log", "log entries", "id", "id"},
+    {"admin_tokens", "admin tokens", "id", NULL},
 };
 #define NTABLES (sizeof tables / sizeof tables[0])
 
