@@ -585,8 +585,15 @@ fail:
  * for long while leased; leases are renewed anyway). */
 static int conn_budget(const struct conn_state *cs)
 {
-    /* with Bulk, a request carries up to bulk_ops jobs' writes */
-    int cap = cs->bulk_ops ? ENGINE_BULK_LEASED : ENGINE_CONN_LEASED;
+    int cap = ENGINE_CONN_LEASED;
+    if (cs->bulk_ops) {
+        /* with Bulk, a request carries up to bulk_ops jobs' writes: a whole number of
+         * full requests, at least four of them in flight */
+        int per = ENGINE_CONN_LEASED / cs->bulk_ops;
+        cap = (per > 4 ? per : 4) * cs->bulk_ops;
+        if (cap > ENGINE_BULK_LEASED)
+            cap = ENGINE_BULK_LEASED / cs->bulk_ops * cs->bulk_ops;
+    }
     if (cs->rate > 0) {
         double r = cs->rate * 4 * (cs->bulk_ops ? cs->bulk_ops : 1);
         if (r < 8)

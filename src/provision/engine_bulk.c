@@ -177,6 +177,8 @@ static void on_bulk(void *arg, const struct http_multi_result *res)
         b->next->prev = b->prev;
     engine__metrics_bulk(eng, b->n);
     long st = res->status;
+    SC_DEBUG("engine.bulk_answered", "connection=%s ops=%zu status=%ld ms=%.1f", cs->id, b->n, st,
+             res->total_ms);
     json_t *body = NULL;
     struct scim_bulk_result *results = NULL;
     size_t nres = 0;
@@ -314,6 +316,8 @@ void engine__bulk_send(struct provision_engine *eng, struct conn_state *cs, stru
         goto done;
     }
     cs->inflight++;
+    SC_DEBUG("engine.bulk_sent", "connection=%s ops=%zu bytes=%zu inflight=%d", cs->id, b->n, len,
+             cs->inflight);
     b->next = eng->bulks;
     if (eng->bulks)
         eng->bulks->prev = b;

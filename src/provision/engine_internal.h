@@ -48,16 +48,16 @@
     10000 /* a node not seen for this long is dead: its work is                                    \
              taken back */
 #define ENGINE_GEN_CHECK_MS                                                                        \
-    200                     /* how often a node looks for configuration another                    \
-                               node saw change */
-#define ENGINE_BULK_OPS 250 /* most operations in one Bulk request (and the target's max) */
-#define ENGINE_BULK_DEFAULT_OPS                                                                    \
-    100 /* when the target offers Bulk without saying                                              \
-           maxOperations */
-#define ENGINE_BULK_LEASED                                                                         \
-    1024                           /* jobs at once for a connection that uses Bulk (several        \
-                                      requests of ENGINE_BULK_OPS in flight) */
-#define ENGINE_BULK_TIMEOUT 120000 /* a whole Bulk request */
+    200 /* how often a node looks for configuration another                                        \
+           node saw change */
+/* SCIM Bulk (engine_bulk.c): at most ENGINE_BULK_OPS operations per request (fewer when
+ * the target says so; ENGINE_BULK_DEFAULT_OPS when it offers Bulk without a
+ * maxOperations), up to ENGINE_BULK_LEASED jobs for a connection that uses it (four
+ * full requests in flight), ENGINE_BULK_TIMEOUT ms for a whole request. */
+#define ENGINE_BULK_OPS 250
+#define ENGINE_BULK_DEFAULT_OPS 100
+#define ENGINE_BULK_LEASED 1024
+#define ENGINE_BULK_TIMEOUT 120000
 #define ENGINE_TOKEN_TIMEOUT 15000
 #define ENGINE_CALL_TIMEOUT 30000
 #define ENGINE_LIST_TIMEOUT 60000
