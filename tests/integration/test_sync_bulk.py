@@ -92,6 +92,28 @@ class ScimitarTargetBulk(unittest.TestCase):
         all_synced(f, n)
         self.assertGreaterEqual(bulk_stats(f)["requests"], before)
 
+    def test_a_change_overtakes_a_bulk_initial_sync(self):
+        # 2 requests/s of 10 operations each: the initial sync of 300 users takes ~15 s
+        tgt = started(self, Target(token="t", extra=["--bulk-max-operations", "10"]))
+        srv = started(self, Serve())
+        f = Flow(srv, tgt)
+        n = 300
+        names = ["l%04d" % i for i in range(n)]
+        initial_sync(f, names, preferences={"maxRequestsPerSecond": 2})
+        wait_until(lambda: f.target_count() >= 20, timeout=WAIT, interval=0.05,
+                   what="the initial sync under way")
+        last = names[-1]  # the last user the initial sync would create
+        f.patch_user(f.user_id(last), {"title": "Live"})
+        f.wait_target(last, lambda u: u is not None and u.get("title") == "Live")
+        # it arrived while most of the initial sync was still to come
+        self.assertLess(f.target_count(), n // 2)
+        f.wait_target_count(n, timeout=WAIT_LONG)
+        all_synced(f, n, timeout=WAIT)
+        b = bulk_stats(f)
+        self.assertEqual(b["largest"], 10)
+        self.assertGreaterEqual(b["operations"], n - 1)  # the creates, in Bulk requests
+        self.assertEqual(f.target_user(last)["title"], "Live")
+
     def test_use_bulk_false_sends_each_write_alone(self):
         tgt = started(self, Target(token="t"))
         srv = started(self, Serve())
