@@ -14,7 +14,8 @@
  *     or a 2xx that is not a BulkResponse) or an answer that lacks some operation: the
  *     connection stops using Bulk (learnt in its capabilities, with the reason, until a
  *     Test Connection finds Bulk offered again) and the calls left go alone, as the
- *     same attempt.
+ *     same attempt (after a 2xx the target may have run them: a create looks the
+ *     account up first).
  *   - Any other failure (no answer, 5xx, 429, 401, 403): each job takes it as its own
  *     call's failure (retry with back-off; an uncertain create is looked up first).
  *   - Look-ups and reads always go alone; so does a write that would not fit the payload
@@ -95,15 +96,13 @@ static int bulk_add(struct bulk *b, struct scim_bulk_writer *w, struct call *cal
     return rc;
 }
 
-/* Sends the calls of b that are left alone (each marked so), through the queue. */
-static void bulk_requeue(struct provision_engine *eng, struct call **calls, size_t n)
+/* Sends the calls of b left (not NULL) alone; maybe_done: the target may have run them. */
+static void bulk_requeue(struct provision_engine *eng, struct call **calls, size_t n,
+                         int maybe_done)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (!calls[i])
-            continue;
-        calls[i]->single = 1;
-        engine__dispatch(eng, calls[i]);
-    }
+    for (size_t i = 0; i < n; i++)
+        if (calls[i])
+            engine__job_alone(eng, (struct job *)calls[i], maybe_done);
 }
 
 /* The connection's target does not take Bulk requests as sent: learnt, and the
@@ -191,7 +190,7 @@ static void on_bulk(void *arg, const struct http_multi_result *res)
             snprintf(why, sizeof why, "POST /Bulk answered %ld with %s", st,
                      se.detail[0] ? se.detail : "an answer that cannot be read");
             bulk_refused(eng, cs, st, why);
-            bulk_requeue(eng, b->calls, b->n);
+            bulk_requeue(eng, b->calls, b->n, 1);
             goto done;
         }
     } else if (refusal(st)) {
@@ -201,7 +200,7 @@ static void on_bulk(void *arg, const struct http_multi_result *res)
                               res->body.len < 400 ? res->body.len : 400, words, sizeof words);
         snprintf(why, sizeof why, "POST /Bulk answered %ld%s%s", st, words[0] ? ": " : "", words);
         bulk_refused(eng, cs, st, why);
-        bulk_requeue(eng, b->calls, b->n);
+        bulk_requeue(eng, b->calls, b->n, 0);
         goto done;
     } else {
         /* the request failed as a whole: each job as if its own call had */
@@ -214,7 +213,7 @@ static void on_bulk(void *arg, const struct http_multi_result *res)
     const char **ids = calloc(b->n, sizeof *ids);
     if (!idx || !ids) {
         free(ids);
-        bulk_requeue(eng, b->calls, b->n);
+        bulk_requeue(eng, b->calls, b->n, 1);
         goto done;
     }
     for (size_t i = 0; i < b->n; i++)
@@ -241,7 +240,7 @@ static void on_bulk(void *arg, const struct http_multi_result *res)
         b->calls[i] = NULL;
     }
     if (missing)
-        bulk_requeue(eng, b->calls, b->n);
+        bulk_requeue(eng, b->calls, b->n, 1);
 done:
     free(idx);
     free(results);

@@ -284,6 +284,11 @@ int engine__job_is_write(const struct job *j);
  * reference to another operation, RFC 7644 §3.7.2). */
 int engine__job_write(struct job *j, const char **method, struct sc_buf *path, const json_t **body);
 
+/* Sends j's call alone after a Bulk request could not carry it (its next write may go
+ * in a Bulk request again). maybe_done: the target may have run it (it answered 2xx
+ * without this operation's outcome), so a create looks the account up first. */
+void engine__job_alone(struct provision_engine *eng, struct job *j, int maybe_done);
+
 /* Hands j the answer to its call, as on_response does but without the in-flight count
  * (a Bulk request holds the connection's slot): one operation's outcome of a Bulk
  * request, or (whole) the Bulk request's failure as a whole, which its texts then name

@@ -1261,6 +1261,19 @@ void engine__job_answer(struct provision_engine *eng, struct job *j,
     j->in_bulk = 0;
 }
 
+void engine__job_alone(struct provision_engine *eng, struct job *j, int maybe_done)
+{
+    j->call.single = 1;
+    if (maybe_done && j->op.action == PLANNER_CREATE) {
+        /* the account may exist now: look it up before creating it */
+        j->uncertain = 1;
+        planner_op_clear(&j->op);
+        job_step(j);
+        return;
+    }
+    engine__dispatch(eng, &j->call);
+}
+
 /* ---- sending ---- */
 
 int engine__job_is_write(const struct job *j)
