@@ -117,8 +117,7 @@ def main():
         "connection's `useBulk` on and off, alternating, and measures the target's own",
         "capacity for single POSTs of the same kind of user with wrk (1 thread, 16",
         "connections, 10 s, bench/post-users.lua). CPU from /proc/PID/stat. `BULK_USERS`,",
-        "`ROUNDS`,",
-        "`SCIMITAR_BIN`, `TARGET_EXTRA` change it.",
+        "`ROUNDS`, `SCIMITAR_BIN`, `TARGET_EXTRA` change it.",
         "",
         "`bash bench/bulk.sh` (%s, %d users, %d rounds, `%s`); %s. Load average %.1f "
         "before, %.1f after (other work shared the machine)." % (
