@@ -226,6 +226,8 @@ static const struct field_def connection_fields[] = {
      "at most N requests per second to the target (0 = no limit)"},
     {"max-concurrency", NULL, "preferences.maxConcurrency", FK_INT,
      "at most N requests in flight to the target (0 = no limit)"},
+    {"use-bulk", "no-use-bulk", "preferences.useBulk", FK_BOOL,
+     "send writes in SCIM Bulk requests where the target offers\nBulk (default yes)"},
     {"header", NULL, "headers", FK_HEADER,
      "a custom HTTP header sent to the target (repeatable;\nthe value is secret)"},
     {NULL, NULL, NULL, 0, NULL},

@@ -35,7 +35,7 @@ static const char *const method_names[] = {
 
 json_t *connection_doc_defaults(void)
 {
-    return json_pack(
+    json_t *d = json_pack(
         "{s:s, s:s, s:b,"
         " s:{s:s, s:s, s:s, s:s},"
         " s:{s:s, s:n, s:s, s:n, s:n, s:n, s:n, s:n, s:n, s:s},"
@@ -48,6 +48,12 @@ json_t *connection_doc_defaults(void)
         "userFilterExpression", "username Eq \"%s\"", "userIdentifier", "userName", "removeAction",
         "DISABLE", "allowCreate", 1, "allowUpdate", 1, "allowDisable", 1, "updateMethod", "PATCH",
         "maxRequestsPerSecond", (json_int_t)0, "maxConcurrency", (json_int_t)0, "headers");
+    /* SCIM Bulk for writes where the target offers it */
+    if (d && json_object_set_new(json_object_get(d, "preferences"), "useBulk", json_true())) {
+        json_decref(d);
+        return NULL;
+    }
+    return d;
 }
 
 static void doc_fill_defaults(json_t *doc);
@@ -602,11 +608,17 @@ enum sc_err connection_doc_merge(const json_t *current, const json_t *input, jso
         "method",   "accessToken", "typeHeader",   "username", "password",
         "tokenUrl", "clientId",    "clientSecret", "scope",    "tokenEndpointAuthMethod",
         NULL};
-    static const char *const pref_keys[] = {"userFilterExpression", "userIdentifier",
-                                            "removeAction",         "allowCreate",
-                                            "allowUpdate",          "allowDisable",
-                                            "updateMethod",         "maxRequestsPerSecond",
-                                            "maxConcurrency",       NULL};
+    static const char *const pref_keys[] = {"userFilterExpression",
+                                            "userIdentifier",
+                                            "removeAction",
+                                            "allowCreate",
+                                            "allowUpdate",
+                                            "allowDisable",
+                                            "updateMethod",
+                                            "maxRequestsPerSecond",
+                                            "maxConcurrency",
+                                            "useBulk",
+                                            NULL};
     enum sc_err rc = SC_OK;
     json_t *defaults = connection_doc_defaults();
     json_t *doc = current ? json_deep_copy(current) : json_deep_copy(defaults);
@@ -835,6 +847,7 @@ enum sc_err connection_from_doc(const json_t *doc, const char *id, struct connec
         um && strcmp(um, "PUT") == 0 ? CONNECTION_UPDATE_PUT : CONNECTION_UPDATE_PATCH;
     c->max_requests_per_second = json_integer_value(json_object_get(pref, "maxRequestsPerSecond"));
     c->max_concurrency = json_integer_value(json_object_get(pref, "maxConcurrency"));
+    c->use_bulk = !json_is_false(json_object_get(pref, "useBulk"));
     json_t *headers = json_object_get(doc, "headers");
     size_t nh = json_object_size(headers);
     if (nh) {

@@ -92,6 +92,7 @@ struct connection {
     enum connection_update_method update_method;
     int64_t max_requests_per_second; /* 0 = no limit */
     int64_t max_concurrency;         /* 0 = no limit */
+    int use_bulk; /* SCIM Bulk may carry writes where the target offers it ("useBulk") */
     struct connection_header *headers;
     size_t nheaders;
     int64_t created_at, updated_at; /* ms since the epoch */

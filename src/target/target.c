@@ -89,9 +89,12 @@ static void stats(struct target *t, struct http_response *res)
     char started[32];
     sc_clock_format_iso8601(t->started_ms, started, sizeof started);
     res->content_type = "application/json";
+    json_t *bulk =
+        json_pack("{s:I, s:I, s:I}", "requests", (json_int_t)t->bulk_requests, "operations",
+                  (json_int_t)t->bulk_operations, "largest", (json_int_t)t->bulk_largest);
     http_response_json(res, 200,
-                       json_pack("{s:o, s:I, s:I, s:I, s:s}", "requests", req, "users",
-                                 (json_int_t)users, "groups", (json_int_t)groups, "faults",
+                       json_pack("{s:o, s:o, s:I, s:I, s:I, s:s}", "requests", req, "bulk", bulk,
+                                 "users", (json_int_t)users, "groups", (json_int_t)groups, "faults",
                                  (json_int_t)t->faulted, "startedAt", started));
 }
 
