@@ -137,6 +137,7 @@ class DebianPackageTest(unittest.TestCase):
             unit = f.read()
         self.assertIn("ExecStart=/usr/bin/scimitar serve --config " + CONF, unit)
         self.assertIn("Type=notify", unit)
+        self.assertTrue(os.path.isfile("/usr/share/man/man8/scimitar.8.gz"))
 
         # nothing enabled, nothing started
         self.assertEqual(glob.glob("/etc/systemd/system/*.wants/scimitar.service"), [])
