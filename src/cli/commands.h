@@ -16,5 +16,7 @@ int cli_resource(int argc, char **argv); /* cli/resource.c: users, populations, 
 int cli_import(int argc, char **argv);   /* cli/import.c */
 int cli_logs(int argc, char **argv);     /* cli/logs.c */
 int cli_migrate(int argc, char **argv);  /* cli/migrate.c */
+int cli_backup(int argc, char **argv);   /* cli/backup.c */
+int cli_restore(int argc, char **argv);  /* cli/backup.c */
 
 #endif

@@ -21,6 +21,8 @@ static const struct {
     {"target", cli_target, "run the built-in SCIM 2.0 service provider (a stand-in app)"},
     {"demo", cli_demo, "run the whole seed walkthrough on this machine"},
     {"migrate", cli_migrate, "move a SQLite installation to PostgreSQL (--from, --to)"},
+    {"backup", cli_backup, "copy the SQLite database to PATH while serve runs"},
+    {"restore", cli_restore, "put a backup back: restore PATH --db sqlite:PATH"},
     {"users", cli_resource, "list, get, create, update, delete directory users"},
     {"populations", cli_resource, "list, get, create, update, delete populations"},
     {"groups", cli_resource, "list, get, create, update, delete groups and members"},

@@ -25,6 +25,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef SCIMITAR_HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
 
 static void serve_usage(FILE *out)
 {
@@ -70,6 +73,21 @@ static void serve_usage(FILE *out)
             "The first start creates an admin token and prints it once; only its hash is\n"
             "stored. SCIMITAR_ADMIN_TOKEN sets the token instead. SCIMITAR_LOG sets the log\n"
             "level (debug, info, warn, error).\n");
+}
+
+/* Tells the service manager (systemd's Type=notify, through NOTIFY_SOCKET) how serve
+ * stands: "READY=1" once the engine runs and the server accepts requests, "STOPPING=1"
+ * when a stop signal came. Without NOTIFY_SOCKET, or in a build without libsystemd, it
+ * does nothing. */
+static void serve_notify(const char *state)
+{
+#ifdef SCIMITAR_HAVE_SYSTEMD
+    int rc = sd_notify(0, state);
+    if (rc < 0)
+        SC_WARN("serve.notify_failed", "state=%s errno=%d", state, -rc);
+#else
+    (void)state;
+#endif
 }
 
 /* Makes sure the database holds an admin token hash; prints a new token once. */
@@ -593,9 +611,11 @@ static int serve_main(int argc, char **argv, char **origin, int check)
     store_dsn_redact(dsn, shown, sizeof shown);
     SC_INFO("serve.listening", "url=http://%s port=%u db=%s", listen, http_server_port(server),
             shown);
+    serve_notify("READY=1");
     int sig = 0;
     sigwait(&stop_signals, &sig);
     SC_INFO("serve.stopping", "signal=%d", sig);
+    serve_notify("STOPPING=1");
     status = 0;
 done:
     http_server_stop(server);

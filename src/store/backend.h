@@ -246,6 +246,9 @@ struct store_backend {
     enum sc_err (*begin_snapshot)(struct store *st);
     /* store_open_elsewhere for a DSN of this back-end; NULL when it cannot tell. */
     enum sc_err (*open_elsewhere)(const char *dsn, int *elsewhere);
+    /* store_backup and store_restore for a DSN of this back-end; NULL when it has none. */
+    enum sc_err (*backup)(const char *dsn, const char *path, struct sc_error *e);
+    enum sc_err (*restore)(const char *from, const char *dsn, int replace, struct sc_error *e);
     /* The write probe of store_write_check: records a failure with store__health_fail. */
     void (*write_probe)(struct store *st);
     enum sc_err (*setting_get)(struct store *st, const char *key, char **out);

@@ -79,5 +79,8 @@ extern const struct store_admin_ops store__sqlite_admin_ops;
  * store_copy.h). */
 enum sc_err store__sqlite_begin_snapshot(struct store *st);
 enum sc_err store__sqlite_open_elsewhere(const char *dsn, int *elsewhere);
+enum sc_err store__sqlite_backup(const char *dsn, const char *path, struct sc_error *e);
+enum sc_err store__sqlite_restore(const char *from, const char *dsn, int replace,
+                                  struct sc_error *e);
 
 #endif

@@ -69,6 +69,44 @@ enum sc_err store_open_elsewhere(const char *dsn, int *elsewhere)
     return store__sqlite_backend.open_elsewhere(dsn, elsewhere);
 }
 
+/* Checks that dsn names a SQLite database file; SC_OK or the error that says why. */
+static enum sc_err file_database(const char *dsn, const char *what, struct sc_error *e)
+{
+    if (store_dsn_is_postgresql(dsn))
+        return sc_error_set(e, SC_ERR_UNSUPPORTED, "db",
+                            "a PostgreSQL database is %s with %s (docs/operations.md, Backups)",
+                            what, strcmp(what, "backed up") == 0 ? "pg_dump" : "pg_restore");
+    if (strncmp(dsn, "sqlite:", 7) != 0 || !dsn[7] || strncmp(dsn + 7, "file:", 5) == 0 ||
+        strcmp(dsn + 7, ":memory:") == 0)
+        return sc_error_set(e, SC_ERR_INVALID, "db", "the database must be sqlite:PATH");
+    return SC_OK;
+}
+
+enum sc_err store_backup(const char *dsn, const char *path, struct sc_error *e)
+{
+    if (!dsn || !path || !*path)
+        return sc_error_set(e, SC_ERR_INVALID, "path", "a backup path is required");
+    enum sc_err err = file_database(dsn, "backed up", e);
+    return err ? err : store__sqlite_backend.backup(dsn, path, e);
+}
+
+enum sc_err store_restore(const char *from, const char *dsn, int replace, struct sc_error *e)
+{
+    if (!from || !*from)
+        return sc_error_set(e, SC_ERR_INVALID, "from", "a backup path is required");
+    enum sc_err err = file_database(dsn ? dsn : "", "restored", e);
+    if (err)
+        return err;
+    int elsewhere = 0;
+    err = store_open_elsewhere(dsn, &elsewhere);
+    if (err)
+        return sc_error_set(e, err, "db", "cannot tell whether %s is in use", dsn + 7);
+    if (elsewhere)
+        return sc_error_set(e, SC_ERR_CONFLICT, "db",
+                            "another process has %s open: stop scimitar serve first", dsn + 7);
+    return store__sqlite_backend.restore(from, dsn, replace, e);
+}
+
 enum sc_err store_copy_count(struct store *st,
                              void (*fn)(void *arg, const char *table, const char *label,
                                         int64_t rows),

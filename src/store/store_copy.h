@@ -32,6 +32,27 @@ enum sc_err store_begin_snapshot(struct store *st);
  * tell), SC_ERR_IO (the lock cannot be read). */
 enum sc_err store_open_elsewhere(const char *dsn, int *elsewhere);
 
+/* Writes a consistent copy of the SQLite database of dsn to path while other processes
+ * (a running serve) go on writing it: SQLite's online backup API copies every page in
+ * one read transaction. The source is opened read-only (no migration runs) and must be
+ * a scimitar database. The copy is written to a new file beside path (mode 0600), synced,
+ * and renamed over path; a failure leaves path as it was. The secrets key is not in the
+ * copy. Errors: SC_ERR_UNSUPPORTED (PostgreSQL: pg_dump), SC_ERR_INVALID (not a file
+ * database, not a scimitar database; e->field "db"), SC_ERR_NOT_FOUND (no such file),
+ * SC_ERR_BUSY (a writer held the database too long), SC_ERR_IO, SC_ERR_DB; the message
+ * names the file. */
+enum sc_err store_backup(const char *dsn, const char *path, struct sc_error *e);
+
+/* Copies the backup at from (a file store_backup wrote, or any scimitar SQLite
+ * database) into the SQLite database of dsn, page by page through a connection to the
+ * destination. Refused while another process has the destination open, and when it
+ * already holds a database unless replace is non-zero. The destination and its -wal
+ * and -shm end with mode 0600. Errors: SC_ERR_UNSUPPORTED (PostgreSQL: pg_restore),
+ * SC_ERR_INVALID (from is not a scimitar database, e->field "from"; dsn not a file
+ * database, "db"), SC_ERR_NOT_FOUND (no file at from), SC_ERR_CONFLICT (the destination
+ * is in use or holds a database; "db"), SC_ERR_IO, SC_ERR_DB. */
+enum sc_err store_restore(const char *from, const char *dsn, int replace, struct sc_error *e);
+
 /* Calls fn once per table the copy covers, in copy order, with the table's name, a
  * label for people ("users", "log entries", ...; static) and its number of rows.
  * Inside a snapshot or a transaction the counts are those it sees. Errors: SC_ERR_DB. */
