@@ -172,9 +172,13 @@ void provision_engine_metrics(struct provision_engine *eng, struct sc_buf *out)
                       m->rule_id, cum, m->rule_id, m->lat_sum, m->rule_id, m->lat_count);
     }
     sc_buf_printf(out,
-                  "# TYPE scimitar_sync_events_total counter\nscimitar_sync_events_total %" PRIu64
-                  "\n# TYPE scimitar_sync_resyncs_total counter\nscimitar_sync_resyncs_total "
-                  "%" PRIu64 "\n# TYPE scimitar_sync_requests_total counter\n"
+                  "# HELP scimitar_sync_events_total Directory change events the engine "
+                  "handled.\n# TYPE scimitar_sync_events_total counter\nscimitar_sync_events_total "
+                  "%" PRIu64 "\n# HELP scimitar_sync_resyncs_total Full resync passes "
+                  "finished.\n# TYPE scimitar_sync_resyncs_total counter\n"
+                  "scimitar_sync_resyncs_total %" PRIu64
+                  "\n# HELP scimitar_sync_requests_total SCIM requests sent to targets.\n"
+                  "# TYPE scimitar_sync_requests_total counter\n"
                   "scimitar_sync_requests_total %" PRIu64
                   "\n# HELP scimitar_sync_bulk_requests_total SCIM Bulk requests sent (each "
                   "counts once in scimitar_sync_requests_total).\n"
@@ -183,7 +187,9 @@ void provision_engine_metrics(struct provision_engine *eng, struct sc_buf *out)
                   "\n# HELP scimitar_sync_bulk_operations_total Operations carried by SCIM Bulk "
                   "requests.\n# TYPE scimitar_sync_bulk_operations_total counter\n"
                   "scimitar_sync_bulk_operations_total %" PRIu64
-                  "\n# TYPE scimitar_sync_outbox_pending gauge\nscimitar_sync_outbox_pending "
+                  "\n# HELP scimitar_sync_outbox_pending Users waiting for delivery, all rules "
+                  "(read once a second).\n# TYPE scimitar_sync_outbox_pending gauge\n"
+                  "scimitar_sync_outbox_pending "
                   "%" PRId64 "\n# HELP scimitar_cluster_nodes Live nodes sharing the engine's "
                   "work (this node's view; connection limits are divided by it).\n"
                   "# TYPE scimitar_cluster_nodes gauge\nscimitar_cluster_nodes %d\n",
