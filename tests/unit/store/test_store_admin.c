@@ -17,24 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static struct storetest *current;
-
-static int setup(void **state)
-{
-    if (!(current = storetest_open()))
-        return -1;
-    *state = current->st;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    storetest_close(current);
-    current = NULL;
-    return 0;
-}
-
 static struct store_admin_token token(const char *id, const char *name, char hashc, int64_t created)
 {
     struct store_admin_token t = {0};
@@ -170,10 +152,13 @@ static void test_tokens_delete_keeps_last(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_tokens_insert_find_list, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tokens_put_named, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tokens_touch_interval, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tokens_delete_keeps_last, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tokens_insert_find_list, storetest_setup,
+                                        storetest_teardown),
+        cmocka_unit_test_setup_teardown(test_tokens_put_named, storetest_setup, storetest_teardown),
+        cmocka_unit_test_setup_teardown(test_tokens_touch_interval, storetest_setup,
+                                        storetest_teardown),
+        cmocka_unit_test_setup_teardown(test_tokens_delete_keeps_last, storetest_setup,
+                                        storetest_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
