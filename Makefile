@@ -9,12 +9,20 @@
 #                 directory of src/ (not part of `make test`; see docs/testing.md)
 #   make format   rewrite the sources with clang-format
 #   make fuzz     build the libFuzzer targets with clang (needs clang, libclang-rt-14-dev)
+#   make install  build/ with PREFIX (default /usr/local), installed under DESTDIR: the
+#                 binary, scimitar(8), the systemd unit, the example configuration
+#   make uninstall  remove what `make install` put there (an existing configuration stays)
+#   make deb      the Debian package, built by dpkg-buildpackage into build-deb/
 
 JOBS ?= $(shell nproc)
 CTEST_ARGS ?=
 SOURCES = $(shell git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'tests/*.h' 2>/dev/null)
 
-.PHONY: all build deps test-deps test unit asan coverage format format-check demo fuzz bench clean
+.PHONY: all build deps test-deps test unit asan coverage format format-check demo fuzz bench clean \
+	install uninstall deb
+
+PREFIX ?= /usr/local
+DESTDIR ?=
 
 all: build
 
@@ -74,5 +82,19 @@ fuzz:
 bench: build
 	bash bench/import.sh
 
+install: deps
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	@cmake --build build -j $(JOBS) --target scimitar
+	DESTDIR=$(DESTDIR) cmake --install build
+
+uninstall:
+	@test -f build/install_manifest.txt || { echo "nothing installed from build/"; exit 1; }
+	@while read -r f || [ -n "$$f" ]; do rm -fv "$(DESTDIR)$$f"; done < build/install_manifest.txt
+	@rm -f build/install_manifest.txt
+
+deb:
+	@bash scripts/install-deps.sh --package
+	bash scripts/build-deb.sh build-deb
+
 clean:
-	rm -rf build build-asan build-cov build-fuzz
+	rm -rf build build-asan build-cov build-fuzz build-deb

@@ -4,17 +4,26 @@
 # missing, so `make demo` and `make test` work on a fresh Debian 12 machine as root.
 #   --test      also what the browser tests and the PostgreSQL runs of the tests need
 #   --coverage  also gcovr (`make coverage` only; not needed by `make test`)
+#   --bench     also what the scripts of bench/ use: wrk, nginx (bench/sync.sh's null
+#               target, run by the script itself) and linux-perf (profiles); not needed
+#               by `make test`
+#   --package   also Debian's packaging tools (`make deb`); --test installs them too, for
+#               the test that builds and installs the package
 set -euo pipefail
 
 build_pkgs=(gcc make cmake pkg-config clang-format python3 curl
     libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev
-    libsodium-dev libxxhash-dev libcmocka-dev libpcre2-dev)
-test_pkgs=(chromium nodejs npm g++ postgresql)
+    libsodium-dev libxxhash-dev libcmocka-dev libpcre2-dev libsystemd-dev)
+package_pkgs=(dpkg-dev debhelper fakeroot lintian systemd adduser)
+test_pkgs=(chromium nodejs npm g++ postgresql "${package_pkgs[@]}")
 coverage_pkgs=(gcovr)
+bench_pkgs=(wrk nginx linux-perf)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-}" = "--test" ]; then want+=("${test_pkgs[@]}"); fi
 if [ "${1:-}" = "--coverage" ]; then want+=("${coverage_pkgs[@]}"); fi
+if [ "${1:-}" = "--bench" ]; then want+=("${bench_pkgs[@]}"); fi
+if [ "${1:-}" = "--package" ]; then want+=("${package_pkgs[@]}"); fi
 
 missing=()
 for p in "${want[@]}"; do

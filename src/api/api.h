@@ -32,7 +32,8 @@ struct api_ctx {
     struct store *(*store_acquire)(void *arg);
     void (*store_release)(void *arg, struct store *st);
     void *store_arg;
-    char admin_token_hash[65]; /* sha256 hex of the admin token (admin/admin.h) */
+    char admin_token_hash[65]; /* sha256 hex of the token "initial" (admin/admin.h); requests
+                                  are checked against every stored admin token */
     /* Called after a request committed changes that the provisioning engine must see
      * (change events, resync requests). May be NULL. Must be cheap and thread-safe. */
     void (*wake)(void *arg);
@@ -66,8 +67,17 @@ struct api_route {
     const char *method;  /* "GET", "POST", "PUT", "PATCH", "DELETE" */
     const char *pattern; /* "/api/v1/users/{id}"; {name} matches one segment */
     api_handler_fn fn;
-    int no_auth;         /* 1 for /healthz and /metrics */
-    const char *summary; /* one line for --routes and docs/api.md */
+    int no_auth;         /* 1 for /healthz, /metrics and /api/v1/openapi.json */
+    const char *summary; /* one line for --routes, docs/api.md and the OpenAPI summary */
+    /* What the OpenAPI description (api/openapi.c) says of the route; names are those of
+     * openapi.c's parameter and schema tables (a test fails on an unknown one). */
+    const char *query;    /* the query parameters read, space-separated ("limit cursor q");
+                             NULL: none */
+    const char *request;  /* the JSON body's schema ("Name?" when the body may be left out);
+                             NULL: no body */
+    int status;           /* the status of success (200, 201, 202, 204) */
+    const char *response; /* the success body's schema; "Name[]" is a list {"items":
+                             [Name], "nextCursor"}; NULL: no body (204) or not JSON */
 };
 
 /* Route arrays, each terminated by an entry with method NULL. */
@@ -76,6 +86,18 @@ extern const struct api_route api_directory_routes[]; /* populations, users, gro
 extern const struct api_route api_config_routes[];    /* connections, rules, filter, mappings */
 extern const struct api_route api_sync_routes[];      /* resync, status, rule users, logs */
 extern const struct api_route api_meta_routes[];      /* attribute tables, mapping preview */
+extern const struct api_route api_token_routes[];     /* admin tokens (api/token_routes.c) */
+extern const struct api_route api_openapi_routes[];   /* the OpenAPI description */
+
+/* Calls fn for every route of every table, in dispatch order. */
+void api_routes_each(void (*fn)(void *arg, const struct api_route *r), void *arg);
+
+/* Returns a new OpenAPI 3.1 document describing every route of the route tables
+ * (api/openapi.c): paths, path and query parameters, bodies and answers from each
+ * route's fields, schemas from openapi.c's table. NULL with what is wrong in why (size
+ * n) when a route names a parameter or schema that table lacks (a bug the tests
+ * catch). */
+json_t *api_openapi_document(char *why, size_t n);
 
 /* The libmicrohttpd handler for `scimitar serve`: ctx is a struct api_ctx. */
 void api_handle(void *ctx, const struct http_request *req, struct http_response *res);

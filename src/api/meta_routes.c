@@ -163,8 +163,10 @@ done:
 
 const struct api_route api_meta_routes[] = {
     {"GET", "/api/v1/meta/attributes", meta_attributes, 0,
-     "the attribute tables: target aliases, directory fields, operators, functions"},
+     "the attribute tables: target aliases, directory fields, operators, functions", NULL, NULL,
+     200, "AttributeTables"},
     {"POST", "/api/v1/mappings/preview", mappings_preview, 0,
-     "evaluate a mapping source (or a whole mapping) for one user, nothing saved"},
-    {NULL, NULL, NULL, 0, NULL},
+     "evaluate a mapping source (or a whole mapping) for one user, nothing saved", NULL,
+     "PreviewInput", 200, "PreviewResult"},
+    {0},
 };

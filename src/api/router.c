@@ -3,6 +3,7 @@
  * shape. */
 #include "api/api.h"
 #include "admin/admin.h"
+#include "base/clock.h"
 #include "base/json.h"
 #include "base/log.h"
 
@@ -11,8 +12,16 @@
 #include <string.h>
 
 static const struct api_route *const route_tables[] = {
-    api_system_routes, api_directory_routes, api_config_routes, api_sync_routes, api_meta_routes,
+    api_system_routes, api_directory_routes, api_config_routes,  api_sync_routes,
+    api_meta_routes,   api_token_routes,     api_openapi_routes,
 };
+
+void api_routes_each(void (*fn)(void *arg, const struct api_route *r), void *arg)
+{
+    for (size_t t = 0; t < sizeof route_tables / sizeof route_tables[0]; t++)
+        for (const struct api_route *r = route_tables[t]; r->method; r++)
+            fn(arg, r);
+}
 
 void api_error(struct api_call *c, enum sc_err code, const char *field, const char *fmt, ...)
 {
@@ -149,17 +158,26 @@ static int route_match(const char *pattern, const char *path, struct api_call *c
     return 0;
 }
 
-static int authorised(struct api_ctx *ctx, const struct http_request *req)
+/* What the request's bearer token is worth: checked against the stored admin tokens
+ * on a connection lent for the check. */
+static enum admin_auth authorised(struct api_ctx *ctx, const struct http_request *req,
+                                  struct store *st)
 {
     const char *h = http_request_header(req, "Authorization");
     if (!h || strncasecmp(h, "Bearer ", 7) != 0)
-        return 0;
+        return ADMIN_AUTH_UNKNOWN;
     const char *tok = h + 7;
     while (*tok == ' ')
         tok++;
     if (!*tok || strlen(tok) > 512)
-        return 0;
-    return admin_token_matches(ctx->admin_token_hash, tok);
+        return ADMIN_AUTH_UNKNOWN;
+    struct store *own = st ? NULL : ctx->store_acquire(ctx->store_arg);
+    if (!st && !own)
+        return ADMIN_AUTH_NO_DB;
+    enum admin_auth a = admin_token_check(st ? st : own, tok, sc_clock_now_ms());
+    if (own)
+        ctx->store_release(ctx->store_arg, own);
+    return a;
 }
 
 /* Routes req: finds its route into *found, or answers 404/405 (or serves the console
@@ -196,9 +214,18 @@ static int route_request(struct api_call *c, const struct api_route **found, int
             api_error(c, SC_ERR_NOT_FOUND, NULL, "no such resource: %s", req->path);
         return 1;
     }
-    if (!(*found)->no_auth && !authorised(c->ctx, req)) {
+    enum admin_auth a = (*found)->no_auth ? ADMIN_AUTH_OK : authorised(c->ctx, req, c->st);
+    if (a == ADMIN_AUTH_NO_DB) {
+        api_error(c, SC_ERR_DB, NULL, "the database cannot be read to check the admin token");
+        return 1;
+    }
+    if (a != ADMIN_AUTH_OK) {
         http_response_header(c->res, "WWW-Authenticate", "Bearer realm=\"scimitar\"");
-        api_error(c, SC_ERR_AUTH, NULL, "send the admin token as 'Authorization: Bearer <token>'");
+        if (a == ADMIN_AUTH_EXPIRED)
+            api_error(c, SC_ERR_AUTH, NULL, "the admin token has expired: use another one");
+        else
+            api_error(c, SC_ERR_AUTH, NULL,
+                      "send the admin token as 'Authorization: Bearer <token>'");
         return 1;
     }
     return 0;

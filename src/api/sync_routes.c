@@ -173,12 +173,17 @@ const struct api_route api_sync_routes[] = {
     {"POST", "/api/v1/rules/{id}/resync", rule_resync, 0,
      "full resync (?dryRun=true returns the plan; ?allow=true lets a braked resync go on; "
      "?verify=true reads the target's accounts and repairs drift; or the same as a JSON "
-     "body)"},
-    {"GET", "/api/v1/rules/{id}/status", rule_status, 0, "sync status and counters"},
-    {"GET", "/api/v1/rules/{id}/users", rule_users, 0, "per-user link and state"},
+     "body)",
+     "dryRun allow verify", "ResyncOptions?", 202, "ResyncQueued"},
+    {"GET", "/api/v1/rules/{id}/status", rule_status, 0, "sync status and counters", NULL, NULL,
+     200, "RuleStatus"},
+    {"GET", "/api/v1/rules/{id}/users", rule_users, 0, "per-user link and state", "limit cursor",
+     NULL, 200, "RuleUser[]"},
     {"GET", "/api/v1/logs", logs_list, 0,
-     "provisioning log (?rule=&user=&action=&status=&limit=&cursor=)"},
+     "provisioning log (?rule=&user=&action=&status=&limit=&cursor=)",
+     "rule user action status limit cursor", NULL, 200, "LogEntry[]"},
     {"GET", "/api/v1/cluster", cluster_list, 0,
-     "the nodes sharing the database and the engine's work (live ones: seen in the last 10 s)"},
-    {NULL, NULL, NULL, 0, NULL},
+     "the nodes sharing the database and the engine's work (live ones: seen in the last 10 s)",
+     NULL, NULL, 200, "Cluster"},
+    {0},
 };

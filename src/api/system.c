@@ -47,7 +47,7 @@ static void get_metrics(struct api_call *c)
 
 const struct api_route api_system_routes[] = {
     {"GET", "/healthz", get_healthz, 1,
-     "liveness: the server and its database answer and take writes"},
-    {"GET", "/metrics", get_metrics, 1, "Prometheus metrics"},
-    {NULL, NULL, NULL, 0, NULL},
+     "liveness: the server and its database answer and take writes", NULL, NULL, 200, "Health"},
+    {"GET", "/metrics", get_metrics, 1, "Prometheus metrics", NULL, NULL, 200, NULL},
+    {0},
 };

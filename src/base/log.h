@@ -7,6 +7,23 @@
 
 enum sc_log_level { SC_LOG_DEBUG, SC_LOG_INFO, SC_LOG_WARN, SC_LOG_ERROR, SC_LOG_OFF };
 
+enum sc_log_format {
+    SC_LOG_FORMAT_TEXT, /* time level=... event=... key=value ... */
+    SC_LOG_FORMAT_JSON  /* {"time":...,"level":...,"event":...,"key":value,...} a line */
+};
+
+/* Sets how lines are written (default text). In JSON, each key=value pair of the
+ * format becomes a member: a bare integer, decimal, true or false as a JSON number or
+ * boolean, anything else (and every quoted value) as a string; from the first word that
+ * is not a pair on, the rest of the line is kept as it is in "text". Thread-safe. */
+void sc_log_set_format(enum sc_log_format format);
+
+/* 1 when stderr is the systemd journal: JOURNAL_STREAM is "DEVICE:INODE" of stderr.
+ * Then every line starts with its syslog priority (<7> debug, <6> info, <4> warn,
+ * <3> error), the sd-daemon(3) convention journald reads the level from. Looked at by
+ * the first log call. */
+int sc_log_stderr_is_journal(void);
+
 /* Sets the lowest level written (default info; SCIMITAR_LOG=debug|info|warn|error|off
  * in the environment sets it at the first log call). Thread-safe. */
 void sc_log_set_level(enum sc_log_level level);

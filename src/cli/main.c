@@ -17,13 +17,18 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"serve", cli_serve, "run the daemon: admin REST API, web console, provisioning engine"},
+    {"config", cli_config, "check a configuration file: `config check --config PATH`"},
     {"target", cli_target, "run the built-in SCIM 2.0 service provider (a stand-in app)"},
     {"demo", cli_demo, "run the whole seed walkthrough on this machine"},
+    {"migrate", cli_migrate, "move a SQLite installation to PostgreSQL (--from, --to)"},
+    {"backup", cli_backup, "copy the SQLite database to PATH while serve runs"},
+    {"restore", cli_restore, "put a backup back: restore PATH --db sqlite:PATH"},
     {"users", cli_resource, "list, get, create, update, delete directory users"},
     {"populations", cli_resource, "list, get, create, update, delete populations"},
     {"groups", cli_resource, "list, get, create, update, delete groups and members"},
     {"connections", cli_resource, "manage provisioning connections; `connections test ID`"},
     {"rules", cli_resource, "manage provisioning rules; resync, status, filter, mappings"},
+    {"tokens", cli_resource, "create, list, revoke named admin tokens"},
     {"import", cli_import, "bulk load users from FILE.csv or FILE.json (JSON lines)"},
     {"logs", cli_logs, "show the provisioning log"},
 };

@@ -226,6 +226,8 @@ static const struct field_def connection_fields[] = {
      "at most N requests per second to the target (0 = no limit)"},
     {"max-concurrency", NULL, "preferences.maxConcurrency", FK_INT,
      "at most N requests in flight to the target (0 = no limit)"},
+    {"use-bulk", "no-use-bulk", "preferences.useBulk", FK_BOOL,
+     "send writes in SCIM Bulk requests where the target offers\nBulk (default yes)"},
     {"header", NULL, "headers", FK_HEADER,
      "a custom HTTP header sent to the target (repeatable;\nthe value is secret)"},
     {NULL, NULL, NULL, 0, NULL},
@@ -235,6 +237,13 @@ static const struct field_def rule_fields[] = {
     {"name", NULL, "name", FK_STR, "name (required)"},
     {"description", NULL, "description", FK_STR, "description"},
     {"target", NULL, "target", FK_CONNECTION, "the target connection, by name or id"},
+    {NULL, NULL, NULL, 0, NULL},
+};
+
+static const struct field_def token_fields[] = {
+    {"name", NULL, "name", FK_STR, "name (required, unique), e.g. the tool that uses it"},
+    {"expires", NULL, "expiresAt", FK_STR,
+     "when it stops working (RFC 3339, e.g. 2027-01-31T00:00:00Z;\ndefault never)"},
     {NULL, NULL, NULL, 0, NULL},
 };
 
@@ -671,6 +680,28 @@ static int do_delete(struct run *r)
         printf("deleted %s %s\n", r->res->singular, r->args[0]);
     else if (rc == CLI_OK)
         printf("{\"deleted\": true}\n");
+    return rc;
+}
+
+/* Creates an admin token and prints it: the only time the server shows it. */
+static int do_token_create(struct run *r)
+{
+    int rc = send_body(r, 1);
+    if (rc == CLI_OK && !r->json)
+        fprintf(stderr,
+                "%s: copy the token now: it is shown this once (only its hash is "
+                "stored)\n",
+                r->prog);
+    return rc;
+}
+
+static int do_revoke(struct run *r)
+{
+    int rc = item_call(r, "DELETE", NULL, NULL, NULL, NULL);
+    if (rc == CLI_OK && !r->json)
+        printf("revoked %s %s\n", r->res->singular, r->args[0]);
+    else if (rc == CLI_OK)
+        printf("{\"revoked\": true}\n");
     return rc;
 }
 
@@ -1324,6 +1355,16 @@ static const struct sub_def rule_subs[] = {
     SUB_END,
 };
 
+static const struct sub_def token_subs[] = {
+    {"list", "", 0, o_list, 0, do_list,
+     "list admin tokens: name, prefix, created, last used, expiry"},
+    {"create", "", 0, o_write, 1, do_token_create,
+     "create a named admin token (printed once: copy it then)"},
+    {"revoke", "ID|NAME", 1, NULL, 0, do_revoke,
+     "revoke an admin token at once (not the last one)"},
+    SUB_END,
+};
+
 static const struct cli_column user_columns[] = {
     {"ID", "id"},       {"USERNAME", "username"},          {"NAME", "_name"},
     {"EMAIL", "email"}, {"POPULATION", "population.name"}, {"ENABLED", "enabled"}};
@@ -1341,6 +1382,13 @@ static const struct cli_column rule_columns[] = {{"ID", "id"},          {"NAME",
                                                  {"TARGET", "_target"}, {"ENABLED", "enabled"},
                                                  {"STATUS", "_status"}, {"LAST SYNC", "_lastSync"},
                                                  {"FAILED", "_failed"}};
+
+static const struct cli_column token_columns[] = {{"ID", "id"},
+                                                  {"NAME", "name"},
+                                                  {"PREFIX", "prefix"},
+                                                  {"CREATED", "createdAt"},
+                                                  {"LAST USED", "lastUsedAt"},
+                                                  {"EXPIRES", "expiresAt"}};
 
 #define NCOLS(a) (sizeof a / sizeof a[0])
 
@@ -1360,6 +1408,10 @@ static const struct resource resources[] = {
     {"rules", "rule", "/api/v1/rules",
      "Provisioning rules: a target connection, a user filter and an attribute mapping.", rule_subs,
      rule_fields, rule_columns, NCOLS(rule_columns), decorate_rule},
+    {"tokens", "token", "/api/v1/tokens",
+     "Admin tokens: each a name for one tool or person, revocable on its own. The server\n"
+     "keeps only their hashes, so a new token is shown once, when it is created.",
+     token_subs, token_fields, token_columns, NCOLS(token_columns), NULL},
 };
 
 /* ---- help and option parsing ---- */

@@ -247,10 +247,11 @@ int cli_target(int argc, char **argv)
             strncat(auth, ",", sizeof auth - strlen(auth) - 1);
         strncat(auth, "oauth2", sizeof auth - strlen(auth) - 1);
     }
-    SC_INFO("target.listening", "url=%s scim_version=%s auth=%s store=%s no_delete=%s faults=%s",
+    SC_INFO("target.listening",
+            "url=%s scim_version=%s auth=%s store=%s no_delete=%s faults=%s port=%u",
             target_base_url(t), scim_dialect_name(o.dialect), auth[0] ? auth : "none",
             o.db ? "sqlite" : "memory", o.no_delete ? "true" : "false",
-            o.faults && *o.faults ? "on" : "off");
+            o.faults && *o.faults ? "on" : "off", target_port(t));
 
     int sig = 0;
     while (sigwait(&stop, &sig) != 0)

@@ -149,10 +149,23 @@ enum sc_err provision_caps_store(struct store *st, const char *connection_id, co
         rc = SC_ERR_NOMEM;
         goto done;
     }
+    /* A refusal of Bulk requests the engine learnt holds until a test finds Bulk offered
+     * again (the target may have been fixed): then the engine tries it again. */
+    json_t *learnt = json_object_get(doc, "learnt");
+    int retry_bulk = json_object_get(learnt, "bulk") &&
+                     json_is_true(json_object_get(json_object_get(doc, "bulk"), "supported"));
+    if (retry_bulk) {
+        learnt = json_deep_copy(learnt);
+        if (!learnt || json_object_del(learnt, "bulk") ||
+            json_object_set_new(doc, "learnt", learnt)) {
+            rc = SC_ERR_NOMEM;
+            goto done;
+        }
+    }
     if ((rc = caps_write(st, connection_id, doc, now_ms)))
         goto done;
     if (changed)
-        *changed = !had || !json_equal(a, b);
+        *changed = !had || retry_bulk || !json_equal(a, b);
 done:
     free(text);
     json_decref(old);

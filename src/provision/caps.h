@@ -16,6 +16,12 @@
  *                       ...] | null,
  *    "learnt": {"<key>": <value>, ...}}
  *
+ * Facts learnt: "filterHonoured": false (a look-up answered only other accounts),
+ * "userNameCaseInsensitive": false (a look-up missed an account a search found), "bulk":
+ * {"supported": false, "status", "reason"} (the target refused a Bulk request or left
+ * operations out of its answer: the engine sends writes alone until a test finds Bulk
+ * offered again).
+ *
  * null means unknown. The API adds "warnings": the mapped target attributes of the
  * rules targeting the connection that userAttributes does not declare, computed from
  * the current mappings each time it is read. */
@@ -49,8 +55,11 @@ enum sc_err provision_caps_learn(struct store *st, const char *connection_id, co
 
 /* Stores what a Test Connection found (found: a document shaped as above; its
  * "connectionId", "testedAt" and "learnt" are ignored) as connection_id's capabilities,
- * tested at now_ms, keeping the stored "learnt". Sets *changed (may be NULL) to 1 when
- * anything but testedAt differs from the stored document (or none was stored). Must run
+ * tested at now_ms, keeping the stored "learnt" except a learnt "bulk" (the engine's
+ * record that the target refused Bulk requests) when found says Bulk is supported: that
+ * one is dropped, so the engine tries Bulk again. Sets *changed (may be NULL) to 1 when
+ * anything but testedAt differs from the stored document (or none was stored), or the
+ * learnt "bulk" was dropped. Must run
  * inside the caller's transaction (with the change event it writes when *changed).
  * Errors: SC_ERR_NOT_FOUND (no such connection), SC_ERR_DB, SC_ERR_NOMEM. */
 enum sc_err provision_caps_store(struct store *st, const char *connection_id, const json_t *found,

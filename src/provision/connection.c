@@ -35,7 +35,7 @@ static const char *const method_names[] = {
 
 json_t *connection_doc_defaults(void)
 {
-    return json_pack(
+    json_t *d = json_pack(
         "{s:s, s:s, s:b,"
         " s:{s:s, s:s, s:s, s:s},"
         " s:{s:s, s:n, s:s, s:n, s:n, s:n, s:n, s:n, s:n, s:s},"
@@ -48,6 +48,12 @@ json_t *connection_doc_defaults(void)
         "userFilterExpression", "username Eq \"%s\"", "userIdentifier", "userName", "removeAction",
         "DISABLE", "allowCreate", 1, "allowUpdate", 1, "allowDisable", 1, "updateMethod", "PATCH",
         "maxRequestsPerSecond", (json_int_t)0, "maxConcurrency", (json_int_t)0, "headers");
+    /* SCIM Bulk for writes where the target offers it */
+    if (d && json_object_set_new(json_object_get(d, "preferences"), "useBulk", json_true())) {
+        json_decref(d);
+        return NULL;
+    }
+    return d;
 }
 
 static void doc_fill_defaults(json_t *doc);
@@ -602,11 +608,17 @@ enum sc_err connection_doc_merge(const json_t *current, const json_t *input, jso
         "method",   "accessToken", "typeHeader",   "username", "password",
         "tokenUrl", "clientId",    "clientSecret", "scope",    "tokenEndpointAuthMethod",
         NULL};
-    static const char *const pref_keys[] = {"userFilterExpression", "userIdentifier",
-                                            "removeAction",         "allowCreate",
-                                            "allowUpdate",          "allowDisable",
-                                            "updateMethod",         "maxRequestsPerSecond",
-                                            "maxConcurrency",       NULL};
+    static const char *const pref_keys[] = {"userFilterExpression",
+                                            "userIdentifier",
+                                            "removeAction",
+                                            "allowCreate",
+                                            "allowUpdate",
+                                            "allowDisable",
+                                            "updateMethod",
+                                            "maxRequestsPerSecond",
+                                            "maxConcurrency",
+                                            "useBulk",
+                                            NULL};
     enum sc_err rc = SC_OK;
     json_t *defaults = connection_doc_defaults();
     json_t *doc = current ? json_deep_copy(current) : json_deep_copy(defaults);
@@ -835,6 +847,7 @@ enum sc_err connection_from_doc(const json_t *doc, const char *id, struct connec
         um && strcmp(um, "PUT") == 0 ? CONNECTION_UPDATE_PUT : CONNECTION_UPDATE_PATCH;
     c->max_requests_per_second = json_integer_value(json_object_get(pref, "maxRequestsPerSecond"));
     c->max_concurrency = json_integer_value(json_object_get(pref, "maxConcurrency"));
+    c->use_bulk = !json_is_false(json_object_get(pref, "useBulk"));
     json_t *headers = json_object_get(doc, "headers");
     size_t nh = json_object_size(headers);
     if (nh) {
@@ -870,15 +883,24 @@ done:
     return SC_OK;
 }
 
-/* Applies fn (seal or open) to every secret of a copy of doc. */
-static enum sc_err transform_secrets(const struct secrets_key *k, const json_t *doc, int seal,
-                                     json_t **out, struct sc_error *e)
+enum secrets_op {
+    SECRETS_OPEN,
+    SECRETS_SEAL,
+    SECRETS_CHECK, /* open each and forget it at once; the document stays as it was */
+};
+
+/* Applies op to every secret of a copy of doc; *n (may be NULL) gets how many it met. */
+static enum sc_err transform_secrets(const struct secrets_key *k, const json_t *doc,
+                                     enum secrets_op op, json_t **out, size_t *n,
+                                     struct sc_error *e)
 {
-    *out = NULL;
+    if (out)
+        *out = NULL;
     json_t *copy = json_deep_copy(doc);
     if (!copy)
         return sc_error_set(e, SC_ERR_NOMEM, NULL, "out of memory");
     enum sc_err rc = SC_OK;
+    size_t met = 0;
     json_t *auth = json_object_get(copy, "auth");
     json_t *headers = json_object_get(copy, "headers");
     size_t nslots = 3 + json_object_size(headers);
@@ -899,37 +921,50 @@ static enum sc_err transform_secrets(const struct secrets_key *k, const json_t *
         if (!v)
             continue;
         char *t = NULL;
-        if (seal) {
+        if (op == SECRETS_SEAL) {
             rc = secrets_seal(k, v, &t);
             if (rc)
                 sc_error_set(e, rc, NULL, "a secret cannot be encrypted");
         } else {
             rc = secrets_open(k, v, &t, e);
         }
-        if (!rc)
+        if (!rc && op != SECRETS_CHECK)
             json_object_set_new(holder, key, json_string(t));
+        if (!rc)
+            met++;
         secrets_wipe_free(t);
     }
-    if (rc) {
+    if (rc || !out)
         json_decref(copy);
-        return rc;
-    }
-    *out = copy;
-    return SC_OK;
+    else
+        *out = copy;
+    if (!rc && n)
+        *n = met;
+    return rc;
 }
 
 enum sc_err connection_seal_doc(const struct secrets_key *k, const json_t *doc, json_t **out,
                                 struct sc_error *e)
 {
-    return transform_secrets(k, doc, 1, out, e);
+    return transform_secrets(k, doc, SECRETS_SEAL, out, NULL, e);
 }
 
 enum sc_err connection_open_doc(const struct secrets_key *k, const json_t *sealed, json_t **out,
                                 struct sc_error *e)
 {
-    enum sc_err rc = transform_secrets(k, sealed, 0, out, e);
+    enum sc_err rc = transform_secrets(k, sealed, SECRETS_OPEN, out, NULL, e);
     if (!rc)
         doc_fill_defaults(*out);
+    return rc;
+}
+
+enum sc_err connection_check_sealed(const struct secrets_key *k, const json_t *sealed, size_t *n,
+                                    struct sc_error *e)
+{
+    size_t met = 0;
+    enum sc_err rc = transform_secrets(k, sealed, SECRETS_CHECK, NULL, &met, e);
+    if (!rc)
+        *n = met;
     return rc;
 }
 

@@ -92,6 +92,7 @@ struct connection {
     enum connection_update_method update_method;
     int64_t max_requests_per_second; /* 0 = no limit */
     int64_t max_concurrency;         /* 0 = no limit */
+    int use_bulk; /* SCIM Bulk may carry writes where the target offers it ("useBulk") */
     struct connection_header *headers;
     size_t nheaders;
     int64_t created_at, updated_at; /* ms since the epoch */
@@ -148,6 +149,13 @@ enum sc_err connection_seal_doc(const struct secrets_key *k, const json_t *doc, 
                                 struct sc_error *e);
 enum sc_err connection_open_doc(const struct secrets_key *k, const json_t *sealed, json_t **out,
                                 struct sc_error *e);
+
+/* Checks that k opens every sealed secret of the stored document sealed (each is
+ * decrypted and wiped at once; nothing is kept or shown). *n gets how many there are
+ * (0: none, so nothing could be checked). Errors: those of secrets_open (SC_ERR_CRYPTO:
+ * k is not the key that sealed them; SC_ERR_PARSE: a value is not sealed), SC_ERR_NOMEM. */
+enum sc_err connection_check_sealed(const struct secrets_key *k, const json_t *sealed, size_t *n,
+                                    struct sc_error *e);
 
 /* Loads the stored connection id with its secrets decrypted. *doc_out (may be NULL) is
  * the new document; *conn_out (may be NULL) the new typed form. Errors:

@@ -95,7 +95,8 @@ void engine__metrics_op(struct provision_engine *eng, const char *rule_id, const
     pthread_mutex_unlock(&eng->mlock);
 }
 
-void engine__metrics_latency(struct provision_engine *eng, const char *rule_id, double seconds)
+void engine__metrics_latency(struct provision_engine *eng, const char *rule_id, double seconds,
+                             int requests)
 {
     pthread_mutex_lock(&eng->mlock);
     struct rule_metrics *m = metrics_for(eng, rule_id);
@@ -107,7 +108,16 @@ void engine__metrics_latency(struct provision_engine *eng, const char *rule_id, 
         m->lat_sum += seconds;
         m->lat_count++;
     }
+    eng->requests_total += (uint64_t)requests;
+    pthread_mutex_unlock(&eng->mlock);
+}
+
+void engine__metrics_bulk(struct provision_engine *eng, size_t ops)
+{
+    pthread_mutex_lock(&eng->mlock);
     eng->requests_total++;
+    eng->bulk_requests_total++;
+    eng->bulk_operations_total += ops;
     pthread_mutex_unlock(&eng->mlock);
 }
 
@@ -163,15 +173,29 @@ void provision_engine_metrics(struct provision_engine *eng, struct sc_buf *out)
                       m->rule_id, cum, m->rule_id, m->lat_sum, m->rule_id, m->lat_count);
     }
     sc_buf_printf(out,
-                  "# TYPE scimitar_sync_events_total counter\nscimitar_sync_events_total %" PRIu64
-                  "\n# TYPE scimitar_sync_resyncs_total counter\nscimitar_sync_resyncs_total "
-                  "%" PRIu64 "\n# TYPE scimitar_sync_requests_total counter\n"
+                  "# HELP scimitar_sync_events_total Directory change events the engine "
+                  "handled.\n# TYPE scimitar_sync_events_total counter\nscimitar_sync_events_total "
+                  "%" PRIu64 "\n# HELP scimitar_sync_resyncs_total Full resync passes "
+                  "finished.\n# TYPE scimitar_sync_resyncs_total counter\n"
+                  "scimitar_sync_resyncs_total %" PRIu64
+                  "\n# HELP scimitar_sync_requests_total SCIM requests sent to targets.\n"
+                  "# TYPE scimitar_sync_requests_total counter\n"
                   "scimitar_sync_requests_total %" PRIu64
-                  "\n# TYPE scimitar_sync_outbox_pending gauge\nscimitar_sync_outbox_pending "
+                  "\n# HELP scimitar_sync_bulk_requests_total SCIM Bulk requests sent (each "
+                  "counts once in scimitar_sync_requests_total).\n"
+                  "# TYPE scimitar_sync_bulk_requests_total counter\n"
+                  "scimitar_sync_bulk_requests_total %" PRIu64
+                  "\n# HELP scimitar_sync_bulk_operations_total Operations carried by SCIM Bulk "
+                  "requests.\n# TYPE scimitar_sync_bulk_operations_total counter\n"
+                  "scimitar_sync_bulk_operations_total %" PRIu64
+                  "\n# HELP scimitar_sync_outbox_pending Users waiting for delivery, all rules "
+                  "(read once a second).\n# TYPE scimitar_sync_outbox_pending gauge\n"
+                  "scimitar_sync_outbox_pending "
                   "%" PRId64 "\n# HELP scimitar_cluster_nodes Live nodes sharing the engine's "
                   "work (this node's view; connection limits are divided by it).\n"
                   "# TYPE scimitar_cluster_nodes gauge\nscimitar_cluster_nodes %d\n",
-                  eng->events_total, eng->resyncs_total, eng->requests_total, eng->outbox_pending,
+                  eng->events_total, eng->resyncs_total, eng->requests_total,
+                  eng->bulk_requests_total, eng->bulk_operations_total, eng->outbox_pending,
                   eng->nodes);
     pthread_mutex_unlock(&eng->mlock);
 }
@@ -202,8 +226,9 @@ void engine__rules_collect(struct provision_engine *eng)
 }
 
 /* What is known of r's target (provision/caps.h) that changes how the engine talks to
- * it: no PATCH (updates go by PUT), filters ignored (look-ups replaced by listings). */
-static void rule_load_caps(struct provision_engine *eng, struct sync_rule *r)
+ * it: no PATCH (updates go by PUT), filters ignored (look-ups replaced by listings),
+ * Bulk offered (writes travel in Bulk requests: set on its connection's state cs). */
+static void rule_load_caps(struct provision_engine *eng, struct sync_rule *r, struct conn_state *cs)
 {
     json_t *caps = NULL;
     if (provision_caps_get(eng->st, r->rc->conn->id, &caps) != SC_OK)
@@ -213,6 +238,7 @@ static void rule_load_caps(struct provision_engine *eng, struct sync_rule *r)
     r->filter_ignored =
         json_is_false(json_object_get(json_object_get(caps, "filter"), "honoured")) ||
         json_is_false(json_object_get(learnt, "filterHonoured"));
+    engine__conn_bulk(cs, r->rc->conn, r->dialect, caps);
     json_decref(caps);
 }
 
@@ -274,7 +300,6 @@ static enum sc_err rules_reload(struct provision_engine *eng, char (**fresh)[STO
             continue;
         }
         rule_load_clears(eng, sr);
-        rule_load_caps(eng, sr);
         er->sr = sr;
         er->cs = engine__conn(eng, sr->rc->conn);
         if (!er->cs) {
@@ -282,6 +307,7 @@ static enum sc_err rules_reload(struct provision_engine *eng, char (**fresh)[STO
             free(er);
             continue;
         }
+        rule_load_caps(eng, sr, er->cs);
         er->next = added;
         added = er;
     }
@@ -567,8 +593,16 @@ fail:
 static int conn_budget(const struct conn_state *cs)
 {
     int cap = ENGINE_CONN_LEASED;
+    if (cs->bulk_ops) {
+        /* with Bulk, a request carries up to bulk_ops jobs' writes: a whole number of
+         * full requests, at least four of them in flight */
+        int per = ENGINE_CONN_LEASED / cs->bulk_ops;
+        cap = (per > 4 ? per : 4) * cs->bulk_ops;
+        if (cap > ENGINE_BULK_LEASED)
+            cap = ENGINE_BULK_LEASED / cs->bulk_ops * cs->bulk_ops;
+    }
     if (cs->rate > 0) {
-        double r = cs->rate * 4;
+        double r = cs->rate * 4 * (cs->bulk_ops ? cs->bulk_ops : 1);
         if (r < 8)
             r = 8;
         if (r < cap)
@@ -730,6 +764,8 @@ static void *engine_main(void *arg)
         engine__dispatch_waiting(eng);
         if (lease_and_start(eng))
             busy = 1;
+        if (eng->gather) /* the new jobs' writes, gathered into Bulk requests */
+            engine__dispatch_waiting(eng);
         /* Commit a batch when it is full, when nothing else is in flight, when the last
          * poll finished nothing more (waiting would not grow it), or when its oldest
          * result has waited ENGINE_COMMIT_WAIT_MS: a slow call of another connection
@@ -886,6 +922,7 @@ void provision_engine_stop(struct provision_engine *eng)
     http_multi_free(eng->multi);
     if (eng->started && eng->clustered)
         engine_leave(eng);
+    engine__bulks_free(eng);
     while (eng->all)
         engine__job_free(eng->all);
     engine__resyncs_free(eng);

@@ -7,6 +7,8 @@
 #include "provision/connection.h"
 #include "provision/engine_internal.h"
 #include "provision/oauth.h"
+#include "scim/dialect.h"
+#include "scim/message.h"
 #include "store/store_sync.h"
 
 #include <inttypes.h>
@@ -116,7 +118,7 @@ static struct call *queue_pop(struct call **head, struct call **tail)
     return c;
 }
 
-static void call_send(struct provision_engine *eng, struct call *c)
+void engine__call_send(struct provision_engine *eng, struct call *c)
 {
     c->er->cs->inflight++;
     if (c->kind == CALL_JOB)
@@ -158,13 +160,51 @@ static void queue_push_urgent(struct call **head, struct call **tail, struct cal
         *tail = c;
 }
 
+void engine__conn_bulk(struct conn_state *cs, const struct connection *c, int dialect,
+                       const json_t *caps)
+{
+    const json_t *bulk = json_object_get(caps, "bulk");
+    const json_t *learnt = json_object_get(json_object_get(caps, "learnt"), "bulk");
+    cs->bulk_ops = 0;
+    cs->bulk_bytes = 0;
+    /* SCIM 2.0 only: 1.1's Bulk has other messages (status objects, 1.1 URNs) and the
+     * targets seen offer none */
+    if (!c->use_bulk || dialect != SCIM_DIALECT_20 ||
+        !json_is_true(json_object_get(bulk, "supported")) ||
+        json_is_false(json_object_get(learnt, "supported")))
+        return;
+    const json_t *mo = json_object_get(bulk, "maxOperations");
+    const json_t *mp = json_object_get(bulk, "maxPayloadSize");
+    json_int_t ops = json_is_integer(mo) ? json_integer_value(mo) : ENGINE_BULK_DEFAULT_OPS;
+    if (ops > ENGINE_BULK_OPS)
+        ops = ENGINE_BULK_OPS;
+    if (ops < 2)
+        return; /* a Bulk request of one operation saves nothing */
+    cs->bulk_ops = (int)ops;
+    cs->bulk_bytes = json_is_integer(mp) && json_integer_value(mp) > 0
+                         ? (size_t)json_integer_value(mp)
+                         : SCIM_BULK_MAX_PAYLOAD;
+}
+
+int engine__conn_gathers(const struct conn_state *cs, struct call *call)
+{
+    return cs->bulk_ops >= 2 && call->kind == CALL_JOB && !call->single &&
+           engine__job_is_write((struct job *)call);
+}
+
 void engine__dispatch(struct provision_engine *eng, struct call *call)
 {
     struct conn_state *cs = call->er->cs;
-    if (!cs->wait_head && conn_grant(cs, sc_clock_mono_ms())) {
-        call_send(eng, call);
+    int gather = engine__conn_gathers(cs, call);
+    if (!cs->wait_head && !gather && conn_grant(cs, sc_clock_mono_ms())) {
+        engine__call_send(eng, call);
         return;
     }
+    /* A write for a Bulk request waits in the queue even when the connection has room:
+     * the writes queued meanwhile (a lease's jobs, the answers of one poll) go together
+     * when the engine dispatches the queues, before it sleeps. */
+    if (gather)
+        eng->gather = 1;
     if (call->urgent)
         queue_push_urgent(&cs->wait_head, &cs->wait_tail, call);
     else
@@ -174,13 +214,21 @@ void engine__dispatch(struct provision_engine *eng, struct call *call)
 void engine__dispatch_waiting(struct provision_engine *eng)
 {
     int64_t now = sc_clock_mono_ms();
+    eng->gather = 0;
     for (struct conn_state *cs = eng->conns; cs; cs = cs->next)
-        while (cs->wait_head && conn_grant(cs, now))
-            call_send(eng, queue_pop(&cs->wait_head, &cs->wait_tail));
+        while (cs->wait_head && conn_grant(cs, now)) {
+            struct call *c = queue_pop(&cs->wait_head, &cs->wait_tail);
+            if (engine__conn_gathers(cs, c))
+                engine__bulk_send(eng, cs, c);
+            else
+                engine__call_send(eng, c);
+        }
 }
 
 int64_t engine__queue_wait(struct provision_engine *eng)
 {
+    if (eng->gather)
+        return 0;
     int64_t best = -1;
     for (struct conn_state *cs = eng->conns; cs; cs = cs->next)
         if (cs->wait_head && cs->wait_ms > 0 && (best < 0 || cs->wait_ms < best))
@@ -306,6 +354,15 @@ int engine__token(struct provision_engine *eng, struct call *call, const char **
         return -1;
     queue_push(&cs->tok_head, &cs->tok_tail, call);
     return 0;
+}
+
+int engine__token_ready(struct provision_engine *eng, struct call *call, const char **token)
+{
+    const struct connection *c = call->er->sr->rc->conn;
+    *token = NULL;
+    if (c->auth_method != CONNECTION_AUTH_CLIENT_CREDENTIALS)
+        return 1;
+    return oauth_cache_peek(eng->oauth, c, sc_clock_now_ms(), token) == SC_OK;
 }
 
 const char *engine__current_token(struct provision_engine *eng, const struct call *call)

@@ -50,6 +50,14 @@
 #define ENGINE_GEN_CHECK_MS                                                                        \
     200 /* how often a node looks for configuration another                                        \
            node saw change */
+/* SCIM Bulk (engine_bulk.c): at most ENGINE_BULK_OPS operations per request (fewer when
+ * the target says so; ENGINE_BULK_DEFAULT_OPS when it offers Bulk without a
+ * maxOperations), up to ENGINE_BULK_LEASED jobs for a connection that uses it (four
+ * full requests in flight), ENGINE_BULK_TIMEOUT ms for a whole request. */
+#define ENGINE_BULK_OPS 250
+#define ENGINE_BULK_DEFAULT_OPS 100
+#define ENGINE_BULK_LEASED 1024
+#define ENGINE_BULK_TIMEOUT 120000
 #define ENGINE_TOKEN_TIMEOUT 15000
 #define ENGINE_CALL_TIMEOUT 30000
 #define ENGINE_LIST_TIMEOUT 60000
@@ -92,6 +100,8 @@ struct call {
     struct eng_rule *er; /* the rule whose connection settings it uses (owner holds a ref) */
     struct call *next;   /* in a connection queue */
     int urgent;          /* a live change's: waits ahead of bulk work in the queue */
+    int single;          /* sent alone, never in a SCIM Bulk request (set when a Bulk
+                            request could not carry it; cleared by its answer) */
 };
 
 struct conn_state {
@@ -112,12 +122,17 @@ struct conn_state {
     int tok_failures;
     char tok_error[300]; /* why the last fetch failed (no secret in it) */
     int64_t wait_ms;     /* rate-limit wait of the queue's head (0 = none) */
+    /* SCIM Bulk (engine_bulk.c): writes waiting in the queue travel together */
+    int bulk_ops;      /* most operations per Bulk request; 0: Bulk is not used */
+    size_t bulk_bytes; /* the target's maxPayloadSize */
     struct conn_state *next;
 };
 
 struct job;
 struct resync;
 struct token_fetch;
+struct bulk;
+struct connection;
 
 struct provision_engine {
     pthread_t thread;
@@ -155,12 +170,16 @@ struct provision_engine {
     int64_t finished_at;    /* mono ms when the oldest job of the batch finished */
     struct resync *resyncs; /* running resync passes */
     int64_t resync_pause;   /* mono ms: no pass starts before (one failed) */
+    struct bulk *bulks;     /* Bulk requests on the wire */
+    int gather;             /* writes wait in a queue to be gathered into Bulk requests:
+                               dispatch them before sleeping */
     unsigned lease_turn;    /* rotates which rule leases first */
     /* metrics (read by other threads) */
     pthread_mutex_t mlock;
     struct rule_metrics *metrics;
     size_t nmetrics, capmetrics;
     uint64_t events_total, resyncs_total, requests_total;
+    uint64_t bulk_requests_total, bulk_operations_total;
     int64_t outbox_pending;
 };
 
@@ -170,8 +189,13 @@ struct provision_engine {
 void engine__metrics_op(struct provision_engine *eng, const char *rule_id, const char *action,
                         const char *status);
 
-/* Counts one call's latency. */
-void engine__metrics_latency(struct provision_engine *eng, const char *rule_id, double seconds);
+/* Counts one call's latency, and requests HTTP requests (0 for an operation that
+ * travelled in a Bulk request: engine__metrics_bulk counts that request). */
+void engine__metrics_latency(struct provision_engine *eng, const char *rule_id, double seconds,
+                             int requests);
+
+/* Counts one Bulk request carrying ops operations. */
+void engine__metrics_bulk(struct provision_engine *eng, size_t ops);
 
 /* The groups snapshot (reloaded when stale); NULL when it cannot be loaded. */
 const struct directory_groups *engine__groups(struct provision_engine *eng);
@@ -227,6 +251,23 @@ void engine__conns_share(struct provision_engine *eng);
 /* Frees every connection state (queued calls are owned elsewhere). */
 void engine__conns_free(struct provision_engine *eng);
 
+/* Sets how cs uses SCIM Bulk from its connection (useBulk, the SCIM version), caps (its
+ * capabilities document: bulk supported with maxOperations and maxPayloadSize, and a
+ * refusal the engine learnt). */
+void engine__conn_bulk(struct conn_state *cs, const struct connection *c, int dialect,
+                       const json_t *caps);
+
+/* Whether call is one that cs gathers into Bulk requests (a job's write of a user). */
+int engine__conn_gathers(const struct conn_state *cs, struct call *call);
+
+/* Sends a call now (its connection granted a slot and a rate token). */
+void engine__call_send(struct provision_engine *eng, struct call *call);
+
+/* The access token call's connection needs now (client credentials; NULL when none is
+ * needed), borrowed: 1 when ready, 0 when it must be fetched first (the caller then
+ * sends the call alone, which fetches it). */
+int engine__token_ready(struct provision_engine *eng, struct call *call, const char **token);
+
 /* ---- engine_job.c ---- */
 
 /* Starts a job for a leased item. */
@@ -237,6 +278,30 @@ void engine__job_send(struct provision_engine *eng, struct job *j);
 
 /* A job's call could not be sent (no token): handled as a call without an answer. */
 void engine__job_unsent(struct provision_engine *eng, struct job *j, const char *why);
+
+/* Whether a job's call is a write of a user (POST, PUT, PATCH, DELETE), which a Bulk
+ * request may carry. */
+int engine__job_is_write(const struct job *j);
+
+/* The write a job's call makes, for a Bulk request: *method, the path below the SCIM base
+ * URL ("/Users", "/Users/<id>" percent-encoded) appended to path, and *body (borrowed;
+ * NULL for DELETE). Returns 0 when the call must go alone: a read or a look-up, or a
+ * write whose path or body holds a "bulkId:" string (a target would take it for a
+ * reference to another operation, RFC 7644 §3.7.2). */
+int engine__job_write(struct job *j, const char **method, struct sc_buf *path, const json_t **body);
+
+/* Sends j's call alone after a Bulk request could not carry it (its next write may go
+ * in a Bulk request again). maybe_done: the target may have run it (it answered 2xx
+ * without this operation's outcome), so a create looks the account up first. */
+void engine__job_alone(struct provision_engine *eng, struct job *j, int maybe_done);
+
+/* Hands j the answer to its call, as on_response does but without the in-flight count
+ * (a Bulk request holds the connection's slot): one operation's outcome of a Bulk
+ * request, or (whole) the Bulk request's failure as a whole, which its texts then name
+ * ("POST /Bulk answered 503: ..."). The job records nothing in the connection's health
+ * (the Bulk request counts once). res->total_ms: the request's duration. */
+void engine__job_answer(struct provision_engine *eng, struct job *j,
+                        const struct http_multi_result *res, int whole);
 
 /* Copies the top-level "id" string of the JSON object s[0..n) into out (cap bytes) without
  * building the document: a create's answer is the whole resource and only its id is kept.
@@ -251,6 +316,16 @@ void engine__flush(struct provision_engine *eng);
 
 /* Frees a job (its list links too). */
 void engine__job_free(struct job *j);
+
+/* ---- engine_bulk.c ---- */
+
+/* Gathers the writes waiting in cs's queue, first first (cs granted a slot and a rate
+ * token; first was popped from the queue), into one SCIM Bulk request and sends it, or
+ * sends first alone when no other write can join it. */
+void engine__bulk_send(struct provision_engine *eng, struct conn_state *cs, struct call *first);
+
+/* Frees the Bulk requests still on the wire (at stop: their jobs are freed apart). */
+void engine__bulks_free(struct provision_engine *eng);
 
 /* ---- engine_resync.c ---- */
 

@@ -91,6 +91,9 @@ struct job {
     char conflict_text[ERR_TEXT_MAX];
     char last_error[ERR_TEXT_MAX];
     int last_status;
+    int in_bulk; /* the answer being handled came with a Bulk request: 1 its operation's
+                    outcome, 2 the request's failure as a whole (its texts say POST
+                    /Bulk); the request counts in the connection's health, not each job */
     struct job_log *logs, *logs_tail;
     struct job *next;
     struct job *all_prev, *all_next; /* the engine's list of every live job */
@@ -267,6 +270,14 @@ static void rejected_summary(const struct job *j, char *out, size_t n)
     sc_buf_free(&b);
 }
 
+/* Records the outcome of j's call in its connection's health (not for an operation of a
+ * Bulk request: the request counts once). */
+static void job_health(struct job *j, int failed)
+{
+    if (!j->in_bulk)
+        engine__conn_health(j->eng, j->er->cs, failed);
+}
+
 static void job_finish(struct job *j)
 {
     struct provision_engine *eng = j->eng;
@@ -289,6 +300,8 @@ static void error_text(const struct job *j, const char *method, const struct htt
                        char *out, size_t n, struct scim_error *se)
 {
     memset(se, 0, sizeof *se);
+    if (j->in_bulk == 2)
+        method = "POST /Bulk"; /* the request that carried the call failed as a whole */
     struct sc_buf full;
     sc_buf_init(&full, 0);
     if (res->status == 0 && j->unsent) {
@@ -350,7 +363,7 @@ static void job_failed(struct job *j, const struct http_multi_result *res)
     enum delivery_class cls = delivery_classify(res->status);
     /* A 4xx about this user's data says the target is up and answering: it does not
      * count against the connection's health. */
-    engine__conn_health(j->eng, j->er->cs, cls != DELIVERY_PERMANENT);
+    job_health(j, cls != DELIVERY_PERMANENT);
     const char *action = log_action_of(j);
     if (cls == DELIVERY_PERMANENT) {
         job_log(j, action, "FAILED", (int)res->status, j->op.changes, err);
@@ -1098,12 +1111,12 @@ static void on_created(struct job *j, const struct http_multi_result *res, long 
     job_finish(j);
 }
 
-static void on_response(void *arg, const struct http_multi_result *res)
+/* Handles the answer to j's call (requests: the HTTP requests it counts, 0 for an
+ * operation of a Bulk request). */
+static void job_answer(struct job *j, const struct http_multi_result *res, int requests)
 {
-    struct job *j = arg;
     struct provision_engine *eng = j->eng;
-    j->er->cs->inflight--;
-    engine__metrics_latency(eng, rule_id_of(j), res->total_ms / 1000.0);
+    engine__metrics_latency(eng, rule_id_of(j), res->total_ms / 1000.0, requests);
     long st = res->status;
     const struct connection *c = conn_of(j);
     if (st < 200 || st > 299) {
@@ -1123,7 +1136,7 @@ static void on_response(void *arg, const struct http_multi_result *res)
     enum delivery_class cls = delivery_classify(st);
     if (j->read == READ_VERIFY) {
         if (cls == DELIVERY_OK || st == 404) {
-            engine__conn_health(eng, j->er->cs, 0);
+            job_health(j, 0);
             j->success = 1;
             on_verify(j, res, st);
         } else {
@@ -1133,7 +1146,7 @@ static void on_response(void *arg, const struct http_multi_result *res)
     }
     if (j->read == READ_SEARCH || j->op.action == PLANNER_LOOKUP) {
         if (cls == DELIVERY_OK) {
-            engine__conn_health(eng, j->er->cs, 0);
+            job_health(j, 0);
             j->success = 1;
             on_lookup(j, res, st);
         } else {
@@ -1152,7 +1165,7 @@ static void on_response(void *arg, const struct http_multi_result *res)
                                ? narrow_create(j, err, se.detail[0] ? se.detail : err, (int)st)
                                : narrow_update(j, err, se.detail[0] ? se.detail : err, (int)st);
             if (narrowed) {
-                engine__conn_health(eng, j->er->cs, 0);
+                job_health(j, 0);
                 planner_op_clear(&j->op);
                 job_step(j);
                 return;
@@ -1163,7 +1176,7 @@ static void on_response(void *arg, const struct http_multi_result *res)
         job_failed(j, res);
         return;
     }
-    engine__conn_health(eng, j->er->cs, 0);
+    job_health(j, 0);
     j->success = 1;
     switch (j->op.action) {
     case PLANNER_CREATE:
@@ -1231,7 +1244,63 @@ static void on_response(void *arg, const struct http_multi_result *res)
     job_step(j);
 }
 
+static void on_response(void *arg, const struct http_multi_result *res)
+{
+    struct job *j = arg;
+    j->er->cs->inflight--;
+    j->call.single = 0; /* its next write may travel in a Bulk request again */
+    job_answer(j, res, 1);
+}
+
+void engine__job_answer(struct provision_engine *eng, struct job *j,
+                        const struct http_multi_result *res, int whole)
+{
+    (void)eng;
+    j->in_bulk = whole ? 2 : 1;
+    job_answer(j, res, 0);
+    j->in_bulk = 0;
+}
+
+void engine__job_alone(struct provision_engine *eng, struct job *j, int maybe_done)
+{
+    j->call.single = 1;
+    if (maybe_done && j->op.action == PLANNER_CREATE) {
+        /* the account may exist now: look it up before creating it */
+        j->uncertain = 1;
+        planner_op_clear(&j->op);
+        job_step(j);
+        return;
+    }
+    engine__dispatch(eng, &j->call);
+}
+
 /* ---- sending ---- */
+
+int engine__job_is_write(const struct job *j)
+{
+    return !j->read && j->op.method && j->op.action != PLANNER_LOOKUP &&
+           strcmp(j->op.method, "GET") != 0;
+}
+
+int engine__job_write(struct job *j, const char **method, struct sc_buf *path, const json_t **body)
+{
+    if (!engine__job_is_write(j) || (j->op.with_id && !j->link.target_id))
+        return 0;
+    if (sc_buf_puts(path, conn_of(j)->users_resource))
+        return 0;
+    if (j->op.with_id) {
+        char *esc = http_client_escape(j->link.target_id);
+        enum sc_err rc = esc ? sc_buf_printf(path, "/%s", esc) : SC_ERR_NOMEM;
+        free(esc);
+        if (rc || strstr(path->data, "bulkId:"))
+            return 0;
+    }
+    if (j->op.body && scim_bulk_find_ref(j->op.body))
+        return 0;
+    *method = j->op.method;
+    *body = j->op.body;
+    return 1;
+}
 
 void engine__job_send(struct provision_engine *eng, struct job *j)
 {

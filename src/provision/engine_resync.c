@@ -132,7 +132,7 @@ static void on_page(void *arg, const struct http_multi_result *res)
     struct provision_engine *eng = rs->eng;
     const struct connection *c = rs->er->sr->rc->conn;
     rs->er->cs->inflight--;
-    engine__metrics_latency(eng, rule_id_of(rs->er), res->total_ms / 1000.0);
+    engine__metrics_latency(eng, rule_id_of(rs->er), res->total_ms / 1000.0, 1);
     if (res->status == 401 && c->auth_method == CONNECTION_AUTH_CLIENT_CREDENTIALS &&
         !rs->auth_retried) {
         engine__token_invalidate(eng, &rs->call);

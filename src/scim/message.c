@@ -699,3 +699,241 @@ const char *scim_bulk_find_ref(const json_t *v)
 {
     return find_ref(v, 0);
 }
+
+/* ---- Bulk, the client's side ---- */
+
+int scim_bulk_writer_init(struct scim_bulk_writer *w, int64_t fail_on_errors)
+{
+    memset(w, 0, sizeof *w);
+    sc_buf_init(&w->text, 0);
+    enum sc_err rc = sc_buf_puts(&w->text, "{\"schemas\":[\"" SCIM_MSG_BULK_REQUEST "\"],");
+    if (!rc && fail_on_errors > 0)
+        rc = sc_buf_printf(&w->text, "\"failOnErrors\":%lld,", (long long)fail_on_errors);
+    if (!rc)
+        rc = sc_buf_puts(&w->text, "\"Operations\":[");
+    if (rc) {
+        scim_bulk_writer_free(w);
+        return -1;
+    }
+    return 0;
+}
+
+int scim_bulk_writer_add(struct scim_bulk_writer *w, const char *method, const char *bulk_id,
+                         const char *path, const char *version, const json_t *data,
+                         size_t max_bytes)
+{
+    if (w->closed || !w->text.data)
+        return -1;
+    /* the members in RFC 7644's order: method, bulkId, path, version, data */
+    json_t *o = json_object();
+    int bad = !o || json_object_set_new(o, "method", json_string(method ? method : "")) ||
+              (bulk_id && json_object_set_new(o, "bulkId", json_string(bulk_id))) ||
+              json_object_set_new(o, "path", json_string(path ? path : "")) ||
+              (version && json_object_set_new(o, "version", json_string(version))) ||
+              (data && json_object_set(o, "data", (json_t *)data));
+    char *op = bad ? NULL : json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (!op)
+        return -1;
+    size_t oplen = strlen(op);
+    size_t need = w->text.len + (w->count ? 1 : 0) + oplen + 2; /* ",", the op, "]}" */
+    if (max_bytes && need > max_bytes) {
+        free(op);
+        return 0;
+    }
+    enum sc_err rc = w->count ? sc_buf_append(&w->text, ",", 1) : SC_OK;
+    if (!rc)
+        rc = sc_buf_append(&w->text, op, oplen);
+    free(op);
+    if (rc)
+        return -1;
+    w->count++;
+    return 1;
+}
+
+const char *scim_bulk_writer_finish(struct scim_bulk_writer *w, size_t *len)
+{
+    if (!w->text.data)
+        return NULL;
+    if (!w->closed) {
+        if (sc_buf_append(&w->text, "]}", 2))
+            return NULL;
+        w->closed = 1;
+    }
+    if (len)
+        *len = w->text.len;
+    return w->text.data;
+}
+
+void scim_bulk_writer_free(struct scim_bulk_writer *w)
+{
+    sc_buf_free(&w->text);
+    memset(w, 0, sizeof *w);
+}
+
+/* An operation's status as answered: "201", 201, or SCIM 1.1's {"code": "201"}. 0 when
+ * it is none of these or outside 100..599. */
+static int bulk_status(const json_t *v)
+{
+    if (json_is_object(v))
+        v = scim__obj_get(v, "code", NULL);
+    int64_t n = 0;
+    if (json_is_integer(v))
+        n = (int64_t)json_integer_value(v);
+    else if (!json_is_string(v) || sc_parse_int64(json_string_value(v), 100, 599, &n) != 0)
+        return 0;
+    return n >= 100 && n <= 599 ? (int)n : 0;
+}
+
+static enum sc_err not_bulk_response(struct scim_error *err, const char *why)
+{
+    scim_error_set(err, 0, NULL, "not a BulkResponse: %s", why);
+    return SC_ERR_INVALID;
+}
+
+enum sc_err scim_bulk_response_read(const json_t *body, struct scim_bulk_result **out, size_t *n,
+                                    struct scim_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    if (!json_is_object(body))
+        return not_bulk_response(err, "the answer is not a JSON object");
+    const json_t *schemas = scim__obj_get(body, "schemas", NULL);
+    if (schemas && !has_schema(body, SCIM_MSG_BULK_RESPONSE))
+        return not_bulk_response(err, "its schemas do not name " SCIM_MSG_BULK_RESPONSE);
+    const json_t *ops = scim__obj_get(body, "Operations", NULL);
+    if (!json_is_array(ops))
+        return not_bulk_response(err, "it has no Operations array");
+    size_t count = json_array_size(ops);
+    if (count == 0)
+        return SC_OK;
+    struct scim_bulk_result *res = calloc(count, sizeof *res);
+    if (!res)
+        return SC_ERR_NOMEM;
+    size_t i;
+    json_t *o;
+    json_array_foreach(ops, i, o)
+    {
+        struct scim_bulk_result *r = &res[i];
+        r->status = json_is_object(o) ? bulk_status(scim__obj_get(o, "status", NULL)) : 0;
+        if (!r->status) {
+            free(res);
+            char what[80];
+            snprintf(what, sizeof what, "its Operations[%zu] has no status from 100 to 599", i);
+            return not_bulk_response(err, what);
+        }
+        const char *m = json_string_value(scim__obj_get(o, "method", NULL));
+        if (m && strlen(m) < sizeof r->method) {
+            sc_strlcpy(r->method, m, sizeof r->method);
+            for (char *p = r->method; *p; p++)
+                if (*p >= 'a' && *p <= 'z')
+                    *p = (char)(*p - 'a' + 'A');
+        }
+        r->bulk_id = json_string_value(scim__obj_get(o, "bulkId", NULL));
+        r->location = json_string_value(scim__obj_get(o, "location", NULL));
+        r->version = json_string_value(scim__obj_get(o, "version", NULL));
+        json_t *resp = scim__obj_get(o, "response", NULL);
+        r->response = json_is_null(resp) ? NULL : resp;
+    }
+    *out = res;
+    *n = count;
+    return SC_OK;
+}
+
+void scim_bulk_response_match(const struct scim_bulk_result *res, size_t nres,
+                              const char *const *bulk_ids, const char *const *methods, size_t nops,
+                              long *idx)
+{
+    for (size_t i = 0; i < nops; i++)
+        idx[i] = -1;
+    unsigned char *used = nres ? calloc(nres, 1) : NULL;
+    if (nres && !used)
+        return;
+    size_t unnamed = 0, matched = 0;
+    for (size_t r = 0; r < nres; r++) {
+        if (!res[r].bulk_id) {
+            unnamed++;
+            continue;
+        }
+        /* the request's order first, then a search */
+        size_t op = nops;
+        if (r < nops && idx[r] < 0 && strcmp(res[r].bulk_id, bulk_ids[r]) == 0)
+            op = r;
+        for (size_t k = 0; op == nops && k < nops; k++)
+            if (idx[k] < 0 && strcmp(res[r].bulk_id, bulk_ids[k]) == 0)
+                op = k;
+        if (op < nops) {
+            idx[op] = (long)r;
+            used[r] = 1;
+            matched++;
+        }
+    }
+    if (unnamed && unnamed == nops - matched) {
+        /* in order, when every method answered agrees with its operation's */
+        size_t r = 0;
+        int agree = 1;
+        for (size_t k = 0; k < nops && agree; k++) {
+            if (idx[k] >= 0)
+                continue;
+            while (r < nres && (used[r] || res[r].bulk_id))
+                r++;
+            agree = r < nres && (!res[r].method[0] || sc_strcaseeq(res[r].method, methods[k]));
+            r++;
+        }
+        r = 0;
+        for (size_t k = 0; k < nops && agree; k++) {
+            if (idx[k] >= 0)
+                continue;
+            while (r < nres && (used[r] || res[r].bulk_id))
+                r++;
+            idx[k] = (long)r++;
+        }
+    }
+    free(used);
+}
+
+static int hex_val(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int scim_bulk_location_id(const char *location, char *out, size_t cap)
+{
+    if (!location || cap == 0)
+        return 0;
+    size_t end = strcspn(location, "?#");
+    while (end > 0 && location[end - 1] == '/')
+        end--;
+    size_t start = end;
+    while (start > 0 && location[start - 1] != '/')
+        start--;
+    if (start == end)
+        return 0;
+    /* a bare host ("https://h") has no path segment */
+    if (start >= 2 && location[start - 1] == '/' && location[start - 2] == '/')
+        return 0;
+    size_t o = 0;
+    for (size_t i = start; i < end; i++) {
+        int c = (unsigned char)location[i];
+        if (c == '%') {
+            if (i + 2 >= end)
+                return 0;
+            int hi = hex_val(location[i + 1]), lo = hex_val(location[i + 2]);
+            if (hi < 0 || lo < 0)
+                return 0;
+            c = hi * 16 + lo;
+            i += 2;
+        }
+        if (c == 0 || o + 1 >= cap)
+            return 0;
+        out[o++] = (char)c;
+    }
+    out[o] = '\0';
+    return sc_utf8_valid(out, o) ? 1 : 0;
+}

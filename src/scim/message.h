@@ -7,6 +7,7 @@
 #ifndef SCIM_MESSAGE_H
 #define SCIM_MESSAGE_H
 
+#include "base/buf.h"
 #include "base/err.h"
 
 #include <jansson.h>
@@ -196,6 +197,73 @@ json_t *scim_bulk_request_new(int64_t fail_on_errors);
  * stolen (NULL for DELETE). 0, or -1 when out of memory. */
 int scim_bulk_request_add(json_t *body, const char *method, const char *bulk_id, const char *path,
                           const char *version, json_t *data);
+
+/* The client side of Bulk: a BulkRequest's text written operation by operation, so a
+ * client can stay under the target's maxPayloadSize (RFC 7644 §3.7: the request as a
+ * whole, in bytes). Zero-initialise, or scim_bulk_writer_init. */
+struct scim_bulk_writer {
+    struct sc_buf text; /* the request so far (closed by scim_bulk_writer_finish) */
+    size_t count;       /* operations written */
+    int closed;
+};
+
+/* Starts a BulkRequest with failOnErrors (<= 0 = omitted: the target runs every
+ * operation). 0, or -1 when out of memory. */
+int scim_bulk_writer_init(struct scim_bulk_writer *w, int64_t fail_on_errors);
+
+/* Appends one operation (method, bulk_id, path as for scim_bulk_request_add; version may
+ * be NULL; data borrowed, NULL for DELETE) unless the closed request would then be
+ * longer than max_bytes (0 = no limit). Returns 1 when appended, 0 when it would not
+ * fit (w is unchanged), -1 when out of memory. */
+int scim_bulk_writer_add(struct scim_bulk_writer *w, const char *method, const char *bulk_id,
+                         const char *path, const char *version, const json_t *data,
+                         size_t max_bytes);
+
+/* Closes the request and returns its text (owned by w; *len its length), or NULL when
+ * out of memory. Nothing may be appended after. */
+const char *scim_bulk_writer_finish(struct scim_bulk_writer *w, size_t *len);
+
+/* Frees what w holds and zeroes it. */
+void scim_bulk_writer_free(struct scim_bulk_writer *w);
+
+/* One operation's outcome in a BulkResponse, as read by scim_bulk_response_read.
+ * Strings and response are borrowed from the body read. */
+struct scim_bulk_result {
+    char method[8];       /* POST, PUT, PATCH, DELETE as answered (upper-cased), or "" */
+    const char *bulk_id;  /* or NULL */
+    const char *location; /* the resource's URL, or NULL (a failed POST has none) */
+    const char *version;  /* or NULL */
+    int status;           /* the operation's HTTP status, 100 to 599 */
+    json_t *response;     /* the body: an Error for a failure, the resource or nothing
+                             (NULL) for a success */
+};
+
+/* Reads a BulkResponse body (borrowed; the results borrow from it) into *out (new
+ * array, free() it; NULL when *n is 0) of *n results in the answer's order. "status" is
+ * taken as RFC 7644 writes it (a string of digits) or as a number, and SCIM 1.1's
+ * {"code": ...}. Errors: SC_ERR_INVALID with err filled (status 0) when body is not a
+ * BulkResponse: not an object, a "schemas" that does not name the BulkResponse URN, no
+ * "Operations" array, an operation that is not an object or has no status from 100 to
+ * 599; SC_ERR_NOMEM. */
+enum sc_err scim_bulk_response_read(const json_t *body, struct scim_bulk_result **out, size_t *n,
+                                    struct scim_error *err);
+
+/* Matches the results of a BulkResponse (res, nres) to the operations of its request,
+ * which had the bulkIds bulk_ids[0..nops) (all given and distinct) and the methods
+ * methods[0..nops): idx[i] is the index in res of operation i's result, or -1 when the
+ * answer holds none for it. A result is matched by its bulkId (an unknown or repeated
+ * one is ignored); results without a bulkId are matched in order to the operations left
+ * only when they are as many and their methods (where answered) agree, as a target that
+ * omits bulkIds lists its results in the request's order. Linear when the answer keeps
+ * the request's order. */
+void scim_bulk_response_match(const struct scim_bulk_result *res, size_t nres,
+                              const char *const *bulk_ids, const char *const *methods, size_t nops,
+                              long *idx);
+
+/* Writes into out (cap bytes) the resource id a location URL ends with: its last
+ * non-empty path segment (query and fragment ignored), percent-decoded. Returns 1, or 0
+ * when there is none, it does not fit, or it decodes to a NUL or invalid UTF-8. */
+int scim_bulk_location_id(const char *location, char *out, size_t cap);
 
 /* Returns a new, empty BulkResponse body. */
 json_t *scim_bulk_response_new(void);

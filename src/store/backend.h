@@ -10,6 +10,8 @@
 #include "base/err.h"
 #include "base/id.h"
 #include "store/store.h"
+#include "store/store_admin.h"
+#include "store/store_copy.h"
 #include "store/store_directory.h"
 #include "store/store_events.h"
 #include "store/store_provision.h"
@@ -29,7 +31,8 @@ struct store {
 
 /* One table per component: each field has the contract of the store_* function of the
  * same name (store_events.h, store_directory.h, store_provision.h, store_sync.h without
- * its "sync_" prefix, store_target.h without its "target_" prefix). */
+ * its "sync_" prefix, store_admin.h without its "admin_" prefix, store_target.h without its
+ * "target_" prefix). */
 struct store_events_ops {
     enum sc_err (*event_append)(struct store *st, const char *kind, const char *object_id,
                                 const char *detail);
@@ -184,6 +187,56 @@ struct store_target_ops {
                         void *arg);
 };
 
+struct store_admin_ops {
+    enum sc_err (*token_insert)(struct store *st, const struct store_admin_token *t);
+    enum sc_err (*token_put_named)(struct store *st, const struct store_admin_token *t);
+    enum sc_err (*token_find_hash)(struct store *st, const char *hash,
+                                   struct store_admin_token *out);
+    enum sc_err (*token_list)(struct store *st, struct store_admin_token **out, size_t *n);
+    enum sc_err (*token_delete)(struct store *st, const char *id, int *last);
+    enum sc_err (*token_touch)(struct store *st, const char *id, int64_t now, int64_t min_age_ms);
+};
+
+/* Raw rows of the schema's tables, for store_copy (store_copy.c). Table, order and
+ * column names are identifiers from store_copy.c's table list or from the database's own
+ * schema, never input; a back-end still refuses a column name that is not made of
+ * lower-case letters, digits and '_'. Values travel as text (integers in decimal), NULL
+ * for SQL NULL. */
+struct store_table_writer; /* one back-end's state while writing rows into one table */
+struct store_table_ops {
+    /* *n = the number of rows of table. */
+    enum sc_err (*count)(struct store *st, const char *table, int64_t *n);
+    /* Calls fn for every row of table ("SELECT * ... ORDER BY order") with the number of
+     * columns, their names and the row's values (all borrowed, valid during the call);
+     * fn returns non-zero to stop (then SC_ERR_INTERNAL). Rows are read one at a time,
+     * never the whole table at once; fn must not use st. */
+    enum sc_err (*each)(struct store *st, const char *table, const char *order,
+                        int (*fn)(void *arg, int ncols, const char *const *names,
+                                  const char *const *values),
+                        void *arg);
+    /* Starts writing rows into the named columns of table: *out is new, ended by
+     * write_end. st may not be used for anything else until then. */
+    enum sc_err (*write_begin)(struct store *st, const char *table, int ncols,
+                               const char *const *names, struct store_table_writer **out);
+    /* Writes one row (ncols values as given to write_begin, borrowed). A back-end may
+     * buffer rows: an error (a duplicate key, a refused value) can show here or at
+     * write_end. */
+    enum sc_err (*write_row)(struct store_table_writer *w, const char *const *values);
+    /* Ends the writing and frees w: abandon = 0 stores every row written (or fails),
+     * 1 gives up (the caller rolls its transaction back). */
+    enum sc_err (*write_end)(struct store_table_writer *w, int abandon);
+    /* *hwm = the highest number the table's numbering (column, an integer key the
+     * database assigns) has handed out: the larger of the largest in the table and what
+     * the numbering remembers of deleted rows; 0 when none. */
+    enum sc_err (*serial_get)(struct store *st, const char *table, const char *column,
+                              int64_t *hwm);
+    /* Makes the numbering of table's column continue after the larger of hwm and the
+     * largest number in the table. */
+    enum sc_err (*serial_set)(struct store *st, const char *table, const char *column, int64_t hwm);
+    /* Deletes every row of table. */
+    enum sc_err (*clear)(struct store *st, const char *table);
+};
+
 struct store_backend {
     const char *name; /* "sqlite", "postgresql" */
     /* Opens and migrates one connection (the contract of store_open). */
@@ -195,6 +248,13 @@ struct store_backend {
     enum sc_err (*begin)(struct store *st);
     enum sc_err (*commit)(struct store *st);
     void (*rollback)(struct store *st);
+    /* store_begin_snapshot: a read-only transaction on one consistent snapshot. */
+    enum sc_err (*begin_snapshot)(struct store *st);
+    /* store_open_elsewhere for a DSN of this back-end; NULL when it cannot tell. */
+    enum sc_err (*open_elsewhere)(const char *dsn, int *elsewhere);
+    /* store_backup and store_restore for a DSN of this back-end; NULL when it has none. */
+    enum sc_err (*backup)(const char *dsn, const char *path, struct sc_error *e);
+    enum sc_err (*restore)(const char *from, const char *dsn, int replace, struct sc_error *e);
     /* The write probe of store_write_check: records a failure with store__health_fail. */
     void (*write_probe)(struct store *st);
     enum sc_err (*setting_get)(struct store *st, const char *key, char **out);
@@ -210,11 +270,23 @@ struct store_backend {
     const struct store_provision_ops *provision;
     const struct store_sync_ops *sync;
     const struct store_target_ops *target; /* NULL: the back-end does not hold the target */
+    const struct store_table_ops *table;
+    const struct store_admin_ops *admin; /* store_admin.h: the named admin tokens */
 };
 
 /* The back-ends: SQLite (sqlite.c) and PostgreSQL (pg.c). */
 extern const struct store_backend store__sqlite_backend;
 extern const struct store_backend store__pg_backend;
+
+/* 1 when s is a plain SQL identifier (lower-case letters, digits, '_'; not empty, not
+ * starting with a digit), the only names the table operations put into SQL. */
+int store__ident_ok(const char *s);
+
+/* Sets e to the refusal to run on a schema newer than this binary: component's version
+ * in the database (found) is above the last migration this binary has (known). Returns
+ * SC_ERR_UNSUPPORTED (field "db"); the message names the component and both versions. */
+enum sc_err store__schema_too_new(const char *component, long long found, long long known,
+                                  struct sc_error *e);
 
 /* The durability set by store_set_durability. */
 enum store_durability store__durability(void);

@@ -22,7 +22,7 @@ const struct pg_component store__pg_core_schema = {"core", core_migrations, 1};
 
 static const struct pg_component *const components[] = {
     &store__pg_core_schema,      &store__pg_events_schema, &store__pg_directory_schema,
-    &store__pg_provision_schema, &store__pg_sync_schema,
+    &store__pg_provision_schema, &store__pg_sync_schema,   &store__pg_admin_schema,
 };
 
 /* ---- parameters and columns ---- */
@@ -189,7 +189,7 @@ static PGresult *run_once(struct pg_store *pg, const char *sql, struct pg_args *
     int n = a ? a->n : 0;
     const char *const *v = a ? a->v : NULL;
     if (!prepare)
-        return PQexec(pg->conn, sql);
+        return n ? PQexecParams(pg->conn, sql, n, NULL, v, NULL, NULL, 0) : PQexec(pg->conn, sql);
     int i = 0;
     while (i < pg->ncache && pg->cache[i] != sql)
         i++;
@@ -235,6 +235,11 @@ static PGresult *run(struct store *st, const char *sql, struct pg_args *a, int p
 PGresult *pg__run(struct store *st, const char *sql, struct pg_args *a, enum sc_err *err)
 {
     return run(st, sql, a, 1, err);
+}
+
+PGresult *pg__run_text(struct store *st, const char *sql, struct pg_args *a, enum sc_err *err)
+{
+    return run(st, sql, a, 0, err);
 }
 
 enum sc_err pg__cmd(struct store *st, const char *sql, struct pg_args *a, int64_t *rows)
@@ -379,7 +384,7 @@ static int schema_current(struct store *st)
         int found = 0;
         for (int row = 0; row < PQntuples(r); row++)
             if (strcmp(PQgetvalue(r, row, 0), c->name) == 0)
-                found = pg__col_int(r, row, 1) >= c->migrations[c->count - 1].version;
+                found = pg__col_int(r, row, 1) == c->migrations[c->count - 1].version;
         current = found;
     }
     PQclear(r);
@@ -397,6 +402,8 @@ static enum sc_err migrate_component(struct store *st, const struct pg_component
         return sc_error_set(e, err, "db", "cannot read the schema version of %s", c->name);
     int64_t current = PQntuples(r) ? pg__col_int(r, 0, 0) : 0;
     PQclear(r);
+    if (c->count > 0 && current > c->migrations[c->count - 1].version)
+        return store__schema_too_new(c->name, current, c->migrations[c->count - 1].version, e);
     for (int i = 0; i < c->count; i++) {
         const struct pg_migration *m = &c->migrations[i];
         if (m->version <= current)
@@ -608,6 +615,10 @@ const struct store_backend store__pg_backend = {
     .begin = pg_begin,
     .commit = pg_commit,
     .rollback = pg_rollback,
+    .begin_snapshot = store__pg_begin_snapshot,
+    .open_elsewhere = NULL,
+    .backup = NULL, /* pg_dump and pg_restore (docs/operations.md) */
+    .restore = NULL,
     .write_probe = pg_write_probe,
     .setting_get = pg_setting_get,
     .setting_set = pg_setting_set,
@@ -619,4 +630,6 @@ const struct store_backend store__pg_backend = {
     .provision = &store__pg_provision_ops,
     .sync = &store__pg_sync_ops,
     .target = NULL,
+    .table = &store__pg_table_ops,
+    .admin = &store__pg_admin_ops,
 };

@@ -61,6 +61,10 @@ void pg__arg_int(struct pg_args *a, int64_t v);
  * tried once more. */
 PGresult *pg__run(struct store *st, const char *sql, struct pg_args *a, enum sc_err *err);
 
+/* pg__run for a statement whose text is built at run time (table names): run once, not
+ * prepared (the cache goes by the text's address). */
+PGresult *pg__run_text(struct store *st, const char *sql, struct pg_args *a, enum sc_err *err);
+
 /* pg__run for a statement without rows to read; *rows (may be NULL) gets the number of
  * rows it inserted, updated or deleted. */
 enum sc_err pg__cmd(struct store *st, const char *sql, struct pg_args *a, int64_t *rows);
@@ -107,10 +111,16 @@ extern const struct pg_component store__pg_events_schema;
 extern const struct pg_component store__pg_directory_schema;
 extern const struct pg_component store__pg_provision_schema;
 extern const struct pg_component store__pg_sync_schema;
+extern const struct pg_component store__pg_admin_schema;
 
 extern const struct store_events_ops store__pg_events_ops;
 extern const struct store_directory_ops store__pg_directory_ops;
 extern const struct store_provision_ops store__pg_provision_ops;
 extern const struct store_sync_ops store__pg_sync_ops;
+extern const struct store_table_ops store__pg_table_ops;
+extern const struct store_admin_ops store__pg_admin_ops;
+
+/* The back-end's begin_snapshot (pg_copy.c; the contract of store_begin_snapshot). */
+enum sc_err store__pg_begin_snapshot(struct store *st);
 
 #endif

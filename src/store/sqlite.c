@@ -19,8 +19,8 @@ static const struct store_migration core_migrations[] = {
 const struct store_component store__core_schema = {"core", core_migrations, 1};
 
 static const struct store_component *const components[] = {
-    &store__core_schema,      &store__events_schema, &store__directory_schema,
-    &store__provision_schema, &store__sync_schema,   &store__target_schema,
+    &store__core_schema, &store__events_schema, &store__directory_schema, &store__provision_schema,
+    &store__sync_schema, &store__target_schema, &store__admin_schema,
 };
 
 /* Records a failure that means writes fail (full disk, I/O error, read-only, corrupt or
@@ -132,6 +132,8 @@ static enum sc_err migrate_component(struct store *st, const struct store_compon
     if (sqlite3_step(q) == SQLITE_ROW)
         current = sqlite3_column_int(q, 0);
     sqlite3_finalize(q);
+    if (c->count > 0 && current > c->migrations[c->count - 1].version)
+        return store__schema_too_new(c->name, current, c->migrations[c->count - 1].version, e);
     for (int i = 0; i < c->count; i++) {
         const struct store_migration *m = &c->migrations[i];
         if (m->version <= current)
@@ -382,6 +384,10 @@ const struct store_backend store__sqlite_backend = {
     .begin = sqlite_begin,
     .commit = sqlite_commit,
     .rollback = sqlite_rollback,
+    .begin_snapshot = store__sqlite_begin_snapshot,
+    .open_elsewhere = store__sqlite_open_elsewhere,
+    .backup = store__sqlite_backup,
+    .restore = store__sqlite_restore,
     .write_probe = sqlite_write_probe,
     .setting_get = sqlite_setting_get,
     .setting_set = sqlite_setting_set,
@@ -393,4 +399,6 @@ const struct store_backend store__sqlite_backend = {
     .provision = &store__sqlite_provision_ops,
     .sync = &store__sqlite_sync_ops,
     .target = &store__sqlite_target_ops,
+    .table = &store__sqlite_table_ops,
+    .admin = &store__sqlite_admin_ops,
 };

@@ -64,6 +64,7 @@ extern const struct store_component store__directory_schema;
 extern const struct store_component store__provision_schema;
 extern const struct store_component store__sync_schema;
 extern const struct store_component store__target_schema;
+extern const struct store_component store__admin_schema;
 
 /* The operations of each component, defined in their files. */
 extern const struct store_events_ops store__sqlite_events_ops;
@@ -71,5 +72,15 @@ extern const struct store_directory_ops store__sqlite_directory_ops;
 extern const struct store_provision_ops store__sqlite_provision_ops;
 extern const struct store_sync_ops store__sqlite_sync_ops;
 extern const struct store_target_ops store__sqlite_target_ops;
+extern const struct store_table_ops store__sqlite_table_ops;
+extern const struct store_admin_ops store__sqlite_admin_ops;
+
+/* The back-end's begin_snapshot and open_elsewhere (sqlite_copy.c; contracts in
+ * store_copy.h). */
+enum sc_err store__sqlite_begin_snapshot(struct store *st);
+enum sc_err store__sqlite_open_elsewhere(const char *dsn, int *elsewhere);
+enum sc_err store__sqlite_backup(const char *dsn, const char *path, struct sc_error *e);
+enum sc_err store__sqlite_restore(const char *from, const char *dsn, int replace,
+                                  struct sc_error *e);
 
 #endif

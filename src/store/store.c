@@ -912,3 +912,47 @@ enum sc_err store_target_each(struct store *st,
         return SC_ERR_UNSUPPORTED;
     return st->be->target->each(st, fn, arg);
 }
+
+enum sc_err store__schema_too_new(const char *component, long long found, long long known,
+                                  struct sc_error *e)
+{
+    return sc_error_set(e, SC_ERR_UNSUPPORTED, "db",
+                        "the database was written by a newer scimitar: its schema of %s is at "
+                        "version %lld, this binary knows up to version %lld; run the newer "
+                        "scimitar (or restore a backup taken before the upgrade)",
+                        component, found, known);
+}
+
+/* ---- admin tokens ---- */
+
+enum sc_err store_admin_token_insert(struct store *st, const struct store_admin_token *t)
+{
+    return st->be->admin->token_insert(st, t);
+}
+
+enum sc_err store_admin_token_put_named(struct store *st, const struct store_admin_token *t)
+{
+    return st->be->admin->token_put_named(st, t);
+}
+
+enum sc_err store_admin_token_find_hash(struct store *st, const char *hash,
+                                        struct store_admin_token *out)
+{
+    return st->be->admin->token_find_hash(st, hash, out);
+}
+
+enum sc_err store_admin_token_list(struct store *st, struct store_admin_token **out, size_t *n)
+{
+    return st->be->admin->token_list(st, out, n);
+}
+
+enum sc_err store_admin_token_delete(struct store *st, const char *id, int *last)
+{
+    return st->be->admin->token_delete(st, id, last);
+}
+
+enum sc_err store_admin_token_touch(struct store *st, const char *id, int64_t now,
+                                    int64_t min_age_ms)
+{
+    return st->be->admin->token_touch(st, id, now, min_age_ms);
+}

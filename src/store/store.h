@@ -21,6 +21,8 @@ struct store_pool;
  * mode 0600; an existing one, its -wal and -shm, open to group or others, are narrowed
  * to the owner (logged). *out is new; store_close frees it. Errors: SC_ERR_INVALID
  * (bad DSN, e->field "db"), SC_ERR_UNSUPPORTED (a back-end that is not built in),
+ * SC_ERR_UNSUPPORTED also when a schema component in the database is at a version
+ * above what this binary knows (written by a newer scimitar: nothing is changed),
  * SC_ERR_DB (cannot open or migrate: message says why). */
 enum sc_err store_open(const char *dsn, struct store **out, struct sc_error *e);
 

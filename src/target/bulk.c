@@ -84,6 +84,11 @@ void target_bulk_run(struct target *t, json_t *body, struct target_result *r)
                      "%s", err.detail);
         goto done;
     }
+    t->bulk_requests++;
+    t->bulk_operations += req->count;
+    uint_fast64_t seen = atomic_load(&t->bulk_largest);
+    while (req->count > seen && !atomic_compare_exchange_weak(&t->bulk_largest, &seen, req->count))
+        ;
     refs = calloc(req->count + 1, sizeof *refs);
     done_ops = calloc(req->count + 1, 1);
     out = scim_bulk_response_new();

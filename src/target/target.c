@@ -89,9 +89,12 @@ static void stats(struct target *t, struct http_response *res)
     char started[32];
     sc_clock_format_iso8601(t->started_ms, started, sizeof started);
     res->content_type = "application/json";
+    json_t *bulk =
+        json_pack("{s:I, s:I, s:I}", "requests", (json_int_t)t->bulk_requests, "operations",
+                  (json_int_t)t->bulk_operations, "largest", (json_int_t)t->bulk_largest);
     http_response_json(res, 200,
-                       json_pack("{s:o, s:I, s:I, s:I, s:s}", "requests", req, "users",
-                                 (json_int_t)users, "groups", (json_int_t)groups, "faults",
+                       json_pack("{s:o, s:o, s:I, s:I, s:I, s:s}", "requests", req, "bulk", bulk,
+                                 "users", (json_int_t)users, "groups", (json_int_t)groups, "faults",
                                  (json_int_t)t->faulted, "startedAt", started));
 }
 
@@ -398,8 +401,8 @@ static enum http_early early(void *ctx, const struct http_request *req, struct h
     return HTTP_EARLY_ANSWERED;
 }
 
-/* Builds the base URL from the listen address and the bound port. */
-static void make_base_url(struct target *t)
+/* Builds the base URL from the listen address and port (the bound one for port 0). */
+static void make_base_url(struct target *t, unsigned bound)
 {
     if (t->opt.base_url) {
         size_t n = sc_strlcpy(t->base_url, t->opt.base_url, sizeof t->base_url);
@@ -413,10 +416,10 @@ static void make_base_url(struct target *t)
         strcmp(host, "0.0.0.0") == 0)
         sc_strlcpy(host, "127.0.0.1", sizeof host);
     if (strchr(host, ':'))
-        snprintf(t->base_url, sizeof t->base_url, "http://[%s]:%u%s", host,
-                 http_server_port(t->srv), prefix_of(t));
+        snprintf(t->base_url, sizeof t->base_url, "http://[%s]:%u%s", host, port ? port : bound,
+                 prefix_of(t));
     else
-        snprintf(t->base_url, sizeof t->base_url, "http://%s:%u%s", host, http_server_port(t->srv),
+        snprintf(t->base_url, sizeof t->base_url, "http://%s:%u%s", host, port ? port : bound,
                  prefix_of(t));
 }
 
@@ -487,9 +490,16 @@ enum sc_err target_start(const struct target_options *o, struct target **out, st
         .too_large_body = t->opt.dialect == SCIM_DIALECT_11 ? too_large_body_11 : too_large_body,
         .too_large_type = SCIM_CT,
     };
+    /* the base URL is known before the first request can arrive (Location headers use
+     * it), except with port 0, where it needs the port the server got */
+    char lh[200];
+    unsigned lport = 0;
+    if (http_parse_listen(t->opt.listen, lh, sizeof lh, &lport) == 0 && lport != 0)
+        make_base_url(t, 0);
     if ((err = http_server_start(&so, &t->srv, e)))
         goto fail;
-    make_base_url(t);
+    if (!t->base_url[0])
+        make_base_url(t, http_server_port(t->srv));
     *out = t;
     return SC_OK;
 fail:

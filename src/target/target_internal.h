@@ -164,6 +164,9 @@ struct target {
     int64_t started_ms;
     atomic_uint_fast64_t requests[TM__COUNT];
     atomic_uint_fast64_t faulted;
+    atomic_uint_fast64_t bulk_requests;   /* BulkRequests run (parsed) */
+    atomic_uint_fast64_t bulk_operations; /* their operations */
+    atomic_uint_fast64_t bulk_largest;    /* the most operations in one of them */
     atomic_int stopping;
     pthread_mutex_t hang_mu;
     pthread_cond_t hang_cv;

@@ -50,21 +50,29 @@ test('a failing Test Connection reports each step; fix it or continue anyway', a
     // Continue anyway: the connection is saved although its test failed.
     await wiz.getByRole('button', { name: 'Continue anyway' }).click();
     await wiz.getByRole('heading', { name: 'Configure Preferences' }).waitFor();
-    // Advanced: a custom header (an API gateway key), a secret like the token.
+    // Advanced: a custom header (an API gateway key), a secret like the token; SCIM Bulk,
+    // on by default, turned off.
     await wiz.getByText('Advanced').click();
     await wiz.getByRole('button', { name: 'Add header' }).click();
     await wiz.getByLabel('Header name').fill('X-Api-Key');
     await wiz.getByLabel('Header value').fill('gateway-key-1');
+    const bulk = wiz.getByLabel('Use SCIM Bulk when the application offers it');
+    assert.equal(await bulk.isChecked(), true, 'Bulk is on by default');
+    await bulk.uncheck();
+    await screenshot(page, 'connection-advanced');
     await wiz.getByRole('button', { name: 'Save' }).click();
     await wiz.waitFor({ state: 'detached' });
     const conn = (await serve.ok('GET', '/api/v1/connections')).items[0];
     assert.equal(conn.name, 'Code42');
     assert.equal(conn.enabled, false);
     assert.deepEqual(conn.headers, { 'X-Api-Key': '********' });
+    assert.equal(conn.preferences.useBulk, false);
 
-    // Its details pane tests it again, then Edit fixes the token.
+    // Its details pane says so and tests it again, then Edit fixes the token.
     await page.getByRole('button', { name: 'Code42 details' }).click();
     const pane = page.getByRole('complementary', { name: 'Details' });
+    const bulkRow = pane.locator('dt', { hasText: 'Use SCIM Bulk' });
+    assert.equal(await bulkRow.locator('xpath=following-sibling::dd[1]').textContent(), 'No');
     await pane.getByRole('button', { name: 'Test Connection' }).click();
     await pane.getByRole('region', { name: 'Test Connection results' }).getByText('Connection test failed.').waitFor();
     await pane.getByRole('button', { name: 'Edit' }).click();
@@ -77,11 +85,24 @@ test('a failing Test Connection reports each step; fix it or continue anyway', a
     await ed.getByRole('button', { name: 'Next' }).click();
     assert.equal(await ed.getByLabel('Header name').inputValue(), 'X-Api-Key');
     assert.equal(await ed.getByLabel('Header value').inputValue(), '********');
+    await ed.getByText('Advanced').click();
+    const edBulk = ed.getByLabel('Use SCIM Bulk when the application offers it');
+    assert.equal(await edBulk.isChecked(), false, 'the stored choice is shown');
+    await edBulk.check();
     await ed.getByRole('button', { name: 'Save' }).click();
     await ed.waitFor({ state: 'detached' });
-    assert.deepEqual((await serve.ok('GET', `/api/v1/connections/${conn.id}`)).headers, { 'X-Api-Key': '********' }, 'the header is kept');
+    const saved = await serve.ok('GET', `/api/v1/connections/${conn.id}`);
+    assert.deepEqual(saved.headers, { 'X-Api-Key': '********' }, 'the header is kept');
+    assert.equal(saved.preferences.useBulk, true);
     const ok = await serve.ok('POST', `/api/v1/connections/${conn.id}/test`, {});
     assert.equal(ok.ok, true, 'the new token was stored');
+    // The pane's test shows what the target supports: Bulk, which the engine now uses.
+    await page.getByRole('button', { name: 'Code42 details' }).click();
+    await pane.getByRole('button', { name: 'Test Connection' }).click();
+    await pane.getByRole('region', { name: 'Test Connection results' }).getByText('Connection test passed.').waitFor();
+    const caps = pane.getByRole('region', { name: 'What the target supports' });
+    const bulkCap = caps.locator('dt', { hasText: /^Bulk$/ }).locator('xpath=following-sibling::dd[1]');
+    await waitUntil(async () => /^Supported \(up to 1000 operations.*\); used for writes/.test(await bulkCap.textContent()), { what: 'Bulk shown as used' });
 
     // A rule that targets the still-disabled connection cannot be enabled: a clear message.
     await page.getByRole('button', { name: 'Add', exact: true }).click();

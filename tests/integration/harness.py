@@ -14,6 +14,7 @@ import atexit
 import hashlib
 import json
 import os
+import re
 import shutil
 import socket
 import sqlite3
@@ -90,22 +91,62 @@ class Process:
         self.log_path = os.path.join(self.tmp.name, "process.log")
 
     def start(self, timeout=20):
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([BIN] + self.args, stdout=self.log, stderr=self.log,
-                                     stdin=subprocess.DEVNULL, env=self.env,
-                                     cwd=self.tmp.name)
+        """Starts the process and waits until it listens. The port was free when it was
+        chosen, but another process may take it before this one binds it: then this one
+        exits ("address in use") and is started again on another port (a connection
+        that succeeds is not enough: it may be the other process answering, so the
+        process's own log line saying it listens is waited for too, where logs allow)."""
+        for attempt in range(5):
+            self.log = open(self.log_path, "ab")
+            mark = os.path.getsize(self.log_path)
+            self.proc = subprocess.Popen([BIN] + self.args, stdout=self.log, stderr=self.log,
+                                         stdin=subprocess.DEVNULL, env=self.env,
+                                         cwd=self.tmp.name)
+            if self._wait_up(timeout, mark):
+                return self
+            self.log.close()
+            self._move_to(free_port())
+        raise AssertionError("%s found no free port" % self.args[0])
 
+    def _own_line(self, mark):
+        """Whether the process logged that it listens on self.port (True when the log
+        level hides info lines: nothing to check then)."""
+        level = self.env.get("SCIMITAR_LOG", "info")
+        if level not in ("info", "debug"):
+            return True
+        with open(self.log_path, "rb") as f:
+            f.seek(mark)
+            text = f.read().decode("utf-8", "replace")
+        # text or JSON log lines: the event's name, then the port in its url or field
+        return re.search(r"(serve|target)\.listening\W.*\b%d\b" % self.port, text)
+
+    def _wait_up(self, timeout, mark):
+        """True once the process listens; False when it exited because the port was
+        taken meanwhile; raises when it exited otherwise or timed out."""
         def up():
             if self.proc.poll() is not None:
+                out = self.output()
+                if "address in use" in out[-400:]:
+                    return "taken"
                 raise AssertionError("%s exited with %s:\n%s" % (
-                    self.args[0], self.proc.returncode, self.output()))
+                    self.args[0], self.proc.returncode, out))
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return True
+                    pass
             except OSError:
                 return False
-        wait_until(up, timeout=timeout, what="%s to listen" % self.args[0])
-        return self
+            return bool(self._own_line(mark))
+        return wait_until(up, timeout=timeout, what="%s to listen" % self.args[0]) is True
+
+    def _move_to(self, port):
+        """Uses port instead of self.port in the arguments and addresses."""
+        old = "127.0.0.1:%d" % self.port
+        self.args = [a.replace(old, "127.0.0.1:%d" % port) if isinstance(a, str) else a
+                     for a in self.args]
+        self.base = self.base.replace(old, "127.0.0.1:%d" % port)
+        if hasattr(self, "scim_base"):
+            self.scim_base = self.scim_base.replace(old, "127.0.0.1:%d" % port)
+        self.port = port
 
     def output(self):
         try:
@@ -177,9 +218,11 @@ def _drop_named():
 class Serve(Process):
     """`scimitar serve` on a fresh database (SQLite, or PostgreSQL with
     SCIMITAR_TEST_DB=postgresql) with a known admin token. db names an existing database
-    to reuse: a SQLite path, or the db of another Serve."""
+    to reuse: a SQLite path, or the db of another Serve. backend ("sqlite" or
+    "postgresql") chooses the back-end whatever the run's (tests that need both)."""
 
-    def __init__(self, token="test-admin-token", db=None, extra=None, env=None, port=None):
+    def __init__(self, token="test-admin-token", db=None, extra=None, env=None, port=None,
+                 backend=None):
         self.token = token
         port = port or free_port()
         e = {"SCIMITAR_ADMIN_TOKEN": token}
@@ -187,7 +230,8 @@ class Serve(Process):
         super().__init__([], port=port, env=e)
         extra = list(extra or [])
         self.pg_drop = False
-        if ON_POSTGRESQL:
+        self.on_pg = ON_POSTGRESQL if backend is None else backend == "postgresql"
+        if self.on_pg:
             cluster = pgcluster.shared()
             if db is None:
                 self.db = cluster.create_db()
@@ -220,7 +264,7 @@ class Serve(Process):
     def sql(self, query, *params):
         """Runs query (with ? placeholders) on this server's database behind its back;
         returns the rows as lists (a write is committed at once)."""
-        if ON_POSTGRESQL:
+        if self.on_pg:
             return pgcluster.shared().query(self.db, query, params)
         db = sqlite3.connect(self.db, timeout=30)
         try:

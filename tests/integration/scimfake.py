@@ -38,6 +38,17 @@ by a test.
   latency        seconds each request is held before it is answered (outside the lock)
   max_results    the largest page a list answers (a client asking for more gets fewer)
   omit_total     list answers without totalResults (the client reads to an empty page)
+  bulk           offer SCIM Bulk (RFC 7644 3.7): /ServiceProviderConfig says so and POST
+                 /Bulk runs each operation as the single request would (hooks see each
+                 operation as its own request: (method, "/scim/v2" + path, data)). A dict
+                 of maxOperations (default 1000; more is 413), maxPayloadSize (1 MiB),
+                 resources (the created or changed resource in each success's response;
+                 default none, as scimitar target) and answer: "ok" (default), "no_ids"
+                 (results without bulkId), "drop_last" (the last operation neither run nor
+                 answered), "malformed" (the operations run, the answer is no
+                 BulkResponse) or a status (the whole request answered with it, nothing
+                 run). bulk_log lists (method, path, status) of each operation run; _stats
+                 has "bulk": {"requests", "operations", "largest"}
 Users are kept in memory, in creation order; userName is unique case-insensitively (409
 uniqueness on POST, PUT and PATCH); a PATCH needs the PatchOp message (apply_patch_op).
 Every request is recorded with its arrival time (times), and max_inflight is the most
@@ -368,8 +379,11 @@ class FakeTarget(LoopbackService):
 
     def __init__(self, token="fake-token", lacks=(), strict_paths=False, ignore_filter=False,
                  hooks=None, oauth=None, token_ttl=3600, latency=0.0, max_results=None,
-                 omit_total=False):
+                 omit_total=False, bulk=None):
         super().__init__()
+        self.bulk = dict(bulk) if bulk is not None else None
+        self.bulk_log = []
+        self.bulk_counts = {"requests": 0, "operations": 0, "largest": 0}
         self.token = token
         self.oauth = oauth
         self.token_ttl = token_ttl
@@ -510,7 +524,12 @@ class FakeTarget(LoopbackService):
             counts = {}
             for r in self.received:
                 counts[r.method] = counts.get(r.method, 0) + 1
-            return 200, {"requests": counts, "users": len(self.store)}, {}
+            return 200, {"requests": counts, "users": len(self.store),
+                         "bulk": dict(self.bulk_counts)}, {}
+        if rest == ["ServiceProviderConfig"] and self.bulk is not None and method == "GET":
+            return 200, self._spc(), {}
+        if rest == ["Bulk"] and self.bulk is not None and method == "POST":
+            return self._bulk(body)
         if not rest or rest[0] != "Users":
             raise ScimFault(404, "no such endpoint")
         if len(rest) == 1:
@@ -532,6 +551,62 @@ class FakeTarget(LoopbackService):
         if method == "PATCH":
             return self._patch(rid, body)
         raise ScimFault(405, "method not allowed")
+
+    def _spc(self):
+        return {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+                "patch": {"supported": True},
+                "bulk": {"supported": True,
+                         "maxOperations": self.bulk.get("maxOperations", 1000),
+                         "maxPayloadSize": self.bulk.get("maxPayloadSize", 1048576)},
+                "filter": {"supported": True, "maxResults": 1000},
+                "changePassword": {"supported": False}, "sort": {"supported": False},
+                "etag": {"supported": False}, "authenticationSchemes": []}
+
+    def _bulk(self, body):
+        """POST /Bulk (the lock held): each operation as its single request would run."""
+        answer = self.bulk.get("answer", "ok")
+        if isinstance(answer, int):
+            raise ScimFault(answer, "Bulk is not available here")
+        if not isinstance(body, dict) or not isinstance(body.get("Operations"), list) or \
+                "urn:ietf:params:scim:api:messages:2.0:BulkRequest" not in body.get("schemas", []):
+            raise ScimFault(400, "a BulkRequest is required", "invalidSyntax")
+        ops = body["Operations"]
+        if len(ops) > self.bulk.get("maxOperations", 1000):
+            raise ScimFault(413, "too many operations")
+        self.bulk_counts["requests"] += 1
+        self.bulk_counts["operations"] += len(ops)
+        self.bulk_counts["largest"] = max(self.bulk_counts["largest"], len(ops))
+        if answer == "drop_last":
+            ops = ops[:-1]
+        out = []
+        for op in ops:
+            method, path = op.get("method"), op.get("path") or ""
+            hook = self.hooks.get(method)
+            ans = hook("/scim/v2" + path, copy.deepcopy(op.get("data"))) if hook else None
+            if ans is None:
+                try:
+                    ans = self._dispatch(method, "/scim/v2" + path, copy.deepcopy(op.get("data")))
+                except ScimFault as f:
+                    ans = f.answer
+            status, res = ans[0], ans[1]
+            self.bulk_log.append((method, path, status))
+            r = {"method": method, "status": str(status)}
+            if answer != "no_ids" and op.get("bulkId"):
+                r["bulkId"] = op["bulkId"]
+            if 200 <= status < 300:
+                if isinstance(res, dict) and res.get("id"):
+                    r["location"] = self.scim_base + "/Users/" + res["id"]
+                elif method != "DELETE":
+                    r["location"] = self.scim_base + path
+                if self.bulk.get("resources") and res is not None:
+                    r["response"] = copy.deepcopy(res)
+            else:
+                r["response"] = res
+            out.append(r)
+        if answer == "malformed":
+            return 200, list_response([]), {}
+        return 200, {"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkResponse"],
+                     "Operations": out}, {}
 
     def _list(self, q):
         users = list(self.store.values())

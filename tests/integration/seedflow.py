@@ -176,10 +176,15 @@ class Flow:
         self.ok("PATCH", "/api/v1/rules/" + self.rule, {"enabled": True})
 
     def setup(self, population=None, user_filter=None, mapping=None, enable=True, **conn):
-        """Connection (seed values, overridable), rule, filter, mapping; enables both."""
+        """Connection (seed values, overridable), rule, filter, mapping; enables both.
+        The rule is enabled once the engine has handled every change event written so
+        far, so users made before it are its first resync's alone (an event of theirs
+        handled after the rule is active would start a second job beside the resync's,
+        and exact request counts would depend on timing)."""
         self.connection(**conn)
         self.new_rule(user_filter or pop_filter(population), mapping)
         if enable:
+            self.wait_events_handled()
             self.enable()
         return self.rule
 
@@ -189,9 +194,7 @@ class Flow:
         events: the rule's first resync (the initial sync) alone works on them."""
         self.population(population)
         self.import_users([self.person(n, population) for n in names])
-        self.setup(population=population, enable=False, **setup)
-        self.wait_events_handled()
-        self.enable()
+        self.setup(population=population, **setup)
 
     def wait_events_handled(self, timeout=WAIT):
         """Waits until the engine has handled every change event written so far (its

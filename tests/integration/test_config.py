@@ -97,7 +97,7 @@ class ConfigTest(unittest.TestCase):
             "userFilterExpression": 'username Eq "%s"', "userIdentifier": "userName",
             "removeAction": "DISABLE", "allowCreate": True, "allowUpdate": True,
             "allowDisable": True, "updateMethod": "PATCH", "maxRequestsPerSecond": 0,
-            "maxConcurrency": 0})
+            "maxConcurrency": 0, "useBulk": True})
         self.assertEqual(c["headers"], {"X-Api-Key": "********"})
         got = self.ok("GET", "/connections/" + c["id"])
         self.assertEqual(got, c)
@@ -167,6 +167,7 @@ class ConfigTest(unittest.TestCase):
             ({"preferences": {"updateMethod": "POST"}}, "preferences.updateMethod"),
             ({"preferences": {"allowCreate": "yes"}}, "preferences.allowCreate"),
             ({"preferences": {"maxConcurrency": -1}}, "preferences.maxConcurrency"),
+            ({"preferences": {"useBulk": "no"}}, "preferences.useBulk"),
             ({"preferences": {"bogus": 1}}, "preferences.bogus"),
             ({"headers": {"Host": "x"}}, "headers.Host"),
             ({"type": "SCIM_INBOUND"}, "type"),
@@ -192,11 +193,12 @@ class ConfigTest(unittest.TestCase):
                          "userIdentifier": "workEmail", "removeAction": "DELETE",
                          "allowCreate": False, "allowUpdate": False, "allowDisable": False,
                          "updateMethod": "PUT", "maxRequestsPerSecond": 50,
-                         "maxConcurrency": 4})
+                         "maxConcurrency": 4, "useBulk": False})
         self.assertEqual(c["scim"]["version"], "1.1")
         self.assertEqual(c["auth"]["typeHeader"], "OAuth")
         self.assertEqual(c["preferences"]["removeAction"], "DELETE")
         self.assertEqual(c["preferences"]["updateMethod"], "PUT")
+        self.assertIs(c["preferences"]["useBulk"], False)
         self.assertIs(c["preferences"]["allowCreate"], False)
         basic = self.new_connection("Basic", auth={"method": "BASIC", "username": "svc",
                                                    "password": "pw"})

@@ -783,6 +783,61 @@ class _Matrix:
             self.check_states("verify %d" % n, {"ada": self.synced(), "grace": self.synced()})
         self.done()
 
+    # ---- SCIM Bulk ------------------------------------------------------------------
+
+    def test_l_bulk_where_offered(self):
+        """Test Connection reads whether the target offers Bulk. Then an initial sync of
+        60 users, and (the rule disabled while 30 of them change, then enabled) the
+        resync's 30 updates: the target ends exactly as the directory says. A SCIM 2.0
+        target that offers Bulk gets the creates and the updates in Bulk requests (every
+        request and operation answered 2xx, no refusal learnt); any other target gets no
+        /Bulk request."""
+        self.start()
+        names = ["bk%02d" % i for i in range(self.BULK)]
+        self.import_people([Flow.person(n, POP, email="%s@example.com" % n,
+                                        externalId="X-" + n) for n in names])
+        self.mark = self.px.count()
+        self.f.setup(user_filter=pop_filter(POP), enable=False, **self.profile.conn)
+        self.f.ok("POST", "/api/v1/connections/%s/test" % self.f.conn)
+        caps = self.f.ok("GET", "/api/v1/connections/%s/capabilities" % self.f.conn)
+        offered = (caps["bulk"] or {}).get("supported") is True and \
+            self.profile.conn.get("scim", {}).get("version", "2.0") == "2.0"
+        self.f.enable()
+        self.settle("initial sync after Test Connection", timeout=2 * WAIT)
+        self.check_states("initial sync", {n: self.synced() for n in names})
+        self.step()
+        self.f.ok("PATCH", "/api/v1/rules/" + self.f.rule, {"enabled": False})
+        for n in names[:30]:
+            self.people[n]["id"] = self.f.user_id(n)
+            self.change(n, title="Bulk %s" % n)
+        self.f.wait_events_handled()
+        self.f.ok("PATCH", "/api/v1/rules/" + self.f.rule, {"enabled": True})
+        self.settle("the resync's updates", timeout=2 * WAIT)
+        self.check_states("updates", {n: self.synced() for n in names})
+        sent = self.requests_since(0)
+        bulk = [r for r in sent if r["method"] == "POST" and r["path"].split("?")[0].endswith("/Bulk")]
+        learnt = self.f.ok("GET", "/api/v1/connections/%s/capabilities" % self.f.conn)["learnt"]
+        if not offered:
+            if bulk:
+                self.problems.append("bulk: %d /Bulk requests to a target that does not offer "
+                                     "Bulk" % len(bulk))
+        else:
+            ops = [(o.get("method"), o.get("status"))
+                   for r in bulk for o in (r["answer"] or {}).get("Operations", [])]
+            methods = {str(m).upper() for m, _ in ops}
+            bad = [r["status"] for r in bulk if r["status"] != 200] + \
+                [st for _, st in ops if not str(st).startswith("2")]
+            if not {"POST", "PATCH"} <= methods or bad or "bulk" in learnt:
+                self.problems.append("bulk: requests %d, operations %s, statuses not 2xx %s, "
+                                     "learnt %s" % (len(bulk), sorted(methods), bad[:5],
+                                                    learnt.get("bulk")))
+            singles = [r for r in sent if r["method"] in ("POST", "PATCH", "PUT") and
+                       "/Users" in r["path"]]
+            if len(singles) > 4:
+                self.problems.append("bulk: %d writes sent alone, want (nearly) none: %s" % (
+                    len(singles), ["%s %s" % (r["method"], r["path"]) for r in singles[:5]]))
+        self.done()
+
 
 class ScimitarTargetMatrix(_Matrix, unittest.TestCase):
     profile = SCIMITAR

@@ -1,5 +1,5 @@
 // The console's entry point: sign-in with the admin token, the shell (sidebar with
-// Directory, Integrations > Provisioning, Monitoring and System > Cluster), and a hash router that renders one view at
+// Directory, Integrations > Provisioning, Monitoring and System > Cluster and API tokens), and a hash router that renders one view at
 // a time into the main area. Views return a cleanup function (to stop polling). Each
 // view gets a fresh container, so a view's late answers land in a detached element, never
 // in the next page. When the page (not just its tab) changes, the focus moves to the new
@@ -11,6 +11,7 @@ import { renderProvisioning, renderRule } from './provisioning.js';
 import { renderUsers, renderPopulations, renderGroups } from './directory.js';
 import { renderLogPage } from './logs.js';
 import { renderCluster } from './cluster.js';
+import { renderTokens } from './tokens.js';
 import { loadMeta, metaLoaded, forgetMeta } from './attrs.js';
 
 const app = document.getElementById('app');
@@ -20,13 +21,13 @@ const NAV = [
   ['Directory', [['Users', '#/directory/users'], ['Populations', '#/directory/populations'], ['Groups', '#/directory/groups']]],
   ['Integrations', [['Provisioning', '#/provisioning']]],
   ['Monitoring', [['Provisioning Log', '#/logs']]],
-  ['System', [['Cluster', '#/system/cluster']]],
+  ['System', [['Cluster', '#/system/cluster'], ['API tokens', '#/system/tokens']]],
 ];
 
 function signIn(message) {
   if (cleanup) { cleanup(); cleanup = null; }
   closeDialogs();
-  const tok = field('Admin token', { kind: 'password', required: true, autocomplete: 'current-password', help: 'The token that scimitar serve printed at its first start (or SCIMITAR_ADMIN_TOKEN).' });
+  const tok = field('Admin token', { kind: 'password', required: true, autocomplete: 'current-password', help: 'The token that scimitar serve printed at its first start (or SCIMITAR_ADMIN_TOKEN), or one made under System > API tokens.' });
   const submit = button('Sign In', null, { kind: 'primary', submit: true });
   const form = h('form', { noValidate: true, class: 'signin-card', attrs: { 'aria-labelledby': 'signin-title' } },
     h('div', { class: 'brand brand-large' }, h('span', { class: 'logo', attrs: { 'aria-hidden': 'true' } }), 'scimitar'),
@@ -145,8 +146,9 @@ async function route() {
   else if (area === 'provisioning') r = renderProvisioning(view, page === 'rules' ? 'rules' : 'connections');
   else if (area === 'logs') r = renderLogPage(view);
   else if (area === 'system' && page === 'cluster') r = renderCluster(view);
+  else if (area === 'system' && page === 'tokens') r = renderTokens(view);
   else { location.hash = '#/provisioning'; return; }
-  const titles = { users: 'Users', populations: 'Populations', groups: 'Groups', logs: 'Provisioning Log', cluster: 'Cluster' };
+  const titles = { users: 'Users', populations: 'Populations', groups: 'Groups', logs: 'Provisioning Log', cluster: 'Cluster', tokens: 'API tokens' };
   document.title = `${titles[page] || titles[area] || (page === 'rules' && id ? 'Rule' : 'Provisioning')} · scimitar`;
   cleanup = typeof r === 'function' ? r : null;
   const now = pageOf(parts);

@@ -11,7 +11,7 @@ const DEFAULTS = {
   name: '', description: '', type: 'SCIM_OUTBOUND',
   scim: { baseUrl: '', usersResource: '/Users', groupsResource: '/Groups', version: '2.0' },
   auth: { method: 'OAUTH2_BEARER', accessToken: '', typeHeader: 'Bearer', username: '', password: '', tokenUrl: '', clientId: '', clientSecret: '', scope: '', tokenEndpointAuthMethod: 'client_secret_basic' },
-  preferences: { userFilterExpression: 'username Eq "%s"', userIdentifier: 'userName', removeAction: 'DISABLE', allowCreate: true, allowUpdate: true, allowDisable: true, updateMethod: 'PATCH', maxRequestsPerSecond: 0, maxConcurrency: 0 },
+  preferences: { userFilterExpression: 'username Eq "%s"', userIdentifier: 'userName', removeAction: 'DISABLE', allowCreate: true, allowUpdate: true, allowDisable: true, updateMethod: 'PATCH', maxRequestsPerSecond: 0, maxConcurrency: 0, useBulk: true },
 };
 
 const STEP_TITLES = ['Choose a connection type', 'Name and description', 'Configure Authentication', 'Configure Preferences'];
@@ -72,21 +72,33 @@ function bytes(n) {
 const LEARNT = {
   filterHonoured: (v) => (v ? 'the target honours filters' : 'the target ignores filters: look-ups search its listing instead'),
   userNameCaseInsensitive: (v) => (v ? 'userName look-ups are case-insensitive' : 'userName look-ups are case-sensitive'),
+  bulk: (v) => (v && v.supported === false
+    ? `the target refused a Bulk request (${v.reason || `status ${v.status}`}): writes go one by one until a Test Connection finds Bulk offered again`
+    : `bulk: ${JSON.stringify(v)}`),
 };
+
+/** Whether the engine sends writes in Bulk requests, in words (conn: the connection, may be absent). */
+function bulkUse(caps, conn) {
+  if (caps.learnt && caps.learnt.bulk && caps.learnt.bulk.supported === false) return 'not used: the target refused a Bulk request';
+  if (conn && conn.preferences && conn.preferences.useBulk === false) return 'not used: turned off in the connection\'s preferences';
+  if (conn && conn.scim && conn.scim.version !== '2.0') return 'not used with SCIM 1.1';
+  return 'used for writes, many users per request';
+}
 
 /**
  * What the last Test Connection of a saved connection learnt of its target
  * (GET /connections/{id}/capabilities): a description list of what it supports, when it
  * was tested, what the engine learnt since, and the mapping warnings with a link to the
- * rule each one names. caps may be {loadError} when it could not be read.
+ * rule each one names. caps may be {loadError} when it could not be read; conn (the
+ * connection, optional) says whether the engine uses Bulk with it.
  */
-export function capabilitiesView(caps) {
+export function capabilitiesView(caps, conn) {
   if (!caps || caps.loadError) return h('p', { class: 'muted', text: `The target's capabilities could not be read${caps && caps.loadError ? `: ${caps.loadError}` : '.'}` });
   if (!caps.testedAt) return h('p', { class: 'note', text: 'Not tested yet: Test Connection finds out what the target supports (PATCH, Bulk, filters, listing, its User schema).' });
   const f = caps.filter || {};
   const b = caps.bulk || {};
   const bulk = b.supported === true
-    ? `Supported${b.maxOperations ? ` (up to ${b.maxOperations} operations${bytes(b.maxPayloadSize) ? `, ${bytes(b.maxPayloadSize)}` : ''})` : ''}; not used: each operation is its own request`
+    ? `Supported${b.maxOperations ? ` (up to ${b.maxOperations} operations${bytes(b.maxPayloadSize) ? `, ${bytes(b.maxPayloadSize)}` : ''})` : ''}; ${bulkUse(caps, conn)}`
     : yesNo(b.supported ?? null);
   const filters = f.supported === true ? `Supported${f.maxResults ? ` (up to ${f.maxResults} results)` : ''}` : yesNo(f.supported ?? null);
   const attrs = Array.isArray(caps.userAttributes) ? caps.userAttributes.length : null;
@@ -243,6 +255,7 @@ export function openConnectionWizard(existing, onSaved) {
       h('div', { class: 'row2' },
         add(3, 'preferences.maxRequestsPerSecond', field('Max requests per second', { kind: 'number', value: c.preferences.maxRequestsPerSecond, help: '0 = no limit' })),
         add(3, 'preferences.maxConcurrency', field('Max concurrent requests', { kind: 'number', value: c.preferences.maxConcurrency, help: '0 = no limit' }))),
+      add(3, 'preferences.useBulk', field('Use SCIM Bulk when the application offers it', { kind: 'checkbox', value: c.preferences.useBulk !== false, help: 'Sends many users\' changes in one request where Test Connection found Bulk offered; a Bulk request counts once toward the limits above.' })),
       headersEditor.el));
 
   const steps = [step0, step1, step2, step3];
@@ -314,6 +327,7 @@ export function openConnectionWizard(existing, onSaved) {
         removeAction: v('preferences.removeAction'), allowCreate: v('preferences.allowCreate'), allowUpdate: v('preferences.allowUpdate'),
         allowDisable: v('preferences.allowDisable'), updateMethod: v('preferences.updateMethod'),
         maxRequestsPerSecond: num('preferences.maxRequestsPerSecond'), maxConcurrency: num('preferences.maxConcurrency'),
+        useBulk: v('preferences.useBulk'),
       },
     };
     out.headers = headersEditor.value();

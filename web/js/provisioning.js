@@ -195,7 +195,7 @@ export function renderProvisioning(main, tab) {
     if (!pane.hidden && shownPane === paneKey()) return;
     shownPane = paneKey();
     const capsEl = h('section', { class: 'caps', attrs: { 'aria-labelledby': `caps-h-${c.id}` } });
-    const drawCaps = () => keepFocus(capsEl, () => clear(capsEl, h('h3', { id: `caps-h-${c.id}`, text: 'What the target supports' }), capabilitiesView(caps)));
+    const drawCaps = () => keepFocus(capsEl, () => clear(capsEl, h('h3', { id: `caps-h-${c.id}`, text: 'What the target supports' }), capabilitiesView(caps, c)));
     drawCaps();
     const testOut = h('div', { attrs: { 'aria-live': 'polite' } });
     const pAlert = alertBox();
@@ -215,6 +215,7 @@ export function renderProvisioning(main, tab) {
       ['Allow users to be updated', c.preferences.allowUpdate ? 'Yes' : 'No'],
       ['Allow users to be disabled', c.preferences.allowDisable ? 'Yes' : 'No'],
       ['Update Method', c.preferences.updateMethod],
+      ['Use SCIM Bulk', c.preferences.useBulk === false ? 'No' : 'Yes'],
     ].filter(Boolean);
     keepFocus(pane, () => clear(pane,
       h('header', { class: 'pane-head' },

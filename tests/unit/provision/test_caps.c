@@ -106,6 +106,56 @@ static void test_store_keeps_learnt_and_says_what_changed(void **state)
     store_close(st);
 }
 
+/* provision_caps_store in a transaction of its own. */
+static void store_found(struct store *st, const json_t *found, int64_t now, int *changed)
+{
+    assert_int_equal(store_begin(st), SC_OK);
+    assert_int_equal(provision_caps_store(st, CONN_ID, found, now, changed), SC_OK);
+    assert_int_equal(store_commit(st), SC_OK);
+}
+
+/* A refusal of Bulk requests the engine learnt holds while tests find no Bulk, and is
+ * dropped (a change: the engine reloads and tries Bulk again) when one finds it. */
+static void test_a_test_that_finds_bulk_drops_the_learnt_refusal(void **state)
+{
+    (void)state;
+    struct store *st = open_with_connection();
+    json_t *found = provision_caps_empty(NULL);
+    json_object_set_new(
+        found, "bulk",
+        json_pack("{s:b, s:n, s:n}", "supported", 0, "maxOperations", "maxPayloadSize"));
+    int changed = -1;
+    store_found(st, found, 1000, &changed);
+    json_t *refused =
+        json_pack("{s:b, s:i, s:s}", "supported", 0, "status", 501, "reason", "POST /Bulk 501");
+    assert_int_equal(provision_caps_learn(st, CONN_ID, "bulk", refused), SC_OK);
+    json_t *f = json_false();
+    assert_int_equal(provision_caps_learn(st, CONN_ID, "filterHonoured", f), SC_OK);
+    /* no Bulk found: the refusal stays, nothing changed */
+    store_found(st, found, 2000, &changed);
+    assert_int_equal(changed, 0);
+    json_t *doc = NULL;
+    assert_int_equal(provision_caps_get(st, CONN_ID, &doc), SC_OK);
+    assert_true(json_is_false(sc_json_get_path(doc, "learnt.bulk.supported")));
+    json_decref(doc);
+    /* Bulk found: the refusal goes, the other learnt facts stay */
+    json_object_set_new(
+        found, "bulk",
+        json_pack("{s:b, s:i, s:i}", "supported", 1, "maxOperations", 10, "maxPayloadSize", 1000));
+    store_found(st, found, 3000, &changed);
+    assert_int_equal(changed, 1);
+    assert_int_equal(provision_caps_get(st, CONN_ID, &doc), SC_OK);
+    assert_null(sc_json_get_path(doc, "learnt.bulk"));
+    assert_true(json_is_false(sc_json_get_path(doc, "learnt.filterHonoured")));
+    json_decref(doc);
+    /* the same again: no change */
+    store_found(st, found, 4000, &changed);
+    assert_int_equal(changed, 0);
+    json_decref(refused);
+    json_decref(found);
+    store_close(st);
+}
+
 static void test_warnings(void **state)
 {
     (void)state;
@@ -153,6 +203,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_unknown_until_tested),
         cmocka_unit_test(test_store_keeps_learnt_and_says_what_changed),
+        cmocka_unit_test(test_a_test_that_finds_bulk_drops_the_learnt_refusal),
         cmocka_unit_test(test_warnings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

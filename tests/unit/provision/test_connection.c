@@ -61,6 +61,7 @@ static void test_defaults(void **state)
     assert_true(json_is_true(sc_json_get_path(doc, "preferences.allowUpdate")));
     assert_true(json_is_true(sc_json_get_path(doc, "preferences.allowDisable")));
     assert_int_equal(json_integer_value(sc_json_get_path(doc, "preferences.maxConcurrency")), 0);
+    assert_true(json_is_true(sc_json_get_path(doc, "preferences.useBulk")));
     assert_true(json_is_false(json_object_get(doc, "enabled")));
 
     json_t *api = connection_doc_to_api(doc, "id-1", 1000, 2000);
@@ -79,6 +80,7 @@ static void test_defaults(void **state)
     assert_string_equal(c->access_token, "tok-SECRET-value");
     assert_string_equal(c->user_identifier_path, "userName");
     assert_int_equal(c->remove_action, CONNECTION_REMOVE_DISABLE);
+    assert_int_equal(c->use_bulk, 1);
     struct sc_buf b;
     sc_buf_init(&b, 0);
     assert_int_equal(connection_users_url(c, "a b", &b), SC_OK);
@@ -165,6 +167,8 @@ static void test_validation(void **state)
                  "preferences.allowCreate");
     assert_field(NULL, with("preferences.maxConcurrency", json_integer(-1)),
                  "preferences.maxConcurrency");
+    assert_field(NULL, with("preferences.useBulk", json_string("false")), "preferences.useBulk");
+    assert_field(NULL, with("preferences.useBulk", json_integer(0)), "preferences.useBulk");
     assert_field(NULL, with("preferences.maxRequestsPerSecond", json_integer(100000000)),
                  "preferences.maxRequestsPerSecond");
     assert_field(NULL, with("headers", json_pack("{s:s}", "Bad Name", "v")), "headers.Bad Name");
@@ -181,11 +185,13 @@ static void test_validation(void **state)
     sc_json_set_path(in, "preferences.removeAction", json_string("delete"));
     sc_json_set_path(in, "scim.version", json_string("1.1"));
     sc_json_set_path(in, "auth.typeHeader", json_string("SSWS"));
+    sc_json_set_path(in, "preferences.useBulk", json_false());
     json_t *doc = merge_ok(NULL, in);
     assert_string_equal(sc_json_get_string(doc, "preferences.removeAction"), "DELETE");
     struct connection *c = NULL;
     struct sc_error e = {0};
     assert_int_equal(connection_from_doc(doc, NULL, &c, &e), SC_OK);
+    assert_int_equal(c->use_bulk, 0);
     assert_string_equal(c->user_identifier_path, "emails[type eq \"work\"].value");
     struct sc_buf b;
     sc_buf_init(&b, 0);

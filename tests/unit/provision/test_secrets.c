@@ -199,13 +199,50 @@ static void test_db_has_no_plaintext(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* connection_check_sealed: the key that sealed a document opens all its secrets (auth
+ * and header values counted), another key opens none, and a document without secrets
+ * has nothing to check. */
+static void test_check_sealed(void **state)
+{
+    (void)state;
+    unsigned char raw[SECRETS_KEY_BYTES];
+    memset(raw, 7, sizeof raw);
+    struct secrets_key *k = NULL, *other = NULL;
+    assert_int_equal(secrets_key_from_bytes(raw, &k), SC_OK);
+    raw[0] = 8;
+    assert_int_equal(secrets_key_from_bytes(raw, &other), SC_OK);
+    json_t *doc =
+        json_pack("{s:{s:s, s:s}, s:{s:s, s:s}}", "auth", "accessToken", "TOKEN-1", "password",
+                  "PASSWORD-2", "headers", "X-A", "HEADER-3", "X-B", "HEADER-4");
+    json_t *sealed = NULL;
+    struct sc_error e = {0};
+    assert_int_equal(connection_seal_doc(k, doc, &sealed, &e), SC_OK);
+    json_t *before = json_deep_copy(sealed);
+    size_t n = 99;
+    assert_int_equal(connection_check_sealed(k, sealed, &n, &e), SC_OK);
+    assert_int_equal(n, 4);
+    assert_true(json_equal(sealed, before)); /* left as it was */
+    n = 99;
+    assert_int_equal(connection_check_sealed(other, sealed, &n, &e), SC_ERR_CRYPTO);
+    assert_int_equal(n, 99);
+    assert_null(strstr(e.message, "TOKEN-1"));
+    json_t *none = json_pack("{s:{s:s}}", "scim", "baseUrl", "https://example.com/scim/v2");
+    assert_int_equal(connection_check_sealed(other, none, &n, &e), SC_OK);
+    assert_int_equal(n, 0);
+    json_decref(none);
+    json_decref(before);
+    json_decref(sealed);
+    json_decref(doc);
+    secrets_key_free(k);
+    secrets_key_free(other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_key_file),
-        cmocka_unit_test(test_env_key),
-        cmocka_unit_test(test_db_has_no_plaintext),
+        cmocka_unit_test(test_round_trip),   cmocka_unit_test(test_key_file),
+        cmocka_unit_test(test_env_key),      cmocka_unit_test(test_db_has_no_plaintext),
+        cmocka_unit_test(test_check_sealed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -408,14 +408,228 @@ static void test_bulk_build(void **state)
     json_decref(resp);
 }
 
+/* The client's side of Bulk: the request written operation by operation within a
+ * payload limit, exactly as the server's parser reads it. */
+static void test_bulk_writer(void **state)
+{
+    (void)state;
+    struct scim_bulk_writer w;
+    assert_int_equal(scim_bulk_writer_init(&w, 0), 0);
+    json_t *data = json_pack("{s:s}", "userName", "a");
+    assert_int_equal(scim_bulk_writer_add(&w, "POST", "b0", "/Users", NULL, data, 0), 1);
+    json_t *patch = json_pack("{s:[s],s:[]}", "schemas", SCIM_MSG_PATCH_OP, "Operations");
+    assert_int_equal(scim_bulk_writer_add(&w, "PATCH", "b1", "/Users/x%2Fy", "W/\"1\"", patch, 0),
+                     1);
+    assert_int_equal(scim_bulk_writer_add(&w, "DELETE", "b2", "/Users/2", NULL, NULL, 0), 1);
+    assert_int_equal(w.count, 3);
+    size_t len = 0;
+    const char *text = scim_bulk_writer_finish(&w, &len);
+    assert_non_null(text);
+    assert_int_equal(len, strlen(text));
+    assert_string_equal(
+        text, BULK("\"Operations\":["
+                   "{\"method\":\"POST\",\"bulkId\":\"b0\",\"path\":\"/Users\","
+                   "\"data\":{\"userName\":\"a\"}},"
+                   "{\"method\":\"PATCH\",\"bulkId\":\"b1\",\"path\":\"/Users/x%2Fy\","
+                   "\"version\":\"W/\\\"1\\\"\",\"data\":{\"schemas\":[\"" SCIM_MSG_PATCH_OP
+                   "\"],\"Operations\":[]}},"
+                   "{\"method\":\"DELETE\",\"bulkId\":\"b2\",\"path\":\"/Users/2\"}]"));
+    /* data was borrowed, and what we write the server's parser reads */
+    assert_int_equal(data->refcount, 1);
+    json_t *parsed = json_loads(text, 0, NULL);
+    struct scim_bulk_request *req = NULL;
+    assert_int_equal(scim_bulk_parse(parsed, 0, &req, NULL), SC_OK);
+    assert_int_equal(req->count, 3);
+    assert_string_equal(req->ops[1].path, "/Users/x%2Fy");
+    assert_string_equal(req->ops[1].version, "W/\"1\"");
+    scim_bulk_request_free(req);
+    json_decref(parsed);
+    scim_bulk_writer_free(&w);
+
+    /* failOnErrors when asked for */
+    assert_int_equal(scim_bulk_writer_init(&w, 3), 0);
+    text = scim_bulk_writer_finish(&w, &len);
+    assert_string_equal(text, BULK("\"failOnErrors\":3,\"Operations\":[]"));
+    scim_bulk_writer_free(&w);
+
+    /* the payload limit counts the closed request: an operation that would pass it is
+     * not written, and one that fits exactly is */
+    assert_int_equal(scim_bulk_writer_init(&w, 0), 0);
+    assert_int_equal(scim_bulk_writer_add(&w, "POST", "b0", "/Users", NULL, data, 0), 1);
+    size_t one = w.text.len + 2; /* closed with one operation */
+    assert_int_equal(scim_bulk_writer_add(&w, "POST", "b1", "/Users", NULL, data, one), 0);
+    assert_int_equal(w.count, 1);
+    assert_int_equal(w.text.len + 2, one); /* unchanged */
+    size_t op_len = one - strlen(BULK("\"Operations\":[]"));
+    assert_int_equal(scim_bulk_writer_add(&w, "POST", "b1", "/Users", NULL, data, one + op_len),
+                     0); /* the comma makes it one byte too long */
+    assert_int_equal(scim_bulk_writer_add(&w, "POST", "b1", "/Users", NULL, data, one + op_len + 1),
+                     1);
+    text = scim_bulk_writer_finish(&w, &len);
+    assert_int_equal(len, one + op_len + 1);
+    /* finish twice: the same text */
+    assert_ptr_equal(scim_bulk_writer_finish(&w, &len), text);
+    assert_int_equal(scim_bulk_writer_add(&w, "POST", "b2", "/Users", NULL, data, 0), -1);
+    scim_bulk_writer_free(&w);
+    json_decref(data);
+    json_decref(patch);
+}
+
+static void test_bulk_response_read(void **state)
+{
+    (void)state;
+    json_t *body = json_loads(
+        "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:BulkResponse\"],"
+        "\"Operations\":["
+        "{\"location\":\"https://h/v2/Users/92b7\",\"method\":\"post\",\"bulkId\":\"b0\","
+        "\"version\":\"W/\\\"1\\\"\",\"status\":\"201\"},"
+        "{\"method\":\"PATCH\",\"bulkId\":\"b1\",\"status\":400,"
+        "\"response\":{\"scimType\":\"invalidPath\",\"detail\":\"no\",\"status\":\"400\"}},"
+        "{\"Method\":\"DELETE\",\"STATUS\":{\"code\":\"204\"},\"response\":null}]}",
+        0, NULL);
+    assert_non_null(body);
+    struct scim_bulk_result *r = NULL;
+    size_t n = 0;
+    assert_int_equal(scim_bulk_response_read(body, &r, &n, NULL), SC_OK);
+    assert_int_equal(n, 3);
+    assert_string_equal(r[0].method, "POST");
+    assert_string_equal(r[0].bulk_id, "b0");
+    assert_string_equal(r[0].location, "https://h/v2/Users/92b7");
+    assert_string_equal(r[0].version, "W/\"1\"");
+    assert_int_equal(r[0].status, 201);
+    assert_null(r[0].response);
+    assert_int_equal(r[1].status, 400);
+    assert_string_equal(json_string_value(json_object_get(r[1].response, "scimType")),
+                        "invalidPath");
+    assert_null(r[1].location);
+    assert_string_equal(r[2].method, "DELETE");
+    assert_null(r[2].bulk_id);
+    assert_int_equal(r[2].status, 204);
+    assert_null(r[2].response);
+    free(r);
+    json_decref(body);
+
+    /* an answer without schemas is read; one with no operations is empty */
+    body = json_loads("{\"Operations\":[]}", 0, NULL);
+    r = (void *)1;
+    assert_int_equal(scim_bulk_response_read(body, &r, &n, NULL), SC_OK);
+    assert_int_equal(n, 0);
+    assert_null(r);
+    json_decref(body);
+
+    static const char *const bad[] = {
+        "[]",
+        "\"x\"",
+        "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:ListResponse\"],"
+        "\"Operations\":[]}",
+        "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:Error\"],\"status\":\"400\"}",
+        "{\"Operations\":{}}",
+        "{\"Operations\":[\"x\"]}",
+        "{\"Operations\":[{\"method\":\"POST\"}]}",
+        "{\"Operations\":[{\"status\":\"20x\"}]}",
+        "{\"Operations\":[{\"status\":99}]}",
+        "{\"Operations\":[{\"status\":\"600\"}]}",
+        "{\"Operations\":[{\"status\":{\"code\":true}}]}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        body = json_loads(bad[i], JSON_DECODE_ANY, NULL);
+        assert_non_null(body);
+        struct scim_error err = {0};
+        r = NULL;
+        if (scim_bulk_response_read(body, &r, &n, &err) != SC_ERR_INVALID)
+            fail_msg("[%s] read", bad[i]);
+        assert_null(r);
+        assert_int_equal(n, 0);
+        assert_true(strncmp(err.detail, "not a BulkResponse: ", 20) == 0);
+        json_decref(body);
+    }
+    assert_int_equal(scim_bulk_response_read(NULL, &r, &n, NULL), SC_ERR_INVALID);
+}
+
+static void match(const struct scim_bulk_result *res, size_t nres, size_t nops, const long *want)
+{
+    static const char *const ids[] = {"b0", "b1", "b2", "b3"};
+    static const char *const methods[] = {"POST", "PATCH", "POST", "DELETE"};
+    long idx[4];
+    memset(idx, 0x55, sizeof idx);
+    scim_bulk_response_match(res, nres, ids, methods, nops, idx);
+    for (size_t i = 0; i < nops; i++)
+        if (idx[i] != want[i])
+            fail_msg("operation %zu: result %ld, want %ld", i, idx[i], want[i]);
+}
+
+static void test_bulk_response_match(void **state)
+{
+    (void)state;
+    /* in order, shuffled, some left out, unknown and repeated bulkIds ignored */
+    struct scim_bulk_result inorder[] = {{"POST", "b0", NULL, NULL, 201, NULL},
+                                         {"PATCH", "b1", NULL, NULL, 200, NULL},
+                                         {"POST", "b2", NULL, NULL, 409, NULL},
+                                         {"DELETE", "b3", NULL, NULL, 204, NULL}};
+    match(inorder, 4, 4, (long[]){0, 1, 2, 3});
+    struct scim_bulk_result shuffled[] = {{"DELETE", "b3", NULL, NULL, 204, NULL},
+                                          {"POST", "b0", NULL, NULL, 201, NULL},
+                                          {"POST", "b9", NULL, NULL, 201, NULL},
+                                          {"POST", "b0", NULL, NULL, 201, NULL},
+                                          {"PATCH", "b1", NULL, NULL, 200, NULL}};
+    match(shuffled, 5, 4, (long[]){1, 4, -1, 0});
+    match(inorder, 0, 4, (long[]){-1, -1, -1, -1});
+    /* without bulkIds: in order when as many as the operations left and methods agree */
+    struct scim_bulk_result unnamed[] = {{"POST", NULL, NULL, NULL, 201, NULL},
+                                         {"", NULL, NULL, NULL, 200, NULL},
+                                         {"post", NULL, NULL, NULL, 201, NULL},
+                                         {"DELETE", NULL, NULL, NULL, 204, NULL}};
+    match(unnamed, 4, 4, (long[]){0, 1, 2, 3});
+    match(unnamed, 3, 4, (long[]){-1, -1, -1, -1}); /* one short: nothing by order */
+    struct scim_bulk_result wrong[] = {{"POST", NULL, NULL, NULL, 201, NULL},
+                                       {"DELETE", NULL, NULL, NULL, 204, NULL}};
+    match(wrong, 2, 2, (long[]){-1, -1}); /* the second is no PATCH */
+    /* mixed: the named ones by bulkId, the rest in order */
+    struct scim_bulk_result mixed[] = {{"PATCH", "b1", NULL, NULL, 200, NULL},
+                                       {"POST", NULL, NULL, NULL, 201, NULL},
+                                       {"POST", NULL, NULL, NULL, 201, NULL},
+                                       {"DELETE", "b3", NULL, NULL, 204, NULL}};
+    match(mixed, 4, 4, (long[]){1, 0, 2, 3});
+}
+
+static void test_bulk_location_id(void **state)
+{
+    (void)state;
+    char id[16];
+    assert_int_equal(scim_bulk_location_id("https://h/scim/v2/Users/92b7", id, sizeof id), 1);
+    assert_string_equal(id, "92b7");
+    assert_int_equal(scim_bulk_location_id("/Users/a%2Fb%20c/?x=1#f", id, sizeof id), 1);
+    assert_string_equal(id, "a/b c");
+    assert_int_equal(scim_bulk_location_id("Users/%C3%A9", id, sizeof id), 1);
+    assert_string_equal(id, "\xc3\xa9");
+    assert_int_equal(scim_bulk_location_id("x", id, sizeof id), 1);
+    assert_string_equal(id, "x");
+    static const char *const none[] = {
+        "",       "/",      "https://h",           "https://h/", "/Users/%2", "/Users/%zz",
+        "/U/%00", "/U/%C3", "/U/0123456789abcdef", "?x=/a",      NULL};
+    for (size_t i = 0; i < sizeof none / sizeof none[0]; i++) {
+        if (scim_bulk_location_id(none[i], id, sizeof id) != 0)
+            fail_msg("[%s] gave %s", none[i] ? none[i] : "NULL", id);
+    }
+    assert_int_equal(scim_bulk_location_id("/U/0123456789abcde", id, sizeof id), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_errors),         cmocka_unit_test(test_error_from_json),
-        cmocka_unit_test(test_list_response),  cmocka_unit_test(test_patch_body),
-        cmocka_unit_test(test_search_params),  cmocka_unit_test(test_search_json),
-        cmocka_unit_test(test_etags_and_meta), cmocka_unit_test(test_bulk_parse),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_error_from_json),
+        cmocka_unit_test(test_list_response),
+        cmocka_unit_test(test_patch_body),
+        cmocka_unit_test(test_search_params),
+        cmocka_unit_test(test_search_json),
+        cmocka_unit_test(test_etags_and_meta),
+        cmocka_unit_test(test_bulk_parse),
         cmocka_unit_test(test_bulk_build),
+        cmocka_unit_test(test_bulk_writer),
+        cmocka_unit_test(test_bulk_response_read),
+        cmocka_unit_test(test_bulk_response_match),
+        cmocka_unit_test(test_bulk_location_id),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -115,4 +115,28 @@ static void storetest_close(struct storetest *t)
     free(t);
 }
 
+/* cmocka setup and teardown of a test on a fresh store (*state is the store). */
+static inline struct storetest **storetest_slot(void)
+{
+    static struct storetest *current;
+    return &current;
+}
+
+static inline int storetest_setup(void **state)
+{
+    struct storetest **slot = storetest_slot();
+    if (!(*slot = storetest_open()))
+        return -1;
+    *state = (*slot)->st;
+    return 0;
+}
+
+static inline int storetest_teardown(void **state)
+{
+    (void)state;
+    storetest_close(*storetest_slot());
+    *storetest_slot() = NULL;
+    return 0;
+}
+
 #endif

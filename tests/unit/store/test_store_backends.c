@@ -27,24 +27,6 @@
 #include <string.h>
 #include <time.h>
 
-static struct storetest *current;
-
-static int setup(void **state)
-{
-    if (!(current = storetest_open()))
-        return -1;
-    *state = current->st;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    storetest_close(current);
-    current = NULL;
-    return 0;
-}
-
 static void test_settings_and_transactions(void **state)
 {
     struct store *st = *state;
@@ -714,11 +696,13 @@ static void test_dsn_redact(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_settings_and_transactions, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_provision_contract, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_outbox_leases, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_outbox_lanes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_links_rules_log, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_settings_and_transactions, storetest_setup,
+                                        storetest_teardown),
+        cmocka_unit_test_setup_teardown(test_provision_contract, storetest_setup,
+                                        storetest_teardown),
+        cmocka_unit_test_setup_teardown(test_outbox_leases, storetest_setup, storetest_teardown),
+        cmocka_unit_test_setup_teardown(test_outbox_lanes, storetest_setup, storetest_teardown),
+        cmocka_unit_test_setup_teardown(test_links_rules_log, storetest_setup, storetest_teardown),
         cmocka_unit_test(test_events_concurrent_writers),
         cmocka_unit_test(test_events_commit_order),
         cmocka_unit_test(test_pg_session),

@@ -20,24 +20,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static struct storetest *current;
-
-static int setup(void **state)
-{
-    if (!(current = storetest_open()))
-        return -1;
-    *state = current->st;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    storetest_close(current);
-    current = NULL;
-    return 0;
-}
-
 static json_t *pop_json(const char *id, const char *name)
 {
     return json_pack("{s:s, s:s, s:n, s:s, s:s}", "id", id, "name", name, "description",
@@ -460,12 +442,13 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_migrations_on_file),
-        cmocka_unit_test_setup_teardown(test_events_in_transaction, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_paging, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bulk_insert, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_groups_and_scan, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_scan, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_events_paging, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_events_in_transaction, storetest_setup,
+                                        storetest_teardown),
+        cmocka_unit_test_setup_teardown(test_paging, storetest_setup, storetest_teardown),
+        cmocka_unit_test_setup_teardown(test_bulk_insert, storetest_setup, storetest_teardown),
+        cmocka_unit_test_setup_teardown(test_groups_and_scan, storetest_setup, storetest_teardown),
+        cmocka_unit_test_setup_teardown(test_scan, storetest_setup, storetest_teardown),
+        cmocka_unit_test_setup_teardown(test_events_paging, storetest_setup, storetest_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

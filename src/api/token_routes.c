@@ -1,0 +1,72 @@
+/* The named admin tokens: /api/v1/tokens (list, create: the token is in the answer to
+ * the create and nowhere else) and /api/v1/tokens/{id} (revoke; never the last token).
+ * Handlers parse and validate the body, call admin/ and answer. */
+#include "api/api.h"
+#include "admin/admin.h"
+#include "base/clock.h"
+
+#include <string.h>
+
+static void tokens_list(struct api_call *c)
+{
+    json_t *items = NULL;
+    struct sc_error e = {0};
+    if (admin_token_list(c->st, &items, &e)) {
+        api_error_from(c, &e);
+        return;
+    }
+    api_json(c, 200, api_list(items, NULL));
+}
+
+static void tokens_create(struct api_call *c)
+{
+    static const char *const allowed[] = {"name", "expiresAt", NULL};
+    json_t *in = NULL, *out = NULL;
+    struct sc_error e = {0};
+    if (api_body_object(c, &in))
+        return;
+    if (api_reject_unknown(c, in, allowed))
+        goto done;
+    json_t *name = json_object_get(in, "name");
+    if (!json_is_string(name)) {
+        api_error(c, SC_ERR_INVALID, "name", "name is required: a string naming the token");
+        goto done;
+    }
+    json_t *exp = json_object_get(in, "expiresAt");
+    int64_t expires_at = 0;
+    if (exp && !json_is_null(exp) &&
+        (!json_is_string(exp) || sc_clock_parse_iso8601(json_string_value(exp), &expires_at))) {
+        api_error(c, SC_ERR_INVALID, "expiresAt",
+                  "expiresAt must be an RFC 3339 time such as 2027-01-31T00:00:00Z, or null");
+        goto done;
+    }
+    if (admin_token_create(c->st, json_string_value(name), expires_at, sc_clock_now_ms(), &out,
+                           &e)) {
+        api_error_from(c, &e);
+        goto done;
+    }
+    api_json(c, 201, out);
+done:
+    json_decref(in);
+}
+
+static void tokens_revoke(struct api_call *c)
+{
+    struct sc_error e = {0};
+    if (admin_token_revoke(c->st, c->params[0], &e)) {
+        api_error_from(c, &e);
+        return;
+    }
+    api_json(c, 204, NULL);
+}
+
+const struct api_route api_token_routes[] = {
+    {"GET", "/api/v1/tokens", tokens_list, 0, "list the admin tokens (never the tokens themselves)",
+     NULL, NULL, 200, "AdminToken[]"},
+    {"POST", "/api/v1/tokens", tokens_create, 0,
+     "create a named admin token: the answer holds the token, shown this once", NULL,
+     "AdminTokenInput", 201, "AdminTokenCreated"},
+    {"DELETE", "/api/v1/tokens/{id}", tokens_revoke, 0,
+     "revoke an admin token (409 for the last one)", NULL, NULL, 204, NULL},
+    {0},
+};
