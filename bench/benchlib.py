@@ -55,11 +55,11 @@ def peak_rss_mb(pid):
 
 def user_body(i, population):
     """Directory user number i of the benchmarks (every field of the seed's mapping set)."""
-    return {"username": "user%06d" % i, "name": {"given": "Given%d" % i, "family": "Family",
+    return {"username": "user%07d" % i, "name": {"given": "Given%d" % i, "family": "Family",
                                                  "formatted": "Given%d Family" % i},
             "nickname": "g%d" % i, "title": "Engineer", "type": "Employee",
-            "email": "user%06d@example.com" % i, "primaryPhone": "+1 555 %07d" % i,
-            "externalId": "E%06d" % i,
+            "email": "user%07d@example.com" % i, "primaryPhone": "+1 555 %07d" % i,
+            "externalId": "E%07d" % i,
             "address": {"streetAddress": "%d Main St" % i, "locality": "Springfield",
                         "region": "IL", "postalCode": "62701", "countryCode": "US"},
             "population": {"name": population}}

@@ -15,7 +15,7 @@ ROOT = sys.argv[1]
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 
-from benchlib import KeepAlive, cpu_seconds, machine, peak_rss_mb, target_title  # noqa
+from benchlib import KeepAlive, cpu_seconds, machine, peak_rss_mb, target_title, user_body  # noqa
 from harness import Serve, Target, wait_until  # noqa: E402
 from seedflow import Flow  # noqa: E402
 
@@ -32,18 +32,6 @@ T0 = time.monotonic()
 
 def say(*a):
     print("[%7.1f s]" % (time.monotonic() - T0), *a, flush=True)
-
-
-def user_body(i):
-    """User i; the even ones are in the rule's population."""
-    return {"username": "user%07d" % i, "name": {"given": "Given%d" % i, "family": "Family",
-                                                 "formatted": "Given%d Family" % i},
-            "nickname": "g%d" % i, "title": "Engineer", "type": "Employee",
-            "email": "user%07d@example.com" % i, "primaryPhone": "+1 555 %07d" % i,
-            "externalId": "E%07d" % i,
-            "address": {"streetAddress": "%d Main St" % i, "locality": "Springfield",
-                        "region": "IL", "postalCode": "62701", "countryCode": "US"},
-            "population": {"name": POP if i % 2 == 0 else OTHER}}
 
 
 def rollup(pid):
@@ -146,7 +134,8 @@ def main():
         say("import of %d users (%d in the rule's population)" % (N, M))
         c0, t0 = cpu_seconds(pid), time.monotonic()
         for s in range(0, N, 5000):
-            f.ok("POST", "/api/v1/users/import", [user_body(i) for i in range(s, min(N, s + 5000))])
+            f.ok("POST", "/api/v1/users/import", [user_body(i, POP if i % 2 == 0 else OTHER)
+                                                  for i in range(s, min(N, s + 5000))])
         f.wait_events_handled(timeout=3600)
         R["import_s"], R["import_cpu"] = time.monotonic() - t0, cpu_seconds(pid) - c0
         R["import_mem"], R["import_hwm"] = sampler.take(), peak_rss_mb(pid)

@@ -121,8 +121,6 @@ struct store_sync_ops {
                                   uint64_t expect_digest, int *written);
     enum sc_err (*link_set_source)(struct store *st, const char *rule_id, const char *user_id,
                                    uint64_t digest, uint64_t source);
-    enum sc_err (*link_each)(struct store *st, const char *rule_id,
-                             int (*fn)(void *arg, const struct store_sync_link *l), void *arg);
     enum sc_err (*link_page)(struct store *st, const char *rule_id, const char *after_user_id,
                              size_t max, int (*fn)(void *arg, const struct store_sync_link *l),
                              void *arg, size_t *n);

@@ -231,47 +231,6 @@ static enum sc_err pg_link_set_source(struct store *st, const char *rule_id, con
                    &a, NULL);
 }
 
-/* Rows per page of the link scan: fn may use the connection between pages. */
-#define LINK_PAGE 2000
-
-static enum sc_err pg_link_each(struct store *st, const char *rule_id,
-                                int (*fn)(void *arg, const struct store_sync_link *l), void *arg)
-{
-    char last[STORE_SYNC_ID_MAX] = "";
-    for (;;) {
-        enum sc_err err = SC_OK;
-        struct pg_args a = {0};
-        pg__arg_text(&a, rule_id);
-        pg__arg_text(&a, last);
-        pg__arg_int(&a, LINK_PAGE);
-        PGresult *r = pg__run(st,
-                              "SELECT rule_id, user_id, username, target_id, state, NULL, digest, "
-                              "absent, last_error, updated_at, source, NULL, "
-                              "(strpos(sent, '\"active\":false') > 0)::integer FROM sync_links "
-                              "WHERE rule_id = $1 AND user_id > $2 ORDER BY user_id LIMIT $3",
-                              &a, &err);
-        if (!r)
-            return err;
-        int rows = PQntuples(r);
-        for (int i = 0; i < rows; i++) {
-            struct store_sync_link l;
-            link_read(r, i, &l);
-            l.inactive = (int)pg__col_int(r, i, 12);
-            int stop = fn(arg, &l);
-            store_sync_link_clear(&l);
-            if (stop) {
-                PQclear(r);
-                return SC_ERR_INTERNAL;
-            }
-        }
-        if (rows > 0)
-            sc_strlcpy(last, PQgetvalue(r, rows - 1, 1), sizeof last);
-        PQclear(r);
-        if (rows < LINK_PAGE)
-            return SC_OK;
-    }
-}
-
 static enum sc_err pg_link_page(struct store *st, const char *rule_id, const char *after_user_id,
                                 size_t max, int (*fn)(void *arg, const struct store_sync_link *l),
                                 void *arg, size_t *n)
@@ -1122,7 +1081,6 @@ const struct store_sync_ops store__pg_sync_ops = {
     .link_put_unlinked = pg_link_put_unlinked,
     .link_set_found = pg_link_set_found,
     .link_set_source = pg_link_set_source,
-    .link_each = pg_link_each,
     .link_page = pg_link_page,
     .link_list = pg_link_list,
     .link_counts = pg_link_counts,

@@ -235,40 +235,6 @@ static enum sc_err sqlite_sync_link_set_source(struct store *st, const char *rul
     return step_done(st, s);
 }
 
-static enum sc_err sqlite_sync_link_each(struct store *st, const char *rule_id,
-                                         int (*fn)(void *arg, const struct store_sync_link *l),
-                                         void *arg)
-{
-    /* Not cached: fn may call other store functions that would reset a shared
-     * statement; a private statement keeps the iteration independent. */
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(sqlite__db(st),
-                           "SELECT rule_id, user_id, username, target_id, state, NULL, digest, "
-                           "absent, last_error, updated_at, source, NULL, "
-                           "instr(sent, '\"active\":false') > 0 FROM sync_links WHERE rule_id = ?",
-                           -1, &s, NULL) != SQLITE_OK)
-        return store__err(st, sqlite3_errcode(sqlite__db(st)));
-    store__bind_text(s, 1, rule_id);
-    enum sc_err err = SC_OK;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct store_sync_link l;
-        link_read(s, &l);
-        l.inactive = sqlite3_column_int(s, 12);
-        int stop = fn(arg, &l);
-        store_sync_link_clear(&l);
-        if (stop) {
-            err = SC_ERR_INTERNAL;
-            goto done;
-        }
-    }
-    if (rc != SQLITE_DONE)
-        err = store__err(st, rc);
-done:
-    sqlite3_finalize(s);
-    return err;
-}
-
 static enum sc_err sqlite_sync_link_page(struct store *st, const char *rule_id,
                                          const char *after_user_id, size_t max,
                                          int (*fn)(void *arg, const struct store_sync_link *l),
@@ -1148,7 +1114,6 @@ const struct store_sync_ops store__sqlite_sync_ops = {
     .link_put_unlinked = sqlite_sync_link_put_unlinked,
     .link_set_found = sqlite_sync_link_set_found,
     .link_set_source = sqlite_sync_link_set_source,
-    .link_each = sqlite_sync_link_each,
     .link_page = sqlite_sync_link_page,
     .link_list = sqlite_sync_link_list,
     .link_counts = sqlite_sync_link_counts,

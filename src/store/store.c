@@ -726,12 +726,6 @@ enum sc_err store_sync_link_set_source(struct store *st, const char *rule_id, co
     return st->be->sync->link_set_source(st, rule_id, user_id, digest, source);
 }
 
-enum sc_err store_sync_link_each(struct store *st, const char *rule_id,
-                                 int (*fn)(void *arg, const struct store_sync_link *l), void *arg)
-{
-    return st->be->sync->link_each(st, rule_id, fn, arg);
-}
-
 enum sc_err store_sync_link_page(struct store *st, const char *rule_id, const char *after_user_id,
                                  size_t max, int (*fn)(void *arg, const struct store_sync_link *l),
                                  void *arg, size_t *n)

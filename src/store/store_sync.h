@@ -43,7 +43,7 @@ struct store_sync_link {
                         linking), NULL when nothing is known */
     uint64_t digest; /* digest of sent (0 when none) */
     int absent;      /* 1: a look-up or a listing found no account (create directly) */
-    int inactive;    /* store_sync_link_each and _page only: sent says active false (sent itself
+    int inactive;    /* store_sync_link_page only: sent says active false (sent itself
                         is NULL there, to keep the scan light) */
     char *last_error;
     int64_t updated_at;
@@ -83,12 +83,8 @@ enum sc_err store_sync_link_set_found(struct store *st, const struct store_sync_
 enum sc_err store_sync_link_set_source(struct store *st, const char *rule_id, const char *user_id,
                                        uint64_t digest, uint64_t source);
 
-/* Calls fn for every link of rule_id (borrowed, valid during the call) with sent left
- * NULL and inactive set. fn returns non-zero to stop (then SC_ERR_INTERNAL). */
-enum sc_err store_sync_link_each(struct store *st, const char *rule_id,
-                                 int (*fn)(void *arg, const struct store_sync_link *l), void *arg);
-
-/* store_sync_link_each over one page: fn gets up to max links of rule_id whose user id
+/* Links of rule_id in one page, borrowed during the call with sent left NULL and
+ * inactive set: fn gets up to max links of rule_id whose user id
  * sorts after after_user_id (NULL or "": from the first), in user id order (the order
  * of store_user_digest_page, so a pass can merge the two); *n says how many it got
  * (fewer than max: the last page). fn must not use st. */
