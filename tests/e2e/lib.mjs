@@ -57,26 +57,46 @@ function canConnect(port) {
   });
 }
 
-/** Starts `scimitar ARGS` in a fresh temporary folder and waits until port listens. */
-export async function startProcess(args, port, env = {}) {
+/**
+ * Starts `scimitar ARGS` (args(port) gives them) in a fresh temporary folder on a free
+ * port and waits until it listens. The port was free when it was chosen, but another
+ * process may take it before this one binds it: then this one exits ("address in use")
+ * and is started again on another port. A connection that succeeds is not enough (it may
+ * be the other process answering): the process's own log line saying it listens on the
+ * port is waited for too, so its log level must show info lines.
+ */
+export async function startProcess(args, env = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scimitar-e2e-'));
   const logPath = path.join(dir, 'process.log');
   const log = fs.openSync(logPath, 'a');
-  const child = spawn(BIN, args, { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', log, log] });
-  let exited = null;
-  child.on('exit', (code, sig) => { exited = { code, sig }; });
   const output = () => { try { return fs.readFileSync(logPath, 'utf8'); } catch { return ''; } };
-  await waitUntil(async () => {
-    if (exited) throw Object.assign(new Error(`scimitar ${args[0]} exited (${JSON.stringify(exited)}):\n${output()}`), { fatal: true });
-    return canConnect(port);
-  }, { timeout: 30000, what: `scimitar ${args[0]} to listen on ${port}` }).catch((e) => {
-    child.kill('SIGKILL');
-    throw e;
-  });
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = await freePort();
+    const argv = args(port);
+    const mark = output().length;
+    const child = spawn(BIN, argv, { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', log, log] });
+    let exited = null;
+    child.on('exit', (code, sig) => { exited = { code, sig }; });
+    const own = new RegExp(`(serve|target)\\.listening\\W.*\\b${port}\\b`);
+    const state = await waitUntil(async () => {
+      if (exited) return output().slice(mark).includes('address in use') ? 'taken' : 'exited';
+      return (await canConnect(port)) && own.test(output().slice(mark)) ? 'up' : null;
+    }, { timeout: 30000, what: `scimitar ${argv[0]} to listen on ${port}` }).catch((e) => {
+      child.kill('SIGKILL');
+      throw e;
+    });
+    if (state === 'exited') throw new Error(`scimitar ${argv[0]} exited (${JSON.stringify(exited)}):\n${output()}`);
+    if (state === 'taken') continue;
+    return processHandle(child, () => exited, dir, log, port, output, argv[0]);
+  }
+  throw new Error(`scimitar ${args(0)[0]} found no free port`);
+}
+
+function processHandle(child, exited, dir, log, port, output, cmd) {
   return {
     child, dir, port, base: `http://127.0.0.1:${port}`, output,
     async stop() {
-      if (!exited) {
+      if (!exited()) {
         const done = new Promise((r) => child.once('exit', r));
         child.kill('SIGTERM');
         const t = setTimeout(() => child.kill('SIGKILL'), 15000);
@@ -85,7 +105,7 @@ export async function startProcess(args, port, env = {}) {
       }
       fs.closeSync(log);
       const out = output();
-      if (/ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:/.test(out)) throw new Error(`sanitizer report from scimitar ${args[0]}:\n${out}`);
+      if (/ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:/.test(out)) throw new Error(`sanitizer report from scimitar ${cmd}:\n${out}`);
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -109,11 +129,10 @@ async function request(method, url, body, headers = {}) {
  * database dsn names (a PostgreSQL one, shared by several nodes, with their keyFile).
  */
 export async function startServe({ dsn = null, keyFile = null } = {}) {
-  const port = await freePort();
   const dbDir = fs.mkdtempSync(path.join(os.tmpdir(), 'scimitar-e2e-db-'));
   const db = dsn ? ['--db', dsn, '--key-file', keyFile] : ['--db', `sqlite:${path.join(dbDir, 'scimitar.db')}`];
-  const p = await startProcess(['serve', '--listen', `127.0.0.1:${port}`, ...db], port,
-    { SCIMITAR_ADMIN_TOKEN: ADMIN_TOKEN, SCIMITAR_LOG: process.env.SCIMITAR_LOG || 'warn' });
+  const p = await startProcess((port) => ['serve', '--listen', `127.0.0.1:${port}`, ...db],
+    { SCIMITAR_ADMIN_TOKEN: ADMIN_TOKEN, SCIMITAR_LOG: 'info' });
   const stop = p.stop;
   return Object.assign(p, {
     token: ADMIN_TOKEN,
@@ -138,12 +157,11 @@ export async function startServe({ dsn = null, keyFile = null } = {}) {
  * faults (`--faults`, e.g. 'latency=5s').
  */
 export async function startTarget({ token = 'code42-scim-token', noDelete = true, clientId = null, clientSecret = null, faults = null } = {}) {
-  const port = await freePort();
-  const args = ['target', '--listen', `127.0.0.1:${port}`, '--token', token, '--log-level', 'warn'];
-  if (noDelete) args.push('--no-delete');
-  if (clientId) args.push('--client-id', clientId, '--client-secret', clientSecret);
-  if (faults) args.push('--faults', faults);
-  const p = await startProcess(args, port);
+  const extra = [];
+  if (noDelete) extra.push('--no-delete');
+  if (clientId) extra.push('--client-id', clientId, '--client-secret', clientSecret);
+  if (faults) extra.push('--faults', faults);
+  const p = await startProcess((port) => ['target', '--listen', `127.0.0.1:${port}`, '--token', token, '--log-level', 'info', ...extra]);
   const scimBase = `${p.base}/scim/v2`;
   return Object.assign(p, {
     token, scimBase, tokenUrl: `${p.base}/oauth/token`,
