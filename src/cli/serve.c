@@ -65,13 +65,17 @@ static void serve_usage(FILE *out)
             "  --admin-token-file PATH\n"
             "                   read the admin token from PATH (readable by its owner only;\n"
             "                   at least 16 characters; wins over SCIMITAR_ADMIN_TOKEN)\n"
+            "  --initial-token-file PATH\n"
+            "                   write the token the first start makes to PATH (mode 0600)\n"
+            "                   instead of printing it (keeps it out of a service's journal)\n"
             "  --log-format text|json\n"
             "                   text (default): key=value lines; json: one JSON object a\n"
             "                   line. Under systemd (JOURNAL_STREAM) lines start with <N>\n"
             "                   syslog priorities\n"
             "  --routes         print the REST route table and exit\n\n"
-            "The first start creates an admin token and prints it once; only its hash is\n"
-            "stored. SCIMITAR_ADMIN_TOKEN sets the token instead. SCIMITAR_LOG sets the log\n"
+            "The first start creates an admin token and prints it once (or writes it to\n"
+            "--initial-token-file); only its hash is stored. SCIMITAR_ADMIN_TOKEN sets the token "
+            "instead. SCIMITAR_LOG sets the log\n"
             "level (debug, info, warn, error).\n");
 }
 
@@ -90,8 +94,38 @@ static void serve_notify(const char *state)
 #endif
 }
 
-/* Makes sure the database holds an admin token hash; prints a new token once. */
-static int ensure_admin_token(struct store *st, const char *chosen,
+/* Writes a new admin token to path (created or replaced, mode 0600, not through a
+ * symbolic link). Prints the error and returns -1. */
+static int write_initial_token(const char *path, const char *token)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        fprintf(stderr, "scimitar serve: cannot write the initial admin token to %s: %s\n", path,
+                strerror(errno));
+        return -1;
+    }
+    size_t len = strlen(token);
+    int ok = fchmod(fd, 0600) == 0 && write(fd, token, len) == (ssize_t)len &&
+             write(fd, "\n", 1) == 1 && fsync(fd) == 0;
+    int saved = errno;
+    if (close(fd) != 0 && ok) {
+        ok = 0;
+        saved = errno;
+    }
+    if (!ok) {
+        fprintf(stderr, "scimitar serve: cannot write the initial admin token to %s: %s\n", path,
+                strerror(saved));
+        unlink(path);
+        return -1;
+    }
+    return 0;
+}
+
+/* Makes sure the database holds an admin token hash. A token made now (the first start)
+ * is shown once: written to initial_file when one is set (so that it does not stay in a
+ * service's journal), else printed (also when the file cannot be written: the token
+ * would be lost otherwise). */
+static int ensure_admin_token(struct store *st, const char *chosen, const char *initial_file,
                               char hash_out[ADMIN_TOKEN_HASH_SIZE])
 {
     char token[ADMIN_TOKEN_NEW_SIZE];
@@ -101,11 +135,17 @@ static int ensure_admin_token(struct store *st, const char *chosen,
         fprintf(stderr, "scimitar serve: %s\n", e.message);
     if (rc)
         return -1;
-    if (token[0]) {
+    if (token[0] && initial_file && write_initial_token(initial_file, token) == 0) {
+        printf("Admin token made at this first start: written to %s (mode 0600). Read it,\n"
+               "keep it (e.g. export SCIMITAR_TOKEN=...), then delete the file.\n",
+               initial_file);
+        fflush(stdout);
+    } else if (token[0]) {
         printf("Admin token (shown once; store it now, e.g. export SCIMITAR_TOKEN=...):\n  %s\n",
                token);
         fflush(stdout);
     }
+    explicit_bzero(token, sizeof token);
     return 0;
 }
 
@@ -143,6 +183,7 @@ static const struct option serve_opts[] = {
     {"allow-targets", required_argument, NULL, 'A'},
     {"lease-seconds", required_argument, NULL, 'L'},
     {"admin-token-file", required_argument, NULL, 'T'},
+    {"initial-token-file", required_argument, NULL, 'I'},
     {"log-format", required_argument, NULL, 'F'},
     {"config", required_argument, NULL, 'C'},
     {NULL, 0, NULL, 0},
@@ -214,8 +255,8 @@ static int serve_args_build(int argc, char **argv, struct serve_args *a)
         if (!known) {
             fprintf(stderr,
                     "scimitar serve: %s:%d: unknown key '%s' (known: listen, db, threads, "
-                    "key_file, admin_token_file, max_body, lease_seconds, durability, "
-                    "allow_targets, log_format)\n",
+                    "key_file, admin_token_file, initial_token_file, max_body, lease_seconds, "
+                    "durability, allow_targets, log_format)\n",
                     conf->path, en->line, en->key);
             status = 2;
             goto done;
@@ -317,7 +358,8 @@ static void serve_bad(const char *from, const char *msg)
 
 /* serve's settings after the file and the command line, for `scimitar config check`. */
 struct serve_settings {
-    const char *listen, *dsn, *key_file, *token_file, *durability, *allow_targets, *log_format;
+    const char *listen, *dsn, *key_file, *token_file, *initial_file, *durability, *allow_targets,
+        *log_format;
     int64_t threads, max_body, lease_s;
 };
 
@@ -393,6 +435,8 @@ static int serve_check(const struct serve_settings *s, const char *const *from)
                   : getenv("SCIMITAR_ADMIN_TOKEN")
                       ? "SCIMITAR_ADMIN_TOKEN sets the token"
                       : "the token stored in the database (made at the first start)");
+    print_setting("initial_token_file", s->initial_file ? s->initial_file : "",
+                  s->initial_file ? from['I'] : "a token made at the first start is printed");
     snprintf(num, sizeof num, "%lld", (long long)s->max_body);
     print_setting("max_body", num, FROM('m'));
     if (s->lease_s)
@@ -413,8 +457,8 @@ static int serve_main(int argc, char **argv, char **origin, int check)
 {
     const char *listen = "127.0.0.1:8080";
     const char *dsn = "sqlite:./scimitar.db";
-    const char *key_file = NULL, *token_file = NULL, *durability = "full", *allow_targets = NULL,
-               *log_format = "text";
+    const char *key_file = NULL, *token_file = NULL, *initial_file = NULL, *durability = "full",
+               *allow_targets = NULL, *log_format = "text";
     int64_t threads = 4, max_body = 8 * 1024 * 1024, lease_s = 0;
     const char *from[128] = {0}; /* where each option's value came from, by its letter */
     int c;
@@ -469,6 +513,9 @@ static int serve_main(int argc, char **argv, char **origin, int check)
         case 'T':
             token_file = optarg;
             break;
+        case 'I':
+            initial_file = optarg;
+            break;
         case 't':
             if (sc_parse_int64(optarg, 1, 64, &threads)) {
                 serve_bad(at, "--threads must be 1 to 64");
@@ -508,9 +555,9 @@ static int serve_main(int argc, char **argv, char **origin, int check)
         return 2;
     }
     if (check)
-        return serve_check(&(struct serve_settings){listen, dsn, key_file, token_file, durability,
-                                                    allow_targets, log_format, threads, max_body,
-                                                    lease_s},
+        return serve_check(&(struct serve_settings){listen, dsn, key_file, token_file, initial_file,
+                                                    durability, allow_targets, log_format, threads,
+                                                    max_body, lease_s},
                            from);
 
     /* Every thread started below inherits a mask that blocks SIGTERM and SIGINT, so
@@ -557,7 +604,7 @@ static int serve_main(int argc, char **argv, char **origin, int check)
     }
     struct store *st = store_pool_acquire(pool);
     int tok = st ? ensure_admin_token(st, token_file ? file_token : getenv("SCIMITAR_ADMIN_TOKEN"),
-                                      ctx->admin_token_hash)
+                                      initial_file, ctx->admin_token_hash)
                  : -1;
     store_pool_release(pool, st);
     if (tok) {

@@ -115,6 +115,53 @@ class ConfigFileTest(unittest.TestCase):
         self.assertEqual(r.returncode, 2)
         self.assertIn("shorter than 16 characters", r.stderr)
 
+    def test_initial_token_file(self):
+        """The token a first start makes goes to initial_token_file (0600), never to the
+        output (a service's journal); it opens the API; a second start makes none."""
+        self.port = free_port()
+        initial = os.path.join(self.dir, "initial-admin-token")
+        path = self.write("scimitar.conf",
+                          "listen = 127.0.0.1:%d\ndb = sqlite:%s/first.db\n"
+                          "initial_token_file = %s\n" % (self.port, self.dir, initial))
+        env = dict(os.environ)
+        env.pop("SCIMITAR_ADMIN_TOKEN", None)
+        p = Process(["serve", "--config", path], port=self.port)
+        p.env = env
+        self.addCleanup(p.__exit__, None, None, None)
+        srv = p.start()
+        wait_until(lambda: "written to %s" % initial in srv.output(), what="the token's file")
+        self.assertEqual(stat.S_IMODE(os.stat(initial).st_mode), 0o600)
+        with open(initial) as f:
+            token = f.read().strip()
+        self.assertGreaterEqual(len(token), 16)
+        self.assertNotIn(token, srv.output())
+        self.assertEqual(http("GET", srv.base + "/api/v1/users",
+                              headers={"Authorization": "Bearer " + token})[0], 200)
+        srv.__exit__(None, None, None)
+        os.unlink(initial)
+        # the second start makes no token and writes no file
+        srv = Process(["serve", "--config", path], port=self.port)
+        srv.env = env
+        self.addCleanup(srv.__exit__, None, None, None)
+        srv.start()
+        self.assertEqual(http("GET", srv.base + "/api/v1/users",
+                              headers={"Authorization": "Bearer " + token})[0], 200)
+        self.assertFalse(os.path.exists(initial))
+        self.assertNotIn("Admin token", srv.output())
+        # a file that cannot be written: the token is printed rather than lost
+        self.port = free_port()
+        path = self.write("other.conf",
+                          "listen = 127.0.0.1:%d\ndb = sqlite:%s/second.db\n"
+                          "initial_token_file = %s/no/such/dir/token\n" % (self.port, self.dir,
+                                                                           self.dir))
+        srv = Process(["serve", "--config", path], port=self.port)
+        srv.env = env
+        self.addCleanup(srv.__exit__, None, None, None)
+        srv.start()
+        wait_until(lambda: "Admin token (shown once" in srv.output(), what="the printed token")
+        self.assertIn("cannot write the initial admin token to %s/no/such/dir/token" % self.dir,
+                      srv.output())
+
     def test_config_check(self):
         port = free_port()
         path = self.conf(port, "allow_targets = 127.0.0.1,*.example.com\n"
@@ -139,6 +186,7 @@ class ConfigFileTest(unittest.TestCase):
         self.assertIn("admin_token_file = %s/admin.token" % self.dir,
                       setting("admin_token_file"))
         self.assertIn("created at the first start", setting("key_file"))
+        self.assertIn("initial_token_file is not set", r.stdout)
         self.assertNotIn(TOKEN, r.stdout)
         # nothing was created: the database is not opened
         self.assertEqual(sorted(os.listdir(self.dir)), ["admin.token", "scimitar.conf"])

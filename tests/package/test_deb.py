@@ -156,7 +156,8 @@ class DebianPackageTest(unittest.TestCase):
         # every setting of the example configuration is a flag of serve
         help_text = run("/usr/bin/scimitar", "serve", "--help").stdout
         settings = conf_settings(CONF)
-        self.assertEqual({k for k, _, c in settings if not c}, {"listen", "db", "key_file"})
+        self.assertEqual({k for k, _, c in settings if not c},
+                         {"listen", "db", "key_file", "initial_token_file"})
         for k, _, _ in settings:
             self.assertIn("--" + k.replace("_", "-"), help_text, k)
 
@@ -193,8 +194,9 @@ class DebianPackageTest(unittest.TestCase):
         listen = "127.0.0.1:%d" % port
         self.assertIn("--config", help_text)
         args = ["--config", CONF, "--listen", listen]  # the unit's, on a test port
-        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "NOTIFY_SOCKET": sock_path,
-               "SCIMITAR_ADMIN_TOKEN": "package-test-admin-token"}
+        # no SCIMITAR_ADMIN_TOKEN: the first start makes the token and, as the packaged
+        # configuration says, writes it to a file rather than to the journal
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "NOTIFY_SOCKET": sock_path}
         log_path = os.path.join(tmp, "serve.log")
         log = open(log_path, "wb")
         self.addCleanup(log.close)
@@ -227,8 +229,15 @@ class DebianPackageTest(unittest.TestCase):
         self.assertEqual(status, 200)
         self.assertIn("text/html", h.get("content-type", ""))
         self.assertIn("<html", body.lower())
+        initial = os.path.join(STATE, "initial-admin-token")
+        st = os.stat(initial)
+        self.assertEqual((st.st_uid, stat.S_IMODE(st.st_mode)), (u.pw_uid, 0o600))
+        with open(initial) as f:
+            token = f.read().strip()
+        self.assertIn("written to %s" % initial, output())
+        self.assertNotIn(token, output())
         status, body, _ = http("GET", base + "/api/v1/users",
-                               headers={"Authorization": "Bearer package-test-admin-token"})
+                               headers={"Authorization": "Bearer " + token})
         self.assertEqual(status, 200, body)
 
         proc.terminate()
