@@ -224,6 +224,9 @@ export function renderProvisioning(main, tab) {
           toggle('Enable connection', c.enabled, async (on) => {
             try {
               await api.patch(`/connections/${api.seg(c.id)}`, { enabled: on });
+              // A pane load that started before this answer (the one a wizard's Save
+              // starts, say) may have read the old state: it must not draw it over this.
+              paneLoad();
               c.enabled = on;
               shownPane = paneKey();
               const idx = connections.findIndex((x) => x.id === c.id);
