@@ -7,7 +7,8 @@ import unittest
 import uuid
 
 import idp_sequences
-from harness import Serve, http
+from harness import Serve, Target, http, wait_until
+from seedflow import Flow, WAIT, pop_filter
 
 USER = idp_sequences.USER
 PATCHOP = idp_sequences.PATCHOP
@@ -185,6 +186,49 @@ class InboundTest(unittest.TestCase):
         self.assertEqual(sorted(o["status"] for o in got["Operations"]), ["201", "201"], got)
         st, got, _ = self.scim("GET", "/Groups?filter=displayName%20eq%20%22" + g + "%22")
         self.assertEqual([m["display"] for m in got["Resources"][0]["members"]], [a])
+
+
+class InboundToOutboundTest(unittest.TestCase):
+    def test_an_inbound_change_reaches_an_outbound_target_through_a_rule(self):
+        """Users an IdP creates, changes and deactivates over /scim/v2 reach a
+        `scimitar target` through a rule on the token's population."""
+        with Target(token="out-token") as tgt, Serve() as srv:
+            f = Flow(srv, tgt)
+            f.population("Entra")
+            f.setup(population="Entra")
+            st, tok, _ = srv.api("POST", "/api/v1/inbound-tokens",
+                                 {"name": "entra", "population": "Entra", "scope": "write"})
+            self.assertEqual(st, 201, tok)
+
+            def scim(method, path, body=None):
+                h = {"Authorization": "Bearer " + tok["token"],
+                     "Content-Type": "application/scim+json"}
+                return http(method, srv.base + "/scim/v2" + path, body=body, headers=h)
+            st, u, _ = scim("POST", "/Users", {
+                "schemas": [USER], "userName": "grace@corp.test", "externalId": "e-1",
+                "name": {"givenName": "Grace", "familyName": "Hopper"},
+                "emails": [{"value": "grace@corp.test", "type": "work", "primary": True}],
+                "title": "Rear Admiral", "meta": {"resourceType": "User"}})
+            self.assertEqual(st, 201, u)
+
+            def account():
+                got = [a for a in tgt.users() if a["userName"] == "grace@corp.test"]
+                return got[0] if got else None
+            wait_until(lambda: account() is not None, timeout=WAIT, what="grace on the target")
+            acct = account()
+            self.assertEqual((acct["name"]["givenName"], acct["title"], acct["externalId"]),
+                             ("Grace", "Rear Admiral", "e-1"))
+            self.assertEqual([e["value"] for e in acct["emails"]], ["grace@corp.test"])
+            st, got, _ = scim("PATCH", "/Users/" + u["id"], {"schemas": [PATCHOP], "Operations": [
+                {"op": "Replace", "path": "title", "value": "Commodore"}]})
+            self.assertEqual(st, 200, got)
+            wait_until(lambda: account()["title"] == "Commodore", timeout=WAIT,
+                       what="the new title on the target")
+            st, got, _ = scim("PATCH", "/Users/" + u["id"], {"schemas": [PATCHOP], "Operations": [
+                {"op": "Replace", "path": "active", "value": "False"}]})
+            self.assertEqual(st, 200, got)
+            wait_until(lambda: account()["active"] is False, timeout=WAIT,
+                       what="the account disabled on the target")
 
 
 if __name__ == "__main__":
