@@ -238,7 +238,7 @@ static const struct oa_prop p_token_input[] = {
     {"name", "string"}, {"expiresAt", "date-time?"}, END};
 #define INBOUND_TOKEN_FIELDS                                                                       \
     {"id", "uuid"}, {"name", "string"}, {"population", "@PopulationRef"}, {"scope", "string"},     \
-        {"createdAt", "date-time"}, {"lastUsedAt", "date-time?"},                                  \
+        {"sourceConnection", "uuid?"}, {"createdAt", "date-time"}, {"lastUsedAt", "date-time?"},   \
     {                                                                                              \
         "prefix", "string"                                                                         \
     }
@@ -246,8 +246,12 @@ static const struct oa_prop p_token_input[] = {
 static const struct oa_prop p_inbound_token[] = {INBOUND_TOKEN_FIELDS, END};
 static const struct oa_prop p_inbound_token_created[] = {
     INBOUND_TOKEN_FIELDS, {"token", "string"}, END};
-static const struct oa_prop p_inbound_token_input[] = {
-    {"name", "string"}, {"population", "string"}, {"scope", "string"}, END};
+static const struct oa_prop p_inbound_token_input[] = {{"name", "string"},
+                                                       {"population", "string"},
+                                                       {"scope", "string"},
+                                                       {"sourceConnection", "uuid?"},
+                                                       END};
+static const struct oa_prop p_inbound_token_patch[] = {{"sourceConnection", "uuid?"}, END};
 
 static const struct oa_schema schemas[] = {
     {"Error", "every error answer", NULL, "error", p_error},
@@ -318,6 +322,8 @@ static const struct oa_schema schemas[] = {
      INBOUND_TOKEN_REQUIRED " token", p_inbound_token_created},
     {"InboundTokenInput", "population: its id or name; scope: read or write", NULL,
      "name population scope", p_inbound_token_input},
+    {"InboundTokenPatch", "sourceConnection: a connection's id, or null", NULL, "sourceConnection",
+     p_inbound_token_patch},
     {"OpenAPIDocument", "this document", "object", NULL, NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };

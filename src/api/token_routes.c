@@ -74,7 +74,7 @@ static void inbound_list(struct api_call *c)
 
 static void inbound_create(struct api_call *c)
 {
-    static const char *const allowed[] = {"name", "population", "scope", NULL};
+    static const char *const allowed[] = {"name", "population", "scope", "sourceConnection", NULL};
     json_t *in = NULL, *out = NULL;
     struct sc_error e = {0};
     if (api_body_object(c, &in))
@@ -88,16 +88,57 @@ static void inbound_create(struct api_call *c)
             goto done;
         }
     }
+    json_t *src = json_object_get(in, "sourceConnection");
+    if (src && !json_is_null(src) && !json_is_string(src)) {
+        api_error(c, SC_ERR_INVALID, "sourceConnection",
+                  "sourceConnection must be a connection's id or null");
+        goto done;
+    }
     if (inbound_token_create(c->st, json_string_value(json_object_get(in, "name")),
                              json_string_value(json_object_get(in, "population")),
-                             json_string_value(json_object_get(in, "scope")), sc_clock_now_ms(),
-                             &out, &e)) {
+                             json_string_value(json_object_get(in, "scope")),
+                             json_string_value(src), sc_clock_now_ms(), &out, &e)) {
         api_error_from(c, &e);
         goto done;
     }
     api_json(c, 201, out);
 done:
     json_decref(in);
+}
+
+static void inbound_patch(struct api_call *c)
+{
+    static const char *const allowed[] = {"sourceConnection", NULL};
+    json_t *in = NULL, *items = NULL;
+    struct sc_error e = {0};
+    if (api_body_object(c, &in))
+        return;
+    if (api_reject_unknown(c, in, allowed))
+        goto done;
+    json_t *src = json_object_get(in, "sourceConnection");
+    if (!src || (!json_is_null(src) && !json_is_string(src))) {
+        api_error(c, SC_ERR_INVALID, "sourceConnection",
+                  "sourceConnection is required: a connection's id, or null for none");
+        goto done;
+    }
+    if (inbound_token_set_source(c->st, c->params[0], json_string_value(src), &e) ||
+        inbound_token_list(c->st, &items, &e)) {
+        api_error_from(c, &e);
+        goto done;
+    }
+    size_t i;
+    json_t *t;
+    json_array_foreach(items, i, t)
+    {
+        if (strcmp(json_string_value(json_object_get(t, "id")), c->params[0]) == 0) {
+            api_json(c, 200, json_incref(t));
+            goto done;
+        }
+    }
+    api_error(c, SC_ERR_NOT_FOUND, NULL, "no inbound token %s", c->params[0]);
+done:
+    json_decref(in);
+    json_decref(items);
 }
 
 static void inbound_revoke(struct api_call *c)
@@ -124,6 +165,10 @@ const struct api_route api_token_routes[] = {
     {"POST", "/api/v1/inbound-tokens", inbound_create, 0,
      "create an inbound SCIM token for /scim/v2: the answer holds the token, shown this once", NULL,
      "InboundTokenInput", 201, "InboundTokenCreated"},
+    {"PATCH", "/api/v1/inbound-tokens/{id}", inbound_patch, 0,
+     "mark (or unmark) the connection that is the token's source's own: no rule towards it may "
+     "take in the token's population",
+     NULL, "InboundTokenPatch", 200, "InboundToken"},
     {"DELETE", "/api/v1/inbound-tokens/{id}", inbound_revoke, 0, "revoke an inbound SCIM token",
      NULL, NULL, 204, NULL},
     {0},

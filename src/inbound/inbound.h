@@ -36,12 +36,15 @@ struct inbound_auth {
 
 /* Creates the inbound token name (1 to 64 printable characters, unique; field "name")
  * for population (a population id or name; field "population") with scope "read" or
- * "write" (field "scope"). *out is new: {"id", "name", "population": {"id", "name"},
- * "scope", "createdAt", "lastUsedAt", "prefix", "token"}; "token" is its only copy (only
+ * "write" (field "scope"), and source_connection (NULL: none), the connection that is the
+ * source's own (see inbound_token_set_source). *out is new: {"id", "name", "population":
+ * {"id", "name"}, "scope", "sourceConnection", "createdAt", "lastUsedAt", "prefix",
+ * "token"}; "token" is its only copy (only
  * its hash is stored). Errors: SC_ERR_INVALID (field named), SC_ERR_CONFLICT (name taken;
  * INBOUND_TOKENS_MAX tokens exist), the store's. */
 enum sc_err inbound_token_create(struct store *st, const char *name, const char *population,
-                                 const char *scope, int64_t now, json_t **out, struct sc_error *e);
+                                 const char *scope, const char *source_connection, int64_t now,
+                                 json_t **out, struct sc_error *e);
 
 /* *out = a new array of every inbound token, oldest first, without the token or its
  * hash. Errors: the store's. */
@@ -63,6 +66,30 @@ int inbound_token_check(struct store *st, const char *authorization, int64_t now
  * was changed (the caller wakes the engine). */
 void inbound_serve(struct store *st, const struct inbound_auth *a, const struct http_request *req,
                    const char *path, struct http_response *res, int *changed);
+
+/* Sets (connection_id a connection's id) or clears (NULL or "") the connection that is
+ * token id's source's own. Errors: SC_ERR_INVALID ("sourceConnection": no such
+ * connection), SC_ERR_CONFLICT ("sourceConnection": a rule towards it takes in the
+ * token's population, see inbound_loop_check_token), SC_ERR_NOT_FOUND, the store's. */
+enum sc_err inbound_token_set_source(struct store *st, const char *id, const char *connection_id,
+                                     struct sc_error *e);
+
+/* Loop safety. A connection that is an inbound token's source's own may not be the
+ * target of a rule whose filter may take in the token's population.
+ * inbound_loop_check_rule: filter (a rule's filter spec) towards connection_id;
+ * SC_ERR_CONFLICT naming field when some token forbids it.
+ * inbound_loop_check_token: every rule towards connection_id against population_id;
+ * SC_ERR_CONFLICT naming "sourceConnection".
+ * inbound_loop_check_rule_change: the rule rule_id (NULL for a new rule) with its filter
+ * or target replaced (NULL = the stored one); SC_OK when the rule does not exist.
+ * Errors also: the store's. */
+enum sc_err inbound_loop_check_rule(struct store *st, const char *connection_id,
+                                    const json_t *filter, const char *field, struct sc_error *e);
+enum sc_err inbound_loop_check_token(struct store *st, const char *connection_id,
+                                     const char *population_id, struct sc_error *e);
+enum sc_err inbound_loop_check_rule_change(struct store *st, const char *rule_id,
+                                           const json_t *filter, const char *target,
+                                           struct sc_error *e);
 
 /* Answers res with a SCIM 401 (WWW-Authenticate: Bearer) or, when db_down, a 503. */
 void inbound_refuse(struct http_response *res, int db_down);

@@ -9,6 +9,7 @@
 #include "store/store.h"
 #include "store/store_directory.h"
 #include "store/store_inbound.h"
+#include "store/store_provision.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -29,10 +30,11 @@ static json_t *token_json(struct store *st, const struct store_inbound_token *t)
     if (p && store_population_get(st, t->population_id, &pop) == SC_OK)
         json_object_set(p, "name", json_object_get(pop, "name"));
     json_decref(pop);
-    return json_pack("{s:s, s:s, s:o, s:s, s:o, s:o, s:s}", "id", t->id, "name", t->name,
-                     "population", p ? p : json_null(), "scope", t->scope, "createdAt",
-                     time_or_null(t->created_at), "lastUsedAt", time_or_null(t->last_used_at),
-                     "prefix", t->prefix);
+    return json_pack("{s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:s}", "id", t->id, "name", t->name,
+                     "population", p ? p : json_null(), "scope", t->scope, "sourceConnection",
+                     t->source_connection[0] ? json_string(t->source_connection) : json_null(),
+                     "createdAt", time_or_null(t->created_at), "lastUsedAt",
+                     time_or_null(t->last_used_at), "prefix", t->prefix);
 }
 
 /* 1 when name is 1..STORE_INBOUND_NAME_MAX characters of printable UTF-8 without
@@ -48,8 +50,51 @@ static int name_ok(const char *name)
     return sc_utf8_valid(name, len);
 }
 
+/* Checks that connection_id names a connection and that no rule towards it takes in
+ * population_id. */
+static enum sc_err check_source(struct store *st, const char *connection_id,
+                                const char *population_id, struct sc_error *e)
+{
+    struct store_connection c;
+    memset(&c, 0, sizeof c);
+    if (strlen(connection_id) > SC_UUID_LEN)
+        return sc_error_set(e, SC_ERR_INVALID, "sourceConnection", "no connection '%.64s'",
+                            connection_id);
+    enum sc_err rc = store_connection_get(st, connection_id, &c);
+    store_connection_clear(&c);
+    if (rc == SC_ERR_NOT_FOUND)
+        return sc_error_set(e, SC_ERR_INVALID, "sourceConnection", "no connection '%s'",
+                            connection_id);
+    if (rc)
+        return sc_error_set(e, rc, NULL, "the connection cannot be read");
+    return inbound_loop_check_token(st, connection_id, population_id, e);
+}
+
+enum sc_err inbound_token_set_source(struct store *st, const char *id, const char *connection_id,
+                                     struct sc_error *e)
+{
+    struct store_inbound_token *list = NULL;
+    size_t n = 0;
+    enum sc_err rc = store_inbound_token_list(st, &list, &n);
+    if (rc)
+        return sc_error_set(e, rc, NULL, "the inbound tokens cannot be read");
+    const struct store_inbound_token *t = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i].id, id) == 0)
+            t = &list[i];
+    if (!t)
+        rc = sc_error_set(e, SC_ERR_NOT_FOUND, NULL, "no inbound token %s", id);
+    else if (connection_id && *connection_id)
+        rc = check_source(st, connection_id, t->population_id, e);
+    if (!rc && (rc = store_inbound_token_set_source(st, id, connection_id)))
+        sc_error_set(e, rc, NULL, "the inbound token cannot be changed");
+    free(list);
+    return rc;
+}
+
 enum sc_err inbound_token_create(struct store *st, const char *name, const char *population,
-                                 const char *scope, int64_t now, json_t **out, struct sc_error *e)
+                                 const char *scope, const char *source_connection, int64_t now,
+                                 json_t **out, struct sc_error *e)
 {
     char token[80] = "scmi_";
     struct store_inbound_token t;
@@ -80,6 +125,11 @@ enum sc_err inbound_token_create(struct store *st, const char *name, const char 
     sc_strlcpy(t.population_id, json_string_value(json_object_get(pop, "id")),
                sizeof t.population_id);
     json_decref(pop);
+    if (source_connection && *source_connection) {
+        if ((rc = check_source(st, source_connection, t.population_id, e)))
+            return rc;
+        sc_strlcpy(t.source_connection, source_connection, sizeof t.source_connection);
+    }
     if ((rc = store_inbound_token_list(st, &list, &n)))
         return sc_error_set(e, rc, NULL, "the inbound tokens cannot be read");
     free(list);

@@ -205,6 +205,7 @@ struct store_inbound_ops {
     enum sc_err (*token_list)(struct store *st, struct store_inbound_token **out, size_t *n);
     enum sc_err (*token_delete)(struct store *st, const char *id);
     enum sc_err (*token_touch)(struct store *st, const char *id, int64_t now, int64_t min_age_ms);
+    enum sc_err (*token_set_source)(struct store *st, const char *id, const char *connection_id);
     enum sc_err (*extra_get)(struct store *st, enum store_inbound_kind k, const char *id,
                              char **source, char **extra);
     enum sc_err (*extra_put)(struct store *st, enum store_inbound_kind k, const char *id,

@@ -15,6 +15,7 @@ static const struct pg_migration inbound_migrations[] = {
         " hash TEXT COLLATE \"C\" NOT NULL UNIQUE,"
         " population_id TEXT COLLATE \"C\" NOT NULL,"
         " scope TEXT NOT NULL,"
+        " source_connection TEXT,"
         " created_at BIGINT NOT NULL,"
         " last_used_at BIGINT);"
         "CREATE TABLE inbound_users ("
@@ -27,7 +28,8 @@ static const struct pg_migration inbound_migrations[] = {
 };
 const struct pg_component store__pg_inbound_schema = {"inbound", inbound_migrations, 1};
 
-#define TOKEN_COLUMNS "id, name, prefix, hash, population_id, scope, created_at, last_used_at"
+#define TOKEN_COLUMNS                                                                              \
+    "id, name, prefix, hash, population_id, scope, created_at, last_used_at, source_connection"
 
 static void copy_col(const PGresult *r, int row, int col, char *dst, size_t n)
 {
@@ -46,6 +48,7 @@ static void token_from_row(const PGresult *r, int row, struct store_inbound_toke
     copy_col(r, row, 5, t->scope, sizeof t->scope);
     t->created_at = pg__col_int(r, row, 6);
     t->last_used_at = pg__col_int(r, row, 7);
+    copy_col(r, row, 8, t->source_connection, sizeof t->source_connection);
 }
 
 static enum sc_err token_insert(struct store *st, const struct store_inbound_token *t)
@@ -58,9 +61,10 @@ static enum sc_err token_insert(struct store *st, const struct store_inbound_tok
     pg__arg_text(&a, t->population_id);
     pg__arg_text(&a, t->scope);
     pg__arg_int(&a, t->created_at);
+    pg__arg_text(&a, t->source_connection[0] ? t->source_connection : NULL);
     return pg__cmd(st,
                    "INSERT INTO inbound_tokens(" TOKEN_COLUMNS
-                   ") VALUES($1, $2, $3, $4, $5, $6, $7, NULL)",
+                   ") VALUES($1, $2, $3, $4, $5, $6, $7, NULL, $8)",
                    &a, NULL);
 }
 
@@ -111,6 +115,19 @@ static enum sc_err token_delete(struct store *st, const char *id)
     int64_t rows = 0;
     pg__arg_text(&a, id);
     enum sc_err err = pg__cmd(st, "DELETE FROM inbound_tokens WHERE id = $1", &a, &rows);
+    if (err)
+        return err;
+    return rows > 0 ? SC_OK : SC_ERR_NOT_FOUND;
+}
+
+static enum sc_err token_set_source(struct store *st, const char *id, const char *connection_id)
+{
+    struct pg_args a = {0};
+    int64_t rows = 0;
+    pg__arg_text(&a, connection_id);
+    pg__arg_text(&a, id);
+    enum sc_err err =
+        pg__cmd(st, "UPDATE inbound_tokens SET source_connection = $1 WHERE id = $2", &a, &rows);
     if (err)
         return err;
     return rows > 0 ? SC_OK : SC_ERR_NOT_FOUND;
@@ -184,6 +201,7 @@ const struct store_inbound_ops store__pg_inbound_ops = {
     .token_list = token_list,
     .token_delete = token_delete,
     .token_touch = token_touch,
+    .token_set_source = token_set_source,
     .extra_get = extra_get,
     .extra_put = extra_put,
 };

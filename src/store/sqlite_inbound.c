@@ -15,6 +15,7 @@ static const struct store_migration inbound_migrations[] = {
         " hash TEXT NOT NULL UNIQUE,"
         " population_id TEXT NOT NULL,"
         " scope TEXT NOT NULL,"
+        " source_connection TEXT,"
         " created_at INTEGER NOT NULL,"
         " last_used_at INTEGER);"
         "CREATE TABLE inbound_users ("
@@ -27,7 +28,8 @@ static const struct store_migration inbound_migrations[] = {
 };
 const struct store_component store__inbound_schema = {"inbound", inbound_migrations, 1};
 
-#define TOKEN_COLUMNS "id, name, prefix, hash, population_id, scope, created_at, last_used_at"
+#define TOKEN_COLUMNS                                                                              \
+    "id, name, prefix, hash, population_id, scope, created_at, last_used_at, source_connection"
 
 static void copy_text(sqlite3_stmt *s, int col, char *dst, size_t n)
 {
@@ -46,6 +48,7 @@ static void token_from_row(sqlite3_stmt *s, struct store_inbound_token *t)
     copy_text(s, 5, t->scope, sizeof t->scope);
     t->created_at = sqlite3_column_int64(s, 6);
     t->last_used_at = sqlite3_column_int64(s, 7);
+    copy_text(s, 8, t->source_connection, sizeof t->source_connection);
 }
 
 static enum sc_err run_done(struct store *st, sqlite3_stmt *s)
@@ -58,7 +61,7 @@ static enum sc_err run_done(struct store *st, sqlite3_stmt *s)
 static enum sc_err token_insert(struct store *st, const struct store_inbound_token *t)
 {
     sqlite3_stmt *s = store__prepare(st, "INSERT INTO inbound_tokens(" TOKEN_COLUMNS
-                                         ") VALUES(?, ?, ?, ?, ?, ?, ?, NULL)");
+                                         ") VALUES(?, ?, ?, ?, ?, ?, ?, NULL, ?)");
     if (!s)
         return SC_ERR_DB;
     store__bind_text(s, 1, t->id);
@@ -68,6 +71,7 @@ static enum sc_err token_insert(struct store *st, const struct store_inbound_tok
     store__bind_text(s, 5, t->population_id);
     store__bind_text(s, 6, t->scope);
     sqlite3_bind_int64(s, 7, t->created_at);
+    store__bind_text(s, 8, t->source_connection[0] ? t->source_connection : NULL);
     return run_done(st, s);
 }
 
@@ -131,6 +135,20 @@ static enum sc_err token_delete(struct store *st, const char *id)
     if (!s)
         return SC_ERR_DB;
     store__bind_text(s, 1, id);
+    enum sc_err err = run_done(st, s);
+    if (err)
+        return err;
+    return sqlite3_changes(sqlite__db(st)) > 0 ? SC_OK : SC_ERR_NOT_FOUND;
+}
+
+static enum sc_err token_set_source(struct store *st, const char *id, const char *connection_id)
+{
+    sqlite3_stmt *s =
+        store__prepare(st, "UPDATE inbound_tokens SET source_connection = ? WHERE id = ?");
+    if (!s)
+        return SC_ERR_DB;
+    store__bind_text(s, 1, connection_id);
+    store__bind_text(s, 2, id);
     enum sc_err err = run_done(st, s);
     if (err)
         return err;
@@ -206,6 +224,7 @@ const struct store_inbound_ops store__sqlite_inbound_ops = {
     .token_list = token_list,
     .token_delete = token_delete,
     .token_touch = token_touch,
+    .token_set_source = token_set_source,
     .extra_get = extra_get,
     .extra_put = extra_put,
 };

@@ -975,6 +975,13 @@ enum sc_err store_inbound_token_list(struct store *st, struct store_inbound_toke
     return st->be->inbound->token_list(st, out, n);
 }
 
+enum sc_err store_inbound_token_set_source(struct store *st, const char *id,
+                                           const char *connection_id)
+{
+    return st->be->inbound->token_set_source(
+        st, id, connection_id && *connection_id ? connection_id : NULL);
+}
+
 enum sc_err store_inbound_token_delete(struct store *st, const char *id)
 {
     return st->be->inbound->token_delete(st, id);

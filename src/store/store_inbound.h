@@ -21,9 +21,12 @@ struct store_inbound_token {
     char id[SC_UUID_LEN + 1];
     char name[STORE_INBOUND_NAME_MAX + 1];
     char prefix[STORE_INBOUND_PREFIX_MAX + 1];
-    char hash[65];                       /* SHA-256 of the token, lower-case hex */
-    char population_id[SC_UUID_LEN + 1]; /* users created through it join it */
-    char scope[16];                      /* "read" or "write" */
+    char hash[65];                           /* SHA-256 of the token, lower-case hex */
+    char population_id[SC_UUID_LEN + 1];     /* users created through it join it */
+    char scope[16];                          /* "read" or "write" */
+    char source_connection[SC_UUID_LEN + 1]; /* the connection that is the source's own
+                                                (its rules may not take in the token's
+                                                population), or "" */
     int64_t created_at;
     int64_t last_used_at; /* 0: never used */
 };
@@ -39,6 +42,11 @@ enum sc_err store_inbound_token_find_hash(struct store *st, const char *hash,
 /* Reads every token, oldest first, into *out (new array of *n, free() it; NULL when
  * none). Errors: SC_ERR_NOMEM, SC_ERR_DB. */
 enum sc_err store_inbound_token_list(struct store *st, struct store_inbound_token **out, size_t *n);
+
+/* Sets the source connection of token id ("" or NULL: none). Errors: SC_ERR_NOT_FOUND,
+ * SC_ERR_DB, SC_ERR_BUSY. */
+enum sc_err store_inbound_token_set_source(struct store *st, const char *id,
+                                           const char *connection_id);
 
 /* Deletes token id. Errors: SC_ERR_NOT_FOUND, SC_ERR_DB, SC_ERR_BUSY. */
 enum sc_err store_inbound_token_delete(struct store *st, const char *id);

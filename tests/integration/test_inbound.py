@@ -231,5 +231,52 @@ class InboundToOutboundTest(unittest.TestCase):
                        what="the account disabled on the target")
 
 
+class LoopSafetyTest(unittest.TestCase):
+    def test_no_rule_sends_a_sources_users_back_to_its_own_connection(self):
+        """A connection marked as an inbound token's source's own cannot be the target of
+        a rule that takes in the token's population, whichever is set up second."""
+        with Target(token="idp-token") as tgt, Serve() as srv:
+            f = Flow(srv, tgt)
+            f.population("Entra")
+            f.population("Other")
+            idp = f.connection(name="Entra ID (as a target)")
+            other = f.connection(name="Code42")
+            st, tok, _ = srv.api("POST", "/api/v1/inbound-tokens", {
+                "name": "entra", "population": "Entra", "scope": "write",
+                "sourceConnection": idp})
+            self.assertEqual(st, 201, tok)
+            self.assertEqual(tok["sourceConnection"], idp)
+            # a rule towards the source's own connection on the token's population: refused
+            f.conn = idp
+            rule = f.ok("POST", "/api/v1/rules", {"name": "back", "target": idp})["id"]
+            st, got, _ = srv.api("PUT", "/api/v1/rules/%s/filter" % rule, pop_filter("Entra"))
+            self.assertEqual((st, got["error"]["field"]), (409, "filter"), got)
+            self.assertIn("entra", got["error"]["message"])
+            st, got, _ = srv.api("PUT", "/api/v1/rules/%s/filter" % rule,
+                                 pop_filter("Other", "Entra"))
+            self.assertEqual(st, 409, got)
+            # another population towards it, and the token's population elsewhere: fine
+            st, got, _ = srv.api("PUT", "/api/v1/rules/%s/filter" % rule, pop_filter("Other"))
+            self.assertEqual(st, 200, got)
+            fwd = f.ok("POST", "/api/v1/rules", {"name": "fan out", "target": other})["id"]
+            st, got, _ = srv.api("PUT", "/api/v1/rules/%s/filter" % fwd, pop_filter("Entra"))
+            self.assertEqual(st, 200, got)
+            # moving that rule to the source's own connection: refused
+            st, got, _ = srv.api("PATCH", "/api/v1/rules/" + fwd, {"target": idp})
+            self.assertEqual((st, got["error"]["field"]), (409, "target"), got)
+            # marking a connection that a rule on the population already targets: refused
+            st, got, _ = srv.api("PATCH", "/api/v1/inbound-tokens/" + tok["id"],
+                                 {"sourceConnection": other})
+            self.assertEqual((st, got["error"]["field"]), (409, "sourceConnection"), got)
+            st, got, _ = srv.api("PATCH", "/api/v1/inbound-tokens/" + tok["id"],
+                                 {"sourceConnection": None})
+            self.assertEqual((st, got["sourceConnection"]), (200, None), got)
+            st, got, _ = srv.api("PATCH", "/api/v1/rules/" + fwd, {"target": idp})
+            self.assertEqual(st, 200, got)
+            st, got, _ = srv.api("PATCH", "/api/v1/inbound-tokens/" + tok["id"],
+                                 {"sourceConnection": "no-such-connection"})
+            self.assertEqual((st, got["error"]["field"]), (400, "sourceConnection"), got)
+
+
 if __name__ == "__main__":
     unittest.main()
