@@ -85,7 +85,8 @@ static const struct oa_prop p_population_ref[] = {{"id", "uuid"}, {"name", "stri
     {                                                                                              \
         "population", "@PopulationRef?"                                                            \
     }
-static const struct oa_prop p_user[] = {{"id", "uuid"}, USER_FIELDS, STAMPS, END};
+static const struct oa_prop p_user[] = {
+    {"id", "uuid"}, USER_FIELDS, STAMPS, {"source", "object"}, END};
 static const struct oa_prop p_user_input[] = {USER_FIELDS, END};
 static const struct oa_prop p_import_result[] = {
     {"created", "integer"}, {"rejected", "[@ImportRejection]"}, END};

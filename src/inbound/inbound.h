@@ -91,6 +91,13 @@ enum sc_err inbound_loop_check_rule_change(struct store *st, const char *rule_id
                                            const json_t *filter, const char *target,
                                            struct sc_error *e);
 
+/* Sets "source" on a directory user in API shape: {"kind": "scim", "token": name} for a
+ * user an inbound token created, else {"kind": "api"} (the REST API, the console or an
+ * import: not told apart). inbound_user_sources does it for every user of an array.
+ * A user whose source cannot be read gets {"kind": "api"}. */
+void inbound_user_source(struct store *st, json_t *user);
+void inbound_user_sources(struct store *st, json_t *users);
+
 /* Answers res with a SCIM 401 (WWW-Authenticate: Bearer) or, when db_down, a 503. */
 void inbound_refuse(struct http_response *res, int db_down);
 

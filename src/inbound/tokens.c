@@ -227,3 +227,26 @@ int inbound_token_check(struct store *st, const char *authorization, int64_t now
     }
     return 0;
 }
+
+void inbound_user_source(struct store *st, json_t *user)
+{
+    char *source = NULL;
+    const char *id = json_string_value(json_object_get(user, "id"));
+    json_t *src = NULL;
+    if (id && store_inbound_extra_get(st, STORE_INBOUND_USER, id, &source, NULL) == SC_OK && source)
+        src = json_pack("{s:s, s:s}", "kind", "scim", "token", source);
+    if (!src)
+        src = json_pack("{s:s}", "kind", "api");
+    json_object_set_new(user, "source", src);
+    free(source);
+}
+
+void inbound_user_sources(struct store *st, json_t *users)
+{
+    size_t i;
+    json_t *u;
+    json_array_foreach(users, i, u)
+    {
+        inbound_user_source(st, u);
+    }
+}

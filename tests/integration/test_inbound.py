@@ -167,6 +167,30 @@ class InboundTest(unittest.TestCase):
             self.assertIn(st, (400, 409), got)
             self.assertEqual(got["error"]["field"], field, got)
 
+    def test_cli(self):
+        """scimitar inbound-tokens create (printed once), list, revoke."""
+        name = unique("cli")
+        r = self.srv.cli("inbound-tokens", "create", "--name", name, "--population",
+                         self.pop["name"], "--scope", "read", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        import json
+        made = json.loads(r.stdout)
+        self.assertTrue(made["token"].startswith("scmi_"))
+        st, _, _ = self.scim("GET", "/Users", token=made["token"])
+        self.assertEqual(st, 200)
+        r = self.srv.cli("inbound-tokens", "list")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(name, r.stdout)
+        self.assertNotIn(made["token"], r.stdout)
+        r = self.srv.cli("inbound-tokens", "revoke", name)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        st, _, _ = self.scim("GET", "/Users", token=made["token"])
+        self.assertEqual(st, 401)
+        r = self.srv.cli("inbound-tokens", "create", "--name", unique("x"), "--population",
+                         "no-such-population", "--scope", "read")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("population", r.stderr)
+
     def test_discovery_and_bulk(self):
         st, got, _ = self.scim("GET", "/ServiceProviderConfig")
         self.assertEqual(st, 200, got)
