@@ -563,6 +563,21 @@ static int user_list(struct dir_be *b, const struct scim_filter *f, struct targe
 
 /* ---- groups ------------------------------------------------------------------------- */
 
+/* Whether user id belongs to the caller's population. */
+static int user_mine(struct dir_be *b, const char *id)
+{
+    json_t *u = NULL;
+    struct sc_error e = {0};
+    if (directory_user_get(b->st, id, &u, &e) != SC_OK)
+        return 0;
+    const char *pop = json_string_value(sub(u, "population", "id"));
+    int mine = pop && strcmp(pop, b->auth->population_id) == 0;
+    json_decref(u);
+    return mine;
+}
+
+/* The SCIM Group for directory group g: its members are the groups and the users of the
+ * caller's population (a token sees no other users). New. */
 static json_t *group_doc(struct dir_be *b, const json_t *g, char *etag)
 {
     const char *id = json_string_value(json_object_get(g, "id"));
@@ -583,6 +598,8 @@ static json_t *group_doc(struct dir_be *b, const json_t *g, char *etag)
         {
             const char *mid = json_string_value(json_object_get(m, "id"));
             int user = strcmp(json_string_value(json_object_get(m, "type")), "user") == 0;
+            if (user && !user_mine(b, mid))
+                continue;
             char loc[400];
             target_location(b->base, user ? TARGET_USER : TARGET_GROUP, mid, loc, sizeof loc);
             json_t *one = json_pack("{s:s, s:s, s:s}", "value", mid, "type",
@@ -643,10 +660,8 @@ static int member_add(struct dir_be *b, const char *gid, size_t i, const char *v
     struct sc_error e = {0};
     int user = 0;
     if (directory_user_get(b->st, v, &u, &e) == SC_OK) {
-        const char *pop = json_string_value(sub(u, "population", "id"));
-        int mine = pop && strcmp(pop, b->auth->population_id) == 0;
         json_decref(u);
-        if (!mine)
+        if (!user_mine(b, v))
             return target_error(r, 400, SCIM_TYPE_INVALID_VALUE,
                                 "members[%zu] value '%s' is not the id of a user or group", i, v);
         user = 1;

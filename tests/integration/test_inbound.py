@@ -141,6 +141,25 @@ class InboundTest(unittest.TestCase):
             "schemas": [idp_sequences.GROUP], "displayName": unique("g"),
             "members": [{"value": u["id"]}]}, token=other)
         self.assertEqual((st, got.get("scimType")), (400, "invalidValue"), got)
+        # a group shows a token only the users of its population, and a token's writes
+        # leave the others' memberships alone
+        st, stranger, _ = self.srv.api("POST", "/api/v1/users", {
+            "username": unique("stranger"), "population": {"id": self.other["id"]}})
+        self.assertEqual(st, 201, stranger)
+        st, g, _ = self.scim("POST", "/Groups", {"schemas": [idp_sequences.GROUP],
+                                                 "displayName": unique("mixed"),
+                                                 "members": [{"value": u["id"]}]})
+        self.assertEqual(st, 201, g)
+        st, _, _ = self.srv.api("POST", "/api/v1/groups/%s/members" % g["id"],
+                                {"userId": stranger["id"]})
+        self.assertEqual(st, 201)
+        st, got, _ = self.scim("GET", "/Groups/" + g["id"])
+        self.assertEqual([m["value"] for m in got["members"]], [u["id"]])
+        st, got, _ = self.scim("PATCH", "/Groups/" + g["id"], {"schemas": [PATCHOP], "Operations": [
+            {"op": "replace", "path": "members", "value": []}]})
+        self.assertEqual(st, 200, got)
+        st, got, _ = self.srv.api("GET", "/api/v1/groups/%s/members" % g["id"])
+        self.assertEqual([m["id"] for m in got["items"]], [stranger["id"]])
         st, lst, _ = self.srv.api("GET", "/api/v1/inbound-tokens")
         self.assertEqual(st, 200)
         mine = [t for t in lst["items"] if t["population"]["id"] == self.other["id"]]
