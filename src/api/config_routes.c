@@ -5,6 +5,7 @@
  * handlers parse, call and answer. */
 #include "api/api.h"
 #include "base/json.h"
+#include "inbound/inbound.h"
 #include "provision/config.h"
 
 #include <stdio.h>
@@ -109,6 +110,43 @@ static void update_with(struct api_call *c, int any_json,
     reply(c, rc, &e, 200, out);
 }
 
+/* Loop safety (inbound/inbound.h): a rule's new filter or target must not send an
+ * inbound token's users back to the connection that is the token's source's own.
+ * Answers the refusal and returns -1. */
+static int loop_check(struct api_call *c, const char *rule_id, const json_t *filter,
+                      const json_t *target)
+{
+    struct sc_error e = {0};
+    const char *t = json_string_value(target);
+    if (!filter && !t)
+        return 0;
+    if (inbound_loop_check_rule_change(c->st, rule_id, filter, t, &e)) {
+        api_error_from(c, &e);
+        return -1;
+    }
+    return 0;
+}
+
+/* update_with after loop_check of the body (the filter itself, or a rule's target). */
+static void update_checked(struct api_call *c, int is_filter,
+                           enum sc_err (*fn)(const struct provision_config_ctx *, const char *,
+                                             const json_t *, json_t **, struct sc_error *))
+{
+    json_t *in = NULL, *out = NULL;
+    if (api_body_object(c, &in))
+        return;
+    if (loop_check(c, c->params[0], is_filter ? in : NULL,
+                   is_filter ? NULL : json_object_get(in, "target"))) {
+        json_decref(in);
+        return;
+    }
+    struct provision_config_ctx cx = config_ctx(c);
+    struct sc_error e = {0};
+    enum sc_err rc = fn(&cx, c->params[0], in, &out, &e);
+    json_decref(in);
+    reply(c, rc, &e, 200, out);
+}
+
 /* DELETE of the item named by the route's first parameter: 204. */
 static void delete_with(struct api_call *c, enum sc_err (*fn)(const struct provision_config_ctx *,
                                                               const char *, struct sc_error *))
@@ -206,6 +244,10 @@ static void rules_create(struct api_call *c)
     json_t *body = NULL, *out = NULL;
     if (api_body_object(c, &body))
         return;
+    if (loop_check(c, NULL, json_object_get(body, "filter"), json_object_get(body, "target"))) {
+        json_decref(body);
+        return;
+    }
     struct provision_config_ctx cx = config_ctx(c);
     struct sc_error e = {0};
     enum sc_err rc = provision_rule_create(&cx, body, &out, &e);
@@ -220,7 +262,7 @@ static void rules_get(struct api_call *c)
 
 static void rules_patch(struct api_call *c)
 {
-    update_with(c, 0, provision_rule_update);
+    update_checked(c, 0, provision_rule_update);
 }
 
 static void rules_delete(struct api_call *c)
@@ -235,7 +277,7 @@ static void filter_get(struct api_call *c)
 
 static void filter_put(struct api_call *c)
 {
-    update_with(c, 0, provision_rule_filter_put);
+    update_checked(c, 1, provision_rule_filter_put);
 }
 
 static void mappings_get(struct api_call *c)

@@ -3,6 +3,7 @@
  * Handlers parse the request, call src/directory (which validates and writes with the
  * change event in one transaction) and wake the engine after every committed write. */
 #include "api/api.h"
+#include "inbound/inbound.h"
 #include "base/json.h"
 #include "directory/directory.h"
 
@@ -150,12 +151,30 @@ static void users_list(struct api_call *c)
     json_t *items = NULL;
     char *next = NULL;
     enum sc_err rc = directory_user_list(c->st, &q, &items, &next, &e);
+    if (rc == SC_OK)
+        inbound_user_sources(c->st, items);
     reply_list(c, rc, &e, items, next);
+}
+
+/* A user written through the REST API, answered with its source as GET gives it. */
+static void user_written(struct api_call *c, enum sc_err rc, const struct sc_error *e, int status,
+                         json_t *out)
+{
+    written(c, rc);
+    if (rc == SC_OK)
+        inbound_user_source(c->st, out);
+    reply(c, rc, e, status, out);
 }
 
 static void users_create(struct api_call *c)
 {
-    create_with(c, directory_user_create);
+    json_t *in = NULL, *out = NULL;
+    if (api_body_object(c, &in))
+        return;
+    struct sc_error e = {0};
+    enum sc_err rc = directory_user_create(c->st, in, &out, &e);
+    json_decref(in);
+    user_written(c, rc, &e, 201, out);
 }
 
 static void users_import(struct api_call *c)
@@ -194,12 +213,23 @@ static void users_import(struct api_call *c)
 
 static void users_get(struct api_call *c)
 {
-    get_with(c, directory_user_get);
+    json_t *out = NULL;
+    struct sc_error e = {0};
+    enum sc_err rc = directory_user_get(c->st, c->params[0], &out, &e);
+    if (rc == SC_OK)
+        inbound_user_source(c->st, out);
+    reply(c, rc, &e, 200, out);
 }
 
 static void users_patch(struct api_call *c)
 {
-    update_with(c, directory_user_update, 200);
+    json_t *in = NULL, *out = NULL;
+    if (api_body_object(c, &in))
+        return;
+    struct sc_error e = {0};
+    enum sc_err rc = directory_user_update(c->st, c->params[0], in, &out, &e);
+    json_decref(in);
+    user_written(c, rc, &e, 200, out);
 }
 
 static void users_delete(struct api_call *c)

@@ -85,7 +85,8 @@ static const struct oa_prop p_population_ref[] = {{"id", "uuid"}, {"name", "stri
     {                                                                                              \
         "population", "@PopulationRef?"                                                            \
     }
-static const struct oa_prop p_user[] = {{"id", "uuid"}, USER_FIELDS, STAMPS, END};
+static const struct oa_prop p_user[] = {
+    {"id", "uuid"}, USER_FIELDS, STAMPS, {"source", "object"}, END};
 static const struct oa_prop p_user_input[] = {USER_FIELDS, END};
 static const struct oa_prop p_import_result[] = {
     {"created", "integer"}, {"rejected", "[@ImportRejection]"}, END};
@@ -236,6 +237,22 @@ static const struct oa_prop p_token[] = {TOKEN_FIELDS, END};
 static const struct oa_prop p_token_created[] = {TOKEN_FIELDS, {"token", "string"}, END};
 static const struct oa_prop p_token_input[] = {
     {"name", "string"}, {"expiresAt", "date-time?"}, END};
+#define INBOUND_TOKEN_FIELDS                                                                       \
+    {"id", "uuid"}, {"name", "string"}, {"population", "@PopulationRef"}, {"scope", "string"},     \
+        {"sourceConnection", "uuid?"}, {"createdAt", "date-time"}, {"lastUsedAt", "date-time?"},   \
+    {                                                                                              \
+        "prefix", "string"                                                                         \
+    }
+#define INBOUND_TOKEN_REQUIRED "id name population scope createdAt lastUsedAt prefix"
+static const struct oa_prop p_inbound_token[] = {INBOUND_TOKEN_FIELDS, END};
+static const struct oa_prop p_inbound_token_created[] = {
+    INBOUND_TOKEN_FIELDS, {"token", "string"}, END};
+static const struct oa_prop p_inbound_token_input[] = {{"name", "string"},
+                                                       {"population", "string"},
+                                                       {"scope", "string"},
+                                                       {"sourceConnection", "uuid?"},
+                                                       END};
+static const struct oa_prop p_inbound_token_patch[] = {{"sourceConnection", "uuid?"}, END};
 
 static const struct oa_schema schemas[] = {
     {"Error", "every error answer", NULL, "error", p_error},
@@ -300,6 +317,14 @@ static const struct oa_schema schemas[] = {
     {"AdminTokenCreated", "a new admin token: token is shown in this answer only", NULL,
      TOKEN_REQUIRED " token", p_token_created},
     {"AdminTokenInput", NULL, NULL, "name", p_token_input},
+    {"InboundToken", "an inbound SCIM token (never the token itself)", NULL, INBOUND_TOKEN_REQUIRED,
+     p_inbound_token},
+    {"InboundTokenCreated", "a new inbound SCIM token: token is shown in this answer only", NULL,
+     INBOUND_TOKEN_REQUIRED " token", p_inbound_token_created},
+    {"InboundTokenInput", "population: its id or name; scope: read or write", NULL,
+     "name population scope", p_inbound_token_input},
+    {"InboundTokenPatch", "sourceConnection: a connection's id, or null", NULL, "sourceConnection",
+     p_inbound_token_patch},
     {"OpenAPIDocument", "this document", "object", NULL, NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };

@@ -2,6 +2,7 @@
  * connection lent to each request (struct api_ctx's store_acquire), and the JSON error
  * shape. */
 #include "api/api.h"
+#include "inbound/inbound.h"
 #include "admin/admin.h"
 #include "base/clock.h"
 #include "base/json.h"
@@ -237,11 +238,63 @@ static void common_headers(struct http_response *res)
     http_response_header(res, "X-Content-Type-Options", "nosniff");
 }
 
+/* Non-zero when path is /scim/v2 or below it (inbound SCIM, inbound/inbound.h). */
+static int inbound_path(const char *path)
+{
+    size_t n = strlen(INBOUND_PREFIX);
+    return strncmp(path, INBOUND_PREFIX, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/* Checks req's inbound token on a connection of its own; answers 401/503 and returns -1
+ * when it names none. */
+static int inbound_check(struct api_ctx *ctx, const struct http_request *req,
+                         struct http_response *res, struct store *st, struct inbound_auth *a)
+{
+    int db_down = 0;
+    struct store *own = st ? NULL : ctx->store_acquire(ctx->store_arg);
+    if (!st && !own) {
+        inbound_refuse(res, 1);
+        return -1;
+    }
+    int rc = inbound_token_check(st ? st : own, http_request_header(req, "Authorization"),
+                                 sc_clock_now_ms(), a, &db_down);
+    if (own)
+        ctx->store_release(ctx->store_arg, own);
+    if (rc)
+        inbound_refuse(res, db_down);
+    return rc;
+}
+
+/* Serves a request below /scim/v2 with the inbound token's rights. */
+static void inbound_handle(struct api_ctx *ctx, const struct http_request *req,
+                           struct http_response *res)
+{
+    struct inbound_auth a;
+    struct store *st = ctx->store_acquire(ctx->store_arg);
+    if (!st) {
+        inbound_refuse(res, 1);
+        return;
+    }
+    if (inbound_check(ctx, req, res, st, &a) == 0) {
+        int changed = 0;
+        const char *path = req->path + strlen(INBOUND_PREFIX);
+        inbound_serve(st, &a, req, *path ? path : "/", res, &changed);
+        if (changed && ctx->wake)
+            ctx->wake(ctx->wake_arg);
+    }
+    ctx->store_release(ctx->store_arg, st);
+}
+
 enum http_early api_early(void *vctx, const struct http_request *req, struct http_response *res)
 {
     struct api_ctx *ctx = vctx;
     struct api_call c = {.ctx = ctx, .req = req, .res = res};
     const struct api_route *found = NULL;
+    if (inbound_path(req->path)) {
+        struct inbound_auth a;
+        common_headers(res);
+        return inbound_check(ctx, req, res, NULL, &a) ? HTTP_EARLY_ANSWERED : HTTP_EARLY_READ_BODY;
+    }
     int api = strncmp(req->path, "/api/", 5) == 0;
     if (!api)
         return HTTP_EARLY_SKIP_BODY; /* console, /healthz, /metrics: no body is read */
@@ -256,6 +309,10 @@ void api_handle(void *vctx, const struct http_request *req, struct http_response
     struct api_ctx *ctx = vctx;
     struct api_call c = {.ctx = ctx, .req = req, .res = res};
     common_headers(res);
+    if (inbound_path(req->path)) {
+        inbound_handle(ctx, req, res);
+        return;
+    }
     const struct api_route *found = NULL;
     if (route_request(&c, &found, 1))
         return;

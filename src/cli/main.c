@@ -29,6 +29,7 @@ static const struct {
     {"connections", cli_resource, "manage provisioning connections; `connections test ID`"},
     {"rules", cli_resource, "manage provisioning rules; resync, status, filter, mappings"},
     {"tokens", cli_resource, "create, list, revoke named admin tokens"},
+    {"inbound-tokens", cli_resource, "create, list, revoke inbound SCIM tokens (/scim/v2)"},
     {"import", cli_import, "bulk load users from FILE.csv or FILE.json (JSON lines)"},
     {"logs", cli_logs, "show the provisioning log"},
 };

@@ -247,6 +247,19 @@ static const struct field_def token_fields[] = {
     {NULL, NULL, NULL, 0, NULL},
 };
 
+static const struct field_def inbound_token_fields[] = {
+    {"name", NULL, "name", FK_STR,
+     "name (required, unique): the identity provider it is for; the\nsource of the users it "
+     "creates"},
+    {"population", NULL, "population", FK_STR,
+     "the population (id or name) its users join; it sees only them"},
+    {"scope", NULL, "scope", FK_STR, "read (read-only) or write (read-write)"},
+    {"source-connection", NULL, "sourceConnection", FK_STR,
+     "the connection (id) that is the source's own: no rule towards it\nmay take in the "
+     "population"},
+    {NULL, NULL, NULL, 0, NULL},
+};
+
 /* ---- small helpers ---- */
 
 /* Appends "?" or "&" then key=escaped(value) to b. */
@@ -1365,6 +1378,17 @@ static const struct sub_def token_subs[] = {
     SUB_END,
 };
 
+static const struct sub_def inbound_token_subs[] = {
+    {"list", "", 0, o_list, 0, do_list,
+     "list inbound SCIM tokens: name, population, scope, source connection"},
+    {"create", "", 0, o_write, 1, do_token_create,
+     "create an inbound SCIM token for /scim/v2 (printed once: copy it then)"},
+    {"update", "ID|NAME", 1, o_write, 1, do_update,
+     "set (--source-connection ID) the connection that is the source's own"},
+    {"revoke", "ID|NAME", 1, NULL, 0, do_revoke, "revoke an inbound SCIM token at once"},
+    SUB_END,
+};
+
 static const struct cli_column user_columns[] = {
     {"ID", "id"},       {"USERNAME", "username"},          {"NAME", "_name"},
     {"EMAIL", "email"}, {"POPULATION", "population.name"}, {"ENABLED", "enabled"}};
@@ -1390,6 +1414,14 @@ static const struct cli_column token_columns[] = {{"ID", "id"},
                                                   {"LAST USED", "lastUsedAt"},
                                                   {"EXPIRES", "expiresAt"}};
 
+static const struct cli_column inbound_token_columns[] = {{"ID", "id"},
+                                                          {"NAME", "name"},
+                                                          {"POPULATION", "population.name"},
+                                                          {"SCOPE", "scope"},
+                                                          {"SOURCE", "sourceConnection"},
+                                                          {"PREFIX", "prefix"},
+                                                          {"LAST USED", "lastUsedAt"}};
+
 #define NCOLS(a) (sizeof a / sizeof a[0])
 
 static const struct resource resources[] = {
@@ -1412,6 +1444,12 @@ static const struct resource resources[] = {
      "Admin tokens: each a name for one tool or person, revocable on its own. The server\n"
      "keeps only their hashes, so a new token is shown once, when it is created.",
      token_subs, token_fields, token_columns, NCOLS(token_columns), NULL},
+    {"inbound-tokens", "inbound token", "/api/v1/inbound-tokens",
+     "Inbound SCIM tokens: an identity provider provisions users and groups into the\n"
+     "directory at /scim/v2 with one. Each is bound to a population and a scope (read or\n"
+     "write); the server keeps only their hashes, so a new token is shown once.",
+     inbound_token_subs, inbound_token_fields, inbound_token_columns, NCOLS(inbound_token_columns),
+     NULL},
 };
 
 /* ---- help and option parsing ---- */

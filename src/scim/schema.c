@@ -76,16 +76,11 @@ static void join_path(char *out, size_t n, const char *path, const char *sub)
     out[pl + 1 + sl] = '\0';
 }
 
-static enum sc_err check_complex(const struct vctx *c, const struct scim_attr *a, const char *path,
-                                 const json_t *v, json_t **out)
+/* Validates the members of the complex value v of attribute a into o. */
+static enum sc_err check_complex_members(const struct vctx *c, const struct scim_attr *a,
+                                         const char *path, const json_t *v, json_t *o)
 {
     enum sc_err rc = SC_OK;
-    json_t *o = NULL;
-    if (!json_is_object(v))
-        return wrong_type(c, a, path, v);
-    o = json_object();
-    if (!o)
-        return SC_ERR_NOMEM;
     const char *k;
     json_t *x;
     char sub_path[2 * SCIM__NAME_MAX];
@@ -106,15 +101,11 @@ static enum sc_err check_complex(const struct vctx *c, const struct scim_attr *a
                                 sub_path);
             goto done;
         }
-        if (sa->mutability == SCIM_MUT_READ_ONLY && a->mutability != SCIM_MUT_READ_ONLY) {
-            if (c->mode == SCIM_VALIDATE_CREATE) {
-                rc = scim_error_set(c->err, 400, SCIM_TYPE_MUTABILITY,
-                                    "%.200s is readOnly and cannot be set", sub_path);
-                goto done;
-            }
-            if (c->mode == SCIM_VALIDATE_REPLACE)
-                continue;
-        }
+        /* readOnly sub-attributes sent on create or replace are ignored (RFC 7644
+         * §3.3, §3.5.1): manager.displayName is the service provider's to fill in */
+        if (sa->mutability == SCIM_MUT_READ_ONLY && a->mutability != SCIM_MUT_READ_ONLY &&
+            c->mode != SCIM_VALIDATE_PATCHED)
+            continue;
         json_t *nv = NULL;
         if ((rc = check_single(c, sa, sub_path, x, &nv)) != SC_OK)
             goto done;
@@ -123,14 +114,37 @@ static enum sc_err check_complex(const struct vctx *c, const struct scim_attr *a
             goto done;
         }
     }
-    if (json_object_size(o) == 0) {
-        json_decref(o);
+done:
+    return rc;
+}
+
+static enum sc_err check_complex(const struct vctx *c, const struct scim_attr *a, const char *path,
+                                 const json_t *v, json_t **out)
+{
+    enum sc_err rc = SC_OK;
+    json_t *o = NULL, *wrapped = NULL;
+    /* a single-valued complex attribute with a `value` sub-attribute given as a bare
+     * string is taken as {"value": string}: Entra sends the enterprise manager so */
+    if (json_is_string(v) && !a->multi_valued && scim_attr_sub(a, "value")) {
+        wrapped = json_pack("{s:O}", "value", v);
+        if (!wrapped)
+            return SC_ERR_NOMEM;
+        v = wrapped;
+    }
+    if (!json_is_object(v))
+        return wrong_type(c, a, path, v);
+    o = json_object();
+    if (!o) {
+        json_decref(wrapped);
+        return SC_ERR_NOMEM;
+    }
+    rc = check_complex_members(c, a, path, v, o);
+    if (rc == SC_OK && json_object_size(o) > 0) {
+        *out = o;
         o = NULL;
     }
-    *out = o;
-    o = NULL;
-done:
     json_decref(o);
+    json_decref(wrapped);
     return rc;
 }
 
@@ -159,6 +173,15 @@ static enum sc_err check_single(const struct vctx *c, const struct scim_attr *a,
         return SC_OK;
     if (a->type == SCIM_T_COMPLEX)
         return check_complex(c, a, path, v, out);
+    /* "True" / "False" in any case stand for a boolean: Entra deactivates with
+     * {"op":"Replace","path":"active","value":"False"} */
+    if (a->type == SCIM_T_BOOLEAN && json_is_string(v)) {
+        const char *b = json_string_value(v);
+        if (sc_strcaseeq(b, "true") || sc_strcaseeq(b, "false")) {
+            *out = json_boolean(sc_strcaseeq(b, "true"));
+            return SC_OK;
+        }
+    }
     if (!json_type_ok(a->type, v))
         return wrong_type(c, a, path, v);
     if (a->type == SCIM_T_BINARY && !base64_ok(json_string_value(v)))
@@ -294,9 +317,10 @@ static enum sc_err check_members(const struct vctx *c, const struct scim_resourc
             continue;
         const json_t *old = scim__obj_get(existing, a->name, NULL);
         if (a->mutability == SCIM_MUT_READ_ONLY) {
+            /* RFC 7644 §3.3: readOnly attributes in a create SHALL be ignored (Entra
+             * sends meta.resourceType, Okta "groups": []) */
             if (c->mode == SCIM_VALIDATE_CREATE)
-                return scim_error_set(c->err, 400, SCIM_TYPE_MUTABILITY,
-                                      "%s is readOnly and cannot be set by the client", a->name);
+                continue;
             if (c->mode == SCIM_VALIDATE_REPLACE) {
                 if (sc_strcaseeq(a->name, "id") && old && !json_equal(old, v))
                     return scim_error_set(c->err, 400, SCIM_TYPE_MUTABILITY,
@@ -360,6 +384,9 @@ enum sc_err scim_resource_validate(const struct scim_resource_type *rt, const js
                                 "schemas must be an array of strings");
             goto done;
         }
+        if (!s && !scim__obj_get(resource, u, NULL))
+            continue; /* an unknown URN that carries no attributes (Entra's ADSCIM
+                         group schema) says nothing: ignored */
         if (!s || (s != rt->schema && !scim__is_extension(rt, s))) {
             rc = scim_error_set(err, 400, SCIM_TYPE_INVALID_SYNTAX,
                                 "schemas lists %.200s, which is not a schema of %s", u, rt->name);

@@ -114,7 +114,7 @@ int scim_schema_resolve(const struct scim_resource_type *rt, const char *path,
 const char *scim_type_name(enum scim_type t);
 
 enum scim_validate_mode {
-    SCIM_VALIDATE_CREATE,  /* POST: readOnly attributes supplied are an error */
+    SCIM_VALIDATE_CREATE,  /* POST: readOnly attributes supplied are ignored (dropped) */
     SCIM_VALIDATE_REPLACE, /* PUT: readOnly attributes are ignored (dropped) */
     SCIM_VALIDATE_PATCHED  /* a stored or patched resource: readOnly attributes are kept
                               and checked like the others */
@@ -123,20 +123,26 @@ enum scim_validate_mode {
 /* Validates a resource sent for create or replace against rt and returns, in *out, a
  * new normalised copy: attribute names in their schema spelling (RFC 7643 attribute
  * names are case-insensitive), null values and empty arrays dropped (unassigned), an
- * extension's attributes under its URN key, and, for REPLACE, readOnly attributes
- * (id, meta, groups, ...) removed so the caller can carry them over. `schemas` is kept.
+ * extension's attributes under its URN key, and, for CREATE and REPLACE, readOnly
+ * attributes and sub-attributes (id, meta, groups, manager.displayName, ...) removed
+ * (RFC 7644 §3.3, §3.5.1) so the caller can set or carry them over. `schemas` is kept,
+ * less any URN no schema knows that names no member of resource (ignored, as Entra
+ * lists its ADSCIM group schema). What real clients send is accepted as the type it
+ * stands for: a string "true" / "false" in any case for a boolean, and a bare string
+ * for a single-valued complex attribute with a `value` sub-attribute (the enterprise
+ * manager) as {"value": string}.
  * existing (may be NULL) is the stored resource for REPLACE, used to refuse changes
  * to immutable attributes.
  * Errors (400 unless said): invalidSyntax when resource is not an object or `schemas`
- * is missing, not an array of strings, or lacks the core schema URN or names an
- * unknown schema; invalidValue for an unknown attribute, a value of the wrong type
+ * is missing, not an array of strings, or lacks the core schema URN or names a schema
+ * that is not the resource type's (or an unknown one whose URN keys a member);
+ * invalidValue for an unknown attribute, a value of the wrong type
  * (string / boolean / integer / decimal / dateTime / reference / binary / complex /
  * multi-valued array), a complex value with unknown sub-attributes, more than one
  * `primary: true` in a multi-valued attribute, an extension object whose URN is not in
  * `schemas`, or a missing required attribute (userName for User, displayName for
- * Group); mutability for a readOnly attribute supplied on CREATE, an `id` that differs
- * from the stored one on REPLACE, or an immutable attribute changed on REPLACE. The
- * detail names the attribute. */
+ * Group); mutability for an `id` that differs from the stored one on REPLACE, or an
+ * immutable attribute changed on REPLACE. The detail names the attribute. */
 enum sc_err scim_resource_validate(const struct scim_resource_type *rt, const json_t *resource,
                                    enum scim_validate_mode mode, const json_t *existing,
                                    json_t **out, struct scim_error *err);

@@ -14,6 +14,7 @@
 #include "store/store_copy.h"
 #include "store/store_directory.h"
 #include "store/store_events.h"
+#include "store/store_inbound.h"
 #include "store/store_provision.h"
 #include "store/store_sync.h"
 #include "store/store_target.h"
@@ -195,6 +196,20 @@ struct store_admin_ops {
     enum sc_err (*token_touch)(struct store *st, const char *id, int64_t now, int64_t min_age_ms);
 };
 
+struct store_inbound_ops {
+    enum sc_err (*token_insert)(struct store *st, const struct store_inbound_token *t);
+    enum sc_err (*token_find_hash)(struct store *st, const char *hash,
+                                   struct store_inbound_token *out);
+    enum sc_err (*token_list)(struct store *st, struct store_inbound_token **out, size_t *n);
+    enum sc_err (*token_delete)(struct store *st, const char *id);
+    enum sc_err (*token_touch)(struct store *st, const char *id, int64_t now, int64_t min_age_ms);
+    enum sc_err (*token_set_source)(struct store *st, const char *id, const char *connection_id);
+    enum sc_err (*extra_get)(struct store *st, enum store_inbound_kind k, const char *id,
+                             char **source, char **extra);
+    enum sc_err (*extra_put)(struct store *st, enum store_inbound_kind k, const char *id,
+                             const char *source, const char *extra);
+};
+
 /* Raw rows of the schema's tables, for store_copy (store_copy.c). Table, order and
  * column names are identifiers from store_copy.c's table list or from the database's own
  * schema, never input; a back-end still refuses a column name that is not made of
@@ -269,7 +284,8 @@ struct store_backend {
     const struct store_sync_ops *sync;
     const struct store_target_ops *target; /* NULL: the back-end does not hold the target */
     const struct store_table_ops *table;
-    const struct store_admin_ops *admin; /* store_admin.h: the named admin tokens */
+    const struct store_admin_ops *admin;     /* store_admin.h: the named admin tokens */
+    const struct store_inbound_ops *inbound; /* store_inbound.h: inbound SCIM */
 };
 
 /* The back-ends: SQLite (sqlite.c) and PostgreSQL (pg.c). */

@@ -950,3 +950,55 @@ enum sc_err store_admin_token_touch(struct store *st, const char *id, int64_t no
 {
     return st->be->admin->token_touch(st, id, now, min_age_ms);
 }
+
+/* ---- inbound SCIM ---- */
+
+enum sc_err store_inbound_token_insert(struct store *st, const struct store_inbound_token *t)
+{
+    return st->be->inbound->token_insert(st, t);
+}
+
+enum sc_err store_inbound_token_find_hash(struct store *st, const char *hash,
+                                          struct store_inbound_token *out)
+{
+    return st->be->inbound->token_find_hash(st, hash, out);
+}
+
+enum sc_err store_inbound_token_list(struct store *st, struct store_inbound_token **out, size_t *n)
+{
+    return st->be->inbound->token_list(st, out, n);
+}
+
+enum sc_err store_inbound_token_set_source(struct store *st, const char *id,
+                                           const char *connection_id)
+{
+    return st->be->inbound->token_set_source(
+        st, id, connection_id && *connection_id ? connection_id : NULL);
+}
+
+enum sc_err store_inbound_token_delete(struct store *st, const char *id)
+{
+    return st->be->inbound->token_delete(st, id);
+}
+
+enum sc_err store_inbound_token_touch(struct store *st, const char *id, int64_t now,
+                                      int64_t min_age_ms)
+{
+    return st->be->inbound->token_touch(st, id, now, min_age_ms);
+}
+
+enum sc_err store_inbound_extra_get(struct store *st, enum store_inbound_kind k, const char *id,
+                                    char **source, char **extra)
+{
+    if (source)
+        *source = NULL;
+    if (extra)
+        *extra = NULL;
+    return st->be->inbound->extra_get(st, k, id, source, extra);
+}
+
+enum sc_err store_inbound_extra_put(struct store *st, enum store_inbound_kind k, const char *id,
+                                    const char *source, const char *extra)
+{
+    return st->be->inbound->extra_put(st, k, id, source, extra);
+}

@@ -36,6 +36,9 @@ static const struct copy_table {
     {"sync_nodes", "nodes", "id", NULL},
     {"sync_log", "log entries", "id", "id"},
     {"admin_tokens", "admin tokens", "id", NULL},
+    {"inbound_tokens", "inbound tokens", "id", NULL},
+    {"inbound_users", "inbound user records", "user_id", NULL},
+    {"inbound_groups", "inbound group records", "group_id", NULL},
 };
 #define NTABLES (sizeof tables / sizeof tables[0])
 

@@ -4,7 +4,8 @@
  * running an operation only once the operations it refers to have created their
  * resources, stops after failOnErrors errors, and answers a BulkResponse. Operations
  * whose references never resolve (unknown, failed or circular bulkIds) fail with 409. */
-#include "target/target_internal.h"
+#include "target/service.h"
+#include "base/id.h"
 #include "base/buf.h"
 #include "scim/message.h"
 
@@ -16,19 +17,6 @@ struct bulk_ref {
     const char *bulk_id; /* borrowed from the parsed request */
     char id[SC_UUID_LEN + 1];
 };
-
-static enum target_method method_of(const char *m)
-{
-    if (strcmp(m, "POST") == 0)
-        return TM_POST;
-    if (strcmp(m, "PUT") == 0)
-        return TM_PUT;
-    if (strcmp(m, "PATCH") == 0)
-        return TM_PATCH;
-    if (strcmp(m, "DELETE") == 0)
-        return TM_DELETE;
-    return TM_OTHER;
-}
 
 static const char *lookup(const struct bulk_ref *refs, size_t n, const char *bulk_id)
 {
@@ -71,7 +59,7 @@ static int bulk_path_ok(const char *path)
     return strncmp(path, "/Users", 6) == 0 || strncmp(path, "/Groups", 7) == 0;
 }
 
-void target_bulk_run(struct target *t, json_t *body, struct target_result *r)
+void target_service_bulk(const struct target_service *s, json_t *body, struct target_result *r)
 {
     struct scim_error err = {0};
     struct scim_bulk_request *req = NULL;
@@ -79,16 +67,21 @@ void target_bulk_run(struct target *t, json_t *body, struct target_result *r)
     char *done_ops = NULL;
     json_t *out = NULL;
     size_t nrefs = 0;
-    if (scim_bulk_parse(body, (size_t)t->opt.bulk_max_ops, &req, &err)) {
+    if (scim_bulk_parse(body, (size_t)s->bulk_max_ops, &req, &err)) {
         target_error(r, err.status ? err.status : 400, err.scim_type[0] ? err.scim_type : NULL,
                      "%s", err.detail);
         goto done;
     }
-    t->bulk_requests++;
-    t->bulk_operations += req->count;
-    uint_fast64_t seen = atomic_load(&t->bulk_largest);
-    while (req->count > seen && !atomic_compare_exchange_weak(&t->bulk_largest, &seen, req->count))
-        ;
+    if (s->bulk_requests)
+        (*s->bulk_requests)++;
+    if (s->bulk_operations)
+        *s->bulk_operations += req->count;
+    if (s->bulk_largest) {
+        uint_fast64_t seen = atomic_load(s->bulk_largest);
+        while (req->count > seen &&
+               !atomic_compare_exchange_weak(s->bulk_largest, &seen, req->count))
+            ;
+    }
     refs = calloc(req->count + 1, sizeof *refs);
     done_ops = calloc(req->count + 1, 1);
     out = scim_bulk_response_new();
@@ -117,12 +110,15 @@ void target_bulk_run(struct target *t, json_t *body, struct target_result *r)
                              "bulk operation path '%s' must name /Users or /Groups", op->path);
             } else {
                 struct target_call c = {
-                    .method = method_of(op->method),
+                    .method = target_method_of(op->method),
                     .path = path,
                     .body = op->data,
                     .if_match = op->version,
                 };
-                target_call_run(t, &c, &one);
+                if (s->run)
+                    s->run(s->run_arg, &c, &one);
+                else
+                    target_service_run(s, &c, &one);
             }
             int ok = one.status >= 200 && one.status < 300;
             if (ok && op->bulk_id && strcmp(op->method, "POST") == 0) {

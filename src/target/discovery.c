@@ -4,7 +4,8 @@
  * schemes), and /ResourceTypes and /Schemas rendered from the SCIM core's tables. In
  * SCIM 1.1 (draft-scim-api-01 §4, draft-scim-core-schema-01 §5 and §7):
  * /ServiceProviderConfigs (no Bulk, no XML) and /Schemas/Users, /Schemas/Groups. */
-#include "target/target_internal.h"
+#include "target/service.h"
+#include "base/id.h"
 #include "base/buf.h"
 #include "scim/dialect.h"
 #include "scim/message.h"
@@ -13,42 +14,43 @@
 #include <stdio.h>
 #include <string.h>
 
-static json_t *auth_schemes(const struct target *t)
+static json_t *auth_schemes(const struct target_service *t)
 {
     json_t *a = json_array();
-    if (t->auth.token || t->auth.client_id)
+    if (t->auth & (TARGET_AUTH_BEARER | TARGET_AUTH_OAUTH))
         json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:b}", "type", "oauthbearertoken",
                                            "name", "OAuth Bearer Token", "description",
-                                           t->auth.client_id
+                                           t->auth_bearer_text ? t->auth_bearer_text
+                                           : (t->auth & TARGET_AUTH_OAUTH)
                                                ? "Bearer tokens from POST /oauth/token "
                                                  "(OAuth 2 client credentials)"
                                                : "Authentication with a static bearer token",
                                            "primary", 1));
-    if (t->auth.basic_user)
-        json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:b}", "type", "httpbasic", "name",
-                                           "HTTP Basic", "description",
-                                           "Authentication with a user name and password",
-                                           "primary", !(t->auth.token || t->auth.client_id)));
+    if (t->auth & TARGET_AUTH_BASIC)
+        json_array_append_new(
+            a, json_pack("{s:s, s:s, s:s, s:b}", "type", "httpbasic", "name", "HTTP Basic",
+                         "description", "Authentication with a user name and password", "primary",
+                         !(t->auth & (TARGET_AUTH_BEARER | TARGET_AUTH_OAUTH))));
     return a;
 }
 
-static json_t *service_provider_config(const struct target *t)
+static json_t *service_provider_config(const struct target_service *t)
 {
     char loc[320];
     snprintf(loc, sizeof loc, "%s/ServiceProviderConfig", t->base_url);
     return json_pack("{s:[s], s:{s:b}, s:{s:b, s:i, s:I}, s:{s:b, s:i}, s:{s:b}, s:{s:b},"
                      " s:{s:b}, s:o, s:{s:s, s:s}}",
                      "schemas", SCIM_SCHEMA_SERVICE_PROVIDER_CONFIG, "patch", "supported", 1,
-                     "bulk", "supported", 1, "maxOperations", t->opt.bulk_max_ops, "maxPayloadSize",
-                     (json_int_t)t->opt.max_body, "filter", "supported", 1, "maxResults",
-                     t->opt.max_results, "changePassword", "supported", 0, "sort", "supported", 0,
+                     "bulk", "supported", 1, "maxOperations", t->bulk_max_ops, "maxPayloadSize",
+                     (json_int_t)t->max_body, "filter", "supported", 1, "maxResults",
+                     t->max_results, "changePassword", "supported", 0, "sort", "supported", 0,
                      "etag", "supported", 1, "authenticationSchemes", auth_schemes(t), "meta",
                      "resourceType", "ServiceProviderConfig", "location", loc);
 }
 
 /* SCIM 1.1's ServiceProviderConfigs: the same facts, 1.1's members (no Bulk offered,
  * xmlDataFormat, authentication schemes with name, description and specUrl). */
-static json_t *service_provider_configs_11(const struct target *t)
+static json_t *service_provider_configs_11(const struct target_service *t)
 {
     char loc[320];
     snprintf(loc, sizeof loc, "%s/ServiceProviderConfigs", t->base_url);
@@ -69,12 +71,12 @@ static json_t *service_provider_configs_11(const struct target *t)
                      " s:{s:b}, s:{s:b}, s:o, s:{s:s}}",
                      "schemas", SCIM11_SCHEMA_CORE, "patch", "supported", 1, "bulk", "supported", 0,
                      "maxOperations", 0, "maxPayloadSize", 0, "filter", "supported", 1,
-                     "maxResults", t->opt.max_results, "changePassword", "supported", 0, "sort",
+                     "maxResults", t->max_results, "changePassword", "supported", 0, "sort",
                      "supported", 0, "etag", "supported", 1, "xmlDataFormat", "supported", 0,
                      "authenticationSchemes", schemes, "meta", "location", loc);
 }
 
-static int discovery_11(struct target *t, const char *path, struct target_result *r)
+static int discovery_11(const struct target_service *t, const char *path, struct target_result *r)
 {
     if (sc_strcaseeq(path, "/ServiceProviderConfigs")) {
         r->body = service_provider_configs_11(t);
@@ -106,9 +108,10 @@ static void list_of(struct target_result *r, json_t *items)
     r->status = r->body ? 200 : 500;
 }
 
-int target_discovery(struct target *t, const char *path, struct target_result *r)
+int target_service_discovery(const struct target_service *t, const char *path,
+                             struct target_result *r)
 {
-    if (t->opt.dialect == SCIM_DIALECT_11)
+    if (t->dialect == SCIM_DIALECT_11)
         return discovery_11(t, path, r);
     if (sc_strcaseeq(path, "/ServiceProviderConfig")) {
         r->body = service_provider_config(t);

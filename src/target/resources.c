@@ -1,10 +1,11 @@
-/* The SCIM operations of the target on /Users and /Groups (RFC 7644 §3.3-3.6): create,
- * read, list and search (filter, paging, projection), replace, patch and delete, with
- * strict validation through the SCIM core (src/scim), case-insensitive uniqueness of
- * userName and displayName, ETags (W/"n") with If-Match and If-None-Match, and group
- * members that must exist. The same entry point serves HTTP requests and the
- * operations of a /Bulk request. Stored documents are immutable once indexed, so a
- * reader takes a reference under the read lock and renders it after unlocking. */
+/* The target's back-end of the shared SCIM handlers (service.h) over its in-memory
+ * repository: case-insensitive uniqueness of userName and displayName, versions W/"n"
+ * bumped on every change, group members that must exist (with type, $ref and display
+ * filled in), the readOnly `groups` of a user served from the reverse index, and
+ * listings answered from the hash indexes for `attr eq "value"` on id, userName /
+ * displayName and externalId, by a scan otherwise. Stored documents are immutable once
+ * indexed, so a reader takes a reference under the read lock and renders it after
+ * unlocking. */
 #include "target/target_internal.h"
 #include "base/buf.h"
 #include "base/clock.h"
@@ -24,32 +25,6 @@
 
 static const char *const endpoints[TARGET__KINDS] = {"Users", "Groups"};
 
-static const struct scim_resource_type *rt_of(enum target_kind k)
-{
-    return k == TARGET_USER ? scim_resource_type_user() : scim_resource_type_group();
-}
-
-int target_error(struct target_result *r, int status, const char *scim_type, const char *fmt, ...)
-{
-    struct scim_error err = {0};
-    char detail[SCIM_ERROR_DETAIL_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(detail, sizeof detail, fmt, ap);
-    va_end(ap);
-    scim_error_set(&err, status, scim_type, "%s", detail);
-    json_decref(r->body);
-    r->body = scim_error_json(&err);
-    r->status = status;
-    return -1;
-}
-
-static int scim_fail(struct target_result *r, const struct scim_error *err)
-{
-    return target_error(r, err->status ? err->status : 400,
-                        err->scim_type[0] ? err->scim_type : NULL, "%s", err->detail);
-}
-
 static void etag_of(const struct target_res *res, char *out, size_t n)
 {
     char v[24];
@@ -60,7 +35,7 @@ static void etag_of(const struct target_res *res, char *out, size_t n)
 static void location_of(const struct target *t, enum target_kind k, const char *id, char *out,
                         size_t n)
 {
-    snprintf(out, n, "%s/%s/%s", t->base_url, endpoints[k], id);
+    target_location(t->base_url, k, id, out, n);
 }
 
 /* Returns a new reference to res's document as served: for a user who is a member of
@@ -89,43 +64,6 @@ static json_t *served_doc(const struct target *t, const struct target_res *res)
     }
     json_object_set_new(doc, "groups", groups);
     return doc;
-}
-
-/* Renders a stored document for a response: projection, then meta.location. New
- * reference or NULL with r filled with the error. */
-static json_t *render(const struct target *t, enum target_kind k, const json_t *doc,
-                      const char *attributes, const char *excluded, struct target_result *r)
-{
-    json_t *out = NULL;
-    struct scim_error err = {0};
-    if (scim_resource_project(rt_of(k), doc, attributes, excluded, &out, &err)) {
-        scim_fail(r, &err);
-        return NULL;
-    }
-    json_t *meta = json_object_get(out, "meta");
-    const char *id = json_string_value(json_object_get(doc, "id"));
-    if (json_is_object(meta) && id) {
-        char loc[320];
-        location_of(t, k, id, loc, sizeof loc);
-        json_object_set_new(meta, "location", json_string(loc));
-    }
-    return out;
-}
-
-/* Fills r with the resource as a 200/201 answer with ETag and (for 201) Location. */
-static void answer_resource(struct target *t, enum target_kind k, json_t *doc, int64_t version,
-                            int status, const struct target_call *c, struct target_result *r)
-{
-    json_t *body = render(t, k, doc, c->attributes, c->excluded, r);
-    if (!body)
-        return;
-    char v[24];
-    snprintf(v, sizeof v, "%lld", (long long)version);
-    scim_etag_format(v, r->etag, sizeof r->etag);
-    const char *id = json_string_value(json_object_get(doc, "id"));
-    location_of(t, k, id ? id : "", r->location, sizeof r->location);
-    r->status = status;
-    r->body = body;
 }
 
 /* A copy of doc without meta, for comparing content. */
@@ -224,183 +162,108 @@ static int check_members(struct target *t, json_t *doc, const struct target_res 
     return 0;
 }
 
-static int check_if_match(const struct target_call *c, const struct target_res *res,
-                          struct target_result *r)
+static int not_found(struct target_result *r, enum target_kind k, const char *id)
 {
-    if (!c->if_match)
-        return 0;
-    char etag[32];
-    etag_of(res, etag, sizeof etag);
-    if (!scim_etag_match(c->if_match, etag))
-        return target_error(r, 412, NULL,
-                            "If-Match %s does not match the resource's current version %s",
-                            c->if_match, etag);
-    return 0;
+    return target_error(r, 404, NULL, "%s %s not found", k == TARGET_USER ? "User" : "Group", id);
 }
 
-static void op_create(struct target *t, enum target_kind k, const struct target_call *c,
-                      struct target_result *r)
+static int repo_get(void *be, enum target_kind k, const char *id, json_t **doc, char *etag,
+                    struct target_result *r)
 {
-    struct scim_error err = {0};
-    json_t *doc = NULL;
-    if (!json_is_object(c->body)) {
-        target_error(r, 400, SCIM_TYPE_INVALID_SYNTAX, "the request body must be a JSON object");
-        return;
+    struct target *t = be;
+    pthread_rwlock_rdlock(&t->repo.lock);
+    struct target_res *res = target_repo_get(&t->repo, k, id);
+    if (res) {
+        *doc = served_doc(t, res);
+        etag_of(res, etag, TARGET_ETAG_MAX);
     }
-    if (scim_resource_validate(rt_of(k), c->body, SCIM_VALIDATE_CREATE, NULL, &doc, &err)) {
-        scim_fail(r, &err);
-        return;
-    }
+    pthread_rwlock_unlock(&t->repo.lock);
+    return res ? 0 : not_found(r, k, id);
+}
+
+static int repo_create(void *be, enum target_kind k, const json_t *in, json_t **out, char *etag,
+                       struct target_result *r)
+{
+    struct target *t = be;
+    json_t *doc = json_deep_copy(in);
     char id[SC_UUID_LEN + 1];
     sc_uuid_v4(id);
-    json_object_set_new(doc, "id", json_string(id));
-    if (set_meta(doc, k, NULL, 1)) {
+    if (!doc || json_object_set_new(doc, "id", json_string(id)) || set_meta(doc, k, NULL, 1)) {
         json_decref(doc);
-        target_error(r, 500, NULL, "out of memory");
-        return;
+        return target_error(r, 500, NULL, "out of memory");
     }
     pthread_rwlock_wrlock(&t->repo.lock);
     struct target_res *res = NULL;
     if (check_unique(t, k, doc, NULL, r) || (k == TARGET_GROUP && check_members(t, doc, NULL, r))) {
         pthread_rwlock_unlock(&t->repo.lock);
         json_decref(doc);
-        return;
+        return -1;
     }
     json_incref(doc);
     enum sc_err e = target_repo_insert(&t->repo, k, id, doc, &res);
     pthread_rwlock_unlock(&t->repo.lock);
     if (e) {
         json_decref(doc);
-        target_error(r, 500, NULL, "cannot store the resource: %s", sc_strerror(e));
-        return;
+        return target_error(r, 500, NULL, "cannot store the resource: %s", sc_strerror(e));
     }
     SC_DEBUG("target.created", "type=%s id=%s", endpoints[k], id);
-    answer_resource(t, k, doc, 1, 201, c, r);
-    json_decref(doc);
+    *out = doc;
+    snprintf(etag, TARGET_ETAG_MAX, "W/\"1\"");
+    return 0;
 }
 
-static void op_get(struct target *t, enum target_kind k, const char *id,
-                   const struct target_call *c, struct target_result *r)
-{
-    pthread_rwlock_rdlock(&t->repo.lock);
-    struct target_res *res = target_repo_get(&t->repo, k, id);
-    json_t *doc = res ? served_doc(t, res) : NULL;
-    int64_t version = res ? res->version : 0;
-    pthread_rwlock_unlock(&t->repo.lock);
-    if (!doc) {
-        target_error(r, 404, NULL, "%s %s not found", k == TARGET_USER ? "User" : "Group", id);
-        return;
-    }
-    char v[24], etag[32];
-    snprintf(v, sizeof v, "%lld", (long long)version);
-    scim_etag_format(v, etag, sizeof etag);
-    if (c->if_none_match && scim_etag_match(c->if_none_match, etag)) {
-        r->status = 304;
-        sc_strlcpy(r->etag, etag, sizeof r->etag);
-        json_decref(doc);
-        return;
-    }
-    answer_resource(t, k, doc, version, 200, c, r);
-    json_decref(doc);
-}
-
-/* Shared tail of PUT and PATCH: doc (stolen) is the new content of res with id kept.
- * Caller holds the write lock and releases it. */
-static void store_update(struct target *t, struct target_res *res, json_t *doc,
-                         const struct target_call *c, struct target_result *r)
+/* Stores doc (stolen), the new content of res with id and meta carried over. Caller
+ * holds the write lock. */
+static int store_update(struct target *t, struct target_res *res, json_t *doc,
+                        struct target_result *r)
 {
     enum target_kind k = res->kind;
+    json_object_set_new(doc, "id", json_string(res->id));
+    json_t *meta = json_object_get(res->doc, "meta");
+    if (meta)
+        json_object_set(doc, "meta", meta);
     if (check_unique(t, k, doc, res, r) || (k == TARGET_GROUP && check_members(t, doc, res, r))) {
         json_decref(doc);
-        return;
+        return -1;
     }
     if (same_content(doc, res->doc)) {
         /* nothing changed: the version (and ETag) stay */
         json_decref(doc);
-        json_t *cur = served_doc(t, res);
-        answer_resource(t, k, cur, res->version, 200, c, r);
-        json_decref(cur);
-        return;
+        return 0;
     }
     if (set_meta(doc, k, res->doc, res->version + 1)) {
         json_decref(doc);
-        target_error(r, 500, NULL, "out of memory");
-        return;
+        return target_error(r, 500, NULL, "out of memory");
     }
-    json_incref(doc);
     enum sc_err e = target_repo_replace(&t->repo, res, doc);
-    if (e) {
-        json_decref(doc);
-        target_error(r, 500, NULL, "cannot store the resource: %s", sc_strerror(e));
-        return;
-    }
+    if (e)
+        return target_error(r, 500, NULL, "cannot store the resource: %s", sc_strerror(e));
     SC_DEBUG("target.updated", "type=%s id=%s version=%lld", endpoints[k], res->id,
              (long long)res->version);
-    json_decref(doc);
-    doc = served_doc(t, res);
-    answer_resource(t, k, doc, res->version, 200, c, r);
-    json_decref(doc);
+    return 0;
 }
 
-static void op_replace(struct target *t, enum target_kind k, const char *id,
-                       const struct target_call *c, struct target_result *r)
+static int repo_update(void *be, enum target_kind k, const char *id, target_update_fn fn, void *arg,
+                       json_t **out, char *etag, struct target_result *r)
 {
-    struct scim_error err = {0};
-    if (!json_is_object(c->body)) {
-        target_error(r, 400, SCIM_TYPE_INVALID_SYNTAX, "the request body must be a JSON object");
-        return;
-    }
+    struct target *t = be;
+    int rc = -1;
     pthread_rwlock_wrlock(&t->repo.lock);
     struct target_res *res = target_repo_get(&t->repo, k, id);
     json_t *doc = NULL;
     if (!res) {
-        target_error(r, 404, NULL, "%s %s not found", k == TARGET_USER ? "User" : "Group", id);
-    } else if (!check_if_match(c, res, r)) {
-        if (scim_resource_validate(rt_of(k), c->body, SCIM_VALIDATE_REPLACE, res->doc, &doc,
-                                   &err)) {
-            scim_fail(r, &err);
-        } else {
-            json_object_set_new(doc, "id", json_string(res->id));
-            json_t *meta = json_object_get(res->doc, "meta");
-            if (meta)
-                json_object_set(doc, "meta", meta);
-            store_update(t, res, doc, c, r);
+        not_found(r, k, id);
+    } else {
+        char cur[TARGET_ETAG_MAX];
+        etag_of(res, cur, sizeof cur);
+        if (fn(arg, res->doc, cur, &doc, r) == 0 && store_update(t, res, doc, r) == 0) {
+            *out = served_doc(t, res);
+            etag_of(res, etag, TARGET_ETAG_MAX);
+            rc = 0;
         }
     }
     pthread_rwlock_unlock(&t->repo.lock);
-}
-
-/* PATCH: a PatchOp (RFC 7644 §3.5.2), or in SCIM 1.1 a partial resource applied with
- * 1.1 semantics (scim_dialect_patch_apply_11). */
-static void op_patch(struct target *t, enum target_kind k, const char *id,
-                     const struct target_call *c, struct target_result *r)
-{
-    struct scim_error err = {0};
-    struct scim_patch *p = NULL;
-    int v11 = t->opt.dialect == SCIM_DIALECT_11;
-    if (!json_is_object(c->body)) {
-        target_error(r, 400, SCIM_TYPE_INVALID_SYNTAX, "the request body must be a JSON object");
-        return;
-    }
-    if (v11 ? scim_dialect_check_11(rt_of(k), c->body, 1, &err)
-            : scim_patch_parse(c->body, &p, &err)) {
-        scim_fail(r, &err);
-        return;
-    }
-    pthread_rwlock_wrlock(&t->repo.lock);
-    struct target_res *res = target_repo_get(&t->repo, k, id);
-    json_t *doc = NULL;
-    if (!res) {
-        target_error(r, 404, NULL, "%s %s not found", k == TARGET_USER ? "User" : "Group", id);
-    } else if (!check_if_match(c, res, r)) {
-        if (v11 ? scim_dialect_patch_apply_11(rt_of(k), res->doc, c->body, &doc, &err)
-                : scim_patch_apply(p, rt_of(k), res->doc, &doc, &err))
-            scim_fail(r, &err);
-        else
-            store_update(t, res, doc, c, r);
-    }
-    pthread_rwlock_unlock(&t->repo.lock);
-    scim_patch_free(p);
+    return rc;
 }
 
 /* Removes member id from every group that lists it (caller holds the write lock). */
@@ -445,21 +308,17 @@ static void drop_memberships(struct target *t, const char *id)
     }
 }
 
-static void op_delete(struct target *t, enum target_kind k, const char *id,
-                      const struct target_call *c, struct target_result *r)
+static int repo_remove(void *be, enum target_kind k, const char *id, const char *if_match,
+                       struct target_result *r)
 {
-    if (k == TARGET_USER && t->opt.no_delete) {
-        r->allow = "GET, PUT, PATCH";
-        target_error(r, 405, NULL,
-                     "users cannot be deleted in this application; deactivate them instead "
-                     "(PATCH active=false)");
-        return;
-    }
+    struct target *t = be;
+    int rc = -1;
     pthread_rwlock_wrlock(&t->repo.lock);
     struct target_res *res = target_repo_get(&t->repo, k, id);
+    char etag[TARGET_ETAG_MAX];
     if (!res) {
-        target_error(r, 404, NULL, "%s %s not found", k == TARGET_USER ? "User" : "Group", id);
-    } else if (!check_if_match(c, res, r)) {
+        not_found(r, k, id);
+    } else if (etag_of(res, etag, sizeof etag), !target_check_if_match(if_match, etag, r)) {
         char rid[SC_UUID_LEN + 1];
         sc_strlcpy(rid, res->id, sizeof rid);
         enum sc_err e = target_repo_remove(&t->repo, res);
@@ -467,11 +326,12 @@ static void op_delete(struct target *t, enum target_kind k, const char *id,
             target_error(r, 500, NULL, "cannot delete the resource: %s", sc_strerror(e));
         } else {
             drop_memberships(t, rid);
-            r->status = 204;
+            rc = 0;
             SC_DEBUG("target.deleted", "type=%s id=%s", endpoints[k], rid);
         }
     }
     pthread_rwlock_unlock(&t->repo.lock);
+    return rc;
 }
 
 /* ---- list and search ----------------------------------------------------------------- */
@@ -479,26 +339,22 @@ static void op_delete(struct target *t, enum target_kind k, const char *id,
 struct list_ctx {
     const struct target *t;
     const struct scim_filter *f;
-    enum target_kind k;
-    int64_t skip;  /* matches still to skip before the page */
-    int64_t want;  /* matches still to collect */
-    int64_t total; /* all matches */
-    json_t *page;  /* array of [kind, doc] pairs collected */
+    struct target_page *pg;
 };
 
 static void consider(struct list_ctx *lc, struct target_res *res)
 {
-    if (lc->f && !scim_filter_match(lc->f, rt_of(res->kind), res->doc))
+    if (lc->f && !scim_filter_match(lc->f, target_rt(res->kind), res->doc))
         return;
-    lc->total++;
-    if (lc->skip > 0) {
-        lc->skip--;
+    lc->pg->total++;
+    if (lc->pg->skip > 0) {
+        lc->pg->skip--;
         return;
     }
-    if (lc->want > 0) {
-        json_array_append_new(lc->page,
+    if (lc->pg->want > 0) {
+        json_array_append_new(lc->pg->docs,
                               json_pack("[i, o]", (int)res->kind, served_doc(lc->t, res)));
-        lc->want--;
+        lc->pg->want--;
     }
 }
 
@@ -508,194 +364,46 @@ static int consider_ext(void *arg, struct target_res *res)
     return 0;
 }
 
-/* Scans (or looks up through an index) the resources of kind k that match lc->f. */
-static void collect(struct target *t, enum target_kind k, struct list_ctx *lc)
+/* Scans (or looks up through an index) the resources of kind k that match f. */
+static int repo_list(void *be, enum target_kind k, const struct scim_filter *f,
+                     struct target_page *pg, struct target_result *r)
 {
+    struct target *t = be;
+    struct list_ctx lc = {.t = t, .f = f, .pg = pg};
     const char *attr = NULL, *value = NULL;
-    if (lc->f && scim_filter_simple_eq(lc->f, &attr, &value)) {
+    (void)r;
+    pthread_rwlock_rdlock(&t->repo.lock);
+    if (f && scim_filter_simple_eq(f, &attr, &value)) {
         if (sc_strcaseeq(attr, "id")) {
             struct target_res *res = target_repo_get(&t->repo, k, value);
             if (res)
-                consider(lc, res);
-            return;
+                consider(&lc, res);
+            goto done;
         }
         if ((k == TARGET_USER && sc_strcaseeq(attr, "userName")) ||
             (k == TARGET_GROUP && sc_strcaseeq(attr, "displayName"))) {
             struct target_res *res = target_repo_by_name(&t->repo, k, value);
             if (res)
-                consider(lc, res);
-            return;
+                consider(&lc, res);
+            goto done;
         }
         if (sc_strcaseeq(attr, "externalId")) {
-            target_repo_each_ext(&t->repo, k, value, consider_ext, lc);
-            return;
+            target_repo_each_ext(&t->repo, k, value, consider_ext, &lc);
+            goto done;
         }
     }
     size_t n = target_repo_count(&t->repo, k);
     for (size_t i = 0; i < n; i++)
-        consider(lc, target_repo_at(&t->repo, k, i));
-}
-
-static void op_list(struct target *t, int kinds, const struct target_call *c,
-                    struct target_result *r)
-{
-    struct scim_search s;
-    struct scim_error err = {0};
-    struct scim_filter *f = NULL;
-    json_t *resources = NULL;
-    struct list_ctx lc = {0};
-    scim_search_init(&s);
-    if (c->method == TM_POST) {
-        if (!json_is_object(c->body)) {
-            target_error(r, 400, SCIM_TYPE_INVALID_SYNTAX,
-                         "the request body must be a SearchRequest object");
-            goto done;
-        }
-        if (scim_search_parse_json(c->body, &s, &err)) {
-            scim_fail(r, &err);
-            goto done;
-        }
-    } else {
-        const char *names[] = {"filter", "attributes", "excludedAttributes", "startIndex", "count"};
-        const char *values[] = {c->filter, c->attributes, c->excluded, c->start_index, c->count};
-        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-            if (values[i] && scim_search_set_param(&s, names[i], values[i], &err)) {
-                scim_fail(r, &err);
-                goto done;
-            }
-        }
-    }
-    if (s.filter) {
-        if (scim_filter_parse(s.filter, &f, &err)) {
-            scim_fail(r, &err);
-            goto done;
-        }
-        for (int k = 0; k < TARGET__KINDS; k++) {
-            if ((kinds & (1 << k)) && scim_filter_check(f, rt_of((enum target_kind)k), &err)) {
-                scim_fail(r, &err);
-                goto done;
-            }
-        }
-    }
-    int64_t max = t->opt.max_results;
-    int64_t count = s.count < 0 ? max : (s.count > max ? max : s.count);
-    int64_t start = s.start_index < 1 ? 1 : s.start_index;
-    lc.t = t;
-    lc.f = f;
-    lc.skip = start - 1;
-    lc.want = count;
-    lc.page = json_array();
-    resources = json_array();
-    if (!lc.page || !resources) {
-        target_error(r, 500, NULL, "out of memory");
-        goto done;
-    }
-    pthread_rwlock_rdlock(&t->repo.lock);
-    for (int k = 0; k < TARGET__KINDS; k++)
-        if (kinds & (1 << k))
-            collect(t, (enum target_kind)k, &lc);
-    pthread_rwlock_unlock(&t->repo.lock);
-    size_t i;
-    json_t *pair;
-    json_array_foreach(lc.page, i, pair)
-    {
-        enum target_kind k = (enum target_kind)json_integer_value(json_array_get(pair, 0));
-        json_t *one = render(t, k, json_array_get(pair, 1), s.attributes, s.excluded_attributes, r);
-        if (!one)
-            goto done;
-        json_array_append_new(resources, one);
-    }
-    r->body = scim_list_response_new(resources, lc.total, start);
-    resources = NULL;
-    r->status = r->body ? 200 : 500;
+        consider(&lc, target_repo_at(&t->repo, k, i));
 done:
-    json_decref(lc.page);
-    json_decref(resources);
-    scim_filter_free(f);
-    scim_search_free(&s);
+    pthread_rwlock_unlock(&t->repo.lock);
+    return 0;
 }
 
-/* ---- dispatch ------------------------------------------------------------------------ */
-
-/* Splits a path below the base into kind (or -1 for the root) and the rest. */
-static int parse_path(const char *path, int *kind, const char **rest)
-{
-    if (strcmp(path, "/.search") == 0) {
-        *kind = -1;
-        *rest = "/.search";
-        return 0;
-    }
-    for (int k = 0; k < TARGET__KINDS; k++) {
-        size_t n = strlen(endpoints[k]);
-        if (path[0] == '/' && strncmp(path + 1, endpoints[k], n) == 0 &&
-            (path[n + 1] == '\0' || path[n + 1] == '/')) {
-            *kind = k;
-            *rest = path + n + 1;
-            return 0;
-        }
-    }
-    return -1;
-}
-
-void target_call_run(struct target *t, const struct target_call *c, struct target_result *r)
-{
-    int kind;
-    const char *rest;
-    if (parse_path(c->path, &kind, &rest)) {
-        target_error(r, 404, NULL, "no such endpoint: %s", c->path);
-        return;
-    }
-    if (kind < 0) {
-        if (c->method != TM_POST) {
-            r->allow = "POST";
-            target_error(r, 405, NULL, "/.search accepts POST only");
-            return;
-        }
-        op_list(t, (1 << TARGET_USER) | (1 << TARGET_GROUP), c, r);
-        return;
-    }
-    enum target_kind k = (enum target_kind)kind;
-    if (*rest == '\0' || strcmp(rest, "/") == 0) {
-        if (c->method == TM_GET)
-            op_list(t, 1 << k, c, r);
-        else if (c->method == TM_POST)
-            op_create(t, k, c, r);
-        else {
-            r->allow = "GET, POST";
-            target_error(r, 405, NULL, "/%s accepts GET and POST", endpoints[k]);
-        }
-        return;
-    }
-    if (strcmp(rest, "/.search") == 0) {
-        if (c->method == TM_POST)
-            op_list(t, 1 << k, c, r);
-        else {
-            r->allow = "POST";
-            target_error(r, 405, NULL, "/%s/.search accepts POST only", endpoints[k]);
-        }
-        return;
-    }
-    const char *id = rest + 1;
-    if (strchr(id, '/') || strlen(id) > TARGET_MAX_ID) {
-        target_error(r, 404, NULL, "no such endpoint: %s", c->path);
-        return;
-    }
-    switch (c->method) {
-    case TM_GET:
-        op_get(t, k, id, c, r);
-        break;
-    case TM_PUT:
-        op_replace(t, k, id, c, r);
-        break;
-    case TM_PATCH:
-        op_patch(t, k, id, c, r);
-        break;
-    case TM_DELETE:
-        op_delete(t, k, id, c, r);
-        break;
-    default:
-        r->allow = "GET, PUT, PATCH, DELETE";
-        target_error(r, 405, NULL, "/%s/{id} accepts GET, PUT, PATCH and DELETE", endpoints[k]);
-        break;
-    }
-}
+const struct target_backend target_repo_backend = {
+    .get = repo_get,
+    .create = repo_create,
+    .update = repo_update,
+    .remove = repo_remove,
+    .list = repo_list,
+};

@@ -43,40 +43,6 @@ static const char *prefix_of(const struct target *t)
     return t->opt.dialect == SCIM_DIALECT_11 ? SCIM11_PREFIX : SCIM_PREFIX;
 }
 
-static enum target_method method_of(const char *m)
-{
-    for (int i = 0; i < TM_OTHER; i++)
-        if (strcmp(m, method_names[i]) == 0)
-            return (enum target_method)i;
-    return TM_OTHER;
-}
-
-/* In SCIM 1.1, an Error body (2.0, from the shared operations) becomes 1.1's. */
-static void error_to_11(const struct target *t, struct target_result *r)
-{
-    if (t->opt.dialect != SCIM_DIALECT_11 || r->status < 400 || !json_is_object(r->body) ||
-        json_object_get(r->body, "Errors"))
-        return;
-    struct scim_error err = {0};
-    scim_error_from_json(r->body, r->status, &err);
-    json_decref(r->body);
-    r->body = scim_dialect_error_json(SCIM_DIALECT_11, &err);
-}
-
-static void write_result(const struct target *t, struct http_response *res, struct target_result *r)
-{
-    error_to_11(t, r);
-    if (r->etag[0])
-        http_response_header(res, "ETag", r->etag);
-    if (r->status == 201 && r->location[0])
-        http_response_header(res, "Location", r->location);
-    if (r->allow)
-        http_response_header(res, "Allow", r->allow);
-    res->content_type = SCIM_CT;
-    http_response_json(res, r->status ? r->status : 500, r->body);
-    r->body = NULL;
-}
-
 static void stats(struct target *t, struct http_response *res)
 {
     json_t *req = json_object();
@@ -139,16 +105,8 @@ static int inject(struct target *t, struct http_response *res)
         http_response_header(res, "Retry-After", ra);
     }
     target_error(&r, f, NULL, "injected fault (--faults): HTTP %d", f);
-    write_result(t, res, &r);
+    target_service_write(&t->svc, res, &r);
     return 1;
-}
-
-static int json_content_type(const char *ct)
-{
-    if (!ct)
-        return 1;
-    return sc_strncaseeq(ct, SCIM_CT, strlen(SCIM_CT)) ||
-           sc_strncaseeq(ct, "application/json", strlen("application/json"));
 }
 
 /* The SCIM 1.1 answer of a 2.0 operation: a resource or a ListResponse in 1.1 shapes,
@@ -230,8 +188,9 @@ static int path_under(const char *path, const char *endpoint)
  * and attribute names converted to 2.0 after a strict check, the operation run as in
  * 2.0 (a PATCH body goes as it is: the operation applies it with 1.1 semantics), the
  * answer converted back. */
-static void run_11(struct target *t, const struct target_call *in, struct target_result *r)
+static void run_11(void *arg, const struct target_call *in, struct target_result *r)
 {
+    struct target *t = arg;
     struct target_call c = *in;
     struct scim_error err = {0};
     struct sc_buf filter, attrs;
@@ -269,7 +228,7 @@ static void run_11(struct target *t, const struct target_call *in, struct target
             goto fail;
         c.attributes = attrs.data ? attrs.data : "";
     }
-    target_call_run(t, &c, r);
+    target_service_run(&t->svc, &c, r);
     answer_to_11(r);
     goto done;
 fail:
@@ -281,79 +240,11 @@ done:
     sc_buf_free(&attrs);
 }
 
-/* Serves one request below /scim/v2 or /scim/v1 (path is what follows the prefix). */
-static void serve_scim(struct target *t, const struct http_request *req, const char *path,
-                       enum target_method m, struct http_response *res)
-{
-    struct target_result r = {0};
-    json_t *body = NULL;
-    if (req->body_len > 0 || m == TM_POST || m == TM_PUT || m == TM_PATCH) {
-        if (!json_content_type(http_request_header(req, "Content-Type"))) {
-            target_error(&r, 415, NULL, "send the body as application/scim+json");
-            goto done;
-        }
-        struct sc_error e = {0};
-        if (sc_json_parse(req->body, req->body_len, 0, &body, &e)) {
-            target_error(&r, 400, SCIM_TYPE_INVALID_SYNTAX, "%s", e.message);
-            goto done;
-        }
-    }
-    if (strcmp(path, "/Bulk") == 0 && t->opt.dialect == SCIM_DIALECT_11) {
-        target_error(&r, 501, NULL,
-                     "this service does not offer SCIM 1.1 Bulk (bulk.supported is false in "
-                     "/ServiceProviderConfigs)");
-        goto done;
-    }
-    if (strcmp(path, "/Bulk") == 0) {
-        if (m != TM_POST) {
-            r.allow = "POST";
-            target_error(&r, 405, NULL, "/Bulk accepts POST only");
-        } else {
-            target_bulk_run(t, body, &r);
-        }
-        goto done;
-    }
-    if (target_discovery(t, path, &r) == 0) {
-        if (m != TM_GET) {
-            json_decref(r.body);
-            r.body = NULL;
-            r.allow = "GET";
-            target_error(&r, 405, NULL, "%s accepts GET only", path);
-        }
-        goto done;
-    }
-    struct target_call c = {
-        .method = m,
-        .path = path,
-        .body = body,
-        .if_match = http_request_header(req, "If-Match"),
-        .if_none_match = http_request_header(req, "If-None-Match"),
-        .filter = http_request_query(req, "filter"),
-        .attributes = http_request_query(req, "attributes"),
-        .excluded = http_request_query(req, "excludedAttributes"),
-        .start_index = http_request_query(req, "startIndex"),
-        .count = http_request_query(req, "count"),
-    };
-    if (t->opt.dialect == SCIM_DIALECT_11)
-        run_11(t, &c, &r);
-    else
-        target_call_run(t, &c, &r);
-done:
-    if (r.status == 304) {
-        http_response_header(res, "ETag", r.etag);
-        http_response_text(res, 304, SCIM_CT, NULL);
-        json_decref(r.body);
-    } else {
-        write_result(t, res, &r);
-    }
-    json_decref(body);
-}
-
 static void handle(void *ctx, const struct http_request *req, struct http_response *res)
 {
     struct target *t = ctx;
     int64_t t0 = sc_clock_mono_ns();
-    enum target_method m = method_of(req->method);
+    enum target_method m = target_method_of(req->method);
     const char *path = req->path;
     const char *prefix = prefix_of(t);
     size_t plen = strlen(prefix);
@@ -365,7 +256,7 @@ static void handle(void *ctx, const struct http_request *req, struct http_respon
         t->requests[m]++;
         target_error(&r, 404, NULL, "no such endpoint: %s (the SCIM %s base is %s)", path,
                      scim_dialect_name(t->opt.dialect), t->base_url);
-        write_result(t, res, &r);
+        target_service_write(&t->svc, res, &r);
     } else if (target_auth_check(t, req, res) != 0) {
         t->requests[m]++;
     } else if (strcmp(path + plen, "/_stats") == 0) {
@@ -373,7 +264,7 @@ static void handle(void *ctx, const struct http_request *req, struct http_respon
     } else {
         t->requests[m]++;
         if (!inject(t, res))
-            serve_scim(t, req, path[plen] ? path + plen : "/", m, res);
+            target_service_http(&t->svc, req, path[plen] ? path + plen : "/", res);
     }
     if (sc_log_enabled(SC_LOG_DEBUG)) {
         char qpath[256];
@@ -397,7 +288,7 @@ static enum http_early early(void *ctx, const struct http_request *req, struct h
         return HTTP_EARLY_READ_BODY;
     if (target_auth_check(t, req, res) == 0)
         return HTTP_EARLY_READ_BODY;
-    t->requests[method_of(req->method)]++;
+    t->requests[target_method_of(req->method)]++;
     return HTTP_EARLY_ANSWERED;
 }
 
@@ -478,6 +369,24 @@ enum sc_err target_start(const struct target_options *o, struct target **out, st
     }
     if ((err = target_repo_load(&t->repo, e)))
         goto fail;
+    t->svc = (struct target_service){
+        .ops = &target_repo_backend,
+        .be = t,
+        .base_url = t->base_url,
+        .max_results = t->opt.max_results,
+        .max_body = t->opt.max_body,
+        .bulk_max_ops = t->opt.bulk_max_ops,
+        .dialect = t->opt.dialect,
+        .no_delete = t->opt.no_delete,
+        .auth = (t->auth.token ? TARGET_AUTH_BEARER : 0u) |
+                (t->auth.client_id ? TARGET_AUTH_OAUTH : 0u) |
+                (t->auth.basic_user ? TARGET_AUTH_BASIC : 0u),
+        .bulk_requests = &t->bulk_requests,
+        .bulk_operations = &t->bulk_operations,
+        .bulk_largest = &t->bulk_largest,
+        .run = t->opt.dialect == SCIM_DIALECT_11 ? run_11 : NULL,
+        .run_arg = t,
+    };
     struct http_server_options so = {
         .listen = t->opt.listen,
         .max_body = t->opt.max_body,

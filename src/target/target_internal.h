@@ -6,6 +6,7 @@
 #define SC_TARGET_INTERNAL_H
 
 #include "target/target.h"
+#include "target/service.h"
 #include "base/err.h"
 #include "base/id.h"
 
@@ -20,8 +21,6 @@ struct http_request;
 struct http_response;
 
 /* ---- repository (repo.c) ---------------------------------------------------------- */
-
-enum target_kind { TARGET_USER, TARGET_GROUP, TARGET__KINDS };
 
 /* One stored resource. doc is the full representation as served (with schemas, id and
  * meta); it is replaced, never mutated, so a reader holding the read lock sees a
@@ -151,8 +150,6 @@ int target_faults_pick(const struct target_faults *f);
 
 /* ---- the target ------------------------------------------------------------------- */
 
-enum target_method { TM_GET, TM_POST, TM_PUT, TM_PATCH, TM_DELETE, TM_OTHER, TM__COUNT };
-
 struct target {
     struct target_options opt;
     char base_url[256]; /* http://host:port/scim/v2 (SCIM 1.1: /scim/v1) */
@@ -161,6 +158,7 @@ struct target {
     struct target_repo repo;
     struct target_auth auth;
     struct target_faults faults;
+    struct target_service svc; /* the shared handlers over repo (target_repo_backend) */
     int64_t started_ms;
     atomic_uint_fast64_t requests[TM__COUNT];
     atomic_uint_fast64_t faulted;
@@ -185,39 +183,8 @@ void target_auth_token_endpoint(struct target *t, const struct http_request *req
 enum sc_err target_auth_init(struct target *t, struct sc_error *e);
 void target_auth_free(struct target_auth *a);
 
-/* The result of one SCIM operation, for HTTP or a /Bulk operation. */
-struct target_result {
-    int status;
-    json_t *body;       /* new: the resource, a ListResponse or a SCIM error; NULL */
-    char etag[32];      /* W/"n" or "" */
-    char location[320]; /* absolute URL of the resource or "" */
-    const char *allow;  /* Allow header for 405 (static) or NULL */
-};
-
-/* Fills r with a SCIM error (status, optional scimType, detail) and returns -1. */
-int target_error(struct target_result *r, int status, const char *scim_type, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-/* A request to one resource endpoint, independent of HTTP. */
-struct target_call {
-    enum target_method method;
-    const char *path;     /* below the base: "/Users", "/Users/ID", "/Groups/.search" */
-    json_t *body;         /* borrowed parsed body or NULL */
-    const char *if_match; /* or NULL */
-    const char *if_none_match;
-    /* query parameters for GET */
-    const char *filter, *attributes, *excluded, *start_index, *count;
-};
-
-/* Runs one operation (the caller does not hold the repository lock). */
-void target_call_run(struct target *t, const struct target_call *c, struct target_result *r);
-
-/* Serves POST /Bulk (body borrowed) into r. */
-void target_bulk_run(struct target *t, json_t *body, struct target_result *r);
-
-/* Discovery documents: /ServiceProviderConfig, /ResourceTypes[/name],
- * /Schemas[/urn]; in SCIM 1.1 /ServiceProviderConfigs and /Schemas/Users|Groups.
- * Returns 0 when path was one of them (r filled), -1 otherwise. */
-int target_discovery(struct target *t, const char *path, struct target_result *r);
+/* The shared handlers' back-end over struct target's repository (resources.c); its
+ * `be` is the struct target. */
+extern const struct target_backend target_repo_backend;
 
 #endif

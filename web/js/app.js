@@ -12,6 +12,7 @@ import { renderUsers, renderPopulations, renderGroups } from './directory.js';
 import { renderLogPage } from './logs.js';
 import { renderCluster } from './cluster.js';
 import { renderTokens } from './tokens.js';
+import { renderInbound } from './inbound.js';
 import { loadMeta, metaLoaded, forgetMeta } from './attrs.js';
 
 const app = document.getElementById('app');
@@ -19,7 +20,7 @@ let cleanup = null;
 
 const NAV = [
   ['Directory', [['Users', '#/directory/users'], ['Populations', '#/directory/populations'], ['Groups', '#/directory/groups']]],
-  ['Integrations', [['Provisioning', '#/provisioning']]],
+  ['Integrations', [['Provisioning', '#/provisioning'], ['Inbound SCIM', '#/inbound']]],
   ['Monitoring', [['Provisioning Log', '#/logs']]],
   ['System', [['Cluster', '#/system/cluster'], ['API tokens', '#/system/tokens']]],
 ];
@@ -145,10 +146,11 @@ async function route() {
   else if (area === 'provisioning' && page === 'rules' && id) r = renderRule(view, id, tab || 'configuration');
   else if (area === 'provisioning') r = renderProvisioning(view, page === 'rules' ? 'rules' : 'connections');
   else if (area === 'logs') r = renderLogPage(view);
+  else if (area === 'inbound') r = renderInbound(view);
   else if (area === 'system' && page === 'cluster') r = renderCluster(view);
   else if (area === 'system' && page === 'tokens') r = renderTokens(view);
   else { location.hash = '#/provisioning'; return; }
-  const titles = { users: 'Users', populations: 'Populations', groups: 'Groups', logs: 'Provisioning Log', cluster: 'Cluster', tokens: 'API tokens' };
+  const titles = { users: 'Users', populations: 'Populations', groups: 'Groups', logs: 'Provisioning Log', cluster: 'Cluster', tokens: 'API tokens', inbound: 'Inbound SCIM' };
   document.title = `${titles[page] || titles[area] || (page === 'rules' && id ? 'Rule' : 'Provisioning')} · scimitar`;
   cleanup = typeof r === 'function' ? r : null;
   const now = pageOf(parts);

@@ -116,12 +116,13 @@ export function renderUsers(main, populationId) {
     more.replaceChildren(cursor ? button('Load more', () => load(true), { kind: 'ghost' }) : '');
     if (!items.length) { clear(tableEl, empty(search.get() ? 'No user matches.' : 'No users yet. Click Add User to create one.')); return; }
     clear(tableEl, h('table', { class: 'table', attrs: { 'aria-label': 'Users' } },
-      h('thead', {}, h('tr', {}, ['Username', 'Name', 'Email Address', 'Population', 'Status', h('span', { class: 'sr-only', text: 'Actions' })].map((t) => h('th', {}, t)))),
+      h('thead', {}, h('tr', {}, ['Username', 'Name', 'Email Address', 'Population', 'Source', 'Status', h('span', { class: 'sr-only', text: 'Actions' })].map((t) => h('th', {}, t)))),
       h('tbody', {}, items.map((u) => h('tr', { class: u.enabled === false ? 'row-muted' : '' },
         h('td', {}, h('button', { type: 'button', class: 'link', text: u.username, on: { click: () => openUser(u, populations, () => load(false)) } })),
         h('td', { text: (u.name && (u.name.formatted || [u.name.given, u.name.family].filter(Boolean).join(' '))) || '' }),
         h('td', { text: u.email || '' }),
         h('td', { text: u.population ? u.population.name : '' }),
+        h('td', { text: u.source && u.source.kind === 'scim' ? `SCIM · ${u.source.token}` : 'REST API / import' }),
         h('td', {}, u.enabled === false ? badge('Disabled', 'muted') : badge('Enabled', 'ok')),
         h('td', { class: 'cell-actions' },
           button(u.enabled === false ? 'Enable' : 'Disable', async () => {

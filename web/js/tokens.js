@@ -19,7 +19,7 @@ function timeCell(iso, none) {
 }
 
 /** Shows the new token once, with a Copy button, in dialog d. */
-function showCreated(d, made) {
+export function showCreated(d, made) {
   const value = field('Token', { value: made.token, spellcheck: false, help: 'Copy it now: it is not shown again. The server keeps only its hash.' });
   value.input.readOnly = true;
   value.input.classList.add('token-value');

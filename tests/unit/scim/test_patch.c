@@ -329,6 +329,27 @@ static const struct pcase pcases[] = {
     {OPS("{\"op\":\"add\",\"path\":\"groups\",\"value\":[{\"value\":\"g\"}]}"), NULL, NULL,
      "mutability"},
     {OPS("{\"op\":\"remove\",\"path\":\"meta\"}"), NULL, NULL, "mutability"},
+    /* what Entra ID sends: a boolean as a string, the manager as a bare id on the
+     * extension's path, in the extension object without path, and in a replace of the
+     * whole extension */
+    {OPS("{\"op\":\"Replace\",\"path\":\"active\",\"value\":\"False\"}"), "active", "false", NULL},
+    {OPS("{\"op\":\"replace\",\"value\":{\"active\":\"true\"}}"), "active", "true", NULL},
+    {OPS("{\"op\":\"Add\",\"path\":\"" ENT ":manager\",\"value\":\"m1\"}"), ENT,
+     "{\"employeeNumber\":\"701984\",\"department\":\"Tour Operations\",\"manager\":{"
+     "\"value\":\"m1\"}}",
+     NULL},
+    {OPS("{\"op\":\"replace\",\"value\":{\"" ENT ":manager\":\"m2\"}}"), ENT,
+     "{\"employeeNumber\":\"701984\",\"department\":\"Tour Operations\",\"manager\":{"
+     "\"value\":\"m2\"}}",
+     NULL},
+    {OPS("{\"op\":\"replace\",\"value\":{\"" ENT "\":{\"manager\":\"m3\"}}}"), ENT,
+     "{\"employeeNumber\":\"701984\",\"department\":\"Tour Operations\",\"manager\":{"
+     "\"value\":\"m3\"}}",
+     NULL},
+    {OPS("{\"op\":\"add\",\"path\":\"" ENT "\",\"value\":{\"manager\":\"m4\"}}"), ENT,
+     "{\"employeeNumber\":\"701984\",\"department\":\"Tour Operations\",\"manager\":{"
+     "\"value\":\"m4\"}}",
+     NULL},
     /* results that are not valid resources */
     {OPS("{\"op\":\"remove\",\"path\":\"userName\"}"), NULL, NULL, "invalidValue"},
     {OPS("{\"op\":\"replace\",\"path\":\"active\",\"value\":\"yes\"}"), NULL, NULL, "invalidValue"},

@@ -101,7 +101,9 @@ static const struct vcase vcases[] = {
     {0, SCIM_VALIDATE_CREATE, "{\"schemas\":[1],\"userName\":\"a\"}", 400, "invalidSyntax",
      "strings"},
     {0, SCIM_VALIDATE_CREATE, "{\"schemas\":[\"urn:x\"],\"userName\":\"a\"}", 400, "invalidSyntax",
-     "urn:x"},
+     "schemas must list"},
+    {1, SCIM_VALIDATE_CREATE, "{\"schemas\":[" U "],\"displayName\":\"g\"}", 400, "invalidSyntax",
+     "not a schema of Group"},
     {0, SCIM_VALIDATE_CREATE, "{\"schemas\":[" G "],\"userName\":\"a\"}", 400, "invalidSyntax",
      "Group"},
     {0, SCIM_VALIDATE_CREATE, "{\"schemas\":[" E "],\"userName\":\"a\"}", 400, "invalidSyntax",
@@ -115,8 +117,6 @@ static const struct vcase vcases[] = {
      "userName must be string"},
     {0, SCIM_VALIDATE_CREATE, "{\"schemas\":[" U "],\"userName\":\"a\",\"foo\":1}", 400,
      "invalidValue", "foo is not an attribute"},
-    {0, SCIM_VALIDATE_CREATE, "{\"schemas\":[" U "],\"userName\":\"a\",\"active\":\"true\"}", 400,
-     "invalidValue", "active must be boolean"},
     {0, SCIM_VALIDATE_CREATE,
      "{\"schemas\":[" U "],\"userName\":\"a\",\"emails\":{\"value\":\"x\"}}", 400, "invalidValue",
      "emails must be an array"},
@@ -131,14 +131,21 @@ static const struct vcase vcases[] = {
      400, "invalidValue", "emails.value"},
     {0, SCIM_VALIDATE_CREATE, "{\"schemas\":[" U "],\"userName\":\"a\",\"emails\":[[1]]}", 400,
      "invalidValue", "emails"},
-    {0, SCIM_VALIDATE_CREATE, "{\"schemas\":[" U "],\"userName\":\"a\",\"id\":\"x\"}", 400,
-     "mutability", "id is readOnly"},
+    /* readOnly attributes on create are ignored (RFC 7644 §3.3) */
+    {0, SCIM_VALIDATE_CREATE, "{\"schemas\":[" U "],\"userName\":\"a\",\"id\":\"x\"}", 0, NULL,
+     NULL},
     {0, SCIM_VALIDATE_CREATE,
-     "{\"schemas\":[" U "],\"userName\":\"a\",\"meta\":{\"resourceType\":\"User\"}}", 400,
-     "mutability", "meta"},
+     "{\"schemas\":[" U "],\"userName\":\"a\",\"meta\":{\"resourceType\":\"User\"}}", 0, NULL,
+     NULL},
     {0, SCIM_VALIDATE_CREATE,
-     "{\"schemas\":[" U "],\"userName\":\"a\",\"groups\":[{\"value\":\"g\"}]}", 400, "mutability",
-     "groups"},
+     "{\"schemas\":[" U "],\"userName\":\"a\",\"groups\":[{\"value\":\"g\"}]}", 0, NULL, NULL},
+    /* a boolean is only a boolean or "true"/"false" */
+    {0, SCIM_VALIDATE_CREATE, "{\"schemas\":[" U "],\"userName\":\"a\",\"active\":\"yes\"}", 400,
+     "invalidValue", "active must be boolean"},
+    /* an unknown URN is ignored only while no member uses it */
+    {0, SCIM_VALIDATE_CREATE,
+     "{\"schemas\":[" U ",\"urn:other:thing\"],\"userName\":\"a\",\"urn:other:thing\":{}}", 400,
+     "invalidSyntax", "urn:other:thing"},
     {0, SCIM_VALIDATE_CREATE,
      "{\"schemas\":[" U "],\"userName\":\"a\",\"" ENT "\":{\"department\":\"x\"}}", 400,
      "invalidValue", "not listed in schemas"},
@@ -150,10 +157,6 @@ static const struct vcase vcases[] = {
      "invalidValue", "dept"},
     {0, SCIM_VALIDATE_CREATE, "{\"schemas\":[" U "," E "],\"userName\":\"a\",\"" ENT "\":\"x\"}",
      400, "invalidValue", "must be an object"},
-    {0, SCIM_VALIDATE_CREATE,
-     "{\"schemas\":[" U "," E "],\"userName\":\"a\",\"" ENT
-     "\":{\"manager\":{\"value\":\"m\",\"displayName\":\"x\"}}}",
-     400, "mutability", "manager.displayName"},
     {0, SCIM_VALIDATE_CREATE, "{\"schemas\":[" U "],\"userName\":\"a\",\"urn:other:thing\":{}}",
      400, "invalidValue", "not a schema extension"},
     {0, SCIM_VALIDATE_CREATE, "{\"schemas\":[" U "],\"userName\":\"a\",\"name\":\"x\"}", 400,
@@ -238,6 +241,47 @@ static void test_validate_table(void **state)
         json_decref(in);
     }
     json_decref(existing);
+}
+
+/* What Entra ID and Okta send on create: readOnly attributes, booleans as strings, the
+ * manager as a bare id, an extra schema URN of their own. */
+static void test_validate_idp_shapes(void **state)
+{
+    (void)state;
+    static const struct {
+        int group;
+        const char *in, *want;
+    } cases[] = {
+        {0,
+         "{\"schemas\":[" U "," E "],\"userName\":\"a\",\"id\":\"x\",\"active\":\"False\","
+         "\"meta\":{\"resourceType\":\"User\"},\"groups\":[],\"" ENT
+         "\":{\"manager\":\"m1\",\"department\":\"d\"}}",
+         "{\"schemas\":[" U "," E "],\"userName\":\"a\",\"active\":false,\"" ENT
+         "\":{\"manager\":{\"value\":\"m1\"},\"department\":\"d\"}}"},
+        {0, "{\"schemas\":[" U "],\"userName\":\"a\",\"active\":\"TRUE\"}",
+         "{\"schemas\":[" U "],\"userName\":\"a\",\"active\":true}"},
+        {0,
+         "{\"schemas\":[" U "," E "],\"userName\":\"a\",\"" ENT
+         "\":{\"manager\":{\"value\":\"m\",\"displayName\":\"x\"}}}",
+         "{\"schemas\":[" U "," E "],\"userName\":\"a\",\"" ENT
+         "\":{\"manager\":{\"value\":\"m\"}}}"},
+        {1,
+         "{\"schemas\":[" G ",\"http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/"
+         "2.0/Group\"],\"displayName\":\"g\",\"externalId\":\"e\",\"meta\":{\"resourceType\":"
+         "\"Group\"},\"members\":[]}",
+         "{\"schemas\":[" G "],\"displayName\":\"g\",\"externalId\":\"e\"}"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *in = fix_json(cases[i].in), *out = NULL;
+        struct scim_error err = {0};
+        const struct scim_resource_type *rt =
+            cases[i].group ? scim_resource_type_group() : scim_resource_type_user();
+        if (scim_resource_validate(rt, in, SCIM_VALIDATE_CREATE, NULL, &out, &err) != SC_OK)
+            fail_msg("case %zu refused: %s", i, err.detail);
+        assert_json(out, cases[i].want);
+        json_decref(out);
+        json_decref(in);
+    }
 }
 
 static void test_validate_normalises(void **state)
@@ -429,6 +473,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lookup),
         cmocka_unit_test(test_validate_table),
+        cmocka_unit_test(test_validate_idp_shapes),
         cmocka_unit_test(test_validate_normalises),
         cmocka_unit_test(test_project),
         cmocka_unit_test(test_renderings),

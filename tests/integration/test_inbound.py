@@ -1,0 +1,325 @@
+"""scimitar serve as a SCIM service provider (/scim/v2, inbound tokens): Entra ID's and
+Okta's documented request sequences (idp_sequences.py) replayed end to end; what the
+directory holds afterwards; the rule for attributes the directory has no field for;
+token scope and population; and an inbound create reaching an outbound target through a
+rule."""
+import unittest
+import uuid
+
+import idp_sequences
+from harness import Serve, Target, http, wait_until
+from seedflow import Flow, WAIT, pop_filter
+
+USER = idp_sequences.USER
+PATCHOP = idp_sequences.PATCHOP
+
+
+def unique(prefix):
+    return "%s-%s" % (prefix, uuid.uuid4().hex[:8])
+
+
+class InboundTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = Serve()
+        cls.srv.start()
+        st, cls.pop, _ = cls.srv.api("POST", "/api/v1/populations", {"name": "Entra"})
+        assert st == 201, cls.pop
+        st, cls.other, _ = cls.srv.api("POST", "/api/v1/populations", {"name": "Other"})
+        assert st == 201, cls.other
+        cls.tok = cls.token("entra-prod", cls.pop["name"], "write")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.__exit__(None, None, None)
+
+    @classmethod
+    def token(cls, name, population, scope):
+        st, body, _ = cls.srv.api("POST", "/api/v1/inbound-tokens",
+                                  {"name": name, "population": population, "scope": scope})
+        assert st == 201, body
+        return body["token"]
+
+    def scim(self, method, path, body=None, token=None, headers=None):
+        h = {"Accept": "application/scim+json",
+             "Authorization": "Bearer " + (token or self.tok)}
+        if body is not None:
+            h["Content-Type"] = "application/scim+json"
+        h.update(headers or {})
+        return http(method, self.srv.base + "/scim/v2" + path, body=body, headers=h)
+
+    def test_entra_sequence(self):
+        n = idp_sequences.replay(self, self.scim, idp_sequences.entra())
+        self.assertEqual(n, 26)
+
+    def test_okta_sequence(self):
+        n = idp_sequences.replay(self, self.scim, idp_sequences.okta())
+        self.assertEqual(n, 19)
+
+    def test_directory_holds_the_user_and_keeps_the_rest(self):
+        """Mapped attributes land in the directory's fields (the REST API sees them);
+        the others are kept and served back; a change in the directory shows in SCIM."""
+        name = unique("ada") + "@corp.test"
+        st, u, h = self.scim("POST", "/Users", {
+            "schemas": [USER, idp_sequences.ENT], "userName": name,
+            "name": {"givenName": "Ada", "familyName": "Lovelace", "middleName": "B"},
+            "emails": [{"value": "home@x.test", "type": "home"},
+                       {"value": "ada@corp.test", "type": "work", "primary": True}],
+            "addresses": [{"type": "work", "locality": "London", "country": "gb"}],
+            "displayName": "Ada L", "locale": "en-GB", "password": "secret-pw",
+            idp_sequences.ENT: {"department": "Maths"}})
+        self.assertEqual(st, 201, u)
+        self.assertTrue(h["etag"].startswith('W/"'))
+        self.assertTrue(h["location"].endswith("/scim/v2/Users/" + u["id"]))
+        st, d, _ = self.srv.api("GET", "/api/v1/users/" + u["id"])
+        self.assertEqual(st, 200, d)
+        self.assertEqual((d["username"], d["name"]["given"], d["name"]["family"], d["email"],
+                          d["address"]["locality"], d["address"]["countryCode"],
+                          d["population"]["id"], d["enabled"]),
+                         (name, "Ada", "Lovelace", "ada@corp.test", "London", "GB",
+                          self.pop["id"], True))
+        self.assertEqual(u["displayName"], "Ada L")
+        self.assertEqual(u["locale"], "en-GB")
+        self.assertEqual(u["name"]["middleName"], "B")
+        self.assertEqual(u[idp_sequences.ENT]["department"], "Maths")
+        self.assertEqual([e["value"] for e in u["emails"]], ["home@x.test", "ada@corp.test"])
+        self.assertEqual(u["addresses"][0]["country"], "GB")
+        self.assertNotIn("password", u)
+        # a change in the directory shows in SCIM, with a new ETag
+        st, _, _ = self.srv.api("PATCH", "/api/v1/users/" + u["id"], {"title": "Countess"})
+        self.assertEqual(st, 200)
+        st, got, h2 = self.scim("GET", "/Users/" + u["id"])
+        self.assertEqual(got["title"], "Countess")
+        self.assertNotEqual(h2["etag"], h["etag"])
+        st, _, _ = self.scim("GET", "/Users/" + u["id"], headers={"If-None-Match": h2["etag"]})
+        self.assertEqual(st, 304)
+        st, got, _ = self.scim("PATCH", "/Users/" + u["id"], {"schemas": [PATCHOP],
+            "Operations": [{"op": "replace", "path": "title", "value": "x"}]},
+            headers={"If-Match": h["etag"]})
+        self.assertEqual(st, 412, got)
+        # the directory's checks, named by SCIM path; attributes no schema has are refused
+        st, got, _ = self.scim("PATCH", "/Users/" + u["id"], {"schemas": [PATCHOP],
+            "Operations": [{"op": "replace", "path": 'emails[type eq "work"].value',
+                            "value": "not an address"}]})
+        self.assertEqual((st, got.get("scimType")), (400, "invalidValue"), got)
+        self.assertIn('emails[type eq "work"].value', got["detail"])
+        st, got, _ = self.scim("POST", "/Users", {"schemas": [USER], "userName": unique("x"),
+                                                  "favouriteColour": "red"})
+        self.assertEqual((st, got.get("scimType")), (400, "invalidValue"), got)
+        self.assertIn("favouriteColour", got["detail"])
+        # the same userName in any case is taken
+        st, got, _ = self.scim("POST", "/Users", {"schemas": [USER], "userName": name.upper()})
+        self.assertEqual((st, got.get("scimType")), (409, "uniqueness"), got)
+
+    def test_tokens_scope_and_population(self):
+        """A read token cannot write; a token sees only its population's users; a
+        revoked token, an unknown one and the admin token are refused."""
+        st, u, _ = self.scim("POST", "/Users", {"schemas": [USER], "userName": unique("p")})
+        self.assertEqual(st, 201, u)
+        reader = self.token(unique("reader"), self.pop["id"], "read")
+        st, got, _ = self.scim("GET", "/Users/" + u["id"], token=reader)
+        self.assertEqual(st, 200, got)
+        st, got, _ = self.scim("POST", "/Users/.search", {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+            "filter": 'userName eq "%s"' % u["userName"]}, token=reader)
+        self.assertEqual((st, got.get("totalResults")), (200, 1), got)
+        st, got, _ = self.scim("POST", "/Users", {"schemas": [USER], "userName": unique("r")},
+                               token=reader)
+        self.assertEqual(st, 403, got)
+        st, got, _ = self.scim("DELETE", "/Users/" + u["id"], token=reader)
+        self.assertEqual(st, 403, got)
+        other = self.token(unique("other"), self.other["name"], "write")
+        st, got, _ = self.scim("GET", "/Users/" + u["id"], token=other)
+        self.assertEqual(st, 404, got)
+        st, got, _ = self.scim("GET", "/Users?filter=" + "id%20eq%20%22" + u["id"] + "%22",
+                               token=other)
+        self.assertEqual(got["totalResults"], 0, got)
+        st, got, _ = self.scim("PATCH", "/Users/" + u["id"], {"schemas": [PATCHOP], "Operations": [
+            {"op": "replace", "path": "active", "value": False}]}, token=other)
+        self.assertEqual(st, 404, got)
+        st, got, _ = self.scim("POST", "/Groups", {
+            "schemas": [idp_sequences.GROUP], "displayName": unique("g"),
+            "members": [{"value": u["id"]}]}, token=other)
+        self.assertEqual((st, got.get("scimType")), (400, "invalidValue"), got)
+        # a group shows a token only the users of its population, and a token's writes
+        # leave the others' memberships alone
+        st, stranger, _ = self.srv.api("POST", "/api/v1/users", {
+            "username": unique("stranger"), "population": {"id": self.other["id"]}})
+        self.assertEqual(st, 201, stranger)
+        st, g, _ = self.scim("POST", "/Groups", {"schemas": [idp_sequences.GROUP],
+                                                 "displayName": unique("mixed"),
+                                                 "members": [{"value": u["id"]}]})
+        self.assertEqual(st, 201, g)
+        st, _, _ = self.srv.api("POST", "/api/v1/groups/%s/members" % g["id"],
+                                {"userId": stranger["id"]})
+        self.assertEqual(st, 201)
+        st, got, _ = self.scim("GET", "/Groups/" + g["id"])
+        self.assertEqual([m["value"] for m in got["members"]], [u["id"]])
+        st, got, _ = self.scim("PATCH", "/Groups/" + g["id"], {"schemas": [PATCHOP], "Operations": [
+            {"op": "replace", "path": "members", "value": []}]})
+        self.assertEqual(st, 200, got)
+        st, got, _ = self.srv.api("GET", "/api/v1/groups/%s/members" % g["id"])
+        self.assertEqual([m["id"] for m in got["items"]], [stranger["id"]])
+        st, lst, _ = self.srv.api("GET", "/api/v1/inbound-tokens")
+        self.assertEqual(st, 200)
+        mine = [t for t in lst["items"] if t["population"]["id"] == self.other["id"]]
+        self.assertTrue(mine and all("token" not in t and "hash" not in t for t in lst["items"]))
+        st, _, _ = self.srv.api("DELETE", "/api/v1/inbound-tokens/" + mine[0]["id"])
+        self.assertEqual(st, 204)
+        st, got, h = self.scim("GET", "/Users", token=other)
+        self.assertEqual(st, 401, got)
+        self.assertIn("Bearer", h.get("www-authenticate", ""))
+        st, got, _ = self.scim("GET", "/Users", token=self.srv.token)
+        self.assertEqual(st, 401, got)
+        st, got, _ = self.scim("GET", "/Users", token="scmi_nope")
+        self.assertEqual(st, 401, got)
+        # an inbound token does not open the admin API
+        st, got, _ = self.srv.api("GET", "/api/v1/users", token=self.tok)
+        self.assertEqual(st, 401, got)
+        # bad token bodies name the field
+        for body, field in [({"name": "x", "population": "nope", "scope": "write"}, "population"),
+                            ({"name": "x", "population": self.pop["id"], "scope": "all"},
+                             "scope"),
+                            ({"name": "entra-prod", "population": self.pop["id"],
+                              "scope": "read"}, "name")]:
+            st, got, _ = self.srv.api("POST", "/api/v1/inbound-tokens", body)
+            self.assertIn(st, (400, 409), got)
+            self.assertEqual(got["error"]["field"], field, got)
+
+    def test_cli(self):
+        """scimitar inbound-tokens create (printed once), list, revoke."""
+        name = unique("cli")
+        r = self.srv.cli("inbound-tokens", "create", "--name", name, "--population",
+                         self.pop["name"], "--scope", "read", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        import json
+        made = json.loads(r.stdout)
+        self.assertTrue(made["token"].startswith("scmi_"))
+        st, _, _ = self.scim("GET", "/Users", token=made["token"])
+        self.assertEqual(st, 200)
+        r = self.srv.cli("inbound-tokens", "list")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(name, r.stdout)
+        self.assertNotIn(made["token"], r.stdout)
+        r = self.srv.cli("inbound-tokens", "revoke", name)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        st, _, _ = self.scim("GET", "/Users", token=made["token"])
+        self.assertEqual(st, 401)
+        r = self.srv.cli("inbound-tokens", "create", "--name", unique("x"), "--population",
+                         "no-such-population", "--scope", "read")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("population", r.stderr)
+
+    def test_discovery_and_bulk(self):
+        st, got, _ = self.scim("GET", "/ServiceProviderConfig")
+        self.assertEqual(st, 200, got)
+        self.assertTrue(got["patch"]["supported"] and got["bulk"]["supported"])
+        self.assertEqual(got["authenticationSchemes"][0]["type"], "oauthbearertoken")
+        st, got, _ = self.scim("GET", "/ResourceTypes")
+        self.assertEqual(got["totalResults"], 2)
+        a, g = unique("bulk-a"), unique("bulk-g")
+        st, got, _ = self.scim("POST", "/Bulk", {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": [
+                {"method": "POST", "bulkId": "g", "path": "/Groups",
+                 "data": {"schemas": [idp_sequences.GROUP], "displayName": g,
+                          "members": [{"value": "bulkId:a"}]}},
+                {"method": "POST", "bulkId": "a", "path": "/Users",
+                 "data": {"schemas": [USER], "userName": a}}]})
+        self.assertEqual(st, 200, got)
+        self.assertEqual(sorted(o["status"] for o in got["Operations"]), ["201", "201"], got)
+        st, got, _ = self.scim("GET", "/Groups?filter=displayName%20eq%20%22" + g + "%22")
+        self.assertEqual([m["display"] for m in got["Resources"][0]["members"]], [a])
+
+
+class InboundToOutboundTest(unittest.TestCase):
+    def test_an_inbound_change_reaches_an_outbound_target_through_a_rule(self):
+        """Users an IdP creates, changes and deactivates over /scim/v2 reach a
+        `scimitar target` through a rule on the token's population."""
+        with Target(token="out-token") as tgt, Serve() as srv:
+            f = Flow(srv, tgt)
+            f.population("Entra")
+            f.setup(population="Entra")
+            st, tok, _ = srv.api("POST", "/api/v1/inbound-tokens",
+                                 {"name": "entra", "population": "Entra", "scope": "write"})
+            self.assertEqual(st, 201, tok)
+
+            def scim(method, path, body=None):
+                h = {"Authorization": "Bearer " + tok["token"],
+                     "Content-Type": "application/scim+json"}
+                return http(method, srv.base + "/scim/v2" + path, body=body, headers=h)
+            st, u, _ = scim("POST", "/Users", {
+                "schemas": [USER], "userName": "grace@corp.test", "externalId": "e-1",
+                "name": {"givenName": "Grace", "familyName": "Hopper"},
+                "emails": [{"value": "grace@corp.test", "type": "work", "primary": True}],
+                "title": "Rear Admiral", "meta": {"resourceType": "User"}})
+            self.assertEqual(st, 201, u)
+
+            def account():
+                got = [a for a in tgt.users() if a["userName"] == "grace@corp.test"]
+                return got[0] if got else None
+            wait_until(lambda: account() is not None, timeout=WAIT, what="grace on the target")
+            acct = account()
+            self.assertEqual((acct["name"]["givenName"], acct["title"], acct["externalId"]),
+                             ("Grace", "Rear Admiral", "e-1"))
+            self.assertEqual([e["value"] for e in acct["emails"]], ["grace@corp.test"])
+            st, got, _ = scim("PATCH", "/Users/" + u["id"], {"schemas": [PATCHOP], "Operations": [
+                {"op": "Replace", "path": "title", "value": "Commodore"}]})
+            self.assertEqual(st, 200, got)
+            wait_until(lambda: account()["title"] == "Commodore", timeout=WAIT,
+                       what="the new title on the target")
+            st, got, _ = scim("PATCH", "/Users/" + u["id"], {"schemas": [PATCHOP], "Operations": [
+                {"op": "Replace", "path": "active", "value": "False"}]})
+            self.assertEqual(st, 200, got)
+            wait_until(lambda: account()["active"] is False, timeout=WAIT,
+                       what="the account disabled on the target")
+
+
+class LoopSafetyTest(unittest.TestCase):
+    def test_no_rule_sends_a_sources_users_back_to_its_own_connection(self):
+        """A connection marked as an inbound token's source's own cannot be the target of
+        a rule that takes in the token's population, whichever is set up second."""
+        with Target(token="idp-token") as tgt, Serve() as srv:
+            f = Flow(srv, tgt)
+            f.population("Entra")
+            f.population("Other")
+            idp = f.connection(name="Entra ID (as a target)")
+            other = f.connection(name="Code42")
+            st, tok, _ = srv.api("POST", "/api/v1/inbound-tokens", {
+                "name": "entra", "population": "Entra", "scope": "write",
+                "sourceConnection": idp})
+            self.assertEqual(st, 201, tok)
+            self.assertEqual(tok["sourceConnection"], idp)
+            # a rule towards the source's own connection on the token's population: refused
+            f.conn = idp
+            rule = f.ok("POST", "/api/v1/rules", {"name": "back", "target": idp})["id"]
+            st, got, _ = srv.api("PUT", "/api/v1/rules/%s/filter" % rule, pop_filter("Entra"))
+            self.assertEqual((st, got["error"]["field"]), (409, "filter"), got)
+            self.assertIn("entra", got["error"]["message"])
+            st, got, _ = srv.api("PUT", "/api/v1/rules/%s/filter" % rule,
+                                 pop_filter("Other", "Entra"))
+            self.assertEqual(st, 409, got)
+            # another population towards it, and the token's population elsewhere: fine
+            st, got, _ = srv.api("PUT", "/api/v1/rules/%s/filter" % rule, pop_filter("Other"))
+            self.assertEqual(st, 200, got)
+            fwd = f.ok("POST", "/api/v1/rules", {"name": "fan out", "target": other})["id"]
+            st, got, _ = srv.api("PUT", "/api/v1/rules/%s/filter" % fwd, pop_filter("Entra"))
+            self.assertEqual(st, 200, got)
+            # moving that rule to the source's own connection: refused
+            st, got, _ = srv.api("PATCH", "/api/v1/rules/" + fwd, {"target": idp})
+            self.assertEqual((st, got["error"]["field"]), (409, "target"), got)
+            # marking a connection that a rule on the population already targets: refused
+            st, got, _ = srv.api("PATCH", "/api/v1/inbound-tokens/" + tok["id"],
+                                 {"sourceConnection": other})
+            self.assertEqual((st, got["error"]["field"]), (409, "sourceConnection"), got)
+            st, got, _ = srv.api("PATCH", "/api/v1/inbound-tokens/" + tok["id"],
+                                 {"sourceConnection": None})
+            self.assertEqual((st, got["sourceConnection"]), (200, None), got)
+            st, got, _ = srv.api("PATCH", "/api/v1/rules/" + fwd, {"target": idp})
+            self.assertEqual(st, 200, got)
+            st, got, _ = srv.api("PATCH", "/api/v1/inbound-tokens/" + tok["id"],
+                                 {"sourceConnection": "no-such-connection"})
+            self.assertEqual((st, got["error"]["field"]), (400, "sourceConnection"), got)
+
+
+if __name__ == "__main__":
+    unittest.main()
