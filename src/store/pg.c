@@ -23,6 +23,7 @@ const struct pg_component store__pg_core_schema = {"core", core_migrations, 1};
 static const struct pg_component *const components[] = {
     &store__pg_core_schema,      &store__pg_events_schema, &store__pg_directory_schema,
     &store__pg_provision_schema, &store__pg_sync_schema,   &store__pg_admin_schema,
+    &store__pg_groupsync_schema,
 };
 
 /* ---- parameters and columns ---- */
@@ -632,4 +633,5 @@ const struct store_backend store__pg_backend = {
     .target = NULL,
     .table = &store__pg_table_ops,
     .admin = &store__pg_admin_ops,
+    .groupsync = &store__pg_groupsync_ops,
 };

@@ -36,6 +36,9 @@ static const struct copy_table {
     {"sync_nodes", "nodes", "id", NULL},
     {"sync_log", "log entries", "id", "id"},
     {"admin_tokens", "admin tokens", "id", NULL},
+    {"sync_group_config", "group provisioning sections", "rule_id", NULL},
+    {"sync_group_links", "group links", "rule_id, group_id", NULL},
+    {"sync_group_members", "target group members", "rule_id, group_id, target_member_id", NULL},
 };
 #define NTABLES (sizeof tables / sizeof tables[0])
 
