@@ -290,17 +290,23 @@ static void gfail(struct gjob *j, const char *action, const char *method,
 
 /* ---- what the target should hold ---- */
 
-static json_t *want_attrs(const struct gjob *j)
+static json_t *attrs_for(const struct groupsync_config *cfg, const json_t *group,
+                         const char *group_id)
 {
     json_t *a = json_object();
-    const char *dn = groupsync_source_value(j->cfg.display_name, j->group);
-    json_object_set_new(a, "displayName", json_string(dn ? dn : j->group_id));
-    if (j->cfg.has_external_id) {
-        const char *x = groupsync_source_value(j->cfg.external_id, j->group);
+    const char *dn = groupsync_source_value(cfg->display_name, group);
+    json_object_set_new(a, "displayName", json_string(dn ? dn : group_id));
+    if (cfg->has_external_id) {
+        const char *x = groupsync_source_value(cfg->external_id, group);
         if (x)
             json_object_set_new(a, "externalId", json_string(x));
     }
     return a;
+}
+
+static json_t *want_attrs(const struct gjob *j)
+{
+    return attrs_for(&j->cfg, j->group, j->group_id);
 }
 
 static int have_add(void *arg, const char *target_member_id, const char *member_id,
@@ -313,8 +319,8 @@ static int have_add(void *arg, const char *target_member_id, const char *member_
 
 /* Adds the users of items (effective or direct member entries) that the rule
  * provisions, skipping ids in skip (sorted array of n, may be NULL). */
-static enum sc_err want_users(struct gjob *j, const json_t *items, struct groupsync_members *want,
-                              char **skip, size_t nskip)
+static enum sc_err want_users(struct store *st, const char *rule_id, const json_t *items,
+                              struct groupsync_members *want, char **skip, size_t nskip)
 {
     size_t i;
     json_t *it;
@@ -331,8 +337,8 @@ static enum sc_err want_users(struct gjob *j, const json_t *items, struct groups
             continue;
         char target[256];
         int found = 0;
-        enum sc_err err = store_groupsync_user_target(j->eng->st, rule_id_of(j), id, target,
-                                                      sizeof target, &found);
+        enum sc_err err =
+            store_groupsync_user_target(st, rule_id, id, target, sizeof target, &found);
         if (err)
             return err;
         if (found && (err = groupsync_members_add(want, target, id, 0)))
@@ -342,7 +348,7 @@ static enum sc_err want_users(struct gjob *j, const json_t *items, struct groups
 }
 
 /* The effective user ids of a group (new strings in *ids). */
-static enum sc_err effective_ids(struct gjob *j, const char *gid, char ***ids, size_t *n)
+static enum sc_err effective_ids(struct store *st, const char *gid, char ***ids, size_t *n)
 {
     char *after = NULL;
     enum sc_err err = SC_OK;
@@ -350,7 +356,7 @@ static enum sc_err effective_ids(struct gjob *j, const char *gid, char ***ids, s
     for (;;) {
         json_t *page = NULL;
         struct sc_error e = {0};
-        err = directory_group_effective_members(j->eng->st, gid, after, GJOB_PAGE, &page, &e);
+        err = directory_group_effective_members(st, gid, after, GJOB_PAGE, &page, &e);
         if (err) {
             json_decref(page);
             break;
@@ -385,21 +391,20 @@ static enum sc_err effective_ids(struct gjob *j, const char *gid, char ***ids, s
     return err == SC_ERR_NOT_FOUND ? SC_OK : err;
 }
 
-/* The members the rule wants on the target group (sorted). */
-static enum sc_err compute_want(struct gjob *j, struct groupsync_members *want)
+/* The members rule_id wants on group_id's target group (sorted), per cfg. */
+static enum sc_err want_members(struct store *st, const char *rule_id,
+                                const struct groupsync_config *cfg, const char *group_id,
+                                int is_dynamic, struct groupsync_members *want)
 {
     enum sc_err err = SC_OK;
-    if (!j->in_scope)
-        return SC_OK;
-    if (!j->cfg.nested) {
+    if (!cfg->nested) {
         char *after = NULL;
         for (;;) {
             json_t *page = NULL;
             struct sc_error e = {0};
-            err = directory_group_effective_members(j->eng->st, j->group_id, after, GJOB_PAGE,
-                                                    &page, &e);
+            err = directory_group_effective_members(st, group_id, after, GJOB_PAGE, &page, &e);
             if (!err)
-                err = want_users(j, page, want, NULL, 0);
+                err = want_users(st, rule_id, page, want, NULL, 0);
             size_t got = json_array_size(page);
             free(after);
             after = got ? sc_strdup(json_string_value(
@@ -419,10 +424,9 @@ static enum sc_err compute_want(struct gjob *j, struct groupsync_members *want)
             json_t *page = NULL;
             char *next = NULL;
             struct sc_error e = {0};
-            err = directory_group_members(j->eng->st, j->group_id, cursor, GJOB_PAGE, &page, &next,
-                                          &e);
+            err = directory_group_members(st, group_id, cursor, GJOB_PAGE, &page, &next, &e);
             if (!err)
-                err = want_users(j, page, want, NULL, 0);
+                err = want_users(st, rule_id, page, want, NULL, 0);
             size_t i;
             json_t *it;
             json_array_foreach(page, i, it)
@@ -442,7 +446,7 @@ static enum sc_err compute_want(struct gjob *j, struct groupsync_members *want)
                 }
                 children[nchildren++] = sc_strdup(id);
                 struct store_group_link cl;
-                if (store_groupsync_link_get(j->eng->st, rule_id_of(j), id, &cl) == SC_OK) {
+                if (store_groupsync_link_get(st, rule_id, id, &cl) == SC_OK) {
                     if (cl.target_id && strcmp(cl.state, GROUPSYNC_STATE_FAILED) != 0)
                         err = groupsync_members_add(want, cl.target_id, id, 1);
                     store_groupsync_link_clear(&cl);
@@ -456,18 +460,18 @@ static enum sc_err compute_want(struct gjob *j, struct groupsync_members *want)
         }
         free(cursor);
         /* a dynamic group's matches: its effective users not reached through a child */
-        if (!err && j->is_dynamic) {
+        if (!err && is_dynamic) {
             char **mine = NULL, **skip = NULL;
             size_t nmine = 0, nskip = 0;
-            err = effective_ids(j, j->group_id, &mine, &nmine);
+            err = effective_ids(st, group_id, &mine, &nmine);
             for (size_t c = 0; c < nchildren && !err; c++)
-                err = effective_ids(j, children[c], &skip, &nskip);
+                err = effective_ids(st, children[c], &skip, &nskip);
             json_t *items = json_array();
             for (size_t k = 0; k < nmine && items; k++)
                 json_array_append_new(items,
                                       json_pack("{s:s, s:s}", "type", "user", "id", mine[k]));
             if (!err && items)
-                err = want_users(j, items, want, skip, nskip);
+                err = want_users(st, rule_id, items, want, skip, nskip);
             json_decref(items);
             for (size_t k = 0; k < nmine; k++)
                 free(mine[k]);
@@ -482,6 +486,14 @@ static enum sc_err compute_want(struct gjob *j, struct groupsync_members *want)
     }
     groupsync_members_sort(want);
     return err;
+}
+
+/* The members the job's rule wants on its target group (sorted). */
+static enum sc_err compute_want(struct gjob *j, struct groupsync_members *want)
+{
+    if (!j->in_scope)
+        return SC_OK;
+    return want_members(j->eng->st, rule_id_of(j), &j->cfg, j->group_id, j->is_dynamic, want);
 }
 
 /* ---- steps ---- */
@@ -1513,5 +1525,134 @@ done:
     free(member);
     free(rec.ids);
     groupsync_config_clear(&cfg);
+    return err;
+}
+
+/* ---- dry run ---- */
+
+static int plan_link(void *arg, const struct store_group_link *l)
+{
+    json_t *links = arg;
+    json_t *v = json_pack("{s:s, s:o, s:o, s:o}", "groupId", l->group_id, "targetId",
+                          l->target_id ? json_string(l->target_id) : json_null(), "sent",
+                          l->sent ? json_loads(l->sent, 0, NULL) : json_null(), "name",
+                          l->name ? json_string(l->name) : json_null());
+    return !v || json_object_set_new(links, l->group_id, v) != 0;
+}
+
+static json_t *attr_changes(const json_t *old, const json_t *want)
+{
+    json_t *ch = json_array();
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)want, k, v)
+    {
+        json_t *o = json_object_get(old, k);
+        if (!o || !json_equal(o, v))
+            json_array_append_new(ch, json_pack("{s:s, s:O, s:O}", "attribute", k, "old",
+                                                o ? o : json_null(), "new", v));
+    }
+    return ch;
+}
+
+enum sc_err engine__group_plan(struct store *st, const char *rule_id, json_t *plan,
+                               struct sc_error *e)
+{
+    struct groupsync_config cfg;
+    struct directory_groups *g = NULL;
+    json_t *links = json_object();
+    json_t *creates = json_array(), *renames = json_array(), *members = json_array(),
+           *removals = json_array();
+    int64_t nadds = 0, nremoves = 0, nbraked = 0;
+    enum sc_err err = groupsync_config_load(st, rule_id, &cfg);
+    if (err)
+        goto done;
+    if ((err = store_groupsync_link_each(st, rule_id, plan_link, links)))
+        goto done;
+    if (cfg.enabled && (err = directory_groups_load(st, &g, e)))
+        goto done;
+    size_t n = g ? directory_groups_count(g) : 0;
+    for (size_t i = 0; i < n && !err; i++) {
+        if (!groupsync_selects(&cfg, g, i))
+            continue;
+        const char *gid = directory_groups_id_at(g, i);
+        json_t *group = NULL;
+        if (directory_group_get(st, gid, &group, e) != SC_OK)
+            continue;
+        json_t *attrs = attrs_for(&cfg, group, gid);
+        const char *name = directory_groups_name_at(g, i);
+        struct groupsync_members want = {0}, have = {0}, adds = {0}, removes = {0};
+        err = want_members(st, rule_id, &cfg, gid, directory_groups_dynamic_at(g, i), &want);
+        json_t *link = json_object_get(links, gid);
+        const char *tid = json_string_value(json_object_get(link, "targetId"));
+        if (!err && !tid) {
+            json_array_append_new(creates,
+                                  json_pack("{s:s, s:s, s:O, s:I}", "groupId", gid, "name", name,
+                                            "attributes", attrs, "members", (json_int_t)want.n));
+            nadds += (int64_t)want.n;
+        } else if (!err) {
+            json_t *ch = attr_changes(json_object_get(link, "sent"), attrs);
+            if (json_array_size(ch))
+                json_array_append_new(renames,
+                                      json_pack("{s:s, s:s, s:s, s:O}", "groupId", gid, "name",
+                                                name, "targetId", tid, "changes", ch));
+            json_decref(ch);
+            err = store_groupsync_members_each(st, rule_id, gid, have_add, &have);
+            groupsync_members_sort(&have);
+            if (!err)
+                err = groupsync_diff(&have, &want, &adds, &removes);
+            int braked = !err && groupsync_brake_holds(removes.n, have.n);
+            if (!err && (adds.n || removes.n))
+                json_array_append_new(members, json_pack("{s:s, s:s, s:s, s:I, s:I, s:b}",
+                                                         "groupId", gid, "name", name, "targetId",
+                                                         tid, "add", (json_int_t)adds.n, "remove",
+                                                         (json_int_t)removes.n, "braked", braked));
+            nadds += (int64_t)adds.n;
+            nremoves += (int64_t)removes.n;
+            nbraked += braked;
+        }
+        json_object_del(links, gid); /* left: linked groups out of scope */
+        groupsync_members_clear(&want);
+        groupsync_members_clear(&have);
+        groupsync_members_clear(&adds);
+        groupsync_members_clear(&removes);
+        json_decref(attrs);
+        json_decref(group);
+    }
+    const char *gid;
+    json_t *link;
+    json_object_foreach(links, gid, link)
+    {
+        const char *tid = json_string_value(json_object_get(link, "targetId"));
+        if (!tid || err)
+            continue;
+        struct groupsync_members have = {0};
+        err = store_groupsync_members_each(st, rule_id, gid, have_add, &have);
+        json_array_append_new(removals,
+                              json_pack("{s:s, s:O, s:s, s:s, s:I}", "groupId", gid, "name",
+                                        json_object_get(link, "name"), "targetId", tid, "action",
+                                        cfg.remove_delete ? "DELETE" : "REMOVE_MEMBERS", "remove",
+                                        (json_int_t)have.n));
+        groupsync_members_clear(&have);
+    }
+    if (!err)
+        json_object_set_new(
+            plan, "groups",
+            json_pack("{s:O, s:O, s:O, s:O, s:{s:I, s:I, s:I, s:I, s:I, s:I}}", "creates", creates,
+                      "renames", renames, "members", members, "removals", removals, "counts",
+                      "creates", (json_int_t)json_array_size(creates), "renames",
+                      (json_int_t)json_array_size(renames), "memberAdds", (json_int_t)nadds,
+                      "memberRemoves", (json_int_t)nremoves, "braked", (json_int_t)nbraked,
+                      "removals", (json_int_t)json_array_size(removals)));
+    else if (!e->message[0])
+        sc_error_set(e, err, NULL, "cannot plan the rule's groups");
+done:
+    groupsync_config_clear(&cfg);
+    directory_groups_free(g);
+    json_decref(links);
+    json_decref(creates);
+    json_decref(renames);
+    json_decref(members);
+    json_decref(removals);
     return err;
 }

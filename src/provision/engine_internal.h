@@ -376,6 +376,14 @@ enum sc_err engine__group_events(struct provision_engine *eng, const struct stor
 enum sc_err engine__group_user_done(struct provision_engine *eng, const char *rule_id,
                                     const char *user_id, const json_t *user);
 
+/* A dry run's plan of rule_id's groups (nothing sent or written), set as plan's "groups":
+ * {"creates": [{"groupId","name","attributes","members"}], "renames": [{"groupId","name",
+ * "targetId","changes"}], "members": [{"groupId","name","targetId","add","remove",
+ * "braked"}], "removals": [{"groupId","name","targetId","action","remove"}], "counts"}.
+ * Unlinked groups are listed under creates (a real run looks them up first). */
+enum sc_err engine__group_plan(struct store *st, const char *rule_id, json_t *plan,
+                               struct sc_error *e);
+
 /* Frees the group jobs still live (at stop: their leases are taken back later). */
 void engine__groups_jobs_free(struct provision_engine *eng);
 

@@ -218,6 +218,40 @@ class GroupProvisioningTest(unittest.TestCase):
         child_id = f.target_group("Child")["id"]
         f.wait_members("Parent", ["group:" + child_id, "p"])
 
+    def test_dry_run_lists_group_creates_renames_and_member_changes(self):
+        f = self.f
+        ids = self.users(*["d%d" % i for i in range(4)])
+        a = f.group("Alpha")
+        b = f.group("Beta")
+        for n in ("d0", "d1"):
+            f.add_member(a, user_id=ids[n])
+        f.setup(population=POP)
+        f.groups_put({"enabled": True, "select": {"names": ["Alpha", "Gamma"]}})
+        f.wait_members("Alpha", ["d0", "d1"])
+        wait_until(lambda: f.status()["groups"]["synced"] == 1, timeout=30, what="synced")
+        f.ok("PATCH", "/api/v1/rules/" + f.rule, {"enabled": False})
+        f.wait_events_handled()
+        writes = f.writes()
+        f.ok("PATCH", "/api/v1/groups/" + a, {"name": "Alpha One"})
+        f.remove_member(a, ids["d0"])
+        f.add_member(a, user_id=ids["d2"])
+        f.add_member(a, user_id=ids["d3"])
+        f.ok("PATCH", "/api/v1/groups/" + b, {"name": "Gamma"})
+        f.groups_put({"enabled": True, "select": {"names": ["Alpha One", "Gamma"]}})
+        plan = f.ok("POST", "/api/v1/rules/%s/resync?dryRun=true" % f.rule)
+        g = plan["groups"]
+        self.assertEqual([c["name"] for c in g["creates"]], ["Gamma"])
+        self.assertEqual(g["renames"][0]["changes"],
+                         [{"attribute": "displayName", "old": "Alpha", "new": "Alpha One"}])
+        self.assertEqual([(m["name"], m["add"], m["remove"]) for m in g["members"]],
+                         [("Alpha One", 2, 1)])
+        self.assertEqual(g["counts"]["memberAdds"], 2)
+        self.assertEqual(g["counts"]["memberRemoves"], 1)
+        self.assertEqual(f.writes(), writes, "a dry run sends nothing")
+        f.ok("PATCH", "/api/v1/rules/" + f.rule, {"enabled": True})
+        f.wait_members("Alpha One", ["d1", "d2", "d3"])
+        f.wait_members("Gamma", [])
+
     def test_cli_sets_and_shows_the_section_and_group_counters(self):
         f = self.f
         ids = self.users("c1")
