@@ -252,6 +252,26 @@ class GroupProvisioningTest(unittest.TestCase):
         f.wait_members("Alpha One", ["d1", "d2", "d3"])
         f.wait_members("Gamma", [])
 
+    def test_test_connection_checks_the_groups_resource_when_groups_are_pushed(self):
+        f = self.f
+        f.setup(population=POP, enable=False)
+
+        def steps():
+            rep = f.ok("POST", "/api/v1/connections/%s/test" % f.conn)
+            return rep, {s["name"]: s for s in rep["steps"]}
+        rep, by = steps()
+        self.assertNotIn("Groups", by, "no Groups step while no rule pushes groups")
+        f.groups_put({"enabled": True, "select": {"names": ["Any"]}})
+        rep, by = steps()
+        self.assertTrue(by["Groups"]["ok"], by["Groups"])
+        self.assertTrue(rep["ok"])
+        f.patch_connection({"scim": {"groupsResource": "/Teams"}})
+        rep, by = steps()
+        self.assertFalse(by["Groups"]["ok"])
+        self.assertIn("/Teams", by["Groups"]["detail"])
+        self.assertIn("scim.groupsResource", by["Groups"]["detail"])
+        self.assertFalse(rep["ok"])
+
     def test_cli_sets_and_shows_the_section_and_group_counters(self):
         f = self.f
         ids = self.users("c1")
