@@ -105,10 +105,58 @@ static void gjob_free(struct gjob *j)
     free(j);
 }
 
+/* Whether each rule pushes groups, as of a configuration generation: a user's job asks
+ * for every result it records, and the section changes only with a rule.groups event
+ * (which moves the generation on every node). */
+struct gcache {
+    int64_t gen;
+    size_t n, cap;
+    struct {
+        char rule_id[STORE_SYNC_ID_MAX];
+        int enabled;
+    } * v;
+};
+
 void engine__groups_jobs_free(struct provision_engine *eng)
 {
     while (eng->gjobs)
         gjob_free(eng->gjobs);
+    if (eng->gcache) {
+        free(eng->gcache->v);
+        free(eng->gcache);
+        eng->gcache = NULL;
+    }
+}
+
+/* Whether rule_id pushes groups: 1, 0, or -1 when it cannot be read. */
+static int rule_pushes_groups(struct provision_engine *eng, const char *rule_id)
+{
+    struct gcache *c = eng->gcache;
+    if (!c && !(c = eng->gcache = calloc(1, sizeof *c)))
+        return -1;
+    if (c->gen != eng->config_gen) {
+        c->n = 0;
+        c->gen = eng->config_gen;
+    }
+    for (size_t i = 0; i < c->n; i++)
+        if (strcmp(c->v[i].rule_id, rule_id) == 0)
+            return c->v[i].enabled;
+    struct groupsync_config cfg;
+    if (groupsync_config_load(eng->st, rule_id, &cfg))
+        return -1;
+    int enabled = cfg.enabled;
+    groupsync_config_clear(&cfg);
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 8;
+        void *v = realloc(c->v, cap * sizeof *c->v);
+        if (!v)
+            return enabled;
+        c->v = v;
+        c->cap = cap;
+    }
+    sc_strlcpy(c->v[c->n].rule_id, rule_id, sizeof c->v[0].rule_id);
+    c->v[c->n++].enabled = enabled;
+    return enabled;
 }
 
 /* Gives back the job's places (lease budget, rule) and frees it. */
@@ -158,7 +206,6 @@ static enum sc_err glog(struct gjob *j, const char *action, const char *status, 
                                       .http_status = http,
                                       .changes = changes,
                                       .error = error};
-    engine__metrics_op(j->eng, rule_id_of(j), action, status);
     return store_sync_log_append(j->eng->st, &le);
 }
 
@@ -598,17 +645,27 @@ static void on_lookup(struct gjob *j, const struct http_multi_result *res)
     }
     json_t *body = json_loadb(res->body.data, res->body.len, 0, NULL);
     const char *want = json_string_value(json_object_get(j->want_attrs, "displayName"));
-    const json_t *found = NULL;
-    size_t i;
+    /* the group of exactly that displayName, else the one group whose displayName
+     * differs only in case (displayName is caseExact false, RFC 7643 §4.2) */
+    const json_t *found = NULL, *folded = NULL;
+    size_t i, nfolded = 0;
     json_t *r;
     json_array_foreach(json_object_get(body, "Resources"), i, r)
     {
         const char *dn = json_string_value(json_object_get(r, "displayName"));
-        if (dn && want && strcmp(dn, want) == 0 && json_string_value(json_object_get(r, "id"))) {
+        if (!dn || !want || !json_string_value(json_object_get(r, "id")))
+            continue;
+        if (strcmp(dn, want) == 0) {
             found = r;
             break;
         }
+        if (strcasecmp(dn, want) == 0) {
+            folded = r;
+            nfolded++;
+        }
     }
+    if (!found && nfolded == 1)
+        found = folded;
     j->looked_up = 1;
     if (!found) {
         json_decref(body);
@@ -1478,6 +1535,9 @@ static int collect_group(void *arg, const char *group_id)
 enum sc_err engine__group_user_done(struct provision_engine *eng, const char *rule_id,
                                     const char *user_id, const json_t *user)
 {
+    int pushes = rule_pushes_groups(eng, rule_id);
+    if (pushes == 0)
+        return SC_OK;
     struct groupsync_config cfg;
     enum sc_err err = groupsync_config_load(eng->st, rule_id, &cfg);
     if (err || !cfg.enabled) {

@@ -134,6 +134,7 @@ struct token_fetch;
 struct bulk;
 struct connection;
 struct gjob;
+struct gcache;
 struct store_event;
 
 struct provision_engine {
@@ -174,6 +175,7 @@ struct provision_engine {
     int64_t resync_pause;   /* mono ms: no pass starts before (one failed) */
     struct bulk *bulks;     /* Bulk requests on the wire */
     struct gjob *gjobs;     /* live group jobs (engine_group.c) */
+    struct gcache *gcache;  /* which rules push groups (engine_group.c) */
     int gather;             /* writes wait in a queue to be gathered into Bulk requests:
                                dispatch them before sleeping */
     unsigned lease_turn;    /* rotates which rule leases first */

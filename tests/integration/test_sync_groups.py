@@ -202,6 +202,21 @@ class GroupProvisioningTest(unittest.TestCase):
         self.assertEqual(f.stats().get("POST", 0), 3)  # two users and the test's group
         self.assertIn("LINK", {e["action"] for e in f.logs(kind="group")})
 
+    def test_lookup_links_a_group_whose_name_differs_in_case(self):
+        f = self.f
+        ids = self.users("k")
+        g = f.group("Finance")
+        f.add_member(g, user_id=ids["k"])
+        st, made, _ = self.tgt.scim("POST", "/Groups", {
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "FINANCE"})
+        self.assertEqual(st, 201, made)
+        f.setup(population=POP)
+        f.groups_put({"enabled": True, "select": {"names": ["finance"]}})
+        f.wait_members("Finance", ["k"])  # renamed to the directory's spelling
+        self.assertEqual(f.target_group("Finance")["id"], made["id"])
+        self.assertEqual(f.target_group("Finance")["displayName"], "Finance")
+        self.assertEqual(len(f.target_groups()), 1)
+
     def test_nested_groups_push_child_groups_as_members(self):
         f = self.f
         ids = self.users("p", "q")
