@@ -202,6 +202,25 @@ class GroupProvisioningTest(unittest.TestCase):
         self.assertEqual(f.stats().get("POST", 0), 3)  # two users and the test's group
         self.assertIn("LINK", {e["action"] for e in f.logs(kind="group")})
 
+    def test_a_user_joins_its_groups_when_its_account_is_made_and_leaves_when_out_of_scope(self):
+        f = self.f
+        ids = self.users("in1")
+        f.population("Outside")
+        out = f.user("out1", "Outside")
+        g = f.group("Crew")
+        f.add_member(g, user_id=ids["in1"])
+        f.add_member(g, user_id=out)
+        f.setup(population=POP)
+        f.groups_put({"enabled": True, "select": {"names": ["Crew"]}})
+        f.wait_members("Crew", ["in1"])
+        # no group event: the user's own job (its account made) brings it into the group
+        f.patch_user(out, {"population": {"name": POP}})
+        f.wait_members("Crew", ["in1", "out1"])
+        # and out of scope again: disabled on the target, removed from the group
+        f.patch_user(out, {"population": {"name": "Outside"}})
+        f.wait_members("Crew", ["in1"])
+        self.assertFalse(f.target_user("out1")["active"])
+
     def test_lookup_links_a_group_whose_name_differs_in_case(self):
         f = self.f
         ids = self.users("k")
