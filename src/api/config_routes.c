@@ -7,6 +7,7 @@
 #include "base/json.h"
 #include "inbound/inbound.h"
 #include "provision/config.h"
+#include "provision/groupsync.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -290,6 +291,16 @@ static void mappings_put(struct api_call *c)
     update_with(c, 1, provision_rule_mappings_put);
 }
 
+static void groups_get(struct api_call *c)
+{
+    get_with(c, provision_rule_groups_get);
+}
+
+static void groups_put(struct api_call *c)
+{
+    update_with(c, 0, provision_rule_groups_put);
+}
+
 const struct api_route api_config_routes[] = {
     {"GET", "/api/v1/connections", connections_list, 0, "list provisioning connections",
      "limit cursor", NULL, 200, "Connection[]"},
@@ -325,5 +336,9 @@ const struct api_route api_config_routes[] = {
      NULL, 200, "Mappings"},
     {"PUT", "/api/v1/rules/{id}/mappings", mappings_put, 0,
      "replace a rule's attribute mapping (whole list)", NULL, "Mappings", 200, "Mappings"},
+    {"GET", "/api/v1/rules/{id}/groups", groups_get, 0, "read a rule's group provisioning section",
+     NULL, NULL, 200, "GroupProvisioning"},
+    {"PUT", "/api/v1/rules/{id}/groups", groups_put, 0, "set a rule's group provisioning section",
+     NULL, "GroupProvisioning", 200, "GroupProvisioning"},
     {0},
 };

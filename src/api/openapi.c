@@ -36,7 +36,10 @@ static const struct oa_param query_params[] = {
     {"verify", "boolean", "true: read the target's accounts and repair drift"},
     {"rule", "uuid", "only this rule's entries"},
     {"user", "uuid", "only this user's entries"},
-    {"action", "enum:CREATE|UPDATE|DISABLE|DELETE|LINK|SKIP|ENABLE|VERIFY", "only this action"},
+    {"action",
+     "enum:CREATE|UPDATE|DISABLE|DELETE|LINK|SKIP|ENABLE|VERIFY|MEMBERS_ADD|MEMBERS_REMOVE|UNLINK",
+     "only this action"},
+    {"kind", "enum:user|group", "only users' or only groups' entries"},
     {"status", "enum:SUCCESS|FAILED|RETRY|UNSYNCED|DRIFTED", "only this outcome"},
     {NULL, NULL, NULL},
 };
@@ -174,6 +177,22 @@ static const struct oa_prop p_rule_input[] = {
     RULE_FIELDS, {"filter", "@Filter?"}, {"mappings", "@Mappings"}, END};
 static const struct oa_prop p_mapping_row[] = {
     {"target", "string"}, {"source", "string"}, {"clearOnUnmap", "boolean"}, END};
+static const struct oa_prop p_group_provisioning[] = {{"enabled", "boolean"},
+                                                      {"select", "@GroupSelect"},
+                                                      {"nested", "enum:flatten|nested"},
+                                                      {"onRemove", "enum:removeMembers|delete"},
+                                                      {"membersPerRequest", "integer"},
+                                                      {"mappings", "[@GroupMappingRow]"},
+                                                      END};
+static const struct oa_prop p_group_select[] = {
+    {"names", "[string]"}, {"filter", "@GroupNameFilter"}, {"under", "string"}, END};
+static const struct oa_prop p_group_name_filter[] = {
+    {"attribute", "enum:name"},
+    {"operator", "enum:EQUALS|STARTS_WITH|ENDS_WITH|CONTAINS"},
+    {"value", "string"},
+    END};
+static const struct oa_prop p_group_mapping_row[] = {
+    {"target", "enum:displayName|externalId"}, {"source", "enum:name|id|description"}, END};
 static const struct oa_prop p_resync_options[] = {
     {"dryRun", "boolean"}, {"allow", "boolean"}, {"verify", "boolean"}, END};
 static const struct oa_prop p_resync_queued[] = {{"ruleId", "uuid"},
@@ -189,6 +208,7 @@ static const struct oa_prop p_rule_status[] = {
     {"brake", "object"},
     {"quarantineReason", "string"},
     {"verify", "object"},
+    {"groups", "object"},
     END};
 static const struct oa_prop p_rule_status_users[] = {
     {"impacted", "integer"},        {"success", "integer"}, {"unsynced", "integer"},
@@ -203,7 +223,11 @@ static const struct oa_prop p_log_entry[] = {
     {"ruleId", "uuid?"},
     {"userId", "string?"},
     {"username", "string?"},
-    {"action", "enum:CREATE|UPDATE|DISABLE|DELETE|LINK|SKIP|ENABLE|VERIFY"},
+    {"action",
+     "enum:CREATE|UPDATE|DISABLE|DELETE|LINK|SKIP|ENABLE|VERIFY|MEMBERS_ADD|MEMBERS_REMOVE|UNLINK"},
+    {"kind", "enum:user|group"},
+    {"groupId", "string?"},
+    {"groupName", "string?"},
     {"status", "enum:SUCCESS|FAILED|RETRY|UNSYNCED|DRIFTED"},
     {"httpStatus", "integer?"},
     {"changes", "[@Change]?"},
@@ -298,6 +322,15 @@ static const struct oa_schema schemas[] = {
     {"MappingRow", "one attribute of the mapping: a SCIM target path and a source expression", NULL,
      "target source", p_mapping_row},
     {"Mappings", "a rule's attribute mapping (the whole list)", "[@MappingRow]", NULL, NULL},
+    {"GroupProvisioning",
+     "a rule's group provisioning section (every field optional on input; defaults filled in)",
+     NULL, NULL, p_group_provisioning},
+    {"GroupSelect", "the groups to push: exactly one of names, filter, under", NULL, NULL,
+     p_group_select},
+    {"GroupNameFilter", "a condition on the group's name (case-insensitive)", NULL,
+     "operator value", p_group_name_filter},
+    {"GroupMappingRow", "one group attribute: displayName (required) or externalId", NULL,
+     "target source", p_group_mapping_row},
     {"ResyncOptions", NULL, NULL, NULL, p_resync_options},
     {"ResyncQueued", "a resync was queued (with dryRun: 200 and the plan instead)", NULL,
      "ruleId status", p_resync_queued},

@@ -5,6 +5,7 @@
 #include "api/api.h"
 #include "base/json.h"
 #include "provision/engine.h"
+#include "provision/groupsync.h"
 #include "provision/syncview.h"
 
 #include <stdlib.h>
@@ -111,8 +112,9 @@ static int one_of(const char *v, const char *const *allowed)
 
 static void logs_list(struct api_call *c)
 {
-    static const char *const actions[] = {"CREATE", "UPDATE", "DISABLE", "DELETE", "LINK",
-                                          "SKIP",   "ENABLE", "VERIFY",  NULL};
+    static const char *const actions[] = {"CREATE",      "UPDATE",         "DISABLE", "DELETE",
+                                          "LINK",        "SKIP",           "ENABLE",  "VERIFY",
+                                          "MEMBERS_ADD", "MEMBERS_REMOVE", "UNLINK",  NULL};
     static const char *const statuses[] = {"SUCCESS",  "FAILED",  "RETRY",
                                            "UNSYNCED", "DRIFTED", NULL};
     int limit;
@@ -132,7 +134,7 @@ static void logs_list(struct api_call *c)
         if (!one_of(action_up, actions)) {
             api_error(c, SC_ERR_INVALID, "action",
                       "action must be one of CREATE, UPDATE, DISABLE, DELETE, LINK, SKIP, ENABLE, "
-                      "VERIFY");
+                      "VERIFY, MEMBERS_ADD, MEMBERS_REMOVE, UNLINK");
             return;
         }
     }
@@ -147,12 +149,17 @@ static void logs_list(struct api_call *c)
             return;
         }
     }
+    const char *kind = http_request_query(c->req, "kind");
+    if (kind && *kind && strcmp(kind, "user") != 0 && strcmp(kind, "group") != 0) {
+        api_error(c, SC_ERR_INVALID, "kind", "kind must be user or group");
+        return;
+    }
     json_t *items = NULL;
     char *next = NULL;
     struct sc_error e = {0};
-    if (provision_log_list(c->st, rule && *rule ? rule : NULL, user && *user ? user : NULL,
-                           action_up[0] ? action_up : NULL, status_up[0] ? status_up : NULL, limit,
-                           cursor, &items, &next, &e))
+    if (groupsync_log_list(c->st, rule && *rule ? rule : NULL, user && *user ? user : NULL,
+                           action_up[0] ? action_up : NULL, status_up[0] ? status_up : NULL,
+                           kind && *kind ? kind : NULL, limit, cursor, &items, &next, &e))
         api_error_from(c, &e);
     else
         api_json(c, 200, api_list(items, next));
@@ -180,8 +187,8 @@ const struct api_route api_sync_routes[] = {
     {"GET", "/api/v1/rules/{id}/users", rule_users, 0, "per-user link and state", "limit cursor",
      NULL, 200, "RuleUser[]"},
     {"GET", "/api/v1/logs", logs_list, 0,
-     "provisioning log (?rule=&user=&action=&status=&limit=&cursor=)",
-     "rule user action status limit cursor", NULL, 200, "LogEntry[]"},
+     "provisioning log (?rule=&user=&action=&status=&kind=&limit=&cursor=)",
+     "rule user action status kind limit cursor", NULL, 200, "LogEntry[]"},
     {"GET", "/api/v1/cluster", cluster_list, 0,
      "the nodes sharing the database and the engine's work (live ones: seen in the last 10 s)",
      NULL, NULL, 200, "Cluster"},

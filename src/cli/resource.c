@@ -1085,6 +1085,16 @@ static int do_mappings(struct run *r)
     return get_or_put(r, "/mappings", show_mappings);
 }
 
+static void show_groups(const json_t *doc)
+{
+    cli_print_object(doc, stdout);
+}
+
+static int do_groups(struct run *r)
+{
+    return get_or_put(r, "/groups", show_groups);
+}
+
 /* One line for an entry of a resync plan. */
 static void print_plan_entry(const json_t *e)
 {
@@ -1169,10 +1179,19 @@ static int do_status(struct run *r)
     static const struct {
         const char *label, *path;
     } rows[] = {
-        {"Sync status", "status"},      {"Last sync", "lastSyncAt"},
-        {"Impacted", "users.impacted"}, {"Success", "users.success"},
-        {"Unsynced", "users.unsynced"}, {"Partially synced", "users.partiallySynced"},
+        {"Sync status", "status"},
+        {"Last sync", "lastSyncAt"},
+        {"Impacted", "users.impacted"},
+        {"Success", "users.success"},
+        {"Unsynced", "users.unsynced"},
+        {"Partially synced", "users.partiallySynced"},
         {"Failed", "users.failed"},
+        {"Groups provisioned", "groups.enabled"},
+        {"Groups linked", "groups.linked"},
+        {"Groups synced", "groups.synced"},
+        {"Groups failed", "groups.failed"},
+        {"Groups braked", "groups.braked"},
+        {"Group memberships", "groups.members"},
     };
     struct cli_table *t = cli_table_new(headers, 2);
     for (size_t i = 0; t && i < sizeof rows / sizeof rows[0]; i++) {
@@ -1361,6 +1380,8 @@ static const struct sub_def rule_subs[] = {
     {"filter", "ID|NAME", 1, o_set, 0, do_filter, "show the user filter, or set it (--set-json)"},
     {"mappings", "ID|NAME", 1, o_set, 0, do_mappings,
      "show the attribute mapping, or replace it (--set-json)"},
+    {"groups", "ID|NAME", 1, o_set, 0, do_groups,
+     "show the group provisioning section, or set it (--set-json)"},
     {"resync", "ID|NAME", 1, o_resync, 0, do_resync,
      "start a full resync (--dry-run: only the plan; --verify: repair drift)"},
     {"status", "ID|NAME", 1, NULL, 0, do_status, "sync status and user counters"},

@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define DIRECTORY_MAX_FIELD 256   /* bytes of any one user string field */
 #define DIRECTORY_MAX_NAME 256    /* bytes of a population or group name */
@@ -189,5 +190,27 @@ size_t directory_groups_of_user(const struct directory_groups *g, const json_t *
 
 /* Returns the number of groups in g. */
 size_t directory_groups_count(const struct directory_groups *g);
+
+/* The index (0 .. directory_groups_count - 1) of the group with id in g, or -1. */
+long directory_groups_find(const struct directory_groups *g, const char *id);
+
+/* The id and name of group i of g (borrowed from g). */
+const char *directory_groups_id_at(const struct directory_groups *g, size_t i);
+const char *directory_groups_name_at(const struct directory_groups *g, size_t i);
+
+/* Whether group i of g is dynamic (has a userFilter). */
+int directory_groups_dynamic_at(const struct directory_groups *g, size_t i);
+
+/* The indexes of the groups that contain group i directly: *parents (borrowed) gets the
+ * array; returns how many. */
+size_t directory_groups_parents_at(const struct directory_groups *g, size_t i,
+                                   const uint32_t **parents);
+
+/* Marks the effective groups of user (API JSON) by index: member[i] = 1 when the user is
+ * a member of group i (directly, dynamically or through nesting), direct[i] (direct may
+ * be NULL) = 1 when directly. Both arrays hold directory_groups_count(g) bytes. Returns
+ * 0, or -1 when out of memory. */
+int directory_groups_mark_user(const struct directory_groups *g, const json_t *user,
+                               unsigned char *member, unsigned char *direct);
 
 #endif

@@ -323,3 +323,50 @@ size_t directory_groups_of_user(const struct directory_groups *g, const json_t *
     free(mark);
     return count;
 }
+
+long directory_groups_find(const struct directory_groups *g, const char *id)
+{
+    return g && id ? directory__groups_index(g, id) : -1;
+}
+
+const char *directory_groups_id_at(const struct directory_groups *g, size_t i)
+{
+    return g->groups[i].id;
+}
+
+const char *directory_groups_name_at(const struct directory_groups *g, size_t i)
+{
+    return g->groups[i].name;
+}
+
+int directory_groups_dynamic_at(const struct directory_groups *g, size_t i)
+{
+    return g->groups[i].filter != NULL;
+}
+
+size_t directory_groups_parents_at(const struct directory_groups *g, size_t i,
+                                   const uint32_t **parents)
+{
+    *parents = g->groups[i].parents;
+    return g->groups[i].nparents;
+}
+
+int directory_groups_mark_user(const struct directory_groups *g, const json_t *user,
+                               unsigned char *member, unsigned char *direct)
+{
+    size_t n = directory_groups_count(g);
+    if (n == 0)
+        return 0;
+    unsigned char *mark = calloc(n, 1);
+    if (!mark || directory__groups_mark(g, user, mark)) {
+        free(mark);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        member[i] = (mark[i] & DIRECTORY__MEMBER) != 0;
+        if (direct)
+            direct[i] = (mark[i] & DIRECTORY__DIRECT) != 0;
+    }
+    free(mark);
+    return 0;
+}

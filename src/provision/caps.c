@@ -8,6 +8,7 @@
 #include "scim/alias.h"
 #include "scim/path.h"
 #include "scim/schema.h"
+#include "store/store_groupsync.h"
 #include "store/store_provision.h"
 
 #include <stdio.h>
@@ -197,8 +198,18 @@ enum sc_err provision_caps_rules(struct store *st, const char *connection_id, js
         struct sc_error pe = {0};
         if (sc_json_parse(r.mappings, strlen(r.mappings), 0, &rows, &pe) != SC_OK)
             rows = json_array();
-        json_array_append_new(rules, json_pack("{s:s, s:s, s:o}", "id", r.id, "name", r.name,
-                                               "mappings", rows ? rows : json_array()));
+        /* whether the rule pushes groups (its section enabled) */
+        char *gs = NULL;
+        int groups = 0;
+        if (store_groupsync_config_get(st, r.id, &gs) == SC_OK && gs) {
+            json_t *doc = json_loads(gs, 0, NULL);
+            groups = json_is_true(json_object_get(doc, "enabled"));
+            json_decref(doc);
+        }
+        free(gs);
+        json_array_append_new(rules,
+                              json_pack("{s:s, s:s, s:o, s:b}", "id", r.id, "name", r.name,
+                                        "mappings", rows ? rows : json_array(), "groups", groups));
         store_rule_clear(&r);
     }
     free(ids);

@@ -66,8 +66,8 @@ enum sc_err provision_caps_store(struct store *st, const char *connection_id, co
                                  int64_t now_ms, int *changed);
 
 /* Reads the rules that target connection_id as a new array *out of {"id", "name",
- * "mappings"} (their current mapping rows), in creation order. Errors: SC_ERR_DB,
- * SC_ERR_NOMEM. */
+ * "mappings", "groups"} (their current mapping rows; groups: whether the rule pushes groups), in
+ * creation order. Errors: SC_ERR_DB, SC_ERR_NOMEM. */
 enum sc_err provision_caps_rules(struct store *st, const char *connection_id, json_t **out);
 
 /* Returns a new array of warnings, one per mapping row of rules (as from

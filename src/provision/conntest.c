@@ -540,6 +540,43 @@ static void listing_step(struct probe *p, json_t *caps, char **sample)
     json_decref(doc);
 }
 
+/* Groups, when a rule targeting the connection pushes groups: GET
+ * {groups}?startIndex=1&count=1 must answer a SCIM ListResponse. */
+static void groups_step(struct probe *p, const json_t *rules)
+{
+    const char *who = NULL;
+    size_t i;
+    json_t *rule;
+    json_array_foreach(rules, i, rule)
+    {
+        if (json_is_true(json_object_get(rule, "groups"))) {
+            who = json_string_value(json_object_get(rule, "name"));
+            break;
+        }
+    }
+    if (!who)
+        return;
+    const struct connection *c = p->r->c;
+    char a[48];
+    struct sc_buf path;
+    sc_buf_init(&path, 0);
+    json_t *doc = NULL;
+    long status = 0;
+    if (sc_buf_printf(&path, "%s?startIndex=1&count=1", c->groups_resource) == SC_OK)
+        status = get_json(p, path.data, NULL, &doc);
+    sc_buf_free(&path);
+    json_t *total = get_ci(doc, "totalResults");
+    if (status == 200 && json_is_object(doc) && json_is_integer(total))
+        step(p->r, CONNTEST_STEP_GROUPS, 1, "%s lists groups (%lld in all) for rule '%.200s'",
+             c->groups_resource, (long long)json_integer_value(total), who);
+    else
+        step(p->r, CONNTEST_STEP_GROUPS, 0,
+             "GET %s answered %s, not a SCIM ListResponse: rule '%.200s' pushes groups there; "
+             "check scim.groupsResource",
+             c->groups_resource, answer(status, a, sizeof a), who);
+    json_decref(doc);
+}
+
 /* UserNameCase: looks the sample account up by its userName in swapped case. */
 static void case_step(struct probe *p, json_t *caps, const char *sample, int honoured)
 {
@@ -816,6 +853,7 @@ json_t *conntest_run_caps(const struct connection *c, long timeout_ms, const jso
     case_step(&pr, caps, sample, honoured);
     free(sample);
     mapping_steps(&r, caps, rules);
+    groups_step(&pr, rules);
 done:
     json_decref(body);
     http_client_response_free(&res);

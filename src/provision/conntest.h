@@ -36,6 +36,7 @@ struct connection;
 #define CONNTEST_STEP_LISTING "Listing"
 #define CONNTEST_STEP_CASE "UserNameCase"
 #define CONNTEST_STEP_MAPPING "Mapping"
+#define CONNTEST_STEP_GROUPS "Groups" /* only when a rule pushes groups to the connection */
 
 /* Schema URNs the discovery looks for (SCIM 2.0 and 1.1). */
 #define CONNTEST_URN_USER "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -50,10 +51,11 @@ struct connection;
 /* Tests c and returns the report (new): {"ok": bool, "steps": [{"name", "ok",
  * "warning", "detail"}]}. timeout_ms bounds each request (0 = 10000). rules (may be
  * NULL) are the rules targeting the connection, as provision_caps_rules gives them, for
- * the Mapping step. When caps_out is not NULL it receives what was learnt of the target
- * (a new capabilities document of provision/caps.h without connectionId, testedAt and
- * learnt) once the test got past the Users step, else NULL. NULL only when out of
- * memory. Frees the calling thread's HTTP client handle when done (it runs on API
+ * the Mapping step, and for the Groups step when one of them has "groups": true (it
+ * pushes groups: GET of the Groups resource must answer a ListResponse). When caps_out is not NULL
+ * it receives what was learnt of the target (a new capabilities document of provision/caps.h
+ * without connectionId, testedAt and learnt) once the test got past the Users step, else NULL. NULL
+ * only when out of memory. Frees the calling thread's HTTP client handle when done (it runs on API
  * worker threads, which never exit through the client). */
 json_t *conntest_run_caps(const struct connection *c, long timeout_ms, const json_t *rules,
                           json_t **caps_out);

@@ -553,6 +553,8 @@ static int process_events(struct provision_engine *eng)
                         err = resync_for(eng, rule_id_of(er), x->seq);
         }
     }
+    if (!err)
+        err = engine__group_events(eng, ev, n, now);
     char genv[32];
     snprintf(genv, sizeof genv, "%" PRId64, ev[n - 1].seq);
     if (!err && gen)
@@ -648,8 +650,12 @@ static size_t lease_and_start(struct provision_engine *eng)
             if (store_sync_outbox_lease(eng->st, eng->owner, rule_id_of(er), sc_clock_now_ms(),
                                         eng->lease_ms, (size_t)room, &items, &n))
                 continue;
-            for (size_t i = 0; i < n; i++)
-                engine__job_start(eng, &items[i]);
+            for (size_t i = 0; i < n; i++) {
+                if (engine__group_item(&items[i]))
+                    engine__group_start(eng, &items[i]);
+                else
+                    engine__job_start(eng, &items[i]);
+            }
             free(items);
             started += n;
         }
@@ -925,6 +931,7 @@ void provision_engine_stop(struct provision_engine *eng)
     engine__bulks_free(eng);
     while (eng->all)
         engine__job_free(eng->all);
+    engine__groups_jobs_free(eng);
     engine__resyncs_free(eng);
     for (struct eng_rule *er = eng->rules; er; er = er->next)
         er->retired = 1, er->refs = 0;

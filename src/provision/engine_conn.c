@@ -123,6 +123,8 @@ void engine__call_send(struct provision_engine *eng, struct call *c)
     c->er->cs->inflight++;
     if (c->kind == CALL_JOB)
         engine__job_send(eng, (struct job *)c);
+    else if (c->kind == CALL_GROUP)
+        engine__group_send(eng, c);
     else
         engine__list_send(eng, c);
 }
@@ -257,6 +259,8 @@ static void token_release(struct provision_engine *eng, struct conn_state *cs, c
         c->er->cs->inflight++; /* as if sent: the unsent path gives it back */
         if (c->kind == CALL_JOB)
             engine__job_unsent(eng, (struct job *)c, err);
+        else if (c->kind == CALL_GROUP)
+            engine__group_unsent(eng, c, err);
         else
             engine__list_unsent(eng, c, err);
     }

@@ -91,7 +91,7 @@ struct eng_rule {
     struct eng_rule *next;
 };
 
-enum call_kind { CALL_JOB, CALL_LIST };
+enum call_kind { CALL_JOB, CALL_LIST, CALL_GROUP };
 
 /* A request waiting for, or holding, a place on its connection: a job's call or a page
  * of a resync's listing. Embedded first in its owner. */
@@ -133,6 +133,9 @@ struct resync;
 struct token_fetch;
 struct bulk;
 struct connection;
+struct gjob;
+struct gcache;
+struct store_event;
 
 struct provision_engine {
     pthread_t thread;
@@ -171,6 +174,8 @@ struct provision_engine {
     struct resync *resyncs; /* running resync passes */
     int64_t resync_pause;   /* mono ms: no pass starts before (one failed) */
     struct bulk *bulks;     /* Bulk requests on the wire */
+    struct gjob *gjobs;     /* live group jobs (engine_group.c) */
+    struct gcache *gcache;  /* which rules push groups (engine_group.c) */
     int gather;             /* writes wait in a queue to be gathered into Bulk requests:
                                dispatch them before sleeping */
     unsigned lease_turn;    /* rotates which rule leases first */
@@ -345,5 +350,43 @@ void engine__list_unsent(struct provision_engine *eng, struct call *call, const 
 
 /* Abandons resyncs in progress (at stop): their requests stay, so they run again. */
 void engine__resyncs_free(struct provision_engine *eng);
+
+/* ---- engine_group.c ---- */
+
+/* Whether a leased item is a group's ("group:<id>") rather than a user's. */
+int engine__group_item(const struct store_sync_item *it);
+
+/* Starts a group job for a leased group item. */
+void engine__group_start(struct provision_engine *eng, const struct store_sync_item *it);
+
+/* Sends a group job's call (its connection granted a slot). */
+void engine__group_send(struct provision_engine *eng, struct call *call);
+
+/* A group job's call could not be sent (no token). */
+void engine__group_unsent(struct provision_engine *eng, struct call *call, const char *why);
+
+/* Derives group work from a batch of change events (inside the events transaction): the
+ * groups a group.* event concerns (with their ancestors, and their descendants for a
+ * structural change), every group of a rule whose group section, configuration or
+ * resync request changed; forgets the groups of deleted rules. */
+enum sc_err engine__group_events(struct provision_engine *eng, const struct store_event *ev,
+                                 size_t n, int64_t now);
+
+/* After a user's job of rule_id was recorded (inside the results transaction; user: the
+ * user as the job read it, NULL when gone): touches the groups whose recorded membership
+ * of the user no longer matches the directory and the user's account. */
+enum sc_err engine__group_user_done(struct provision_engine *eng, const char *rule_id,
+                                    const char *user_id, const json_t *user);
+
+/* A dry run's plan of rule_id's groups (nothing sent or written), set as plan's "groups":
+ * {"creates": [{"groupId","name","attributes","members"}], "renames": [{"groupId","name",
+ * "targetId","changes"}], "members": [{"groupId","name","targetId","add","remove",
+ * "braked"}], "removals": [{"groupId","name","targetId","action","remove"}], "counts"}.
+ * Unlinked groups are listed under creates (a real run looks them up first). */
+enum sc_err engine__group_plan(struct store *st, const char *rule_id, json_t *plan,
+                               struct sc_error *e);
+
+/* Frees the group jobs still live (at stop: their leases are taken back later). */
+void engine__groups_jobs_free(struct provision_engine *eng);
 
 #endif

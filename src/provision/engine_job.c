@@ -1608,6 +1608,8 @@ void engine__flush(struct provision_engine *eng)
                                               .error = l->error};
             err = store_sync_log_append(eng->st, &le);
         }
+        if (!err && j->er)
+            err = engine__group_user_done(eng, j->item.rule_id, j->item.user_id, j->user);
         if (!err && j->success) {
             /* once per rule per batch */
             int seen = 0;

@@ -435,6 +435,8 @@ enum sc_err provision_engine_dry_run(struct provision_engine *eng, struct store 
     if ((err = outbox_resync(st, sr, g, 0, verify, -1, verify ? dry_list_target : NULL, NULL, plan,
                              &res, e)))
         goto done;
+    if ((err = engine__group_plan(st, rule_id, plan, e)))
+        goto done;
     *out = plan;
     plan = NULL;
 done:

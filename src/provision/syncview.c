@@ -1,4 +1,5 @@
 /* Provisioning state for the admin API (see syncview.h). */
+#include "provision/groupsync.h"
 #include "provision/syncview.h"
 #include "base/clock.h"
 #include "base/json.h"
@@ -112,6 +113,9 @@ enum sc_err provision_rule_status(struct store *st, const char *rule_id, json_t 
                       "brake allows; POST .../resync?allow=true to let it proceed"));
     if (quarantined && reason[0])
         json_object_set_new(body, "quarantineReason", json_string(reason));
+    json_t *groups = groupsync_status(st, r.id);
+    if (groups)
+        json_object_set_new(body, "groups", groups);
     if (sr.last_verify_at > 0)
         json_object_set_new(
             body, "verify",

@@ -15,6 +15,7 @@
 #include "store/store_directory.h"
 #include "store/store_events.h"
 #include "store/store_inbound.h"
+#include "store/store_groupsync.h"
 #include "store/store_provision.h"
 #include "store/store_sync.h"
 #include "store/store_target.h"
@@ -110,6 +111,34 @@ struct store_provision_ops {
                                        int64_t updated_at);
     enum sc_err (*rule_ids_by_target)(struct store *st, const char *connection_id,
                                       char (**ids)[SC_UUID_LEN + 1], size_t *n);
+};
+
+struct store_groupsync_ops {
+    enum sc_err (*config_get)(struct store *st, const char *rule_id, char **out);
+    enum sc_err (*config_put)(struct store *st, const char *rule_id, const char *json);
+    enum sc_err (*link_get)(struct store *st, const char *rule_id, const char *group_id,
+                            struct store_group_link *out);
+    enum sc_err (*link_put)(struct store *st, const struct store_group_link *l);
+    enum sc_err (*link_delete)(struct store *st, const char *rule_id, const char *group_id);
+    enum sc_err (*link_each)(struct store *st, const char *rule_id,
+                             int (*fn)(void *arg, const struct store_group_link *l), void *arg);
+    enum sc_err (*members_each)(struct store *st, const char *rule_id, const char *group_id,
+                                int (*fn)(void *arg, const char *target_member_id,
+                                          const char *member_id, const char *kind),
+                                void *arg);
+    enum sc_err (*member_put)(struct store *st, const char *rule_id, const char *group_id,
+                              const char *target_member_id, const char *member_id,
+                              const char *kind);
+    enum sc_err (*member_delete)(struct store *st, const char *rule_id, const char *group_id,
+                                 const char *target_member_id);
+    enum sc_err (*members_clear)(struct store *st, const char *rule_id, const char *group_id);
+    enum sc_err (*member_groups)(struct store *st, const char *rule_id, const char *member_id,
+                                 int (*fn)(void *arg, const char *group_id), void *arg);
+    enum sc_err (*user_target)(struct store *st, const char *rule_id, const char *user_id,
+                               char *target, size_t cap, int *found);
+    enum sc_err (*counts)(struct store *st, const char *rule_id,
+                          struct store_groupsync_counts *out);
+    enum sc_err (*forget)(struct store *st, const char *rule_id);
 };
 
 struct store_sync_ops {
@@ -284,8 +313,9 @@ struct store_backend {
     const struct store_sync_ops *sync;
     const struct store_target_ops *target; /* NULL: the back-end does not hold the target */
     const struct store_table_ops *table;
-    const struct store_admin_ops *admin;     /* store_admin.h: the named admin tokens */
-    const struct store_inbound_ops *inbound; /* store_inbound.h: inbound SCIM */
+    const struct store_admin_ops *admin;         /* store_admin.h: the named admin tokens */
+    const struct store_inbound_ops *inbound;     /* store_inbound.h: inbound SCIM */
+    const struct store_groupsync_ops *groupsync; /* store_groupsync.h: group provisioning */
 };
 
 /* The back-ends: SQLite (sqlite.c) and PostgreSQL (pg.c). */

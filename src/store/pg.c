@@ -21,9 +21,9 @@ static const struct pg_migration core_migrations[] = {
 const struct pg_component store__pg_core_schema = {"core", core_migrations, 1};
 
 static const struct pg_component *const components[] = {
-    &store__pg_core_schema,      &store__pg_events_schema, &store__pg_directory_schema,
-    &store__pg_provision_schema, &store__pg_sync_schema,   &store__pg_admin_schema,
-    &store__pg_inbound_schema,
+    &store__pg_core_schema,      &store__pg_events_schema,    &store__pg_directory_schema,
+    &store__pg_provision_schema, &store__pg_sync_schema,      &store__pg_admin_schema,
+    &store__pg_inbound_schema,   &store__pg_groupsync_schema,
 };
 
 /* ---- parameters and columns ---- */
@@ -634,4 +634,5 @@ const struct store_backend store__pg_backend = {
     .table = &store__pg_table_ops,
     .admin = &store__pg_admin_ops,
     .inbound = &store__pg_inbound_ops,
+    .groupsync = &store__pg_groupsync_ops,
 };

@@ -113,6 +113,7 @@ extern const struct pg_component store__pg_provision_schema;
 extern const struct pg_component store__pg_sync_schema;
 extern const struct pg_component store__pg_admin_schema;
 extern const struct pg_component store__pg_inbound_schema;
+extern const struct pg_component store__pg_groupsync_schema;
 
 extern const struct store_events_ops store__pg_events_ops;
 extern const struct store_directory_ops store__pg_directory_ops;
@@ -121,6 +122,7 @@ extern const struct store_sync_ops store__pg_sync_ops;
 extern const struct store_table_ops store__pg_table_ops;
 extern const struct store_admin_ops store__pg_admin_ops;
 extern const struct store_inbound_ops store__pg_inbound_ops;
+extern const struct store_groupsync_ops store__pg_groupsync_ops;
 
 /* The back-end's begin_snapshot (pg_copy.c; the contract of store_begin_snapshot). */
 enum sc_err store__pg_begin_snapshot(struct store *st);

@@ -316,7 +316,8 @@ static enum sc_err pg_link_list(struct store *st, const char *rule_id, int limit
         "SELECT u.user_id, l.username, l.target_id, l.state, l.last_error, l.updated_at, "
         "l.rejected, (o.id IS NOT NULL)::integer FROM (SELECT user_id FROM sync_links WHERE "
         "rule_id = $1 AND user_id > $2 UNION SELECT user_id FROM sync_outbox WHERE rule_id = $1 "
-        "AND user_id > $2) u LEFT JOIN sync_links l ON l.rule_id = $1 AND l.user_id = u.user_id "
+        "AND user_id > $2 AND user_id NOT LIKE 'group:%') u LEFT JOIN sync_links l ON l.rule_id = "
+        "$1 AND l.user_id = u.user_id "
         "LEFT JOIN sync_outbox o ON o.rule_id = $1 AND o.user_id = u.user_id "
         "ORDER BY u.user_id LIMIT $3",
         &a, &err);

@@ -19,8 +19,9 @@ static const struct store_migration core_migrations[] = {
 const struct store_component store__core_schema = {"core", core_migrations, 1};
 
 static const struct store_component *const components[] = {
-    &store__core_schema, &store__events_schema, &store__directory_schema, &store__provision_schema,
-    &store__sync_schema, &store__target_schema, &store__admin_schema,     &store__inbound_schema,
+    &store__core_schema,      &store__events_schema,  &store__directory_schema,
+    &store__provision_schema, &store__sync_schema,    &store__target_schema,
+    &store__admin_schema,     &store__inbound_schema, &store__groupsync_schema,
 };
 
 /* Records a failure that means writes fail (full disk, I/O error, read-only, corrupt or
@@ -402,4 +403,5 @@ const struct store_backend store__sqlite_backend = {
     .table = &store__sqlite_table_ops,
     .admin = &store__sqlite_admin_ops,
     .inbound = &store__sqlite_inbound_ops,
+    .groupsync = &store__sqlite_groupsync_ops,
 };

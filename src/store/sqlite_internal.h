@@ -8,7 +8,7 @@
 
 #include <sqlite3.h>
 
-#define STORE_STMT_CACHE 128
+#define STORE_STMT_CACHE 192
 
 /* A SQLite connection: the common head first (backend.h). */
 struct sqlite_store {
@@ -66,6 +66,7 @@ extern const struct store_component store__sync_schema;
 extern const struct store_component store__target_schema;
 extern const struct store_component store__admin_schema;
 extern const struct store_component store__inbound_schema;
+extern const struct store_component store__groupsync_schema;
 
 /* The operations of each component, defined in their files. */
 extern const struct store_events_ops store__sqlite_events_ops;
@@ -76,6 +77,7 @@ extern const struct store_target_ops store__sqlite_target_ops;
 extern const struct store_table_ops store__sqlite_table_ops;
 extern const struct store_admin_ops store__sqlite_admin_ops;
 extern const struct store_inbound_ops store__sqlite_inbound_ops;
+extern const struct store_groupsync_ops store__sqlite_groupsync_ops;
 
 /* The back-end's begin_snapshot and open_elsewhere (sqlite_copy.c; contracts in
  * store_copy.h). */

@@ -39,6 +39,9 @@ static const struct copy_table {
     {"inbound_tokens", "inbound tokens", "id", NULL},
     {"inbound_users", "inbound user records", "user_id", NULL},
     {"inbound_groups", "inbound group records", "group_id", NULL},
+    {"sync_group_config", "group provisioning sections", "rule_id", NULL},
+    {"sync_group_links", "group links", "rule_id, group_id", NULL},
+    {"sync_group_members", "target group members", "rule_id, group_id, target_member_id", NULL},
 };
 #define NTABLES (sizeof tables / sizeof tables[0])
 

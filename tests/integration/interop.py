@@ -206,8 +206,9 @@ class ScimmyServer(NodeServer):
     script = "scimmy-server.mjs"
     path = "/scim/v2"
 
-    def __init__(self, core_only=False, **kw):
-        super().__init__(args=["--core-only"] if core_only else [], **kw)
+    def __init__(self, core_only=False, groups=False, **kw):
+        super().__init__(args=(["--core-only"] if core_only else []) + (["--groups"] if groups else []),
+                         **kw)
 
 
 class BetterAuthServer(NodeServer):

@@ -8,10 +8,11 @@ import * as api from './api.js';
 // VERIFY / DRIFTED: a drift repair (Full Resync with verify) found the account on the
 // target different from what the mapping says (old: the target's value, new: the
 // mapping's), or gone.
-const ACTIONS = ['CREATE', 'UPDATE', 'DISABLE', 'ENABLE', 'DELETE', 'LINK', 'SKIP', 'VERIFY'];
+const ACTIONS = ['CREATE', 'UPDATE', 'DISABLE', 'ENABLE', 'DELETE', 'LINK', 'SKIP', 'VERIFY', 'MEMBERS_ADD', 'MEMBERS_REMOVE', 'UNLINK'];
+const KINDS = [['', 'Users and groups'], ['user', 'Users'], ['group', 'Groups']];
 const STATUSES = ['SUCCESS', 'FAILED', 'RETRY', 'UNSYNCED', 'DRIFTED'];
 const STATUS_KINDS = { SUCCESS: 'ok', FAILED: 'error' };
-const label = (s) => s.charAt(0) + s.slice(1).toLowerCase();
+const label = (s) => (s.charAt(0) + s.slice(1).toLowerCase()).replace('_', ' ');
 
 function show(v) {
   if (v === null || v === undefined || v === '') return '(none)';
@@ -37,6 +38,7 @@ export function logView(fixed = {}) {
   const userF = field('User', { placeholder: 'username', help: null });
   const actionF = field('Action', { kind: 'select', options: [['', 'All actions'], ...ACTIONS.map((a) => [a, label(a)])] });
   const statusF = field('Status', { kind: 'select', options: [['', 'All statuses'], ...STATUSES.map((a) => [a, label(a)])] });
+  const kindF = field('Kind', { kind: 'select', options: KINDS });
   const table = h('div', { class: 'log-table' });
   const more = h('div', { class: 'actions actions-left' });
   let cursor = null;
@@ -61,6 +63,7 @@ export function logView(fixed = {}) {
     if (userId) q.set('user', userId);
     if (actionF.get()) q.set('action', actionF.get());
     if (statusF.get()) q.set('status', statusF.get());
+    if (kindF.get()) q.set('kind', kindF.get());
     q.set('limit', '50');
     if (c) q.set('cursor', c);
     return `/logs?${q}`;
@@ -101,11 +104,12 @@ export function logView(fixed = {}) {
       return;
     }
     clear(table, h('table', { class: 'table log', attrs: { 'aria-label': 'Provisioning log' } },
-      h('thead', {}, h('tr', {}, ['Time', fixed.rule ? null : 'Rule', 'User', 'Action', 'Status', 'HTTP', 'Changes', 'Error'].filter(Boolean).map((t) => h('th', { text: t })))),
+      h('thead', {}, h('tr', {}, ['Time', fixed.rule ? null : 'Rule', 'User or group', 'Action', 'Status', 'HTTP', 'Changes', 'Error'].filter(Boolean).map((t) => h('th', { text: t })))),
       h('tbody', {}, entries.map((e) => h('tr', { class: e.status === 'FAILED' ? 'row-failed' : '' },
         h('td', { class: 'nowrap', text: when(e.time) }),
         fixed.rule ? null : h('td', { text: rules[e.ruleId] || e.ruleId || '—' }),
-        h('td', { text: e.username || e.userId || '—' }),
+        e.kind === 'group' ? h('td', {}, h('span', { class: 'muted', text: 'Group ' }), e.groupName || e.groupId || '—')
+          : h('td', { text: e.username || e.userId || '—' }),
         h('td', { text: label(e.action || '') }),
         h('td', {}, badge(label(e.status || ''), STATUS_KINDS[e.status] || 'warn')),
         h('td', { text: e.httpStatus ? String(e.httpStatus) : '—' }),
@@ -122,11 +126,11 @@ export function logView(fixed = {}) {
     userId = id;
     load(false);
   }, 300);
-  for (const f of [ruleF, actionF, statusF].filter(Boolean)) f.input.addEventListener('change', reload);
+  for (const f of [ruleF, actionF, statusF, kindF].filter(Boolean)) f.input.addEventListener('change', reload);
   userF.input.addEventListener('input', reload);
 
   const el = h('section', { class: 'panel', attrs: { 'aria-label': 'Provisioning log' } },
-    h('div', { class: 'filters' }, ruleF ? ruleF.wrap : null, userF.wrap, actionF.wrap, statusF.wrap,
+    h('div', { class: 'filters' }, ruleF ? ruleF.wrap : null, userF.wrap, kindF.wrap, actionF.wrap, statusF.wrap,
       h('div', { class: 'field field-btn' }, button('Refresh', () => load(false), { kind: 'secondary' }))),
     table, more);
 

@@ -1,6 +1,7 @@
 // Integrations > Provisioning: the Connections and Rules tabs, the plus button's menu
 // (New Connection, New Rule), a connection's details pane with its enable toggle, and the
-// rule page: Configuration (Target, User Filter, Attribute Mapping), Sync Status (live
+// rule page: Configuration (Target, User Filter, Attribute Mapping, Group Provisioning),
+// Sync Status (live
 // counters, Full Resync with a dry-run preview and the brake's Allow) and Log.
 
 import { h, icon, clear, button, toggle, field, dialog, alertBox, showApiError, toast, confirmDialog, when, badge, empty, nextId, debounce, setDisabled, keepFocus, loadOrder, requiredNote } from './dom.js';
@@ -9,6 +10,7 @@ import { openConnectionWizard, testReport, tokenAuthLabel, capabilitiesView } fr
 import { filterEditor, filterSummary } from './filter.js';
 import { DEFAULT_MAPPING, SOURCE_ATTRIBUTES, TARGET_ATTRIBUTES, FUNCTIONS, displayName, attributeFromText, authLabel, targetKey } from './attrs.js';
 import { logView } from './logs.js';
+import { renderGroupProvisioning, groupCounters } from './groups.js';
 
 // Set when a tab was switched (keys or click), so the page, which is rebuilt, focuses its
 // newly selected tab instead of leaving the focus on the removed one.
@@ -648,7 +650,8 @@ async function configurationTab(body, id, getRule, setRule) {
   clear(body,
     section('Target', renderTarget),
     section('User Filter', renderFilter),
-    section('Attribute Mapping', renderMapping));
+    section('Attribute Mapping', renderMapping),
+    section('Group Provisioning', (el) => renderGroupProvisioning(el, id, lists.groups)));
 }
 
 // The mapping editor's Test control: a row under a mapping row where the admin picks a
@@ -749,6 +752,7 @@ function statusTab(body, id, getRule) {
   const err = alertBox();
   const nums = {};
   const usersEl = h('div');
+  const groupsEl = groupCounters();
   // A description list: each counter's name (dt) and its value (dd); the value is drawn
   // above its name.
   const cards = h('dl', { class: 'counters' }, counters.map(([k, label]) => {
@@ -768,7 +772,7 @@ function statusTab(body, id, getRule) {
         h('span', { class: 'grow' }),
         button('Full Resync', () => openResync(), { kind: 'secondary' })),
       brakeEl, quarantineEl,
-      cards),
+      cards, groupsEl.el),
     h('section', { class: 'panel', attrs: { 'aria-label': 'Users' } }, h('h2', { text: 'Users' }), usersEl));
 
   function isBraked(s) {
@@ -793,6 +797,7 @@ function statusTab(body, id, getRule) {
       verifyFact.hidden = !v;
       if (v) setText(verifyEl, `${when(v.lastVerifyAt)} · ${v.checked ?? 0} checked · ${v.drifted ?? 0} drifted`);
       for (const [k] of counters) setText(nums[k], String((s.users && s.users[k]) || 0));
+      groupsEl.update(s);
       setText(pendingEl, s.pending ? `${s.pending} change${s.pending === 1 ? '' : 's'} waiting to be sent` : '');
       quarantineEl.hidden = !s.quarantineReason;
       setText(quarantineEl, s.quarantineReason ? `Quarantined: ${s.quarantineReason}` : '');
