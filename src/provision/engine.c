@@ -766,14 +766,16 @@ static void *engine_main(void *arg)
             busy = 1;
         if (eng->gather) /* the new jobs' writes, gathered into Bulk requests */
             engine__dispatch_waiting(eng);
-        /* Commit a batch when it is full, when nothing else is in flight, when the last
-         * poll finished nothing more (waiting would not grow it), or when its oldest
-         * result has waited ENGINE_COMMIT_WAIT_MS: a slow call of another connection
-         * never holds up results that are in. */
-        if (eng->finished &&
-            (eng->nfinished >= ENGINE_COMMIT_BATCH || eng->leased == 0 ||
-             http_multi_running(eng->multi) == 0 || eng->nfinished == finished_before ||
-             sc_clock_mono_ms() - eng->finished_at >= ENGINE_COMMIT_WAIT_MS))
+        /* Commit a batch when it is full, when nothing else is in flight, when it holds
+         * a live change and the last poll finished nothing more (waiting would not grow
+         * it), or when its oldest result has waited ENGINE_COMMIT_WAIT_MS: a slow call of
+         * another connection never holds up results that are in. Bulk work alone waits
+         * for a fuller batch: each commit rewrites the pages it touched (outbox, links,
+         * log and their indexes), so fewer, larger commits write less per user. */
+        if (eng->finished && (eng->nfinished >= ENGINE_COMMIT_BATCH || eng->leased == 0 ||
+                              http_multi_running(eng->multi) == 0 ||
+                              (eng->finished_urgent > 0 && eng->nfinished == finished_before) ||
+                              sc_clock_mono_ms() - eng->finished_at >= ENGINE_COMMIT_WAIT_MS))
             engine__flush(eng);
         finished_before = eng->nfinished;
         renew_leases(eng);

@@ -167,6 +167,7 @@ struct provision_engine {
     struct job *finished; /* jobs whose results wait for the batch commit */
     struct job *all;      /* every live job (freed at stop if still in flight) */
     size_t nfinished;
+    size_t finished_urgent; /* of them, live changes' (committed without waiting) */
     int64_t finished_at;    /* mono ms when the oldest job of the batch finished */
     struct resync *resyncs; /* running resync passes */
     int64_t resync_pause;   /* mono ms: no pass starts before (one failed) */
