@@ -8,7 +8,8 @@
  *      connection's limits (engine_conn.c), read the answer, plan again;
  *   4. committing finished jobs' results in one transaction per batch, fenced by their
  *      leases, and renewing the leases of what is still in flight.
- * It sleeps in curl_multi_poll, which provision_engine_wake interrupts. */
+ * It sleeps in http_multi_poll_fd (libcurl itself runs on the multi's I/O thread, see
+ * http/multi.c), which provision_engine_wake interrupts. */
 #include "provision/engine.h"
 #include "base/clock.h"
 #include "base/id.h"
