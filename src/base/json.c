@@ -137,60 +137,73 @@ static const char hex_upper[] = "0123456789ABCDEF";
  * everything else (non-ASCII too) as it is. Invalid UTF-8 is refused, as jansson does. */
 static enum sc_err write_string(struct sc_buf *out, const char *s, size_t n)
 {
-    enum sc_err rc = sc_buf_append(out, "\"", 1);
-    size_t run = 0; /* start of the bytes not written yet */
+    /* the escapes' extra bytes first, so the text is written in one go */
+    size_t extra = 0;
     int high = 0;
-    for (size_t i = 0; i < n && !rc; i++) {
+    for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c >= 0x80) {
+        if (c >= 0x80)
             high = 1;
-            continue;
-        }
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        char esc[6] = {'\\', 0, 0, 0, 0, 0};
-        size_t elen = 2;
-        switch (c) {
-        case '"':
-        case '\\':
-            esc[1] = (char)c;
-            break;
-        case '\b':
-            esc[1] = 'b';
-            break;
-        case '\f':
-            esc[1] = 'f';
-            break;
-        case '\n':
-            esc[1] = 'n';
-            break;
-        case '\r':
-            esc[1] = 'r';
-            break;
-        case '\t':
-            esc[1] = 't';
-            break;
-        default:
-            esc[1] = 'u';
-            esc[2] = '0';
-            esc[3] = '0';
-            esc[4] = hex_upper[c >> 4];
-            esc[5] = hex_upper[c & 15];
-            elen = 6;
-            break;
-        }
-        rc = sc_buf_append(out, s + run, i - run);
-        if (!rc)
-            rc = sc_buf_append(out, esc, elen);
-        run = i + 1;
+        else if (c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' ||
+                 c == '\t')
+            extra += 1;
+        else if (c < 0x20)
+            extra += 5;
     }
-    if (!rc && high && !sc_utf8_valid(s, n))
-        rc = SC_ERR_INVALID;
-    if (!rc)
-        rc = sc_buf_append(out, s + run, n - run);
-    if (!rc)
-        rc = sc_buf_append(out, "\"", 1);
-    return rc;
+    if (high && !sc_utf8_valid(s, n))
+        return SC_ERR_INVALID;
+    if (n > SIZE_MAX / 2 - extra)
+        return SC_ERR_TOO_LARGE;
+    enum sc_err rc = sc_buf_reserve(out, n + extra + 2);
+    if (rc)
+        return rc;
+    char *d = out->data + out->len;
+    *d++ = '"';
+    if (!extra) {
+        memcpy(d, s, n);
+        d += n;
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            unsigned char c = (unsigned char)s[i];
+            if (c >= 0x20 && c != '"' && c != '\\') {
+                *d++ = (char)c;
+                continue;
+            }
+            *d++ = '\\';
+            switch (c) {
+            case '"':
+            case '\\':
+                *d++ = (char)c;
+                break;
+            case '\b':
+                *d++ = 'b';
+                break;
+            case '\f':
+                *d++ = 'f';
+                break;
+            case '\n':
+                *d++ = 'n';
+                break;
+            case '\r':
+                *d++ = 'r';
+                break;
+            case '\t':
+                *d++ = 't';
+                break;
+            default:
+                *d++ = 'u';
+                *d++ = '0';
+                *d++ = '0';
+                *d++ = hex_upper[c >> 4];
+                *d++ = hex_upper[c & 15];
+                break;
+            }
+        }
+    }
+    *d++ = '"';
+    *d = '\0';
+    out->len = (size_t)(d - out->data);
+    return SC_OK;
 }
 
 struct write_key {
