@@ -14,7 +14,10 @@
  *   - m->multi and m->live: the I/O thread's (set up before it starts, torn down after
  *     it is joined); m->running, m->pool: the polling thread's;
  *   - m->efd (an eventfd): written by the I/O thread when m->out turns non-empty and by
- *     http_multi_wakeup from any thread, read by the polling thread. */
+ *     http_multi_wakeup from any thread, read by the polling thread; m->woken (atomic)
+ *     says a wake-up was asked since the last wait, so a wake-up made while the polling
+ *     thread was busy still ends its next wait (reading m->efd for finished transfers
+ *     must not swallow it). */
 #include "http/multi.h"
 #include "http/allow_internal.h"
 #include "http/client.h"
@@ -23,6 +26,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +54,7 @@ struct http_multi {
     struct transfer *out, *out_tail; /* finished, callbacks due (lock) */
     int stop;                        /* the I/O thread ends (lock) */
     int efd;                         /* eventfd: finished transfers or a wake-up */
+    atomic_int woken;                /* http_multi_wakeup since the last wait */
     pthread_t io;
     int io_started;
     CURLM *multi;               /* the I/O thread's */
@@ -423,13 +428,16 @@ int http_multi_poll(struct http_multi *m, int timeout_ms)
 
 int http_multi_poll_fd(struct http_multi *m, int timeout_ms, int extra_fd)
 {
-    if (run_done(m) == 0 && timeout_ms > 0) {
+    /* a wake-up asked while this thread was busy ends the wait at once; one asked from
+     * here on makes m->efd readable */
+    if (run_done(m) == 0 && timeout_ms > 0 && !atomic_exchange(&m->woken, 0)) {
         struct pollfd fds[2] = {{.fd = m->efd, .events = POLLIN},
                                 {.fd = extra_fd, .events = POLLIN}};
         int r;
         do
             r = poll(fds, extra_fd >= 0 ? 2 : 1, timeout_ms);
         while (r < 0 && errno == EINTR);
+        atomic_store(&m->woken, 0); /* spent on this wait */
         run_done(m);
     }
     return m->running;
@@ -439,6 +447,7 @@ void http_multi_wakeup(struct http_multi *m)
 {
     if (!m)
         return;
+    atomic_store(&m->woken, 1);
     uint64_t one = 1;
     ssize_t w = write(m->efd, &one, sizeof one);
     (void)w; /* EAGAIN: the counter is full, so it is readable anyway */

@@ -245,6 +245,17 @@ static void test_wakeup_interrupts_the_wait(void **state)
     t0 = sc_clock_mono_ms();
     http_multi_poll(m, 200);
     assert_true(sc_clock_mono_ms() - t0 >= 150);
+    /* a wake-up asked while the owner was busy elsewhere (before it polls) ends its next
+     * wait at once: the engine must not sleep on a change committed during its round
+     * (reading the multi's signal for finished transfers must not swallow it) */
+    http_multi_wakeup(m);
+    t0 = sc_clock_mono_ms();
+    http_multi_poll(m, 10000);
+    assert_true(sc_clock_mono_ms() - t0 < 9000);
+    /* and it is spent then */
+    t0 = sc_clock_mono_ms();
+    http_multi_poll(m, 200);
+    assert_true(sc_clock_mono_ms() - t0 >= 150);
     http_multi_free(m);
 }
 
