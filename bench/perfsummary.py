@@ -27,9 +27,11 @@ FRAME = re.compile(r"^\s*([0-9a-f]+) (.+?) \((.*)\)\s*$")
 # Stages, looked for from the root down: the first that matches names the sample's stage.
 STAGES = [
     ("engine__resyncs", "resync pass (directory digest, evaluate users, queue work)"),
+    ("engine__resyncs_step", "resync pass (directory digest, evaluate users, queue work)"),
     ("lease_and_start", "start jobs (lease, read user and link, plan, map, build request)"),
     ("engine__job_start", "start jobs (lease, read user and link, plan, map, build request)"),
     ("finish", "handle answers (parse id, log entry, link, next step)"),
+    ("run_done", "handle answers (parse id, log entry, link, next step)"),
     ("curl_multi_perform", "move bytes (libcurl and the kernel's socket calls)"),
     ("curl_multi_socket_action", "move bytes (libcurl and the kernel's socket calls)"),
     ("engine__flush", "flush results (SQLite writes and commit, free jobs)"),
