@@ -4,7 +4,10 @@
  * full resyncs, their target listing and drift repair). Nothing outside
  * src/provision/engine*.c includes this file.
  *
- * Everything here runs on the engine thread, except the metrics (behind mlock).
+ * Everything here runs on the engine thread, except the metrics (behind mlock). libcurl's
+ * loop runs on the multi's own I/O thread (http/multi.c), which touches none of these
+ * structures: a request is copied into a transfer when it is added, and the callbacks
+ * (on_response and the others) run here, from http_multi_poll_fd.
  * Isolation between connections: each connection has its own queues, in-flight count,
  * lease budget and token state, so a connection whose target or token URL is dead or
  * slow holds only its own work; every call goes through the one libcurl multi loop,
