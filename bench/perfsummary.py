@@ -1,4 +1,5 @@
-"""Summarizes a `perf record -g` profile of `scimitar serve`'s engine thread by what the
+"""Summarizes a `perf record -g` profile of `scimitar serve`: the samples by thread (the
+engine's, the libcurl I/O thread of http/multi.c, the others), then the engine thread's by what the
 time goes to, from the call stacks of `perf script` (one line per frame, leaf first):
 
   - stage: the engine step a sample is under (the first known frame from the root):
@@ -20,14 +21,17 @@ import re
 import subprocess
 import sys
 
+HEADER = re.compile(r"^\s*\d+\s+\d+\s*$")  # "tid period"
 FRAME = re.compile(r"^\s*([0-9a-f]+) (.+?) \((.*)\)\s*$")
 
 # Stages, looked for from the root down: the first that matches names the sample's stage.
 STAGES = [
     ("engine__resyncs", "resync pass (directory digest, evaluate users, queue work)"),
+    ("engine__resyncs_step", "resync pass (directory digest, evaluate users, queue work)"),
     ("lease_and_start", "start jobs (lease, read user and link, plan, map, build request)"),
     ("engine__job_start", "start jobs (lease, read user and link, plan, map, build request)"),
     ("finish", "handle answers (parse id, log entry, link, next step)"),
+    ("run_done", "handle answers (parse id, log entry, link, next step)"),
     ("curl_multi_perform", "move bytes (libcurl and the kernel's socket calls)"),
     ("curl_multi_socket_action", "move bytes (libcurl and the kernel's socket calls)"),
     ("engine__flush", "flush results (SQLite writes and commit, free jobs)"),
@@ -136,13 +140,37 @@ def table(title, counter, total, limit):
     return rows + [""]
 
 
+def thread_role(names):
+    """Which of serve's threads a sample's stack is from."""
+    if "engine_main" in names:
+        return "engine"
+    if "io_main" in names:
+        return "libcurl I/O (http/multi.c)"
+    return None
+
+
 def summarize(data, limit=0.5):
-    stage, own, json_by, json_caller, sql_by, incl, alloc = (
-        collections.Counter() for _ in range(7))
-    total = 0
+    stage, own, json_by, json_caller, sql_by, incl, alloc, io_own = (
+        collections.Counter() for _ in range(8))
+    by_tid, role_of = collections.Counter(), {}
+    blocks = []
     for block in samples(data):
         frames = frames_of(block[1:])
         if not frames:
+            continue
+        tid = next((ln.split()[0] for ln in block[:2] if HEADER.match(ln)), "?")
+        by_tid[tid] += 1
+        role = thread_role([s for s, _ in frames])
+        if role:
+            role_of.setdefault(tid, role)
+        blocks.append((tid, frames))
+    everything = len(blocks)
+    total = 0
+    for tid, frames in blocks:
+        role = role_of.get(tid, "other threads (API, ...)")
+        if role != "engine":
+            if role.startswith("libcurl"):
+                io_own[owner(frames)] += 1
             continue
         total += 1
         names = [s for s, _ in frames]
@@ -176,7 +204,12 @@ def summarize(data, limit=0.5):
             incl[s] += 1
     if not total:
         return "no samples\n"
-    text = ["%d samples of the engine thread (percentages of all of them)." % total, ""]
+    threads = collections.Counter()
+    for tid, n in by_tid.items():
+        threads[role_of.get(tid, "other threads (API, ...)")] += n
+    text = ["%d samples of serve, %d of them of the engine thread; the tables after the "
+            "first are percentages of the engine thread's samples." % (everything, total), ""]
+    text += table("samples by thread (percentages of all of serve's)", threads, everything, 0)
     text += table("by engine stage", stage, total, 0)
     text += table("by whose code runs (libc's malloc/free/memcpy counted for its caller)",
                   own, total, 0)
@@ -190,6 +223,9 @@ def summarize(data, limit=0.5):
                   sql_by, total, limit)
     text += table("scimitar functions, inclusive (time in them and below them), >= 2%",
                   incl, total, 2.0)
+    if io_own:
+        text += table("the libcurl I/O thread by whose code runs (percentages of its own "
+                      "samples)", io_own, sum(io_own.values()), 0)
     return "\n".join(text)
 
 

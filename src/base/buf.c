@@ -34,6 +34,11 @@ static enum sc_err buf_reserve(struct sc_buf *b, size_t extra)
     return SC_OK;
 }
 
+enum sc_err sc_buf_reserve(struct sc_buf *b, size_t extra)
+{
+    return buf_reserve(b, extra);
+}
+
 enum sc_err sc_buf_append(struct sc_buf *b, const void *data, size_t n)
 {
     enum sc_err rc = buf_reserve(b, n);

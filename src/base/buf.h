@@ -20,6 +20,11 @@ struct sc_buf {
 /* Initialises b as empty, with an optional cap (0 = none). */
 void sc_buf_init(struct sc_buf *b, size_t max);
 
+/* Makes room for extra more bytes (and the terminating NUL) without changing the data:
+ * a writer may then fill data[len..len+extra) itself and advance len (and write the NUL).
+ * SC_ERR_TOO_LARGE past the cap, SC_ERR_NOMEM. */
+enum sc_err sc_buf_reserve(struct sc_buf *b, size_t extra);
+
 /* Appends n bytes. SC_ERR_TOO_LARGE past the cap, SC_ERR_NOMEM. */
 enum sc_err sc_buf_append(struct sc_buf *b, const void *data, size_t n);
 

@@ -126,24 +126,231 @@ int sc_json_set_path(json_t *obj, const char *path, json_t *value)
     }
 }
 
+/* ---- writing JSON text ---- */
+
+#define WRITE_MAX_DEPTH 512 /* deeper is a cycle or an abuse: refused as jansson refuses cycles */
+
+static const char hex_upper[] = "0123456789ABCDEF";
+
+/* Appends s[0..n) as a JSON string the way jansson's compact dump writes it: '"' and '\\'
+ * escaped, \b \f \n \r \t by name, other control characters as \u00XX (upper-case hex),
+ * everything else (non-ASCII too) as it is. Invalid UTF-8 is refused, as jansson does. */
+static enum sc_err write_string(struct sc_buf *out, const char *s, size_t n)
+{
+    /* the escapes' extra bytes first, so the text is written in one go */
+    size_t extra = 0;
+    int high = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x80)
+            high = 1;
+        else if (c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' ||
+                 c == '\t')
+            extra += 1;
+        else if (c < 0x20)
+            extra += 5;
+    }
+    if (high && !sc_utf8_valid(s, n))
+        return SC_ERR_INVALID;
+    if (n > SIZE_MAX / 2 - extra)
+        return SC_ERR_TOO_LARGE;
+    enum sc_err rc = sc_buf_reserve(out, n + extra + 2);
+    if (rc)
+        return rc;
+    char *d = out->data + out->len;
+    *d++ = '"';
+    if (!extra) {
+        memcpy(d, s, n);
+        d += n;
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            unsigned char c = (unsigned char)s[i];
+            if (c >= 0x20 && c != '"' && c != '\\') {
+                *d++ = (char)c;
+                continue;
+            }
+            *d++ = '\\';
+            switch (c) {
+            case '"':
+            case '\\':
+                *d++ = (char)c;
+                break;
+            case '\b':
+                *d++ = 'b';
+                break;
+            case '\f':
+                *d++ = 'f';
+                break;
+            case '\n':
+                *d++ = 'n';
+                break;
+            case '\r':
+                *d++ = 'r';
+                break;
+            case '\t':
+                *d++ = 't';
+                break;
+            default:
+                *d++ = 'u';
+                *d++ = '0';
+                *d++ = '0';
+                *d++ = hex_upper[c >> 4];
+                *d++ = hex_upper[c & 15];
+                break;
+            }
+        }
+    }
+    *d++ = '"';
+    *d = '\0';
+    out->len = (size_t)(d - out->data);
+    return SC_OK;
+}
+
+struct write_key {
+    const char *key;
+    size_t len;
+    json_t *value;
+};
+
+/* jansson's order for sorted keys: bytes, then length. */
+static int write_key_cmp(const void *a, const void *b)
+{
+    const struct write_key *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int r = memcmp(x->key, y->key, n);
+    if (r)
+        return r;
+    return x->len < y->len ? -1 : x->len > y->len;
+}
+
+static enum sc_err write_value(struct sc_buf *out, const json_t *v, int sorted, int depth);
+
+static enum sc_err write_object(struct sc_buf *out, const json_t *v, int sorted, int depth)
+{
+    size_t n = json_object_size(v);
+    enum sc_err rc = sc_buf_append(out, "{", 1);
+    if (!sorted || n < 2) {
+        int first = 1;
+        for (void *it = json_object_iter((json_t *)v); it && !rc;
+             it = json_object_iter_next((json_t *)v, it)) {
+            if (!first)
+                rc = sc_buf_append(out, ",", 1);
+            first = 0;
+            if (!rc)
+                rc = write_string(out, json_object_iter_key(it), json_object_iter_key_len(it));
+            if (!rc)
+                rc = sc_buf_append(out, ":", 1);
+            if (!rc)
+                rc = write_value(out, json_object_iter_value(it), sorted, depth + 1);
+        }
+    } else {
+        struct write_key small[32];
+        struct write_key *keys = n <= 32 ? small : malloc(n * sizeof *keys);
+        if (!keys)
+            return SC_ERR_NOMEM;
+        size_t k = 0;
+        for (void *it = json_object_iter((json_t *)v); it && k < n;
+             it = json_object_iter_next((json_t *)v, it), k++) {
+            keys[k].key = json_object_iter_key(it);
+            keys[k].len = json_object_iter_key_len(it);
+            keys[k].value = json_object_iter_value(it);
+        }
+        qsort(keys, k, sizeof *keys, write_key_cmp);
+        for (size_t i = 0; i < k && !rc; i++) {
+            if (i)
+                rc = sc_buf_append(out, ",", 1);
+            if (!rc)
+                rc = write_string(out, keys[i].key, keys[i].len);
+            if (!rc)
+                rc = sc_buf_append(out, ":", 1);
+            if (!rc)
+                rc = write_value(out, keys[i].value, sorted, depth + 1);
+        }
+        if (keys != small)
+            free(keys);
+    }
+    if (!rc)
+        rc = sc_buf_append(out, "}", 1);
+    return rc;
+}
+
+static enum sc_err write_value(struct sc_buf *out, const json_t *v, int sorted, int depth)
+{
+    if (!v || depth > WRITE_MAX_DEPTH)
+        return SC_ERR_INVALID;
+    switch (json_typeof(v)) {
+    case JSON_NULL:
+        return sc_buf_append(out, "null", 4);
+    case JSON_TRUE:
+        return sc_buf_append(out, "true", 4);
+    case JSON_FALSE:
+        return sc_buf_append(out, "false", 5);
+    case JSON_INTEGER:
+        return sc_buf_printf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    case JSON_REAL: {
+        /* rare in SCIM: jansson's own formatting of doubles */
+        char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        enum sc_err rc = t ? sc_buf_puts(out, t) : SC_ERR_NOMEM;
+        free(t);
+        return rc;
+    }
+    case JSON_STRING:
+        return write_string(out, json_string_value(v), json_string_length(v));
+    case JSON_ARRAY: {
+        size_t n = json_array_size(v);
+        enum sc_err rc = sc_buf_append(out, "[", 1);
+        for (size_t i = 0; i < n && !rc; i++) {
+            if (i)
+                rc = sc_buf_append(out, ",", 1);
+            if (!rc)
+                rc = write_value(out, json_array_get(v, i), sorted, depth + 1);
+        }
+        return rc ? rc : sc_buf_append(out, "]", 1);
+    }
+    case JSON_OBJECT:
+        return write_object(out, v, sorted, depth);
+    }
+    return SC_ERR_INVALID;
+}
+
+enum sc_err sc_json_write_string(struct sc_buf *out, const char *s, size_t n)
+{
+    return write_string(out, s, n);
+}
+
+enum sc_err sc_json_write(struct sc_buf *out, const json_t *v, int sorted)
+{
+    return write_value(out, v, sorted, 0);
+}
+
+static char *dump_with(const json_t *v, int sorted)
+{
+    struct sc_buf b;
+    sc_buf_init(&b, 0);
+    if (sc_json_write(&b, v, sorted)) {
+        sc_buf_free(&b);
+        return NULL;
+    }
+    return sc_buf_steal(&b);
+}
+
 char *sc_json_dump_canonical(const json_t *v)
 {
-    return json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    return dump_with(v, 1);
 }
 
 char *sc_json_dump(const json_t *v)
 {
-    return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    return dump_with(v, 0);
 }
 
 uint64_t sc_json_digest(const json_t *v)
 {
     if (!v)
         return 0;
-    char *s = sc_json_dump_canonical(v);
-    if (!s)
-        return 0;
-    uint64_t h = XXH3_64bits(s, strlen(s));
-    free(s);
+    struct sc_buf b;
+    sc_buf_init(&b, 0);
+    uint64_t h = sc_json_write(&b, v, 1) ? 0 : XXH3_64bits(b.data, b.len);
+    sc_buf_free(&b);
     return h;
 }

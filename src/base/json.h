@@ -3,6 +3,7 @@
 #ifndef SC_BASE_JSON_H
 #define SC_BASE_JSON_H
 
+#include "base/buf.h"
 #include "base/err.h"
 
 #include <jansson.h>
@@ -29,6 +30,17 @@ const char *sc_json_get_string(const json_t *obj, const char *path);
 
 /* Sets value (stolen) at a dotted path, creating intermediate objects. 0 or -1. */
 int sc_json_set_path(json_t *obj, const char *path, json_t *value);
+
+/* Appends v's compact JSON text to out, byte for byte what json_dumps(v, JSON_COMPACT |
+ * JSON_ENCODE_ANY, with JSON_SORT_KEYS when sorted) writes, without jansson's allocations
+ * per object and array (its cycle check). Errors: SC_ERR_INVALID for a string that is not
+ * valid UTF-8 or nesting deeper than 512 (a cycle), SC_ERR_NOMEM, SC_ERR_TOO_LARGE past
+ * out's cap; out then holds part of the text. */
+enum sc_err sc_json_write(struct sc_buf *out, const json_t *v, int sorted);
+
+/* Appends s[0..n) as a JSON string, as sc_json_write writes a string value (SC_ERR_INVALID
+ * for invalid UTF-8). */
+enum sc_err sc_json_write_string(struct sc_buf *out, const char *s, size_t n);
 
 /* Serialises v compactly with sorted keys (stable: usable for digests). New string,
  * free() it; NULL on failure. */

@@ -1,8 +1,11 @@
 /* Concurrent HTTP client over libcurl's multi interface, for the provisioning engine:
- * many transfers in flight on one thread, connections kept alive and shared
- * (HTTP/2 multiplexing where the server offers it over TLS), each transfer's response
- * handed to a completion callback. The owning thread calls http_multi_poll in its loop;
- * any thread may call http_multi_wakeup to interrupt the wait. */
+ * many transfers in flight at once, connections kept alive and shared (HTTP/2
+ * multiplexing where the server offers it over TLS), each transfer's response handed to
+ * a completion callback. libcurl runs on a thread of the multi's own (started by
+ * http_multi_new, joined by http_multi_free); the owning thread adds transfers and calls
+ * http_multi_poll in its loop, which runs the callbacks there, so callbacks never run
+ * concurrently with the owner. Any thread may call http_multi_wakeup to interrupt the
+ * wait. Everything but http_multi_wakeup is for the owning thread only. */
 #ifndef SC_HTTP_MULTI_H
 #define SC_HTTP_MULTI_H
 
@@ -46,13 +49,15 @@ void http_multi_free(struct http_multi *m);
 
 /* Starts a transfer; done(arg, result) is called once from http_multi_poll. Everything
  * in req is copied. A failed call never calls done. Errors: SC_ERR_NOMEM,
- * SC_ERR_INVALID (libcurl refused an option, e.g. a malformed method). */
+ * SC_ERR_INVALID (libcurl refused an option, e.g. a malformed method). A transfer that
+ * libcurl's loop then refuses to take is answered through done with status 0 and the
+ * error "cannot start the request". */
 enum sc_err http_multi_add(struct http_multi *m, const struct http_multi_request *req,
                            http_multi_done_fn done, void *arg);
 
-/* Waits up to timeout_ms for socket activity or a wake-up, drives the transfers and
- * calls the callbacks of those that finished. Returns the number of transfers still in
- * flight. */
+/* Calls the callbacks of the transfers that finished; when none had, waits up to
+ * timeout_ms for one to finish or a wake-up, and calls theirs. Returns the number of
+ * transfers still in flight (added and not yet called back). */
 int http_multi_poll(struct http_multi *m, int timeout_ms);
 
 /* As http_multi_poll, and the wait also ends when extra_fd (-1 = none) is readable (a

@@ -8,7 +8,8 @@
  *      connection's limits (engine_conn.c), read the answer, plan again;
  *   4. committing finished jobs' results in one transaction per batch, fenced by their
  *      leases, and renewing the leases of what is still in flight.
- * It sleeps in curl_multi_poll, which provision_engine_wake interrupts. */
+ * It sleeps in http_multi_poll_fd (libcurl itself runs on the multi's I/O thread, see
+ * http/multi.c), which provision_engine_wake interrupts. */
 #include "provision/engine.h"
 #include "base/clock.h"
 #include "base/id.h"
@@ -772,14 +773,16 @@ static void *engine_main(void *arg)
             busy = 1;
         if (eng->gather) /* the new jobs' writes, gathered into Bulk requests */
             engine__dispatch_waiting(eng);
-        /* Commit a batch when it is full, when nothing else is in flight, when the last
-         * poll finished nothing more (waiting would not grow it), or when its oldest
-         * result has waited ENGINE_COMMIT_WAIT_MS: a slow call of another connection
-         * never holds up results that are in. */
-        if (eng->finished &&
-            (eng->nfinished >= ENGINE_COMMIT_BATCH || eng->leased == 0 ||
-             http_multi_running(eng->multi) == 0 || eng->nfinished == finished_before ||
-             sc_clock_mono_ms() - eng->finished_at >= ENGINE_COMMIT_WAIT_MS))
+        /* Commit a batch when it is full, when nothing else is in flight, when it holds
+         * a live change and the last poll finished nothing more (waiting would not grow
+         * it), or when its oldest result has waited ENGINE_COMMIT_WAIT_MS: a slow call of
+         * another connection never holds up results that are in. Bulk work alone waits
+         * for a fuller batch: each commit rewrites the pages it touched (outbox, links,
+         * log and their indexes), so fewer, larger commits write less per user. */
+        if (eng->finished && (eng->nfinished >= ENGINE_COMMIT_BATCH || eng->leased == 0 ||
+                              http_multi_running(eng->multi) == 0 ||
+                              (eng->finished_urgent > 0 && eng->nfinished == finished_before) ||
+                              sc_clock_mono_ms() - eng->finished_at >= ENGINE_COMMIT_WAIT_MS))
             engine__flush(eng);
         finished_before = eng->nfinished;
         renew_leases(eng);

@@ -4,7 +4,10 @@
  * full resyncs, their target listing and drift repair). Nothing outside
  * src/provision/engine*.c includes this file.
  *
- * Everything here runs on the engine thread, except the metrics (behind mlock).
+ * Everything here runs on the engine thread, except the metrics (behind mlock). libcurl's
+ * loop runs on the multi's own I/O thread (http/multi.c), which touches none of these
+ * structures: a request is copied into a transfer when it is added, and the callbacks
+ * (on_response and the others) run here, from http_multi_poll_fd.
  * Isolation between connections: each connection has its own queues, in-flight count,
  * lease budget and token state, so a connection whose target or token URL is dead or
  * slow holds only its own work; every call goes through the one libcurl multi loop,
@@ -170,6 +173,7 @@ struct provision_engine {
     struct job *finished; /* jobs whose results wait for the batch commit */
     struct job *all;      /* every live job (freed at stop if still in flight) */
     size_t nfinished;
+    size_t finished_urgent; /* of them, live changes' (committed without waiting) */
     int64_t finished_at;    /* mono ms when the oldest job of the batch finished */
     struct resync *resyncs; /* running resync passes */
     int64_t resync_pause;   /* mono ms: no pass starts before (one failed) */

@@ -146,16 +146,13 @@ static void job_clean_text(const struct job *j, char *s)
     sc_utf8_cut(s, ERR_TEXT_MAX - 1);
 }
 
-static void job_log(struct job *j, const char *action, const char *status, int http_status,
-                    const json_t *changes, const char *error)
+/* Appends l (its changes set) to j's log entries. */
+static void job_log_add(struct job *j, struct job_log *l, const char *action, const char *status,
+                        int http_status, const char *error)
 {
-    struct job_log *l = calloc(1, sizeof *l);
-    if (!l)
-        return;
     l->action = action;
     l->status = status;
     l->http_status = http_status;
-    l->changes = changes ? sc_json_dump(changes) : NULL;
     if (error) {
         l->error = sc_strdup(error);
         if (l->error)
@@ -167,6 +164,28 @@ static void job_log(struct job *j, const char *action, const char *status, int h
         j->logs = l;
     j->logs_tail = l;
     engine__metrics_op(j->eng, rule_id_of(j), action, status);
+}
+
+static void job_log(struct job *j, const char *action, const char *status, int http_status,
+                    const json_t *changes, const char *error)
+{
+    struct job_log *l = calloc(1, sizeof *l);
+    if (!l)
+        return;
+    l->changes = changes ? sc_json_dump(changes) : NULL;
+    job_log_add(j, l, action, status, http_status, error);
+}
+
+/* job_log with the changes of j's planned op (written from what a create sends, without
+ * building them as a tree). */
+static void job_log_op(struct job *j, const char *action, const char *status, int http_status,
+                       const char *error)
+{
+    struct job_log *l = calloc(1, sizeof *l);
+    if (!l)
+        return;
+    l->changes = planner_op_changes_text(&j->op);
+    job_log_add(j, l, action, status, http_status, error);
 }
 
 /* Records sent (stolen, may be NULL) as what the target holds; digest is its
@@ -288,6 +307,8 @@ static void job_finish(struct job *j)
     eng->finished = j;
     if (eng->nfinished++ == 0)
         eng->finished_at = sc_clock_mono_ms();
+    if (j->call.urgent)
+        eng->finished_urgent++;
 }
 
 static void job_step(struct job *j);
@@ -366,7 +387,7 @@ static void job_failed(struct job *j, const struct http_multi_result *res)
     job_health(j, cls != DELIVERY_PERMANENT);
     const char *action = log_action_of(j);
     if (cls == DELIVERY_PERMANENT) {
-        job_log(j, action, "FAILED", (int)res->status, j->op.changes, err);
+        job_log_op(j, action, "FAILED", (int)res->status, err);
         job_set_state(j, SYNC_STATE_FAILED, err);
         job_finish(j);
         return;
@@ -380,8 +401,7 @@ static void job_failed(struct job *j, const struct http_multi_result *res)
                                     randombytes_random());
     else if (j->er->cs->health.quarantined && delay < DELIVERY_QUARANTINE_MIN_MS)
         delay = DELIVERY_QUARANTINE_MIN_MS;
-    job_log(j, action, cls == DELIVERY_AUTH ? "FAILED" : "RETRY", (int)res->status, j->op.changes,
-            err);
+    job_log_op(j, action, cls == DELIVERY_AUTH ? "FAILED" : "RETRY", (int)res->status, err);
     job_set_state(j, SYNC_STATE_FAILED, err);
     j->retry = 1;
     j->retry_at = now + delay;
@@ -956,7 +976,7 @@ static void fail_conflict_loop(struct job *j)
              conn_of(j)->user_identifier ? conn_of(j)->user_identifier : "userName",
              ident ? ident : "", j->searched ? ", nor does a search of the target's accounts" : "",
              j->conflict_text);
-    job_log(j, "CREATE", "FAILED", 409, j->op.changes, msg);
+    job_log_op(j, "CREATE", "FAILED", 409, msg);
     job_set_state(j, SYNC_STATE_FAILED, msg);
     job_finish(j);
 }
@@ -1035,7 +1055,7 @@ static json_t *dropped_keys(const struct job *j, const struct http_multi_result 
  * there were some (what the target holds is corrected), else 0. */
 static int job_dropped(struct job *j, const struct http_multi_result *res, long st)
 {
-    json_t *dropped = dropped_keys(j, res, j->op.changes);
+    json_t *dropped = dropped_keys(j, res, planner_op_changes(&j->op));
     if (!dropped)
         return 0;
     json_t *held = json_deep_copy(j->sent);
@@ -1070,7 +1090,7 @@ static void on_created(struct job *j, const struct http_multi_result *res, long 
         json_decref(body);
         const char *msg = "POST answered without an id: the account may exist; it will be "
                           "looked up before any new create";
-        job_log(j, "CREATE", "FAILED", (int)st, j->op.changes, msg);
+        job_log_op(j, "CREATE", "FAILED", (int)st, msg);
         job_set_state(j, SYNC_STATE_FAILED, msg);
         j->uncertain = 1;
         j->link.absent = 0;
@@ -1081,7 +1101,7 @@ static void on_created(struct job *j, const struct http_multi_result *res, long 
     job_set_target(j, tid);
     job_set_sent_planned(j);
     j->link.absent = 0;
-    job_log(j, "CREATE", "SUCCESS", (int)st, j->op.changes, NULL);
+    job_log_op(j, "CREATE", "SUCCESS", (int)st, NULL);
     json_decref(body);
     json_decref(j->rejected);
     j->rejected = json_incref(j->op.rejected);
@@ -1214,7 +1234,7 @@ static void job_answer(struct job *j, const struct http_multi_result *res, int r
             break;
         }
         job_set_sent_planned(j);
-        job_log(j, j->op.log_action, "SUCCESS", (int)st, j->op.changes, NULL);
+        job_log_op(j, j->op.log_action, "SUCCESS", (int)st, NULL);
         json_decref(j->rejected);
         j->rejected = json_incref(j->op.rejected);
         if (j->op.action != PLANNER_DISABLE && job_dropped(j, res, st))
@@ -1456,11 +1476,11 @@ static void job_step(struct job *j)
         if (changed &&
             (j->has_row || j->link_dirty || strcmp(j->op.state, SYNC_STATE_OUT_OF_SCOPE) != 0)) {
             if (j->op.action == PLANNER_UNSYNCED)
-                job_log(j, "CREATE", "UNSYNCED", 0, j->op.changes,
-                        "creating users is not allowed on this connection");
+                job_log_op(j, "CREATE", "UNSYNCED", 0,
+                           "creating users is not allowed on this connection");
             else if (j->op.action == PLANNER_PARTIAL)
-                job_log(j, "UPDATE", "UNSYNCED", 0, j->op.changes,
-                        "updating users is not allowed on this connection");
+                job_log_op(j, "UPDATE", "UNSYNCED", 0,
+                           "updating users is not allowed on this connection");
             else if (j->op.action == PLANNER_OUT_OF_SCOPE)
                 job_log(j, "SKIP", "UNSYNCED", 0, NULL,
                         "left scope; disabling users is not allowed on this connection");
@@ -1568,6 +1588,7 @@ void engine__flush(struct provision_engine *eng)
     struct job *list = eng->finished;
     eng->finished = NULL;
     eng->nfinished = 0;
+    eng->finished_urgent = 0;
     int64_t now = sc_clock_now_ms();
     enum sc_err err = store_begin(eng->st);
     for (struct job *j = list; j && !err; j = j->next) {

@@ -835,7 +835,8 @@ static enum sc_err pass_user(struct pass *p, const struct pending *pu, const jso
                                  json_pack("{s:s, s:s, s:s, s:s, s:O}", "userId", uid, "username",
                                            username_of(user), "targetId", target_id, "action",
                                            planner_action_name(op.action), "changes",
-                                           op.changes ? op.changes : json_array()));
+                                           planner_op_changes(&op) ? planner_op_changes(&op)
+                                                                   : json_array()));
                     else /* held back (rejected) or only untracked: nothing would be sent */
                         p->local.updates--;
                     planner_op_clear(&op);

@@ -104,6 +104,48 @@ static json_t *changes_of(const json_t *old, const json_t *new)
     return out;
 }
 
+const json_t *planner_op_changes(struct planner_op *op)
+{
+    if (!op->changes && op->changes_all_new && op->next_sent)
+        op->changes = changes_of(NULL, op->next_sent);
+    return op->changes;
+}
+
+char *planner_op_changes_text(const struct planner_op *op)
+{
+    if (op->changes || !op->changes_all_new || !op->next_sent)
+        return op->changes ? sc_json_dump(op->changes) : NULL;
+    /* [{"attribute":k,"old":null,"new":v},...] as changes_of(NULL, next_sent) dumps */
+    struct sc_buf b;
+    sc_buf_init(&b, 0);
+    enum sc_err rc = sc_buf_append(&b, "[", 1);
+    int first = 1;
+    const char *k;
+    json_t *v;
+    json_object_foreach(op->next_sent, k, v)
+    {
+        if (rc || json_is_null(v))
+            continue;
+        rc = sc_buf_puts(&b, first ? "{\"attribute\":" : ",{\"attribute\":");
+        if (!rc)
+            rc = sc_json_write_string(&b, k, strlen(k));
+        if (!rc)
+            rc = sc_buf_puts(&b, ",\"old\":null,\"new\":");
+        if (!rc)
+            rc = sc_json_write(&b, v, 0);
+        if (!rc)
+            rc = sc_buf_append(&b, "}", 1);
+        first = 0;
+    }
+    if (!rc)
+        rc = sc_buf_append(&b, "]", 1);
+    if (rc) {
+        sc_buf_free(&b);
+        return NULL;
+    }
+    return sc_buf_steal(&b);
+}
+
 static enum scim_dialect dialect_of(const struct planner_input *in)
 {
     return in->dialect11 ? SCIM_DIALECT_11 : SCIM_DIALECT_20;
@@ -347,7 +389,7 @@ enum sc_err planner_plan(const struct planner_input *in, struct planner_op *op, 
         op->method = "POST";
         op->state = ok_state;
         op->log_action = "CREATE";
-        op->changes = changes_of(NULL, want);
+        op->changes_all_new = 1; /* changes_of(NULL, want) when asked for */
         if ((err = resource_body(in, want, NULL, &op->body, e)))
             goto done;
         op_record(op, &want, &want_text, want_digest);

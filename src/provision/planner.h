@@ -76,7 +76,11 @@ struct planner_op {
     uint64_t next_digest;
     char *next_sent_text;   /* next_sent's canonical JSON when the planner made it (the
                                digest is of it), else NULL; a caller may take it */
-    json_t *changes;        /* [{"attribute","old","new"}] for the log */
+    json_t *changes;        /* [{"attribute","old","new"}] for the log; for a create NULL
+                               until planner_op_changes builds it (changes_all_new) */
+    int changes_all_new;    /* the changes are every non-null key of next_sent, from no
+                               value (a create): planner_op_changes_text writes them from
+                               next_sent without building the array */
     const char *state;      /* the link state to record when the call succeeds (or at once
                                when there is no call): a SYNC_STATE_* string */
     json_t *op_keys;        /* PATCH: array parallel to the body's Operations, each the
@@ -98,6 +102,15 @@ enum sc_err planner_plan(const struct planner_input *in, struct planner_op *op, 
 /* Returns a new array of the flat keys whose value differs between a and b (either may
  * be NULL): what a write from a to b changes (for narrowing a rejected write down). */
 json_t *planner_keys_changed(const json_t *a, const json_t *b);
+
+/* The changes of op for the log ([{"attribute","old","new"}], borrowed from op), built
+ * on first use for a create; NULL when op has none. */
+const json_t *planner_op_changes(struct planner_op *op);
+
+/* The changes of op as compact JSON text (what sc_json_dump of planner_op_changes gives,
+ * byte for byte), written from next_sent for a create. New string, or NULL when op has
+ * no changes (or out of memory). */
+char *planner_op_changes_text(const struct planner_op *op);
 
 /* Frees what op holds and zeroes it. */
 void planner_op_clear(struct planner_op *op);

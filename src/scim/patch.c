@@ -6,8 +6,10 @@
 #include "scim/filter.h"
 #include "scim/scim_internal.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 void scim_patch_free(struct scim_patch *p)
 {
@@ -720,10 +722,80 @@ enum sc_err scim_patch_diff(const json_t *old_attrs, const json_t *new_attrs, js
     return scim_patch_diff_ops(old_attrs, new_attrs, out, NULL, err);
 }
 
+/* Parsed attribute names for scim_resource_from_attrs, which the engine calls for every
+ * create with the same few mapping keys: parsing them (alias look-up, path and filter
+ * parser) was a tenth of its thread. Entries are added, never changed or removed (up to
+ * PATH_CACHE_SLOTS, then names are parsed each time), so a path handed out stays valid
+ * and unchanged for the process's life and threads share it read-only; path_cache_lock
+ * orders the writes of an entry before any read of it. */
+#define PATH_CACHE_SLOTS 256
+#define PATH_CACHE_NAME_MAX 256
+
+static struct {
+    char *name;
+    struct scim_path *path;
+} path_cache[PATH_CACHE_SLOTS];
+static size_t path_cache_used;
+static pthread_mutex_t path_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* *p is name's parsed path: from the cache (*owned NULL) or parsed now (*owned = *p, the
+ * caller's to free). Errors as check_name. */
+static enum sc_err cached_name(const char *name, const struct scim_path **p,
+                               struct scim_path **owned, struct scim_error *err)
+{
+    *owned = NULL;
+    size_t len = strlen(name);
+    size_t slot = len < PATH_CACHE_NAME_MAX ? (size_t)XXH3_64bits(name, len) % PATH_CACHE_SLOTS
+                                            : PATH_CACHE_SLOTS;
+    if (slot < PATH_CACHE_SLOTS) {
+        pthread_mutex_lock(&path_cache_lock);
+        for (size_t i = 0; i < PATH_CACHE_SLOTS && path_cache[slot].name; i++) {
+            if (strcmp(path_cache[slot].name, name) == 0) {
+                *p = path_cache[slot].path;
+                pthread_mutex_unlock(&path_cache_lock);
+                return SC_OK;
+            }
+            slot = (slot + 1) % PATH_CACHE_SLOTS;
+        }
+        pthread_mutex_unlock(&path_cache_lock);
+    }
+    struct scim_path *parsed = NULL;
+    enum sc_err rc = check_name(name, &parsed, err);
+    if (rc != SC_OK)
+        return rc;
+    *p = parsed;
+    *owned = parsed;
+    if (slot >= PATH_CACHE_SLOTS)
+        return SC_OK;
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return SC_OK;
+    memcpy(copy, name, len + 1);
+    pthread_mutex_lock(&path_cache_lock);
+    int kept = 0;
+    if (path_cache_used < PATH_CACHE_SLOTS / 2) { /* half full at most: probes stay short */
+        while (path_cache[slot].name && strcmp(path_cache[slot].name, name) != 0)
+            slot = (slot + 1) % PATH_CACHE_SLOTS;
+        if (!path_cache[slot].name) {
+            path_cache[slot].name = copy;
+            path_cache[slot].path = parsed;
+            path_cache_used++;
+            kept = 1;
+        }
+    }
+    pthread_mutex_unlock(&path_cache_lock);
+    if (kept)
+        *owned = NULL; /* the cache's now */
+    else
+        free(copy);
+    return SC_OK;
+}
+
 enum sc_err scim_resource_from_attrs(const json_t *attrs, json_t **out, struct scim_error *err)
 {
     enum sc_err rc = SC_OK;
-    struct scim_path *p = NULL;
+    const struct scim_path *p = NULL;
+    struct scim_path *owned = NULL;
     json_t *res = NULL;
     if (!json_is_object(attrs))
         return scim_error_set(err, 400, SCIM_TYPE_INVALID_VALUE,
@@ -737,18 +809,18 @@ enum sc_err scim_resource_from_attrs(const json_t *attrs, json_t **out, struct s
     {
         if (json_is_null(v))
             continue;
-        if ((rc = check_name(k, &p, err)) != SC_OK)
+        if ((rc = cached_name(k, &p, &owned, err)) != SC_OK)
             goto done;
         rc = scim_path_set(scim_resource_type_user(), res, p, json_deep_copy(v), err);
-        scim_path_free(p);
-        p = NULL;
+        scim_path_free(owned);
+        owned = NULL;
         if (rc != SC_OK)
             goto done;
     }
     *out = res;
     res = NULL;
 done:
-    scim_path_free(p);
+    scim_path_free(owned);
     json_decref(res);
     return rc;
 }

@@ -2,7 +2,7 @@
  * libmicrohttpd server on loopback: many transfers in flight at once, each answered
  * through its callback with status, body and Retry-After; methods and bodies as given;
  * a transport failure; a deadline; a wake-up that interrupts the wait; freeing with
- * transfers in flight. */
+ * transfers in flight; callbacks on the polling thread while libcurl runs on its own. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -158,6 +158,65 @@ static void test_failures_and_deadline(void **state)
     http_server_stop(srv);
 }
 
+/* libcurl runs on the multi's own thread; callbacks run on the polling thread, and a
+ * callback may start the next transfer (as a job's next step does). */
+struct chain {
+    struct http_multi *m;
+    const char *base;
+    pthread_t poller;
+    int done, wrong_thread, bad, left;
+};
+
+static void chain_start(struct chain *c, int i);
+
+static void on_chain(void *arg, const struct http_multi_result *res)
+{
+    struct chain *c = arg;
+    if (!pthread_equal(pthread_self(), c->poller))
+        c->wrong_thread++;
+    if (res->status != 201 || !res->body.data || !strstr(res->body.data, "POST /Users/"))
+        c->bad++;
+    c->done++;
+    if (c->left > 0) {
+        c->left--;
+        chain_start(c, c->left);
+    }
+}
+
+static void chain_start(struct chain *c, int i)
+{
+    char url[128], body[32];
+    snprintf(url, sizeof url, "%s/Users/%d", c->base, i);
+    snprintf(body, sizeof body, "{\"n\":%d}", i);
+    struct http_multi_request req = {
+        .method = "POST", .url = url, .body = body, .body_len = strlen(body)};
+    if (http_multi_add(c->m, &req, on_chain, c) != SC_OK)
+        c->bad++;
+}
+
+static void test_callbacks_on_the_polling_thread(void **state)
+{
+    (void)state;
+    char base[64];
+    struct http_server *srv = start_server(base, sizeof base);
+    struct chain c = {.base = base, .poller = pthread_self(), .left = 400};
+    assert_int_equal(http_multi_new(8, &c.m), SC_OK);
+    for (int i = 0; i < 32; i++)
+        chain_start(&c, 1000 + i);
+    int64_t deadline = sc_clock_mono_ms() + 60000;
+    while (c.done < 432 && sc_clock_mono_ms() < deadline)
+        http_multi_poll(c.m, 50);
+    assert_int_equal(c.done, 432);
+    assert_int_equal(c.bad, 0);
+    assert_int_equal(c.wrong_thread, 0);
+    assert_int_equal(http_multi_running(c.m), 0);
+    /* nothing more is called back */
+    http_multi_poll(c.m, 20);
+    assert_int_equal(c.done, 432);
+    http_multi_free(c.m);
+    http_server_stop(srv);
+}
+
 static void *waker(void *arg)
 {
     sc_clock_sleep_ms(100);
@@ -186,6 +245,17 @@ static void test_wakeup_interrupts_the_wait(void **state)
     t0 = sc_clock_mono_ms();
     http_multi_poll(m, 200);
     assert_true(sc_clock_mono_ms() - t0 >= 150);
+    /* a wake-up asked while the owner was busy elsewhere (before it polls) ends its next
+     * wait at once: the engine must not sleep on a change committed during its round
+     * (reading the multi's signal for finished transfers must not swallow it) */
+    http_multi_wakeup(m);
+    t0 = sc_clock_mono_ms();
+    http_multi_poll(m, 10000);
+    assert_true(sc_clock_mono_ms() - t0 < 9000);
+    /* and it is spent then */
+    t0 = sc_clock_mono_ms();
+    http_multi_poll(m, 200);
+    assert_true(sc_clock_mono_ms() - t0 >= 150);
     http_multi_free(m);
 }
 
@@ -195,6 +265,7 @@ int main(void)
         cmocka_unit_test(test_many_in_flight),
         cmocka_unit_test(test_failures_and_deadline),
         cmocka_unit_test(test_wakeup_interrupts_the_wait),
+        cmocka_unit_test(test_callbacks_on_the_polling_thread),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
