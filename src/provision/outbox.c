@@ -830,14 +830,14 @@ static enum sc_err pass_user(struct pass *p, const struct pending *pu, const jso
                 struct planner_op op;
                 struct sc_error pe = {0};
                 if (planner_plan(&in, &op, &pe) == SC_OK) {
-                    if (op.method)
+                    if (op.method) {
+                        json_t *changes = (json_t *)planner_op_changes(&op); /* borrowed */
                         plan_add(p, "updates",
-                                 json_pack("{s:s, s:s, s:s, s:s, s:O}", "userId", uid, "username",
+                                 json_pack("{s:s, s:s, s:s, s:s, s:o}", "userId", uid, "username",
                                            username_of(user), "targetId", target_id, "action",
                                            planner_action_name(op.action), "changes",
-                                           planner_op_changes(&op) ? planner_op_changes(&op)
-                                                                   : json_array()));
-                    else /* held back (rejected) or only untracked: nothing would be sent */
+                                           changes ? json_incref(changes) : json_array()));
+                    } else /* held back (rejected) or only untracked: nothing would be sent */
                         p->local.updates--;
                     planner_op_clear(&op);
                 }
