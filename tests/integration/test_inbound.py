@@ -230,6 +230,21 @@ class InboundTest(unittest.TestCase):
         st, got, _ = self.scim("GET", "/Groups?filter=displayName%20eq%20%22" + g + "%22")
         self.assertEqual([m["display"] for m in got["Resources"][0]["members"]], [a])
 
+    def test_bulk_over_max_payload_size(self):
+        """A /Bulk request over the advertised maxPayloadSize is 413 (RFC 7644 §3.7.4)."""
+        st, cfg, _ = self.scim("GET", "/ServiceProviderConfig")
+        limit = cfg["bulk"]["maxPayloadSize"]
+        ops = [{"method": "POST", "bulkId": "b%d" % i, "path": "/Users",
+                "data": {"schemas": [USER], "userName": unique("bulk%d" % i),
+                         "displayName": "n" * 4000}} for i in range(limit // 4000 + 10)]
+        st, got, _ = self.scim("POST", "/Bulk", {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+            "Operations": ops})
+        self.assertEqual(st, 413, str(got)[:300])
+        self.assertIn("maxPayloadSize", got["detail"])
+        st, got, _ = self.scim("GET", "/Users?filter=" + "userName%20sw%20%22bulk0-%22")
+        self.assertEqual(got["totalResults"], 0, got)
+
 
 class InboundToOutboundTest(unittest.TestCase):
     def test_an_inbound_change_reaches_an_outbound_target_through_a_rule(self):
