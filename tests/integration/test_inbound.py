@@ -245,6 +245,26 @@ class InboundTest(unittest.TestCase):
         st, got, _ = self.scim("GET", "/Users?filter=" + "userName%20sw%20%22bulk0-%22")
         self.assertEqual(got["totalResults"], 0, got)
 
+    def test_a_population_with_inbound_tokens_is_not_deleted(self):
+        """Deleting a population that inbound tokens are bound to is refused with 409
+        naming them; once they are revoked it goes."""
+        name = unique("Doomed")
+        st, pop, _ = self.srv.api("POST", "/api/v1/populations", {"name": name})
+        self.assertEqual(st, 201, pop)
+        tname = unique("doomed-token")
+        tok = self.token(tname, name, "write")
+        st, got, _ = self.srv.api("DELETE", "/api/v1/populations/" + pop["id"])
+        self.assertEqual(st, 409, got)
+        self.assertIn(tname, got["error"]["message"])
+        st, got, _ = self.scim("GET", "/Users", token=tok)
+        self.assertEqual((st, got["totalResults"]), (200, 0), got)
+        st, lst, _ = self.srv.api("GET", "/api/v1/inbound-tokens")
+        tid = [t["id"] for t in lst["items"] if t["name"] == tname][0]
+        st, _, _ = self.srv.api("DELETE", "/api/v1/inbound-tokens/" + tid)
+        self.assertEqual(st, 204)
+        st, got, _ = self.srv.api("DELETE", "/api/v1/populations/" + pop["id"])
+        self.assertEqual(st, 204, got)
+
 
 class InboundToOutboundTest(unittest.TestCase):
     def test_an_inbound_change_reaches_an_outbound_target_through_a_rule(self):
