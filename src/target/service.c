@@ -180,6 +180,11 @@ static int change_patch(void *arg, const json_t *cur, const char *etag, json_t *
     return 0;
 }
 
+int target_update_is_patch(target_update_fn fn)
+{
+    return fn == change_patch;
+}
+
 static void op_update(const struct target_service *s, enum target_kind k, const char *id,
                       const struct target_call *c, struct target_result *r)
 {
