@@ -8,6 +8,7 @@
 #include "base/id.h"
 #include "base/json.h"
 #include "store/store_directory.h"
+#include "store/store_inbound.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -161,13 +162,55 @@ enum sc_err directory_population_update(struct store *st, const char *id, const 
     return directory__update_in_tx(st, id, patch, out, e, population_update);
 }
 
+/* Refuses (SC_ERR_CONFLICT, naming them) while inbound tokens are bound to population
+ * id: their users would join a population that is gone. */
+static enum sc_err population_tokens_check(struct store *st, const char *id, struct sc_error *e)
+{
+    struct store_inbound_token *t = NULL;
+    size_t n = 0, hits = 0;
+    enum sc_err rc = store_inbound_token_list(st, &t, &n);
+    if (rc)
+        return directory__store_error(rc, e, "list inbound tokens");
+    struct sc_buf b;
+    sc_buf_init(&b, 0);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(t[i].population_id, id) != 0)
+            continue;
+        if (hits++ < 5)
+            sc_buf_printf(&b, "%s'%s'", hits > 1 ? ", " : "", t[i].name);
+    }
+    free(t);
+    if (hits > 5)
+        sc_buf_printf(&b, " and %zu more", hits - 5);
+    char *names = sc_buf_steal(&b);
+    if (hits)
+        rc = sc_error_set(e, SC_ERR_CONFLICT, NULL,
+                          "inbound SCIM tokens are bound to the population (%s): revoke them "
+                          "first",
+                          names ? names : "");
+    free(names);
+    return rc;
+}
+
 enum sc_err directory_population_delete(struct store *st, const char *id, struct sc_error *e)
 {
-    enum sc_err rc = store_population_delete(st, id);
+    int own = !store_in_transaction(st);
+    enum sc_err rc = own ? store_begin(st) : SC_OK;
+    if (rc)
+        return directory__store_error(rc, e, "population");
+    if ((rc = population_tokens_check(st, id, e)))
+        goto done;
+    rc = store_population_delete(st, id);
     if (rc == SC_ERR_CONFLICT)
-        return sc_error_set(e, rc, NULL,
-                            "the population still has users: move or delete them first");
-    return rc ? directory__store_error(rc, e, "population") : SC_OK;
+        sc_error_set(e, rc, NULL, "the population still has users: move or delete them first");
+    else if (rc)
+        directory__store_error(rc, e, "population");
+    if (!rc && own && (rc = store_commit(st)))
+        directory__store_error(rc, e, "population");
+done:
+    if (rc && own)
+        store_rollback(st);
+    return rc;
 }
 
 /* Lists a collection paged by name with list (a store_*_list); what names it in a

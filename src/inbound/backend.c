@@ -24,6 +24,10 @@
 #include <string.h>
 
 #define PAGE 500
+/* Bounds of what is kept beside a user or group (the attributes the directory has no
+ * field for): the whole kept JSON, and each string in it. */
+#define KEPT_MAX (64 * 1024)
+#define KEPT_STRING_MAX (8 * 1024)
 
 struct dir_be {
     struct store *st;
@@ -138,6 +142,87 @@ static char *extra_text(const json_t *doc, const char *const *drop)
     char *s = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(c);
     return s;
+}
+
+/* Finds a string longer than KEPT_STRING_MAX in v (at path, of length len): writes its
+ * path into out (size n) and returns 1, else 0. */
+static int long_string(const json_t *v, const char *path, char *out, size_t n)
+{
+    if (json_is_string(v)) {
+        if (json_string_length(v) <= KEPT_STRING_MAX)
+            return 0;
+        snprintf(out, n, "%s", path);
+        return 1;
+    }
+    char sub_path[256];
+    if (json_is_object(v)) {
+        const char *k;
+        json_t *x;
+        json_object_foreach((json_t *)v, k, x)
+        {
+            snprintf(sub_path, sizeof sub_path, "%s%s%s", path, *path ? "." : "", k);
+            if (long_string(x, sub_path, out, n))
+                return 1;
+        }
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *x;
+        json_array_foreach(v, i, x)
+        {
+            snprintf(sub_path, sizeof sub_path, "%s[%zu]", path, i);
+            if (long_string(x, sub_path, out, n))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* What is kept beside a resource (doc less drop) as JSON text into *out (new), within
+ * the bounds: a string longer than KEPT_STRING_MAX, or kept JSON over KEPT_MAX (the
+ * largest attribute named), is 400 invalidValue. */
+static int kept_text(const json_t *doc, const char *const *drop, char **out,
+                     struct target_result *r)
+{
+    char path[256];
+    *out = NULL;
+    char *text = extra_text(doc, drop);
+    if (!text)
+        return target_error(r, 500, NULL, "out of memory");
+    json_t *kept = json_loads(text, 0, NULL);
+    int bad = long_string(kept, "", path, sizeof path);
+    size_t len = strlen(text);
+    if (!bad && len > KEPT_MAX) {
+        const char *k, *largest = "";
+        size_t most = 0;
+        json_t *x;
+        json_object_foreach(kept, k, x)
+        {
+            char *one = json_dumps(x, JSON_COMPACT | JSON_ENCODE_ANY);
+            size_t sz = one ? strlen(one) : 0;
+            free(one);
+            if (sz >= most) {
+                most = sz;
+                largest = k;
+            }
+        }
+        target_error(r, 400, SCIM_TYPE_INVALID_VALUE,
+                     "%s: the attributes kept beside the resource (those the directory has no "
+                     "field for) are %zu bytes of JSON, more than %d",
+                     largest, len, KEPT_MAX);
+        json_decref(kept);
+        free(text);
+        return -1;
+    }
+    json_decref(kept);
+    if (bad) {
+        free(text);
+        goto too_long;
+    }
+    *out = text;
+    return 0;
+too_long:
+    return target_error(r, 400, SCIM_TYPE_INVALID_VALUE,
+                        "%s: a string longer than %d bytes is not kept", path, KEPT_STRING_MAX);
 }
 
 static json_t *extra_doc(struct dir_be *b, enum store_inbound_kind k, const char *id)
@@ -338,9 +423,11 @@ static int user_create(struct dir_be *b, const json_t *doc, json_t **out, char *
 {
     struct sc_error e = {0};
     json_t *fields = user_fields(doc), *u = NULL;
-    char *extra = extra_text(doc, user_drop);
+    char *extra = NULL;
     int rc = -1;
-    if (!fields || !extra) {
+    if (kept_text(doc, user_drop, &extra, r))
+        goto done;
+    if (!fields) {
         target_error(r, 500, NULL, "out of memory");
         goto done;
     }
@@ -411,9 +498,10 @@ static int user_update(struct dir_be *b, const char *id, target_update_fn fn, vo
         rc = 0;
         goto done;
     }
+    if (kept_text(next, user_drop, &extra, r))
+        goto fail;
     fields = user_fields(next);
-    extra = extra_text(next, user_drop);
-    if (!fields || !extra) {
+    if (!fields) {
         target_error(r, 500, NULL, "out of memory");
         goto fail;
     }
@@ -473,6 +561,8 @@ done:
     return rc;
 }
 
+static json_t *group_doc(struct dir_be *b, const json_t *g, char *etag, int64_t *hidden);
+
 static void consider(struct target_page *pg, enum target_kind k, json_t *doc,
                      const struct scim_filter *f)
 {
@@ -487,6 +577,34 @@ static void consider(struct target_page *pg, enum target_kind k, json_t *doc,
         json_array_append_new(pg->docs, json_pack("[i, O]", (int)k, doc));
         pg->want--;
     }
+}
+
+/* Counts one listed directory user or group (item) into the page. Its SCIM document is
+ * built only when the filter f needs it or the item falls in the page: an unfiltered
+ * listing reads the kept attributes and the members of the page's resources alone. */
+static void consider_item(struct dir_be *b, struct target_page *pg, enum target_kind k,
+                          const json_t *item, const struct scim_filter *f)
+{
+    if (!f) {
+        pg->total++;
+        if (pg->skip > 0) {
+            pg->skip--;
+            return;
+        }
+        if (pg->want <= 0)
+            return;
+    }
+    char etag[TARGET_ETAG_MAX];
+    json_t *doc = k == TARGET_USER ? user_doc(b, item, etag) : group_doc(b, item, etag, NULL);
+    if (!doc)
+        return;
+    if (f) {
+        consider(pg, k, doc, f);
+    } else {
+        json_array_append_new(pg->docs, json_pack("[i, O]", (int)k, doc));
+        pg->want--;
+    }
+    json_decref(doc);
 }
 
 /* A directory filter equal to `field eq "value"` (value JSON-quoted). New or NULL. */
@@ -543,13 +661,7 @@ static int user_list(struct dir_be *b, const struct scim_filter *f, struct targe
         }
         size_t i;
         json_t *u;
-        json_array_foreach(items, i, u)
-        {
-            char etag[TARGET_ETAG_MAX];
-            json_t *doc = user_doc(b, u, etag);
-            consider(pg, TARGET_USER, doc, f);
-            json_decref(doc);
-        }
+        json_array_foreach(items, i, u) consider_item(b, pg, TARGET_USER, u, f);
         json_decref(items);
         free(cursor);
         cursor = next;
@@ -563,22 +675,12 @@ static int user_list(struct dir_be *b, const struct scim_filter *f, struct targe
 
 /* ---- groups ------------------------------------------------------------------------- */
 
-/* Whether user id belongs to the caller's population. */
-static int user_mine(struct dir_be *b, const char *id)
-{
-    json_t *u = NULL;
-    struct sc_error e = {0};
-    if (directory_user_get(b->st, id, &u, &e) != SC_OK)
-        return 0;
-    const char *pop = json_string_value(sub(u, "population", "id"));
-    int mine = pop && strcmp(pop, b->auth->population_id) == 0;
-    json_decref(u);
-    return mine;
-}
-
 /* The SCIM Group for directory group g: its members are the groups and the users of the
- * caller's population (a token sees no other users). New. */
-static json_t *group_doc(struct dir_be *b, const json_t *g, char *etag)
+ * caller's population (a token sees no other users; the population comes with each page
+ * of members, not from one look-up per member). *hidden (may be NULL) is set to the
+ * number of direct members the token does not see, or -1 when the members could not be
+ * read. New. */
+static json_t *group_doc(struct dir_be *b, const json_t *g, char *etag, int64_t *hidden)
 {
     const char *id = json_string_value(json_object_get(g, "id"));
     json_t *doc = extra_doc(b, STORE_INBOUND_GROUP, id);
@@ -586,20 +688,26 @@ static json_t *group_doc(struct dir_be *b, const json_t *g, char *etag)
     set_or_del(doc, "displayName", json_object_get(g, "name"));
     json_t *members = json_array();
     char *cursor = NULL;
+    int64_t unseen = 0;
     for (;;) {
         json_t *items = NULL;
         char *next = NULL;
         struct sc_error e = {0};
-        if (directory_group_members(b->st, id, cursor, 1000, &items, &next, &e))
+        if (directory_group_members(b->st, id, cursor, 1000, &items, &next, &e)) {
+            unseen = -1;
             break;
+        }
         size_t i;
         json_t *m;
         json_array_foreach(items, i, m)
         {
             const char *mid = json_string_value(json_object_get(m, "id"));
             int user = strcmp(json_string_value(json_object_get(m, "type")), "user") == 0;
-            if (user && !user_mine(b, mid))
+            const char *pop = json_string_value(json_object_get(m, "populationId"));
+            if (user && (!pop || strcmp(pop, b->auth->population_id) != 0)) {
+                unseen++;
                 continue;
+            }
             char loc[400];
             target_location(b->base, user ? TARGET_USER : TARGET_GROUP, mid, loc, sizeof loc);
             json_t *one = json_pack("{s:s, s:s, s:s}", "value", mid, "type",
@@ -614,6 +722,8 @@ static json_t *group_doc(struct dir_be *b, const json_t *g, char *etag)
             break;
     }
     free(cursor);
+    if (hidden)
+        *hidden = unseen;
     if (json_array_size(members))
         json_object_set_new(doc, "members", members);
     else {
@@ -623,6 +733,22 @@ static json_t *group_doc(struct dir_be *b, const json_t *g, char *etag)
     ensure_schemas(doc, SCIM_SCHEMA_GROUP, NULL);
     set_meta(doc, "Group", g, etag);
     return doc;
+}
+
+/* Refuses (403) a change to group id that would reach members the token cannot see:
+ * the users of other populations among its direct members (hidden, from group_doc).
+ * what says the change ("renamed", "deleted"). */
+static int group_shared(int64_t hidden, const char *id, const char *what, struct target_result *r)
+{
+    if (hidden < 0)
+        return target_error(r, 500, NULL, "cannot read the members of group %s", id);
+    if (hidden == 0)
+        return 0;
+    return target_error(r, 403, NULL,
+                        "Group %s holds %lld direct members this token cannot see (users of "
+                        "other populations); it cannot be %s through this token while they are "
+                        "members",
+                        id, (long long)hidden, what);
 }
 
 static const char *const group_drop[] = {"id", "meta", "members", "displayName", NULL};
@@ -647,7 +773,7 @@ static int group_get(struct dir_be *b, const char *id, json_t **doc, char *etag,
     json_t *g = NULL;
     if (read_group(b, id, &g, r))
         return -1;
-    *doc = group_doc(b, g, etag);
+    *doc = group_doc(b, g, etag, NULL);
     json_decref(g);
     return 0;
 }
@@ -660,8 +786,10 @@ static int member_add(struct dir_be *b, const char *gid, size_t i, const char *v
     struct sc_error e = {0};
     int user = 0;
     if (directory_user_get(b->st, v, &u, &e) == SC_OK) {
+        const char *pop = json_string_value(sub(u, "population", "id"));
+        int mine = pop && strcmp(pop, b->auth->population_id) == 0;
         json_decref(u);
-        if (!user_mine(b, v))
+        if (!mine)
             return target_error(r, 400, SCIM_TYPE_INVALID_VALUE,
                                 "members[%zu] value '%s' is not the id of a user or group", i, v);
         user = 1;
@@ -700,10 +828,14 @@ static int has_member(const json_t *members, const char *v)
     return 0;
 }
 
-/* Makes gid's direct members those of want (cur: the members now). */
+/* Makes gid's direct members those of want (cur: the members now). An error names the
+ * member by its index in the request: in want for a create or a PUT (want is the
+ * request's list), among the members want adds for a PATCH (want is cur merged with the
+ * request's). */
 static int set_members(struct dir_be *b, const char *gid, const json_t *cur, const json_t *want,
-                       struct target_result *r)
+                       int patch, struct target_result *r)
 {
+    size_t added = 0;
     size_t i;
     json_t *m;
     json_array_foreach(cur, i, m)
@@ -719,11 +851,15 @@ static int set_members(struct dir_be *b, const char *gid, const json_t *cur, con
     json_array_foreach(want, i, m)
     {
         const char *v = json_string_value(json_object_get(m, "value"));
+        size_t at = patch ? added : i;
         if (!v)
             return target_error(r, 400, SCIM_TYPE_INVALID_VALUE,
-                                "members[%zu] has no value (the member's id)", i);
-        if (!has_member(cur, v) && member_add(b, gid, i, v, r))
+                                "members[%zu] has no value (the member's id)", at);
+        if (has_member(cur, v))
+            continue;
+        if (member_add(b, gid, at, v, r))
             return -1;
+        added++;
     }
     return 0;
 }
@@ -733,9 +869,11 @@ static int group_create(struct dir_be *b, const json_t *doc, json_t **out, char 
 {
     struct sc_error e = {0};
     json_t *in = json_pack("{s:O}", "name", json_object_get(doc, "displayName")), *g = NULL;
-    char *extra = extra_text(doc, group_drop);
+    char *extra = NULL;
     int rc = -1;
-    if (!in || !extra) {
+    if (kept_text(doc, group_drop, &extra, r))
+        goto done;
+    if (!in) {
         target_error(r, 500, NULL, "out of memory");
         goto done;
     }
@@ -750,7 +888,7 @@ static int group_create(struct dir_be *b, const json_t *doc, json_t **out, char 
         goto fail;
     }
     const char *gid = json_string_value(json_object_get(g, "id"));
-    if (set_members(b, gid, NULL, json_object_get(doc, "members"), r))
+    if (set_members(b, gid, NULL, json_object_get(doc, "members"), 0, r))
         goto fail;
     enum sc_err sr = store_inbound_extra_put(b->st, STORE_INBOUND_GROUP, gid, NULL, extra);
     if (sr) {
@@ -759,7 +897,7 @@ static int group_create(struct dir_be *b, const json_t *doc, json_t **out, char 
     }
     if (commit(b, r))
         goto done;
-    *out = group_doc(b, g, etag);
+    *out = group_doc(b, g, etag, NULL);
     rc = 0;
     goto done;
 fail:
@@ -778,12 +916,13 @@ static int group_update(struct dir_be *b, const char *id, target_update_fn fn, v
     json_t *g = NULL, *cur = NULL, *next = NULL, *ng = NULL;
     char *extra = NULL;
     char cur_etag[TARGET_ETAG_MAX];
+    int64_t hidden = 0;
     int rc = -1;
     if (begin(b, r))
         return -1;
     if (read_group(b, id, &g, r))
         goto fail;
-    cur = group_doc(b, g, cur_etag);
+    cur = group_doc(b, g, cur_etag, &hidden);
     if (fn(arg, cur, cur_etag, &next, r))
         goto fail;
     json_object_set_new(next, "id", json_string(id));
@@ -795,8 +934,12 @@ static int group_update(struct dir_be *b, const char *id, target_update_fn fn, v
         rc = 0;
         goto done;
     }
+    if (kept_text(next, group_drop, &extra, r))
+        goto fail;
     const char *name = json_string_value(json_object_get(next, "displayName"));
     if (name && strcmp(name, json_string_value(json_object_get(cur, "displayName"))) != 0) {
+        if (group_shared(hidden, id, "renamed", r))
+            goto fail;
         json_t *p = json_pack("{s:s}", "name", name), *tmp = NULL;
         enum sc_err ur = directory_group_update(b->st, id, p, &tmp, &e);
         json_decref(p);
@@ -811,11 +954,10 @@ static int group_update(struct dir_be *b, const char *id, target_update_fn fn, v
             goto fail;
         }
     }
-    if (set_members(b, id, json_object_get(cur, "members"), json_object_get(next, "members"), r))
+    if (set_members(b, id, json_object_get(cur, "members"), json_object_get(next, "members"),
+                    target_update_is_patch(fn), r))
         goto fail;
-    extra = extra_text(next, group_drop);
-    enum sc_err sr =
-        extra ? store_inbound_extra_put(b->st, STORE_INBOUND_GROUP, id, NULL, extra) : SC_ERR_NOMEM;
+    enum sc_err sr = store_inbound_extra_put(b->st, STORE_INBOUND_GROUP, id, NULL, extra);
     if (sr) {
         db_fail(r, sr, "keep the group's attributes");
         goto fail;
@@ -824,7 +966,7 @@ static int group_update(struct dir_be *b, const char *id, target_update_fn fn, v
         goto fail;
     if (commit(b, r))
         goto done;
-    *out = group_doc(b, ng, etag);
+    *out = group_doc(b, ng, etag, NULL);
     rc = 0;
     goto done;
 fail:
@@ -844,16 +986,15 @@ static int group_remove(struct dir_be *b, const char *id, const char *if_match,
     struct sc_error e = {0};
     json_t *g = NULL, *cur = NULL;
     char cur_etag[TARGET_ETAG_MAX];
+    int64_t hidden = 0;
     int rc = -1;
     if (begin(b, r))
         return -1;
     if (read_group(b, id, &g, r))
         goto fail;
-    if (if_match) {
-        cur = group_doc(b, g, cur_etag);
-        if (target_check_if_match(if_match, cur_etag, r))
-            goto fail;
-    }
+    cur = group_doc(b, g, cur_etag, &hidden);
+    if (target_check_if_match(if_match, cur_etag, r) || group_shared(hidden, id, "deleted", r))
+        goto fail;
     if (directory_group_delete(b->st, id, &e)) {
         dir_fail(r, &e, "delete the group");
         goto fail;
@@ -880,10 +1021,7 @@ static int group_list(struct dir_be *b, const struct scim_filter *f, struct targ
         enum sc_err fr = sc_strcaseeq(attr, "id") ? store_group_get(b->st, value, &g)
                                                   : store_group_find(b->st, value, &g);
         if (fr == SC_OK) {
-            char etag[TARGET_ETAG_MAX];
-            json_t *doc = group_doc(b, g, etag);
-            consider(pg, TARGET_GROUP, doc, f);
-            json_decref(doc);
+            consider_item(b, pg, TARGET_GROUP, g, f);
         } else if (fr != SC_ERR_NOT_FOUND) {
             rc = db_fail(r, fr, "read the group");
         }
@@ -900,13 +1038,7 @@ static int group_list(struct dir_be *b, const struct scim_filter *f, struct targ
         }
         size_t i;
         json_t *g;
-        json_array_foreach(items, i, g)
-        {
-            char etag[TARGET_ETAG_MAX];
-            json_t *doc = group_doc(b, g, etag);
-            consider(pg, TARGET_GROUP, doc, f);
-            json_decref(doc);
-        }
+        json_array_foreach(items, i, g) consider_item(b, pg, TARGET_GROUP, g, f);
         json_decref(items);
         free(cursor);
         cursor = next;

@@ -15,6 +15,7 @@
 #include "store/store_directory.h"
 #include "store/store_events.h"
 #include "base/buf.h"
+#include "base/clock.h"
 #include "base/json.h"
 
 #include <stdlib.h>
@@ -774,10 +775,21 @@ static enum sc_err pg_group_list(struct store *st, const char *after_name, int l
                         &a, group_from_row, items);
 }
 
-/* Appends group.members with the member that changed in its detail ({key: id}). */
+/* A change of group_id's members: its updatedAt moves (the group's lastModified), and
+ * group.members is appended with the member that changed in its detail ({key: id}), so
+ * the provisioning engine can re-plan one user instead of resyncing whole rules. */
 static enum sc_err members_event(struct store *st, const char *group_id, const char *key,
                                  const char *member)
 {
+    char now[32];
+    sc_clock_format_iso8601(sc_clock_now_ms(), now, sizeof now);
+    struct pg_args a = {0};
+    pg__arg_text(&a, group_id);
+    pg__arg_text(&a, now);
+    int64_t rows = 0;
+    enum sc_err trc = pg__cmd(st, "UPDATE dir_groups SET updated_at = $2 WHERE id = $1", &a, &rows);
+    if (trc)
+        return trc;
     json_t *d = json_pack("{s:s}", key, member ? member : "");
     char *text = d ? sc_json_dump(d) : NULL;
     json_decref(d);
@@ -881,8 +893,11 @@ static enum sc_err pg_group_member_remove(struct store *st, const char *group_id
 
 static json_t *member_from_row(const PGresult *r, int row)
 {
-    return json_pack("{s:o, s:o, s:o}", "type", col_json_string(r, row, 0), "id",
-                     col_json_string(r, row, 1), "display", col_json_string(r, row, 2));
+    json_t *m = json_pack("{s:o, s:o, s:o}", "type", col_json_string(r, row, 0), "id",
+                          col_json_string(r, row, 1), "display", col_json_string(r, row, 2));
+    if (m && PQnfields(r) > 3 && !PQgetisnull(r, row, 3))
+        json_object_set_new(m, "populationId", col_json_string(r, row, 3));
+    return m;
 }
 
 static enum sc_err pg_group_members(struct store *st, const char *group_id, const char *after_type,
@@ -895,10 +910,11 @@ static enum sc_err pg_group_members(struct store *st, const char *group_id, cons
     pg__arg_int(&a, limit);
     return collect_rows(
         st,
-        "SELECT t, id, d FROM (SELECT 'user'::text COLLATE \"C\" AS t, u.id AS id, "
-        "u.username AS d, lower(u.username) AS k FROM dir_group_members m JOIN dir_users u ON "
-        "u.id = m.user_id WHERE m.group_id = $1 UNION ALL SELECT 'group', g.id, g.name, "
-        "lower(g.name) FROM dir_group_members m JOIN dir_groups g ON g.id = m.member_group_id "
+        "SELECT t, id, d, p FROM (SELECT 'user'::text COLLATE \"C\" AS t, u.id AS id, "
+        "u.username AS d, lower(u.username) AS k, u.population_id AS p FROM dir_group_members m "
+        "JOIN dir_users u ON u.id = m.user_id WHERE m.group_id = $1 UNION ALL SELECT 'group', "
+        "g.id, g.name, lower(g.name), NULL FROM dir_group_members m JOIN dir_groups g ON g.id = "
+        "m.member_group_id "
         "WHERE m.group_id = $1) x WHERE $2::text IS NULL OR t < $2 OR (t = $2 AND k > $3) "
         "ORDER BY t DESC, k LIMIT $4",
         &a, member_from_row, out);

@@ -6,6 +6,7 @@
 #include "store/store_directory.h"
 #include "store/store_events.h"
 #include "base/buf.h"
+#include "base/clock.h"
 #include "base/json.h"
 
 #include <stdlib.h>
@@ -773,11 +774,22 @@ static int row_exists(struct store *st, const char *sql, const char *id, enum sc
     return rc == SQLITE_ROW;
 }
 
-/* Appends group.members with the member that changed in its detail ({key: id}), so
+/* A change of group_id's members: its updatedAt moves (the group's lastModified), and
+ * group.members is appended with the member that changed in its detail ({key: id}), so
  * the provisioning engine can re-plan one user instead of resyncing whole rules. */
 static enum sc_err members_event(struct store *st, const char *group_id, const char *key,
                                  const char *member)
 {
+    char now[32];
+    sc_clock_format_iso8601(sc_clock_now_ms(), now, sizeof now);
+    sqlite3_stmt *s = store__prepare(st, "UPDATE dir_groups SET updated_at = ?2 WHERE id = ?1");
+    if (!s)
+        return SC_ERR_DB;
+    store__bind_text(s, 1, group_id);
+    store__bind_text(s, 2, now);
+    enum sc_err trc = step_done(st, s);
+    if (trc)
+        return trc;
     json_t *d = json_pack("{s:s}", key, member ? member : "");
     char *text = d ? sc_json_dump(d) : NULL;
     json_decref(d);
@@ -878,8 +890,11 @@ done:
 
 static json_t *member_from_row(sqlite3_stmt *s)
 {
-    return json_pack("{s:o, s:o, s:o}", "type", col_json_string(s, 0), "id", col_json_string(s, 1),
-                     "display", col_json_string(s, 2));
+    json_t *m = json_pack("{s:o, s:o, s:o}", "type", col_json_string(s, 0), "id",
+                          col_json_string(s, 1), "display", col_json_string(s, 2));
+    if (m && sqlite3_column_count(s) > 3 && sqlite3_column_type(s, 3) != SQLITE_NULL)
+        json_object_set_new(m, "populationId", col_json_string(s, 3));
+    return m;
 }
 
 static enum sc_err sqlite_group_members(struct store *st, const char *group_id,
@@ -887,10 +902,11 @@ static enum sc_err sqlite_group_members(struct store *st, const char *group_id,
                                         json_t **out)
 {
     sqlite3_stmt *s = store__prepare(
-        st, "SELECT t, id, d FROM (SELECT 'user' AS t, u.id AS id, u.username AS d, "
-            "lower(u.username) AS k FROM dir_group_members m JOIN dir_users u ON u.id = "
-            "m.user_id WHERE m.group_id = ?1 UNION ALL SELECT 'group', g.id, g.name, lower(g.name) "
-            "FROM dir_group_members m JOIN dir_groups g ON g.id = m.member_group_id WHERE "
+        st, "SELECT t, id, d, p FROM (SELECT 'user' AS t, u.id AS id, u.username AS d, "
+            "lower(u.username) AS k, u.population_id AS p FROM dir_group_members m JOIN dir_users "
+            "u ON u.id = m.user_id WHERE m.group_id = ?1 UNION ALL SELECT 'group', g.id, g.name, "
+            "lower(g.name), NULL FROM dir_group_members m JOIN dir_groups g ON g.id = "
+            "m.member_group_id WHERE "
             "m.group_id = ?1) WHERE ?2 IS NULL OR t < ?2 OR (t = ?2 AND k > ?3) "
             "ORDER BY t DESC, k LIMIT ?4");
     if (!s)

@@ -180,6 +180,11 @@ static int change_patch(void *arg, const json_t *cur, const char *etag, json_t *
     return 0;
 }
 
+int target_update_is_patch(target_update_fn fn)
+{
+    return fn == change_patch;
+}
+
 static void op_update(const struct target_service *s, enum target_kind k, const char *id,
                       const struct target_call *c, struct target_result *r)
 {
@@ -426,6 +431,15 @@ void target_service_http(const struct target_service *s, const struct http_reque
     struct target_result r = {0};
     json_t *body = NULL;
     enum target_method m = target_method_of(req->method);
+    if (strcmp(path, "/Bulk") == 0 && m == TM_POST && s->dialect != SCIM_DIALECT_11 &&
+        s->max_body && req->body_len > s->max_body) {
+        /* RFC 7644 §3.7.4: a Bulk request over the advertised maxPayloadSize */
+        target_error(
+            &r, 413, NULL,
+            "the Bulk request is %zu bytes; maxPayloadSize is %zu (/ServiceProviderConfig)",
+            req->body_len, s->max_body);
+        goto done;
+    }
     if (req->body_len > 0 || m == TM_POST || m == TM_PUT || m == TM_PATCH) {
         if (!json_content_type(http_request_header(req, "Content-Type"))) {
             target_error(&r, 415, NULL, "send the body as application/scim+json");

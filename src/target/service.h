@@ -58,6 +58,11 @@ struct target_call {
 typedef int (*target_update_fn)(void *arg, const json_t *cur, const char *etag, json_t **next,
                                 struct target_result *r);
 
+/* Whether fn (handed to a back-end's update) applies a PATCH (1) rather than a PUT's
+ * replace (0): in a PATCH the members of the result are the stored ones merged with the
+ * request's, in a PUT they are the request's. */
+int target_update_is_patch(target_update_fn fn);
+
 /* A page of a listing: skip matches, then collect up to want served documents into
  * docs (appended, each a pair [kind, doc]); total counts every match. */
 struct target_page {

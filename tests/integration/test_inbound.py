@@ -230,6 +230,148 @@ class InboundTest(unittest.TestCase):
         st, got, _ = self.scim("GET", "/Groups?filter=displayName%20eq%20%22" + g + "%22")
         self.assertEqual([m["display"] for m in got["Resources"][0]["members"]], [a])
 
+    def test_a_group_with_members_of_another_population(self):
+        """A token cannot rename or delete a group that holds users it cannot see (they
+        would lose the membership); a group only its own population uses it can."""
+        pop_b = unique("PopB")
+        st, _, _ = self.srv.api("POST", "/api/v1/populations", {"name": pop_b})
+        self.assertEqual(st, 201)
+        wb = self.token(unique("wb"), pop_b, "write")
+        st, bob, _ = self.scim("POST", "/Users", {"schemas": [USER], "userName": unique("bob")},
+                               token=wb)
+        self.assertEqual(st, 201, bob)
+        st, g, _ = self.scim("POST", "/Groups", {"schemas": [idp_sequences.GROUP],
+                                                 "displayName": unique("Shared"),
+                                                 "members": [{"value": bob["id"]}]}, token=wb)
+        self.assertEqual(st, 201, g)
+        path = "/Groups/" + g["id"]
+        for method, body in [
+                ("PATCH", {"schemas": [PATCHOP], "Operations": [
+                    {"op": "replace", "path": "displayName", "value": unique("taken")}]}),
+                ("PATCH", {"schemas": [PATCHOP], "Operations": [
+                    {"op": "replace", "value": {"displayName": unique("taken")}}]}),
+                ("PUT", {"schemas": [idp_sequences.GROUP], "displayName": unique("taken")}),
+                ("DELETE", None)]:
+            st, got, _ = self.scim(method, path, body)
+            self.assertEqual(st, 403, (method, got))
+            self.assertIn("cannot see", got["detail"])
+        st, got, _ = self.srv.api("GET", "/api/v1/groups/%s/members" % g["id"])
+        self.assertEqual([m["id"] for m in got["items"]], [bob["id"]])
+        st, got, _ = self.srv.api("GET", "/api/v1/groups/" + g["id"])
+        self.assertEqual(got["name"], g["displayName"])
+        # the token's own writes that leave bob alone still work
+        st, got, _ = self.scim("PATCH", path, {"schemas": [PATCHOP], "Operations": [
+            {"op": "add", "path": "externalId", "value": "x-1"}]})
+        self.assertEqual(st, 200, got)
+        # the owning population's token may rename and delete it
+        st, got, _ = self.scim("PATCH", path, {"schemas": [PATCHOP], "Operations": [
+            {"op": "replace", "path": "displayName", "value": unique("Renamed")}]}, token=wb)
+        self.assertEqual(st, 200, got)
+        # once bob is no member, the other token may too
+        st, got, _ = self.scim("PATCH", path, {"schemas": [PATCHOP], "Operations": [
+            {"op": "remove", "path": 'members[value eq "%s"]' % bob["id"]}]}, token=wb)
+        self.assertEqual(st, 200, got)
+        st, got, _ = self.scim("PATCH", path, {"schemas": [PATCHOP], "Operations": [
+            {"op": "replace", "path": "displayName", "value": unique("Mine")}]})
+        self.assertEqual(st, 200, got)
+        st, got, _ = self.scim("DELETE", path)
+        self.assertEqual(st, 204, got)
+
+    def test_kept_attributes_are_bounded(self):
+        """A kept string over 8 KiB, or kept attributes over 64 KiB of JSON, are refused
+        with 400 invalidValue naming the attribute; on create and on change."""
+        big = "x" * (8 * 1024 + 1)
+        st, got, _ = self.scim("POST", "/Users", {"schemas": [USER], "userName": unique("big"),
+                                                  "displayName": big})
+        self.assertEqual((st, got.get("scimType")), (400, "invalidValue"), got)
+        self.assertIn("displayName", got["detail"])
+        roles = [{"value": "r%d-" % i + "y" * 4000} for i in range(20)]
+        st, got, _ = self.scim("POST", "/Users", {"schemas": [USER], "userName": unique("big"),
+                                                  "roles": roles})
+        self.assertEqual((st, got.get("scimType")), (400, "invalidValue"), got)
+        self.assertIn("roles", got["detail"])
+        st, u, _ = self.scim("POST", "/Users", {"schemas": [USER], "userName": unique("small"),
+                                                "displayName": "x" * 8192})
+        self.assertEqual(st, 201, u)
+        st, got, _ = self.scim("PATCH", "/Users/" + u["id"], {"schemas": [PATCHOP], "Operations": [
+            {"op": "replace", "path": "locale", "value": big}]})
+        self.assertEqual((st, got.get("scimType")), (400, "invalidValue"), got)
+        self.assertIn("locale", got["detail"])
+        st, got, _ = self.scim("POST", "/Groups", {"schemas": [idp_sequences.GROUP],
+                                                   "displayName": unique("big"),
+                                                   "externalId": big})
+        self.assertEqual((st, got.get("scimType")), (400, "invalidValue"), got)
+        self.assertIn("externalId", got["detail"])
+        st, got, _ = self.scim("GET", "/Users/" + u["id"])
+        self.assertNotIn("locale", got)
+
+    def test_bulk_over_max_payload_size(self):
+        """A /Bulk request over the advertised maxPayloadSize is 413 (RFC 7644 §3.7.4)."""
+        st, cfg, _ = self.scim("GET", "/ServiceProviderConfig")
+        limit = cfg["bulk"]["maxPayloadSize"]
+        ops = [{"method": "POST", "bulkId": "b%d" % i, "path": "/Users",
+                "data": {"schemas": [USER], "userName": unique("bulk%d" % i),
+                         "displayName": "n" * 4000}} for i in range(limit // 4000 + 10)]
+        st, got, _ = self.scim("POST", "/Bulk", {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+            "Operations": ops})
+        self.assertEqual(st, 413, str(got)[:300])
+        self.assertIn("maxPayloadSize", got["detail"])
+        st, got, _ = self.scim("GET", "/Users?filter=" + "userName%20sw%20%22bulk0-%22")
+        self.assertEqual(got["totalResults"], 0, got)
+
+    def test_a_population_with_inbound_tokens_is_not_deleted(self):
+        """Deleting a population that inbound tokens are bound to is refused with 409
+        naming them; once they are revoked it goes."""
+        name = unique("Doomed")
+        st, pop, _ = self.srv.api("POST", "/api/v1/populations", {"name": name})
+        self.assertEqual(st, 201, pop)
+        tname = unique("doomed-token")
+        tok = self.token(tname, name, "write")
+        st, got, _ = self.srv.api("DELETE", "/api/v1/populations/" + pop["id"])
+        self.assertEqual(st, 409, got)
+        self.assertIn(tname, got["error"]["message"])
+        st, got, _ = self.scim("GET", "/Users", token=tok)
+        self.assertEqual((st, got["totalResults"]), (200, 0), got)
+        st, lst, _ = self.srv.api("GET", "/api/v1/inbound-tokens")
+        tid = [t["id"] for t in lst["items"] if t["name"] == tname][0]
+        st, _, _ = self.srv.api("DELETE", "/api/v1/inbound-tokens/" + tid)
+        self.assertEqual(st, 204)
+        st, got, _ = self.srv.api("DELETE", "/api/v1/populations/" + pop["id"])
+        self.assertEqual(st, 204, got)
+
+    def test_group_members_changes(self):
+        """A change of members moves meta.lastModified (as it does the ETag), and a bad
+        member is named by its index in the request."""
+        st, u1, _ = self.scim("POST", "/Users", {"schemas": [USER], "userName": unique("m1")})
+        st, u2, _ = self.scim("POST", "/Users", {"schemas": [USER], "userName": unique("m2")})
+        st, g, h = self.scim("POST", "/Groups", {"schemas": [idp_sequences.GROUP],
+                                                 "displayName": unique("g"),
+                                                 "members": [{"value": u1["id"]}]})
+        self.assertEqual(st, 201, g)
+        wait_until(lambda: self.srv_now() > g["meta"]["lastModified"], timeout=WAIT,
+                   what="the clock past the group's creation")
+        st, got, h2 = self.scim("PATCH", "/Groups/" + g["id"], {"schemas": [PATCHOP],
+            "Operations": [{"op": "add", "path": "members", "value": [{"value": u2["id"]}]}]})
+        self.assertEqual(st, 200, got)
+        self.assertNotEqual(h2["etag"], h["etag"])
+        self.assertGreater(got["meta"]["lastModified"], g["meta"]["lastModified"])
+        st, got, _ = self.scim("PATCH", "/Groups/" + g["id"], {"schemas": [PATCHOP],
+            "Operations": [{"op": "add", "path": "members", "value": [{"value": "no-such"}]}]})
+        self.assertEqual((st, got.get("scimType")), (400, "invalidValue"), got)
+        self.assertIn("members[0]", got["detail"])
+        st, got, _ = self.scim("PUT", "/Groups/" + g["id"], {
+            "schemas": [idp_sequences.GROUP], "displayName": g["displayName"],
+            "members": [{"value": u1["id"]}, {"value": "no-such"}]})
+        self.assertEqual((st, got.get("scimType")), (400, "invalidValue"), got)
+        self.assertIn("members[1]", got["detail"])
+
+    def srv_now(self):
+        """The server's clock, as the ISO 8601 text of a new user's meta.created."""
+        st, u, _ = self.scim("POST", "/Users", {"schemas": [USER], "userName": unique("clk")})
+        self.assertEqual(st, 201, u)
+        return u["meta"]["created"]
+
 
 class InboundToOutboundTest(unittest.TestCase):
     def test_an_inbound_change_reaches_an_outbound_target_through_a_rule(self):
