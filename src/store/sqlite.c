@@ -114,6 +114,58 @@ int store__bind_text(sqlite3_stmt *s, int idx, const char *v)
     return sqlite3_bind_text(s, idx, v, -1, SQLITE_TRANSIENT);
 }
 
+enum sc_err store__step_done(struct store *st, sqlite3_stmt *s)
+{
+    int rc = sqlite3_step(s);
+    enum sc_err err = rc == SQLITE_DONE ? SC_OK : store__err(st, rc);
+    sqlite3_reset(s);
+    return err;
+}
+
+enum sc_err store__run_each(struct store *st, const char *const *sql, size_t n, const char *text)
+{
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_stmt *s = store__prepare(st, sql[i]);
+        if (!s)
+            return SC_ERR_DB;
+        store__bind_text(s, 1, text);
+        enum sc_err err = store__step_done(st, s);
+        if (err)
+            return err;
+    }
+    return SC_OK;
+}
+
+enum sc_err store__rows(struct store *st, sqlite3_stmt *s, size_t elem,
+                        void (*fill)(sqlite3_stmt *s, void *dst), void **out, size_t *n)
+{
+    unsigned char *v = NULL;
+    size_t count = 0, cap = 0;
+    enum sc_err err = SC_OK;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (count == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            unsigned char *grown = realloc(v, ncap * elem);
+            if (!grown) {
+                err = SC_ERR_NOMEM;
+                break;
+            }
+            v = grown;
+            cap = ncap;
+        }
+        memset(v + count * elem, 0, elem);
+        fill(s, v + count * elem);
+        count++;
+    }
+    if (!err && rc != SQLITE_DONE)
+        err = store__err(st, rc);
+    sqlite3_reset(s);
+    *out = v;
+    *n = count;
+    return err;
+}
+
 char *store__column_dup(sqlite3_stmt *s, int col)
 {
     const unsigned char *t = sqlite3_column_text(s, col);

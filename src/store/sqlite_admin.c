@@ -20,8 +20,10 @@ const struct store_component store__admin_schema = {"admin", admin_migrations, 1
 
 #define TOKEN_COLUMNS "id, name, prefix, hash, created_at, last_used_at, expires_at"
 
-static void token_from_row(sqlite3_stmt *s, struct store_admin_token *t)
+/* A token row into t (a struct store_admin_token; also store__rows' fill). */
+static void token_from_row(sqlite3_stmt *s, void *dst)
 {
+    struct store_admin_token *t = dst;
     memset(t, 0, sizeof *t);
     const char *v;
     if ((v = (const char *)sqlite3_column_text(s, 0)))
@@ -54,13 +56,6 @@ static void bind_token(sqlite3_stmt *s, const struct store_admin_token *t)
         sqlite3_bind_null(s, 7);
 }
 
-static enum sc_err run_done(struct store *st, sqlite3_stmt *s)
-{
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? SC_OK : store__err(st, rc);
-}
-
 static enum sc_err sqlite_token_insert(struct store *st, const struct store_admin_token *t)
 {
     sqlite3_stmt *s = store__prepare(st, "INSERT INTO admin_tokens(" TOKEN_COLUMNS
@@ -68,7 +63,7 @@ static enum sc_err sqlite_token_insert(struct store *st, const struct store_admi
     if (!s)
         return SC_ERR_DB;
     bind_token(s, t);
-    return run_done(st, s);
+    return store__step_done(st, s);
 }
 
 static enum sc_err sqlite_token_put_named(struct store *st, const struct store_admin_token *t)
@@ -83,7 +78,7 @@ static enum sc_err sqlite_token_put_named(struct store *st, const struct store_a
     if (!s)
         return SC_ERR_DB;
     bind_token(s, t);
-    return run_done(st, s);
+    return store__step_done(st, s);
 }
 
 static enum sc_err sqlite_token_find_hash(struct store *st, const char *hash,
@@ -112,32 +107,14 @@ static enum sc_err sqlite_token_list(struct store *st, struct store_admin_token 
         store__prepare(st, "SELECT " TOKEN_COLUMNS " FROM admin_tokens ORDER BY created_at, id");
     if (!s)
         return SC_ERR_DB;
-    struct store_admin_token *v = NULL;
-    size_t len = 0, cap = 0;
-    enum sc_err err = SC_OK;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (len == cap) {
-            size_t nc = cap ? cap * 2 : 8;
-            struct store_admin_token *nv = realloc(v, nc * sizeof *nv);
-            if (!nv) {
-                err = SC_ERR_NOMEM;
-                break;
-            }
-            v = nv;
-            cap = nc;
-        }
-        token_from_row(s, &v[len++]);
-    }
-    if (!err && rc != SQLITE_DONE)
-        err = store__err(st, rc);
-    sqlite3_reset(s);
+    void *v = NULL;
+    enum sc_err err = store__rows(st, s, sizeof **out, token_from_row, &v, n);
     if (err) {
         free(v);
+        *n = 0;
         return err;
     }
     *out = v;
-    *n = len;
     return SC_OK;
 }
 
@@ -150,7 +127,7 @@ static enum sc_err sqlite_token_delete(struct store *st, const char *id, int *la
     if (!s)
         return SC_ERR_DB;
     store__bind_text(s, 1, id);
-    enum sc_err err = run_done(st, s);
+    enum sc_err err = store__step_done(st, s);
     if (err)
         return err;
     if (sqlite3_changes(sqlite__db(st)) > 0)
@@ -178,7 +155,7 @@ static enum sc_err sqlite_token_touch(struct store *st, const char *id, int64_t 
     sqlite3_bind_int64(s, 1, now);
     store__bind_text(s, 2, id);
     sqlite3_bind_int64(s, 3, now - min_age_ms);
-    return run_done(st, s);
+    return store__step_done(st, s);
 }
 
 const struct store_admin_ops store__sqlite_admin_ops = {

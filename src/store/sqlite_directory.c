@@ -99,15 +99,6 @@ static enum sc_err tx_close(struct store *st, int own, enum sc_err rc)
     return store_commit(st);
 }
 
-/* Steps a write statement and resets it. */
-static enum sc_err step_done(struct store *st, sqlite3_stmt *s)
-{
-    int rc = sqlite3_step(s);
-    enum sc_err err = rc == SQLITE_DONE ? SC_OK : store__err(st, rc);
-    sqlite3_reset(s);
-    return err;
-}
-
 static json_t *col_json_string(sqlite3_stmt *s, int col)
 {
     const unsigned char *t = sqlite3_column_text(s, col);
@@ -219,7 +210,7 @@ static enum sc_err sqlite_population_insert(struct store *st, const json_t *p)
     store__bind_text(s, 3, json_string_value(json_object_get(p, "description")));
     store__bind_text(s, 4, json_string_value(json_object_get(p, "createdAt")));
     store__bind_text(s, 5, json_string_value(json_object_get(p, "updatedAt")));
-    if ((rc = step_done(st, s)))
+    if ((rc = store__step_done(st, s)))
         goto done;
     rc = store_event_append(st, "population.updated", id, NULL);
 done:
@@ -262,7 +253,7 @@ static enum sc_err sqlite_population_update(struct store *st, const json_t *p)
     store__bind_text(s, 2, json_string_value(json_object_get(p, "name")));
     store__bind_text(s, 3, json_string_value(json_object_get(p, "description")));
     store__bind_text(s, 4, json_string_value(json_object_get(p, "updatedAt")));
-    if ((rc = step_done(st, s)))
+    if ((rc = store__step_done(st, s)))
         goto done;
     if (sqlite3_changes(sqlite__db(st)) == 0) {
         rc = SC_ERR_NOT_FOUND;
@@ -297,7 +288,7 @@ static enum sc_err sqlite_population_delete(struct store *st, const char *id)
         goto done;
     }
     store__bind_text(s, 1, id);
-    if ((rc = step_done(st, s)))
+    if ((rc = store__step_done(st, s)))
         goto done;
     if (sqlite3_changes(sqlite__db(st)) == 0) {
         rc = SC_ERR_NOT_FOUND;
@@ -333,7 +324,7 @@ static enum sc_err user_insert_row(struct store *st, const json_t *u)
     if (!s)
         return SC_ERR_DB;
     bind_user(s, u);
-    enum sc_err rc = step_done(st, s);
+    enum sc_err rc = store__step_done(st, s);
     if (rc)
         return rc;
     return store_event_append(st, "user.created", json_string_value(json_object_get(u, "id")),
@@ -401,7 +392,7 @@ static enum sc_err sqlite_user_update(struct store *st, const json_t *u)
         goto done;
     }
     bind_user(s, u);
-    if ((rc = step_done(st, s)))
+    if ((rc = store__step_done(st, s)))
         goto done;
     if (sqlite3_changes(sqlite__db(st)) == 0) {
         rc = SC_ERR_NOT_FOUND;
@@ -424,7 +415,7 @@ static enum sc_err sqlite_user_delete(struct store *st, const char *id, const ch
         goto done;
     }
     store__bind_text(s, 1, id);
-    if ((rc = step_done(st, s)))
+    if ((rc = store__step_done(st, s)))
         goto done;
     if (sqlite3_changes(sqlite__db(st)) == 0) {
         rc = SC_ERR_NOT_FOUND;
@@ -656,7 +647,7 @@ static enum sc_err sqlite_group_insert(struct store *st, const json_t *g)
         rc = SC_ERR_DB;
         goto done;
     }
-    if ((rc = bind_group(s, g)) || (rc = step_done(st, s)))
+    if ((rc = bind_group(s, g)) || (rc = store__step_done(st, s)))
         goto done;
     rc = store_event_append(st, "group.created", json_string_value(json_object_get(g, "id")), NULL);
 done:
@@ -694,7 +685,7 @@ static enum sc_err sqlite_group_update(struct store *st, const json_t *g, const 
         rc = SC_ERR_DB;
         goto done;
     }
-    if ((rc = bind_group(s, g)) || (rc = step_done(st, s)))
+    if ((rc = bind_group(s, g)) || (rc = store__step_done(st, s)))
         goto done;
     if (sqlite3_changes(sqlite__db(st)) == 0) {
         rc = SC_ERR_NOT_FOUND;
@@ -728,7 +719,7 @@ static enum sc_err sqlite_group_delete(struct store *st, const char *id, const c
         goto done;
     }
     store__bind_text(s, 1, id);
-    if ((rc = step_done(st, s)))
+    if ((rc = store__step_done(st, s)))
         goto done;
     if (sqlite3_changes(sqlite__db(st)) == 0) {
         rc = SC_ERR_NOT_FOUND;
@@ -787,7 +778,7 @@ static enum sc_err members_event(struct store *st, const char *group_id, const c
         return SC_ERR_DB;
     store__bind_text(s, 1, group_id);
     store__bind_text(s, 2, now);
-    enum sc_err trc = step_done(st, s);
+    enum sc_err trc = store__step_done(st, s);
     if (trc)
         return trc;
     json_t *d = json_pack("{s:s}", key, member ? member : "");
@@ -854,7 +845,7 @@ static enum sc_err sqlite_group_member_add(struct store *st, const char *group_i
     store__bind_text(s, 1, group_id);
     store__bind_text(s, 2, user_id);
     store__bind_text(s, 3, member_group_id);
-    if ((rc = step_done(st, s)))
+    if ((rc = store__step_done(st, s)))
         goto done;
     rc = members_event(st, group_id, user_id ? "userId" : "groupId",
                        user_id ? user_id : member_group_id);
@@ -877,7 +868,7 @@ static enum sc_err sqlite_group_member_remove(struct store *st, const char *grou
     }
     store__bind_text(s, 1, group_id);
     store__bind_text(s, 2, member_id);
-    if ((rc = step_done(st, s)))
+    if ((rc = store__step_done(st, s)))
         goto done;
     if (sqlite3_changes(sqlite__db(st)) == 0) {
         rc = SC_ERR_NOT_FOUND;

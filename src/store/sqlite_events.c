@@ -33,6 +33,17 @@ static enum sc_err sqlite_event_append(struct store *st, const char *kind, const
     return rc == SQLITE_DONE ? SC_OK : store__err(st, rc);
 }
 
+/* An event row into dst (a struct store_event; store__rows' fill). */
+static void event_from_row(sqlite3_stmt *s, void *dst)
+{
+    struct store_event *e = dst;
+    e->seq = sqlite3_column_int64(s, 0);
+    sc_strlcpy(e->kind, (const char *)sqlite3_column_text(s, 1), sizeof e->kind);
+    sc_strlcpy(e->object_id, (const char *)sqlite3_column_text(s, 2), sizeof e->object_id);
+    e->detail = store__column_dup(s, 3);
+    e->created_at = sqlite3_column_int64(s, 4);
+}
+
 static enum sc_err sqlite_events_after(struct store *st, int64_t after, size_t limit,
                                        struct store_event **out, size_t *n)
 {
@@ -46,40 +57,14 @@ static enum sc_err sqlite_events_after(struct store *st, int64_t after, size_t l
         return SC_ERR_DB;
     sqlite3_bind_int64(s, 1, after);
     sqlite3_bind_int64(s, 2, (sqlite3_int64)limit);
-    struct store_event *ev = NULL;
-    size_t count = 0, cap = 0;
-    enum sc_err err = SC_OK;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (count == cap) {
-            size_t ncap = cap ? cap * 2 : 64;
-            struct store_event *grown = realloc(ev, ncap * sizeof *ev);
-            if (!grown) {
-                err = SC_ERR_NOMEM;
-                goto done;
-            }
-            ev = grown;
-            cap = ncap;
-        }
-        struct store_event *e = &ev[count];
-        memset(e, 0, sizeof *e);
-        e->seq = sqlite3_column_int64(s, 0);
-        sc_strlcpy(e->kind, (const char *)sqlite3_column_text(s, 1), sizeof e->kind);
-        sc_strlcpy(e->object_id, (const char *)sqlite3_column_text(s, 2), sizeof e->object_id);
-        e->detail = store__column_dup(s, 3);
-        e->created_at = sqlite3_column_int64(s, 4);
-        count++;
-    }
-    if (rc != SQLITE_DONE)
-        err = store__err(st, rc);
-done:
-    sqlite3_reset(s);
+    void *v = NULL;
+    enum sc_err err = store__rows(st, s, sizeof **out, event_from_row, &v, n);
     if (err) {
-        store_events_free(ev, count);
+        store_events_free(v, *n);
+        *n = 0;
         return err;
     }
-    *out = ev;
-    *n = count;
+    *out = v;
     return SC_OK;
 }
 

@@ -34,13 +34,6 @@ static const struct store_migration groupsync_migrations[] = {
 };
 const struct store_component store__groupsync_schema = {"groupsync", groupsync_migrations, 1};
 
-static enum sc_err step_done(struct store *st, sqlite3_stmt *s)
-{
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? SC_OK : store__err(st, rc);
-}
-
 static enum sc_err sqlite_gs_config_get(struct store *st, const char *rule_id, char **out)
 {
     sqlite3_stmt *s = store__prepare(st, "SELECT config FROM sync_group_config WHERE rule_id = ?");
@@ -69,7 +62,7 @@ static enum sc_err sqlite_gs_config_put(struct store *st, const char *rule_id, c
         return SC_ERR_DB;
     store__bind_text(s, 1, rule_id);
     store__bind_text(s, 2, json);
-    return step_done(st, s);
+    return store__step_done(st, s);
 }
 
 #define GLINK_COLUMNS "rule_id, group_id, name, target_id, sent, state, last_error, updated_at"
@@ -120,7 +113,7 @@ static enum sc_err sqlite_gs_link_put(struct store *st, const struct store_group
     store__bind_text(s, 6, l->state[0] ? l->state : GROUPSYNC_STATE_PENDING);
     store__bind_text(s, 7, l->last_error);
     sqlite3_bind_int64(s, 8, sc_clock_now_ms());
-    return step_done(st, s);
+    return store__step_done(st, s);
 }
 
 static enum sc_err sqlite_gs_members_clear(struct store *st, const char *rule_id,
@@ -132,7 +125,7 @@ static enum sc_err sqlite_gs_members_clear(struct store *st, const char *rule_id
         return SC_ERR_DB;
     store__bind_text(s, 1, rule_id);
     store__bind_text(s, 2, group_id);
-    return step_done(st, s);
+    return store__step_done(st, s);
 }
 
 static enum sc_err sqlite_gs_link_delete(struct store *st, const char *rule_id,
@@ -147,7 +140,7 @@ static enum sc_err sqlite_gs_link_delete(struct store *st, const char *rule_id,
         return SC_ERR_DB;
     store__bind_text(s, 1, rule_id);
     store__bind_text(s, 2, group_id);
-    return step_done(st, s);
+    return store__step_done(st, s);
 }
 
 static enum sc_err sqlite_gs_link_each(struct store *st, const char *rule_id,
@@ -223,7 +216,7 @@ static enum sc_err sqlite_gs_member_put(struct store *st, const char *rule_id, c
     store__bind_text(s, 3, target_member_id);
     store__bind_text(s, 4, member_id);
     store__bind_text(s, 5, kind);
-    return step_done(st, s);
+    return store__step_done(st, s);
 }
 
 static enum sc_err sqlite_gs_member_delete(struct store *st, const char *rule_id,
@@ -236,7 +229,7 @@ static enum sc_err sqlite_gs_member_delete(struct store *st, const char *rule_id
     store__bind_text(s, 1, rule_id);
     store__bind_text(s, 2, group_id);
     store__bind_text(s, 3, target_member_id);
-    return step_done(st, s);
+    return store__step_done(st, s);
 }
 
 static enum sc_err sqlite_gs_member_groups(struct store *st, const char *rule_id,
@@ -316,16 +309,7 @@ static enum sc_err sqlite_gs_forget(struct store *st, const char *rule_id)
         "DELETE FROM sync_group_links WHERE rule_id = ?",
         "DELETE FROM sync_group_config WHERE rule_id = ?",
     };
-    for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
-        sqlite3_stmt *s = store__prepare(st, sql[i]);
-        if (!s)
-            return SC_ERR_DB;
-        store__bind_text(s, 1, rule_id);
-        enum sc_err err = step_done(st, s);
-        if (err)
-            return err;
-    }
-    return SC_OK;
+    return store__run_each(st, sql, sizeof sql / sizeof sql[0], rule_id);
 }
 
 const struct store_groupsync_ops store__sqlite_groupsync_ops = {

@@ -37,8 +37,10 @@ static void copy_text(sqlite3_stmt *s, int col, char *dst, size_t n)
     sc_strlcpy(dst, v ? v : "", n);
 }
 
-static void token_from_row(sqlite3_stmt *s, struct store_inbound_token *t)
+/* A token row into t (a struct store_inbound_token; also store__rows' fill). */
+static void token_from_row(sqlite3_stmt *s, void *dst)
 {
+    struct store_inbound_token *t = dst;
     memset(t, 0, sizeof *t);
     copy_text(s, 0, t->id, sizeof t->id);
     copy_text(s, 1, t->name, sizeof t->name);
@@ -49,13 +51,6 @@ static void token_from_row(sqlite3_stmt *s, struct store_inbound_token *t)
     t->created_at = sqlite3_column_int64(s, 6);
     t->last_used_at = sqlite3_column_int64(s, 7);
     copy_text(s, 8, t->source_connection, sizeof t->source_connection);
-}
-
-static enum sc_err run_done(struct store *st, sqlite3_stmt *s)
-{
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? SC_OK : store__err(st, rc);
 }
 
 static enum sc_err token_insert(struct store *st, const struct store_inbound_token *t)
@@ -72,7 +67,7 @@ static enum sc_err token_insert(struct store *st, const struct store_inbound_tok
     store__bind_text(s, 6, t->scope);
     sqlite3_bind_int64(s, 7, t->created_at);
     store__bind_text(s, 8, t->source_connection[0] ? t->source_connection : NULL);
-    return run_done(st, s);
+    return store__step_done(st, s);
 }
 
 static enum sc_err token_find_hash(struct store *st, const char *hash,
@@ -100,32 +95,14 @@ static enum sc_err token_list(struct store *st, struct store_inbound_token **out
         store__prepare(st, "SELECT " TOKEN_COLUMNS " FROM inbound_tokens ORDER BY created_at, id");
     if (!s)
         return SC_ERR_DB;
-    struct store_inbound_token *v = NULL;
-    size_t len = 0, cap = 0;
-    enum sc_err err = SC_OK;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (len == cap) {
-            size_t nc = cap ? cap * 2 : 8;
-            struct store_inbound_token *nv = realloc(v, nc * sizeof *nv);
-            if (!nv) {
-                err = SC_ERR_NOMEM;
-                break;
-            }
-            v = nv;
-            cap = nc;
-        }
-        token_from_row(s, &v[len++]);
-    }
-    if (!err && rc != SQLITE_DONE)
-        err = store__err(st, rc);
-    sqlite3_reset(s);
+    void *v = NULL;
+    enum sc_err err = store__rows(st, s, sizeof **out, token_from_row, &v, n);
     if (err) {
         free(v);
+        *n = 0;
         return err;
     }
     *out = v;
-    *n = len;
     return SC_OK;
 }
 
@@ -135,7 +112,7 @@ static enum sc_err token_delete(struct store *st, const char *id)
     if (!s)
         return SC_ERR_DB;
     store__bind_text(s, 1, id);
-    enum sc_err err = run_done(st, s);
+    enum sc_err err = store__step_done(st, s);
     if (err)
         return err;
     return sqlite3_changes(sqlite__db(st)) > 0 ? SC_OK : SC_ERR_NOT_FOUND;
@@ -149,7 +126,7 @@ static enum sc_err token_set_source(struct store *st, const char *id, const char
         return SC_ERR_DB;
     store__bind_text(s, 1, connection_id);
     store__bind_text(s, 2, id);
-    enum sc_err err = run_done(st, s);
+    enum sc_err err = store__step_done(st, s);
     if (err)
         return err;
     return sqlite3_changes(sqlite__db(st)) > 0 ? SC_OK : SC_ERR_NOT_FOUND;
@@ -164,7 +141,7 @@ static enum sc_err token_touch(struct store *st, const char *id, int64_t now, in
     sqlite3_bind_int64(s, 1, now);
     store__bind_text(s, 2, id);
     sqlite3_bind_int64(s, 3, now - min_age_ms);
-    return run_done(st, s);
+    return store__step_done(st, s);
 }
 
 static enum sc_err dup_col(sqlite3_stmt *s, int col, char **out)
@@ -215,7 +192,7 @@ static enum sc_err extra_put(struct store *st, enum store_inbound_kind k, const 
     } else {
         store__bind_text(s, 2, extra);
     }
-    return run_done(st, s);
+    return store__step_done(st, s);
 }
 
 const struct store_inbound_ops store__sqlite_inbound_ops = {

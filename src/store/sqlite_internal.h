@@ -38,6 +38,20 @@ enum sc_err store__err(struct store *st, int rc);
 /* Runs a batch of SQL statements (no results). */
 enum sc_err store__exec(struct store *st, const char *sql);
 
+/* Steps s (a write, or a query whose rows are not wanted) to SQLITE_DONE and resets it. */
+enum sc_err store__step_done(struct store *st, sqlite3_stmt *s);
+
+/* Runs each of the n cached statements sql[i] with text bound to its one parameter
+ * (deletes of one key across tables, say), stopping at the first error. */
+enum sc_err store__run_each(struct store *st, const char *const *sql, size_t n, const char *text);
+
+/* Steps s (prepared and bound by the caller) to its end and resets it, growing an array
+ * of elem-byte elements: fill writes row s into a zeroed element. *out (new; NULL when no
+ * row) and *n are set also on an error, so the caller frees what was filled. Errors:
+ * SC_ERR_NOMEM, those of store__err. */
+enum sc_err store__rows(struct store *st, sqlite3_stmt *s, size_t elem,
+                        void (*fill)(sqlite3_stmt *s, void *dst), void **out, size_t *n);
+
 /* Binds text (NULL binds SQL NULL). */
 int store__bind_text(sqlite3_stmt *s, int idx, const char *v);
 

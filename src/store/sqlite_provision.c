@@ -347,39 +347,26 @@ static enum sc_err sqlite_rule_delete(struct store *st, const char *id)
     return step_change(st, s);
 }
 
+/* The first column of row s into dst (an id; store__rows' fill). */
+static void id_from_row(sqlite3_stmt *s, void *dst)
+{
+    copy_id(dst, SC_UUID_LEN + 1, s, 0);
+}
+
 /* Reads the first column of every row of s (bound by the caller) as ids. */
 static enum sc_err read_ids(struct store *st, sqlite3_stmt *s, char (**ids)[SC_UUID_LEN + 1],
                             size_t *n)
 {
     *ids = NULL;
     *n = 0;
-    char(*v)[SC_UUID_LEN + 1] = NULL;
-    size_t count = 0, cap = 0;
-    enum sc_err err = SC_OK;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (count == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            char(*grown)[SC_UUID_LEN + 1] = realloc(v, ncap * sizeof *v);
-            if (!grown) {
-                err = SC_ERR_NOMEM;
-                break;
-            }
-            v = grown;
-            cap = ncap;
-        }
-        copy_id(v[count], sizeof v[count], s, 0);
-        count++;
-    }
-    if (!err && rc != SQLITE_DONE)
-        err = store__err(st, rc);
-    sqlite3_reset(s);
+    void *v = NULL;
+    enum sc_err err = store__rows(st, s, sizeof **ids, id_from_row, &v, n);
     if (err) {
         free(v);
+        *n = 0;
         return err;
     }
     *ids = v;
-    *n = count;
     return SC_OK;
 }
 

@@ -95,17 +95,10 @@ static const struct store_migration sync_migrations[] = {
 };
 const struct store_component store__sync_schema = {"sync", sync_migrations, 6};
 
-static enum sc_err step_done(struct store *st, sqlite3_stmt *s)
-{
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? SC_OK : store__err(st, rc);
-}
-
 /* step_done, and *changed (when not NULL) says whether a row was written. */
 static enum sc_err step_changed(struct store *st, sqlite3_stmt *s, int *changed)
 {
-    enum sc_err err = step_done(st, s);
+    enum sc_err err = store__step_done(st, s);
     if (!err && changed)
         *changed = sqlite3_changes(sqlite__db(st)) > 0;
     return err;
@@ -176,7 +169,7 @@ static enum sc_err sqlite_sync_link_put(struct store *st, const struct store_syn
     if (!s)
         return SC_ERR_DB;
     link_bind(s, l);
-    return step_done(st, s);
+    return store__step_done(st, s);
 }
 
 static enum sc_err sqlite_sync_link_put_unlinked(struct store *st, const struct store_sync_link *l,
@@ -232,7 +225,7 @@ static enum sc_err sqlite_sync_link_set_source(struct store *st, const char *rul
     store__bind_text(s, 2, rule_id);
     store__bind_text(s, 3, user_id);
     sqlite3_bind_int64(s, 4, (sqlite3_int64)digest);
-    return step_done(st, s);
+    return store__step_done(st, s);
 }
 
 static enum sc_err sqlite_sync_link_page(struct store *st, const char *rule_id,
@@ -418,7 +411,7 @@ static enum sc_err sqlite_sync_outbox_touch(struct store *st, const char *rule_i
     sqlite3_bind_int64(s, 4, not_before);
     sqlite3_bind_int64(s, 5, sc_clock_now_ms());
     sqlite3_bind_int(s, 6, lane);
-    return step_done(st, s);
+    return store__step_done(st, s);
 }
 
 static enum sc_err sqlite_sync_outbox_lease(struct store *st, const char *owner,
@@ -517,7 +510,7 @@ static enum sc_err sqlite_sync_outbox_renew(struct store *st, const char *owner,
         return SC_ERR_DB;
     sqlite3_bind_int64(u, 1, until);
     store__bind_text(u, 2, owner);
-    return step_done(st, u);
+    return store__step_done(st, u);
 }
 
 static enum sc_err sqlite_sync_outbox_held(struct store *st, const char *owner,
@@ -552,7 +545,7 @@ static enum sc_err sqlite_sync_outbox_done(struct store *st, const struct store_
     sqlite3_bind_int64(d, 1, it->id);
     sqlite3_bind_int64(d, 2, it->generation);
     sqlite3_bind_int64(d, 3, it->lease_token);
-    enum sc_err err = step_done(st, d);
+    enum sc_err err = store__step_done(st, d);
     if (err)
         return err;
     if (sqlite3_changes(sqlite__db(st)) > 0) {
@@ -600,7 +593,7 @@ static enum sc_err sqlite_sync_outbox_release_all(struct store *st, const char *
         if (!u)
             return SC_ERR_DB;
     }
-    return step_done(st, u);
+    return store__step_done(st, u);
 }
 
 static enum sc_err sqlite_sync_outbox_next_due(struct store *st, const char *rule_id, int64_t *ms)
@@ -649,7 +642,7 @@ static enum sc_err sqlite_sync_outbox_drop_rule(struct store *st, const char *ru
     if (!d)
         return SC_ERR_DB;
     store__bind_text(d, 1, rule_id);
-    return step_done(st, d);
+    return store__step_done(st, d);
 }
 
 static enum sc_err sqlite_sync_tune(struct store *st)
@@ -722,7 +715,7 @@ static enum sc_err sqlite_sync_rule_put(struct store *st, const struct store_syn
     sqlite3_bind_int64(s, 10, r->verify_checked);
     sqlite3_bind_int64(s, 11, r->verify_drifted);
     sqlite3_bind_int64(s, 12, r->resync_seq);
-    return step_done(st, s);
+    return store__step_done(st, s);
 }
 
 static enum sc_err sqlite_sync_rule_request_resync(struct store *st, const char *rule_id, int allow,
@@ -737,7 +730,7 @@ static enum sc_err sqlite_sync_rule_request_resync(struct store *st, const char 
     store__bind_text(s, 1, rule_id);
     sqlite3_bind_int(s, 2, allow ? 2 : 1);
     sqlite3_bind_int(s, 3, verify ? 1 : 0);
-    return step_done(st, s);
+    return store__step_done(st, s);
 }
 
 static enum sc_err sqlite_sync_rule_resync_done(struct store *st, const char *rule_id, int64_t seq)
@@ -750,7 +743,7 @@ static enum sc_err sqlite_sync_rule_resync_done(struct store *st, const char *ru
         return SC_ERR_DB;
     store__bind_text(s, 1, rule_id);
     sqlite3_bind_int64(s, 2, seq);
-    return step_done(st, s);
+    return store__step_done(st, s);
 }
 
 static enum sc_err sqlite_sync_rule_seen(struct store *st, const char *rule_id, int64_t events_seq)
@@ -762,7 +755,7 @@ static enum sc_err sqlite_sync_rule_seen(struct store *st, const char *rule_id, 
         return SC_ERR_DB;
     sqlite3_bind_int64(s, 1, events_seq);
     store__bind_text(s, 2, rule_id);
-    return step_done(st, s);
+    return store__step_done(st, s);
 }
 
 static enum sc_err sqlite_sync_rule_claim(struct store *st, const char *rule_id, const char *owner,
@@ -788,7 +781,7 @@ static enum sc_err sqlite_sync_rule_claims_renew(struct store *st, const char *o
         return SC_ERR_DB;
     sqlite3_bind_int64(s, 1, until);
     store__bind_text(s, 2, owner);
-    return step_done(st, s);
+    return store__step_done(st, s);
 }
 
 /* ---- nodes ---- */
@@ -805,7 +798,20 @@ static enum sc_err sqlite_sync_node_beat(struct store *st, const struct store_no
     sqlite3_bind_int64(s, 3, n->started_at);
     sqlite3_bind_int64(s, 4, n->last_seen_at);
     sqlite3_bind_int64(s, 5, n->leased);
-    return step_done(st, s);
+    return store__step_done(st, s);
+}
+
+/* A node row into dst (a struct store_node; store__rows' fill). */
+static void node_from_row(sqlite3_stmt *s, void *dst)
+{
+    struct store_node *x = dst;
+    const unsigned char *id = sqlite3_column_text(s, 0);
+    const unsigned char *listen = sqlite3_column_text(s, 1);
+    sc_strlcpy(x->id, id ? (const char *)id : "", sizeof x->id);
+    sc_strlcpy(x->listen, listen ? (const char *)listen : "", sizeof x->listen);
+    x->started_at = sqlite3_column_int64(s, 2);
+    x->last_seen_at = sqlite3_column_int64(s, 3);
+    x->leased = sqlite3_column_int64(s, 4);
 }
 
 static enum sc_err sqlite_sync_node_list(struct store *st, int64_t seen_since,
@@ -818,40 +824,14 @@ static enum sc_err sqlite_sync_node_list(struct store *st, int64_t seen_since,
     if (!s)
         return SC_ERR_DB;
     sqlite3_bind_int64(s, 1, seen_since);
-    struct store_node *v = NULL;
-    size_t count = 0, cap = 0;
-    int rc;
-    enum sc_err err = SC_OK;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (count == cap) {
-            size_t ncap = cap ? cap * 2 : 8;
-            struct store_node *g = realloc(v, ncap * sizeof *g);
-            if (!g) {
-                err = SC_ERR_NOMEM;
-                break;
-            }
-            v = g;
-            cap = ncap;
-        }
-        struct store_node *x = &v[count++];
-        memset(x, 0, sizeof *x);
-        const unsigned char *id = sqlite3_column_text(s, 0);
-        const unsigned char *listen = sqlite3_column_text(s, 1);
-        sc_strlcpy(x->id, id ? (const char *)id : "", sizeof x->id);
-        sc_strlcpy(x->listen, listen ? (const char *)listen : "", sizeof x->listen);
-        x->started_at = sqlite3_column_int64(s, 2);
-        x->last_seen_at = sqlite3_column_int64(s, 3);
-        x->leased = sqlite3_column_int64(s, 4);
-    }
-    if (!err && rc != SQLITE_DONE)
-        err = store__err(st, rc);
-    sqlite3_reset(s);
+    void *v = NULL;
+    enum sc_err err = store__rows(st, s, sizeof **out, node_from_row, &v, n);
     if (err) {
         free(v);
+        *n = 0;
         return err;
     }
     *out = v;
-    *n = count;
     return SC_OK;
 }
 
@@ -865,7 +845,7 @@ static enum sc_err sqlite_sync_node_reap(struct store *st, int64_t seen_before, 
     if (!u)
         return SC_ERR_DB;
     sqlite3_bind_int64(u, 1, seen_before);
-    enum sc_err err = step_done(st, u);
+    enum sc_err err = store__step_done(st, u);
     if (err)
         return err;
     if (released)
@@ -876,13 +856,13 @@ static enum sc_err sqlite_sync_node_reap(struct store *st, int64_t seen_before, 
     if (!c)
         return SC_ERR_DB;
     sqlite3_bind_int64(c, 1, seen_before);
-    if ((err = step_done(st, c)))
+    if ((err = store__step_done(st, c)))
         return err;
     sqlite3_stmt *d = store__prepare(st, "DELETE FROM sync_nodes WHERE last_seen_at < ?");
     if (!d)
         return SC_ERR_DB;
     sqlite3_bind_int64(d, 1, seen_before - 3600 * 1000);
-    return step_done(st, d);
+    return store__step_done(st, d);
 }
 
 static enum sc_err sqlite_sync_rule_add_drift(struct store *st, const char *rule_id,
@@ -898,7 +878,7 @@ static enum sc_err sqlite_sync_rule_add_drift(struct store *st, const char *rule
     sqlite3_bind_int64(s, 2, checked);
     sqlite3_bind_int64(s, 3, drifted);
     sqlite3_bind_int64(s, 4, at);
-    return step_done(st, s);
+    return store__step_done(st, s);
 }
 
 static enum sc_err sqlite_sync_rule_clears_get(struct store *st, const char *rule_id, char **out)
@@ -925,7 +905,7 @@ static enum sc_err sqlite_sync_rule_clears_set(struct store *st, const char *rul
         return SC_ERR_DB;
     store__bind_text(s, 1, rule_id);
     store__bind_text(s, 2, json);
-    return step_done(st, s);
+    return store__step_done(st, s);
 }
 
 static enum sc_err sqlite_sync_rule_pending(struct store *st, size_t max,
@@ -969,7 +949,7 @@ static enum sc_err sqlite_sync_rule_touch(struct store *st, const char *rule_id,
         return SC_ERR_DB;
     store__bind_text(s, 1, rule_id);
     sqlite3_bind_int64(s, 2, ms);
-    return step_done(st, s);
+    return store__step_done(st, s);
 }
 
 static enum sc_err sqlite_sync_rule_forget(struct store *st, const char *rule_id)
@@ -979,16 +959,7 @@ static enum sc_err sqlite_sync_rule_forget(struct store *st, const char *rule_id
         "DELETE FROM sync_outbox WHERE rule_id = ?",
         "DELETE FROM sync_rules WHERE rule_id = ?",
     };
-    for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
-        sqlite3_stmt *s = store__prepare(st, sql[i]);
-        if (!s)
-            return SC_ERR_DB;
-        store__bind_text(s, 1, rule_id);
-        enum sc_err err = step_done(st, s);
-        if (err)
-            return err;
-    }
-    return SC_OK;
+    return store__run_each(st, sql, sizeof sql / sizeof sql[0], rule_id);
 }
 
 /* ---- connections ---- */
@@ -1005,7 +976,7 @@ static enum sc_err sqlite_sync_quarantine_set(struct store *st, const char *conn
     sqlite3_bind_int(s, 2, on ? 1 : 0);
     store__bind_text(s, 3, reason);
     sqlite3_bind_int64(s, 4, sc_clock_now_ms());
-    return step_done(st, s);
+    return store__step_done(st, s);
 }
 
 static enum sc_err sqlite_sync_quarantine_get(struct store *st, const char *connection_id, int *on,
@@ -1048,7 +1019,7 @@ static enum sc_err sqlite_sync_log_append(struct store *st, const struct store_s
     sqlite3_bind_int(s, 7, le->http_status);
     store__bind_text(s, 8, le->changes);
     store__bind_text(s, 9, le->error);
-    return step_done(st, s);
+    return store__step_done(st, s);
 }
 
 static enum sc_err sqlite_sync_log_list(struct store *st, const char *rule_id, const char *user_id,
