@@ -93,10 +93,11 @@ enum sc_err directory_user_count(struct store *st, long long *n, struct sc_error
 /* Bulk create (import): users is an array of at most DIRECTORY_MAX_IMPORT user
  * objects. Each is checked on its own; good ones are stored in one transaction (each
  * with its user.created event), bad ones are reported. *created is the number stored;
- * *rejected is a new array of {"index", "field", "message"}. Errors (nothing stored):
- * SC_ERR_INVALID when users is not an array, SC_ERR_TOO_LARGE past the cap, SC_ERR_DB. */
+ * *rejected is a new array of {"index", "field", "message"}; *ids (when ids is not NULL)
+ * a new array of the stored users' ids. Errors (nothing stored): SC_ERR_INVALID when
+ * users is not an array, SC_ERR_TOO_LARGE past the cap, SC_ERR_DB. */
 enum sc_err directory_users_import(struct store *st, const json_t *users, size_t *created,
-                                   json_t **rejected, struct sc_error *e);
+                                   json_t **rejected, json_t **ids, struct sc_error *e);
 
 /* The user's effective groups: a new array of {"id", "name", "direct": bool} ordered by
  * name. Errors: SC_ERR_NOT_FOUND, SC_ERR_DB. */

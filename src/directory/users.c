@@ -499,7 +499,7 @@ static json_t *reject_entry(size_t i, const struct sc_error *re)
 }
 
 enum sc_err directory_users_import(struct store *st, const json_t *users, size_t *created,
-                                   json_t **rejected, struct sc_error *e)
+                                   json_t **rejected, json_t **ids, struct sc_error *e)
 {
     if (!json_is_array(users))
         return sc_error_set(e, SC_ERR_INVALID, NULL, "send a JSON array of users");
@@ -508,7 +508,7 @@ enum sc_err directory_users_import(struct store *st, const json_t *users, size_t
         return sc_error_set(e, SC_ERR_TOO_LARGE, NULL,
                             "at most %d users per import request (got %zu); send batches",
                             DIRECTORY_MAX_IMPORT, n);
-    json_t *good = json_array(), *pops = json_object(), *rej = NULL;
+    json_t *good = json_array(), *pops = json_object(), *rej = NULL, *made = NULL;
     size_t *index = calloc(n ? n : 1, sizeof *index);
     enum sc_err *row_err = calloc(n ? n : 1, sizeof *row_err);
     json_t **slot = calloc(n ? n : 1, sizeof *slot); /* the rejection of row i, or NULL */
@@ -569,10 +569,14 @@ enum sc_err directory_users_import(struct store *st, const json_t *users, size_t
         }
     }
     rej = json_array();
-    if (!rej) {
+    made = json_array();
+    if (!rej || !made) {
         rc = sc_error_set(e, SC_ERR_NOMEM, NULL, "out of memory");
         goto done;
     }
+    for (size_t j = 0; j < json_array_size(good); j++)
+        if (row_err[j] == SC_OK)
+            json_array_append(made, json_object_get(json_array_get(good, j), "id"));
     for (size_t i = 0; i < n; i++) {
         if (slot[i]) {
             json_array_append_new(rej, slot[i]);
@@ -582,7 +586,12 @@ enum sc_err directory_users_import(struct store *st, const json_t *users, size_t
     *created = stored;
     *rejected = rej;
     rej = NULL;
+    if (ids) {
+        *ids = made;
+        made = NULL;
+    }
 done:
+    json_decref(made);
     for (size_t i = 0; slot && i < n; i++)
         json_decref(slot[i]);
     free(slot);

@@ -92,11 +92,16 @@ enum sc_err inbound_loop_check_rule_change(struct store *st, const char *rule_id
                                            struct sc_error *e);
 
 /* Sets "source" on a directory user in API shape: {"kind": "scim", "token": name} for a
- * user an inbound token created, else {"kind": "api"} (the REST API, the console or an
- * import: not told apart). inbound_user_sources does it for every user of an array.
- * A user whose source cannot be read gets {"kind": "api"}. */
+ * user an inbound token created, {"kind": "import"} for one an import made (POST
+ * /api/v1/users/import), {"kind": "api"} for the others (made through the REST API or
+ * the console, or whose source cannot be read). inbound_user_sources does it for every
+ * user of an array. */
 void inbound_user_source(struct store *st, json_t *user);
 void inbound_user_sources(struct store *st, json_t *users);
+
+/* Records that the users ids (a JSON array of user ids) were made by an import, in one
+ * transaction. Errors: SC_ERR_DB, SC_ERR_BUSY. */
+enum sc_err inbound_users_mark_imported(struct store *st, const json_t *ids);
 
 /* Answers res with a SCIM 401 (WWW-Authenticate: Bearer) or, when db_down, a 503. */
 void inbound_refuse(struct http_response *res, int db_down);

@@ -231,14 +231,37 @@ int inbound_token_check(struct store *st, const char *authorization, int64_t now
 void inbound_user_source(struct store *st, json_t *user)
 {
     char *source = NULL;
+    int imported = 0;
     const char *id = json_string_value(json_object_get(user, "id"));
     json_t *src = NULL;
     if (id && store_inbound_extra_get(st, STORE_INBOUND_USER, id, &source, NULL) == SC_OK && source)
         src = json_pack("{s:s, s:s}", "kind", "scim", "token", source);
+    else if (id && store_inbound_user_imported(st, id, &imported) == SC_OK && imported)
+        src = json_pack("{s:s}", "kind", "import");
     if (!src)
         src = json_pack("{s:s}", "kind", "api");
     json_object_set_new(user, "source", src);
     free(source);
+}
+
+enum sc_err inbound_users_mark_imported(struct store *st, const json_t *ids)
+{
+    if (json_array_size(ids) == 0)
+        return SC_OK;
+    enum sc_err rc = store_begin(st);
+    size_t i;
+    const json_t *id;
+    json_array_foreach(ids, i, id)
+    {
+        if (rc)
+            break;
+        rc = store_inbound_mark_imported(st, json_string_value(id));
+    }
+    if (!rc)
+        rc = store_commit(st);
+    if (rc && store_in_transaction(st))
+        store_rollback(st);
+    return rc;
 }
 
 void inbound_user_sources(struct store *st, json_t *users)

@@ -237,6 +237,8 @@ struct store_inbound_ops {
                              char **source, char **extra);
     enum sc_err (*extra_put)(struct store *st, enum store_inbound_kind k, const char *id,
                              const char *source, const char *extra);
+    enum sc_err (*user_imported)(struct store *st, const char *user_id, int *imported);
+    enum sc_err (*mark_imported)(struct store *st, const char *user_id);
 };
 
 /* Raw rows of the schema's tables, for store_copy (store_copy.c). Table, order and

@@ -25,8 +25,10 @@ static const struct pg_migration inbound_migrations[] = {
         "CREATE TABLE inbound_groups ("
         " group_id TEXT COLLATE \"C\" PRIMARY KEY REFERENCES dir_groups(id) ON DELETE CASCADE,"
         " extra TEXT);"},
+    /* users made by an import (POST /api/v1/users/import): their source is the import */
+    {2, "ALTER TABLE inbound_users ADD COLUMN imported INTEGER NOT NULL DEFAULT 0;"},
 };
-const struct pg_component store__pg_inbound_schema = {"inbound", inbound_migrations, 1};
+const struct pg_component store__pg_inbound_schema = {"inbound", inbound_migrations, 2};
 
 #define TOKEN_COLUMNS                                                                              \
     "id, name, prefix, hash, population_id, scope, created_at, last_used_at, source_connection"
@@ -195,6 +197,31 @@ static enum sc_err extra_put(struct store *st, enum store_inbound_kind k, const 
                    &a, NULL);
 }
 
+static enum sc_err user_imported(struct store *st, const char *user_id, int *imported)
+{
+    *imported = 0;
+    enum sc_err err = SC_OK;
+    struct pg_args a = {0};
+    pg__arg_text(&a, user_id);
+    PGresult *r = pg__run(st, "SELECT imported FROM inbound_users WHERE user_id = $1", &a, &err);
+    if (!r)
+        return err;
+    if (PQntuples(r) > 0)
+        *imported = pg__col_int(r, 0, 0) != 0;
+    PQclear(r);
+    return SC_OK;
+}
+
+static enum sc_err mark_imported(struct store *st, const char *user_id)
+{
+    struct pg_args a = {0};
+    pg__arg_text(&a, user_id);
+    return pg__cmd(st,
+                   "INSERT INTO inbound_users(user_id, imported) VALUES($1, 1) "
+                   "ON CONFLICT(user_id) DO NOTHING",
+                   &a, NULL);
+}
+
 const struct store_inbound_ops store__pg_inbound_ops = {
     .token_insert = token_insert,
     .token_find_hash = token_find_hash,
@@ -204,4 +231,6 @@ const struct store_inbound_ops store__pg_inbound_ops = {
     .token_set_source = token_set_source,
     .extra_get = extra_get,
     .extra_put = extra_put,
+    .user_imported = user_imported,
+    .mark_imported = mark_imported,
 };

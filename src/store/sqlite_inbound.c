@@ -25,8 +25,10 @@ static const struct store_migration inbound_migrations[] = {
         "CREATE TABLE inbound_groups ("
         " group_id TEXT PRIMARY KEY REFERENCES dir_groups(id) ON DELETE CASCADE,"
         " extra TEXT);"},
+    /* users made by an import (POST /api/v1/users/import): their source is the import */
+    {2, "ALTER TABLE inbound_users ADD COLUMN imported INTEGER NOT NULL DEFAULT 0;"},
 };
-const struct store_component store__inbound_schema = {"inbound", inbound_migrations, 1};
+const struct store_component store__inbound_schema = {"inbound", inbound_migrations, 2};
 
 #define TOKEN_COLUMNS                                                                              \
     "id, name, prefix, hash, population_id, scope, created_at, last_used_at, source_connection"
@@ -195,6 +197,30 @@ static enum sc_err extra_put(struct store *st, enum store_inbound_kind k, const 
     return store__step_done(st, s);
 }
 
+static enum sc_err user_imported(struct store *st, const char *user_id, int *imported)
+{
+    *imported = 0;
+    sqlite3_stmt *s = store__prepare(st, "SELECT imported FROM inbound_users WHERE user_id = ?");
+    if (!s)
+        return SC_ERR_DB;
+    store__bind_text(s, 1, user_id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *imported = sqlite3_column_int(s, 0) != 0;
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? SC_OK : store__err(st, rc);
+}
+
+static enum sc_err mark_imported(struct store *st, const char *user_id)
+{
+    sqlite3_stmt *s = store__prepare(st, "INSERT INTO inbound_users(user_id, imported) VALUES(?, 1)"
+                                         " ON CONFLICT(user_id) DO NOTHING");
+    if (!s)
+        return SC_ERR_DB;
+    store__bind_text(s, 1, user_id);
+    return store__step_done(st, s);
+}
+
 const struct store_inbound_ops store__sqlite_inbound_ops = {
     .token_insert = token_insert,
     .token_find_hash = token_find_hash,
@@ -204,4 +230,6 @@ const struct store_inbound_ops store__sqlite_inbound_ops = {
     .token_set_source = token_set_source,
     .extra_get = extra_get,
     .extra_put = extra_put,
+    .user_imported = user_imported,
+    .mark_imported = mark_imported,
 };

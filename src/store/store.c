@@ -1002,3 +1002,13 @@ enum sc_err store_inbound_extra_put(struct store *st, enum store_inbound_kind k,
 {
     return st->be->inbound->extra_put(st, k, id, source, extra);
 }
+
+enum sc_err store_inbound_user_imported(struct store *st, const char *user_id, int *imported)
+{
+    return st->be->inbound->user_imported(st, user_id, imported);
+}
+
+enum sc_err store_inbound_mark_imported(struct store *st, const char *user_id)
+{
+    return st->be->inbound->mark_imported(st, user_id);
+}

@@ -72,4 +72,13 @@ enum sc_err store_inbound_extra_get(struct store *st, enum store_inbound_kind k,
 enum sc_err store_inbound_extra_put(struct store *st, enum store_inbound_kind k, const char *id,
                                     const char *source, const char *extra);
 
+/* *imported says whether user_id was made by an import (POST /api/v1/users/import).
+ * Errors: SC_ERR_DB. */
+enum sc_err store_inbound_user_imported(struct store *st, const char *user_id, int *imported);
+
+/* Records that user_id (which must exist) was made by an import; a user with a record
+ * already (made through /scim/v2) keeps it. Joins the caller's transaction. Errors:
+ * SC_ERR_INVALID (no such user), SC_ERR_DB, SC_ERR_BUSY. */
+enum sc_err store_inbound_mark_imported(struct store *st, const char *user_id);
+
 #endif

@@ -53,10 +53,13 @@ test('Integrations > Inbound SCIM: create (shown once), use, source in Users, re
     // the token works at once; the user it creates shows where it came from
     const made = await scim(serve, token, 'POST', '/Users', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'grace' });
     assert.equal(made.status, 201, JSON.stringify(made.body));
+    const imported = await serve.ok('POST', '/api/v1/users/import', [{ username: 'ivy', population: { name: 'Sales' } }]);
+    assert.equal(imported.created, 1, JSON.stringify(imported));
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users', exact: true }).click();
     const users = page.getByRole('table', { name: 'Users' });
     await users.getByRole('row').filter({ hasText: 'grace' }).getByText('SCIM · Entra ID').waitFor();
-    await users.getByRole('row').filter({ hasText: 'ada' }).getByText('REST API / import').waitFor();
+    await users.getByRole('row').filter({ hasText: 'ada' }).getByText('REST API', { exact: true }).waitFor();
+    await users.getByRole('row').filter({ hasText: 'ivy' }).getByText('Import', { exact: true }).waitFor();
     await checkA11y(page, 'users with sources');
 
     // revoke: asked first, then the token stops

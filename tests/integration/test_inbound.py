@@ -111,6 +111,40 @@ class InboundTest(unittest.TestCase):
         st, got, _ = self.scim("POST", "/Users", {"schemas": [USER], "userName": name.upper()})
         self.assertEqual((st, got.get("scimType")), (409, "uniqueness"), got)
 
+    def test_each_user_says_where_it_came_from(self):
+        """source: the inbound token's name, the import, or the REST API; in a user's
+        read, in lists and in the answers of writes. A user an import made keeps the
+        import as its source when a token changes it later."""
+        via_api, via_import, via_scim = unique("rest"), unique("imp"), unique("scim")
+        st, made, _ = self.srv.api("POST", "/api/v1/users",
+                                   {"username": via_api, "population": {"name": "Entra"}})
+        self.assertEqual(st, 201, made)
+        self.assertEqual(made["source"], {"kind": "api"})
+        st, body, _ = self.srv.api("POST", "/api/v1/users/import",
+                                   [{"username": via_import, "population": {"name": "Entra"}},
+                                    {"username": "bad name", "population": {"name": "Entra"}}])
+        self.assertEqual((st, body["created"], len(body["rejected"])), (200, 1, 1), body)
+        st, u, _ = self.scim("POST", "/Users", {"schemas": [USER], "userName": via_scim})
+        self.assertEqual(st, 201, u)
+
+        def source_of(name):
+            st, page, _ = self.srv.api("GET", "/api/v1/users?q=" + name)
+            self.assertEqual(st, 200, page)
+            hits = [x for x in page["items"] if x["username"] == name]
+            self.assertEqual(len(hits), 1, page)
+            st, one, _ = self.srv.api("GET", "/api/v1/users/" + hits[0]["id"])
+            self.assertEqual(one["source"], hits[0]["source"])
+            return hits[0]["source"], hits[0]["id"]
+        self.assertEqual(source_of(via_api)[0], {"kind": "api"})
+        self.assertEqual(source_of(via_scim)[0], {"kind": "scim", "token": "entra-prod"})
+        src, imp_id = source_of(via_import)
+        self.assertEqual(src, {"kind": "import"})
+        st, _, _ = self.scim("PATCH", "/Users/" + imp_id, {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": "title", "value": "Engineer"}]})
+        self.assertEqual(st, 200)
+        self.assertEqual(source_of(via_import)[0], {"kind": "import"})
+
     def test_tokens_scope_and_population(self):
         """A read token cannot write; a token sees only its population's users; a
         revoked token, an unknown one and the admin token are refused."""

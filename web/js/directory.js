@@ -23,6 +23,14 @@ function setPath(o, p, v) {
   x[ks[ks.length - 1]] = v;
 }
 
+// Where a user came from: an inbound SCIM token (by its name), an import, or the REST
+// API (the console included).
+function sourceLabel(src) {
+  if (src && src.kind === 'scim') return `SCIM · ${src.token}`;
+  if (src && src.kind === 'import') return 'Import';
+  return 'REST API';
+}
+
 function pageHead(title, ...tools) {
   return h('header', { class: 'page-head' }, h('h1', { text: title }), h('div', { class: 'head-tools' }, tools));
 }
@@ -122,7 +130,7 @@ export function renderUsers(main, populationId) {
         h('td', { text: (u.name && (u.name.formatted || [u.name.given, u.name.family].filter(Boolean).join(' '))) || '' }),
         h('td', { text: u.email || '' }),
         h('td', { text: u.population ? u.population.name : '' }),
-        h('td', { text: u.source && u.source.kind === 'scim' ? `SCIM · ${u.source.token}` : 'REST API / import' }),
+        h('td', { text: sourceLabel(u.source) }),
         h('td', {}, u.enabled === false ? badge('Disabled', 'muted') : badge('Enabled', 'ok')),
         h('td', { class: 'cell-actions' },
           button(u.enabled === false ? 'Enable' : 'Disable', async () => {

@@ -407,7 +407,7 @@ static void test_import(void **state)
                          "{\"username\":\"a4\",\"population\":{\"name\":\"sales\"}}]");
     size_t created = 0;
     json_t *rejected = NULL;
-    assert_int_equal(directory_users_import(st, rows, &created, &rejected, &e), SC_OK);
+    assert_int_equal(directory_users_import(st, rows, &created, &rejected, NULL, &e), SC_OK);
     json_decref(rows);
     assert_int_equal(created, 2);
     assert_int_equal(json_array_size(rejected), 5);
@@ -428,12 +428,14 @@ static void test_import(void **state)
     store_events_free(ev, n);
 
     json_t *notarray = parse("{}");
-    assert_int_equal(directory_users_import(st, notarray, &created, &rejected, &e), SC_ERR_INVALID);
+    assert_int_equal(directory_users_import(st, notarray, &created, &rejected, NULL, &e),
+                     SC_ERR_INVALID);
     json_decref(notarray);
     json_t *big = json_array();
     for (int i = 0; i < DIRECTORY_MAX_IMPORT + 1; i++)
         json_array_append_new(big, json_object());
-    assert_int_equal(directory_users_import(st, big, &created, &rejected, &e), SC_ERR_TOO_LARGE);
+    assert_int_equal(directory_users_import(st, big, &created, &rejected, NULL, &e),
+                     SC_ERR_TOO_LARGE);
     json_decref(big);
 }
 
