@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define PAGE 500
 /* Bounds of what is kept beside a user or group (the attributes the directory has no
@@ -1094,16 +1095,19 @@ static const struct target_backend directory_backend = {
 /* ---- the edge ---------------------------------------------------------------------- */
 
 /* The base URL from the request's Host header ("http://HOST/scim/v2"); a Host with
- * characters a host name and port do not have gives 127.0.0.1. */
+ * characters a host name and port do not have gives 127.0.0.1. Behind a TLS-terminating
+ * proxy that says so (X-Forwarded-Proto: https) the scheme is https. */
 static void base_of(const struct http_request *req, char *out, size_t n)
 {
     const char *host = http_request_header(req, "Host");
+    const char *proto = http_request_header(req, "X-Forwarded-Proto");
     int ok = host && *host && strlen(host) < 256;
     for (const char *p = host; ok && *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
               *p == '.' || *p == '-' || *p == ':' || *p == '[' || *p == ']'))
             ok = 0;
-    snprintf(out, n, "http://%s%s", ok ? host : "127.0.0.1", INBOUND_PREFIX);
+    snprintf(out, n, "%s://%s%s", proto && strcasecmp(proto, "https") == 0 ? "https" : "http",
+             ok ? host : "127.0.0.1", INBOUND_PREFIX);
 }
 
 void inbound_refuse(struct http_response *res, int db_down)

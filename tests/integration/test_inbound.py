@@ -71,6 +71,13 @@ class InboundTest(unittest.TestCase):
         self.assertEqual(st, 201, u)
         self.assertTrue(h["etag"].startswith('W/"'))
         self.assertTrue(h["location"].endswith("/scim/v2/Users/" + u["id"]))
+        self.assertTrue(h["location"].startswith("http://127.0.0.1:"), h["location"])
+        self.assertEqual(u["meta"]["location"], h["location"])
+        # behind a TLS-terminating proxy that says so, the location is https
+        st, v, h2 = self.scim("GET", "/Users/" + u["id"], headers={
+            "X-Forwarded-Proto": "https", "Host": "idm.example.com"})
+        self.assertEqual(st, 200, v)
+        self.assertEqual(v["meta"]["location"], "https://idm.example.com/scim/v2/Users/" + u["id"])
         st, d, _ = self.srv.api("GET", "/api/v1/users/" + u["id"])
         self.assertEqual(st, 200, d)
         self.assertEqual((d["username"], d["name"]["given"], d["name"]["family"], d["email"],
