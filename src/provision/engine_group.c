@@ -21,6 +21,7 @@
 #include "http/client.h"
 #include "provision/connection.h"
 #include "provision/groupsync.h"
+#include "scim/dialect.h"
 #include "provision/rule.h"
 #include "scim/filter.h"
 #include "store/store_events.h"
@@ -1180,6 +1181,7 @@ void engine__group_send(struct provision_engine *eng, struct call *call)
         goto done;
     }
     const char *method = "GET";
+    int v11 = j->er->sr->dialect == SCIM_DIALECT_11;
     sc_buf_puts(&url, c->base_url);
     sc_buf_puts(&url, c->groups_resource);
     if (j->step != G_LOOKUP && j->step != G_CREATE) {
@@ -1203,7 +1205,8 @@ void engine__group_send(struct provision_engine *eng, struct call *call)
         method = "POST";
         doc = json_deep_copy(j->want_attrs);
         json_object_set_new(doc, "schemas",
-                            json_pack("[s]", "urn:ietf:params:scim:schemas:core:2.0:Group"));
+                            json_pack("[s]", v11 ? SCIM11_SCHEMA_CORE
+                                                 : "urn:ietf:params:scim:schemas:core:2.0:Group"));
         json_object_set_new(doc, "members", json_array());
         break;
     case G_READ:
@@ -1211,16 +1214,24 @@ void engine__group_send(struct provision_engine *eng, struct call *call)
     case G_RENAME: {
         method = "PATCH";
         json_t *value = json_deep_copy(j->want_attrs);
-        doc = json_pack("{s:[s], s:[{s:s, s:o}]}", "schemas",
-                        "urn:ietf:params:scim:api:messages:2.0:PatchOp", "Operations", "op",
-                        "replace", "value", value);
+        if (v11) { /* 1.1: the attributes sent replace the target's */
+            doc = value;
+            json_object_set_new(doc, "schemas", json_pack("[s]", SCIM11_SCHEMA_CORE));
+        } else {
+            doc = json_pack("{s:[s], s:[{s:s, s:o}]}", "schemas",
+                            "urn:ietf:params:scim:api:messages:2.0:PatchOp", "Operations", "op",
+                            "replace", "value", value);
+        }
         break;
     }
-    case G_PATCH:
+    case G_PATCH: {
         method = "PATCH";
-        doc = groupsync_patch_body(j->batch_add ? &j->adds.v[j->add_pos] : &j->removes.v[j->rm_pos],
-                                   j->batch_n, j->batch_add);
+        const struct groupsync_member *batch =
+            j->batch_add ? &j->adds.v[j->add_pos] : &j->removes.v[j->rm_pos];
+        doc = v11 ? groupsync_patch_body_11(batch, j->batch_n, j->batch_add)
+                  : groupsync_patch_body(batch, j->batch_n, j->batch_add);
         break;
+    }
     case G_DELETE:
         method = "DELETE";
         break;

@@ -1,6 +1,7 @@
 /* A rule's group provisioning section (validation, storage, API), the groups it selects
  * and the membership diff (groupsync.h). */
 #include "provision/groupsync.h"
+#include "scim/dialect.h"
 #include "base/buf.h"
 #include "base/json.h"
 #include "base/log.h"
@@ -695,4 +696,19 @@ enum sc_err groupsync_log_list(struct store *st, const char *rule_id, const char
     }
     *items = out;
     return SC_OK;
+}
+
+json_t *groupsync_patch_body_11(const struct groupsync_member *v, size_t n, int add)
+{
+    json_t *members = json_array();
+    json_t *body =
+        members ? json_pack("{s:[s], s:o}", "schemas", SCIM11_SCHEMA_CORE, "members", members)
+                : NULL;
+    if (!body)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(
+            members, add ? json_pack("{s:s}", "value", v[i].target_id)
+                         : json_pack("{s:s, s:s}", "value", v[i].target_id, "operation", "delete"));
+    return body;
 }

@@ -123,8 +123,13 @@ enum sc_err groupsync_diff(const struct groupsync_members *have,
 
 /* The PATCH body (new) carrying members v[0..n) (n <= membersPerRequest): one "add" op
  * with every value when add, else one "remove" op per member with the path
- * members[value eq "<id>"]. dialect11: not used (SCIM 2.0 only). */
+ * members[value eq "<id>"] (SCIM 2.0; groupsync_patch_body_11 for 1.1). */
 json_t *groupsync_patch_body(const struct groupsync_member *v, size_t n, int add);
+
+/* groupsync_patch_body for a SCIM 1.1 target: {"schemas":["urn:scim:schemas:core:1.0"],
+ * "members":[{"value": id}, ...]} adds the n members, with "operation":"delete" on each
+ * entry removes them (the 1.1 PATCH of a multi-valued attribute). New, or NULL. */
+json_t *groupsync_patch_body_11(const struct groupsync_member *v, size_t n, int add);
 
 /* Whether the brake holds back removing `removes` of the `held` members a group has. */
 int groupsync_brake_holds(size_t removes, size_t held);

@@ -326,5 +326,45 @@ class GroupProvisioningTest(unittest.TestCase):
         self.assertIn("membersPerRequest", r.stderr)
 
 
+class GroupProvisioningScim11Test(unittest.TestCase):
+    """A SCIM 1.1 target (`scimitar target --scim-version 1.1`, strict: it refuses 2.0
+    URNs and PatchOp bodies) gets 1.1 group messages: a create with the 1.1 core schema,
+    members added and removed with 1.1 PATCH ("operation": "delete"), a rename as a 1.1
+    PATCH of displayName."""
+
+    def setUp(self):
+        self.tgt = started(self, Target(token="t11", extra=["--scim-version", "1.1"]))
+        self.tgt.scim_base = self.tgt.base + "/scim/v1"
+        self.srv = started(self, Serve())
+        self.f = GroupFlow(self.srv, self.tgt)
+        self.f.population(POP)
+
+    def test_groups_in_scim_11(self):
+        f = self.f
+        f.import_users([f.person(n, POP) for n in ("a1", "a2", "a3")])
+        ids = {n: f.user_id(n) for n in ("a1", "a2", "a3")}
+        team = f.group("Team")
+        for n in ("a1", "a2"):
+            f.add_member(team, user_id=ids[n])
+        f.setup(population=POP, scim={"version": "1.1"})
+        # both names chosen, so that the rename keeps the group in scope
+        f.groups_put({"enabled": True, "select": {"names": ["Team", "Crew"]}})
+        f.wait_members("Team", ["a1", "a2"])
+        tg = f.target_group("Team")
+        self.assertEqual(tg["schemas"], ["urn:scim:schemas:core:1.0"])
+        self.assertEqual(tg["externalId"], team)
+        # a removal and an addition, then a rename: same target group
+        f.remove_member(team, ids["a1"])
+        f.add_member(team, user_id=ids["a3"])
+        f.wait_members("Team", ["a2", "a3"])
+        f.ok("PATCH", "/api/v1/groups/" + team, {"name": "Crew"})
+        wait_until(lambda: f.target_group("Crew") is not None, timeout=30,
+                   what="the rename on the 1.1 target")
+        self.assertEqual(f.target_group("Crew")["id"], tg["id"])
+        wait_until(lambda: f.status()["groups"]["synced"] == 1, timeout=30,
+                   what="the group synced")
+        self.assertFalse([e for e in f.logs(kind="group") if e["status"] == "FAILED"])
+
+
 if __name__ == "__main__":
     unittest.main()
