@@ -202,6 +202,28 @@ static void test_removals_name_each_member_quoted(void **state)
     groupsync_members_clear(&m);
 }
 
+/* SCIM 1.1: the members themselves, with "operation": "delete" on a removal. */
+static void test_scim11_bodies(void **state)
+{
+    (void)state;
+    struct groupsync_members m = {0};
+    assert_int_equal(groupsync_members_add(&m, "u1", NULL, 0), SC_OK);
+    assert_int_equal(groupsync_members_add(&m, "u2", NULL, 0), SC_OK);
+    for (int add = 0; add <= 1; add++) {
+        json_t *body = groupsync_patch_body_11(m.v, m.n, add);
+        char *text = json_dumps(body, JSON_COMPACT);
+        assert_string_equal(text, add ? "{\"schemas\":[\"urn:scim:schemas:core:1.0\"],"
+                                        "\"members\":[{\"value\":\"u1\"},{\"value\":\"u2\"}]}"
+                                      : "{\"schemas\":[\"urn:scim:schemas:core:1.0\"],"
+                                        "\"members\":[{\"value\":\"u1\",\"operation\":"
+                                        "\"delete\"},{\"value\":\"u2\",\"operation\":"
+                                        "\"delete\"}]}");
+        free(text);
+        json_decref(body);
+    }
+    groupsync_members_clear(&m);
+}
+
 static void test_the_brake_holds_mass_removals(void **state)
 {
     (void)state;
@@ -220,6 +242,7 @@ int main(void)
         cmocka_unit_test(test_the_diff_carries_only_the_change),
         cmocka_unit_test(test_a_large_diff_is_cut_into_batches),
         cmocka_unit_test(test_removals_name_each_member_quoted),
+        cmocka_unit_test(test_scim11_bodies),
         cmocka_unit_test(test_the_brake_holds_mass_removals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
