@@ -49,8 +49,9 @@ int cli_client_init(struct cli_client *c, const char *server_opt, const char *pr
         c->server[--n] = '\0';
     const char *token = getenv("SCIMITAR_TOKEN");
     if (!token || !*token) {
-        cli_client_fail(c, "SCIMITAR_TOKEN is not set: export the admin token that "
-                           "`scimitar serve` printed at its first start");
+        cli_client_fail(
+            c, "SCIMITAR_TOKEN is not set: export the admin token that "
+               "`scimitar serve` printed (or wrote to its initial_token_file) at its first start");
         return CLI_USAGE;
     }
     if (strlen(token) > CLI_TOKEN_MAX || strpbrk(token, "\r\n")) {

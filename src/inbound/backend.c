@@ -1118,9 +1118,10 @@ void inbound_refuse(struct http_response *res, int db_down)
         target_error(&r, 503, NULL, "the database cannot be read to check the token");
     } else {
         http_response_header(res, "WWW-Authenticate", "Bearer realm=\"scimitar-scim\"");
-        target_error(&r, 401, NULL,
-                     "send an inbound token (Settings > Inbound SCIM) as 'Authorization: Bearer "
-                     "<token>'");
+        target_error(
+            &r, 401, NULL,
+            "send an inbound token (Integrations > Inbound SCIM) as 'Authorization: Bearer "
+            "<token>'");
     }
     target_service_write(&s, res, &r);
 }
@@ -1139,7 +1140,7 @@ void inbound_serve(struct store *st, const struct inbound_auth *a, const struct 
         .bulk_max_ops = 1000,
         .dialect = SCIM_DIALECT_20,
         .auth = TARGET_AUTH_BEARER,
-        .auth_bearer_text = "An inbound token (Settings > Inbound SCIM), bound to a population",
+        .auth_bearer_text = "An inbound token (Integrations > Inbound SCIM), bound to a population",
     };
     enum target_method m = target_method_of(req->method);
     int search = m == TM_POST && strstr(path, "/.search") != NULL;
