@@ -46,6 +46,22 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
 
 
+def thread_cpu_seconds(pid):
+    """{thread name: user + system CPU seconds} of process pid's threads (names from
+    /proc/PID/task/TID/comm; threads of one name summed)."""
+    out = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+                name = f.read().strip()
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the thread ended meanwhile
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / TICK
+    return out
+
+
 def peak_rss_mb(pid):
     """Process pid's peak resident memory (VmHWM) in MiB."""
     with open("/proc/%d/status" % pid) as f:

@@ -146,6 +146,8 @@ def thread_role(names):
         return "engine"
     if "io_main" in names:
         return "libcurl I/O (http/multi.c)"
+    if "loader_main" in names:
+        return "loader (provision/engine_load.c)"
     return None
 
 

@@ -29,7 +29,7 @@ ROOT = sys.argv[1]
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 from benchlib import (KeepAlive, cpu_seconds, latencies, machine, one_change,  # noqa: E402
-                      peak_rss_mb, pct, record)
+                      peak_rss_mb, pct, record, thread_cpu_seconds)
 from harness import Serve, Target, free_port, wait_until  # noqa: E402
 from seedflow import Flow  # noqa: E402
 
@@ -291,6 +291,7 @@ def initial_sync(f, srv, run, during=None, profile=None):
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         time.sleep(1)
     cpu0, t0 = cpu_seconds(pid), time.monotonic()
+    threads0 = thread_cpu_seconds(pid)
     f.ok("PATCH", "/api/v1/rules/" + f.rule, {"enabled": True})
     first = None
     while True:
@@ -311,6 +312,12 @@ def initial_sync(f, srv, run, during=None, profile=None):
         time.sleep(0.1)
     run["sync_s"] = time.monotonic() - t0
     run["cpu_s"] = cpu_seconds(pid) - cpu0
+    threads1 = thread_cpu_seconds(pid)
+    # CPU per 1,000 users of each named thread of serve's: the engine thread's bounds the
+    # rate however busy the machine is
+    run["thread_cpu_per_1000"] = {
+        name: (threads1[name] - threads0.get(name, 0.0)) / (M / 1000)
+        for name in sorted(threads1) if name.startswith("sc-")}
     progress["done"] = True
     if perf:
         perf.send_signal(signal.SIGINT)
@@ -481,6 +488,11 @@ def target_run(R, work):
         tgt.__exit__(None, None, None)
 
 
+def threads_text(run):
+    """serve's threads' CPU per 1,000 users, as text."""
+    return ", ".join("%s %.3f" % (name, s) for name, s in run["thread_cpu_per_1000"].items())
+
+
 def null_run(R, work, k):
     """Initial sync into the null target from a copy of the imported directory, in a serve
     of its own (its peak memory is the sync's alone), and a no-op resync."""
@@ -502,8 +514,8 @@ def null_run(R, work, k):
         run["nginx_requests"] = nt.requests() - req0 - 1
         run["nginx_cpu_per_1000"] = (sum(cpu_seconds(p) for p in nt.pids()) - ncpu0) / (M / 1000)
         run["profiled"] = bool(prof)
-        say("initial sync into the null target: %.0f users/s, %.3f CPU-s per 1,000" % (
-            run["rate"], run["cpu_per_1000"]))
+        say("initial sync into the null target: %.0f users/s, %.3f CPU-s per 1,000 (%s)" % (
+            run["rate"], run["cpu_per_1000"], threads_text(run)))
         if prof:
             summarize_profile(prof, PROFILE, run)
         mark("no-op full resync (null target)")
@@ -655,6 +667,8 @@ def report(R):
                 n["nginx_requests"], n["first_s"] or 0, n["rate"] / ncap))
         lines.append("| serve CPU per 1,000 users (null run %d) | **%.3f s** (nginx %.3f s) "
                      "| <= 0.03 s |" % (k + 1, n["cpu_per_1000"], n["nginx_cpu_per_1000"]))
+        lines.append("| of which by serve's thread (null run %d; the engine thread's bounds the "
+                     "rate) | %s | |" % (k + 1, threads_text(n)))
         lines.append("| serve peak RSS (null run %d: sync alone, fresh serve) | %.0f MiB "
                      "(%.0f MiB before the sync) | |" % (k + 1, n["peak_mb"],
                                                          n["rss_before_mb"]))

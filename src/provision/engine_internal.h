@@ -139,6 +139,7 @@ struct connection;
 struct gjob;
 struct gcache;
 struct store_event;
+struct engine_loader;
 
 struct provision_engine {
     pthread_t thread;
@@ -173,16 +174,17 @@ struct provision_engine {
     struct job *finished; /* jobs whose results wait for the batch commit */
     struct job *all;      /* every live job (freed at stop if still in flight) */
     size_t nfinished;
-    size_t finished_urgent; /* of them, live changes' (committed without waiting) */
-    int64_t finished_at;    /* mono ms when the oldest job of the batch finished */
-    struct resync *resyncs; /* running resync passes */
-    int64_t resync_pause;   /* mono ms: no pass starts before (one failed) */
-    struct bulk *bulks;     /* Bulk requests on the wire */
-    struct gjob *gjobs;     /* live group jobs (engine_group.c) */
-    struct gcache *gcache;  /* which rules push groups (engine_group.c) */
-    int gather;             /* writes wait in a queue to be gathered into Bulk requests:
-                               dispatch them before sleeping */
-    unsigned lease_turn;    /* rotates which rule leases first */
+    size_t finished_urgent;       /* of them, live changes' (committed without waiting) */
+    int64_t finished_at;          /* mono ms when the oldest job of the batch finished */
+    struct resync *resyncs;       /* running resync passes */
+    int64_t resync_pause;         /* mono ms: no pass starts before (one failed) */
+    struct bulk *bulks;           /* Bulk requests on the wire */
+    struct gjob *gjobs;           /* live group jobs (engine_group.c) */
+    struct gcache *gcache;        /* which rules push groups (engine_group.c) */
+    int gather;                   /* writes wait in a queue to be gathered into Bulk requests:
+                                     dispatch them before sleeping */
+    unsigned lease_turn;          /* rotates which rule leases first */
+    struct engine_loader *loader; /* loads jobs on a thread of its own (engine_load.c) */
     /* metrics (read by other threads) */
     pthread_mutex_t mlock;
     struct rule_metrics *metrics;
@@ -279,8 +281,21 @@ int engine__token_ready(struct provision_engine *eng, struct call *call, const c
 
 /* ---- engine_job.c ---- */
 
-/* Starts a job for a leased item. */
-void engine__job_start(struct provision_engine *eng, const struct store_sync_item *it);
+/* Starts a job for a leased item, or appends it to *to_load for the loader
+ * (engine__loader_push). */
+void engine__job_start(struct provision_engine *eng, const struct store_sync_item *it,
+                       struct job **to_load);
+
+/* Reads what j's item needs with st, evaluates the user (groups from g, NULL when the
+ * rule's filter needs none) and plans the first step. Touches only j and the rule's
+ * read-only parts: safe on the loader's thread. A failed read sets a retry. */
+void engine__job_load(struct job *j, struct store *st, const struct directory_groups *g);
+
+/* Carries on with a loaded job on the engine thread: its first step, or its retry. */
+void engine__job_loaded(struct job *j);
+
+/* The link of j in the loader's queues. */
+struct job **engine__job_load_next(struct job *j);
 
 /* Sends a job's call (its connection granted a slot). */
 void engine__job_send(struct provision_engine *eng, struct job *j);
@@ -325,6 +340,36 @@ void engine__flush(struct provision_engine *eng);
 
 /* Frees a job (its list links too). */
 void engine__job_free(struct job *j);
+
+/* Frees what a job holds and the job, which is in no list of the engine's any more (any
+ * thread: what it holds is its own, or shared by reference counts). */
+void engine__job_release(struct job *j);
+
+/* ---- engine_load.c ---- */
+
+/* Starts the loader: a thread with its own store connection (opened on dsn) that loads
+ * jobs (engine__job_load) off the engine thread. Without it (an error, logged), jobs
+ * load on the engine thread. */
+void engine__loader_start(struct provision_engine *eng, const char *dsn);
+
+/* Stops and joins the loader; jobs still in its queues stay in the engine's list of live
+ * jobs (freed at stop). Safe when it never started. */
+void engine__loader_stop(struct provision_engine *eng);
+
+/* Whether the loader runs. */
+int engine__loader_runs(const struct provision_engine *eng);
+
+/* Hands the chain of jobs (linked by engine__job_load_next) to the loader, which hands
+ * them back together once loaded (so the writes of one lease batch can be gathered into
+ * Bulk requests as before). The loader must run. */
+void engine__loader_push(struct provision_engine *eng, struct job *chain);
+
+/* Hands the chain of finished jobs (linked by engine__job_load_next, out of every list
+ * of the engine's) to the loader to free (engine__job_release). The loader must run. */
+void engine__loader_trash(struct provision_engine *eng, struct job *chain);
+
+/* Carries on with the jobs the loader finished (engine__job_loaded). Returns how many. */
+int engine__loader_drain(struct provision_engine *eng);
 
 /* ---- engine_bulk.c ---- */
 

@@ -95,7 +95,12 @@ struct job {
                     outcome, 2 the request's failure as a whole (its texts say POST
                     /Bulk); the request counts in the connection's health, not each job */
     struct job_log *logs, *logs_tail;
+    json_t *clear;  /* the rule's keys to clear, as the job started (the rule's may change) */
+    int preplanned; /* op holds the first step's plan, made when the job was loaded */
+    enum sc_err plan_err;
+    struct sc_error plan_e;
     struct job *next;
+    struct job *load_next;           /* the loader's queues (engine_load.c) */
     struct job *all_prev, *all_next; /* the engine's list of every live job */
 };
 
@@ -109,22 +114,27 @@ static const struct connection *conn_of(const struct job *j)
     return j->er->sr->rc->conn;
 }
 
-void engine__job_free(struct job *j)
+/* Takes j out of the engine's list of live jobs (engine thread). */
+static void job_forget(struct job *j)
 {
-    if (!j)
-        return;
     if (j->all_prev)
         j->all_prev->all_next = j->all_next;
     else if (j->eng->all == j)
         j->eng->all = j->all_next;
     if (j->all_next)
         j->all_next->all_prev = j->all_prev;
+    j->all_prev = j->all_next = NULL;
+}
+
+void engine__job_release(struct job *j)
+{
     json_decref(j->user);
     json_decref(j->desired);
     json_decref(j->sent);
     json_decref(j->rejected);
     json_decref(j->exclude);
     json_decref(j->pending);
+    json_decref(j->clear);
     store_sync_link_clear(&j->link);
     planner_op_clear(&j->op);
     while (j->logs) {
@@ -135,6 +145,14 @@ void engine__job_free(struct job *j)
         free(l);
     }
     free(j);
+}
+
+void engine__job_free(struct job *j)
+{
+    if (!j)
+        return;
+    job_forget(j);
+    engine__job_release(j);
 }
 
 /* Masks the connection's secrets (and its current OAuth token) in s and cuts it to
@@ -1396,9 +1414,48 @@ done:
 /* ---- planning ---- */
 
 /* Plans and either finishes j (no call) or dispatches its call. */
+/* Does the job's next step read the linked account back (a verify) instead of planning? */
+static int job_verifies(const struct job *j)
+{
+    return (j->item.flags & SYNC_ITEM_VERIFY) && j->link.target_id && j->exists && j->in_scope &&
+           j->enabled;
+}
+
+/* Plans the job's next call into j->op from what it knows of the user and the target.
+ * Reads only the job and the rule's read-only parts (any thread). */
+static enum sc_err job_plan(struct job *j, struct sc_error *e)
+{
+    const struct sync_rule *r = j->er->sr;
+    const struct connection *c = conn_of(j);
+    struct planner_input in = {
+        .exists = j->exists,
+        .in_scope = j->in_scope,
+        .enabled = j->enabled,
+        .desired = j->desired,
+        .target_id = j->link.target_id,
+        .sent = j->sent,
+        .sent_digest = j->link.digest,
+        .absent = j->link.absent,
+        .uncertain = j->uncertain,
+        .has_link_row = j->has_row,
+        .rejected = j->rejected,
+        .exclude = j->exclude,
+        .mapped = r->keys,
+        .nmapped = r->npaths,
+        .clear = j->clear,
+        .allow_create = c->allow_create,
+        .allow_update = c->allow_update,
+        .allow_disable = c->allow_disable,
+        .remove_delete = c->remove_action == CONNECTION_REMOVE_DELETE,
+        .update_put = c->update_method == CONNECTION_UPDATE_PUT || r->patch_unsupported,
+        .dialect11 = r->dialect == SCIM_DIALECT_11,
+    };
+    planner_op_clear(&j->op);
+    return planner_plan(&in, &j->op, e);
+}
+
 static void job_step(struct job *j)
 {
-    const struct connection *c = conn_of(j);
     if (j->read == READ_SEARCH) {
         /* pages of a search are bounded by ENGINE_SEARCH_MAX, not by the steps */
         engine__dispatch(j->eng, &j->call);
@@ -1423,40 +1480,23 @@ static void job_step(struct job *j)
         fail_conflict_loop(j);
         return;
     }
-    if ((j->item.flags & SYNC_ITEM_VERIFY) && j->link.target_id && j->exists && j->in_scope &&
-        j->enabled) {
+    if (job_verifies(j)) {
+        j->preplanned = 0;
         planner_op_clear(&j->op);
         j->read = READ_VERIFY;
         engine__dispatch(j->eng, &j->call);
         return;
     }
-    const struct sync_rule *r = j->er->sr;
-    struct planner_input in = {
-        .exists = j->exists,
-        .in_scope = j->in_scope,
-        .enabled = j->enabled,
-        .desired = j->desired,
-        .target_id = j->link.target_id,
-        .sent = j->sent,
-        .sent_digest = j->link.digest,
-        .absent = j->link.absent,
-        .uncertain = j->uncertain,
-        .has_link_row = j->has_row,
-        .rejected = j->rejected,
-        .exclude = j->exclude,
-        .mapped = r->keys,
-        .nmapped = r->npaths,
-        .clear = r->clear,
-        .allow_create = c->allow_create,
-        .allow_update = c->allow_update,
-        .allow_disable = c->allow_disable,
-        .remove_delete = c->remove_action == CONNECTION_REMOVE_DELETE,
-        .update_put = c->update_method == CONNECTION_UPDATE_PUT || r->patch_unsupported,
-        .dialect11 = r->dialect == SCIM_DIALECT_11,
-    };
     struct sc_error e = {0};
-    planner_op_clear(&j->op);
-    if (planner_plan(&in, &j->op, &e)) {
+    enum sc_err err;
+    if (j->preplanned) {
+        j->preplanned = 0;
+        err = j->plan_err;
+        e = j->plan_e;
+    } else {
+        err = job_plan(j, &e);
+    }
+    if (err) {
         job_log(j, "SKIP", "FAILED", 0, NULL, e.message);
         job_set_state(j, SYNC_STATE_FAILED, e.message);
         job_finish(j);
@@ -1495,8 +1535,90 @@ static void job_step(struct job *j)
     engine__dispatch(j->eng, &j->call);
 }
 
-/* Loads what a leased item needs and starts it. */
-void engine__job_start(struct provision_engine *eng, const struct store_sync_item *it)
+/* Reads what j's item needs with st (the user, its source stamp, the link), evaluates the
+ * user for the rule (groups from g when the rule's filter tests them), and, when the first
+ * step plans, plans it. Touches only j and the rule's read-only parts (the clears come
+ * from j->clear), so it runs on the engine thread or on the loader's (engine_load.c) with
+ * the loader's own store connection. A failed read asks for a retry (j->retry). */
+void engine__job_load(struct job *j, struct store *st, const struct directory_groups *g)
+{
+    const struct sync_rule *r = j->er->sr;
+    const struct store_sync_item *it = &j->item;
+    /* The user and its source stamp from one read. */
+    uint64_t row = 0;
+    struct sc_error e = {0};
+    enum sc_err err = r->uses_groups ? directory_user_get(st, it->user_id, &j->user, &e)
+                                     : store_user_get_digest(st, it->user_id, &j->user, &row);
+    j->stamp = err == SC_OK ? sync_rule_source(r, row) : 0;
+    j->exists = err == SC_OK;
+    if ((err && err != SC_ERR_NOT_FOUND) ||
+        (j->exists &&
+         sync_rule_eval(r, g, j->user, &j->in_scope, &j->enabled, &j->desired) != SC_OK)) {
+        j->retry = 1;
+        j->retry_at = sc_clock_now_ms() + 1000;
+        return;
+    }
+    err = store_sync_link_get(st, it->rule_id, it->user_id, &j->link);
+    if (err == SC_OK) {
+        j->has_row = 1;
+        if (j->link.sent)
+            j->sent = json_loads(j->link.sent, 0, NULL);
+        if (j->link.rejected) {
+            json_t *doc = json_loads(j->link.rejected, 0, NULL);
+            const char *stamp = json_string_value(json_object_get(doc, "stamp"));
+            char now[24];
+            snprintf(now, sizeof now, "%016" PRIx64, j->stamp);
+            /* A change of the user or the mapping (a new stamp) tries the rejected
+             * attributes again; without stamps, a changed value does (planner). */
+            if (!j->stamp || !stamp || strcmp(stamp, "0000000000000000") == 0 ||
+                strcmp(stamp, now) == 0)
+                j->rejected = json_incref(json_object_get(doc, "attributes"));
+            json_decref(doc);
+        }
+    } else if (err == SC_ERR_NOT_FOUND) {
+        memset(&j->link, 0, sizeof j->link);
+        sc_strlcpy(j->link.rule_id, it->rule_id, sizeof j->link.rule_id);
+        sc_strlcpy(j->link.user_id, it->user_id, sizeof j->link.user_id);
+        sc_strlcpy(j->link.state, "", sizeof j->link.state);
+    } else {
+        memset(&j->link, 0, sizeof j->link);
+        j->retry = 1;
+        j->retry_at = sc_clock_now_ms() + 1000;
+        return;
+    }
+    if (j->user) {
+        const char *un = json_string_value(json_object_get(j->user, "username"));
+        if (un && (!j->link.username || strcmp(j->link.username, un) != 0)) {
+            free(j->link.username);
+            j->link.username = sc_strdup(un);
+            if (j->has_row)
+                j->link_dirty = 1;
+        }
+    }
+    if (!job_verifies(j)) {
+        j->preplanned = 1;
+        j->plan_err = job_plan(j, &j->plan_e);
+    }
+}
+
+void engine__job_loaded(struct job *j)
+{
+    if (j->retry)
+        job_finish(j);
+    else
+        job_step(j);
+}
+
+struct job **engine__job_load_next(struct job *j)
+{
+    return &j->load_next;
+}
+
+/* Starts a job for a leased item: appended to *to_load for the loader's thread when it
+ * runs (and the rule's filter needs no groups, which only the engine thread holds),
+ * loaded here otherwise. */
+void engine__job_start(struct provision_engine *eng, const struct store_sync_item *it,
+                       struct job **to_load)
 {
     struct job *j = calloc(1, sizeof *j);
     if (!j)
@@ -1521,62 +1643,17 @@ void engine__job_start(struct provision_engine *eng, const struct store_sync_ite
     j->call.er = j->er;
     const struct sync_rule *r = j->er->sr;
     j->max_steps = ENGINE_BASE_STEPS + ENGINE_STEPS_PER_KEY * (int)r->npaths;
-    /* The user and its source stamp from one read. */
-    uint64_t row = 0;
-    struct sc_error e = {0};
-    enum sc_err err = r->uses_groups ? directory_user_get(eng->st, it->user_id, &j->user, &e)
-                                     : store_user_get_digest(eng->st, it->user_id, &j->user, &row);
-    j->stamp = err == SC_OK ? sync_rule_source(r, row) : 0;
-    j->exists = err == SC_OK;
-    if (err && err != SC_ERR_NOT_FOUND) {
-        j->retry = 1;
-        j->retry_at = sc_clock_now_ms() + 1000;
-        job_finish(j);
-        return;
-    }
-    if (j->exists && sync_rule_eval(r, r->uses_groups ? engine__groups(eng) : NULL, j->user,
-                                    &j->in_scope, &j->enabled, &j->desired)) {
-        j->retry = 1;
-        j->retry_at = sc_clock_now_ms() + 1000;
-        job_finish(j);
-        return;
-    }
-    err = store_sync_link_get(eng->st, it->rule_id, it->user_id, &j->link);
-    if (err == SC_OK) {
-        j->has_row = 1;
-        if (j->link.sent)
-            j->sent = json_loads(j->link.sent, 0, NULL);
-        if (j->link.rejected) {
-            json_t *doc = json_loads(j->link.rejected, 0, NULL);
-            const char *stamp = json_string_value(json_object_get(doc, "stamp"));
-            char now[24];
-            snprintf(now, sizeof now, "%016" PRIx64, j->stamp);
-            /* A change of the user or the mapping (a new stamp) tries the rejected
-             * attributes again; without stamps, a changed value does (planner). */
-            if (!j->stamp || !stamp || strcmp(stamp, "0000000000000000") == 0 ||
-                strcmp(stamp, now) == 0)
-                j->rejected = json_incref(json_object_get(doc, "attributes"));
-            json_decref(doc);
-        }
-    } else {
-        memset(&j->link, 0, sizeof j->link);
-        sc_strlcpy(j->link.rule_id, it->rule_id, sizeof j->link.rule_id);
-        sc_strlcpy(j->link.user_id, it->user_id, sizeof j->link.user_id);
-        sc_strlcpy(j->link.state, "", sizeof j->link.state);
-    }
-    if (j->user) {
-        const char *un = json_string_value(json_object_get(j->user, "username"));
-        if (un && (!j->link.username || strcmp(j->link.username, un) != 0)) {
-            free(j->link.username);
-            j->link.username = sc_strdup(un);
-            if (j->has_row)
-                j->link_dirty = 1;
-        }
-    }
+    j->clear = json_incref(r->clear);
     /* A lease taken before (by this or a crashed process) may have sent a create whose
      * answer was never recorded: look up before creating again. */
     j->uncertain = it->attempts > 1;
-    job_step(j);
+    if (!r->uses_groups && engine__loader_runs(eng)) {
+        j->load_next = *to_load;
+        *to_load = j;
+        return;
+    }
+    engine__job_load(j, eng->st, r->uses_groups ? engine__groups(eng) : NULL);
+    engine__job_loaded(j);
 }
 
 /* ---- committing results ---- */
@@ -1656,12 +1733,22 @@ void engine__flush(struct provision_engine *eng)
     if (err)
         SC_ERROR("engine.commit_failed", "error=%s (the items stay leased and are retried)",
                  sc_err_name(err));
+    /* what the jobs hold is freed on the loader's thread when it runs */
+    struct job *trash = NULL;
     while (list) {
         struct job *j = list;
         list = j->next;
         if (j->er)
             j->er->refs--;
-        engine__job_free(j);
+        job_forget(j);
+        if (engine__loader_runs(eng)) {
+            j->load_next = trash;
+            trash = j;
+        } else {
+            engine__job_release(j);
+        }
     }
+    if (trash)
+        engine__loader_trash(eng, trash);
     engine__rules_collect(eng);
 }

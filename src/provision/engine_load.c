@@ -1,0 +1,184 @@
+/* The loader: a thread of the engine's with a store connection of its own that reads
+ * what a leased job needs (the user, the link), evaluates and maps the user for the
+ * rule and plans the first step (engine__job_load), so the engine thread only leases,
+ * sends, handles answers and commits. The engine thread pushes the jobs of a lease
+ * batch at once; the loader hands back what it took together (the writes of a batch
+ * stay together for Bulk requests) and wakes the engine's poll (http_multi_wakeup). It
+ * also frees the jobs the engine committed, after each hand-off.
+ *
+ * Ownership: a job in the loader's queues (or being loaded) belongs to the loader; the
+ * engine thread touches it again only after taking it from the done queue. Both queues
+ * are guarded by mu. What the loader reads of a job's rule is read-only while the job
+ * holds a reference to it (the rule's clears come from the job's own snapshot). Rules
+ * whose filter tests group membership load on the engine thread, which holds the
+ * directory's group snapshot. */
+#include "base/log.h"
+#include "http/multi.h"
+#include "provision/engine_internal.h"
+#include "store/store.h"
+#include "store/store_copy.h"
+#include "store/store_sync.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+struct engine_loader {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct store *st;
+    struct provision_engine *eng;
+    struct job *todo, *todo_tail; /* pushed by the engine thread */
+    struct job *done, *done_tail; /* loaded, for the engine thread */
+    struct job *trash;            /* finished and committed: to free */
+    int stop;
+};
+
+/* Appends the chain head..tail to the queue *h / *t. */
+static void queue_append(struct job **h, struct job **t, struct job *head, struct job *tail)
+{
+    if (*t)
+        *engine__job_load_next(*t) = head;
+    else
+        *h = head;
+    *t = tail;
+}
+
+static void release_all(struct job *chain)
+{
+    while (chain) {
+        struct job *j = chain;
+        chain = *engine__job_load_next(j);
+        engine__job_release(j);
+    }
+}
+
+static void *loader_main(void *arg)
+{
+    struct engine_loader *l = arg;
+    pthread_setname_np(pthread_self(), "sc-loader"); /* (top, perf, /proc: its CPU apart) */
+    pthread_mutex_lock(&l->mu);
+    while (!l->stop) {
+        if (!l->todo && !l->trash) {
+            pthread_cond_wait(&l->cv, &l->mu);
+            continue;
+        }
+        struct job *head = l->todo, *tail = l->todo_tail, *trash = l->trash;
+        l->todo = l->todo_tail = l->trash = NULL;
+        pthread_mutex_unlock(&l->mu);
+        if (head) {
+            /* One read transaction for the batch: its reads share one snapshot, taken
+             * after the lease that gave the jobs (so it holds every result committed
+             * before). */
+            int tx = store_begin_snapshot(l->st) == SC_OK;
+            for (struct job *j = head; j; j = *engine__job_load_next(j))
+                engine__job_load(j, l->st, NULL);
+            if (tx)
+                store_rollback(l->st);
+            pthread_mutex_lock(&l->mu);
+            queue_append(&l->done, &l->done_tail, head, tail);
+            pthread_mutex_unlock(&l->mu);
+            http_multi_wakeup(l->eng->multi);
+        }
+        release_all(trash); /* after the hand-off: the engine sends first */
+        pthread_mutex_lock(&l->mu);
+    }
+    pthread_mutex_unlock(&l->mu);
+    return NULL;
+}
+
+void engine__loader_start(struct provision_engine *eng, const char *dsn)
+{
+    struct engine_loader *l = calloc(1, sizeof *l);
+    if (!l)
+        return;
+    struct sc_error e = {0};
+    l->eng = eng;
+    if (store_open(dsn, &l->st, &e) != SC_OK) {
+        SC_WARN("engine.loader_unavailable", "error=\"%s\" (jobs are loaded on the engine thread)",
+                e.message);
+        free(l);
+        return;
+    }
+    store_sync_tune(l->st);
+    pthread_mutex_init(&l->mu, NULL);
+    pthread_cond_init(&l->cv, NULL);
+    if (pthread_create(&l->thread, NULL, loader_main, l) != 0) {
+        SC_WARN("engine.loader_unavailable", "error=\"cannot start a thread\" (jobs are loaded "
+                                             "on the engine thread)");
+        pthread_cond_destroy(&l->cv);
+        pthread_mutex_destroy(&l->mu);
+        store_close(l->st);
+        free(l);
+        return;
+    }
+    eng->loader = l;
+}
+
+void engine__loader_stop(struct provision_engine *eng)
+{
+    struct engine_loader *l = eng->loader;
+    if (!l)
+        return;
+    pthread_mutex_lock(&l->mu);
+    l->stop = 1;
+    pthread_cond_signal(&l->cv);
+    pthread_mutex_unlock(&l->mu);
+    pthread_join(l->thread, NULL);
+    release_all(l->trash);
+    pthread_cond_destroy(&l->cv);
+    pthread_mutex_destroy(&l->mu);
+    store_close(l->st);
+    free(l);
+    eng->loader = NULL;
+}
+
+int engine__loader_runs(const struct provision_engine *eng)
+{
+    return eng->loader != NULL;
+}
+
+void engine__loader_push(struct provision_engine *eng, struct job *chain)
+{
+    struct engine_loader *l = eng->loader;
+    struct job *tail = chain;
+    while (*engine__job_load_next(tail))
+        tail = *engine__job_load_next(tail);
+    pthread_mutex_lock(&l->mu);
+    queue_append(&l->todo, &l->todo_tail, chain, tail);
+    pthread_cond_signal(&l->cv);
+    pthread_mutex_unlock(&l->mu);
+}
+
+void engine__loader_trash(struct provision_engine *eng, struct job *chain)
+{
+    struct engine_loader *l = eng->loader;
+    struct job *tail = chain;
+    while (*engine__job_load_next(tail))
+        tail = *engine__job_load_next(tail);
+    pthread_mutex_lock(&l->mu);
+    *engine__job_load_next(tail) = l->trash;
+    l->trash = chain;
+    pthread_cond_signal(&l->cv);
+    pthread_mutex_unlock(&l->mu);
+}
+
+int engine__loader_drain(struct provision_engine *eng)
+{
+    struct engine_loader *l = eng->loader;
+    if (!l)
+        return 0;
+    pthread_mutex_lock(&l->mu);
+    struct job *list = l->done;
+    l->done = l->done_tail = NULL;
+    pthread_mutex_unlock(&l->mu);
+    int n = 0;
+    while (list) {
+        struct job *j = list;
+        list = *engine__job_load_next(j);
+        *engine__job_load_next(j) = NULL;
+        engine__job_loaded(j);
+        n++;
+    }
+    return n;
+}
