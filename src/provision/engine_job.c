@@ -202,7 +202,7 @@ static void job_log_op(struct job *j, const char *action, const char *status, in
     struct job_log *l = calloc(1, sizeof *l);
     if (!l)
         return;
-    l->changes = planner_op_changes_text(&j->op);
+    l->changes = planner_op_take_changes_text(&j->op);
     job_log_add(j, l, action, status, http_status, error);
 }
 
@@ -1598,6 +1598,8 @@ void engine__job_load(struct job *j, struct store *st, const struct directory_gr
     if (!job_verifies(j)) {
         j->preplanned = 1;
         j->plan_err = job_plan(j, &j->plan_e);
+        if (!j->plan_err)
+            planner_op_write_changes(&j->op); /* a create's log entry, written here */
     }
 }
 

@@ -25,6 +25,7 @@ void planner_op_clear(struct planner_op *op)
     json_decref(op->op_keys);
     json_decref(op->rejected);
     free(op->next_sent_text);
+    free(op->changes_text);
     memset(op, 0, sizeof *op);
 }
 
@@ -144,6 +145,19 @@ char *planner_op_changes_text(const struct planner_op *op)
         return NULL;
     }
     return sc_buf_steal(&b);
+}
+
+void planner_op_write_changes(struct planner_op *op)
+{
+    if (op->changes_all_new && !op->changes && !op->changes_text)
+        op->changes_text = planner_op_changes_text(op);
+}
+
+char *planner_op_take_changes_text(struct planner_op *op)
+{
+    char *t = op->changes_text;
+    op->changes_text = NULL;
+    return t ? t : planner_op_changes_text(op);
 }
 
 static enum scim_dialect dialect_of(const struct planner_input *in)

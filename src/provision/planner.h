@@ -81,6 +81,8 @@ struct planner_op {
     int changes_all_new;    /* the changes are every non-null key of next_sent, from no
                                value (a create): planner_op_changes_text writes them from
                                next_sent without building the array */
+    char *changes_text;     /* the changes as text written ahead (planner_op_write_changes)
+                               for planner_op_take_changes_text, or NULL */
     const char *state;      /* the link state to record when the call succeeds (or at once
                                when there is no call): a SYNC_STATE_* string */
     json_t *op_keys;        /* PATCH: array parallel to the body's Operations, each the
@@ -111,6 +113,14 @@ const json_t *planner_op_changes(struct planner_op *op);
  * byte for byte), written from next_sent for a create. New string, or NULL when op has
  * no changes (or out of memory). */
 char *planner_op_changes_text(const struct planner_op *op);
+
+/* Writes op's changes text ahead (planner_op_changes_text) when op is a create, so the
+ * thread that logs the outcome does not (the engine plans on its loader thread). */
+void planner_op_write_changes(struct planner_op *op);
+
+/* The text planner_op_changes_text gives, taken from op when written ahead (op holds it
+ * no more) or written now. New string or NULL. */
+char *planner_op_take_changes_text(struct planner_op *op);
 
 /* Frees what op holds and zeroes it. */
 void planner_op_clear(struct planner_op *op);

@@ -107,6 +107,59 @@ static void test_absent_creates_with_active(void **state)
     json_decref(d);
 }
 
+static void test_a_creates_changes_written_ahead_are_taken_once(void **state)
+{
+    (void)state;
+    json_t *d = flat("Engineer");
+    struct planner_input in = base(d);
+    in.absent = 1;
+    struct planner_op op;
+    struct sc_error e = {0};
+    assert_int_equal(planner_plan(&in, &op, &e), SC_OK);
+    assert_int_equal(op.action, PLANNER_CREATE);
+    char *now = planner_op_changes_text(&op);
+    planner_op_write_changes(&op);
+    assert_non_null(op.changes_text);
+    /* taken: the same text, and op holds it no more */
+    char *taken = planner_op_take_changes_text(&op);
+    assert_string_equal(taken, now);
+    assert_null(op.changes_text);
+    /* taken again: written anew, the same */
+    char *again = planner_op_take_changes_text(&op);
+    assert_string_equal(again, now);
+    /* written ahead and never taken: freed with the op (the leak check sees it) */
+    planner_op_write_changes(&op);
+    assert_non_null(op.changes_text);
+    free(now);
+    free(taken);
+    free(again);
+    planner_op_clear(&op);
+    json_decref(d);
+}
+
+static void test_an_update_writes_no_changes_ahead(void **state)
+{
+    (void)state;
+    json_t *sent = sent_of("Engineer", 1);
+    json_t *d = flat("Manager");
+    struct planner_input in = base(d);
+    in.target_id = "t-1";
+    in.sent = sent;
+    in.sent_digest = planner_digest(sent);
+    struct planner_op op;
+    struct sc_error e = {0};
+    assert_int_equal(planner_plan(&in, &op, &e), SC_OK);
+    assert_int_equal(op.action, PLANNER_UPDATE);
+    planner_op_write_changes(&op);
+    assert_null(op.changes_text);
+    char *text = planner_op_take_changes_text(&op);
+    assert_non_null(strstr(text, "Manager"));
+    free(text);
+    planner_op_clear(&op);
+    json_decref(d);
+    json_decref(sent);
+}
+
 static void test_create_not_allowed_is_unsynced(void **state)
 {
     (void)state;
@@ -749,6 +802,8 @@ int main(void)
         cmocka_unit_test(test_null_values_are_no_change),
         cmocka_unit_test(test_a_rejected_attribute_is_held_at_the_targets_value),
         cmocka_unit_test(test_an_attribute_that_is_no_scim_path_cannot_be_sent),
+        cmocka_unit_test(test_a_creates_changes_written_ahead_are_taken_once),
+        cmocka_unit_test(test_an_update_writes_no_changes_ahead),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
