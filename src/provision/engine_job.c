@@ -97,6 +97,8 @@ struct job {
     struct job_log *logs, *logs_tail;
     json_t *clear;  /* the rule's keys to clear, as the job started (the rule's may change) */
     int preplanned; /* op holds the first step's plan, made when the job was loaded */
+    int body_ahead; /* the connection sends writes alone (no Bulk): the loader writes the
+                       first call's body text too */
     enum sc_err plan_err;
     struct sc_error plan_e;
     struct job *next;
@@ -1391,8 +1393,10 @@ void engine__job_send(struct provision_engine *eng, struct job *j)
         sc_buf_free(&f);
     }
     enum sc_err err = connection_request_headers(c, token, &headers);
-    if (!err && !j->read && j->op.body)
-        body = sc_json_dump(j->op.body);
+    if (!err && !j->read && j->op.body) {
+        body = j->op.body_text ? j->op.body_text : sc_json_dump(j->op.body);
+        j->op.body_text = NULL; /* (written ahead when the job was loaded) */
+    }
     struct http_multi_request req = {.method = j->read ? "GET" : j->op.method,
                                      .url = url.data,
                                      .headers = (const char *const *)headers,
@@ -1600,6 +1604,8 @@ void engine__job_load(struct job *j, struct store *st, const struct directory_gr
         j->plan_err = job_plan(j, &j->plan_e);
         if (!j->plan_err)
             planner_op_write_changes(&j->op); /* a create's log entry, written here */
+        if (!j->plan_err && j->body_ahead && j->op.body)
+            j->op.body_text = sc_json_dump(j->op.body);
     }
 }
 
@@ -1646,6 +1652,7 @@ void engine__job_start(struct provision_engine *eng, const struct store_sync_ite
     const struct sync_rule *r = j->er->sr;
     j->max_steps = ENGINE_BASE_STEPS + ENGINE_STEPS_PER_KEY * (int)r->npaths;
     j->clear = json_incref(r->clear);
+    j->body_ahead = j->er->cs->bulk_ops < 2;
     /* A lease taken before (by this or a crashed process) may have sent a create whose
      * answer was never recorded: look up before creating again. */
     j->uncertain = it->attempts > 1;

@@ -4,7 +4,9 @@
  * sends, handles answers and commits. The engine thread pushes the jobs of a lease
  * batch at once; the loader hands back what it took together (the writes of a batch
  * stay together for Bulk requests) and wakes the engine's poll (http_multi_wakeup). It
- * also frees the jobs the engine committed, after each hand-off.
+ * also frees the jobs the engine committed, after each hand-off, and checkpoints the
+ * database's write-ahead log (SQLite) on its own connection, so the engine's commits
+ * need not (store_sync_tune).
  *
  * Ownership: a job in the loader's queues (or being loaded) belongs to the loader; the
  * engine thread touches it again only after taking it from the done queue. Both queues
@@ -12,6 +14,7 @@
  * holds a reference to it (the rule's clears come from the job's own snapshot). Rules
  * whose filter tests group membership load on the engine thread, which holds the
  * directory's group snapshot. */
+#include "base/clock.h"
 #include "base/log.h"
 #include "http/multi.h"
 #include "provision/engine_internal.h"
@@ -19,8 +22,13 @@
 #include "store/store_copy.h"
 #include "store/store_sync.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
+
+#define LOADER_CHECKPOINT_MS 100 /* the write-ahead log checkpointed after loads at most... */
+#define LOADER_IDLE_MS 1000      /* ...and when idle this long */
 
 struct engine_loader {
     pthread_t thread;
@@ -32,6 +40,7 @@ struct engine_loader {
     struct job *done, *done_tail; /* loaded, for the engine thread */
     struct job *trash;            /* finished and committed: to free */
     int stop;
+    int64_t checkpointed_at; /* mono ms */
 };
 
 /* Appends the chain head..tail to the queue *h / *t. */
@@ -53,6 +62,18 @@ static void release_all(struct job *chain)
     }
 }
 
+/* Checkpoints the write-ahead log (SQLite) on the loader's connection when the last was
+ * LOADER_CHECKPOINT_MS ago or more, so the engine's commits need not (store_sync_tune). */
+static void checkpoint(struct engine_loader *l)
+{
+    int64_t now = sc_clock_mono_ms();
+    if (now - l->checkpointed_at < LOADER_CHECKPOINT_MS)
+        return;
+    l->checkpointed_at = now;
+    if (store_sync_checkpoint(l->st) != SC_OK)
+        SC_DEBUG("engine.checkpoint_failed", "(the engine's commits checkpoint instead)");
+}
+
 static void *loader_main(void *arg)
 {
     struct engine_loader *l = arg;
@@ -60,7 +81,14 @@ static void *loader_main(void *arg)
     pthread_mutex_lock(&l->mu);
     while (!l->stop) {
         if (!l->todo && !l->trash) {
-            pthread_cond_wait(&l->cv, &l->mu);
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            ts.tv_sec += LOADER_IDLE_MS / 1000;
+            if (pthread_cond_timedwait(&l->cv, &l->mu, &ts) == ETIMEDOUT) {
+                pthread_mutex_unlock(&l->mu);
+                checkpoint(l);
+                pthread_mutex_lock(&l->mu);
+            }
             continue;
         }
         struct job *head = l->todo, *tail = l->todo_tail, *trash = l->trash;
@@ -81,6 +109,7 @@ static void *loader_main(void *arg)
             http_multi_wakeup(l->eng->multi);
         }
         release_all(trash); /* after the hand-off: the engine sends first */
+        checkpoint(l);
         pthread_mutex_lock(&l->mu);
     }
     pthread_mutex_unlock(&l->mu);
@@ -102,7 +131,11 @@ void engine__loader_start(struct provision_engine *eng, const char *dsn)
     }
     store_sync_tune(l->st);
     pthread_mutex_init(&l->mu, NULL);
-    pthread_cond_init(&l->cv, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&l->cv, &ca);
+    pthread_condattr_destroy(&ca);
     if (pthread_create(&l->thread, NULL, loader_main, l) != 0) {
         SC_WARN("engine.loader_unavailable", "error=\"cannot start a thread\" (jobs are loaded "
                                              "on the engine thread)");

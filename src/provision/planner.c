@@ -26,6 +26,7 @@ void planner_op_clear(struct planner_op *op)
     json_decref(op->rejected);
     free(op->next_sent_text);
     free(op->changes_text);
+    free(op->body_text);
     memset(op, 0, sizeof *op);
 }
 

@@ -81,6 +81,8 @@ struct planner_op {
     int changes_all_new;    /* the changes are every non-null key of next_sent, from no
                                value (a create): planner_op_changes_text writes them from
                                next_sent without building the array */
+    char *body_text;        /* body as JSON text written ahead by the caller (who may take
+                               it), or NULL; freed with op */
     char *changes_text;     /* the changes as text written ahead (planner_op_write_changes)
                                for planner_op_take_changes_text, or NULL */
     const char *state;      /* the link state to record when the call succeeds (or at once

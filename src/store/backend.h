@@ -174,6 +174,7 @@ struct store_sync_ops {
     enum sc_err (*outbox_count)(struct store *st, const char *rule_id, int64_t *n);
     enum sc_err (*outbox_drop_rule)(struct store *st, const char *rule_id);
     enum sc_err (*tune)(struct store *st);
+    enum sc_err (*checkpoint)(struct store *st);
     enum sc_err (*rule_get)(struct store *st, const char *rule_id, struct store_sync_rule *out);
     enum sc_err (*rule_put)(struct store *st, const struct store_sync_rule *r);
     enum sc_err (*rule_request_resync)(struct store *st, const char *rule_id, int allow,

@@ -1096,6 +1096,7 @@ const struct store_sync_ops store__pg_sync_ops = {
     .outbox_count = pg_outbox_count,
     .outbox_drop_rule = pg_outbox_drop_rule,
     .tune = pg_tune,
+    .checkpoint = pg_tune, /* (the server checkpoints) */
     .rule_get = pg_rule_get,
     .rule_put = pg_rule_put,
     .rule_request_resync = pg_rule_request_resync,

@@ -650,8 +650,18 @@ static enum sc_err sqlite_sync_tune(struct store *st)
     /* A page cache of 16 MiB for the engine's passes over users and links (they read in
      * id order, so pages are used in turn), and no memory map: every page of a map a
      * pass touched counts in the process's resident memory (most of a gigabyte at a
-     * million users), while the kernel's page cache serves the reads just as well. */
-    return store__exec(st, "PRAGMA mmap_size=0; PRAGMA cache_size=-16384;");
+     * million users), while the kernel's page cache serves the reads just as well. The
+     * engine's commits checkpoint only past 4,000 pages of log: its loader thread
+     * checkpoints sooner on its own connection (store_sync_checkpoint), which took a
+     * third of each commit's time on the engine thread. */
+    return store__exec(st, "PRAGMA mmap_size=0; PRAGMA cache_size=-16384; "
+                           "PRAGMA wal_autocheckpoint=4000;");
+}
+
+static enum sc_err sqlite_sync_checkpoint(struct store *st)
+{
+    int rc = sqlite3_wal_checkpoint_v2(sqlite__db(st), NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    return rc == SQLITE_OK || rc == SQLITE_BUSY ? SC_OK : store__err(st, rc);
 }
 
 /* ---- rules ---- */
@@ -1100,6 +1110,7 @@ const struct store_sync_ops store__sqlite_sync_ops = {
     .outbox_count = sqlite_sync_outbox_count,
     .outbox_drop_rule = sqlite_sync_outbox_drop_rule,
     .tune = sqlite_sync_tune,
+    .checkpoint = sqlite_sync_checkpoint,
     .rule_get = sqlite_sync_rule_get,
     .rule_put = sqlite_sync_rule_put,
     .rule_request_resync = sqlite_sync_rule_request_resync,

@@ -805,6 +805,11 @@ enum sc_err store_sync_tune(struct store *st)
     return st->be->sync->tune(st);
 }
 
+enum sc_err store_sync_checkpoint(struct store *st)
+{
+    return st->be->sync->checkpoint(st);
+}
+
 enum sc_err store_sync_rule_get(struct store *st, const char *rule_id, struct store_sync_rule *out)
 {
     return st->be->sync->rule_get(st, rule_id, out);

@@ -187,9 +187,16 @@ enum sc_err store_sync_outbox_count(struct store *st, const char *rule_id, int64
 /* Deletes every item of rule_id (rule disabled or deleted). */
 enum sc_err store_sync_outbox_drop_rule(struct store *st, const char *rule_id);
 
-/* Tunes st for the engine's long scans (a 16 MiB page cache, no memory map). Call once
- * on the engine's own connection. */
+/* Tunes st for the engine's long scans (a 16 MiB page cache, no memory map) and its
+ * commits (SQLite: the connection copies its write-ahead log into the database only
+ * once it holds 4,000 pages, 16 MiB; store_sync_checkpoint does it sooner from another
+ * thread). Call once on the engine's own connection. */
 enum sc_err store_sync_tune(struct store *st);
+
+/* Copies what the write-ahead log holds into the database without waiting for readers
+ * or writers (SQLite: a passive checkpoint, on st's own connection: so the engine's
+ * commits need not); nothing on PostgreSQL. */
+enum sc_err store_sync_checkpoint(struct store *st);
 
 /* ---- the nodes sharing the database (several `scimitar serve` on PostgreSQL) ---- */
 
