@@ -171,29 +171,33 @@ int engine__loader_runs(const struct provision_engine *eng)
     return eng->loader != NULL;
 }
 
-void engine__loader_push(struct provision_engine *eng, struct job *chain)
+/* Appends chain to one of the loader's queues (the trash has no tail: NULL) and wakes
+ * the loader. */
+static void loader_give(struct engine_loader *l, struct job **head, struct job **tail,
+                        struct job *chain)
 {
-    struct engine_loader *l = eng->loader;
-    struct job *tail = chain;
-    while (*engine__job_load_next(tail))
-        tail = *engine__job_load_next(tail);
+    struct job *last = chain;
+    while (*engine__job_load_next(last))
+        last = *engine__job_load_next(last);
     pthread_mutex_lock(&l->mu);
-    queue_append(&l->todo, &l->todo_tail, chain, tail);
+    if (tail) {
+        queue_append(head, tail, chain, last);
+    } else {
+        *engine__job_load_next(last) = *head;
+        *head = chain;
+    }
     pthread_cond_signal(&l->cv);
     pthread_mutex_unlock(&l->mu);
 }
 
+void engine__loader_push(struct provision_engine *eng, struct job *chain)
+{
+    loader_give(eng->loader, &eng->loader->todo, &eng->loader->todo_tail, chain);
+}
+
 void engine__loader_trash(struct provision_engine *eng, struct job *chain)
 {
-    struct engine_loader *l = eng->loader;
-    struct job *tail = chain;
-    while (*engine__job_load_next(tail))
-        tail = *engine__job_load_next(tail);
-    pthread_mutex_lock(&l->mu);
-    *engine__job_load_next(tail) = l->trash;
-    l->trash = chain;
-    pthread_cond_signal(&l->cv);
-    pthread_mutex_unlock(&l->mu);
+    loader_give(eng->loader, &eng->loader->trash, NULL, chain);
 }
 
 int engine__loader_drain(struct provision_engine *eng)
