@@ -301,14 +301,7 @@ static enum sc_err pg_gs_forget(struct store *st, const char *rule_id)
         "DELETE FROM sync_group_links WHERE rule_id = $1",
         "DELETE FROM sync_group_config WHERE rule_id = $1",
     };
-    for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
-        struct pg_args a = {0};
-        pg__arg_text(&a, rule_id);
-        enum sc_err err = pg__cmd(st, sql[i], &a, NULL);
-        if (err)
-            return err;
-    }
-    return SC_OK;
+    return pg__run_each(st, sql, sizeof sql / sizeof sql[0], rule_id);
 }
 
 const struct store_groupsync_ops store__pg_groupsync_ops = {

@@ -792,38 +792,30 @@ static enum sc_err pg_node_beat(struct store *st, const struct store_node *n)
                    &a, NULL);
 }
 
+/* A node row into dst (a struct store_node; pg__rows' fill). */
+static void node_from_row(const PGresult *r, int row, void *dst)
+{
+    struct store_node *x = dst;
+    pg__col_copy(r, row, 0, x->id, sizeof x->id);
+    pg__col_copy(r, row, 1, x->listen, sizeof x->listen);
+    x->started_at = pg__col_int(r, row, 2);
+    x->last_seen_at = pg__col_int(r, row, 3);
+    x->leased = pg__col_int(r, row, 4);
+}
+
 static enum sc_err pg_node_list(struct store *st, int64_t seen_since, struct store_node **out,
                                 size_t *n)
 {
-    *out = NULL;
-    *n = 0;
-    enum sc_err err = SC_OK;
     struct pg_args a = {0};
     pg__arg_int(&a, seen_since);
-    PGresult *r = pg__run(st,
-                          "SELECT id, listen, started_at, last_seen_at, leased FROM sync_nodes "
-                          "WHERE last_seen_at >= $1 ORDER BY id",
-                          &a, &err);
-    if (!r)
-        return err;
-    int rows = PQntuples(r);
-    struct store_node *v = rows ? calloc((size_t)rows, sizeof *v) : NULL;
-    if (rows && !v) {
-        PQclear(r);
-        return SC_ERR_NOMEM;
-    }
-    for (int i = 0; i < rows; i++) {
-        const char *id = pg__col_text(r, i, 0), *listen = pg__col_text(r, i, 1);
-        sc_strlcpy(v[i].id, id ? id : "", sizeof v[i].id);
-        sc_strlcpy(v[i].listen, listen ? listen : "", sizeof v[i].listen);
-        v[i].started_at = pg__col_int(r, i, 2);
-        v[i].last_seen_at = pg__col_int(r, i, 3);
-        v[i].leased = pg__col_int(r, i, 4);
-    }
-    PQclear(r);
+    void *v = NULL;
+    enum sc_err err =
+        pg__rows(st,
+                 "SELECT id, listen, started_at, last_seen_at, leased FROM sync_nodes "
+                 "WHERE last_seen_at >= $1 ORDER BY id",
+                 &a, sizeof **out, node_from_row, &v, n);
     *out = v;
-    *n = (size_t)rows;
-    return SC_OK;
+    return err;
 }
 
 static enum sc_err pg_node_reap(struct store *st, int64_t seen_before, int64_t *released)
@@ -948,14 +940,7 @@ static enum sc_err pg_rule_forget(struct store *st, const char *rule_id)
         "DELETE FROM sync_outbox WHERE rule_id = $1",
         "DELETE FROM sync_rules WHERE rule_id = $1",
     };
-    for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
-        struct pg_args a = {0};
-        pg__arg_text(&a, rule_id);
-        enum sc_err err = pg__cmd(st, sql[i], &a, NULL);
-        if (err)
-            return err;
-    }
-    return SC_OK;
+    return pg__run_each(st, sql, sizeof sql / sizeof sql[0], rule_id);
 }
 
 /* ---- connections ---- */

@@ -166,10 +166,40 @@ enum sc_err store__rows(struct store *st, sqlite3_stmt *s, size_t elem,
     return err;
 }
 
+enum sc_err store__rows_plain(struct store *st, sqlite3_stmt *s, size_t elem,
+                              void (*fill)(sqlite3_stmt *s, void *dst), void **out, size_t *n)
+{
+    enum sc_err err = store__rows(st, s, elem, fill, out, n);
+    if (err) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return err;
+}
+
+enum sc_err store__row(struct store *st, sqlite3_stmt *s, void (*fill)(sqlite3_stmt *s, void *dst),
+                       void *dst)
+{
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        fill(s, dst);
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW)
+        return SC_OK;
+    return rc == SQLITE_DONE ? SC_ERR_NOT_FOUND : store__err(st, rc);
+}
+
 char *store__column_dup(sqlite3_stmt *s, int col)
 {
     const unsigned char *t = sqlite3_column_text(s, col);
     return t ? sc_strdup((const char *)t) : NULL;
+}
+
+void store__column_copy(sqlite3_stmt *s, int col, char *dst, size_t n)
+{
+    const unsigned char *t = sqlite3_column_text(s, col);
+    sc_strlcpy(dst, t ? (const char *)t : "", n);
 }
 
 static enum sc_err migrate_component(struct store *st, const struct store_component *c,

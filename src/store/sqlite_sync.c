@@ -805,10 +805,8 @@ static enum sc_err sqlite_sync_node_beat(struct store *st, const struct store_no
 static void node_from_row(sqlite3_stmt *s, void *dst)
 {
     struct store_node *x = dst;
-    const unsigned char *id = sqlite3_column_text(s, 0);
-    const unsigned char *listen = sqlite3_column_text(s, 1);
-    sc_strlcpy(x->id, id ? (const char *)id : "", sizeof x->id);
-    sc_strlcpy(x->listen, listen ? (const char *)listen : "", sizeof x->listen);
+    store__column_copy(s, 0, x->id, sizeof x->id);
+    store__column_copy(s, 1, x->listen, sizeof x->listen);
     x->started_at = sqlite3_column_int64(s, 2);
     x->last_seen_at = sqlite3_column_int64(s, 3);
     x->leased = sqlite3_column_int64(s, 4);
@@ -825,14 +823,9 @@ static enum sc_err sqlite_sync_node_list(struct store *st, int64_t seen_since,
         return SC_ERR_DB;
     sqlite3_bind_int64(s, 1, seen_since);
     void *v = NULL;
-    enum sc_err err = store__rows(st, s, sizeof **out, node_from_row, &v, n);
-    if (err) {
-        free(v);
-        *n = 0;
-        return err;
-    }
+    enum sc_err err = store__rows_plain(st, s, sizeof **out, node_from_row, &v, n);
     *out = v;
-    return SC_OK;
+    return err;
 }
 
 static enum sc_err sqlite_sync_node_reap(struct store *st, int64_t seen_before, int64_t *released)
