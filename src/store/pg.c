@@ -302,6 +302,20 @@ enum sc_err pg__row(struct store *st, const char *sql, struct pg_args *a,
     return err;
 }
 
+enum sc_err pg__text_row(struct store *st, const char *sql, struct pg_args *a, char **out)
+{
+    enum sc_err err = SC_OK;
+    PGresult *r = pg__run(st, sql, a, &err);
+    if (!r)
+        return err;
+    if (PQntuples(r) == 0)
+        err = SC_ERR_NOT_FOUND;
+    else if (!(*out = pg__col_dup(r, 0, 0)))
+        err = SC_ERR_NOMEM;
+    PQclear(r);
+    return err;
+}
+
 enum sc_err pg__run_each(struct store *st, const char *const *sql, size_t n, const char *text)
 {
     for (size_t i = 0; i < n; i++) {
@@ -590,18 +604,9 @@ static void pg_write_probe(struct store *st)
 
 static enum sc_err pg_setting_get(struct store *st, const char *key, char **out)
 {
-    enum sc_err err = SC_OK;
     struct pg_args a = {0};
     pg__arg_text(&a, key);
-    PGresult *r = pg__run(st, "SELECT value FROM settings WHERE key = $1", &a, &err);
-    if (!r)
-        return err;
-    if (PQntuples(r) == 0)
-        err = SC_ERR_NOT_FOUND;
-    else if (!(*out = pg__col_dup(r, 0, 0)))
-        err = SC_ERR_NOMEM;
-    PQclear(r);
-    return err;
+    return pg__text_row(st, "SELECT value FROM settings WHERE key = $1", &a, out);
 }
 
 static enum sc_err pg_setting_lock(struct store *st, const char *key, char **out)
@@ -617,15 +622,7 @@ static enum sc_err pg_setting_lock(struct store *st, const char *key, char **out
         return err;
     struct pg_args b = {0};
     pg__arg_text(&b, key);
-    PGresult *r = pg__run(st, "SELECT value FROM settings WHERE key = $1 FOR UPDATE", &b, &err);
-    if (!r)
-        return err;
-    if (PQntuples(r) == 0)
-        err = SC_ERR_NOT_FOUND;
-    else if (!(*out = pg__col_dup(r, 0, 0)))
-        err = SC_ERR_NOMEM;
-    PQclear(r);
-    return err;
+    return pg__text_row(st, "SELECT value FROM settings WHERE key = $1 FOR UPDATE", &b, out);
 }
 
 static enum sc_err pg_listen(struct store *st, int *fd)

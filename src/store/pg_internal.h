@@ -108,6 +108,10 @@ enum sc_err pg__rows(struct store *st, const char *sql, struct pg_args *a, size_
 enum sc_err pg__row(struct store *st, const char *sql, struct pg_args *a,
                     void (*fill)(const PGresult *r, int row, void *dst), void *dst);
 
+/* Runs sql with a: *out gets a new copy of the first column of its first row (NULL when
+ * that value is NULL). Errors: SC_ERR_NOT_FOUND (no row), SC_ERR_NOMEM, those of pg__run. */
+enum sc_err pg__text_row(struct store *st, const char *sql, struct pg_args *a, char **out);
+
 /* Runs each of the n statements sql[i] with text as its one parameter ($1; deletes of one
  * key across tables, say), stopping at the first error. */
 enum sc_err pg__run_each(struct store *st, const char *const *sql, size_t n, const char *text);

@@ -271,19 +271,10 @@ static enum sc_err pg_connection_delete(struct store *st, const char *id)
 static enum sc_err pg_rule_targeting(struct store *st, const char *connection_id, char **name_out)
 {
     *name_out = NULL;
-    enum sc_err err = SC_OK;
     struct pg_args a = {0};
     pg__arg_text(&a, connection_id);
-    PGresult *r =
-        pg__run(st, "SELECT name FROM rules WHERE target_id = $1 ORDER BY seq LIMIT 1", &a, &err);
-    if (!r)
-        return err;
-    if (PQntuples(r) == 0)
-        err = SC_ERR_NOT_FOUND;
-    else if (!(*name_out = pg__col_dup(r, 0, 0)))
-        err = SC_ERR_NOMEM;
-    PQclear(r);
-    return err;
+    return pg__text_row(st, "SELECT name FROM rules WHERE target_id = $1 ORDER BY seq LIMIT 1", &a,
+                        name_out);
 }
 
 static enum sc_err pg_rule_insert(struct store *st, const struct store_rule *x)

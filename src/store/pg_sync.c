@@ -102,8 +102,10 @@ const struct pg_component store__pg_sync_schema = {"sync", sync_migrations, 3};
     "rule_id, user_id, username, target_id, state, sent, digest, absent, last_error, updated_at, " \
     "source, rejected"
 
-static void link_read(const PGresult *r, int row, struct store_sync_link *l)
+/* A link row into dst (a struct store_sync_link; also pg__row's fill). */
+static void link_read(const PGresult *r, int row, void *dst)
 {
+    struct store_sync_link *l = dst;
     memset(l, 0, sizeof *l);
     sc_strlcpy(l->rule_id, PQgetvalue(r, row, 0), sizeof l->rule_id);
     sc_strlcpy(l->user_id, PQgetvalue(r, row, 1), sizeof l->user_id);
@@ -122,21 +124,12 @@ static void link_read(const PGresult *r, int row, struct store_sync_link *l)
 static enum sc_err pg_link_get(struct store *st, const char *rule_id, const char *user_id,
                                struct store_sync_link *out)
 {
-    enum sc_err err = SC_OK;
     struct pg_args a = {0};
     pg__arg_text(&a, rule_id);
     pg__arg_text(&a, user_id);
-    PGresult *r =
-        pg__run(st, "SELECT " LINK_COLUMNS " FROM sync_links WHERE rule_id = $1 AND user_id = $2",
-                &a, &err);
-    if (!r)
-        return err;
-    if (PQntuples(r) == 0)
-        err = SC_ERR_NOT_FOUND;
-    else
-        link_read(r, 0, out);
-    PQclear(r);
-    return err;
+    return pg__row(st,
+                   "SELECT " LINK_COLUMNS " FROM sync_links WHERE rule_id = $1 AND user_id = $2",
+                   &a, link_read, out);
 }
 
 /* $1..$12 in LINK_COLUMNS order. */

@@ -190,6 +190,18 @@ enum sc_err store__row(struct store *st, sqlite3_stmt *s, void (*fill)(sqlite3_s
     return rc == SQLITE_DONE ? SC_ERR_NOT_FOUND : store__err(st, rc);
 }
 
+enum sc_err store__text_row(struct store *st, sqlite3_stmt *s, char **out)
+{
+    int rc = sqlite3_step(s);
+    enum sc_err err = SC_OK;
+    if (rc == SQLITE_ROW)
+        err = (*out = store__column_dup(s, 0)) ? SC_OK : SC_ERR_NOMEM;
+    else
+        err = rc == SQLITE_DONE ? SC_ERR_NOT_FOUND : store__err(st, rc);
+    sqlite3_reset(s);
+    return err;
+}
+
 char *store__column_dup(sqlite3_stmt *s, int col)
 {
     const unsigned char *t = sqlite3_column_text(s, col);
@@ -433,17 +445,7 @@ static enum sc_err sqlite_setting_get(struct store *st, const char *key, char **
     if (!s)
         return SC_ERR_DB;
     sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        char *v = store__column_dup(s, 0);
-        sqlite3_reset(s);
-        if (!v)
-            return SC_ERR_NOMEM;
-        *out = v;
-        return SC_OK;
-    }
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? SC_ERR_NOT_FOUND : store__err(st, rc);
+    return store__text_row(st, s, out);
 }
 
 static enum sc_err sqlite_setting_set(struct store *st, const char *key, const char *value)

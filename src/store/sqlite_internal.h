@@ -62,6 +62,11 @@ enum sc_err store__rows_plain(struct store *st, sqlite3_stmt *s, size_t elem,
 enum sc_err store__row(struct store *st, sqlite3_stmt *s, void (*fill)(sqlite3_stmt *s, void *dst),
                        void *dst);
 
+/* Steps s (prepared and bound by the caller) once and resets it: *out gets a new copy of
+ * the first column of its first row. Errors: SC_ERR_NOT_FOUND (no row), SC_ERR_NOMEM (also
+ * when that value is SQL NULL), those of store__err. */
+enum sc_err store__text_row(struct store *st, sqlite3_stmt *s, char **out);
+
 /* Binds text (NULL binds SQL NULL). */
 int store__bind_text(sqlite3_stmt *s, int idx, const char *v);
 

@@ -267,16 +267,7 @@ static enum sc_err sqlite_rule_targeting(struct store *st, const char *connectio
     if (!s)
         return SC_ERR_DB;
     store__bind_text(s, 1, connection_id);
-    enum sc_err err = SC_OK;
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        *name_out = store__column_dup(s, 0);
-        err = *name_out ? SC_OK : SC_ERR_NOMEM;
-    } else {
-        err = rc == SQLITE_DONE ? SC_ERR_NOT_FOUND : store__err(st, rc);
-    }
-    sqlite3_reset(s);
-    return err;
+    return store__text_row(st, s, name_out);
 }
 
 static enum sc_err sqlite_rule_insert(struct store *st, const struct store_rule *r)

@@ -110,8 +110,10 @@ static enum sc_err step_changed(struct store *st, sqlite3_stmt *s, int *changed)
     "rule_id, user_id, username, target_id, state, sent, digest, absent, last_error, updated_at, " \
     "source, rejected"
 
-static void link_read(sqlite3_stmt *s, struct store_sync_link *l)
+/* A link row into dst (a struct store_sync_link; also store__row's fill). */
+static void link_read(sqlite3_stmt *s, void *dst)
 {
+    struct store_sync_link *l = dst;
     memset(l, 0, sizeof *l);
     sc_strlcpy(l->rule_id, (const char *)sqlite3_column_text(s, 0), sizeof l->rule_id);
     sc_strlcpy(l->user_id, (const char *)sqlite3_column_text(s, 1), sizeof l->user_id);
@@ -136,14 +138,7 @@ static enum sc_err sqlite_sync_link_get(struct store *st, const char *rule_id, c
         return SC_ERR_DB;
     store__bind_text(s, 1, rule_id);
     store__bind_text(s, 2, user_id);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        link_read(s, out);
-        sqlite3_reset(s);
-        return SC_OK;
-    }
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? SC_ERR_NOT_FOUND : store__err(st, rc);
+    return store__row(st, s, link_read, out);
 }
 
 static void link_bind(sqlite3_stmt *s, const struct store_sync_link *l)
