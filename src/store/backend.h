@@ -337,6 +337,26 @@ enum sc_err store__schema_too_new(const char *component, long long found, long l
 /* The durability set by store_set_durability. */
 enum store_durability store__durability(void);
 
+/* A row of a rule's link list (store_sync_link_list) or of the provisioning log
+ * (store_sync_log_list) as a back-end reads it (strings borrowed; NULL for SQL NULL), and
+ * the JSON item both back-ends answer with (store_items.c): texts that are not valid UTF-8
+ * repaired, times as RFC 3339 (null when 0), a link's rejected attributes as a list. */
+struct store__link_row {
+    const char *user_id, *username, *target_id, *state, *last_error, *rejected;
+    int has_link; /* a sync_links row exists (else the user only has work queued) */
+    int64_t updated_at;
+    int queued;
+};
+struct store__log_row {
+    int64_t id, time;
+    const char *rule_id, *user_id, *username, *action, *status, *changes, *error;
+    int http_status; /* 0: none */
+};
+
+/* New JSON items for a row; NULL when out of memory (or action or status is NULL). */
+json_t *store__link_item(const struct store__link_row *r);
+json_t *store__log_item(const struct store__log_row *r);
+
 /* Write health shared by every connection of the process (what /healthz reports):
  * store__health_fail records a failed write with its text (no secret in it);
  * store__health_clear forgets it after a commit that succeeded. */

@@ -256,45 +256,6 @@ static enum sc_err pg_link_page(struct store *st, const char *rule_id, const cha
     return err;
 }
 
-static json_t *json_str_or_null(const char *s)
-{
-    if (!s)
-        return json_null();
-    json_t *v = json_string(s);
-    return v ? v : json_string("");
-}
-
-static json_t *time_or_null(int64_t ms)
-{
-    if (ms <= 0)
-        return json_null();
-    char t[32];
-    return json_string(sc_clock_format_iso8601(ms, t, sizeof t));
-}
-
-/* The rejected attributes of a link as an array of {"attribute","error","httpStatus",
- * "method"}. */
-static json_t *rejected_list(const char *text)
-{
-    json_t *out = json_array();
-    json_t *doc = text ? json_loads(text, 0, NULL) : NULL;
-    json_t *attrs = json_object_get(doc, "attributes");
-    const char *k;
-    json_t *v;
-    json_object_foreach(attrs, k, v)
-    {
-        json_t *hs = json_object_get(v, "httpStatus");
-        json_array_append_new(
-            out,
-            json_pack("{s:s, s:o, s:o, s:o}", "attribute", k, "error",
-                      json_str_or_null(json_string_value(json_object_get(v, "error"))),
-                      "httpStatus", json_is_integer(hs) ? json_incref(hs) : json_null(), "method",
-                      json_str_or_null(json_string_value(json_object_get(v, "method")))));
-    }
-    json_decref(doc);
-    return out;
-}
-
 static enum sc_err pg_link_list(struct store *st, const char *rule_id, int limit,
                                 const char *cursor, json_t *items, char **next)
 {
@@ -323,16 +284,18 @@ static enum sc_err pg_link_list(struct store *st, const char *rule_id, int limit
                 json_object_get(json_array_get(items, json_array_size(items) - 1), "userId")));
             break;
         }
-        int has_row = !pg__col_null(r, i, 3);
-        json_t *item =
-            json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b}", "userId",
-                      json_str_or_null(pg__col_text(r, i, 0)), "username",
-                      json_str_or_null(pg__col_text(r, i, 1)), "targetId",
-                      json_str_or_null(pg__col_text(r, i, 2)), "state",
-                      json_str_or_null(pg__col_text(r, i, 3)), "lastError",
-                      json_str_or_null(pg__col_text(r, i, 4)), "updatedAt",
-                      has_row ? time_or_null(pg__col_int(r, i, 5)) : json_null(), "rejected",
-                      rejected_list(pg__col_text(r, i, 6)), "queued", (int)pg__col_int(r, i, 7));
+        struct store__link_row row = {
+            .user_id = pg__col_text(r, i, 0),
+            .username = pg__col_text(r, i, 1),
+            .target_id = pg__col_text(r, i, 2),
+            .state = pg__col_text(r, i, 3),
+            .last_error = pg__col_text(r, i, 4),
+            .has_link = !pg__col_null(r, i, 3),
+            .updated_at = pg__col_int(r, i, 5),
+            .rejected = pg__col_text(r, i, 6),
+            .queued = (int)pg__col_int(r, i, 7),
+        };
+        json_t *item = store__link_item(&row);
         if (!item) {
             err = SC_ERR_NOMEM;
             break;
@@ -1031,24 +994,19 @@ static enum sc_err pg_log_list(struct store *st, const char *rule_id, const char
             break;
         }
         last_id = pg__col_int(r, i, 0);
-        char id[32];
-        snprintf(id, sizeof id, "%" PRId64, last_id);
-        json_t *changes = NULL;
-        const char *ct = pg__col_text(r, i, 8);
-        if (ct)
-            changes = json_loads(ct, 0, NULL);
-        if (!changes)
-            changes = json_array();
-        int http_status = (int)pg__col_int(r, i, 7);
-        json_array_append_new(
-            items, json_pack("{s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:o, s:o, s:o}", "id", id, "time",
-                             time_or_null(pg__col_int(r, i, 1)), "ruleId",
-                             json_str_or_null(pg__col_text(r, i, 2)), "userId",
-                             json_str_or_null(pg__col_text(r, i, 3)), "username",
-                             json_str_or_null(pg__col_text(r, i, 4)), "action", PQgetvalue(r, i, 5),
-                             "status", PQgetvalue(r, i, 6), "httpStatus",
-                             http_status ? json_integer(http_status) : json_null(), "changes",
-                             changes, "error", json_str_or_null(pg__col_text(r, i, 9))));
+        struct store__log_row row = {
+            .id = last_id,
+            .time = pg__col_int(r, i, 1),
+            .rule_id = pg__col_text(r, i, 2),
+            .user_id = pg__col_text(r, i, 3),
+            .username = pg__col_text(r, i, 4),
+            .action = PQgetvalue(r, i, 5),
+            .status = PQgetvalue(r, i, 6),
+            .http_status = (int)pg__col_int(r, i, 7),
+            .changes = pg__col_text(r, i, 8),
+            .error = pg__col_text(r, i, 9),
+        };
+        json_array_append_new(items, store__log_item(&row));
     }
     PQclear(r);
     return SC_OK;
