@@ -2,7 +2,7 @@
  * back-ends from the values of a row (backend.h). */
 #include "store/backend.h"
 #include "base/buf.h"
-#include "base/clock.h"
+#include "base/json.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -23,14 +23,6 @@ static json_t *text_or_null(const char *s)
         v = json_string(b.data);
     sc_buf_free(&b);
     return v ? v : json_string("");
-}
-
-static json_t *time_or_null(int64_t ms)
-{
-    if (ms <= 0)
-        return json_null();
-    char t[32];
-    return json_string(sc_clock_format_iso8601(ms, t, sizeof t));
 }
 
 /* The rejected attributes of a link as an array of {"attribute","error","httpStatus",
@@ -61,7 +53,7 @@ json_t *store__link_item(const struct store__link_row *r)
     return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b}", "userId", text_or_null(r->user_id),
                      "username", text_or_null(r->username), "targetId", text_or_null(r->target_id),
                      "state", text_or_null(r->state), "lastError", text_or_null(r->last_error),
-                     "updatedAt", r->has_link ? time_or_null(r->updated_at) : json_null(),
+                     "updatedAt", r->has_link ? sc_json_time(r->updated_at) : json_null(),
                      "rejected", rejected_list(r->rejected), "queued", r->queued);
 }
 
@@ -73,7 +65,7 @@ json_t *store__log_item(const struct store__log_row *r)
     if (!changes)
         changes = json_array();
     return json_pack("{s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:o, s:o, s:o}", "id", id, "time",
-                     time_or_null(r->time), "ruleId", text_or_null(r->rule_id), "userId",
+                     sc_json_time(r->time), "ruleId", text_or_null(r->rule_id), "userId",
                      text_or_null(r->user_id), "username", text_or_null(r->username), "action",
                      r->action, "status", r->status, "httpStatus",
                      r->http_status ? json_integer(r->http_status) : json_null(), "changes",
