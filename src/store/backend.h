@@ -96,6 +96,7 @@ struct store_provision_ops {
     enum sc_err (*connection_get)(struct store *st, const char *id, struct store_connection *out);
     enum sc_err (*connection_list)(struct store *st, const char *cursor, int limit,
                                    struct store_connection **out, size_t *n, char *next_cursor);
+    /* the row only: store_connection_delete has checked that no rule targets it */
     enum sc_err (*connection_delete)(struct store *st, const char *id);
     enum sc_err (*rule_targeting)(struct store *st, const char *connection_id, char **name_out);
     enum sc_err (*rule_insert)(struct store *st, const struct store_rule *r);

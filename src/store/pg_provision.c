@@ -255,16 +255,9 @@ static enum sc_err pg_connection_list(struct store *st, const char *cursor, int 
 
 static enum sc_err pg_connection_delete(struct store *st, const char *id)
 {
-    char *rule = NULL;
-    enum sc_err err = store_rule_targeting(st, id, &rule);
-    free(rule);
-    if (err == SC_OK)
-        return SC_ERR_CONFLICT; /* a rule still targets it */
-    if (err != SC_ERR_NOT_FOUND)
-        return err;
     struct pg_args a = {0};
     pg__arg_text(&a, id);
-    err = config_write(st, "DELETE FROM connections WHERE id = $1", &a);
+    enum sc_err err = config_write(st, "DELETE FROM connections WHERE id = $1", &a);
     return err == SC_ERR_INVALID ? SC_ERR_CONFLICT : err; /* a rule came meanwhile */
 }
 

@@ -244,13 +244,6 @@ static enum sc_err sqlite_connection_list(struct store *st, const char *cursor, 
 
 static enum sc_err sqlite_connection_delete(struct store *st, const char *id)
 {
-    char *rule = NULL;
-    enum sc_err err = store_rule_targeting(st, id, &rule);
-    free(rule);
-    if (err == SC_OK)
-        return SC_ERR_CONFLICT; /* a rule still targets it */
-    if (err != SC_ERR_NOT_FOUND)
-        return err;
     sqlite3_stmt *s = store__prepare(st, "DELETE FROM connections WHERE id = ?");
     if (!s)
         return SC_ERR_DB;

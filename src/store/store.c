@@ -640,6 +640,13 @@ enum sc_err store_connection_list(struct store *st, const char *cursor, int limi
 
 enum sc_err store_connection_delete(struct store *st, const char *id)
 {
+    char *rule = NULL;
+    enum sc_err err = store_rule_targeting(st, id, &rule);
+    free(rule);
+    if (err == SC_OK)
+        return SC_ERR_CONFLICT; /* a rule still targets it */
+    if (err != SC_ERR_NOT_FOUND)
+        return err;
     return st->be->provision->connection_delete(st, id);
 }
 
