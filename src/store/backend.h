@@ -338,6 +338,11 @@ enum sc_err store__schema_too_new(const char *component, long long found, long l
 /* The durability set by store_set_durability. */
 enum store_durability store__durability(void);
 
+/* Appends the events of group id's deletion (inside its transaction): "group.members" for
+ * each group that held it (parents, an array of ids), then "group.deleted" with detail. */
+enum sc_err store__group_deleted_events(struct store *st, const char *id, const json_t *parents,
+                                        const char *detail);
+
 /* ---- rows both back-ends read and write the same way (store_rows.c) ---- */
 
 /* The columns a directory user is read with (u: dir_users joined with its population p),
@@ -387,6 +392,11 @@ struct store__user_values {
     const char *population_id, *created_at, *updated_at;
 };
 void store__user_values(const json_t *u, struct store__user_values *v);
+
+/* Adds to *out the n links of a rule in state (linked of them with a target id): every
+ * state but OUT_OF_SCOPE counts as impacted, and SYNCED, DISABLED and DELETED as success. */
+void store__link_counts_add(struct store_sync_counts *out, const char *state, int64_t n,
+                            int64_t linked);
 
 /* A row of a rule's link list (store_sync_link_list) or of the provisioning log
  * (store_sync_log_list) as a back-end reads it (strings borrowed; NULL for SQL NULL), and

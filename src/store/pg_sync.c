@@ -320,21 +320,8 @@ static enum sc_err pg_link_counts(struct store *st, const char *rule_id,
     if (!r)
         return err;
     for (int i = 0; i < PQntuples(r); i++) {
-        const char *state = PQgetvalue(r, i, 0);
-        int64_t n = pg__col_int(r, i, 1);
-        out->linked += pg__col_int(r, i, 2);
-        if (strcmp(state, SYNC_STATE_OUT_OF_SCOPE) == 0)
-            continue;
-        out->impacted += n;
-        if (!strcmp(state, SYNC_STATE_SYNCED) || !strcmp(state, SYNC_STATE_DISABLED) ||
-            !strcmp(state, SYNC_STATE_DELETED))
-            out->success += n;
-        else if (!strcmp(state, SYNC_STATE_UNSYNCED))
-            out->unsynced += n;
-        else if (!strcmp(state, SYNC_STATE_PARTIAL))
-            out->partial += n;
-        else if (!strcmp(state, SYNC_STATE_FAILED))
-            out->failed += n;
+        store__link_counts_add(out, PQgetvalue(r, i, 0), pg__col_int(r, i, 1),
+                               pg__col_int(r, i, 2));
     }
     PQclear(r);
     return SC_OK;

@@ -689,14 +689,7 @@ static enum sc_err sqlite_group_delete(struct store *st, const char *id, const c
         rc = SC_ERR_NOT_FOUND;
         goto done;
     }
-    size_t i;
-    json_t *p;
-    json_array_foreach(parents, i, p)
-    {
-        if ((rc = store_event_append(st, "group.members", json_string_value(p), NULL)))
-            goto done;
-    }
-    rc = store_event_append(st, "group.deleted", id, detail);
+    rc = store__group_deleted_events(st, id, parents, detail);
 done:
     json_decref(parents);
     return tx_close(st, own, rc);

@@ -320,21 +320,8 @@ static enum sc_err sqlite_sync_link_counts(struct store *st, const char *rule_id
     store__bind_text(s, 1, rule_id);
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        const char *state = (const char *)sqlite3_column_text(s, 0);
-        int64_t n = sqlite3_column_int64(s, 1);
-        out->linked += sqlite3_column_int64(s, 2);
-        if (strcmp(state, SYNC_STATE_OUT_OF_SCOPE) == 0)
-            continue;
-        out->impacted += n;
-        if (!strcmp(state, SYNC_STATE_SYNCED) || !strcmp(state, SYNC_STATE_DISABLED) ||
-            !strcmp(state, SYNC_STATE_DELETED))
-            out->success += n;
-        else if (!strcmp(state, SYNC_STATE_UNSYNCED))
-            out->unsynced += n;
-        else if (!strcmp(state, SYNC_STATE_PARTIAL))
-            out->partial += n;
-        else if (!strcmp(state, SYNC_STATE_FAILED))
-            out->failed += n;
+        store__link_counts_add(out, (const char *)sqlite3_column_text(s, 0),
+                               sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2));
     }
     sqlite3_reset(s);
     return rc == SQLITE_DONE ? SC_OK : store__err(st, rc);

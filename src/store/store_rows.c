@@ -1,6 +1,6 @@
 /* What both back-ends make of a row the same way (backend.h): a directory user's JSON, its
  * digest and the values it is written with, and the JSON items of a rule's link list and
- * of the provisioning log. */
+ * of the provisioning log, and a rule's link counts. */
 #include "store/backend.h"
 #include "base/buf.h"
 #include "base/json.h"
@@ -115,6 +115,24 @@ static json_t *rejected_list(const char *text)
     }
     json_decref(doc);
     return out;
+}
+
+void store__link_counts_add(struct store_sync_counts *out, const char *state, int64_t n,
+                            int64_t linked)
+{
+    out->linked += linked;
+    if (strcmp(state, SYNC_STATE_OUT_OF_SCOPE) == 0)
+        return;
+    out->impacted += n;
+    if (!strcmp(state, SYNC_STATE_SYNCED) || !strcmp(state, SYNC_STATE_DISABLED) ||
+        !strcmp(state, SYNC_STATE_DELETED))
+        out->success += n;
+    else if (!strcmp(state, SYNC_STATE_UNSYNCED))
+        out->unsynced += n;
+    else if (!strcmp(state, SYNC_STATE_PARTIAL))
+        out->partial += n;
+    else if (!strcmp(state, SYNC_STATE_FAILED))
+        out->failed += n;
 }
 
 json_t *store__link_item(const struct store__link_row *r)
