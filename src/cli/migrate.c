@@ -117,12 +117,13 @@ int cli_migrate(int argc, char **argv)
         .note_fn = on_note,
         .progress_fn = on_progress,
     };
-    enum sc_err rc = admin_migrate_check(&m);
-    if (!rc)
-        rc = admin_migrate_run(&m);
-    if (rc) {
+    if (admin_migrate_check(&m)) { /* nothing touched: a usage error */
         on_note(NULL, m.option, m.message);
-        return m.path ? 1 : 2;
+        return 2;
+    }
+    if (admin_migrate_run(&m)) {
+        on_note(NULL, m.option, m.message);
+        return 1;
     }
     const char *to_shown = m.to_shown;
     printf("Copied %s into %s in %.1f s:\n", m.path, to_shown, m.seconds);
