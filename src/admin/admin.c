@@ -4,6 +4,7 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/id.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "store/store.h"
 #include "store/store_admin.h"
@@ -117,30 +118,11 @@ enum sc_err admin_token_setup(struct store *st, const char *env_token,
     return SC_OK;
 }
 
-static json_t *time_or_null(int64_t ms)
-{
-    char buf[40];
-    return ms ? json_string(sc_clock_format_iso8601(ms, buf, sizeof buf)) : json_null();
-}
-
 static json_t *token_json(const struct store_admin_token *t)
 {
     return json_pack("{s:s, s:s, s:o, s:o, s:o, s:s}", "id", t->id, "name", t->name, "createdAt",
-                     time_or_null(t->created_at), "lastUsedAt", time_or_null(t->last_used_at),
-                     "expiresAt", time_or_null(t->expires_at), "prefix", t->prefix);
-}
-
-/* 1 when name is 1..STORE_ADMIN_NAME_MAX characters of printable UTF-8 without control
- * characters and without leading or trailing spaces. */
-static int name_ok(const char *name)
-{
-    size_t len = strlen(name);
-    if (len == 0 || len > STORE_ADMIN_NAME_MAX || name[0] == ' ' || name[len - 1] == ' ')
-        return 0;
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return 0;
-    return sc_utf8_valid(name, len);
+                     sc_json_time(t->created_at), "lastUsedAt", sc_json_time(t->last_used_at),
+                     "expiresAt", sc_json_time(t->expires_at), "prefix", t->prefix);
 }
 
 enum sc_err admin_token_create(struct store *st, const char *name, int64_t expires_at, int64_t now,
@@ -151,7 +133,7 @@ enum sc_err admin_token_create(struct store *st, const char *name, int64_t expir
     struct store_admin_token *list = NULL;
     size_t n = 0;
     enum sc_err rc;
-    if (!name || !name_ok(name))
+    if (!name || !sc_name_valid(name, STORE_ADMIN_NAME_MAX))
         return sc_error_set(e, SC_ERR_INVALID, "name",
                             "name must be 1 to %d printable characters without leading or "
                             "trailing spaces",

@@ -8,15 +8,35 @@
 
 #include <string.h>
 
-static void tokens_list(struct api_call *c)
+/* Answers with the list of tokens list_fn makes, or its error. */
+static void answer_list(struct api_call *c,
+                        enum sc_err (*list_fn)(struct store *st, json_t **out, struct sc_error *e))
 {
     json_t *items = NULL;
     struct sc_error e = {0};
-    if (admin_token_list(c->st, &items, &e)) {
+    if (list_fn(c->st, &items, &e)) {
         api_error_from(c, &e);
         return;
     }
     api_json(c, 200, api_list(items, NULL));
+}
+
+/* Revokes the token {id} with revoke_fn: 204, or its error. */
+static void answer_revoke(struct api_call *c,
+                          enum sc_err (*revoke_fn)(struct store *st, const char *id,
+                                                   struct sc_error *e))
+{
+    struct sc_error e = {0};
+    if (revoke_fn(c->st, c->params[0], &e)) {
+        api_error_from(c, &e);
+        return;
+    }
+    api_json(c, 204, NULL);
+}
+
+static void tokens_list(struct api_call *c)
+{
+    answer_list(c, admin_token_list);
 }
 
 static void tokens_create(struct api_call *c)
@@ -53,23 +73,12 @@ done:
 
 static void tokens_revoke(struct api_call *c)
 {
-    struct sc_error e = {0};
-    if (admin_token_revoke(c->st, c->params[0], &e)) {
-        api_error_from(c, &e);
-        return;
-    }
-    api_json(c, 204, NULL);
+    answer_revoke(c, admin_token_revoke);
 }
 
 static void inbound_list(struct api_call *c)
 {
-    json_t *items = NULL;
-    struct sc_error e = {0};
-    if (inbound_token_list(c->st, &items, &e)) {
-        api_error_from(c, &e);
-        return;
-    }
-    api_json(c, 200, api_list(items, NULL));
+    answer_list(c, inbound_token_list);
 }
 
 static void inbound_create(struct api_call *c)
@@ -143,12 +152,7 @@ done:
 
 static void inbound_revoke(struct api_call *c)
 {
-    struct sc_error e = {0};
-    if (inbound_token_revoke(c->st, c->params[0], &e)) {
-        api_error_from(c, &e);
-        return;
-    }
-    api_json(c, 204, NULL);
+    answer_revoke(c, inbound_token_revoke);
 }
 
 const struct api_route api_token_routes[] = {

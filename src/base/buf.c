@@ -264,3 +264,19 @@ size_t sc_utf8_cut(char *s, size_t max)
     s[i] = '\0';
     return i;
 }
+
+int sc_str_has_control(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return 1;
+    return 0;
+}
+
+int sc_name_valid(const char *name, size_t max)
+{
+    size_t len = strlen(name);
+    if (len == 0 || len > max || name[0] == ' ' || name[len - 1] == ' ')
+        return 0;
+    return !sc_str_has_control(name) && sc_utf8_valid(name, len);
+}

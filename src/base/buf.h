@@ -66,6 +66,13 @@ char *sc_str_lower(char *s);
 /* Returns non-zero when s is valid UTF-8 (n bytes). */
 int sc_utf8_valid(const char *s, size_t n);
 
+/* 1 when s holds a control character (below 0x20, or DEL). */
+int sc_str_has_control(const char *s);
+
+/* 1 when name is a name people give a thing: 1 to max bytes of valid UTF-8 without
+ * control characters and without leading or trailing spaces. */
+int sc_name_valid(const char *name, size_t max);
+
 /* Appends s (n bytes) to out as valid UTF-8 without NULs: every byte that does not start
  * a valid sequence (and every NUL) becomes U+FFFD. out holds at least "" afterwards.
  * Errors: those of sc_buf_append. */

@@ -1,5 +1,6 @@
 /* JSON parsing with limits, dotted paths, canonical dumps and digests. */
 #include "base/json.h"
+#include "base/clock.h"
 #include "base/buf.h"
 
 #include <stdlib.h>
@@ -353,4 +354,12 @@ uint64_t sc_json_digest(const json_t *v)
     uint64_t h = sc_json_write(&b, v, 1) ? 0 : XXH3_64bits(b.data, b.len);
     sc_buf_free(&b);
     return h;
+}
+
+json_t *sc_json_time(int64_t ms)
+{
+    if (ms <= 0)
+        return json_null();
+    char t[40];
+    return json_string(sc_clock_format_iso8601(ms, t, sizeof t));
 }

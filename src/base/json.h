@@ -52,4 +52,8 @@ char *sc_json_dump(const json_t *v);
 /* 64-bit xxHash of the canonical form of v (0 for NULL). */
 uint64_t sc_json_digest(const json_t *v);
 
+/* A new JSON string of the time ms (ms since the epoch) in RFC 3339 with milliseconds, UTC
+ * (sc_clock_format_iso8601), or JSON null when ms <= 0 (no time). */
+json_t *sc_json_time(int64_t ms);
+
 #endif

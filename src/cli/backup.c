@@ -1,19 +1,15 @@
 /* scimitar backup PATH and scimitar restore PATH: an online, consistent copy of a SQLite
- * installation's database (store_backup: SQLite's backup API, while serve runs), and
- * its way back into a database file no process has open (store_restore). Neither
- * copies the secrets key, which stays apart from the database: backup names the key
- * that goes with the copy, restore the key serve must start with. A PostgreSQL
- * database is refused with the pg_dump / pg_restore procedure to use instead. */
+ * installation's database while serve runs, and its way back into a database file no
+ * process has open (admin/backup.h does both). Neither copies the secrets key, which
+ * stays apart from the database: backup names the key that goes with the copy, restore
+ * the key serve must start with. A PostgreSQL database is refused with the pg_dump /
+ * pg_restore procedure to use instead. */
 #include "cli/commands.h"
-#include "store/store.h"
-#include "store/store_copy.h"
+#include "admin/backup.h"
 
 #include <getopt.h>
-#include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 static void backup_usage(FILE *out)
 {
@@ -85,28 +81,19 @@ int cli_backup(int argc, char **argv)
     }
     const char *path = argv[optind];
     struct sc_error e = {0};
-    enum sc_err err = store_backup(dsn, path, &e);
+    struct admin_backup b;
+    enum sc_err err = admin_backup_write(dsn, path, key_file, &b, &e);
     if (err) {
         fprintf(stderr, "scimitar backup: %s\n", e.message);
         if (err == SC_ERR_UNSUPPORTED)
             pg_procedure("backup");
         return err == SC_ERR_INVALID && strcmp(e.field, "db") == 0 ? 2 : 1;
     }
-    struct stat sb;
-    long long size = stat(path, &sb) == 0 ? (long long)sb.st_size : -1;
-    printf("backup: %s (%lld bytes, mode 0600), a consistent copy of %s\n", path, size, dsn + 7);
-    const char *env_key = getenv("SCIMITAR_KEY");
-    char key_buf[PATH_MAX + 8];
-    if (env_key && *env_key) {
+    printf("backup: %s (%lld bytes, mode 0600), a consistent copy of %s\n", path, b.size, dsn + 7);
+    if (b.key_env)
         printf("secrets key: SCIMITAR_KEY in serve's environment (not in the backup)\n");
-    } else {
-        if (!key_file) {
-            snprintf(key_buf, sizeof key_buf, "%s.key", dsn + 7);
-            key_file = key_buf;
-        }
-        char real[PATH_MAX];
-        printf("secrets key: %s (not in the backup)\n", realpath(key_file, real) ? real : key_file);
-    }
+    else
+        printf("secrets key: %s (not in the backup)\n", b.key_path);
     printf("Keep a copy of the key, stored apart from the backups: the backup alone does\n"
            "not open the connections' secrets, and the key alone opens nothing.\n");
     return 0;
@@ -147,7 +134,7 @@ int cli_restore(int argc, char **argv)
         return 2;
     }
     struct sc_error e = {0};
-    enum sc_err err = store_restore(argv[optind], dsn, replace, &e);
+    enum sc_err err = admin_backup_restore(argv[optind], dsn, replace, &e);
     if (err) {
         fprintf(stderr, "scimitar restore: %s\n", e.message);
         if (err == SC_ERR_UNSUPPORTED)

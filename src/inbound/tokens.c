@@ -2,8 +2,8 @@
  * listed, revoked, and checked for each /scim/v2 request. */
 #include "inbound/inbound.h"
 #include "base/buf.h"
-#include "base/clock.h"
 #include "base/id.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "directory/directory.h"
 #include "store/store.h"
@@ -17,12 +17,6 @@
 
 #define PREFIX_LEN 8
 
-static json_t *time_or_null(int64_t ms)
-{
-    char buf[40];
-    return ms ? json_string(sc_clock_format_iso8601(ms, buf, sizeof buf)) : json_null();
-}
-
 static json_t *token_json(struct store *st, const struct store_inbound_token *t)
 {
     json_t *pop = NULL;
@@ -33,21 +27,8 @@ static json_t *token_json(struct store *st, const struct store_inbound_token *t)
     return json_pack("{s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:s}", "id", t->id, "name", t->name,
                      "population", p ? p : json_null(), "scope", t->scope, "sourceConnection",
                      t->source_connection[0] ? json_string(t->source_connection) : json_null(),
-                     "createdAt", time_or_null(t->created_at), "lastUsedAt",
-                     time_or_null(t->last_used_at), "prefix", t->prefix);
-}
-
-/* 1 when name is 1..STORE_INBOUND_NAME_MAX characters of printable UTF-8 without
- * leading or trailing spaces. */
-static int name_ok(const char *name)
-{
-    size_t len = strlen(name);
-    if (len == 0 || len > STORE_INBOUND_NAME_MAX || name[0] == ' ' || name[len - 1] == ' ')
-        return 0;
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return 0;
-    return sc_utf8_valid(name, len);
+                     "createdAt", sc_json_time(t->created_at), "lastUsedAt",
+                     sc_json_time(t->last_used_at), "prefix", t->prefix);
 }
 
 /* Checks that connection_id names a connection and that no rule towards it takes in
@@ -103,7 +84,7 @@ enum sc_err inbound_token_create(struct store *st, const char *name, const char 
     size_t n = 0;
     enum sc_err rc;
     memset(&t, 0, sizeof t);
-    if (!name || !name_ok(name))
+    if (!name || !sc_name_valid(name, STORE_INBOUND_NAME_MAX))
         return sc_error_set(e, SC_ERR_INVALID, "name",
                             "name must be 1 to %d printable characters without leading or "
                             "trailing spaces",

@@ -54,12 +54,6 @@ enum sc_err provision_resync_request(struct store *st, const char *rule_id, int 
     return SC_OK;
 }
 
-static json_t *time_or_null(int64_t ms)
-{
-    char t[32];
-    return ms > 0 ? json_string(sc_clock_format_iso8601(ms, t, sizeof t)) : json_null();
-}
-
 enum sc_err provision_rule_status(struct store *st, const char *rule_id, json_t **out,
                                   struct sc_error *e)
 {
@@ -100,7 +94,7 @@ enum sc_err provision_rule_status(struct store *st, const char *rule_id, json_t 
             status = "ACTIVE";
     }
     json_t *body = json_pack("{s:s, s:o, s:{s:I, s:I, s:I, s:I, s:I}, s:I}", "status", status,
-                             "lastSyncAt", time_or_null(sr.last_sync_at), "users", "impacted",
+                             "lastSyncAt", sc_json_time(sr.last_sync_at), "users", "impacted",
                              (json_int_t)n.impacted, "success", (json_int_t)n.success, "unsynced",
                              (json_int_t)n.unsynced, "partiallySynced", (json_int_t)n.partial,
                              "failed", (json_int_t)n.failed, "pending", (json_int_t)pending);
@@ -119,7 +113,7 @@ enum sc_err provision_rule_status(struct store *st, const char *rule_id, json_t 
     if (sr.last_verify_at > 0)
         json_object_set_new(
             body, "verify",
-            json_pack("{s:o, s:I, s:I}", "lastVerifyAt", time_or_null(sr.last_verify_at), "checked",
+            json_pack("{s:o, s:I, s:I}", "lastVerifyAt", sc_json_time(sr.last_verify_at), "checked",
                       (json_int_t)sr.verify_checked, "drifted", (json_int_t)sr.verify_drifted));
     store_rule_clear(&r);
     *out = body;
@@ -237,8 +231,8 @@ enum sc_err provision_cluster_list(struct store *st, const char *self_id, json_t
     for (size_t i = 0; i < n; i++)
         json_array_append_new(
             items, json_pack("{s:s, s:s, s:o, s:o, s:I, s:b}", "id", v[i].id, "listen", v[i].listen,
-                             "startedAt", time_or_null(v[i].started_at), "lastSeenAt",
-                             time_or_null(v[i].last_seen_at), "leased", (json_int_t)v[i].leased,
+                             "startedAt", sc_json_time(v[i].started_at), "lastSeenAt",
+                             sc_json_time(v[i].last_seen_at), "leased", (json_int_t)v[i].leased,
                              "self", self_id && strcmp(v[i].id, self_id) == 0));
     free(v);
     *out = json_pack("{s:o}", "items", items);

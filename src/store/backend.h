@@ -96,6 +96,7 @@ struct store_provision_ops {
     enum sc_err (*connection_get)(struct store *st, const char *id, struct store_connection *out);
     enum sc_err (*connection_list)(struct store *st, const char *cursor, int limit,
                                    struct store_connection **out, size_t *n, char *next_cursor);
+    /* the row only: store_connection_delete has checked that no rule targets it */
     enum sc_err (*connection_delete)(struct store *st, const char *id);
     enum sc_err (*rule_targeting)(struct store *st, const char *connection_id, char **name_out);
     enum sc_err (*rule_insert)(struct store *st, const struct store_rule *r);
@@ -337,6 +338,86 @@ enum sc_err store__schema_too_new(const char *component, long long found, long l
 
 /* The durability set by store_set_durability. */
 enum store_durability store__durability(void);
+
+/* Appends the events of group id's deletion (inside its transaction): "group.members" for
+ * each group that held it (parents, an array of ids), then "group.deleted" with detail. */
+enum sc_err store__group_deleted_events(struct store *st, const char *id, const json_t *parents,
+                                        const char *detail);
+
+/* ---- rows both back-ends read and write the same way (store_rows.c) ---- */
+
+/* The columns a directory user is read with (u: dir_users joined with its population p),
+ * in this order: id, the STORE__USER_NTEXT text fields of store__user_paths, enabled,
+ * population id and name, createdAt, updatedAt. */
+#define STORE__USER_COLS                                                                           \
+    "u.id, u.username, u.given_name, u.family_name, u.formatted_name, u.nickname, u.title, "       \
+    "u.user_type, u.email, u.primary_phone, u.external_id, u.street_address, u.locality, "         \
+    "u.region, u.postal_code, u.country_code, u.enabled, u.population_id, p.name, u.created_at, "  \
+    "u.updated_at "
+#define STORE__USER_FROM "FROM dir_users u JOIN dir_populations p ON p.id = u.population_id "
+#define STORE__USER_NTEXT 15
+#define STORE__USER_NCOLS 21
+#define STORE__USER_COL_ENABLED 16 /* the one integer column */
+#define STORE__USER_COL_POPULATION 17
+#define STORE__USER_COL_POPULATION_NAME 18
+
+/* The API paths of the user's text fields, in column order (after the id). */
+extern const char *const store__user_paths[STORE__USER_NTEXT];
+
+/* A user row as read with STORE__USER_COLS: per column the SQLite type code of its value
+ * (1 integer, 3 text, 5 NULL; a PostgreSQL row gets the codes its SQLite twin would have),
+ * the text (NUL-terminated, borrowed from the row; NULL for SQL NULL) and its length, and
+ * the value of integer columns. */
+struct store__user_row {
+    int type[STORE__USER_NCOLS];
+    const char *text[STORE__USER_NCOLS];
+    size_t len[STORE__USER_NCOLS];
+    int64_t num[STORE__USER_NCOLS];
+};
+
+/* A new JSON user of the row (the directory's shape); NULL when out of memory. */
+json_t *store__user_json(const struct store__user_row *r);
+
+/* The digest of the row: each column's bytes (an integer's 8 bytes), seeded with the
+ * previous columns' hash, its index and its type code. The same on both back-ends and
+ * across versions: links keep it as their source stamp. */
+uint64_t store__user_digest(const struct store__user_row *r);
+
+/* The values a user is written with: its id, the text fields in store__user_paths order
+ * (an empty one as NULL, but the username as it is), enabled (1 when absent), population id
+ * and times (strings borrowed from u). */
+struct store__user_values {
+    const char *id;
+    const char *text[STORE__USER_NTEXT];
+    int enabled;
+    const char *population_id, *created_at, *updated_at;
+};
+void store__user_values(const json_t *u, struct store__user_values *v);
+
+/* Adds to *out the n links of a rule in state (linked of them with a target id): every
+ * state but OUT_OF_SCOPE counts as impacted, and SYNCED, DISABLED and DELETED as success. */
+void store__link_counts_add(struct store_sync_counts *out, const char *state, int64_t n,
+                            int64_t linked);
+
+/* A row of a rule's link list (store_sync_link_list) or of the provisioning log
+ * (store_sync_log_list) as a back-end reads it (strings borrowed; NULL for SQL NULL), and
+ * the JSON item both back-ends answer with: texts that are not valid UTF-8 repaired, times
+ * as RFC 3339 (null when 0), a link's rejected attributes as a list. */
+struct store__link_row {
+    const char *user_id, *username, *target_id, *state, *last_error, *rejected;
+    int has_link; /* a sync_links row exists (else the user only has work queued) */
+    int64_t updated_at;
+    int queued;
+};
+struct store__log_row {
+    int64_t id, time;
+    const char *rule_id, *user_id, *username, *action, *status, *changes, *error;
+    int http_status; /* 0: none */
+};
+
+/* New JSON items for a row; NULL when out of memory (or action or status is NULL). */
+json_t *store__link_item(const struct store__link_row *r);
+json_t *store__log_item(const struct store__log_row *r);
 
 /* Write health shared by every connection of the process (what /healthz reports):
  * store__health_fail records a failed write with its text (no secret in it);

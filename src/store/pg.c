@@ -90,6 +90,12 @@ char *pg__col_dup(const PGresult *r, int row, int col)
     return PQgetisnull(r, row, col) ? NULL : sc_strdup(PQgetvalue(r, row, col));
 }
 
+void pg__col_copy(const PGresult *r, int row, int col, char *dst, size_t n)
+{
+    const char *t = pg__col_text(r, row, col);
+    sc_strlcpy(dst, t ? t : "", n);
+}
+
 /* ---- errors ---- */
 
 /* libpq's message of the connection, without its trailing newline. */
@@ -255,6 +261,70 @@ enum sc_err pg__cmd(struct store *st, const char *sql, struct pg_args *a, int64_
         *rows = (t && *t && sc_parse_int64(t, 0, INT64_MAX, &n) == 0) ? n : 0;
     }
     PQclear(r);
+    return SC_OK;
+}
+
+enum sc_err pg__rows(struct store *st, const char *sql, struct pg_args *a, size_t elem,
+                     void (*fill)(const PGresult *r, int row, void *dst), void **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    enum sc_err err = SC_OK;
+    PGresult *r = pg__run(st, sql, a, &err);
+    if (!r)
+        return err;
+    int rows = PQntuples(r);
+    unsigned char *v = rows ? calloc((size_t)rows, elem) : NULL;
+    if (rows && !v) {
+        PQclear(r);
+        return SC_ERR_NOMEM;
+    }
+    for (int i = 0; i < rows; i++)
+        fill(r, i, v + (size_t)i * elem);
+    PQclear(r);
+    *out = v;
+    *n = (size_t)rows;
+    return SC_OK;
+}
+
+enum sc_err pg__row(struct store *st, const char *sql, struct pg_args *a,
+                    void (*fill)(const PGresult *r, int row, void *dst), void *dst)
+{
+    enum sc_err err = SC_OK;
+    PGresult *r = pg__run(st, sql, a, &err);
+    if (!r)
+        return err;
+    if (PQntuples(r) == 0)
+        err = SC_ERR_NOT_FOUND;
+    else
+        fill(r, 0, dst);
+    PQclear(r);
+    return err;
+}
+
+enum sc_err pg__text_row(struct store *st, const char *sql, struct pg_args *a, char **out)
+{
+    enum sc_err err = SC_OK;
+    PGresult *r = pg__run(st, sql, a, &err);
+    if (!r)
+        return err;
+    if (PQntuples(r) == 0)
+        err = SC_ERR_NOT_FOUND;
+    else if (!(*out = pg__col_dup(r, 0, 0)))
+        err = SC_ERR_NOMEM;
+    PQclear(r);
+    return err;
+}
+
+enum sc_err pg__run_each(struct store *st, const char *const *sql, size_t n, const char *text)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct pg_args a = {0};
+        pg__arg_text(&a, text);
+        enum sc_err err = pg__cmd(st, sql[i], &a, NULL);
+        if (err)
+            return err;
+    }
     return SC_OK;
 }
 
@@ -534,18 +604,9 @@ static void pg_write_probe(struct store *st)
 
 static enum sc_err pg_setting_get(struct store *st, const char *key, char **out)
 {
-    enum sc_err err = SC_OK;
     struct pg_args a = {0};
     pg__arg_text(&a, key);
-    PGresult *r = pg__run(st, "SELECT value FROM settings WHERE key = $1", &a, &err);
-    if (!r)
-        return err;
-    if (PQntuples(r) == 0)
-        err = SC_ERR_NOT_FOUND;
-    else if (!(*out = pg__col_dup(r, 0, 0)))
-        err = SC_ERR_NOMEM;
-    PQclear(r);
-    return err;
+    return pg__text_row(st, "SELECT value FROM settings WHERE key = $1", &a, out);
 }
 
 static enum sc_err pg_setting_lock(struct store *st, const char *key, char **out)
@@ -561,15 +622,7 @@ static enum sc_err pg_setting_lock(struct store *st, const char *key, char **out
         return err;
     struct pg_args b = {0};
     pg__arg_text(&b, key);
-    PGresult *r = pg__run(st, "SELECT value FROM settings WHERE key = $1 FOR UPDATE", &b, &err);
-    if (!r)
-        return err;
-    if (PQntuples(r) == 0)
-        err = SC_ERR_NOT_FOUND;
-    else if (!(*out = pg__col_dup(r, 0, 0)))
-        err = SC_ERR_NOMEM;
-    PQclear(r);
-    return err;
+    return pg__text_row(st, "SELECT value FROM settings WHERE key = $1 FOR UPDATE", &b, out);
 }
 
 static enum sc_err pg_listen(struct store *st, int *fd)

@@ -21,19 +21,15 @@ const struct pg_component store__pg_admin_schema = {"admin", admin_migrations, 1
 
 #define TOKEN_COLUMNS "id, name, prefix, hash, created_at, last_used_at, expires_at"
 
-static void copy_col(const PGresult *r, int row, int col, char *dst, size_t n)
+/* A token row into dst (a struct store_admin_token; pg__rows' and pg__row's fill). */
+static void token_from_row(const PGresult *r, int row, void *dst)
 {
-    const char *t = pg__col_text(r, row, col);
-    sc_strlcpy(dst, t ? t : "", n);
-}
-
-static void token_from_row(const PGresult *r, int row, struct store_admin_token *t)
-{
+    struct store_admin_token *t = dst;
     memset(t, 0, sizeof *t);
-    copy_col(r, row, 0, t->id, sizeof t->id);
-    copy_col(r, row, 1, t->name, sizeof t->name);
-    copy_col(r, row, 2, t->prefix, sizeof t->prefix);
-    copy_col(r, row, 3, t->hash, sizeof t->hash);
+    pg__col_copy(r, row, 0, t->id, sizeof t->id);
+    pg__col_copy(r, row, 1, t->name, sizeof t->name);
+    pg__col_copy(r, row, 2, t->prefix, sizeof t->prefix);
+    pg__col_copy(r, row, 3, t->hash, sizeof t->hash);
     t->created_at = pg__col_int(r, row, 4);
     t->last_used_at = pg__col_int(r, row, 5);
     t->expires_at = pg__col_int(r, row, 6);
@@ -81,42 +77,20 @@ static enum sc_err pg_token_put_named(struct store *st, const struct store_admin
 static enum sc_err pg_token_find_hash(struct store *st, const char *hash,
                                       struct store_admin_token *out)
 {
-    enum sc_err err = SC_OK;
     struct pg_args a = {0};
     pg__arg_text(&a, hash);
-    PGresult *r =
-        pg__run(st, "SELECT " TOKEN_COLUMNS " FROM admin_tokens WHERE hash = $1", &a, &err);
-    if (!r)
-        return err;
-    if (PQntuples(r) == 0)
-        err = SC_ERR_NOT_FOUND;
-    else
-        token_from_row(r, 0, out);
-    PQclear(r);
-    return err;
+    return pg__row(st, "SELECT " TOKEN_COLUMNS " FROM admin_tokens WHERE hash = $1", &a,
+                   token_from_row, out);
 }
 
 static enum sc_err pg_token_list(struct store *st, struct store_admin_token **out, size_t *n)
 {
-    *out = NULL;
-    *n = 0;
-    enum sc_err err = SC_OK;
-    PGresult *r = pg__run(st, "SELECT " TOKEN_COLUMNS " FROM admin_tokens ORDER BY created_at, id",
-                          NULL, &err);
-    if (!r)
-        return err;
-    int rows = PQntuples(r);
-    struct store_admin_token *v = rows ? calloc((size_t)rows, sizeof *v) : NULL;
-    if (rows && !v) {
-        PQclear(r);
-        return SC_ERR_NOMEM;
-    }
-    for (int i = 0; i < rows; i++)
-        token_from_row(r, i, &v[i]);
-    PQclear(r);
+    void *v = NULL;
+    enum sc_err err =
+        pg__rows(st, "SELECT " TOKEN_COLUMNS " FROM admin_tokens ORDER BY created_at, id", NULL,
+                 sizeof **out, token_from_row, &v, n);
     *out = v;
-    *n = (size_t)rows;
-    return SC_OK;
+    return err;
 }
 
 static enum sc_err pg_token_delete(struct store *st, const char *id, int *last)

@@ -20,7 +20,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <xxhash.h>
 
 static const struct pg_migration directory_migrations[] = {
     {1, "CREATE TABLE dir_populations ("
@@ -71,31 +70,6 @@ static const struct pg_migration directory_migrations[] = {
 };
 const struct pg_component store__pg_directory_schema = {"directory", directory_migrations, 1};
 
-/* The user text fields by API path and column, in the order of the SQL below. */
-static const char *const user_paths[] = {"username",
-                                         "name.given",
-                                         "name.family",
-                                         "name.formatted",
-                                         "nickname",
-                                         "title",
-                                         "type",
-                                         "email",
-                                         "primaryPhone",
-                                         "externalId",
-                                         "address.streetAddress",
-                                         "address.locality",
-                                         "address.region",
-                                         "address.postalCode",
-                                         "address.countryCode"};
-#define USER_NTEXT (sizeof user_paths / sizeof user_paths[0])
-
-#define USER_COLS                                                                                  \
-    "u.id, u.username, u.given_name, u.family_name, u.formatted_name, u.nickname, u.title, "       \
-    "u.user_type, u.email, u.primary_phone, u.external_id, u.street_address, u.locality, "         \
-    "u.region, u.postal_code, u.country_code, u.enabled, u.population_id, p.name, u.created_at, "  \
-    "u.updated_at "
-#define USER_FROM "FROM dir_users u JOIN dir_populations p ON p.id = u.population_id "
-
 /* ---- helpers ------------------------------------------------------------------ */
 
 /* Opens a transaction when none is open and takes the events lock first (every write
@@ -114,37 +88,39 @@ static json_t *col_json_string(const PGresult *r, int row, int col)
     return t ? json_string(t) : json_null();
 }
 
-static json_t *user_from_row(const PGresult *r, int row)
+/* Row `row` of res (read with STORE__USER_COLS) as both back-ends make it into a user: the
+ * type codes SQLite would give its values. */
+static void user_row(const PGresult *res, int row, struct store__user_row *r)
 {
-    json_t *u = json_object();
-    if (!u)
-        return NULL;
-    json_object_set_new(u, "id", col_json_string(r, row, 0));
-    for (size_t i = 0; i < USER_NTEXT; i++)
-        sc_json_set_path(u, user_paths[i], col_json_string(r, row, (int)i + 1));
-    json_object_set_new(u, "enabled", json_boolean(pg__col_int(r, row, 16)));
-    json_object_set_new(u, "population",
-                        json_pack("{s:o, s:o}", "id", col_json_string(r, row, 17), "name",
-                                  col_json_string(r, row, 18)));
-    json_object_set_new(u, "createdAt", col_json_string(r, row, 19));
-    json_object_set_new(u, "updatedAt", col_json_string(r, row, 20));
-    return u;
+    for (int i = 0; i < STORE__USER_NCOLS; i++) {
+        int null = PQgetisnull(res, row, i);
+        r->type[i] = null ? 5 : i == STORE__USER_COL_ENABLED ? 1 : 3;
+        r->num[i] = r->type[i] == 1 ? pg__col_int(res, row, i) : 0;
+        r->text[i] = null ? NULL : PQgetvalue(res, row, i);
+        r->len[i] = null ? 0 : (size_t)PQgetlength(res, row, i);
+    }
+}
+
+static json_t *user_from_row(const PGresult *res, int row)
+{
+    struct store__user_row r;
+    user_row(res, row, &r);
+    return store__user_json(&r);
 }
 
 /* $1 id, $2..$16 the text fields, $17 enabled, $18 population id, $19 createdAt,
  * $20 updatedAt. */
 static void args_user(struct pg_args *a, const json_t *u)
 {
-    pg__arg_text(a, json_string_value(json_object_get(u, "id")));
-    for (size_t i = 0; i < USER_NTEXT; i++) {
-        const char *v = sc_json_get_string(u, user_paths[i]);
-        pg__arg_text(a, v && *v ? v : (i == 0 ? v : NULL));
-    }
-    json_t *en = json_object_get(u, "enabled");
-    pg__arg_int(a, en ? json_is_true(en) : 1);
-    pg__arg_text(a, sc_json_get_string(u, "population.id"));
-    pg__arg_text(a, json_string_value(json_object_get(u, "createdAt")));
-    pg__arg_text(a, json_string_value(json_object_get(u, "updatedAt")));
+    struct store__user_values v;
+    store__user_values(u, &v);
+    pg__arg_text(a, v.id);
+    for (int i = 0; i < STORE__USER_NTEXT; i++)
+        pg__arg_text(a, v.text[i]);
+    pg__arg_int(a, v.enabled);
+    pg__arg_text(a, v.population_id);
+    pg__arg_text(a, v.created_at);
+    pg__arg_text(a, v.updated_at);
 }
 
 /* Runs sql and collects every row through fn into a new array. */
@@ -404,9 +380,12 @@ static enum sc_err pg_user_get(struct store *st, const char *id, json_t **out)
     struct pg_args a = {0};
     pg__arg_text(&a, id);
     if (st->in_tx)
-        return one_row(st, "SELECT " USER_COLS USER_FROM "WHERE u.id = $1 FOR NO KEY UPDATE OF u",
+        return one_row(st,
+                       "SELECT " STORE__USER_COLS STORE__USER_FROM
+                       "WHERE u.id = $1 FOR NO KEY UPDATE OF u",
                        &a, user_from_row, out);
-    return one_row(st, "SELECT " USER_COLS USER_FROM "WHERE u.id = $1", &a, user_from_row, out);
+    return one_row(st, "SELECT " STORE__USER_COLS STORE__USER_FROM "WHERE u.id = $1", &a,
+                   user_from_row, out);
 }
 
 static enum sc_err pg_user_update(struct store *st, const json_t *u)
@@ -476,7 +455,7 @@ static enum sc_err pg_user_list(struct store *st, const struct store_user_query 
     /* SQLite's LIKE ignores the case of ASCII letters: ILIKE under the "C" collation */
     enum sc_err rc = collect_rows(
         st,
-        "SELECT " USER_COLS USER_FROM
+        "SELECT " STORE__USER_COLS STORE__USER_FROM
         "WHERE lower(u.username) > $1 AND ($2::text IS NULL OR u.population_id = $2) "
         "AND ($3::text IS NULL OR u.username ILIKE $3 ESCAPE '\\' OR u.given_name ILIKE $3 "
         "ESCAPE '\\' OR u.family_name ILIKE $3 ESCAPE '\\' OR u.formatted_name ILIKE $3 ESCAPE "
@@ -493,30 +472,18 @@ static enum sc_err pg_users_after_id(struct store *st, const char *after_id, int
     struct pg_args a = {0};
     pg__arg_text(&a, after_id ? after_id : "");
     pg__arg_int(&a, limit);
-    return collect_rows(st, "SELECT " USER_COLS USER_FROM "WHERE u.id > $1 ORDER BY u.id LIMIT $2",
-                        &a, user_from_row, items);
+    return collect_rows(
+        st, "SELECT " STORE__USER_COLS STORE__USER_FROM "WHERE u.id > $1 ORDER BY u.id LIMIT $2",
+        &a, user_from_row, items);
 }
 
-/* The digest of a user row read with USER_COLS, the same as the SQLite back-end's for
- * the same values (each column's bytes seeded with the previous columns' hash, its
- * index and SQLite's type code: 1 integer, 3 text, 5 NULL). */
-static uint64_t user_row_digest(const PGresult *r, int row)
+/* The digest of a user row read with STORE__USER_COLS (store__user_digest: the same as
+ * the SQLite back-end's for the same values). */
+static uint64_t user_row_digest(const PGresult *res, int row)
 {
-    uint64_t h = 0x5343494d49544152ULL;
-    for (int i = 0; i < 21; i++) {
-        int null = PQgetisnull(r, row, i);
-        int type = null ? 5 : i == 16 ? 1 : 3;
-        uint64_t seed = h + (uint64_t)(8 * i + type);
-        if (type == 1) {
-            int64_t v = pg__col_int(r, row, i);
-            h = XXH3_64bits_withSeed(&v, sizeof v, seed);
-        } else if (null) {
-            h = XXH3_64bits_withSeed("", 0, seed);
-        } else {
-            h = XXH3_64bits_withSeed(PQgetvalue(r, row, i), (size_t)PQgetlength(r, row, i), seed);
-        }
-    }
-    return h;
+    struct store__user_row r;
+    user_row(res, row, &r);
+    return store__user_digest(&r);
 }
 
 static enum sc_err pg_user_get_digest(struct store *st, const char *id, json_t **out,
@@ -525,7 +492,8 @@ static enum sc_err pg_user_get_digest(struct store *st, const char *id, json_t *
     enum sc_err err = SC_OK;
     struct pg_args a = {0};
     pg__arg_text(&a, id);
-    PGresult *r = pg__run(st, "SELECT " USER_COLS USER_FROM "WHERE u.id = $1", &a, &err);
+    PGresult *r =
+        pg__run(st, "SELECT " STORE__USER_COLS STORE__USER_FROM "WHERE u.id = $1", &a, &err);
     if (!r)
         return err;
     if (PQntuples(r) == 0) {
@@ -553,10 +521,11 @@ static enum sc_err pg_user_digest_each(struct store *st,
         struct pg_args a = {0};
         pg__arg_text(&a, last);
         pg__arg_int(&a, SCAN_PAGE);
-        PGresult *r = pg__run(st,
-                              "SELECT " USER_COLS USER_FROM "WHERE u.id > $1 ORDER BY u.id "
-                              "LIMIT $2",
-                              &a, &err);
+        PGresult *r =
+            pg__run(st,
+                    "SELECT " STORE__USER_COLS STORE__USER_FROM "WHERE u.id > $1 ORDER BY u.id "
+                    "LIMIT $2",
+                    &a, &err);
         if (!r)
             return err;
         int rows = PQntuples(r);
@@ -584,7 +553,8 @@ static enum sc_err pg_user_digest_page(struct store *st, const char *after_id, s
     pg__arg_text(&a, after_id ? after_id : "");
     pg__arg_int(&a, (int64_t)max);
     PGresult *r = pg__run(
-        st, "SELECT " USER_COLS USER_FROM "WHERE u.id > $1 ORDER BY u.id LIMIT $2", &a, &err);
+        st, "SELECT " STORE__USER_COLS STORE__USER_FROM "WHERE u.id > $1 ORDER BY u.id LIMIT $2",
+        &a, &err);
     if (!r)
         return err;
     int rows = PQntuples(r);
@@ -750,14 +720,7 @@ static enum sc_err pg_group_delete(struct store *st, const char *id, const char 
         rc = SC_ERR_NOT_FOUND;
         goto done;
     }
-    size_t i;
-    json_t *p;
-    json_array_foreach(parents, i, p)
-    {
-        if ((rc = store_event_append(st, "group.members", json_string_value(p), NULL)))
-            goto done;
-    }
-    rc = store_event_append(st, "group.deleted", id, detail);
+    rc = store__group_deleted_events(st, id, parents, detail);
 done:
     json_decref(parents);
     return pg__tx_close(st, own, rc);

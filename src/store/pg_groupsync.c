@@ -36,18 +36,9 @@ const struct pg_component store__pg_groupsync_schema = {"groupsync", groupsync_m
 
 static enum sc_err pg_gs_config_get(struct store *st, const char *rule_id, char **out)
 {
-    enum sc_err err = SC_OK;
     struct pg_args a = {0};
     pg__arg_text(&a, rule_id);
-    PGresult *r = pg__run(st, "SELECT config FROM sync_group_config WHERE rule_id = $1", &a, &err);
-    if (!r)
-        return err;
-    if (PQntuples(r) == 0)
-        err = SC_ERR_NOT_FOUND;
-    else if (!(*out = pg__col_dup(r, 0, 0)))
-        err = SC_ERR_NOMEM;
-    PQclear(r);
-    return err;
+    return pg__text_row(st, "SELECT config FROM sync_group_config WHERE rule_id = $1", &a, out);
 }
 
 static enum sc_err pg_gs_config_put(struct store *st, const char *rule_id, const char *json)
@@ -63,8 +54,10 @@ static enum sc_err pg_gs_config_put(struct store *st, const char *rule_id, const
 
 #define GLINK_COLUMNS "rule_id, group_id, name, target_id, sent, state, last_error, updated_at"
 
-static void glink_read(const PGresult *r, int row, struct store_group_link *l)
+/* A group link row into dst (a struct store_group_link; also pg__row's fill). */
+static void glink_read(const PGresult *r, int row, void *dst)
 {
+    struct store_group_link *l = dst;
     memset(l, 0, sizeof *l);
     const char *t = pg__col_text(r, row, 0);
     sc_strlcpy(l->rule_id, t ? t : "", sizeof l->rule_id);
@@ -82,21 +75,13 @@ static void glink_read(const PGresult *r, int row, struct store_group_link *l)
 static enum sc_err pg_gs_link_get(struct store *st, const char *rule_id, const char *group_id,
                                   struct store_group_link *out)
 {
-    enum sc_err err = SC_OK;
     struct pg_args a = {0};
     pg__arg_text(&a, rule_id);
     pg__arg_text(&a, group_id);
-    PGresult *r = pg__run(
-        st, "SELECT " GLINK_COLUMNS " FROM sync_group_links WHERE rule_id = $1 AND group_id = $2",
-        &a, &err);
-    if (!r)
-        return err;
-    if (PQntuples(r) == 0)
-        err = SC_ERR_NOT_FOUND;
-    else
-        glink_read(r, 0, out);
-    PQclear(r);
-    return err;
+    return pg__row(st,
+                   "SELECT " GLINK_COLUMNS " FROM sync_group_links WHERE rule_id = $1 AND "
+                   "group_id = $2",
+                   &a, glink_read, out);
 }
 
 static enum sc_err pg_gs_link_put(struct store *st, const struct store_group_link *l)
@@ -301,14 +286,7 @@ static enum sc_err pg_gs_forget(struct store *st, const char *rule_id)
         "DELETE FROM sync_group_links WHERE rule_id = $1",
         "DELETE FROM sync_group_config WHERE rule_id = $1",
     };
-    for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
-        struct pg_args a = {0};
-        pg__arg_text(&a, rule_id);
-        enum sc_err err = pg__cmd(st, sql[i], &a, NULL);
-        if (err)
-            return err;
-    }
-    return SC_OK;
+    return pg__run_each(st, sql, sizeof sql / sizeof sql[0], rule_id);
 }
 
 const struct store_groupsync_ops store__pg_groupsync_ops = {

@@ -94,6 +94,28 @@ int64_t pg__col_int(const PGresult *r, int row, int col);
 const char *pg__col_text(const PGresult *r, int row, int col);
 char *pg__col_dup(const PGresult *r, int row, int col);
 
+/* Copies a text column into dst (size n, truncated; "" when NULL). */
+void pg__col_copy(const PGresult *r, int row, int col, char *dst, size_t n);
+
+/* Runs sql with a and makes *out a new array (NULL when no row) of one zeroed elem-byte
+ * element per row, which fill writes from row `row` of r. Errors: those of pg__run,
+ * SC_ERR_NOMEM (then *out is NULL and *n 0). */
+enum sc_err pg__rows(struct store *st, const char *sql, struct pg_args *a, size_t elem,
+                     void (*fill)(const PGresult *r, int row, void *dst), void **out, size_t *n);
+
+/* Runs sql with a: fill writes its first row into dst. Errors: SC_ERR_NOT_FOUND (no row;
+ * dst untouched), those of pg__run. */
+enum sc_err pg__row(struct store *st, const char *sql, struct pg_args *a,
+                    void (*fill)(const PGresult *r, int row, void *dst), void *dst);
+
+/* Runs sql with a: *out gets a new copy of the first column of its first row (NULL when
+ * that value is NULL). Errors: SC_ERR_NOT_FOUND (no row), SC_ERR_NOMEM, those of pg__run. */
+enum sc_err pg__text_row(struct store *st, const char *sql, struct pg_args *a, char **out);
+
+/* Runs each of the n statements sql[i] with text as its one parameter ($1; deletes of one
+ * key across tables, say), stopping at the first error. */
+enum sc_err pg__run_each(struct store *st, const char *const *sql, size_t n, const char *text);
+
 /* One schema migration and component, as the SQLite back-end's (sqlite_internal.h). */
 struct pg_migration {
     int version;

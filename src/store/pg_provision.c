@@ -45,19 +45,13 @@ static const struct pg_migration provision_migrations[] = {
 };
 const struct pg_component store__pg_provision_schema = {"provision", provision_migrations, 1};
 
-static void copy_id(char *dst, size_t n, const PGresult *r, int row, int col)
-{
-    const char *t = pg__col_text(r, row, col);
-    sc_strlcpy(dst, t ? t : "", n);
-}
-
 #define CONN_COLS "id, name, enabled, config, created_at, updated_at, seq"
 
 static int read_connection(const PGresult *r, int row, void *out)
 {
     struct store_connection *c = out;
     memset(c, 0, sizeof *c);
-    copy_id(c->id, sizeof c->id, r, row, 0);
+    pg__col_copy(r, row, 0, c->id, sizeof c->id);
     c->name = pg__col_dup(r, row, 1);
     c->enabled = (int)pg__col_int(r, row, 2);
     c->config = pg__col_dup(r, row, 3);
@@ -77,10 +71,10 @@ static int read_rule(const PGresult *r, int row, void *out)
 {
     struct store_rule *x = out;
     memset(x, 0, sizeof *x);
-    copy_id(x->id, sizeof x->id, r, row, 0);
+    pg__col_copy(r, row, 0, x->id, sizeof x->id);
     x->name = pg__col_dup(r, row, 1);
     x->description = pg__col_dup(r, row, 2);
-    copy_id(x->target_id, sizeof x->target_id, r, row, 3);
+    pg__col_copy(r, row, 3, x->target_id, sizeof x->target_id);
     x->enabled = (int)pg__col_int(r, row, 4);
     x->filter = pg__col_dup(r, row, 5);
     x->mappings = pg__col_dup(r, row, 6);
@@ -261,35 +255,19 @@ static enum sc_err pg_connection_list(struct store *st, const char *cursor, int 
 
 static enum sc_err pg_connection_delete(struct store *st, const char *id)
 {
-    char *rule = NULL;
-    enum sc_err err = store_rule_targeting(st, id, &rule);
-    free(rule);
-    if (err == SC_OK)
-        return SC_ERR_CONFLICT; /* a rule still targets it */
-    if (err != SC_ERR_NOT_FOUND)
-        return err;
     struct pg_args a = {0};
     pg__arg_text(&a, id);
-    err = config_write(st, "DELETE FROM connections WHERE id = $1", &a);
+    enum sc_err err = config_write(st, "DELETE FROM connections WHERE id = $1", &a);
     return err == SC_ERR_INVALID ? SC_ERR_CONFLICT : err; /* a rule came meanwhile */
 }
 
 static enum sc_err pg_rule_targeting(struct store *st, const char *connection_id, char **name_out)
 {
     *name_out = NULL;
-    enum sc_err err = SC_OK;
     struct pg_args a = {0};
     pg__arg_text(&a, connection_id);
-    PGresult *r =
-        pg__run(st, "SELECT name FROM rules WHERE target_id = $1 ORDER BY seq LIMIT 1", &a, &err);
-    if (!r)
-        return err;
-    if (PQntuples(r) == 0)
-        err = SC_ERR_NOT_FOUND;
-    else if (!(*name_out = pg__col_dup(r, 0, 0)))
-        err = SC_ERR_NOMEM;
-    PQclear(r);
-    return err;
+    return pg__text_row(st, "SELECT name FROM rules WHERE target_id = $1 ORDER BY seq LIMIT 1", &a,
+                        name_out);
 }
 
 static enum sc_err pg_rule_insert(struct store *st, const struct store_rule *x)
@@ -354,28 +332,20 @@ static enum sc_err pg_rule_delete(struct store *st, const char *id)
     return config_write(st, "DELETE FROM rules WHERE id = $1", &a);
 }
 
+/* The first column of row `row` into dst (an id; pg__rows' fill). */
+static void id_from_row(const PGresult *r, int row, void *dst)
+{
+    pg__col_copy(r, row, 0, dst, SC_UUID_LEN + 1);
+}
+
 /* Runs sql and reads the first column of every row as ids. */
 static enum sc_err read_ids(struct store *st, const char *sql, struct pg_args *a,
                             char (**ids)[SC_UUID_LEN + 1], size_t *n)
 {
-    *ids = NULL;
-    *n = 0;
-    enum sc_err err = SC_OK;
-    PGresult *r = pg__run(st, sql, a, &err);
-    if (!r)
-        return err;
-    int rows = PQntuples(r);
-    char(*v)[SC_UUID_LEN + 1] = rows ? calloc((size_t)rows, sizeof *v) : NULL;
-    if (rows && !v) {
-        PQclear(r);
-        return SC_ERR_NOMEM;
-    }
-    for (int i = 0; i < rows; i++)
-        copy_id(v[i], sizeof v[i], r, i, 0);
-    PQclear(r);
+    void *v = NULL;
+    enum sc_err err = pg__rows(st, sql, a, sizeof **ids, id_from_row, &v, n);
     *ids = v;
-    *n = (size_t)rows;
-    return SC_OK;
+    return err;
 }
 
 static enum sc_err pg_rule_enabled_ids(struct store *st, char (**ids)[SC_UUID_LEN + 1], size_t *n)

@@ -102,8 +102,10 @@ const struct pg_component store__pg_sync_schema = {"sync", sync_migrations, 3};
     "rule_id, user_id, username, target_id, state, sent, digest, absent, last_error, updated_at, " \
     "source, rejected"
 
-static void link_read(const PGresult *r, int row, struct store_sync_link *l)
+/* A link row into dst (a struct store_sync_link; also pg__row's fill). */
+static void link_read(const PGresult *r, int row, void *dst)
 {
+    struct store_sync_link *l = dst;
     memset(l, 0, sizeof *l);
     sc_strlcpy(l->rule_id, PQgetvalue(r, row, 0), sizeof l->rule_id);
     sc_strlcpy(l->user_id, PQgetvalue(r, row, 1), sizeof l->user_id);
@@ -122,21 +124,12 @@ static void link_read(const PGresult *r, int row, struct store_sync_link *l)
 static enum sc_err pg_link_get(struct store *st, const char *rule_id, const char *user_id,
                                struct store_sync_link *out)
 {
-    enum sc_err err = SC_OK;
     struct pg_args a = {0};
     pg__arg_text(&a, rule_id);
     pg__arg_text(&a, user_id);
-    PGresult *r =
-        pg__run(st, "SELECT " LINK_COLUMNS " FROM sync_links WHERE rule_id = $1 AND user_id = $2",
-                &a, &err);
-    if (!r)
-        return err;
-    if (PQntuples(r) == 0)
-        err = SC_ERR_NOT_FOUND;
-    else
-        link_read(r, 0, out);
-    PQclear(r);
-    return err;
+    return pg__row(st,
+                   "SELECT " LINK_COLUMNS " FROM sync_links WHERE rule_id = $1 AND user_id = $2",
+                   &a, link_read, out);
 }
 
 /* $1..$12 in LINK_COLUMNS order. */
@@ -263,45 +256,6 @@ static enum sc_err pg_link_page(struct store *st, const char *rule_id, const cha
     return err;
 }
 
-static json_t *json_str_or_null(const char *s)
-{
-    if (!s)
-        return json_null();
-    json_t *v = json_string(s);
-    return v ? v : json_string("");
-}
-
-static json_t *time_or_null(int64_t ms)
-{
-    if (ms <= 0)
-        return json_null();
-    char t[32];
-    return json_string(sc_clock_format_iso8601(ms, t, sizeof t));
-}
-
-/* The rejected attributes of a link as an array of {"attribute","error","httpStatus",
- * "method"}. */
-static json_t *rejected_list(const char *text)
-{
-    json_t *out = json_array();
-    json_t *doc = text ? json_loads(text, 0, NULL) : NULL;
-    json_t *attrs = json_object_get(doc, "attributes");
-    const char *k;
-    json_t *v;
-    json_object_foreach(attrs, k, v)
-    {
-        json_t *hs = json_object_get(v, "httpStatus");
-        json_array_append_new(
-            out,
-            json_pack("{s:s, s:o, s:o, s:o}", "attribute", k, "error",
-                      json_str_or_null(json_string_value(json_object_get(v, "error"))),
-                      "httpStatus", json_is_integer(hs) ? json_incref(hs) : json_null(), "method",
-                      json_str_or_null(json_string_value(json_object_get(v, "method")))));
-    }
-    json_decref(doc);
-    return out;
-}
-
 static enum sc_err pg_link_list(struct store *st, const char *rule_id, int limit,
                                 const char *cursor, json_t *items, char **next)
 {
@@ -330,16 +284,18 @@ static enum sc_err pg_link_list(struct store *st, const char *rule_id, int limit
                 json_object_get(json_array_get(items, json_array_size(items) - 1), "userId")));
             break;
         }
-        int has_row = !pg__col_null(r, i, 3);
-        json_t *item =
-            json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b}", "userId",
-                      json_str_or_null(pg__col_text(r, i, 0)), "username",
-                      json_str_or_null(pg__col_text(r, i, 1)), "targetId",
-                      json_str_or_null(pg__col_text(r, i, 2)), "state",
-                      json_str_or_null(pg__col_text(r, i, 3)), "lastError",
-                      json_str_or_null(pg__col_text(r, i, 4)), "updatedAt",
-                      has_row ? time_or_null(pg__col_int(r, i, 5)) : json_null(), "rejected",
-                      rejected_list(pg__col_text(r, i, 6)), "queued", (int)pg__col_int(r, i, 7));
+        struct store__link_row row = {
+            .user_id = pg__col_text(r, i, 0),
+            .username = pg__col_text(r, i, 1),
+            .target_id = pg__col_text(r, i, 2),
+            .state = pg__col_text(r, i, 3),
+            .last_error = pg__col_text(r, i, 4),
+            .has_link = !pg__col_null(r, i, 3),
+            .updated_at = pg__col_int(r, i, 5),
+            .rejected = pg__col_text(r, i, 6),
+            .queued = (int)pg__col_int(r, i, 7),
+        };
+        json_t *item = store__link_item(&row);
         if (!item) {
             err = SC_ERR_NOMEM;
             break;
@@ -364,21 +320,8 @@ static enum sc_err pg_link_counts(struct store *st, const char *rule_id,
     if (!r)
         return err;
     for (int i = 0; i < PQntuples(r); i++) {
-        const char *state = PQgetvalue(r, i, 0);
-        int64_t n = pg__col_int(r, i, 1);
-        out->linked += pg__col_int(r, i, 2);
-        if (strcmp(state, SYNC_STATE_OUT_OF_SCOPE) == 0)
-            continue;
-        out->impacted += n;
-        if (!strcmp(state, SYNC_STATE_SYNCED) || !strcmp(state, SYNC_STATE_DISABLED) ||
-            !strcmp(state, SYNC_STATE_DELETED))
-            out->success += n;
-        else if (!strcmp(state, SYNC_STATE_UNSYNCED))
-            out->unsynced += n;
-        else if (!strcmp(state, SYNC_STATE_PARTIAL))
-            out->partial += n;
-        else if (!strcmp(state, SYNC_STATE_FAILED))
-            out->failed += n;
+        store__link_counts_add(out, PQgetvalue(r, i, 0), pg__col_int(r, i, 1),
+                               pg__col_int(r, i, 2));
     }
     PQclear(r);
     return SC_OK;
@@ -792,38 +735,30 @@ static enum sc_err pg_node_beat(struct store *st, const struct store_node *n)
                    &a, NULL);
 }
 
+/* A node row into dst (a struct store_node; pg__rows' fill). */
+static void node_from_row(const PGresult *r, int row, void *dst)
+{
+    struct store_node *x = dst;
+    pg__col_copy(r, row, 0, x->id, sizeof x->id);
+    pg__col_copy(r, row, 1, x->listen, sizeof x->listen);
+    x->started_at = pg__col_int(r, row, 2);
+    x->last_seen_at = pg__col_int(r, row, 3);
+    x->leased = pg__col_int(r, row, 4);
+}
+
 static enum sc_err pg_node_list(struct store *st, int64_t seen_since, struct store_node **out,
                                 size_t *n)
 {
-    *out = NULL;
-    *n = 0;
-    enum sc_err err = SC_OK;
     struct pg_args a = {0};
     pg__arg_int(&a, seen_since);
-    PGresult *r = pg__run(st,
-                          "SELECT id, listen, started_at, last_seen_at, leased FROM sync_nodes "
-                          "WHERE last_seen_at >= $1 ORDER BY id",
-                          &a, &err);
-    if (!r)
-        return err;
-    int rows = PQntuples(r);
-    struct store_node *v = rows ? calloc((size_t)rows, sizeof *v) : NULL;
-    if (rows && !v) {
-        PQclear(r);
-        return SC_ERR_NOMEM;
-    }
-    for (int i = 0; i < rows; i++) {
-        const char *id = pg__col_text(r, i, 0), *listen = pg__col_text(r, i, 1);
-        sc_strlcpy(v[i].id, id ? id : "", sizeof v[i].id);
-        sc_strlcpy(v[i].listen, listen ? listen : "", sizeof v[i].listen);
-        v[i].started_at = pg__col_int(r, i, 2);
-        v[i].last_seen_at = pg__col_int(r, i, 3);
-        v[i].leased = pg__col_int(r, i, 4);
-    }
-    PQclear(r);
+    void *v = NULL;
+    enum sc_err err =
+        pg__rows(st,
+                 "SELECT id, listen, started_at, last_seen_at, leased FROM sync_nodes "
+                 "WHERE last_seen_at >= $1 ORDER BY id",
+                 &a, sizeof **out, node_from_row, &v, n);
     *out = v;
-    *n = (size_t)rows;
-    return SC_OK;
+    return err;
 }
 
 static enum sc_err pg_node_reap(struct store *st, int64_t seen_before, int64_t *released)
@@ -948,14 +883,7 @@ static enum sc_err pg_rule_forget(struct store *st, const char *rule_id)
         "DELETE FROM sync_outbox WHERE rule_id = $1",
         "DELETE FROM sync_rules WHERE rule_id = $1",
     };
-    for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
-        struct pg_args a = {0};
-        pg__arg_text(&a, rule_id);
-        enum sc_err err = pg__cmd(st, sql[i], &a, NULL);
-        if (err)
-            return err;
-    }
-    return SC_OK;
+    return pg__run_each(st, sql, sizeof sql / sizeof sql[0], rule_id);
 }
 
 /* ---- connections ---- */
@@ -1053,24 +981,19 @@ static enum sc_err pg_log_list(struct store *st, const char *rule_id, const char
             break;
         }
         last_id = pg__col_int(r, i, 0);
-        char id[32];
-        snprintf(id, sizeof id, "%" PRId64, last_id);
-        json_t *changes = NULL;
-        const char *ct = pg__col_text(r, i, 8);
-        if (ct)
-            changes = json_loads(ct, 0, NULL);
-        if (!changes)
-            changes = json_array();
-        int http_status = (int)pg__col_int(r, i, 7);
-        json_array_append_new(
-            items, json_pack("{s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:o, s:o, s:o}", "id", id, "time",
-                             time_or_null(pg__col_int(r, i, 1)), "ruleId",
-                             json_str_or_null(pg__col_text(r, i, 2)), "userId",
-                             json_str_or_null(pg__col_text(r, i, 3)), "username",
-                             json_str_or_null(pg__col_text(r, i, 4)), "action", PQgetvalue(r, i, 5),
-                             "status", PQgetvalue(r, i, 6), "httpStatus",
-                             http_status ? json_integer(http_status) : json_null(), "changes",
-                             changes, "error", json_str_or_null(pg__col_text(r, i, 9))));
+        struct store__log_row row = {
+            .id = last_id,
+            .time = pg__col_int(r, i, 1),
+            .rule_id = pg__col_text(r, i, 2),
+            .user_id = pg__col_text(r, i, 3),
+            .username = pg__col_text(r, i, 4),
+            .action = PQgetvalue(r, i, 5),
+            .status = PQgetvalue(r, i, 6),
+            .http_status = (int)pg__col_int(r, i, 7),
+            .changes = pg__col_text(r, i, 8),
+            .error = pg__col_text(r, i, 9),
+        };
+        json_array_append_new(items, store__log_item(&row));
     }
     PQclear(r);
     return SC_OK;

@@ -166,10 +166,52 @@ enum sc_err store__rows(struct store *st, sqlite3_stmt *s, size_t elem,
     return err;
 }
 
+enum sc_err store__rows_plain(struct store *st, sqlite3_stmt *s, size_t elem,
+                              void (*fill)(sqlite3_stmt *s, void *dst), void **out, size_t *n)
+{
+    enum sc_err err = store__rows(st, s, elem, fill, out, n);
+    if (err) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return err;
+}
+
+enum sc_err store__row(struct store *st, sqlite3_stmt *s, void (*fill)(sqlite3_stmt *s, void *dst),
+                       void *dst)
+{
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        fill(s, dst);
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW)
+        return SC_OK;
+    return rc == SQLITE_DONE ? SC_ERR_NOT_FOUND : store__err(st, rc);
+}
+
+enum sc_err store__text_row(struct store *st, sqlite3_stmt *s, char **out)
+{
+    int rc = sqlite3_step(s);
+    enum sc_err err = SC_OK;
+    if (rc == SQLITE_ROW)
+        err = (*out = store__column_dup(s, 0)) ? SC_OK : SC_ERR_NOMEM;
+    else
+        err = rc == SQLITE_DONE ? SC_ERR_NOT_FOUND : store__err(st, rc);
+    sqlite3_reset(s);
+    return err;
+}
+
 char *store__column_dup(sqlite3_stmt *s, int col)
 {
     const unsigned char *t = sqlite3_column_text(s, col);
     return t ? sc_strdup((const char *)t) : NULL;
+}
+
+void store__column_copy(sqlite3_stmt *s, int col, char *dst, size_t n)
+{
+    const unsigned char *t = sqlite3_column_text(s, col);
+    sc_strlcpy(dst, t ? (const char *)t : "", n);
 }
 
 static enum sc_err migrate_component(struct store *st, const struct store_component *c,
@@ -403,17 +445,7 @@ static enum sc_err sqlite_setting_get(struct store *st, const char *key, char **
     if (!s)
         return SC_ERR_DB;
     sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        char *v = store__column_dup(s, 0);
-        sqlite3_reset(s);
-        if (!v)
-            return SC_ERR_NOMEM;
-        *out = v;
-        return SC_OK;
-    }
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? SC_ERR_NOT_FOUND : store__err(st, rc);
+    return store__text_row(st, s, out);
 }
 
 static enum sc_err sqlite_setting_set(struct store *st, const char *key, const char *value)

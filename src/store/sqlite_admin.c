@@ -20,20 +20,15 @@ const struct store_component store__admin_schema = {"admin", admin_migrations, 1
 
 #define TOKEN_COLUMNS "id, name, prefix, hash, created_at, last_used_at, expires_at"
 
-/* A token row into t (a struct store_admin_token; also store__rows' fill). */
+/* A token row into t (a struct store_admin_token; store__rows' and store__row's fill). */
 static void token_from_row(sqlite3_stmt *s, void *dst)
 {
     struct store_admin_token *t = dst;
     memset(t, 0, sizeof *t);
-    const char *v;
-    if ((v = (const char *)sqlite3_column_text(s, 0)))
-        sc_strlcpy(t->id, v, sizeof t->id);
-    if ((v = (const char *)sqlite3_column_text(s, 1)))
-        sc_strlcpy(t->name, v, sizeof t->name);
-    if ((v = (const char *)sqlite3_column_text(s, 2)))
-        sc_strlcpy(t->prefix, v, sizeof t->prefix);
-    if ((v = (const char *)sqlite3_column_text(s, 3)))
-        sc_strlcpy(t->hash, v, sizeof t->hash);
+    store__column_copy(s, 0, t->id, sizeof t->id);
+    store__column_copy(s, 1, t->name, sizeof t->name);
+    store__column_copy(s, 2, t->prefix, sizeof t->prefix);
+    store__column_copy(s, 3, t->hash, sizeof t->hash);
     t->created_at = sqlite3_column_int64(s, 4);
     t->last_used_at = sqlite3_column_int64(s, 5);
     t->expires_at = sqlite3_column_int64(s, 6);
@@ -89,14 +84,7 @@ static enum sc_err sqlite_token_find_hash(struct store *st, const char *hash,
     if (!s)
         return SC_ERR_DB;
     store__bind_text(s, 1, hash);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        token_from_row(s, out);
-        sqlite3_reset(s);
-        return SC_OK;
-    }
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? SC_ERR_NOT_FOUND : store__err(st, rc);
+    return store__row(st, s, token_from_row, out);
 }
 
 static enum sc_err sqlite_token_list(struct store *st, struct store_admin_token **out, size_t *n)
@@ -108,14 +96,9 @@ static enum sc_err sqlite_token_list(struct store *st, struct store_admin_token 
     if (!s)
         return SC_ERR_DB;
     void *v = NULL;
-    enum sc_err err = store__rows(st, s, sizeof **out, token_from_row, &v, n);
-    if (err) {
-        free(v);
-        *n = 0;
-        return err;
-    }
+    enum sc_err err = store__rows_plain(st, s, sizeof **out, token_from_row, &v, n);
     *out = v;
-    return SC_OK;
+    return err;
 }
 
 static enum sc_err sqlite_token_delete(struct store *st, const char *id, int *last)

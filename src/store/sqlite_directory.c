@@ -11,7 +11,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <xxhash.h>
 
 static const struct store_migration directory_migrations[] = {
     {1, "CREATE TABLE dir_populations ("
@@ -55,31 +54,6 @@ static const struct store_migration directory_migrations[] = {
 };
 const struct store_component store__directory_schema = {"directory", directory_migrations, 1};
 
-/* The user text fields by API path and column, in the order of the SQL below. */
-static const char *const user_paths[] = {"username",
-                                         "name.given",
-                                         "name.family",
-                                         "name.formatted",
-                                         "nickname",
-                                         "title",
-                                         "type",
-                                         "email",
-                                         "primaryPhone",
-                                         "externalId",
-                                         "address.streetAddress",
-                                         "address.locality",
-                                         "address.region",
-                                         "address.postalCode",
-                                         "address.countryCode"};
-#define USER_NTEXT (sizeof user_paths / sizeof user_paths[0])
-
-#define USER_COLS                                                                                  \
-    "u.id, u.username, u.given_name, u.family_name, u.formatted_name, u.nickname, u.title, "       \
-    "u.user_type, u.email, u.primary_phone, u.external_id, u.street_address, u.locality, "         \
-    "u.region, u.postal_code, u.country_code, u.enabled, u.population_id, p.name, u.created_at, "  \
-    "u.updated_at "
-#define USER_FROM "FROM dir_users u JOIN dir_populations p ON p.id = u.population_id "
-
 /* ---- helpers ------------------------------------------------------------------ */
 
 static enum sc_err tx_open(struct store *st, int *own)
@@ -105,37 +79,37 @@ static json_t *col_json_string(sqlite3_stmt *s, int col)
     return t ? json_string((const char *)t) : json_null();
 }
 
+/* Row s (read with STORE__USER_COLS) as both back-ends make it into a user. */
+static void user_row(sqlite3_stmt *s, struct store__user_row *r)
+{
+    for (int i = 0; i < STORE__USER_NCOLS; i++) {
+        r->type[i] = sqlite3_column_type(s, i);
+        r->num[i] = r->type[i] == SQLITE_INTEGER ? sqlite3_column_int64(s, i) : 0;
+        r->text[i] = r->type[i] == SQLITE_NULL ? NULL : (const char *)sqlite3_column_text(s, i);
+        r->len[i] = r->text[i] ? (size_t)sqlite3_column_bytes(s, i) : 0;
+    }
+}
+
 static json_t *user_from_row(sqlite3_stmt *s)
 {
-    json_t *u = json_object();
-    if (!u)
-        return NULL;
-    json_object_set_new(u, "id", col_json_string(s, 0));
-    for (size_t i = 0; i < USER_NTEXT; i++)
-        sc_json_set_path(u, user_paths[i], col_json_string(s, (int)i + 1));
-    json_object_set_new(u, "enabled", json_boolean(sqlite3_column_int(s, 16)));
-    json_object_set_new(
-        u, "population",
-        json_pack("{s:o, s:o}", "id", col_json_string(s, 17), "name", col_json_string(s, 18)));
-    json_object_set_new(u, "createdAt", col_json_string(s, 19));
-    json_object_set_new(u, "updatedAt", col_json_string(s, 20));
-    return u;
+    struct store__user_row r;
+    user_row(s, &r);
+    return store__user_json(&r);
 }
 
 /* Binds ?1 id, ?2..?16 the text fields, ?17 enabled, ?18 population id, ?19 createdAt,
  * ?20 updatedAt. */
 static void bind_user(sqlite3_stmt *s, const json_t *u)
 {
-    store__bind_text(s, 1, json_string_value(json_object_get(u, "id")));
-    for (size_t i = 0; i < USER_NTEXT; i++) {
-        const char *v = sc_json_get_string(u, user_paths[i]);
-        store__bind_text(s, (int)i + 2, v && *v ? v : (i == 0 ? v : NULL));
-    }
-    json_t *en = json_object_get(u, "enabled");
-    sqlite3_bind_int(s, 17, en ? json_is_true(en) : 1);
-    store__bind_text(s, 18, sc_json_get_string(u, "population.id"));
-    store__bind_text(s, 19, json_string_value(json_object_get(u, "createdAt")));
-    store__bind_text(s, 20, json_string_value(json_object_get(u, "updatedAt")));
+    struct store__user_values v;
+    store__user_values(u, &v);
+    store__bind_text(s, 1, v.id);
+    for (int i = 0; i < STORE__USER_NTEXT; i++)
+        store__bind_text(s, i + 2, v.text[i]);
+    sqlite3_bind_int(s, 17, v.enabled);
+    store__bind_text(s, 18, v.population_id);
+    store__bind_text(s, 19, v.created_at);
+    store__bind_text(s, 20, v.updated_at);
 }
 
 /* Collects every row of s (already bound) through fn into a new array. */
@@ -368,7 +342,8 @@ static enum sc_err sqlite_users_insert_many(struct store *st, const json_t *user
 
 static enum sc_err sqlite_user_get(struct store *st, const char *id, json_t **out)
 {
-    sqlite3_stmt *s = store__prepare(st, "SELECT " USER_COLS USER_FROM "WHERE u.id = ?");
+    sqlite3_stmt *s =
+        store__prepare(st, "SELECT " STORE__USER_COLS STORE__USER_FROM "WHERE u.id = ?");
     if (!s)
         return SC_ERR_DB;
     store__bind_text(s, 1, id);
@@ -430,7 +405,7 @@ static enum sc_err sqlite_user_list(struct store *st, const struct store_user_qu
                                     json_t **items)
 {
     sqlite3_stmt *s = store__prepare(
-        st, "SELECT " USER_COLS USER_FROM
+        st, "SELECT " STORE__USER_COLS STORE__USER_FROM
             "WHERE lower(u.username) > ?1 AND (?2 IS NULL OR u.population_id = ?2) "
             "AND (?3 IS NULL OR u.username LIKE ?3 ESCAPE '\\' OR u.given_name LIKE ?3 ESCAPE "
             "'\\' OR u.family_name LIKE ?3 ESCAPE '\\' OR u.formatted_name LIKE ?3 ESCAPE '\\' "
@@ -466,8 +441,8 @@ static enum sc_err sqlite_user_list(struct store *st, const struct store_user_qu
 static enum sc_err sqlite_users_after_id(struct store *st, const char *after_id, int limit,
                                          json_t **items)
 {
-    sqlite3_stmt *s =
-        store__prepare(st, "SELECT " USER_COLS USER_FROM "WHERE u.id > ? ORDER BY u.id LIMIT ?");
+    sqlite3_stmt *s = store__prepare(st, "SELECT " STORE__USER_COLS STORE__USER_FROM
+                                         "WHERE u.id > ? ORDER BY u.id LIMIT ?");
     if (!s)
         return SC_ERR_DB;
     store__bind_text(s, 1, after_id ? after_id : "");
@@ -475,31 +450,19 @@ static enum sc_err sqlite_users_after_id(struct store *st, const char *after_id,
     return collect_rows(st, s, user_from_row, items);
 }
 
-/* The digest of a user row read with USER_COLS: each column's bytes, seeded with the
- * previous columns' hash, its index and whether it is NULL. */
+/* The digest of a user row read with STORE__USER_COLS (store__user_digest). */
 static uint64_t user_row_digest(sqlite3_stmt *s)
 {
-    uint64_t h = 0x5343494d49544152ULL;
-    for (int i = 0; i < 21; i++) {
-        int type = sqlite3_column_type(s, i);
-        uint64_t seed = h + (uint64_t)(8 * i + type);
-        if (type == SQLITE_INTEGER) {
-            int64_t v = sqlite3_column_int64(s, i);
-            h = XXH3_64bits_withSeed(&v, sizeof v, seed);
-        } else if (type == SQLITE_NULL) {
-            h = XXH3_64bits_withSeed("", 0, seed);
-        } else {
-            const void *v = sqlite3_column_blob(s, i);
-            h = XXH3_64bits_withSeed(v ? v : "", v ? (size_t)sqlite3_column_bytes(s, i) : 0, seed);
-        }
-    }
-    return h;
+    struct store__user_row r;
+    user_row(s, &r);
+    return store__user_digest(&r);
 }
 
 static enum sc_err sqlite_user_get_digest(struct store *st, const char *id, json_t **out,
                                           uint64_t *digest)
 {
-    sqlite3_stmt *s = store__prepare(st, "SELECT " USER_COLS USER_FROM "WHERE u.id = ?");
+    sqlite3_stmt *s =
+        store__prepare(st, "SELECT " STORE__USER_COLS STORE__USER_FROM "WHERE u.id = ?");
     if (!s)
         return SC_ERR_DB;
     store__bind_text(s, 1, id);
@@ -522,7 +485,8 @@ static enum sc_err sqlite_user_digest_each(struct store *st,
 {
     /* A private statement: fn may use cached ones. */
     sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(sqlite__db(st), "SELECT " USER_COLS USER_FROM "ORDER BY u.id", -1, &s,
+    if (sqlite3_prepare_v2(sqlite__db(st),
+                           "SELECT " STORE__USER_COLS STORE__USER_FROM "ORDER BY u.id", -1, &s,
                            NULL) != SQLITE_OK)
         return store__err(st, sqlite3_errcode(sqlite__db(st)));
     enum sc_err err = SC_OK;
@@ -545,8 +509,8 @@ static enum sc_err sqlite_user_digest_page(struct store *st, const char *after_i
                                            void *arg, size_t *n)
 {
     *n = 0;
-    sqlite3_stmt *s =
-        store__prepare(st, "SELECT " USER_COLS USER_FROM "WHERE u.id > ? ORDER BY u.id LIMIT ?");
+    sqlite3_stmt *s = store__prepare(st, "SELECT " STORE__USER_COLS STORE__USER_FROM
+                                         "WHERE u.id > ? ORDER BY u.id LIMIT ?");
     if (!s)
         return SC_ERR_DB;
     store__bind_text(s, 1, after_id ? after_id : "");
@@ -725,14 +689,7 @@ static enum sc_err sqlite_group_delete(struct store *st, const char *id, const c
         rc = SC_ERR_NOT_FOUND;
         goto done;
     }
-    size_t i;
-    json_t *p;
-    json_array_foreach(parents, i, p)
-    {
-        if ((rc = store_event_append(st, "group.members", json_string_value(p), NULL)))
-            goto done;
-    }
-    rc = store_event_append(st, "group.deleted", id, detail);
+    rc = store__group_deleted_events(st, id, parents, detail);
 done:
     json_decref(parents);
     return tx_close(st, own, rc);

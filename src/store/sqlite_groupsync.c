@@ -40,17 +40,7 @@ static enum sc_err sqlite_gs_config_get(struct store *st, const char *rule_id, c
     if (!s)
         return SC_ERR_DB;
     store__bind_text(s, 1, rule_id);
-    int rc = sqlite3_step(s);
-    enum sc_err err = SC_OK;
-    if (rc == SQLITE_ROW) {
-        *out = store__column_dup(s, 0);
-        if (!*out)
-            err = SC_ERR_NOMEM;
-    } else {
-        err = rc == SQLITE_DONE ? SC_ERR_NOT_FOUND : store__err(st, rc);
-    }
-    sqlite3_reset(s);
-    return err;
+    return store__text_row(st, s, out);
 }
 
 static enum sc_err sqlite_gs_config_put(struct store *st, const char *rule_id, const char *json)
@@ -67,8 +57,10 @@ static enum sc_err sqlite_gs_config_put(struct store *st, const char *rule_id, c
 
 #define GLINK_COLUMNS "rule_id, group_id, name, target_id, sent, state, last_error, updated_at"
 
-static void glink_read(sqlite3_stmt *s, struct store_group_link *l)
+/* A group link row into dst (a struct store_group_link; also store__row's fill). */
+static void glink_read(sqlite3_stmt *s, void *dst)
 {
+    struct store_group_link *l = dst;
     memset(l, 0, sizeof *l);
     sc_strlcpy(l->rule_id, (const char *)sqlite3_column_text(s, 0), sizeof l->rule_id);
     sc_strlcpy(l->group_id, (const char *)sqlite3_column_text(s, 1), sizeof l->group_id);
@@ -89,14 +81,7 @@ static enum sc_err sqlite_gs_link_get(struct store *st, const char *rule_id, con
         return SC_ERR_DB;
     store__bind_text(s, 1, rule_id);
     store__bind_text(s, 2, group_id);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        glink_read(s, out);
-        sqlite3_reset(s);
-        return SC_OK;
-    }
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? SC_ERR_NOT_FOUND : store__err(st, rc);
+    return store__row(st, s, glink_read, out);
 }
 
 static enum sc_err sqlite_gs_link_put(struct store *st, const struct store_group_link *l)

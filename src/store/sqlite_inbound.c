@@ -33,26 +33,20 @@ const struct store_component store__inbound_schema = {"inbound", inbound_migrati
 #define TOKEN_COLUMNS                                                                              \
     "id, name, prefix, hash, population_id, scope, created_at, last_used_at, source_connection"
 
-static void copy_text(sqlite3_stmt *s, int col, char *dst, size_t n)
-{
-    const char *v = (const char *)sqlite3_column_text(s, col);
-    sc_strlcpy(dst, v ? v : "", n);
-}
-
-/* A token row into t (a struct store_inbound_token; also store__rows' fill). */
+/* A token row into t (a struct store_inbound_token; store__rows' and store__row's fill). */
 static void token_from_row(sqlite3_stmt *s, void *dst)
 {
     struct store_inbound_token *t = dst;
     memset(t, 0, sizeof *t);
-    copy_text(s, 0, t->id, sizeof t->id);
-    copy_text(s, 1, t->name, sizeof t->name);
-    copy_text(s, 2, t->prefix, sizeof t->prefix);
-    copy_text(s, 3, t->hash, sizeof t->hash);
-    copy_text(s, 4, t->population_id, sizeof t->population_id);
-    copy_text(s, 5, t->scope, sizeof t->scope);
+    store__column_copy(s, 0, t->id, sizeof t->id);
+    store__column_copy(s, 1, t->name, sizeof t->name);
+    store__column_copy(s, 2, t->prefix, sizeof t->prefix);
+    store__column_copy(s, 3, t->hash, sizeof t->hash);
+    store__column_copy(s, 4, t->population_id, sizeof t->population_id);
+    store__column_copy(s, 5, t->scope, sizeof t->scope);
     t->created_at = sqlite3_column_int64(s, 6);
     t->last_used_at = sqlite3_column_int64(s, 7);
-    copy_text(s, 8, t->source_connection, sizeof t->source_connection);
+    store__column_copy(s, 8, t->source_connection, sizeof t->source_connection);
 }
 
 static enum sc_err token_insert(struct store *st, const struct store_inbound_token *t)
@@ -80,13 +74,7 @@ static enum sc_err token_find_hash(struct store *st, const char *hash,
     if (!s)
         return SC_ERR_DB;
     store__bind_text(s, 1, hash);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        token_from_row(s, out);
-    sqlite3_reset(s);
-    if (rc == SQLITE_ROW)
-        return SC_OK;
-    return rc == SQLITE_DONE ? SC_ERR_NOT_FOUND : store__err(st, rc);
+    return store__row(st, s, token_from_row, out);
 }
 
 static enum sc_err token_list(struct store *st, struct store_inbound_token **out, size_t *n)
@@ -98,14 +86,9 @@ static enum sc_err token_list(struct store *st, struct store_inbound_token **out
     if (!s)
         return SC_ERR_DB;
     void *v = NULL;
-    enum sc_err err = store__rows(st, s, sizeof **out, token_from_row, &v, n);
-    if (err) {
-        free(v);
-        *n = 0;
-        return err;
-    }
+    enum sc_err err = store__rows_plain(st, s, sizeof **out, token_from_row, &v, n);
     *out = v;
-    return SC_OK;
+    return err;
 }
 
 static enum sc_err token_delete(struct store *st, const char *id)

@@ -52,11 +52,29 @@ enum sc_err store__run_each(struct store *st, const char *const *sql, size_t n, 
 enum sc_err store__rows(struct store *st, sqlite3_stmt *s, size_t elem,
                         void (*fill)(sqlite3_stmt *s, void *dst), void **out, size_t *n);
 
+/* store__rows for elements that own nothing (fixed-size fields only): on an error what
+ * was read is freed, *out is NULL and *n 0. */
+enum sc_err store__rows_plain(struct store *st, sqlite3_stmt *s, size_t elem,
+                              void (*fill)(sqlite3_stmt *s, void *dst), void **out, size_t *n);
+
+/* Steps s (prepared and bound by the caller) once and resets it: fill writes its first
+ * row into dst. Errors: SC_ERR_NOT_FOUND (no row; dst untouched), those of store__err. */
+enum sc_err store__row(struct store *st, sqlite3_stmt *s, void (*fill)(sqlite3_stmt *s, void *dst),
+                       void *dst);
+
+/* Steps s (prepared and bound by the caller) once and resets it: *out gets a new copy of
+ * the first column of its first row. Errors: SC_ERR_NOT_FOUND (no row), SC_ERR_NOMEM (also
+ * when that value is SQL NULL), those of store__err. */
+enum sc_err store__text_row(struct store *st, sqlite3_stmt *s, char **out);
+
 /* Binds text (NULL binds SQL NULL). */
 int store__bind_text(sqlite3_stmt *s, int idx, const char *v);
 
 /* Returns a new copy of a text column (NULL when SQL NULL). */
 char *store__column_dup(sqlite3_stmt *s, int col);
+
+/* Copies a text column into dst (size n, truncated; "" when SQL NULL). */
+void store__column_copy(sqlite3_stmt *s, int col, char *dst, size_t n);
 
 /* One schema migration: the SQL that brings a component from version-1 to version. */
 struct store_migration {

@@ -39,12 +39,6 @@ static const struct store_migration provision_migrations[] = {
 };
 const struct store_component store__provision_schema = {"provision", provision_migrations, 2};
 
-static void copy_id(char *dst, size_t n, sqlite3_stmt *s, int col)
-{
-    const unsigned char *t = sqlite3_column_text(s, col);
-    sc_strlcpy(dst, t ? (const char *)t : "", n);
-}
-
 /* Columns: id, name, enabled, config, created_at, updated_at, seq */
 #define CONN_COLS "id, name, enabled, config, created_at, updated_at, seq"
 
@@ -52,7 +46,7 @@ static int read_connection(sqlite3_stmt *s, void *row)
 {
     struct store_connection *c = row;
     memset(c, 0, sizeof *c);
-    copy_id(c->id, sizeof c->id, s, 0);
+    store__column_copy(s, 0, c->id, sizeof c->id);
     c->name = store__column_dup(s, 1);
     c->enabled = sqlite3_column_int(s, 2);
     c->config = store__column_dup(s, 3);
@@ -74,10 +68,10 @@ static int read_rule(sqlite3_stmt *s, void *row)
 {
     struct store_rule *r = row;
     memset(r, 0, sizeof *r);
-    copy_id(r->id, sizeof r->id, s, 0);
+    store__column_copy(s, 0, r->id, sizeof r->id);
     r->name = store__column_dup(s, 1);
     r->description = store__column_dup(s, 2);
-    copy_id(r->target_id, sizeof r->target_id, s, 3);
+    store__column_copy(s, 3, r->target_id, sizeof r->target_id);
     r->enabled = sqlite3_column_int(s, 4);
     r->filter = store__column_dup(s, 5);
     r->mappings = store__column_dup(s, 6);
@@ -250,13 +244,6 @@ static enum sc_err sqlite_connection_list(struct store *st, const char *cursor, 
 
 static enum sc_err sqlite_connection_delete(struct store *st, const char *id)
 {
-    char *rule = NULL;
-    enum sc_err err = store_rule_targeting(st, id, &rule);
-    free(rule);
-    if (err == SC_OK)
-        return SC_ERR_CONFLICT; /* a rule still targets it */
-    if (err != SC_ERR_NOT_FOUND)
-        return err;
     sqlite3_stmt *s = store__prepare(st, "DELETE FROM connections WHERE id = ?");
     if (!s)
         return SC_ERR_DB;
@@ -273,16 +260,7 @@ static enum sc_err sqlite_rule_targeting(struct store *st, const char *connectio
     if (!s)
         return SC_ERR_DB;
     store__bind_text(s, 1, connection_id);
-    enum sc_err err = SC_OK;
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        *name_out = store__column_dup(s, 0);
-        err = *name_out ? SC_OK : SC_ERR_NOMEM;
-    } else {
-        err = rc == SQLITE_DONE ? SC_ERR_NOT_FOUND : store__err(st, rc);
-    }
-    sqlite3_reset(s);
-    return err;
+    return store__text_row(st, s, name_out);
 }
 
 static enum sc_err sqlite_rule_insert(struct store *st, const struct store_rule *r)
@@ -350,24 +328,17 @@ static enum sc_err sqlite_rule_delete(struct store *st, const char *id)
 /* The first column of row s into dst (an id; store__rows' fill). */
 static void id_from_row(sqlite3_stmt *s, void *dst)
 {
-    copy_id(dst, SC_UUID_LEN + 1, s, 0);
+    store__column_copy(s, 0, dst, SC_UUID_LEN + 1);
 }
 
 /* Reads the first column of every row of s (bound by the caller) as ids. */
 static enum sc_err read_ids(struct store *st, sqlite3_stmt *s, char (**ids)[SC_UUID_LEN + 1],
                             size_t *n)
 {
-    *ids = NULL;
-    *n = 0;
     void *v = NULL;
-    enum sc_err err = store__rows(st, s, sizeof **ids, id_from_row, &v, n);
-    if (err) {
-        free(v);
-        *n = 0;
-        return err;
-    }
+    enum sc_err err = store__rows_plain(st, s, sizeof **ids, id_from_row, &v, n);
     *ids = v;
-    return SC_OK;
+    return err;
 }
 
 static enum sc_err sqlite_rule_enabled_ids(struct store *st, char (**ids)[SC_UUID_LEN + 1],

@@ -110,8 +110,10 @@ static enum sc_err step_changed(struct store *st, sqlite3_stmt *s, int *changed)
     "rule_id, user_id, username, target_id, state, sent, digest, absent, last_error, updated_at, " \
     "source, rejected"
 
-static void link_read(sqlite3_stmt *s, struct store_sync_link *l)
+/* A link row into dst (a struct store_sync_link; also store__row's fill). */
+static void link_read(sqlite3_stmt *s, void *dst)
 {
+    struct store_sync_link *l = dst;
     memset(l, 0, sizeof *l);
     sc_strlcpy(l->rule_id, (const char *)sqlite3_column_text(s, 0), sizeof l->rule_id);
     sc_strlcpy(l->user_id, (const char *)sqlite3_column_text(s, 1), sizeof l->user_id);
@@ -136,14 +138,7 @@ static enum sc_err sqlite_sync_link_get(struct store *st, const char *rule_id, c
         return SC_ERR_DB;
     store__bind_text(s, 1, rule_id);
     store__bind_text(s, 2, user_id);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        link_read(s, out);
-        sqlite3_reset(s);
-        return SC_OK;
-    }
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? SC_ERR_NOT_FOUND : store__err(st, rc);
+    return store__row(st, s, link_read, out);
 }
 
 static void link_bind(sqlite3_stmt *s, const struct store_sync_link *l)
@@ -263,54 +258,6 @@ static enum sc_err sqlite_sync_link_page(struct store *st, const char *rule_id,
     return err;
 }
 
-/* A JSON string of s (NULL gives null); text that is not valid UTF-8 (an old row, a
- * target's bytes) is repaired rather than dropped, so no entry vanishes from a list. */
-static json_t *json_str_or_null(const char *s)
-{
-    if (!s)
-        return json_null();
-    json_t *v = json_string(s);
-    if (v)
-        return v;
-    struct sc_buf b;
-    sc_buf_init(&b, 0);
-    if (sc_utf8_repair(s, strlen(s), &b) == SC_OK)
-        v = json_string(b.data);
-    sc_buf_free(&b);
-    return v ? v : json_string("");
-}
-
-static json_t *time_or_null(int64_t ms)
-{
-    if (ms <= 0)
-        return json_null();
-    char t[32];
-    return json_string(sc_clock_format_iso8601(ms, t, sizeof t));
-}
-
-/* The rejected attributes of a link as an array of {"attribute","error","httpStatus",
- * "method"}. */
-static json_t *rejected_list(const char *text)
-{
-    json_t *out = json_array();
-    json_t *doc = text ? json_loads(text, 0, NULL) : NULL;
-    json_t *attrs = json_object_get(doc, "attributes");
-    const char *k;
-    json_t *v;
-    json_object_foreach(attrs, k, v)
-    {
-        json_t *st = json_object_get(v, "httpStatus");
-        json_array_append_new(
-            out,
-            json_pack("{s:s, s:o, s:o, s:o}", "attribute", k, "error",
-                      json_str_or_null(json_string_value(json_object_get(v, "error"))),
-                      "httpStatus", json_is_integer(st) ? json_incref(st) : json_null(), "method",
-                      json_str_or_null(json_string_value(json_object_get(v, "method")))));
-    }
-    json_decref(doc);
-    return out;
-}
-
 static enum sc_err sqlite_sync_link_list(struct store *st, const char *rule_id, int limit,
                                          const char *cursor, json_t *items, char **next)
 {
@@ -337,16 +284,18 @@ static enum sc_err sqlite_sync_link_list(struct store *st, const char *rule_id, 
                 json_object_get(json_array_get(items, json_array_size(items) - 1), "userId")));
             break;
         }
-        int has_row = sqlite3_column_type(s, 3) != SQLITE_NULL;
-        json_t *item =
-            json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b}", "userId", json_str_or_null(uid),
-                      "username", json_str_or_null((const char *)sqlite3_column_text(s, 1)),
-                      "targetId", json_str_or_null((const char *)sqlite3_column_text(s, 2)),
-                      "state", json_str_or_null((const char *)sqlite3_column_text(s, 3)),
-                      "lastError", json_str_or_null((const char *)sqlite3_column_text(s, 4)),
-                      "updatedAt", has_row ? time_or_null(sqlite3_column_int64(s, 5)) : json_null(),
-                      "rejected", rejected_list((const char *)sqlite3_column_text(s, 6)), "queued",
-                      sqlite3_column_int(s, 7));
+        struct store__link_row row = {
+            .user_id = uid,
+            .username = (const char *)sqlite3_column_text(s, 1),
+            .target_id = (const char *)sqlite3_column_text(s, 2),
+            .state = (const char *)sqlite3_column_text(s, 3),
+            .last_error = (const char *)sqlite3_column_text(s, 4),
+            .has_link = sqlite3_column_type(s, 3) != SQLITE_NULL,
+            .updated_at = sqlite3_column_int64(s, 5),
+            .rejected = (const char *)sqlite3_column_text(s, 6),
+            .queued = sqlite3_column_int(s, 7),
+        };
+        json_t *item = store__link_item(&row);
         if (!item) {
             err = SC_ERR_NOMEM;
             break;
@@ -371,21 +320,8 @@ static enum sc_err sqlite_sync_link_counts(struct store *st, const char *rule_id
     store__bind_text(s, 1, rule_id);
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        const char *state = (const char *)sqlite3_column_text(s, 0);
-        int64_t n = sqlite3_column_int64(s, 1);
-        out->linked += sqlite3_column_int64(s, 2);
-        if (strcmp(state, SYNC_STATE_OUT_OF_SCOPE) == 0)
-            continue;
-        out->impacted += n;
-        if (!strcmp(state, SYNC_STATE_SYNCED) || !strcmp(state, SYNC_STATE_DISABLED) ||
-            !strcmp(state, SYNC_STATE_DELETED))
-            out->success += n;
-        else if (!strcmp(state, SYNC_STATE_UNSYNCED))
-            out->unsynced += n;
-        else if (!strcmp(state, SYNC_STATE_PARTIAL))
-            out->partial += n;
-        else if (!strcmp(state, SYNC_STATE_FAILED))
-            out->failed += n;
+        store__link_counts_add(out, (const char *)sqlite3_column_text(s, 0),
+                               sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2));
     }
     sqlite3_reset(s);
     return rc == SQLITE_DONE ? SC_OK : store__err(st, rc);
@@ -815,10 +751,8 @@ static enum sc_err sqlite_sync_node_beat(struct store *st, const struct store_no
 static void node_from_row(sqlite3_stmt *s, void *dst)
 {
     struct store_node *x = dst;
-    const unsigned char *id = sqlite3_column_text(s, 0);
-    const unsigned char *listen = sqlite3_column_text(s, 1);
-    sc_strlcpy(x->id, id ? (const char *)id : "", sizeof x->id);
-    sc_strlcpy(x->listen, listen ? (const char *)listen : "", sizeof x->listen);
+    store__column_copy(s, 0, x->id, sizeof x->id);
+    store__column_copy(s, 1, x->listen, sizeof x->listen);
     x->started_at = sqlite3_column_int64(s, 2);
     x->last_seen_at = sqlite3_column_int64(s, 3);
     x->leased = sqlite3_column_int64(s, 4);
@@ -835,14 +769,9 @@ static enum sc_err sqlite_sync_node_list(struct store *st, int64_t seen_since,
         return SC_ERR_DB;
     sqlite3_bind_int64(s, 1, seen_since);
     void *v = NULL;
-    enum sc_err err = store__rows(st, s, sizeof **out, node_from_row, &v, n);
-    if (err) {
-        free(v);
-        *n = 0;
-        return err;
-    }
+    enum sc_err err = store__rows_plain(st, s, sizeof **out, node_from_row, &v, n);
     *out = v;
-    return SC_OK;
+    return err;
 }
 
 static enum sc_err sqlite_sync_node_reap(struct store *st, int64_t seen_before, int64_t *released)
@@ -1063,26 +992,19 @@ static enum sc_err sqlite_sync_log_list(struct store *st, const char *rule_id, c
             break;
         }
         last_id = sqlite3_column_int64(s, 0);
-        char id[32];
-        snprintf(id, sizeof id, "%" PRId64, last_id);
-        json_t *changes = NULL;
-        const char *ct = (const char *)sqlite3_column_text(s, 8);
-        if (ct)
-            changes = json_loads(ct, 0, NULL);
-        if (!changes)
-            changes = json_array();
-        int http_status = sqlite3_column_int(s, 7);
-        json_array_append_new(
-            items,
-            json_pack("{s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:o, s:o, s:o}", "id", id, "time",
-                      time_or_null(sqlite3_column_int64(s, 1)), "ruleId",
-                      json_str_or_null((const char *)sqlite3_column_text(s, 2)), "userId",
-                      json_str_or_null((const char *)sqlite3_column_text(s, 3)), "username",
-                      json_str_or_null((const char *)sqlite3_column_text(s, 4)), "action",
-                      (const char *)sqlite3_column_text(s, 5), "status",
-                      (const char *)sqlite3_column_text(s, 6), "httpStatus",
-                      http_status ? json_integer(http_status) : json_null(), "changes", changes,
-                      "error", json_str_or_null((const char *)sqlite3_column_text(s, 9))));
+        struct store__log_row row = {
+            .id = last_id,
+            .time = sqlite3_column_int64(s, 1),
+            .rule_id = (const char *)sqlite3_column_text(s, 2),
+            .user_id = (const char *)sqlite3_column_text(s, 3),
+            .username = (const char *)sqlite3_column_text(s, 4),
+            .action = (const char *)sqlite3_column_text(s, 5),
+            .status = (const char *)sqlite3_column_text(s, 6),
+            .http_status = sqlite3_column_int(s, 7),
+            .changes = (const char *)sqlite3_column_text(s, 8),
+            .error = (const char *)sqlite3_column_text(s, 9),
+        };
+        json_array_append_new(items, store__log_item(&row));
         count++;
     }
     enum sc_err err = (rc == SQLITE_DONE || rc == SQLITE_ROW) ? SC_OK : store__err(st, rc);

@@ -436,6 +436,20 @@ enum sc_err store_sync_rule_claims_renew(struct store *st, const char *owner, in
     return st->be->sync->rule_claims_renew(st, owner, until);
 }
 
+enum sc_err store__group_deleted_events(struct store *st, const char *id, const json_t *parents,
+                                        const char *detail)
+{
+    size_t i;
+    json_t *p;
+    json_array_foreach(parents, i, p)
+    {
+        enum sc_err rc = store_event_append(st, "group.members", json_string_value(p), NULL);
+        if (rc)
+            return rc;
+    }
+    return store_event_append(st, "group.deleted", id, detail);
+}
+
 enum sc_err store_event_append(struct store *st, const char *kind, const char *object_id,
                                const char *detail)
 {
@@ -640,6 +654,13 @@ enum sc_err store_connection_list(struct store *st, const char *cursor, int limi
 
 enum sc_err store_connection_delete(struct store *st, const char *id)
 {
+    char *rule = NULL;
+    enum sc_err err = store_rule_targeting(st, id, &rule);
+    free(rule);
+    if (err == SC_OK)
+        return SC_ERR_CONFLICT; /* a rule still targets it */
+    if (err != SC_ERR_NOT_FOUND)
+        return err;
     return st->be->provision->connection_delete(st, id);
 }
 

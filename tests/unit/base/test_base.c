@@ -51,6 +51,18 @@ static void test_strings(void **state)
     assert_true(sc_utf8_valid("h\xc3\xa9llo", 6));
     assert_false(sc_utf8_valid("\xc3\x28", 2));
     assert_false(sc_utf8_valid("\xed\xa0\x80", 3)); /* surrogate */
+    assert_false(sc_str_has_control("a name"));
+    assert_true(sc_str_has_control("a\tname"));
+    assert_true(sc_str_has_control("del\x7f"));
+    assert_true(sc_name_valid("ci", 64));
+    assert_true(sc_name_valid("caf\xc3\xa9 tokens", 64));
+    assert_false(sc_name_valid("", 64));
+    assert_false(sc_name_valid(" ci", 64));
+    assert_false(sc_name_valid("ci ", 64));
+    assert_false(sc_name_valid("c\ni", 64));
+    assert_false(sc_name_valid("\xc3\x28", 64));
+    assert_true(sc_name_valid("abcd", 4));
+    assert_false(sc_name_valid("abcde", 4));
     char q[64];
     assert_string_equal(sc_log_quote("plain", q, sizeof q), "plain");
     assert_string_equal(sc_log_quote("a b\"c", q, sizeof q), "\"a b\\\"c\"");
@@ -119,6 +131,12 @@ static void test_json(void **state)
     free(canon);
     assert_int_not_equal(sc_json_digest(v), 0);
     json_decref(v);
+
+    json_t *t = sc_json_time(4102444800000);
+    assert_string_equal(json_string_value(t), "2100-01-01T00:00:00.000Z");
+    json_decref(t);
+    assert_true(json_is_null(sc_json_time(0)));
+    assert_true(json_is_null(sc_json_time(-1)));
 
     assert_int_equal(sc_json_parse("{\"a\":", 5, 0, &v, &e), SC_ERR_PARSE);
     assert_non_null(strstr(e.message, "malformed JSON"));
