@@ -79,6 +79,12 @@ static const char *const user_paths[] = {"username",
     "u.region, u.postal_code, u.country_code, u.enabled, u.population_id, p.name, u.created_at, "  \
     "u.updated_at "
 #define USER_FROM "FROM dir_users u JOIN dir_populations p ON p.id = u.population_id "
+/* The user's origin (struct store_user_origin): the inbound token that created it, while
+ * it exists, and its source connection. Two look-ups by key beside the user's row. */
+#define USER_ORIGIN_COLS ", t.name, t.source_connection "
+#define USER_ORIGIN_FROM                                                                           \
+    "LEFT JOIN inbound_users iu ON iu.user_id = u.id "                                             \
+    "LEFT JOIN inbound_tokens t ON t.name = iu.source "
 
 /* ---- helpers ------------------------------------------------------------------ */
 
@@ -497,9 +503,10 @@ static uint64_t user_row_digest(sqlite3_stmt *s)
 }
 
 static enum sc_err sqlite_user_get_digest(struct store *st, const char *id, json_t **out,
-                                          uint64_t *digest)
+                                          uint64_t *digest, struct store_user_origin *origin)
 {
-    sqlite3_stmt *s = store__prepare(st, "SELECT " USER_COLS USER_FROM "WHERE u.id = ?");
+    sqlite3_stmt *s = store__prepare(
+        st, "SELECT " USER_COLS USER_ORIGIN_COLS USER_FROM USER_ORIGIN_FROM "WHERE u.id = ?");
     if (!s)
         return SC_ERR_DB;
     store__bind_text(s, 1, id);
@@ -507,6 +514,13 @@ static enum sc_err sqlite_user_get_digest(struct store *st, const char *id, json
     enum sc_err err = SC_OK;
     if (rc == SQLITE_ROW) {
         *digest = user_row_digest(s);
+        if (origin) {
+            const unsigned char *t = sqlite3_column_text(s, 21);
+            const unsigned char *c = sqlite3_column_text(s, 22);
+            sc_strlcpy(origin->token, t ? (const char *)t : "", sizeof origin->token);
+            sc_strlcpy(origin->connection, t && c ? (const char *)c : "",
+                       sizeof origin->connection);
+        }
         if (!(*out = user_from_row(s)))
             err = SC_ERR_NOMEM;
     } else {

@@ -503,6 +503,59 @@ class LoopSafetyTest(unittest.TestCase):
                                  {"sourceConnection": "no-such-connection"})
             self.assertEqual((st, got["error"]["field"]), (400, "sourceConnection"), got)
 
+    def test_a_user_moved_into_a_rule_towards_its_source_is_not_sent_back(self):
+        """A user an inbound token created and an administrator later moved into a
+        population that a rule towards the token's sourceConnection takes in is not
+        written to that connection (not even looked up there): the rule logs a SKIP
+        saying why, counts the user as unsynced, and a full resync changes nothing. The
+        rule's other users reach the target."""
+        with Target(token="idp-token") as tgt, Serve() as srv:
+            f = Flow(srv, tgt)
+            f.population("Entra")
+            f.population("Other")
+            idp = f.connection(name="Entra ID (as a target)")
+            st, tok, _ = srv.api("POST", "/api/v1/inbound-tokens", {
+                "name": "entra", "population": "Entra", "scope": "write",
+                "sourceConnection": idp})
+            self.assertEqual(st, 201, tok)
+            f.new_rule(pop_filter("Other"))
+            f.wait_events_handled()
+            f.enable()
+            h = {"Authorization": "Bearer " + tok["token"],
+                 "Content-Type": "application/scim+json"}
+            st, grace, _ = http("POST", srv.base + "/scim/v2/Users", headers=h, body={
+                "schemas": [USER], "userName": "grace@corp.test",
+                "name": {"givenName": "Grace", "familyName": "Hopper"}})
+            self.assertEqual(st, 201, grace)
+            f.patch_user(grace["id"], {"population": {"name": "Other"}})
+            st, moved, _ = srv.api("GET", "/api/v1/users/" + grace["id"])
+            self.assertEqual((moved["population"]["name"], moved["source"]),
+                             ("Other", {"kind": "scim", "token": "entra"}), moved)
+            ada = f.user("ada", "Other")
+
+            def skipped():
+                return [l for l in f.logs(user=grace["id"]) if l["action"] == "SKIP"]
+            wait_until(lambda: skipped(), timeout=WAIT, what="the SKIP entry of grace")
+            entry = skipped()[0]
+            self.assertEqual(entry["status"], "UNSYNCED", entry)
+            self.assertIn("sourceConnection", entry["error"])
+            self.assertIn("'entra'", entry["error"])
+            self.assertEqual([l["action"] for l in f.logs(user=grace["id"])], ["SKIP"])
+            f.wait_target("ada", lambda u: u is not None, what="ada on the target")
+            self.assertIsNone(f.target_user("grace@corp.test"))
+            states = {u["userId"]: u for u in f.rule_users()}
+            self.assertEqual(states[grace["id"]]["state"], "UNSYNCED", states)
+            self.assertIn("sourceConnection", states[grace["id"]]["lastError"])
+            self.assertEqual(states[ada]["state"], "SYNCED", states)
+            self.assertEqual(f.status()["users"]["unsynced"], 1, f.status())
+            # a change (the token no longer sees the user: the REST API's) and a full
+            # resync do not send it either
+            f.patch_user(grace["id"], {"title": "Commodore"})
+            f.wait_events_handled()
+            f.resync_and_wait()
+            self.assertIsNone(f.target_user("grace@corp.test"))
+            self.assertEqual([l["action"] for l in f.logs(user=grace["id"])], ["SKIP"])
+            self.assertEqual(f.stats().get("POST", 0), 1, f.stats())
 
 if __name__ == "__main__":
     unittest.main()
