@@ -8,6 +8,7 @@
  * is its name, members its direct members. ETags are digests of the served document. */
 #include "inbound/inbound.h"
 #include "base/buf.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "directory/directory.h"
 #include "http/server.h"
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <xxhash.h>
 
 #define PAGE 500
 /* Bounds of what is kept beside a user or group (the attributes the directory has no
@@ -120,15 +122,22 @@ static void apply_multi(json_t *doc, const char *attr, const char *const *names,
         set_or_del(el, names[i], vals[i]);
 }
 
-static void set_meta(json_t *doc, const char *type, const json_t *dir, char *etag)
+/* Sets doc's meta from directory object dir with version etag (computed already). */
+static void put_meta(json_t *doc, const char *type, const json_t *dir, const char *etag)
 {
     json_t *meta = json_pack("{s:s}", "resourceType", type);
     set_or_del(meta, "created", json_object_get(dir, "createdAt"));
     set_or_del(meta, "lastModified", json_object_get(dir, "updatedAt"));
-    json_object_del(doc, "meta");
-    scim_etag_of(doc, etag, TARGET_ETAG_MAX);
     json_object_set_new(meta, "version", json_string(etag));
     json_object_set_new(doc, "meta", meta);
+}
+
+/* Sets doc's meta, its version (into etag) the digest of doc without meta. */
+static void set_meta(json_t *doc, const char *type, const json_t *dir, char *etag)
+{
+    json_object_del(doc, "meta");
+    scim_etag_of(doc, etag, TARGET_ETAG_MAX);
+    put_meta(doc, type, dir, etag);
 }
 
 /* What is kept beside a user or group: the document less what is the directory's or
@@ -562,7 +571,8 @@ done:
     return rc;
 }
 
-static json_t *group_doc(struct dir_be *b, const json_t *g, char *etag, int64_t *hidden);
+static json_t *group_doc(struct dir_be *b, const json_t *g, unsigned read, char *etag,
+                         int64_t *hidden);
 
 static void consider(struct target_page *pg, enum target_kind k, json_t *doc,
                      const struct scim_filter *f)
@@ -596,7 +606,8 @@ static void consider_item(struct dir_be *b, struct target_page *pg, enum target_
             return;
     }
     char etag[TARGET_ETAG_MAX];
-    json_t *doc = k == TARGET_USER ? user_doc(b, item, etag) : group_doc(b, item, etag, NULL);
+    json_t *doc =
+        k == TARGET_USER ? user_doc(b, item, etag) : group_doc(b, item, pg->read, etag, NULL);
     if (!doc)
         return;
     if (f) {
@@ -676,18 +687,33 @@ static int user_list(struct dir_be *b, const struct scim_filter *f, struct targe
 
 /* ---- groups ------------------------------------------------------------------------- */
 
+/* Folds string v (NULL as "") into the digest h. */
+static uint64_t digest_str(uint64_t h, const char *v)
+{
+    v = v ? v : "";
+    return XXH3_64bits_withSeed(v, strlen(v) + 1, h);
+}
+
 /* The SCIM Group for directory group g: its members are the groups and the users of the
  * caller's population (a token sees no other users; the population comes with each page
- * of members, not from one look-up per member). *hidden (may be NULL) is set to the
- * number of direct members the token does not see, or -1 when the members could not be
- * read. New. */
-static json_t *group_doc(struct dir_be *b, const json_t *g, char *etag, int64_t *hidden)
+ * of members, not from one look-up per member), left out when read says
+ * TARGET_READ_NO_MEMBERS (they are read all the same, for the version). The version is
+ * the digest of the document without members and meta, folded with each member's id,
+ * type and display, so it is the same with or without them. *hidden (may be NULL) is
+ * set to the number of direct members the token does not see, or -1 when the members
+ * could not be read. New. */
+static json_t *group_doc(struct dir_be *b, const json_t *g, unsigned read, char *etag,
+                         int64_t *hidden)
 {
     const char *id = json_string_value(json_object_get(g, "id"));
     json_t *doc = extra_doc(b, STORE_INBOUND_GROUP, id);
     json_object_set_new(doc, "id", json_string(id));
     set_or_del(doc, "displayName", json_object_get(g, "name"));
-    json_t *members = json_array();
+    json_object_del(doc, "members");
+    json_object_del(doc, "meta");
+    ensure_schemas(doc, SCIM_SCHEMA_GROUP, NULL);
+    uint64_t h = sc_json_digest(doc);
+    json_t *members = read & TARGET_READ_NO_MEMBERS ? NULL : json_array();
     char *cursor = NULL;
     int64_t unseen = 0;
     for (;;) {
@@ -709,6 +735,10 @@ static json_t *group_doc(struct dir_be *b, const json_t *g, char *etag, int64_t 
                 unseen++;
                 continue;
             }
+            const char *display = json_string_value(json_object_get(m, "display"));
+            h = digest_str(digest_str(digest_str(h, mid), user ? "User" : "Group"), display);
+            if (!members)
+                continue;
             char loc[400];
             target_location(b->base, user ? TARGET_USER : TARGET_GROUP, mid, loc, sizeof loc);
             json_t *one = json_pack("{s:s, s:s, s:s}", "value", mid, "type",
@@ -727,12 +757,10 @@ static json_t *group_doc(struct dir_be *b, const json_t *g, char *etag, int64_t 
         *hidden = unseen;
     if (json_array_size(members))
         json_object_set_new(doc, "members", members);
-    else {
+    else
         json_decref(members);
-        json_object_del(doc, "members");
-    }
-    ensure_schemas(doc, SCIM_SCHEMA_GROUP, NULL);
-    set_meta(doc, "Group", g, etag);
+    snprintf(etag, TARGET_ETAG_MAX, "W/\"%016llx\"", (unsigned long long)h);
+    put_meta(doc, "Group", g, etag);
     return doc;
 }
 
@@ -768,13 +796,13 @@ static int read_group(struct dir_be *b, const char *id, json_t **g, struct targe
     return rc ? db_fail(r, rc, "read the group") : 0;
 }
 
-static int group_get(struct dir_be *b, const char *id, json_t **doc, char *etag,
+static int group_get(struct dir_be *b, const char *id, unsigned read, json_t **doc, char *etag,
                      struct target_result *r)
 {
     json_t *g = NULL;
     if (read_group(b, id, &g, r))
         return -1;
-    *doc = group_doc(b, g, etag, NULL);
+    *doc = group_doc(b, g, read, etag, NULL);
     json_decref(g);
     return 0;
 }
@@ -898,7 +926,7 @@ static int group_create(struct dir_be *b, const json_t *doc, json_t **out, char 
     }
     if (commit(b, r))
         goto done;
-    *out = group_doc(b, g, etag, NULL);
+    *out = group_doc(b, g, 0, etag, NULL);
     rc = 0;
     goto done;
 fail:
@@ -923,7 +951,7 @@ static int group_update(struct dir_be *b, const char *id, target_update_fn fn, v
         return -1;
     if (read_group(b, id, &g, r))
         goto fail;
-    cur = group_doc(b, g, cur_etag, &hidden);
+    cur = group_doc(b, g, 0, cur_etag, &hidden);
     if (fn(arg, cur, cur_etag, &next, r))
         goto fail;
     json_object_set_new(next, "id", json_string(id));
@@ -967,7 +995,7 @@ static int group_update(struct dir_be *b, const char *id, target_update_fn fn, v
         goto fail;
     if (commit(b, r))
         goto done;
-    *out = group_doc(b, ng, etag, NULL);
+    *out = group_doc(b, ng, 0, etag, NULL);
     rc = 0;
     goto done;
 fail:
@@ -993,7 +1021,7 @@ static int group_remove(struct dir_be *b, const char *id, const char *if_match,
         return -1;
     if (read_group(b, id, &g, r))
         goto fail;
-    cur = group_doc(b, g, cur_etag, &hidden);
+    cur = group_doc(b, g, TARGET_READ_NO_MEMBERS, cur_etag, &hidden);
     if (target_check_if_match(if_match, cur_etag, r) || group_shared(hidden, id, "deleted", r))
         goto fail;
     if (directory_group_delete(b->st, id, &e)) {
@@ -1052,10 +1080,11 @@ static int group_list(struct dir_be *b, const struct scim_filter *f, struct targ
 
 /* ---- the back-end table --------------------------------------------------------------- */
 
-static int be_get(void *be, enum target_kind k, const char *id, json_t **doc, char *etag,
-                  struct target_result *r)
+static int be_get(void *be, enum target_kind k, const char *id, unsigned read, json_t **doc,
+                  char *etag, struct target_result *r)
 {
-    return k == TARGET_USER ? user_get(be, id, doc, etag, r) : group_get(be, id, doc, etag, r);
+    return k == TARGET_USER ? user_get(be, id, doc, etag, r)
+                            : group_get(be, id, read, doc, etag, r);
 }
 
 static int be_create(void *be, enum target_kind k, const json_t *doc, json_t **out, char *etag,

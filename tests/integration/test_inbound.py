@@ -4,6 +4,7 @@ directory holds afterwards; the rule for attributes the directory has no field f
 token scope and population; and an inbound create reaching an outbound target through a
 rule."""
 import unittest
+import urllib.parse
 import uuid
 
 import idp_sequences
@@ -406,6 +407,60 @@ class InboundTest(unittest.TestCase):
             "members": [{"value": u1["id"]}, {"value": "no-such"}]})
         self.assertEqual((st, got.get("scimType")), (400, "invalidValue"), got)
         self.assertIn("members[1]", got["detail"])
+
+    def test_a_group_read_without_members(self):
+        """A group read or listed with its members left out (excludedAttributes=members,
+        attributes without members) answers without them, with the version of the whole
+        group: the same ETag and meta.version, If-None-Match and If-Match work across both;
+        a filter on the members still sees them."""
+        ids = []
+        for _ in range(2):
+            st, u, _ = self.scim("POST", "/Users", {"schemas": [USER], "userName": unique("gm")})
+            self.assertEqual(st, 201, u)
+            ids.append(u["id"])
+        name = unique("Lean")
+        st, g, _ = self.scim("POST", "/Groups", {"schemas": [idp_sequences.GROUP],
+                                                 "displayName": name,
+                                                 "members": [{"value": i} for i in ids]})
+        self.assertEqual(st, 201, g)
+        path = "/Groups/" + g["id"]
+        st, full, h = self.scim("GET", path)
+        self.assertEqual((st, len(full["members"])), (200, 2), full)
+        etag = h["etag"]
+        self.assertEqual(full["meta"]["version"], etag)
+        st, lean, h = self.scim("GET", path + "?excludedAttributes=members")
+        self.assertEqual(st, 200, lean)
+        self.assertNotIn("members", lean)
+        self.assertEqual((lean["displayName"], lean["meta"]["version"], h["etag"]),
+                         (name, etag, etag))
+        st, lean, h = self.scim("GET", path + "?attributes=displayName")
+        self.assertEqual((st, sorted(lean), h["etag"]),
+                         (200, ["displayName", "id", "schemas"], etag), lean)
+        st, _, _ = self.scim("GET", path + "?excludedAttributes=members",
+                             headers={"If-None-Match": etag})
+        self.assertEqual(st, 304)
+        q = urllib.parse.quote('displayName eq "%s"' % name)
+        st, got, _ = self.scim("GET", "/Groups?excludedAttributes=members&filter=" + q)
+        self.assertEqual((st, got["totalResults"]), (200, 1), got)
+        self.assertNotIn("members", got["Resources"][0])
+        self.assertEqual(got["Resources"][0]["meta"]["version"], etag)
+        q = urllib.parse.quote('members[value eq "%s"]' % ids[1])
+        st, got, _ = self.scim("GET", "/Groups?excludedAttributes=members&filter=" + q)
+        self.assertEqual([r["id"] for r in got["Resources"]], [g["id"]], got)
+        self.assertNotIn("members", got["Resources"][0])
+        st, got, _ = self.scim("POST", "/Groups/.search", {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+            "filter": 'displayName eq "%s"' % name, "attributes": ["displayName"]})
+        self.assertEqual((st, got["totalResults"]), (200, 1), got)
+        self.assertNotIn("members", got["Resources"][0])
+        # the version read without members is the one a write checks
+        st, got, h = self.scim("PATCH", path, {"schemas": [PATCHOP], "Operations": [
+            {"op": "remove", "path": 'members[value eq "%s"]' % ids[0]}]},
+            headers={"If-Match": etag})
+        self.assertEqual((st, [m["value"] for m in got["members"]]), (200, [ids[1]]), got)
+        st, lean, h2 = self.scim("GET", path + "?excludedAttributes=members")
+        self.assertEqual(h2["etag"], h["etag"])
+        self.assertNotEqual(h2["etag"], etag)
 
     def srv_now(self):
         """The server's clock, as the ISO 8601 text of a new user's meta.created."""
