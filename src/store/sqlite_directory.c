@@ -351,7 +351,8 @@ static enum sc_err sqlite_users_insert_many(struct store *st, const json_t *user
                                             enum sc_err *row_err, size_t *stored)
 {
     size_t n = json_array_size(users), ok = 0;
-    enum sc_err rc = store_begin(st);
+    int own;
+    enum sc_err rc = tx_open(st, &own);
     if (rc)
         return rc;
     for (size_t i = 0; i < n; i++) {
@@ -361,12 +362,10 @@ static enum sc_err sqlite_users_insert_many(struct store *st, const json_t *user
         row_err[i] = r;
         if (r == SC_OK)
             ok++;
-        else if (r != SC_ERR_CONFLICT && r != SC_ERR_INVALID) {
-            store_rollback(st);
-            return r;
-        }
+        else if (r != SC_ERR_CONFLICT && r != SC_ERR_INVALID)
+            return tx_close(st, own, r);
     }
-    if ((rc = store_commit(st)))
+    if ((rc = tx_close(st, own, SC_OK)))
         return rc;
     *stored = ok;
     return SC_OK;

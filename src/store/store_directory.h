@@ -47,7 +47,8 @@ enum sc_err store_population_list(struct store *st, const char *after_name, int 
  * SC_ERR_INVALID (population does not exist), SC_ERR_DB. */
 enum sc_err store_user_insert(struct store *st, const json_t *u);
 
-/* Inserts many users in one transaction (st must not be in one). Each row is inserted
+/* Inserts many users in one transaction (the caller's, when st is in one: then an
+ * error leaves it to the caller to roll back). Each row is inserted
  * on its own: a row that fails (username taken, also by an earlier row; population
  * gone) is skipped and its code written to row_err[i] (SC_OK for stored rows). Every
  * stored row gets its user.created event. *stored counts them. Errors (nothing stored):

@@ -612,5 +612,35 @@ class LoopSafetyTest(unittest.TestCase):
             self.assertEqual([l["action"] for l in f.logs(user=grace["id"])], ["SKIP"])
             self.assertEqual(f.stats().get("POST", 0), 1, f.stats())
 
+class ImportSourceTest(unittest.TestCase):
+    def test_an_import_stores_its_users_with_their_source_or_not_at_all(self):
+        """The import's users and the record of the import as their source are written in
+        one transaction: when the record cannot be written (a failure injected by a
+        trigger on inbound_users), no user is stored (they would show as made through the
+        REST API); once it can, the same import stores them with their source."""
+        with Serve() as srv:
+            st, _, _ = srv.api("POST", "/api/v1/populations", {"name": "Staff"})
+            self.assertEqual(st, 201)
+            if srv.on_pg:
+                srv.sql("CREATE FUNCTION fail_source() RETURNS trigger AS $$ BEGIN "
+                        "RAISE EXCEPTION 'injected'; END $$ LANGUAGE plpgsql")
+                srv.sql("CREATE TRIGGER fail_source BEFORE INSERT ON inbound_users "
+                        "FOR EACH ROW EXECUTE FUNCTION fail_source()")
+            else:
+                srv.sql("CREATE TRIGGER fail_source BEFORE INSERT ON inbound_users "
+                        "BEGIN SELECT RAISE(ABORT, 'injected'); END")
+            rows = [{"username": n, "population": {"name": "Staff"}} for n in ("imp1", "imp2")]
+            st, body, _ = srv.api("POST", "/api/v1/users/import", rows)
+            self.assertGreaterEqual(st, 400, body)
+            st, page, _ = srv.api("GET", "/api/v1/users?q=imp")
+            self.assertEqual((st, page["items"]), (200, []), page)
+            srv.sql("DROP TRIGGER fail_source ON inbound_users" if srv.on_pg
+                    else "DROP TRIGGER fail_source")
+            st, body, _ = srv.api("POST", "/api/v1/users/import", rows)
+            self.assertEqual((st, body["created"]), (200, 2), body)
+            st, page, _ = srv.api("GET", "/api/v1/users?q=imp")
+            self.assertEqual(sorted((u["username"], u["source"]["kind"]) for u in page["items"]),
+                             [("imp1", "import"), ("imp2", "import")], page)
+
 if __name__ == "__main__":
     unittest.main()
