@@ -596,12 +596,18 @@ class LoopSafetyTest(unittest.TestCase):
             self.assertIn("sourceConnection", entry["error"])
             self.assertIn("'entra'", entry["error"])
             self.assertEqual([l["action"] for l in f.logs(user=grace["id"])], ["SKIP"])
-            f.wait_target("ada", lambda u: u is not None, what="ada on the target")
+            # ada's state is recorded after the target has answered: wait for it
+            box = {}
+
+            def ada_synced():
+                box["states"] = {u["userId"]: u for u in f.rule_users()}
+                return box["states"].get(ada, {}).get("state") == "SYNCED"
+            wait_until(ada_synced, timeout=WAIT, what="ada synced")
+            self.assertIsNotNone(f.target_user("ada"))
             self.assertIsNone(f.target_user("grace@corp.test"))
-            states = {u["userId"]: u for u in f.rule_users()}
+            states = box["states"]
             self.assertEqual(states[grace["id"]]["state"], "UNSYNCED", states)
             self.assertIn("sourceConnection", states[grace["id"]]["lastError"])
-            self.assertEqual(states[ada]["state"], "SYNCED", states)
             self.assertEqual(f.status()["users"]["unsynced"], 1, f.status())
             # a change (the token no longer sees the user: the REST API's) and a full
             # resync do not send it either
