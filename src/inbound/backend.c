@@ -5,7 +5,10 @@
  * emails, phoneNumbers and addresses) are the directory's and are read from it every
  * time; everything else the client sent is kept as sent beside the user and served
  * back (password never: it is dropped). A SCIM Group is a directory group: displayName
- * is its name, members its direct members. ETags are digests of the served document. */
+ * is its name, members its direct members. ETags are digests of the served document (a
+ * group's with its members folded in one by one, so a read that leaves them out, which
+ * does not build them, has the same). Updates and removals are one transaction each,
+ * written once for both kinds over a table of what each does its own way (kind_ops). */
 #include "inbound/inbound.h"
 #include "base/buf.h"
 #include "base/json.h"
