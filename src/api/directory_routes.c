@@ -201,19 +201,13 @@ static void users_import(struct api_call *c)
         return;
     }
     size_t created = 0;
-    json_t *ids = NULL;
-    enum sc_err rc = directory_users_import(c->st, in, &created, &rejected, &ids, &e);
+    /* the users with their source (the import), in one transaction */
+    enum sc_err rc = inbound_users_import(c->st, in, &created, &rejected, &e);
     json_decref(in);
     if (rc) {
         api_error_from(c, &e);
         return;
     }
-    /* the users' source: the import (a failure here loses only that label: they show as
-     * made through the API) */
-    if (inbound_users_mark_imported(c->st, ids))
-        SC_WARN("users.import", "msg=\"cannot record the import as the source of %zu users\"",
-                json_array_size(ids));
-    json_decref(ids);
     if (created > 0)
         api_wake_engine(c);
     api_json(c, 200, json_pack("{s:I, s:o}", "created", (json_int_t)created, "rejected", rejected));

@@ -91,8 +91,9 @@ enum sc_err directory_users_page(struct store *st, const char *after_id, int lim
 enum sc_err directory_user_count(struct store *st, long long *n, struct sc_error *e);
 
 /* Bulk create (import): users is an array of at most DIRECTORY_MAX_IMPORT user
- * objects. Each is checked on its own; good ones are stored in one transaction (each
- * with its user.created event), bad ones are reported. *created is the number stored;
+ * objects. Each is checked on its own; good ones are stored in one transaction (the
+ * caller's when st is in one; each with its user.created event), bad ones are
+ * reported. *created is the number stored;
  * *rejected is a new array of {"index", "field", "message"}; *ids (when ids is not NULL)
  * a new array of the stored users' ids. Errors (nothing stored): SC_ERR_INVALID when
  * users is not an array, SC_ERR_TOO_LARGE past the cap, SC_ERR_DB. */

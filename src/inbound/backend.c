@@ -5,9 +5,13 @@
  * emails, phoneNumbers and addresses) are the directory's and are read from it every
  * time; everything else the client sent is kept as sent beside the user and served
  * back (password never: it is dropped). A SCIM Group is a directory group: displayName
- * is its name, members its direct members. ETags are digests of the served document. */
+ * is its name, members its direct members. ETags are digests of the served document (a
+ * group's with its members folded in one by one, so a read that leaves them out, which
+ * does not build them, has the same). Updates and removals are one transaction each,
+ * written once for both kinds over a table of what each does its own way (kind_ops). */
 #include "inbound/inbound.h"
 #include "base/buf.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "directory/directory.h"
 #include "http/server.h"
@@ -23,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <xxhash.h>
 
 #define PAGE 500
 /* Bounds of what is kept beside a user or group (the attributes the directory has no
@@ -120,15 +125,22 @@ static void apply_multi(json_t *doc, const char *attr, const char *const *names,
         set_or_del(el, names[i], vals[i]);
 }
 
-static void set_meta(json_t *doc, const char *type, const json_t *dir, char *etag)
+/* Sets doc's meta from directory object dir with version etag (computed already). */
+static void put_meta(json_t *doc, const char *type, const json_t *dir, const char *etag)
 {
     json_t *meta = json_pack("{s:s}", "resourceType", type);
     set_or_del(meta, "created", json_object_get(dir, "createdAt"));
     set_or_del(meta, "lastModified", json_object_get(dir, "updatedAt"));
-    json_object_del(doc, "meta");
-    scim_etag_of(doc, etag, TARGET_ETAG_MAX);
     json_object_set_new(meta, "version", json_string(etag));
     json_object_set_new(doc, "meta", meta);
+}
+
+/* Sets doc's meta, its version (into etag) the digest of doc without meta. */
+static void set_meta(json_t *doc, const char *type, const json_t *dir, char *etag)
+{
+    json_object_del(doc, "meta");
+    scim_etag_of(doc, etag, TARGET_ETAG_MAX);
+    put_meta(doc, type, dir, etag);
 }
 
 /* What is kept beside a user or group: the document less what is the directory's or
@@ -251,9 +263,14 @@ static void ensure_schemas(json_t *doc, const char *core, const char *ext)
 
 /* ---- users -------------------------------------------------------------------------- */
 
-/* The SCIM User for directory user u (API shape). New. */
-static json_t *user_doc(struct dir_be *b, const json_t *u, char *etag)
+/* The SCIM User for directory user u (API shape); read (TARGET_READ_* flags) changes
+ * nothing for users, *hidden (may be NULL) is set to 0. New. */
+static json_t *user_doc(struct dir_be *b, const json_t *u, unsigned read, char *etag,
+                        int64_t *hidden)
 {
+    (void)read;
+    if (hidden)
+        *hidden = 0;
     const char *id = json_string_value(json_object_get(u, "id"));
     json_t *doc = extra_doc(b, STORE_INBOUND_USER, id);
     json_object_set_new(doc, "id", json_string(id));
@@ -397,7 +414,7 @@ static int user_get(struct dir_be *b, const char *id, json_t **doc, char *etag,
     json_t *u = NULL;
     if (read_user(b, id, &u, r))
         return -1;
-    *doc = user_doc(b, u, etag);
+    *doc = user_doc(b, u, 0, etag, NULL);
     json_decref(u);
     return 0;
 }
@@ -450,7 +467,7 @@ static int user_create(struct dir_be *b, const json_t *doc, json_t **out, char *
     }
     if (commit(b, r))
         goto done;
-    *out = user_doc(b, u, etag);
+    *out = user_doc(b, u, 0, etag, NULL);
     rc = 0;
 done:
     json_decref(fields);
@@ -473,96 +490,33 @@ static int same_content(const json_t *a, const json_t *b)
     return same;
 }
 
-static int user_update(struct dir_be *b, const char *id, target_update_fn fn, void *arg,
-                       json_t **out, char *etag, struct target_result *r)
+/* Writes next (a validated SCIM User) over directory user id in the open transaction;
+ * *written is the directory user after it (new). */
+static int user_write(struct dir_be *b, const char *id, const json_t *cur, const json_t *next,
+                      int patch, int64_t hidden, json_t **written, struct target_result *r)
 {
+    (void)cur;
+    (void)patch;
+    (void)hidden;
     struct sc_error e = {0};
-    json_t *u = NULL, *cur = NULL, *next = NULL, *fields = NULL, *nu = NULL;
-    char *extra = NULL;
-    char cur_etag[TARGET_ETAG_MAX];
-    int rc = -1;
-    if (begin(b, r))
-        return -1;
-    if (read_user(b, id, &u, r))
-        goto fail;
-    cur = user_doc(b, u, cur_etag);
-    if (fn(arg, cur, cur_etag, &next, r))
-        goto fail;
-    json_object_set_new(next, "id", json_string(id));
-    json_object_set(next, "meta", json_object_get(cur, "meta"));
-    /* the readOnly / never-stored attributes do not make a change */
-    json_object_del(next, "password");
-    if (same_content(cur, next)) {
-        store_rollback(b->st);
-        *out = json_incref(cur);
-        sc_strlcpy(etag, cur_etag, TARGET_ETAG_MAX);
-        rc = 0;
-        goto done;
-    }
-    if (kept_text(next, user_drop, &extra, r))
-        goto fail;
-    fields = user_fields(next);
-    if (!fields) {
-        target_error(r, 500, NULL, "out of memory");
-        goto fail;
-    }
-    if (directory_user_update(b->st, id, fields, &nu, &e)) {
-        dir_fail(r, &e, "update the user");
-        goto fail;
-    }
-    enum sc_err sr = store_inbound_extra_put(b->st, STORE_INBOUND_USER, id, NULL, extra);
-    if (sr) {
-        db_fail(r, sr, "keep the user's attributes");
-        goto fail;
-    }
-    if (commit(b, r))
-        goto done;
-    *out = user_doc(b, nu, etag);
-    rc = 0;
-    goto done;
-fail:
-    store_rollback(b->st);
-done:
-    json_decref(u);
-    json_decref(cur);
-    json_decref(next);
+    json_t *fields = user_fields(next);
+    if (!fields)
+        return target_error(r, 500, NULL, "out of memory");
+    enum sc_err rc = directory_user_update(b->st, id, fields, written, &e);
     json_decref(fields);
-    json_decref(nu);
-    free(extra);
-    return rc;
+    return rc ? dir_fail(r, &e, "update the user") : 0;
 }
 
-static int user_remove(struct dir_be *b, const char *id, const char *if_match,
-                       struct target_result *r)
+/* Deletes directory user id in the open transaction. */
+static int user_delete(struct dir_be *b, const char *id, int64_t hidden, struct target_result *r)
 {
+    (void)hidden;
     struct sc_error e = {0};
-    json_t *u = NULL, *cur = NULL;
-    char cur_etag[TARGET_ETAG_MAX];
-    int rc = -1;
-    if (begin(b, r))
-        return -1;
-    if (read_user(b, id, &u, r))
-        goto fail;
-    if (if_match) {
-        cur = user_doc(b, u, cur_etag);
-        if (target_check_if_match(if_match, cur_etag, r))
-            goto fail;
-    }
-    if (directory_user_delete(b->st, id, &e)) {
-        dir_fail(r, &e, "delete the user");
-        goto fail;
-    }
-    rc = commit(b, r);
-    goto done;
-fail:
-    store_rollback(b->st);
-done:
-    json_decref(u);
-    json_decref(cur);
-    return rc;
+    return directory_user_delete(b->st, id, &e) ? dir_fail(r, &e, "delete the user") : 0;
 }
 
-static json_t *group_doc(struct dir_be *b, const json_t *g, char *etag, int64_t *hidden);
+static json_t *group_doc(struct dir_be *b, const json_t *g, unsigned read, char *etag,
+                         int64_t *hidden);
 
 static void consider(struct target_page *pg, enum target_kind k, json_t *doc,
                      const struct scim_filter *f)
@@ -596,7 +550,8 @@ static void consider_item(struct dir_be *b, struct target_page *pg, enum target_
             return;
     }
     char etag[TARGET_ETAG_MAX];
-    json_t *doc = k == TARGET_USER ? user_doc(b, item, etag) : group_doc(b, item, etag, NULL);
+    json_t *doc = k == TARGET_USER ? user_doc(b, item, 0, etag, NULL)
+                                   : group_doc(b, item, pg->read, etag, NULL);
     if (!doc)
         return;
     if (f) {
@@ -635,7 +590,7 @@ static int user_list(struct dir_be *b, const struct scim_filter *f, struct targe
             struct target_result ignore = {0};
             if (read_user(b, value, &u, &ignore) == 0) {
                 char etag[TARGET_ETAG_MAX];
-                json_t *doc = user_doc(b, u, etag);
+                json_t *doc = user_doc(b, u, 0, etag, NULL);
                 consider(pg, TARGET_USER, doc, f);
                 json_decref(doc);
             }
@@ -676,18 +631,33 @@ static int user_list(struct dir_be *b, const struct scim_filter *f, struct targe
 
 /* ---- groups ------------------------------------------------------------------------- */
 
+/* Folds string v (NULL as "") into the digest h. */
+static uint64_t digest_str(uint64_t h, const char *v)
+{
+    v = v ? v : "";
+    return XXH3_64bits_withSeed(v, strlen(v) + 1, h);
+}
+
 /* The SCIM Group for directory group g: its members are the groups and the users of the
  * caller's population (a token sees no other users; the population comes with each page
- * of members, not from one look-up per member). *hidden (may be NULL) is set to the
- * number of direct members the token does not see, or -1 when the members could not be
- * read. New. */
-static json_t *group_doc(struct dir_be *b, const json_t *g, char *etag, int64_t *hidden)
+ * of members, not from one look-up per member), left out when read says
+ * TARGET_READ_NO_MEMBERS (they are read all the same, for the version). The version is
+ * the digest of the document without members and meta, folded with each member's id,
+ * type and display, so it is the same with or without them. *hidden (may be NULL) is
+ * set to the number of direct members the token does not see, or -1 when the members
+ * could not be read. New. */
+static json_t *group_doc(struct dir_be *b, const json_t *g, unsigned read, char *etag,
+                         int64_t *hidden)
 {
     const char *id = json_string_value(json_object_get(g, "id"));
     json_t *doc = extra_doc(b, STORE_INBOUND_GROUP, id);
     json_object_set_new(doc, "id", json_string(id));
     set_or_del(doc, "displayName", json_object_get(g, "name"));
-    json_t *members = json_array();
+    json_object_del(doc, "members");
+    json_object_del(doc, "meta");
+    ensure_schemas(doc, SCIM_SCHEMA_GROUP, NULL);
+    uint64_t h = sc_json_digest(doc);
+    json_t *members = read & TARGET_READ_NO_MEMBERS ? NULL : json_array();
     char *cursor = NULL;
     int64_t unseen = 0;
     for (;;) {
@@ -709,6 +679,10 @@ static json_t *group_doc(struct dir_be *b, const json_t *g, char *etag, int64_t 
                 unseen++;
                 continue;
             }
+            const char *display = json_string_value(json_object_get(m, "display"));
+            h = digest_str(digest_str(digest_str(h, mid), user ? "User" : "Group"), display);
+            if (!members)
+                continue;
             char loc[400];
             target_location(b->base, user ? TARGET_USER : TARGET_GROUP, mid, loc, sizeof loc);
             json_t *one = json_pack("{s:s, s:s, s:s}", "value", mid, "type",
@@ -727,12 +701,10 @@ static json_t *group_doc(struct dir_be *b, const json_t *g, char *etag, int64_t 
         *hidden = unseen;
     if (json_array_size(members))
         json_object_set_new(doc, "members", members);
-    else {
+    else
         json_decref(members);
-        json_object_del(doc, "members");
-    }
-    ensure_schemas(doc, SCIM_SCHEMA_GROUP, NULL);
-    set_meta(doc, "Group", g, etag);
+    snprintf(etag, TARGET_ETAG_MAX, "W/\"%016llx\"", (unsigned long long)h);
+    put_meta(doc, "Group", g, etag);
     return doc;
 }
 
@@ -768,13 +740,13 @@ static int read_group(struct dir_be *b, const char *id, json_t **g, struct targe
     return rc ? db_fail(r, rc, "read the group") : 0;
 }
 
-static int group_get(struct dir_be *b, const char *id, json_t **doc, char *etag,
+static int group_get(struct dir_be *b, const char *id, unsigned read, json_t **doc, char *etag,
                      struct target_result *r)
 {
     json_t *g = NULL;
     if (read_group(b, id, &g, r))
         return -1;
-    *doc = group_doc(b, g, etag, NULL);
+    *doc = group_doc(b, g, read, etag, NULL);
     json_decref(g);
     return 0;
 }
@@ -898,7 +870,7 @@ static int group_create(struct dir_be *b, const json_t *doc, json_t **out, char 
     }
     if (commit(b, r))
         goto done;
-    *out = group_doc(b, g, etag, NULL);
+    *out = group_doc(b, g, 0, etag, NULL);
     rc = 0;
     goto done;
 fail:
@@ -910,104 +882,45 @@ done:
     return rc;
 }
 
-static int group_update(struct dir_be *b, const char *id, target_update_fn fn, void *arg,
-                        json_t **out, char *etag, struct target_result *r)
+/* Writes next (a validated SCIM Group) over directory group id in the open transaction
+ * (cur: the group's document now; hidden: its direct members the caller cannot see):
+ * its name, then its members (patch: next's members are cur's merged with the
+ * request's); *written is the directory group after it (new). */
+static int group_write(struct dir_be *b, const char *id, const json_t *cur, const json_t *next,
+                       int patch, int64_t hidden, json_t **written, struct target_result *r)
 {
     struct sc_error e = {0};
-    json_t *g = NULL, *cur = NULL, *next = NULL, *ng = NULL;
-    char *extra = NULL;
-    char cur_etag[TARGET_ETAG_MAX];
-    int64_t hidden = 0;
-    int rc = -1;
-    if (begin(b, r))
-        return -1;
-    if (read_group(b, id, &g, r))
-        goto fail;
-    cur = group_doc(b, g, cur_etag, &hidden);
-    if (fn(arg, cur, cur_etag, &next, r))
-        goto fail;
-    json_object_set_new(next, "id", json_string(id));
-    json_object_set(next, "meta", json_object_get(cur, "meta"));
-    if (same_content(cur, next)) {
-        store_rollback(b->st);
-        *out = json_incref(cur);
-        sc_strlcpy(etag, cur_etag, TARGET_ETAG_MAX);
-        rc = 0;
-        goto done;
-    }
-    if (kept_text(next, group_drop, &extra, r))
-        goto fail;
     const char *name = json_string_value(json_object_get(next, "displayName"));
     if (name && strcmp(name, json_string_value(json_object_get(cur, "displayName"))) != 0) {
         if (group_shared(hidden, id, "renamed", r))
-            goto fail;
+            return -1;
         json_t *p = json_pack("{s:s}", "name", name), *tmp = NULL;
         enum sc_err ur = directory_group_update(b->st, id, p, &tmp, &e);
         json_decref(p);
         json_decref(tmp);
         if (ur) {
             if (e.code == SC_ERR_CONFLICT)
-                target_error(r, 409, SCIM_TYPE_UNIQUENESS,
-                             "displayName '%s' is already taken (compared case-insensitively)",
-                             name);
-            else
-                dir_fail(r, &e, "rename the group");
-            goto fail;
+                return target_error(r, 409, SCIM_TYPE_UNIQUENESS,
+                                    "displayName '%s' is already taken (compared "
+                                    "case-insensitively)",
+                                    name);
+            return dir_fail(r, &e, "rename the group");
         }
     }
-    if (set_members(b, id, json_object_get(cur, "members"), json_object_get(next, "members"),
-                    target_update_is_patch(fn), r))
-        goto fail;
-    enum sc_err sr = store_inbound_extra_put(b->st, STORE_INBOUND_GROUP, id, NULL, extra);
-    if (sr) {
-        db_fail(r, sr, "keep the group's attributes");
-        goto fail;
-    }
-    if (read_group(b, id, &ng, r))
-        goto fail;
-    if (commit(b, r))
-        goto done;
-    *out = group_doc(b, ng, etag, NULL);
-    rc = 0;
-    goto done;
-fail:
-    store_rollback(b->st);
-done:
-    json_decref(g);
-    json_decref(cur);
-    json_decref(next);
-    json_decref(ng);
-    free(extra);
-    return rc;
+    if (set_members(b, id, json_object_get(cur, "members"), json_object_get(next, "members"), patch,
+                    r))
+        return -1;
+    return read_group(b, id, written, r);
 }
 
-static int group_remove(struct dir_be *b, const char *id, const char *if_match,
-                        struct target_result *r)
+/* Deletes directory group id in the open transaction, unless it holds members the
+ * caller cannot see (hidden). */
+static int group_delete(struct dir_be *b, const char *id, int64_t hidden, struct target_result *r)
 {
     struct sc_error e = {0};
-    json_t *g = NULL, *cur = NULL;
-    char cur_etag[TARGET_ETAG_MAX];
-    int64_t hidden = 0;
-    int rc = -1;
-    if (begin(b, r))
+    if (group_shared(hidden, id, "deleted", r))
         return -1;
-    if (read_group(b, id, &g, r))
-        goto fail;
-    cur = group_doc(b, g, cur_etag, &hidden);
-    if (target_check_if_match(if_match, cur_etag, r) || group_shared(hidden, id, "deleted", r))
-        goto fail;
-    if (directory_group_delete(b->st, id, &e)) {
-        dir_fail(r, &e, "delete the group");
-        goto fail;
-    }
-    rc = commit(b, r);
-    goto done;
-fail:
-    store_rollback(b->st);
-done:
-    json_decref(g);
-    json_decref(cur);
-    return rc;
+    return directory_group_delete(b->st, id, &e) ? dir_fail(r, &e, "delete the group") : 0;
 }
 
 static int group_list(struct dir_be *b, const struct scim_filter *f, struct target_page *pg,
@@ -1050,12 +963,118 @@ static int group_list(struct dir_be *b, const struct scim_filter *f, struct targ
     return rc;
 }
 
+/* ---- updates and removals, the same for users and groups ------------------------------- */
+
+/* What an update or a removal does in its own way for a kind of resource. */
+struct kind_ops {
+    const char *noun;                /* "user", "group" */
+    enum store_inbound_kind kept_as; /* where its kept attributes are */
+    const char *const *drop;         /* what is not kept beside it (kept_text) */
+    /* reads the directory object id the caller sees (404 otherwise) */
+    int (*read)(struct dir_be *b, const char *id, json_t **dir, struct target_result *r);
+    /* its served document (as user_doc and group_doc) */
+    json_t *(*doc)(struct dir_be *b, const json_t *dir, unsigned read, char *etag, int64_t *hidden);
+    int (*write)(struct dir_be *b, const char *id, const json_t *cur, const json_t *next, int patch,
+                 int64_t hidden, json_t **written, struct target_result *r);
+    int (*remove)(struct dir_be *b, const char *id, int64_t hidden, struct target_result *r);
+};
+
+static const struct kind_ops kinds[TARGET__KINDS] = {
+    [TARGET_USER] = {"user", STORE_INBOUND_USER, user_drop, read_user, user_doc, user_write,
+                     user_delete},
+    [TARGET_GROUP] = {"group", STORE_INBOUND_GROUP, group_drop, read_group, group_doc, group_write,
+                      group_delete},
+};
+
+/* The backend's update (target_backend.update) of resource id of kind k, in one
+ * transaction: fn computes the new document from the served one; a result with the same
+ * content leaves the resource (and its version) as it was. */
+static int update_with(struct dir_be *b, const struct kind_ops *k, const char *id,
+                       target_update_fn fn, void *arg, json_t **out, char *etag,
+                       struct target_result *r)
+{
+    json_t *dir = NULL, *cur = NULL, *next = NULL, *written = NULL;
+    char *kept = NULL;
+    char cur_etag[TARGET_ETAG_MAX];
+    int64_t hidden = 0;
+    int rc = -1;
+    if (begin(b, r))
+        return -1;
+    if (k->read(b, id, &dir, r))
+        goto fail;
+    cur = k->doc(b, dir, 0, cur_etag, &hidden);
+    if (fn(arg, cur, cur_etag, &next, r))
+        goto fail;
+    json_object_set_new(next, "id", json_string(id));
+    json_object_set(next, "meta", json_object_get(cur, "meta"));
+    /* the never-stored attributes (a user's password) do not make a change */
+    json_object_del(next, "password");
+    if (same_content(cur, next)) {
+        store_rollback(b->st);
+        *out = json_incref(cur);
+        sc_strlcpy(etag, cur_etag, TARGET_ETAG_MAX);
+        rc = 0;
+        goto done;
+    }
+    if (kept_text(next, k->drop, &kept, r) ||
+        k->write(b, id, cur, next, target_update_is_patch(fn), hidden, &written, r))
+        goto fail;
+    enum sc_err sr = store_inbound_extra_put(b->st, k->kept_as, id, NULL, kept);
+    if (sr) {
+        char what[64];
+        snprintf(what, sizeof what, "keep the %s's attributes", k->noun);
+        db_fail(r, sr, what);
+        goto fail;
+    }
+    if (commit(b, r))
+        goto done;
+    *out = k->doc(b, written, 0, etag, NULL);
+    rc = 0;
+    goto done;
+fail:
+    store_rollback(b->st);
+done:
+    json_decref(dir);
+    json_decref(cur);
+    json_decref(next);
+    json_decref(written);
+    free(kept);
+    return rc;
+}
+
+/* The backend's remove of resource id of kind k, in one transaction: if_match (or NULL)
+ * checked against its version. */
+static int remove_with(struct dir_be *b, const struct kind_ops *k, const char *id,
+                       const char *if_match, struct target_result *r)
+{
+    json_t *dir = NULL, *cur = NULL;
+    char cur_etag[TARGET_ETAG_MAX];
+    int64_t hidden = 0;
+    int rc = -1;
+    if (begin(b, r))
+        return -1;
+    if (k->read(b, id, &dir, r))
+        goto fail;
+    cur = k->doc(b, dir, TARGET_READ_NO_MEMBERS, cur_etag, &hidden);
+    if (target_check_if_match(if_match, cur_etag, r) || k->remove(b, id, hidden, r))
+        goto fail;
+    rc = commit(b, r);
+    goto done;
+fail:
+    store_rollback(b->st);
+done:
+    json_decref(dir);
+    json_decref(cur);
+    return rc;
+}
+
 /* ---- the back-end table --------------------------------------------------------------- */
 
-static int be_get(void *be, enum target_kind k, const char *id, json_t **doc, char *etag,
-                  struct target_result *r)
+static int be_get(void *be, enum target_kind k, const char *id, unsigned read, json_t **doc,
+                  char *etag, struct target_result *r)
 {
-    return k == TARGET_USER ? user_get(be, id, doc, etag, r) : group_get(be, id, doc, etag, r);
+    return k == TARGET_USER ? user_get(be, id, doc, etag, r)
+                            : group_get(be, id, read, doc, etag, r);
 }
 
 static int be_create(void *be, enum target_kind k, const json_t *doc, json_t **out, char *etag,
@@ -1068,14 +1087,13 @@ static int be_create(void *be, enum target_kind k, const json_t *doc, json_t **o
 static int be_update(void *be, enum target_kind k, const char *id, target_update_fn fn, void *arg,
                      json_t **out, char *etag, struct target_result *r)
 {
-    return k == TARGET_USER ? user_update(be, id, fn, arg, out, etag, r)
-                            : group_update(be, id, fn, arg, out, etag, r);
+    return update_with(be, &kinds[k], id, fn, arg, out, etag, r);
 }
 
 static int be_remove(void *be, enum target_kind k, const char *id, const char *if_match,
                      struct target_result *r)
 {
-    return k == TARGET_USER ? user_remove(be, id, if_match, r) : group_remove(be, id, if_match, r);
+    return remove_with(be, &kinds[k], id, if_match, r);
 }
 
 static int be_list(void *be, enum target_kind k, const struct scim_filter *f,

@@ -99,9 +99,13 @@ enum sc_err inbound_loop_check_rule_change(struct store *st, const char *rule_id
 void inbound_user_source(struct store *st, json_t *user);
 void inbound_user_sources(struct store *st, json_t *users);
 
-/* Records that the users ids (a JSON array of user ids) were made by an import, in one
- * transaction. Errors: SC_ERR_DB, SC_ERR_BUSY. */
-enum sc_err inbound_users_mark_imported(struct store *st, const json_t *ids);
+/* Imports users (POST /api/v1/users/import): directory_users_import, and the import
+ * recorded as the source of every user it stores, in one transaction: the users are
+ * stored with their source or not at all. *created and *rejected (new) as
+ * directory_users_import. Errors: directory_users_import's (e filled; nothing stored),
+ * and the store's when the source cannot be recorded (nothing stored). */
+enum sc_err inbound_users_import(struct store *st, const json_t *users, size_t *created,
+                                 json_t **rejected, struct sc_error *e);
 
 /* Answers res with a SCIM 401 (WWW-Authenticate: Bearer) or, when db_down, a 503. */
 void inbound_refuse(struct http_response *res, int db_down);

@@ -1,5 +1,6 @@
 /* The inbound tokens: created (the token shown once, only its SHA-256 hash stored),
- * listed, revoked, and checked for each /scim/v2 request. */
+ * listed, revoked, and checked for each /scim/v2 request; and the users' source as the
+ * REST API shows it, with the import that records its own. */
 #include "inbound/inbound.h"
 #include "base/buf.h"
 #include "base/id.h"
@@ -225,23 +226,38 @@ void inbound_user_source(struct store *st, json_t *user)
     free(source);
 }
 
-enum sc_err inbound_users_mark_imported(struct store *st, const json_t *ids)
+enum sc_err inbound_users_import(struct store *st, const json_t *users, size_t *created,
+                                 json_t **rejected, struct sc_error *e)
 {
-    if (json_array_size(ids) == 0)
-        return SC_OK;
+    json_t *ids = NULL, *rej = NULL;
+    size_t made = 0;
     enum sc_err rc = store_begin(st);
+    if (rc)
+        return sc_error_set(e, rc, NULL, "cannot start a transaction: %s", sc_strerror(rc));
+    if ((rc = directory_users_import(st, users, &made, &rej, &ids, e)))
+        goto done;
     size_t i;
     const json_t *id;
     json_array_foreach(ids, i, id)
     {
-        if (rc)
-            break;
-        rc = store_inbound_mark_imported(st, json_string_value(id));
+        if ((rc = store_inbound_mark_imported(st, json_string_value(id)))) {
+            sc_error_set(e, rc, NULL, "cannot record the import as the users' source: %s",
+                         sc_strerror(rc));
+            goto done;
+        }
     }
-    if (!rc)
-        rc = store_commit(st);
+    if ((rc = store_commit(st))) {
+        sc_error_set(e, rc, NULL, "cannot store the users: %s", sc_strerror(rc));
+        goto done;
+    }
+    *created = made;
+    *rejected = rej;
+    rej = NULL;
+done:
     if (rc && store_in_transaction(st))
         store_rollback(st);
+    json_decref(ids);
+    json_decref(rej);
     return rc;
 }
 

@@ -21,7 +21,6 @@
 #include "base/clock.h"
 #include "base/json.h"
 #include "base/log.h"
-#include "directory/directory.h"
 #include "http/client.h"
 #include "provision/caps.h"
 #include "provision/connection.h"
@@ -73,6 +72,8 @@ struct job {
     json_t *exclude;  /* keys held back for the current attempt */
     json_t *pending;  /* array of key arrays still to try while narrowing a write */
     struct planner_op op;
+    /* the inbound token the user came from and its sourceConnection (loop safety) */
+    struct store_user_origin origin;
     enum job_read read;
     int64_t search_start; /* next page of a search (1-based startIndex) */
     int64_t search_seen;
@@ -1417,6 +1418,19 @@ done:
 
 /* ---- planning ---- */
 
+/* Logs and records why j's user is not provisioned: it came from the rule's target
+ * connection through an inbound token (loop safety, PLANNER_LOOP_BACK). */
+static void job_refuse_loop(struct job *j)
+{
+    char msg[ERR_TEXT_MAX];
+    snprintf(msg, sizeof msg,
+             "not provisioned to this connection: the user came from it (inbound token '%s' "
+             "names it as its sourceConnection), so writing the user back would loop",
+             j->origin.token);
+    job_log(j, "SKIP", "UNSYNCED", 0, NULL, msg);
+    job_set_state(j, SYNC_STATE_UNSYNCED, msg);
+}
+
 /* Plans and either finishes j (no call) or dispatches its call. */
 /* Does the job's next step read the linked account back (a verify) instead of planning? */
 static int job_verifies(const struct job *j)
@@ -1453,6 +1467,8 @@ static enum sc_err job_plan(struct job *j, struct sc_error *e)
         .remove_delete = c->remove_action == CONNECTION_REMOVE_DELETE,
         .update_put = c->update_method == CONNECTION_UPDATE_PUT || r->patch_unsupported,
         .dialect11 = r->dialect == SCIM_DIALECT_11,
+        .origin_connection = j->origin.connection,
+        .connection_id = c->id,
     };
     planner_op_clear(&j->op);
     return planner_plan(&in, &j->op, e);
@@ -1529,6 +1545,8 @@ static void job_step(struct job *j)
                 job_log(j, "SKIP", "UNSYNCED", 0, NULL,
                         "left scope; disabling users is not allowed on this connection");
             job_settle(j);
+            if (j->op.action == PLANNER_LOOP_BACK)
+                job_refuse_loop(j);
         } else if (j->op.action == PLANNER_NOOP &&
                    (j->link.last_error || j->op.rejected || j->rejected)) {
             job_settle(j);
@@ -1548,11 +1566,10 @@ void engine__job_load(struct job *j, struct store *st, const struct directory_gr
 {
     const struct sync_rule *r = j->er->sr;
     const struct store_sync_item *it = &j->item;
-    /* The user and its source stamp from one read. */
+    /* The user, its source stamp (none for a rule on groups) and its origin from one
+     * read. */
     uint64_t row = 0;
-    struct sc_error e = {0};
-    enum sc_err err = r->uses_groups ? directory_user_get(st, it->user_id, &j->user, &e)
-                                     : store_user_get_digest(st, it->user_id, &j->user, &row);
+    enum sc_err err = store_user_get_digest(st, it->user_id, &j->user, &row, &j->origin);
     j->stamp = err == SC_OK ? sync_rule_source(r, row) : 0;
     j->exists = err == SC_OK;
     if ((err && err != SC_ERR_NOT_FOUND) ||

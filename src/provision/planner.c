@@ -53,6 +53,8 @@ const char *planner_action_name(enum planner_action a)
         return "PARTIALLY_SYNCED";
     case PLANNER_OUT_OF_SCOPE:
         return "OUT_OF_SCOPE";
+    case PLANNER_LOOP_BACK:
+        return "LOOP_BACK";
     }
     return "NOOP";
 }
@@ -359,7 +361,8 @@ static void op_record(struct planner_op *op, json_t **want, char **text, uint64_
     *text = NULL;
 }
 
-enum sc_err planner_plan(const struct planner_input *in, struct planner_op *op, struct sc_error *e)
+static enum sc_err plan_user(const struct planner_input *in, struct planner_op *op,
+                             struct sc_error *e)
 {
     memset(op, 0, sizeof *op);
     enum sc_err err = SC_OK;
@@ -496,4 +499,28 @@ done:
     if (err)
         planner_op_clear(op);
     return err;
+}
+
+/* Loop safety: whether the user came from the rule's target connection (the
+ * sourceConnection of the inbound token that created it). */
+static int loops_back(const struct planner_input *in)
+{
+    return in->origin_connection && in->origin_connection[0] && in->connection_id &&
+           strcmp(in->origin_connection, in->connection_id) == 0;
+}
+
+enum sc_err planner_plan(const struct planner_input *in, struct planner_op *op, struct sc_error *e)
+{
+    enum sc_err err = plan_user(in, op, e);
+    if (err || !loops_back(in))
+        return err;
+    /* Nothing goes back where the user came from: neither a call (not even the look-up
+     * that would lead to a link and updates) nor a refusal that would say it should. */
+    if (op->method || op->action == PLANNER_UNSYNCED || op->action == PLANNER_PARTIAL) {
+        planner_op_clear(op);
+        op->action = PLANNER_LOOP_BACK;
+        op->state = SYNC_STATE_UNSYNCED;
+        op->log_action = "SKIP";
+    }
+    return SC_OK;
 }

@@ -28,6 +28,7 @@ enum planner_action {
     PLANNER_UNSYNCED,     /* in scope, not on the target, creation not allowed */
     PLANNER_PARTIAL,      /* linked and different, update not allowed */
     PLANNER_OUT_OF_SCOPE, /* left scope, removal not allowed: no call */
+    PLANNER_LOOP_BACK,    /* the user came from this connection: nothing is written to it */
 };
 
 /* What the planner knows. Borrowed values. */
@@ -60,6 +61,13 @@ struct planner_input {
     const json_t *clear; /* array of unmapped keys to clear on the target (rows removed
                             with clearOnUnmap), or NULL */
     int dialect11;       /* build SCIM 1.1 bodies (no PatchOp) */
+    /* loop safety: the connection the user came from (the sourceConnection of the inbound
+       token that created it; NULL or "" when none) and the rule's target connection. When
+       they are the same, whatever would be sent (a look-up, create, update, enable,
+       disable or delete) or refused (UNSYNCED, PARTIAL) is PLANNER_LOOP_BACK instead:
+       no call, state UNSYNCED */
+    const char *origin_connection;
+    const char *connection_id;
     /* the connection's preferences */
     int allow_create, allow_update, allow_disable;
     int remove_delete; /* Remove Action DELETE (else DISABLE) */

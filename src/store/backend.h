@@ -61,8 +61,8 @@ struct store_directory_ops {
     enum sc_err (*user_list)(struct store *st, const struct store_user_query *q, json_t **items);
     enum sc_err (*users_after_id)(struct store *st, const char *after_id, int limit,
                                   json_t **items);
-    enum sc_err (*user_get_digest)(struct store *st, const char *id, json_t **out,
-                                   uint64_t *digest);
+    enum sc_err (*user_get_digest)(struct store *st, const char *id, json_t **out, uint64_t *digest,
+                                   struct store_user_origin *origin);
     enum sc_err (*user_digest_each)(struct store *st,
                                     int (*fn)(void *arg, const char *id, uint64_t digest),
                                     void *arg);

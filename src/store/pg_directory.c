@@ -70,6 +70,13 @@ static const struct pg_migration directory_migrations[] = {
 };
 const struct pg_component store__pg_directory_schema = {"directory", directory_migrations, 1};
 
+/* The user's origin (struct store_user_origin): the inbound token that created it, while
+ * it exists, and its source connection. Two look-ups by key beside the user's row. */
+#define USER_ORIGIN_COLS ", t.name, t.source_connection "
+#define USER_ORIGIN_FROM                                                                           \
+    "LEFT JOIN inbound_users iu ON iu.user_id = u.id "                                             \
+    "LEFT JOIN inbound_tokens t ON t.name = iu.source "
+
 /* ---- helpers ------------------------------------------------------------------ */
 
 /* Opens a transaction when none is open and takes the events lock first (every write
@@ -487,19 +494,29 @@ static uint64_t user_row_digest(const PGresult *res, int row)
 }
 
 static enum sc_err pg_user_get_digest(struct store *st, const char *id, json_t **out,
-                                      uint64_t *digest)
+                                      uint64_t *digest, struct store_user_origin *origin)
 {
     enum sc_err err = SC_OK;
     struct pg_args a = {0};
     pg__arg_text(&a, id);
     PGresult *r =
-        pg__run(st, "SELECT " STORE__USER_COLS STORE__USER_FROM "WHERE u.id = $1", &a, &err);
+        pg__run(st,
+                "SELECT " STORE__USER_COLS USER_ORIGIN_COLS STORE__USER_FROM USER_ORIGIN_FROM
+                "WHERE u.id = $1",
+                &a, &err);
     if (!r)
         return err;
     if (PQntuples(r) == 0) {
         err = SC_ERR_NOT_FOUND;
     } else {
         *digest = user_row_digest(r, 0);
+        if (origin) {
+            int has = !PQgetisnull(r, 0, 21);
+            sc_strlcpy(origin->token, has ? PQgetvalue(r, 0, 21) : "", sizeof origin->token);
+            sc_strlcpy(origin->connection,
+                       has && !PQgetisnull(r, 0, 22) ? PQgetvalue(r, 0, 22) : "",
+                       sizeof origin->connection);
+        }
         if (!(*out = user_from_row(r, 0)))
             err = SC_ERR_NOMEM;
     }

@@ -54,6 +54,13 @@ static const struct store_migration directory_migrations[] = {
 };
 const struct store_component store__directory_schema = {"directory", directory_migrations, 1};
 
+/* The user's origin (struct store_user_origin): the inbound token that created it, while
+ * it exists, and its source connection. Two look-ups by key beside the user's row. */
+#define USER_ORIGIN_COLS ", t.name, t.source_connection "
+#define USER_ORIGIN_FROM                                                                           \
+    "LEFT JOIN inbound_users iu ON iu.user_id = u.id "                                             \
+    "LEFT JOIN inbound_tokens t ON t.name = iu.source "
+
 /* ---- helpers ------------------------------------------------------------------ */
 
 static enum sc_err tx_open(struct store *st, int *own)
@@ -319,7 +326,8 @@ static enum sc_err sqlite_users_insert_many(struct store *st, const json_t *user
                                             enum sc_err *row_err, size_t *stored)
 {
     size_t n = json_array_size(users), ok = 0;
-    enum sc_err rc = store_begin(st);
+    int own;
+    enum sc_err rc = tx_open(st, &own);
     if (rc)
         return rc;
     for (size_t i = 0; i < n; i++) {
@@ -329,12 +337,10 @@ static enum sc_err sqlite_users_insert_many(struct store *st, const json_t *user
         row_err[i] = r;
         if (r == SC_OK)
             ok++;
-        else if (r != SC_ERR_CONFLICT && r != SC_ERR_INVALID) {
-            store_rollback(st);
-            return r;
-        }
+        else if (r != SC_ERR_CONFLICT && r != SC_ERR_INVALID)
+            return tx_close(st, own, r);
     }
-    if ((rc = store_commit(st)))
+    if ((rc = tx_close(st, own, SC_OK)))
         return rc;
     *stored = ok;
     return SC_OK;
@@ -459,10 +465,11 @@ static uint64_t user_row_digest(sqlite3_stmt *s)
 }
 
 static enum sc_err sqlite_user_get_digest(struct store *st, const char *id, json_t **out,
-                                          uint64_t *digest)
+                                          uint64_t *digest, struct store_user_origin *origin)
 {
-    sqlite3_stmt *s =
-        store__prepare(st, "SELECT " STORE__USER_COLS STORE__USER_FROM "WHERE u.id = ?");
+    sqlite3_stmt *s = store__prepare(
+        st, "SELECT " STORE__USER_COLS USER_ORIGIN_COLS STORE__USER_FROM USER_ORIGIN_FROM
+            "WHERE u.id = ?");
     if (!s)
         return SC_ERR_DB;
     store__bind_text(s, 1, id);
@@ -470,6 +477,13 @@ static enum sc_err sqlite_user_get_digest(struct store *st, const char *id, json
     enum sc_err err = SC_OK;
     if (rc == SQLITE_ROW) {
         *digest = user_row_digest(s);
+        if (origin) {
+            const unsigned char *t = sqlite3_column_text(s, 21);
+            const unsigned char *c = sqlite3_column_text(s, 22);
+            sc_strlcpy(origin->token, t ? (const char *)t : "", sizeof origin->token);
+            sc_strlcpy(origin->connection, t && c ? (const char *)c : "",
+                       sizeof origin->connection);
+        }
         if (!(*out = user_from_row(s)))
             err = SC_ERR_NOMEM;
     } else {

@@ -539,9 +539,10 @@ enum sc_err store_users_after_id(struct store *st, const char *after_id, int lim
     return st->be->directory->users_after_id(st, after_id, limit, items);
 }
 
-enum sc_err store_user_get_digest(struct store *st, const char *id, json_t **out, uint64_t *digest)
+enum sc_err store_user_get_digest(struct store *st, const char *id, json_t **out, uint64_t *digest,
+                                  struct store_user_origin *origin)
 {
-    return st->be->directory->user_get_digest(st, id, out, digest);
+    return st->be->directory->user_get_digest(st, id, out, digest, origin);
 }
 
 enum sc_err store_user_digest_each(struct store *st,

@@ -9,6 +9,7 @@
 #define SC_STORE_DIRECTORY_H
 
 #include "base/err.h"
+#include "base/id.h"
 #include "store/store.h"
 
 #include <jansson.h>
@@ -46,7 +47,8 @@ enum sc_err store_population_list(struct store *st, const char *after_name, int 
  * SC_ERR_INVALID (population does not exist), SC_ERR_DB. */
 enum sc_err store_user_insert(struct store *st, const json_t *u);
 
-/* Inserts many users in one transaction (st must not be in one). Each row is inserted
+/* Inserts many users in one transaction (the caller's, when st is in one: then an
+ * error leaves it to the caller to roll back). Each row is inserted
  * on its own: a row that fails (username taken, also by an earlier row; population
  * gone) is skipped and its code written to row_err[i] (SC_OK for stored rows). Every
  * stored row gets its user.created event. *stored counts them. Errors (nothing stored):
@@ -81,13 +83,24 @@ enum sc_err store_user_list(struct store *st, const struct store_user_query *q, 
 /* Lists up to limit users with id > after_id (NULL for the start) in id order. */
 enum sc_err store_users_after_id(struct store *st, const char *after_id, int limit, json_t **items);
 
+/* Where a user came from, as the provisioning engine needs it (loop safety): the name
+ * of the inbound token that created it and that token's sourceConnection (the connection
+ * that is the token's identity provider's own), each "" when there is none (a user made
+ * through the REST API or an import, a revoked token, a token without one). */
+struct store_user_origin {
+    char token[65];
+    char connection[SC_UUID_LEN + 1];
+};
+
 /* A user's digest is a 64-bit hash of everything store_user_get returns for it (every
  * column of its row and its population's name): equal digests mean an unchanged user.
  * store_user_get_digest is store_user_get that also writes the digest of the row it
- * read (*out new; SC_ERR_NOT_FOUND, SC_ERR_DB, SC_ERR_NOMEM). store_user_digest_each
+ * read and, when origin is not NULL, the user's origin, from the same query (*out new;
+ * SC_ERR_NOT_FOUND, SC_ERR_DB, SC_ERR_NOMEM). store_user_digest_each
  * calls fn for every user's digest in id order, without building JSON (id borrowed,
  * valid during the call); fn returns non-zero to stop (then SC_ERR_INTERNAL). */
-enum sc_err store_user_get_digest(struct store *st, const char *id, json_t **out, uint64_t *digest);
+enum sc_err store_user_get_digest(struct store *st, const char *id, json_t **out, uint64_t *digest,
+                                  struct store_user_origin *origin);
 enum sc_err store_user_digest_each(struct store *st,
                                    int (*fn)(void *arg, const char *id, uint64_t digest),
                                    void *arg);

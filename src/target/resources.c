@@ -167,10 +167,11 @@ static int not_found(struct target_result *r, enum target_kind k, const char *id
     return target_error(r, 404, NULL, "%s %s not found", k == TARGET_USER ? "User" : "Group", id);
 }
 
-static int repo_get(void *be, enum target_kind k, const char *id, json_t **doc, char *etag,
-                    struct target_result *r)
+static int repo_get(void *be, enum target_kind k, const char *id, unsigned read, json_t **doc,
+                    char *etag, struct target_result *r)
 {
     struct target *t = be;
+    (void)read; /* the stored document is served as it is */
     pthread_rwlock_rdlock(&t->repo.lock);
     struct target_res *res = target_repo_get(&t->repo, k, id);
     if (res) {

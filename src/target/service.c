@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define TARGET_MAX_ID 64
 #define SCIM_CT "application/scim+json"
@@ -95,6 +96,46 @@ static json_t *render(const struct target_service *s, enum target_kind k, const 
     return out;
 }
 
+/* Whether filter f tests a group's members: an attribute path (URN prefix aside) whose
+ * first name is "members". */
+static int filter_tests_members(const struct scim_filter *f)
+{
+    if (!f)
+        return 0;
+    if (f->attr) {
+        const char *a = strrchr(f->attr, ':');
+        a = a ? a + 1 : f->attr;
+        size_t n = strcspn(a, ".[");
+        if (n == strlen("members") && strncasecmp(a, "members", n) == 0)
+            return 1;
+    }
+    return filter_tests_members(f->left) || filter_tests_members(f->right);
+}
+
+unsigned target_read_flags(const char *attributes, const char *excluded,
+                           const struct scim_filter *f)
+{
+    if ((!attributes || !*attributes) && (!excluded || !*excluded))
+        return 0;
+    if (filter_tests_members(f))
+        return 0;
+    /* the projection itself says: a group with every member sub-attribute, projected */
+    json_t *probe = json_pack("{s:[s], s:s, s:s, s:[{s:s, s:s, s:s, s:s}]}", "schemas",
+                              SCIM_SCHEMA_GROUP, "id", "x", "displayName", "x", "members", "value",
+                              "x", "display", "x", "type", "User", "$ref", "x");
+    json_t *out = NULL;
+    struct scim_error err = {0};
+    unsigned flags = 0;
+    if (probe &&
+        scim_resource_project(scim_resource_type_group(), probe, attributes, excluded, &out,
+                              &err) == SC_OK &&
+        !json_object_get(out, "members"))
+        flags = TARGET_READ_NO_MEMBERS;
+    json_decref(out);
+    json_decref(probe);
+    return flags;
+}
+
 /* Fills r with the resource as a 200/201 answer with ETag and Location. */
 static void answer_resource(const struct target_service *s, enum target_kind k, const json_t *doc,
                             const char *etag, int status, const struct target_call *c,
@@ -135,7 +176,8 @@ static void op_get(const struct target_service *s, enum target_kind k, const cha
 {
     json_t *doc = NULL;
     char etag[TARGET_ETAG_MAX] = "";
-    if (s->ops->get(s->be, k, id, &doc, etag, r))
+    unsigned read = k == TARGET_GROUP ? target_read_flags(c->attributes, c->excluded, NULL) : 0;
+    if (s->ops->get(s->be, k, id, read, &doc, etag, r))
         return;
     if (c->if_none_match && scim_etag_match(c->if_none_match, etag)) {
         r->status = 304;
@@ -275,6 +317,7 @@ static void op_list(const struct target_service *s, int kinds, const struct targ
     int64_t start = q.start_index < 1 ? 1 : q.start_index;
     pg.skip = start - 1;
     pg.want = count;
+    pg.read = target_read_flags(q.attributes, q.excluded_attributes, f);
     pg.docs = json_array();
     resources = json_array();
     if (!pg.docs || !resources) {

@@ -63,12 +63,27 @@ typedef int (*target_update_fn)(void *arg, const json_t *cur, const char *etag, 
  * request's, in a PUT they are the request's. */
 int target_update_is_patch(target_update_fn fn);
 
+/* What a read will show, so a back-end may leave out what it would build for nothing
+ * (flags of `read` below). TARGET_READ_NO_MEMBERS: a group's members are neither shown
+ * (the request's attributes / excludedAttributes leave them out) nor filtered on; the
+ * documents handed out may lack them, with the ETag and meta.version of the whole
+ * resource all the same. A back-end may ignore the flags. */
+#define TARGET_READ_NO_MEMBERS 0x1u
+
 /* A page of a listing: skip matches, then collect up to want served documents into
- * docs (appended, each a pair [kind, doc]); total counts every match. */
+ * docs (appended, each a pair [kind, doc]); total counts every match; read holds
+ * TARGET_READ_* flags. */
 struct target_page {
     int64_t skip, want, total;
     json_t *docs;
+    unsigned read;
 };
+
+/* Whether a response projected by attributes and excludedAttributes (RFC 7644
+ * §3.4.2.5; either may be NULL) shows a group's members: TARGET_READ_NO_MEMBERS when it
+ * does not and filter f (may be NULL) does not test them, else 0. */
+unsigned target_read_flags(const char *attributes, const char *excluded,
+                           const struct scim_filter *f);
 
 /* A back-end's operations on SCIM documents. Each returns 0, or -1 with r filled with
  * the SCIM error (404 for an unknown id, 409 uniqueness, 400 for a document the store
@@ -76,8 +91,9 @@ struct target_page {
  * (with id and meta, and for users the readOnly groups) as new references; etag is
  * written as W/"..." (size TARGET_ETAG_MAX). */
 struct target_backend {
-    int (*get)(void *be, enum target_kind k, const char *id, json_t **doc, char *etag,
-               struct target_result *r);
+    /* read: TARGET_READ_* flags */
+    int (*get)(void *be, enum target_kind k, const char *id, unsigned read, json_t **doc,
+               char *etag, struct target_result *r);
     /* doc (borrowed) is validated for create, without id and meta */
     int (*create)(void *be, enum target_kind k, const json_t *doc, json_t **out, char *etag,
                   struct target_result *r);

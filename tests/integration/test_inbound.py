@@ -4,6 +4,7 @@ directory holds afterwards; the rule for attributes the directory has no field f
 token scope and population; and an inbound create reaching an outbound target through a
 rule."""
 import unittest
+import urllib.parse
 import uuid
 
 import idp_sequences
@@ -407,6 +408,60 @@ class InboundTest(unittest.TestCase):
         self.assertEqual((st, got.get("scimType")), (400, "invalidValue"), got)
         self.assertIn("members[1]", got["detail"])
 
+    def test_a_group_read_without_members(self):
+        """A group read or listed with its members left out (excludedAttributes=members,
+        attributes without members) answers without them, with the version of the whole
+        group: the same ETag and meta.version, If-None-Match and If-Match work across both;
+        a filter on the members still sees them."""
+        ids = []
+        for _ in range(2):
+            st, u, _ = self.scim("POST", "/Users", {"schemas": [USER], "userName": unique("gm")})
+            self.assertEqual(st, 201, u)
+            ids.append(u["id"])
+        name = unique("Lean")
+        st, g, _ = self.scim("POST", "/Groups", {"schemas": [idp_sequences.GROUP],
+                                                 "displayName": name,
+                                                 "members": [{"value": i} for i in ids]})
+        self.assertEqual(st, 201, g)
+        path = "/Groups/" + g["id"]
+        st, full, h = self.scim("GET", path)
+        self.assertEqual((st, len(full["members"])), (200, 2), full)
+        etag = h["etag"]
+        self.assertEqual(full["meta"]["version"], etag)
+        st, lean, h = self.scim("GET", path + "?excludedAttributes=members")
+        self.assertEqual(st, 200, lean)
+        self.assertNotIn("members", lean)
+        self.assertEqual((lean["displayName"], lean["meta"]["version"], h["etag"]),
+                         (name, etag, etag))
+        st, lean, h = self.scim("GET", path + "?attributes=displayName")
+        self.assertEqual((st, sorted(lean), h["etag"]),
+                         (200, ["displayName", "id", "schemas"], etag), lean)
+        st, _, _ = self.scim("GET", path + "?excludedAttributes=members",
+                             headers={"If-None-Match": etag})
+        self.assertEqual(st, 304)
+        q = urllib.parse.quote('displayName eq "%s"' % name)
+        st, got, _ = self.scim("GET", "/Groups?excludedAttributes=members&filter=" + q)
+        self.assertEqual((st, got["totalResults"]), (200, 1), got)
+        self.assertNotIn("members", got["Resources"][0])
+        self.assertEqual(got["Resources"][0]["meta"]["version"], etag)
+        q = urllib.parse.quote('members[value eq "%s"]' % ids[1])
+        st, got, _ = self.scim("GET", "/Groups?excludedAttributes=members&filter=" + q)
+        self.assertEqual([r["id"] for r in got["Resources"]], [g["id"]], got)
+        self.assertNotIn("members", got["Resources"][0])
+        st, got, _ = self.scim("POST", "/Groups/.search", {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+            "filter": 'displayName eq "%s"' % name, "attributes": ["displayName"]})
+        self.assertEqual((st, got["totalResults"]), (200, 1), got)
+        self.assertNotIn("members", got["Resources"][0])
+        # the version read without members is the one a write checks
+        st, got, h = self.scim("PATCH", path, {"schemas": [PATCHOP], "Operations": [
+            {"op": "remove", "path": 'members[value eq "%s"]' % ids[0]}]},
+            headers={"If-Match": etag})
+        self.assertEqual((st, [m["value"] for m in got["members"]]), (200, [ids[1]]), got)
+        st, lean, h2 = self.scim("GET", path + "?excludedAttributes=members")
+        self.assertEqual(h2["etag"], h["etag"])
+        self.assertNotEqual(h2["etag"], etag)
+
     def srv_now(self):
         """The server's clock, as the ISO 8601 text of a new user's meta.created."""
         st, u, _ = self.scim("POST", "/Users", {"schemas": [USER], "userName": unique("clk")})
@@ -503,6 +558,95 @@ class LoopSafetyTest(unittest.TestCase):
                                  {"sourceConnection": "no-such-connection"})
             self.assertEqual((st, got["error"]["field"]), (400, "sourceConnection"), got)
 
+    def test_a_user_moved_into_a_rule_towards_its_source_is_not_sent_back(self):
+        """A user an inbound token created and an administrator later moved into a
+        population that a rule towards the token's sourceConnection takes in is not
+        written to that connection (not even looked up there): the rule logs a SKIP
+        saying why, counts the user as unsynced, and a full resync changes nothing. The
+        rule's other users reach the target."""
+        with Target(token="idp-token") as tgt, Serve() as srv:
+            f = Flow(srv, tgt)
+            f.population("Entra")
+            f.population("Other")
+            idp = f.connection(name="Entra ID (as a target)")
+            st, tok, _ = srv.api("POST", "/api/v1/inbound-tokens", {
+                "name": "entra", "population": "Entra", "scope": "write",
+                "sourceConnection": idp})
+            self.assertEqual(st, 201, tok)
+            f.new_rule(pop_filter("Other"))
+            f.wait_events_handled()
+            f.enable()
+            h = {"Authorization": "Bearer " + tok["token"],
+                 "Content-Type": "application/scim+json"}
+            st, grace, _ = http("POST", srv.base + "/scim/v2/Users", headers=h, body={
+                "schemas": [USER], "userName": "grace@corp.test",
+                "name": {"givenName": "Grace", "familyName": "Hopper"}})
+            self.assertEqual(st, 201, grace)
+            f.patch_user(grace["id"], {"population": {"name": "Other"}})
+            st, moved, _ = srv.api("GET", "/api/v1/users/" + grace["id"])
+            self.assertEqual((moved["population"]["name"], moved["source"]),
+                             ("Other", {"kind": "scim", "token": "entra"}), moved)
+            ada = f.user("ada", "Other")
+
+            def skipped():
+                return [l for l in f.logs(user=grace["id"]) if l["action"] == "SKIP"]
+            wait_until(lambda: skipped(), timeout=WAIT, what="the SKIP entry of grace")
+            entry = skipped()[0]
+            self.assertEqual(entry["status"], "UNSYNCED", entry)
+            self.assertIn("sourceConnection", entry["error"])
+            self.assertIn("'entra'", entry["error"])
+            self.assertEqual([l["action"] for l in f.logs(user=grace["id"])], ["SKIP"])
+            # ada's state is recorded after the target has answered: wait for it
+            box = {}
+
+            def ada_synced():
+                box["states"] = {u["userId"]: u for u in f.rule_users()}
+                return box["states"].get(ada, {}).get("state") == "SYNCED"
+            wait_until(ada_synced, timeout=WAIT, what="ada synced")
+            self.assertIsNotNone(f.target_user("ada"))
+            self.assertIsNone(f.target_user("grace@corp.test"))
+            states = box["states"]
+            self.assertEqual(states[grace["id"]]["state"], "UNSYNCED", states)
+            self.assertIn("sourceConnection", states[grace["id"]]["lastError"])
+            self.assertEqual(f.status()["users"]["unsynced"], 1, f.status())
+            # a change (the token no longer sees the user: the REST API's) and a full
+            # resync do not send it either
+            f.patch_user(grace["id"], {"title": "Commodore"})
+            f.wait_events_handled()
+            f.resync_and_wait()
+            self.assertIsNone(f.target_user("grace@corp.test"))
+            self.assertEqual([l["action"] for l in f.logs(user=grace["id"])], ["SKIP"])
+            self.assertEqual(f.stats().get("POST", 0), 1, f.stats())
+
+class ImportSourceTest(unittest.TestCase):
+    def test_an_import_stores_its_users_with_their_source_or_not_at_all(self):
+        """The import's users and the record of the import as their source are written in
+        one transaction: when the record cannot be written (a failure injected by a
+        trigger on inbound_users), no user is stored (they would show as made through the
+        REST API); once it can, the same import stores them with their source."""
+        with Serve() as srv:
+            st, _, _ = srv.api("POST", "/api/v1/populations", {"name": "Staff"})
+            self.assertEqual(st, 201)
+            if srv.on_pg:
+                srv.sql("CREATE FUNCTION fail_source() RETURNS trigger AS $$ BEGIN "
+                        "RAISE EXCEPTION 'injected'; END $$ LANGUAGE plpgsql")
+                srv.sql("CREATE TRIGGER fail_source BEFORE INSERT ON inbound_users "
+                        "FOR EACH ROW EXECUTE FUNCTION fail_source()")
+            else:
+                srv.sql("CREATE TRIGGER fail_source BEFORE INSERT ON inbound_users "
+                        "BEGIN SELECT RAISE(ABORT, 'injected'); END")
+            rows = [{"username": n, "population": {"name": "Staff"}} for n in ("imp1", "imp2")]
+            st, body, _ = srv.api("POST", "/api/v1/users/import", rows)
+            self.assertGreaterEqual(st, 400, body)
+            st, page, _ = srv.api("GET", "/api/v1/users?q=imp")
+            self.assertEqual((st, page["items"]), (200, []), page)
+            srv.sql("DROP TRIGGER fail_source ON inbound_users" if srv.on_pg
+                    else "DROP TRIGGER fail_source")
+            st, body, _ = srv.api("POST", "/api/v1/users/import", rows)
+            self.assertEqual((st, body["created"]), (200, 2), body)
+            st, page, _ = srv.api("GET", "/api/v1/users?q=imp")
+            self.assertEqual(sorted((u["username"], u["source"]["kind"]) for u in page["items"]),
+                             [("imp1", "import"), ("imp2", "import")], page)
 
 if __name__ == "__main__":
     unittest.main()

@@ -1,7 +1,7 @@
 /* Unit tests for the provisioning planner: every branch of SPEC §5 (look-up before
  * create, create, unsynced, no-op by digest, PATCH with only the changes, PUT, partially
  * synced, re-enable, disable by PATCH and PUT, delete, removal not allowed, deleted
- * users, never DELETE under DISABLE). */
+ * users, never DELETE under DISABLE), loop safety (nothing back to a user's source). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -776,6 +776,72 @@ static void test_an_attribute_that_is_no_scim_path_cannot_be_sent(void **state)
     json_decref(d);
 }
 
+/* Loop safety: a user that came from the rule's target connection gets nothing written
+ * to it (no look-up, create, update or disable); the same user towards another
+ * connection, or a linked user in sync, is planned as usual. */
+static void test_user_from_the_target_is_not_written_back(void **state)
+{
+    (void)state;
+    json_t *d = flat("Engineer");
+    json_t *sent = sent_of("Intern", 1);
+    struct planner_input in = base(d);
+    in.origin_connection = "conn-entra";
+    in.connection_id = "conn-entra";
+    struct planner_op op;
+    struct sc_error e = {0};
+    /* unlinked: not even a look-up; absent: no create; create not allowed: no UNSYNCED */
+    for (int i = 0; i < 3; i++) {
+        in.absent = i > 0;
+        in.allow_create = i < 2;
+        assert_int_equal(planner_plan(&in, &op, &e), SC_OK);
+        assert_int_equal(op.action, PLANNER_LOOP_BACK);
+        assert_null(op.method);
+        assert_null(op.body);
+        assert_string_equal(op.state, SYNC_STATE_UNSYNCED);
+        assert_string_equal(op.log_action, "SKIP");
+        assert_string_equal(planner_action_name(op.action), "LOOP_BACK");
+        planner_op_clear(&op);
+    }
+    in.allow_create = 1;
+    /* linked and different: no update; left scope: no disable */
+    in.target_id = "t1";
+    in.sent = sent;
+    in.sent_digest = planner_digest(sent);
+    in.has_link_row = 1;
+    assert_int_equal(planner_plan(&in, &op, &e), SC_OK);
+    assert_int_equal(op.action, PLANNER_LOOP_BACK);
+    planner_op_clear(&op);
+    in.in_scope = 0;
+    assert_int_equal(planner_plan(&in, &op, &e), SC_OK);
+    assert_int_equal(op.action, PLANNER_LOOP_BACK);
+    assert_null(op.method);
+    planner_op_clear(&op);
+    /* towards another connection: an update as usual */
+    in.in_scope = 1;
+    in.connection_id = "conn-okta";
+    assert_int_equal(planner_plan(&in, &op, &e), SC_OK);
+    assert_int_equal(op.action, PLANNER_UPDATE);
+    planner_op_clear(&op);
+    /* no origin: as usual */
+    in.connection_id = "conn-entra";
+    in.origin_connection = "";
+    assert_int_equal(planner_plan(&in, &op, &e), SC_OK);
+    assert_int_equal(op.action, PLANNER_UPDATE);
+    planner_op_clear(&op);
+    /* out of scope and never linked: nothing to refuse, the usual no-op */
+    in.origin_connection = "conn-entra";
+    in.in_scope = 0;
+    in.target_id = NULL;
+    in.sent = NULL;
+    in.sent_digest = 0;
+    assert_int_equal(planner_plan(&in, &op, &e), SC_OK);
+    assert_int_equal(op.action, PLANNER_NOOP);
+    assert_string_equal(op.state, SYNC_STATE_OUT_OF_SCOPE);
+    planner_op_clear(&op);
+    json_decref(sent);
+    json_decref(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -799,6 +865,7 @@ int main(void)
         cmocka_unit_test(test_action_names_and_clearing_nothing),
         cmocka_unit_test(test_reenable_by_put_when_updates_are_not_allowed),
         cmocka_unit_test(test_equal_values_under_another_digest_send_nothing),
+        cmocka_unit_test(test_user_from_the_target_is_not_written_back),
         cmocka_unit_test(test_null_values_are_no_change),
         cmocka_unit_test(test_a_rejected_attribute_is_held_at_the_targets_value),
         cmocka_unit_test(test_an_attribute_that_is_no_scim_path_cannot_be_sent),

@@ -2,7 +2,8 @@
  * PostgreSQL (storetest.h): migrations on a fresh database (reopen keeps data, versions
  * recorded once), every write with its event in the
  * same transaction (a rolled-back write leaves no event), keyset paging, members and
- * cycles, bulk insert with bad rows, the membership scan, events paging and pruning. */
+ * cycles, bulk insert with bad rows, the membership scan, events paging and pruning, a
+ * user's origin (the inbound token that made it and its source connection). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include "store/store.h"
 #include "store/store_directory.h"
 #include "store/store_events.h"
+#include "store/store_inbound.h"
 #include "storetest.h"
 
 #include <stdio.h>
@@ -224,7 +226,7 @@ static void test_paging(void **state)
     assert_int_equal(got, 0);
     json_t *one = NULL;
     uint64_t d = 0;
-    assert_int_equal(store_user_get_digest(st, "id13", &one, &d), SC_OK);
+    assert_int_equal(store_user_get_digest(st, "id13", &one, &d, NULL), SC_OK);
     assert_true(d == acc.digest[13]);
     assert_true(acc.digest[13] != acc.digest[14]);
     /* the same on both back-ends and from one version to the next: links keep it as
@@ -441,6 +443,62 @@ static void test_events_paging(void **state)
     assert_int_equal(n, 0);
 }
 
+/* store_user_get_digest's origin: the token that created the user while it exists, with
+ * its source connection; "" for the others; the digest does not depend on it. */
+static void test_user_origin(void **state)
+{
+    struct store *st = *state;
+    json_t *p = pop_json("p1", "Sales");
+    assert_int_equal(store_population_insert(st, p), SC_OK);
+    json_decref(p);
+    const char *ids[] = {"u1", "u2", "u3"};
+    for (int i = 0; i < 3; i++) {
+        json_t *u = user_json(ids[i], ids[i], "p1");
+        assert_int_equal(store_user_insert(st, u), SC_OK);
+        json_decref(u);
+    }
+    struct store_inbound_token t = {.created_at = 1};
+    snprintf(t.id, sizeof t.id, "tok1");
+    snprintf(t.name, sizeof t.name, "entra");
+    snprintf(t.prefix, sizeof t.prefix, "scmi_AbC");
+    snprintf(t.hash, sizeof t.hash, "%064d", 1);
+    snprintf(t.population_id, sizeof t.population_id, "p1");
+    snprintf(t.scope, sizeof t.scope, "write");
+    snprintf(t.source_connection, sizeof t.source_connection, "conn-entra");
+    assert_int_equal(store_inbound_token_insert(st, &t), SC_OK);
+    json_t *one = NULL;
+    uint64_t before = 0, after = 0;
+    struct store_user_origin o;
+    memset(&o, 'x', sizeof o);
+    assert_int_equal(store_user_get_digest(st, "u1", &one, &before, &o), SC_OK);
+    json_decref(one);
+    assert_string_equal(o.token, "");
+    assert_string_equal(o.connection, "");
+    assert_int_equal(store_inbound_extra_put(st, STORE_INBOUND_USER, "u1", "entra", NULL), SC_OK);
+    assert_int_equal(store_inbound_extra_put(st, STORE_INBOUND_USER, "u2", "gone", NULL), SC_OK);
+    assert_int_equal(store_inbound_mark_imported(st, "u3"), SC_OK);
+    assert_int_equal(store_user_get_digest(st, "u1", &one, &after, &o), SC_OK);
+    json_decref(one);
+    assert_true(before == after);
+    assert_string_equal(o.token, "entra");
+    assert_string_equal(o.connection, "conn-entra");
+    /* a token that no longer exists, an import */
+    assert_int_equal(store_user_get_digest(st, "u2", &one, &after, &o), SC_OK);
+    json_decref(one);
+    assert_string_equal(o.token, "");
+    assert_string_equal(o.connection, "");
+    assert_int_equal(store_user_get_digest(st, "u3", &one, &after, &o), SC_OK);
+    json_decref(one);
+    assert_string_equal(o.token, "");
+    /* a token without a source connection */
+    assert_int_equal(store_inbound_token_set_source(st, "tok1", NULL), SC_OK);
+    assert_int_equal(store_user_get_digest(st, "u1", &one, &after, &o), SC_OK);
+    json_decref(one);
+    assert_string_equal(o.token, "entra");
+    assert_string_equal(o.connection, "");
+    assert_int_equal(store_user_get_digest(st, "nobody", &one, &after, &o), SC_ERR_NOT_FOUND);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -452,6 +510,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_groups_and_scan, storetest_setup, storetest_teardown),
         cmocka_unit_test_setup_teardown(test_scan, storetest_setup, storetest_teardown),
         cmocka_unit_test_setup_teardown(test_events_paging, storetest_setup, storetest_teardown),
+        cmocka_unit_test_setup_teardown(test_user_origin, storetest_setup, storetest_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
