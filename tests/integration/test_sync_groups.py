@@ -345,6 +345,29 @@ class GroupProvisioningTest(unittest.TestCase):
         f.wait_members("Top", ["t2", "t3"])
         self.assertGreater(loads(), before)
 
+    def test_nested_dynamic_group_over_children_of_many_members(self):
+        # a dynamic group's own matches leave out the users its child groups bring: the
+        # children's effective members (300 here, past the first allocation) are listed
+        # one child after another
+        f = self.f
+        names = ["c%03d" % i for i in range(300)] + ["x%d" % i for i in range(5)]
+        f.import_users([f.person(n, POP) for n in names])
+        ids = {u["username"]: u["id"] for u in f.ok("GET", "/api/v1/users?limit=1000")["items"]}
+        a, b = f.group("ChildA"), f.group("ChildB")
+        for i in range(300):
+            f.add_member(a if i < 200 else b, user_id=ids["c%03d" % i])
+        dyn = f.group("Everyone", user_filter={"match": "ALL", "conditions": [
+            {"attribute": "title", "operator": "EQUALS", "value": "Engineer"}]})
+        f.add_member(dyn, group_id=a)
+        f.add_member(dyn, group_id=b)
+        f.setup(population=POP)
+        f.groups_put({"enabled": True, "select": {"under": "Everyone"}, "nested": "nested"})
+        wait_until(lambda: f.target_group("ChildA") and f.target_group("ChildB"), timeout=60,
+                   what="the child groups")
+        ga, gb = f.target_group("ChildA")["id"], f.target_group("ChildB")["id"]
+        f.wait_members("Everyone", ["group:" + ga, "group:" + gb] +
+                       ["x%d" % i for i in range(5)], timeout=120)
+
     def test_dry_run_lists_group_creates_renames_and_member_changes(self):
         f = self.f
         ids = self.users(*["d%d" % i for i in range(4)])
