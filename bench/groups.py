@@ -38,11 +38,18 @@ def say(*a):
 class Api:
     """A keep-alive JSON client of serve's admin API."""
 
+    IDLE_S = 20  # serve closes a keep-alive connection idle for 30 s
+
     def __init__(self, srv):
         self.srv = srv
         self.conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60)
+        self.used = time.monotonic()
 
     def call(self, method, path, body=None):
+        if time.monotonic() - self.used > self.IDLE_S:  # closed by serve meanwhile
+            self.conn.close()
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.srv.port, timeout=60)
+        self.used = time.monotonic()
         self.conn.request(method, path, json.dumps(body) if body is not None else None,
                           {"Authorization": "Bearer " + self.srv.token,
                            "Content-Type": "application/json"})

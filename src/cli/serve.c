@@ -167,6 +167,7 @@ static void engine_wake(void *arg)
 static void engine_metrics(void *arg, struct sc_buf *out)
 {
     provision_engine_metrics(arg, out);
+    provision_engine_group_metrics(arg, out);
 }
 
 /* The options of serve. Each one with an argument, --config aside, is also a key of the

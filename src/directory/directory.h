@@ -178,6 +178,17 @@ struct directory_groups;
 enum sc_err directory_groups_load(struct store *st, struct directory_groups **out,
                                   struct sc_error *e);
 
+/* Loads the group tree alone: every group, nesting edge and dynamic filter, without the
+ * direct user memberships (so its cost follows the groups, not the memberships). *out is
+ * new (directory_groups_free); it serves every directory_groups_* function, except that
+ * it knows no user's direct groups: directory_groups_of_user and
+ * directory_groups_mark_user on it see only dynamic and inherited membership, and
+ * directory_groups_mark_user_in takes the user's direct groups from the caller. Reload
+ * it after group.* events that change groups or nesting (a user joining or leaving a
+ * group does not change it). Errors: SC_ERR_DB, SC_ERR_NOMEM. */
+enum sc_err directory_groups_load_tree(struct store *st, struct directory_groups **out,
+                                       struct sc_error *e);
+
 /* Frees g. NULL is a no-op. */
 void directory_groups_free(struct directory_groups *g);
 
@@ -214,5 +225,13 @@ size_t directory_groups_parents_at(const struct directory_groups *g, size_t i,
  * 0, or -1 when out of memory. */
 int directory_groups_mark_user(const struct directory_groups *g, const json_t *user,
                                unsigned char *member, unsigned char *direct);
+
+/* directory_groups_mark_user with the user's direct groups given: direct_ids is a JSON
+ * array of group ids (store_user_direct_groups; ids not in g are ignored) and g's own
+ * memberships are not looked at (g may be a tree, directory_groups_load_tree). Returns
+ * 0, or -1 when out of memory. */
+int directory_groups_mark_user_in(const struct directory_groups *g, const json_t *user,
+                                  const json_t *direct_ids, unsigned char *member,
+                                  unsigned char *direct);
 
 #endif

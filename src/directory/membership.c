@@ -181,13 +181,14 @@ static int on_membership(void *arg, const char *group_id, const char *user_id)
     return 0;
 }
 
-enum sc_err directory_groups_load(struct store *st, struct directory_groups **out,
-                                  struct sc_error *e)
+/* Loads the groups and nesting, and the direct memberships when members. */
+static enum sc_err load(struct store *st, int members, struct directory_groups **out,
+                        struct sc_error *e)
 {
     struct directory_groups *g = calloc(1, sizeof *g);
     if (!g)
         return sc_error_set(e, SC_ERR_NOMEM, NULL, "out of memory");
-    struct store_directory_scan_fns fns = {on_group, on_nesting, on_membership};
+    struct store_directory_scan_fns fns = {on_group, on_nesting, members ? on_membership : NULL};
     enum sc_err rc = store_directory_scan(st, &fns, g);
     if (!rc && index_groups(g))
         rc = SC_ERR_NOMEM;
@@ -199,6 +200,18 @@ enum sc_err directory_groups_load(struct store *st, struct directory_groups **ou
         qsort(g->members, g->nmembers, sizeof *g->members, cmp_member);
     *out = g;
     return SC_OK;
+}
+
+enum sc_err directory_groups_load(struct store *st, struct directory_groups **out,
+                                  struct sc_error *e)
+{
+    return load(st, 1, out, e);
+}
+
+enum sc_err directory_groups_load_tree(struct store *st, struct directory_groups **out,
+                                       struct sc_error *e)
+{
+    return load(st, 0, out, e);
 }
 
 void directory_groups_free(struct directory_groups *g)
@@ -249,8 +262,10 @@ static int mark_up(const struct directory_groups *g, uint32_t i, unsigned char *
     return added;
 }
 
-int directory__groups_mark(const struct directory_groups *g, const json_t *user,
-                           unsigned char *mark)
+/* Marks the effective groups of user from its direct groups: seeds[0..nseeds) (group
+ * indexes) when given, else its memberships in g. */
+static int mark_from(const struct directory_groups *g, const json_t *user, const uint32_t *seeds,
+                     size_t nseeds, unsigned char *mark)
 {
     if (g->n == 0)
         return 0;
@@ -260,7 +275,12 @@ int directory__groups_mark(const struct directory_groups *g, const json_t *user,
     if (!stack || !names)
         goto done;
     const char *uid = json_string_value(json_object_get(user, "id"));
-    if (uid) {
+    if (seeds) {
+        for (size_t k = 0; k < nseeds; k++) {
+            mark[seeds[k]] |= DIRECTORY__DIRECT;
+            mark_up(g, seeds[k], mark, stack);
+        }
+    } else if (uid) {
         struct dg_member key;
         sc_strlcpy(key.user_id, uid, sizeof key.user_id);
         size_t lo = 0, hi = g->nmembers;
@@ -299,6 +319,12 @@ done:
     free(stack);
     free(names);
     return rc;
+}
+
+int directory__groups_mark(const struct directory_groups *g, const json_t *user,
+                           unsigned char *mark)
+{
+    return mark_from(g, user, NULL, 0, mark);
 }
 
 size_t directory_groups_of_user(const struct directory_groups *g, const json_t *user,
@@ -369,4 +395,37 @@ int directory_groups_mark_user(const struct directory_groups *g, const json_t *u
     }
     free(mark);
     return 0;
+}
+
+int directory_groups_mark_user_in(const struct directory_groups *g, const json_t *user,
+                                  const json_t *direct_ids, unsigned char *member,
+                                  unsigned char *direct)
+{
+    size_t n = directory_groups_count(g);
+    if (n == 0)
+        return 0;
+    size_t nd = json_array_size(direct_ids);
+    unsigned char *mark = calloc(n, 1);
+    uint32_t *seeds = malloc((nd ? nd : 1) * sizeof *seeds);
+    int rc = -1;
+    if (!mark || !seeds)
+        goto done;
+    size_t ns = 0;
+    for (size_t k = 0; k < nd; k++) {
+        long i = directory__groups_index(g, json_string_value(json_array_get(direct_ids, k)));
+        if (i >= 0)
+            seeds[ns++] = (uint32_t)i;
+    }
+    if (mark_from(g, user, seeds, ns, mark))
+        goto done;
+    for (size_t i = 0; i < n; i++) {
+        member[i] = (mark[i] & DIRECTORY__MEMBER) != 0;
+        if (direct)
+            direct[i] = (mark[i] & DIRECTORY__DIRECT) != 0;
+    }
+    rc = 0;
+done:
+    free(mark);
+    free(seeds);
+    return rc;
 }

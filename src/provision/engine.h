@@ -41,6 +41,11 @@ void provision_engine_set_listen(struct provision_engine *eng, const char *liste
 /* Appends the engine's Prometheus metrics to out. Thread-safe. */
 void provision_engine_metrics(struct provision_engine *eng, struct sc_buf *out);
 
+/* Appends the group provisioning metrics to out (docs/provisioning.md, "Status, per-user
+ * state, log, metrics"): scimitar_sync_group_operations_total{connection,action,status}
+ * and scimitar_sync_group_members_total{connection,change}. Thread-safe. */
+void provision_engine_group_metrics(struct provision_engine *eng, struct sc_buf *out);
+
 /* Plans a full resync of rule_id without sending or writing anything, on the caller's
  * store connection (any thread; with verify it reads the target's accounts, blocking the
  * caller): *out is a new object {"ruleId", "dryRun": true,

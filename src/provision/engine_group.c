@@ -24,6 +24,8 @@
 #include "scim/dialect.h"
 #include "provision/rule.h"
 #include "scim/filter.h"
+#include "store/store.h"
+#include "store/store_directory.h"
 #include "store/store_events.h"
 #include "store/store_groupsync.h"
 
@@ -63,6 +65,9 @@ struct gjob {
     int looked_up, refreshed, uncertain, diffed, braked, conflicts, refreshes;
     char last_error[GJOB_ERR_MAX];
     int last_status;
+    /* the operation logged in the open transaction, counted once it commits */
+    const char *op_action, *op_status;
+    size_t op_members;
     struct gjob *prev, *next; /* live jobs */
 };
 
@@ -87,6 +92,109 @@ int engine__group_item(const struct store_sync_item *it)
     return strncmp(it->user_id, GROUPSYNC_ITEM_PREFIX, sizeof GROUPSYNC_ITEM_PREFIX - 1) == 0;
 }
 
+/* ---- metrics ---- */
+
+/* Group operations by connection, read by other threads (behind eng->mlock): each logged
+ * operation (action and status as in the log) once its outcome is committed, and the
+ * members the successful PATCH requests added and removed. */
+static const char *const gm_actions[] = {"LINK",           "CREATE", "UPDATE", "MEMBERS_ADD",
+                                         "MEMBERS_REMOVE", "DELETE", "UNLINK"};
+static const char *const gm_statuses[] = {"SUCCESS", "FAILED", "UNSYNCED"};
+#define GM_NACTIONS (sizeof gm_actions / sizeof gm_actions[0])
+#define GM_NSTATUSES (sizeof gm_statuses / sizeof gm_statuses[0])
+
+struct gmetrics {
+    struct gm_conn {
+        char conn_id[STORE_SYNC_ID_MAX];
+        uint64_t ops[GM_NACTIONS][GM_NSTATUSES];
+        uint64_t members_added, members_removed;
+    } * v;
+    size_t n, cap;
+};
+
+static size_t index_of(const char *const *names, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (name && strcmp(names[i], name) == 0)
+            return i;
+    return n;
+}
+
+/* Counts the operation the job logged in the transaction just committed. */
+static void gmetrics_count(struct gjob *j)
+{
+    size_t a = index_of(gm_actions, GM_NACTIONS, j->op_action);
+    size_t s = index_of(gm_statuses, GM_NSTATUSES, j->op_status);
+    size_t members = j->op_members;
+    j->op_action = j->op_status = NULL;
+    j->op_members = 0;
+    if (a == GM_NACTIONS || s == GM_NSTATUSES)
+        return;
+    struct provision_engine *eng = j->eng;
+    const char *conn = conn_of(j)->id;
+    pthread_mutex_lock(&eng->mlock);
+    struct gmetrics *m = eng->gmetrics;
+    if (!m)
+        m = eng->gmetrics = calloc(1, sizeof *m);
+    struct gm_conn *c = NULL;
+    for (size_t i = 0; m && i < m->n && !c; i++)
+        if (strcmp(m->v[i].conn_id, conn) == 0)
+            c = &m->v[i];
+    if (m && !c && m->n == m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 4;
+        struct gm_conn *v = realloc(m->v, cap * sizeof *v);
+        if (v) {
+            m->v = v;
+            m->cap = cap;
+        }
+    }
+    if (m && !c && m->n < m->cap) {
+        c = &m->v[m->n++];
+        memset(c, 0, sizeof *c);
+        sc_strlcpy(c->conn_id, conn, sizeof c->conn_id);
+    }
+    if (c) {
+        c->ops[a][s]++;
+        if (s == 0 && strcmp(gm_actions[a], "MEMBERS_ADD") == 0)
+            c->members_added += members;
+        else if (s == 0 && strcmp(gm_actions[a], "MEMBERS_REMOVE") == 0)
+            c->members_removed += members;
+    }
+    pthread_mutex_unlock(&eng->mlock);
+}
+
+void provision_engine_group_metrics(struct provision_engine *eng, struct sc_buf *out)
+{
+    if (!eng)
+        return;
+    pthread_mutex_lock(&eng->mlock);
+    const struct gmetrics *m = eng->gmetrics;
+    sc_buf_puts(out, "# HELP scimitar_sync_group_operations_total Group provisioning operations "
+                     "by connection, action and status.\n"
+                     "# TYPE scimitar_sync_group_operations_total counter\n");
+    for (size_t i = 0; m && i < m->n; i++)
+        for (size_t a = 0; a < GM_NACTIONS; a++)
+            for (size_t s = 0; s < GM_NSTATUSES; s++)
+                if (m->v[i].ops[a][s])
+                    sc_buf_printf(out,
+                                  "scimitar_sync_group_operations_total{connection=\"%s\","
+                                  "action=\"%s\",status=\"%s\"} %" PRIu64 "\n",
+                                  m->v[i].conn_id, gm_actions[a], gm_statuses[s],
+                                  m->v[i].ops[a][s]);
+    sc_buf_puts(out, "# HELP scimitar_sync_group_members_total Group members added to and "
+                     "removed from target groups, by connection.\n"
+                     "# TYPE scimitar_sync_group_members_total counter\n");
+    for (size_t i = 0; m && i < m->n; i++)
+        sc_buf_printf(out,
+                      "scimitar_sync_group_members_total{connection=\"%s\",change=\"add\"} "
+                      "%" PRIu64 "\n"
+                      "scimitar_sync_group_members_total{connection=\"%s\",change=\"remove\"} "
+                      "%" PRIu64 "\n",
+                      m->v[i].conn_id, m->v[i].members_added, m->v[i].conn_id,
+                      m->v[i].members_removed);
+    pthread_mutex_unlock(&eng->mlock);
+}
+
 static void gjob_free(struct gjob *j)
 {
     struct provision_engine *eng = j->eng;
@@ -106,9 +214,18 @@ static void gjob_free(struct gjob *j)
     free(j);
 }
 
-/* Whether each rule pushes groups, as of a configuration generation: a user's job asks
- * for every result it records, and the section changes only with a rule.groups event
- * (which moves the generation on every node). */
+/* What the group jobs keep between jobs: whether each rule pushes groups, as of a
+ * configuration generation (a user's job asks for every result it records, and the
+ * section changes only with a rule.groups event, which moves the generation on every
+ * node); and the group tree (directory_groups_load_tree: groups, nesting, dynamic
+ * filters, no user memberships), reloaded only when a group.* event changed groups or
+ * nesting. The node handling events records the last such event's sequence under
+ * GROUP_TREE_KEY; every node reads it again when its configuration generation moves
+ * (any group.* event moves it) and reloads its tree when it differs. A user joining or
+ * leaving a group changes neither, so it costs no reload: the jobs read a group's
+ * members from the store. */
+#define GROUP_TREE_KEY "sync.group_tree_gen"
+
 struct gcache {
     int64_t gen;
     size_t n, cap;
@@ -116,24 +233,101 @@ struct gcache {
         char rule_id[STORE_SYNC_ID_MAX];
         int enabled;
     } * v;
+    struct directory_groups *tree;
+    int tree_stale;       /* this node handled a structural group event */
+    int64_t tree_gen;     /* GROUP_TREE_KEY when the tree was loaded */
+    int64_t tree_checked; /* the configuration generation GROUP_TREE_KEY was read at */
 };
+
+static struct gcache *gcache_of(struct provision_engine *eng)
+{
+    if (!eng->gcache)
+        eng->gcache = calloc(1, sizeof *eng->gcache);
+    return eng->gcache;
+}
 
 void engine__groups_jobs_free(struct provision_engine *eng)
 {
     while (eng->gjobs)
         gjob_free(eng->gjobs);
+    pthread_mutex_lock(&eng->mlock);
+    if (eng->gmetrics) {
+        free(eng->gmetrics->v);
+        free(eng->gmetrics);
+        eng->gmetrics = NULL;
+    }
+    pthread_mutex_unlock(&eng->mlock);
     if (eng->gcache) {
+        directory_groups_free(eng->gcache->tree);
         free(eng->gcache->v);
         free(eng->gcache);
         eng->gcache = NULL;
     }
 }
 
+static int64_t tree_gen_read(struct store *st)
+{
+    char *v = NULL;
+    int64_t gen = 0;
+    if (store_setting_get(st, GROUP_TREE_KEY, &v) == SC_OK)
+        sc_parse_int64(v, 0, INT64_MAX, &gen);
+    free(v);
+    return gen;
+}
+
+/* The group tree (reloaded when stale); NULL when it cannot be loaded. */
+static const struct directory_groups *gtree(struct provision_engine *eng)
+{
+    struct gcache *c = gcache_of(eng);
+    if (!c)
+        return NULL;
+    if (c->tree && !c->tree_stale && c->tree_checked == eng->config_gen)
+        return c->tree;
+    int64_t gen = tree_gen_read(eng->st);
+    c->tree_checked = eng->config_gen;
+    if (c->tree && !c->tree_stale && gen == c->tree_gen)
+        return c->tree;
+    struct directory_groups *g = NULL;
+    struct sc_error e = {0};
+    if (directory_groups_load_tree(eng->st, &g, &e)) {
+        SC_WARN("engine.group_tree_load_failed", "message=\"%s\"", e.message);
+        return c->tree;
+    }
+    directory_groups_free(c->tree);
+    c->tree = g;
+    c->tree_gen = gen;
+    c->tree_stale = 0;
+    SC_DEBUG("engine.group_tree_loaded", "groups=%zu gen=%" PRId64, directory_groups_count(g), gen);
+    return g;
+}
+
+/* Whether a group.* event changes the tree: anything but a user joining a group
+ * (detail "userId") or leaving it (detail "memberId" naming a user). */
+static int tree_event(struct store *st, const struct store_event *x)
+{
+    if (strncmp(x->kind, "group.", 6) != 0)
+        return 0;
+    if (strcmp(x->kind, "group.members") != 0 || !x->detail)
+        return 1;
+    json_t *d = json_loads(x->detail, 0, NULL);
+    const char *uid = json_string_value(json_object_get(d, "userId"));
+    const char *mid = json_string_value(json_object_get(d, "memberId"));
+    int user = uid && *uid;
+    if (!user && mid && *mid) {
+        json_t *u = NULL;
+        struct sc_error e = {0};
+        user = directory_user_get(st, mid, &u, &e) == SC_OK;
+        json_decref(u);
+    }
+    json_decref(d);
+    return !user;
+}
+
 /* Whether rule_id pushes groups: 1, 0, or -1 when it cannot be read. */
 static int rule_pushes_groups(struct provision_engine *eng, const char *rule_id)
 {
-    struct gcache *c = eng->gcache;
-    if (!c && !(c = eng->gcache = calloc(1, sizeof *c)))
+    struct gcache *c = gcache_of(eng);
+    if (!c)
         return -1;
     if (c->gen != eng->config_gen) {
         c->n = 0;
@@ -196,9 +390,13 @@ static int gtx_begin(struct gjob *j)
     return 1;
 }
 
+/* Appends the log entry of an operation (inside the open transaction); the operation is
+ * counted in the metrics when the transaction commits (gtx_close). */
 static enum sc_err glog(struct gjob *j, const char *action, const char *status, int http,
                         const char *changes, const char *error)
 {
+    j->op_action = action;
+    j->op_status = status;
     struct store_sync_log_entry le = {.rule_id = rule_id_of(j),
                                       .user_id = j->item.user_id,
                                       .username = display_of(j),
@@ -219,6 +417,37 @@ static char *members_changes(size_t n)
 
 static void gnext(struct gjob *j);
 static void gfinish(struct gjob *j, int retry);
+static void gstore_failed(struct gjob *j);
+
+/* Opens the transaction that records a call's outcome: 1 when open (the lease holds);
+ * 0 when the job has ended instead (the lease was taken over, or a store error: the
+ * item is retried). */
+static int gtx_open(struct gjob *j)
+{
+    j->op_action = j->op_status = NULL;
+    j->op_members = 0;
+    int t = gtx_begin(j);
+    if (t < 0)
+        gstore_failed(j);
+    else if (t == 0)
+        gjob_end(j);
+    return t > 0;
+}
+
+/* Commits the open transaction when err is SC_OK and counts its operation: 1. Else (or
+ * when the commit fails) rolls back and retries the item: 0, the job has ended. */
+static int gtx_close(struct gjob *j, enum sc_err err)
+{
+    if (!err)
+        err = store_commit(j->eng->st);
+    if (err) {
+        store_rollback(j->eng->st);
+        gstore_failed(j);
+        return 0;
+    }
+    gmetrics_count(j);
+    return 1;
+}
 
 /* A store failure while recording: the item is retried (its next lease reads the group
  * back, as after a crash). */
@@ -238,7 +467,7 @@ static enum sc_err touch_parents(struct gjob *j, int64_t now)
 {
     if (!j->cfg.nested || j->index < 0)
         return SC_OK;
-    const struct directory_groups *g = engine__groups(j->eng);
+    const struct directory_groups *g = gtree(j->eng);
     if (!g || (size_t)j->index >= directory_groups_count(g) ||
         strcmp(directory_groups_id_at(g, (size_t)j->index), j->group_id) != 0)
         return SC_OK;
@@ -318,19 +547,12 @@ static void gfail(struct gjob *j, const char *action, const char *method,
     connection_error_text(conn_of(j), engine__current_token(j->eng, &j->call), text, strlen(text),
                           j->last_error, sizeof j->last_error);
     j->last_status = res ? (int)res->status : 0;
-    int t = gtx_begin(j);
-    if (t < 0) {
-        gstore_failed(j);
+    if (!gtx_open(j))
         return;
-    }
-    if (t == 0) {
-        gjob_end(j);
-        return;
-    }
-    if (glog(j, action, "FAILED", j->last_status, NULL, j->last_error) ||
-        store_commit(j->eng->st)) {
+    if (glog(j, action, "FAILED", j->last_status, NULL, j->last_error) || store_commit(j->eng->st))
         store_rollback(j->eng->st);
-    }
+    else
+        gmetrics_count(j);
     SC_WARN("engine.group_failed", "rule=%s group=%s error=\"%s\"", rule_id_of(j), j->group_id,
             j->last_error);
     gfinish(j, 1);
@@ -365,67 +587,67 @@ static int have_add(void *arg, const char *target_member_id, const char *member_
                                  kind && strcmp(kind, "group") == 0) != SC_OK;
 }
 
-/* Adds the users of items (effective or direct member entries) that the rule
- * provisions, skipping ids in skip (sorted array of n, may be NULL). */
-static enum sc_err want_users(struct store *st, const char *rule_id, const json_t *items,
-                              struct groupsync_members *want, char **skip, size_t nskip)
+/* Adds user_id to want when the rule provisions it (a link with a target account that
+ * is not disabled, deleted or out of scope). */
+static enum sc_err want_user(struct store *st, const char *rule_id, const char *user_id,
+                             struct groupsync_members *want)
 {
-    size_t i;
-    json_t *it;
-    json_array_foreach(items, i, it)
-    {
-        const char *type = json_string_value(json_object_get(it, "type"));
-        const char *id = json_string_value(json_object_get(it, "id"));
-        if (!id || !type || strcmp(type, "user") != 0)
-            continue;
-        int skipped = 0;
-        for (size_t k = 0; k < nskip && !skipped; k++)
-            skipped = strcmp(skip[k], id) == 0;
-        if (skipped)
-            continue;
-        char target[256];
-        int found = 0;
-        enum sc_err err =
-            store_groupsync_user_target(st, rule_id, id, target, sizeof target, &found);
-        if (err)
-            return err;
-        if (found && (err = groupsync_members_add(want, target, id, 0)))
-            return err;
+    char target[256];
+    int found = 0;
+    enum sc_err err =
+        store_groupsync_user_target(st, rule_id, user_id, target, sizeof target, &found);
+    if (!err && found)
+        err = groupsync_members_add(want, target, user_id, 0);
+    return err;
+}
+
+/* A growing list of ids (new strings). */
+struct idlist {
+    char **v;
+    size_t n, cap;
+};
+
+static enum sc_err idlist_add(struct idlist *l, const char *id)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        char **v = realloc(l->v, cap * sizeof *v);
+        if (!v)
+            return SC_ERR_NOMEM;
+        l->v = v;
+        l->cap = cap;
     }
+    if (!(l->v[l->n] = sc_strdup(id)))
+        return SC_ERR_NOMEM;
+    l->n++;
     return SC_OK;
 }
 
-/* The effective user ids of a group (new strings in *ids). */
-static enum sc_err effective_ids(struct store *st, const char *gid, char ***ids, size_t *n)
+static void idlist_clear(struct idlist *l)
+{
+    for (size_t k = 0; k < l->n; k++)
+        free(l->v[k]);
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+/* Appends the effective user ids of group gid to l. Errors as
+ * directory_group_effective_members (SC_ERR_NOT_FOUND: the group is gone). */
+static enum sc_err effective_ids(struct store *st, const char *gid, struct idlist *l)
 {
     char *after = NULL;
     enum sc_err err = SC_OK;
-    size_t cap = 0;
     for (;;) {
         json_t *page = NULL;
         struct sc_error e = {0};
         err = directory_group_effective_members(st, gid, after, GJOB_PAGE, &page, &e);
-        if (err) {
-            json_decref(page);
-            break;
-        }
         size_t i, got = json_array_size(page);
         json_t *it;
         json_array_foreach(page, i, it)
         {
             const char *id = json_string_value(json_object_get(it, "id"));
-            if (!id)
-                continue;
-            if (*n == cap) {
-                cap = cap ? cap * 2 : 256;
-                char **v = realloc(*ids, cap * sizeof *v);
-                if (!v) {
-                    err = SC_ERR_NOMEM;
-                    break;
-                }
-                *ids = v;
-            }
-            (*ids)[(*n)++] = sc_strdup(id);
+            if (id && !err)
+                err = idlist_add(l, id);
         }
         free(after);
         after =
@@ -436,102 +658,78 @@ static enum sc_err effective_ids(struct store *st, const char *gid, char ***ids,
             break;
     }
     free(after);
-    return err == SC_ERR_NOT_FOUND ? SC_OK : err;
+    return err;
 }
 
-/* The members rule_id wants on group_id's target group (sorted), per cfg. */
+/* The members rule_id wants on group_id's target group (sorted), per cfg: the users it
+ * provisions among the group's effective members (flatten), or among its direct members
+ * and dynamic matches plus its linked child groups (nested). */
 static enum sc_err want_members(struct store *st, const char *rule_id,
                                 const struct groupsync_config *cfg, const char *group_id,
                                 int is_dynamic, struct groupsync_members *want)
 {
     enum sc_err err = SC_OK;
+    struct idlist mine = {0}, skip = {0}, children = {0};
     if (!cfg->nested) {
-        char *after = NULL;
-        for (;;) {
-            json_t *page = NULL;
-            struct sc_error e = {0};
-            err = directory_group_effective_members(st, group_id, after, GJOB_PAGE, &page, &e);
-            if (!err)
-                err = want_users(st, rule_id, page, want, NULL, 0);
-            size_t got = json_array_size(page);
-            free(after);
-            after = got ? sc_strdup(json_string_value(
-                              json_object_get(json_array_get(page, got - 1), "id")))
-                        : NULL;
-            json_decref(page);
-            if (err || got < GJOB_PAGE)
-                break;
-        }
-        free(after);
-    } else {
-        /* direct users and child groups (pushed groups, linked) */
-        char *cursor = NULL;
-        char **children = NULL;
-        size_t nchildren = 0, capchildren = 0;
-        for (;;) {
-            json_t *page = NULL;
-            char *next = NULL;
-            struct sc_error e = {0};
-            err = directory_group_members(st, group_id, cursor, GJOB_PAGE, &page, &next, &e);
-            if (!err)
-                err = want_users(st, rule_id, page, want, NULL, 0);
-            size_t i;
-            json_t *it;
-            json_array_foreach(page, i, it)
-            {
-                const char *type = json_string_value(json_object_get(it, "type"));
-                const char *id = json_string_value(json_object_get(it, "id"));
-                if (err || !type || !id || strcmp(type, "group") != 0)
-                    continue;
-                if (nchildren == capchildren) {
-                    capchildren = capchildren ? capchildren * 2 : 16;
-                    char **v = realloc(children, capchildren * sizeof *v);
-                    if (!v) {
-                        err = SC_ERR_NOMEM;
-                        continue;
-                    }
-                    children = v;
-                }
-                children[nchildren++] = sc_strdup(id);
-                struct store_group_link cl;
-                if (store_groupsync_link_get(st, rule_id, id, &cl) == SC_OK) {
-                    if (cl.target_id && strcmp(cl.state, GROUPSYNC_STATE_FAILED) != 0)
-                        err = groupsync_members_add(want, cl.target_id, id, 1);
-                    store_groupsync_link_clear(&cl);
-                }
-            }
-            json_decref(page);
-            free(cursor);
-            cursor = next;
-            if (err || !cursor)
-                break;
-        }
-        free(cursor);
-        /* a dynamic group's matches: its effective users not reached through a child */
-        if (!err && is_dynamic) {
-            char **mine = NULL, **skip = NULL;
-            size_t nmine = 0, nskip = 0;
-            err = effective_ids(st, group_id, &mine, &nmine);
-            for (size_t c = 0; c < nchildren && !err; c++)
-                err = effective_ids(st, children[c], &skip, &nskip);
-            json_t *items = json_array();
-            for (size_t k = 0; k < nmine && items; k++)
-                json_array_append_new(items,
-                                      json_pack("{s:s, s:s}", "type", "user", "id", mine[k]));
-            if (!err && items)
-                err = want_users(st, rule_id, items, want, skip, nskip);
-            json_decref(items);
-            for (size_t k = 0; k < nmine; k++)
-                free(mine[k]);
-            for (size_t k = 0; k < nskip; k++)
-                free(skip[k]);
-            free(mine);
-            free(skip);
-        }
-        for (size_t c = 0; c < nchildren; c++)
-            free(children[c]);
-        free(children);
+        err = effective_ids(st, group_id, &mine);
+        for (size_t k = 0; k < mine.n && !err; k++)
+            err = want_user(st, rule_id, mine.v[k], want);
+        goto done;
     }
+    /* direct users and child groups (pushed groups, linked) */
+    char *cursor = NULL;
+    for (;;) {
+        json_t *page = NULL;
+        char *next = NULL;
+        struct sc_error e = {0};
+        err = directory_group_members(st, group_id, cursor, GJOB_PAGE, &page, &next, &e);
+        size_t i;
+        json_t *it;
+        json_array_foreach(page, i, it)
+        {
+            const char *type = json_string_value(json_object_get(it, "type"));
+            const char *id = json_string_value(json_object_get(it, "id"));
+            if (err || !type || !id)
+                continue;
+            if (strcmp(type, "user") == 0) {
+                err = want_user(st, rule_id, id, want);
+                continue;
+            }
+            if (strcmp(type, "group") != 0 || (err = idlist_add(&children, id)))
+                continue;
+            struct store_group_link cl;
+            if (store_groupsync_link_get(st, rule_id, id, &cl) == SC_OK) {
+                if (cl.target_id && strcmp(cl.state, GROUPSYNC_STATE_FAILED) != 0)
+                    err = groupsync_members_add(want, cl.target_id, id, 1);
+                store_groupsync_link_clear(&cl);
+            }
+        }
+        json_decref(page);
+        free(cursor);
+        cursor = next;
+        if (err || !cursor)
+            break;
+    }
+    free(cursor);
+    /* a dynamic group's matches: its effective users not reached through a child */
+    if (!err && is_dynamic) { /* a group gone meanwhile has no members */
+        err = effective_ids(st, group_id, &mine);
+        for (size_t c = 0; c < children.n && (!err || err == SC_ERR_NOT_FOUND); c++)
+            err = effective_ids(st, children.v[c], &skip);
+        if (err == SC_ERR_NOT_FOUND)
+            err = SC_OK;
+        for (size_t k = 0; k < mine.n && !err; k++) {
+            int skipped = 0;
+            for (size_t x = 0; x < skip.n && !skipped; x++)
+                skipped = strcmp(skip.v[x], mine.v[k]) == 0;
+            if (!skipped)
+                err = want_user(st, rule_id, mine.v[k], want);
+        }
+    }
+done:
+    idlist_clear(&mine);
+    idlist_clear(&skip);
+    idlist_clear(&children);
     groupsync_members_sort(want);
     return err;
 }
@@ -608,31 +806,45 @@ static void set_sent_from(struct gjob *j, const json_t *res)
     json_decref(sent);
 }
 
+/* The attributes of want that old (the attributes last sent; NULL: none) does not hold
+ * as they are: a new array of {"attribute", "old", "new"}, as logged. */
+static json_t *attr_changes(const json_t *old, const json_t *want)
+{
+    json_t *ch = json_array();
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)want, k, v)
+    {
+        json_t *o = json_object_get(old, k);
+        if (!o || !json_equal(o, v))
+            json_array_append_new(ch, json_pack("{s:s, s:O, s:O}", "attribute", k, "old",
+                                                o ? o : json_null(), "new", v));
+    }
+    return ch;
+}
+
+/* attr_changes as the log's "changes" text (new). */
+static char *changes_from(const json_t *old, const json_t *want)
+{
+    json_t *ch = attr_changes(old, want);
+    char *text = sc_json_dump(ch);
+    json_decref(ch);
+    return text;
+}
+
 /* The target group is gone (404): unlinked, looked up or created again. */
 static void group_gone(struct gjob *j)
 {
-    int t = gtx_begin(j);
-    if (t < 0) {
-        gstore_failed(j);
+    if (!gtx_open(j))
         return;
-    }
-    if (t == 0) {
-        gjob_end(j);
-        return;
-    }
     free(j->link.target_id);
     j->link.target_id = NULL;
     groupsync_members_clear(&j->have);
     enum sc_err err = store_groupsync_members_clear(j->eng->st, rule_id_of(j), j->group_id);
     if (!err)
         err = store_groupsync_link_put(j->eng->st, &j->link);
-    if (!err)
-        err = store_commit(j->eng->st);
-    if (err) {
-        store_rollback(j->eng->st);
-        gstore_failed(j);
+    if (!gtx_close(j, err))
         return;
-    }
     j->looked_up = j->refreshed = j->diffed = 0;
     j->uncertain = 0;
     gnext(j);
@@ -673,13 +885,8 @@ static void on_lookup(struct gjob *j, const struct http_multi_result *res)
         gnext(j);
         return;
     }
-    int t = gtx_begin(j);
-    if (t <= 0) {
+    if (!gtx_open(j)) {
         json_decref(body);
-        if (t < 0)
-            gstore_failed(j);
-        else
-            gjob_end(j);
         return;
     }
     free(j->link.target_id);
@@ -700,14 +907,9 @@ static void on_lookup(struct gjob *j, const struct http_multi_result *res)
         err = glog(j, "LINK", "SUCCESS", (int)res->status, NULL, NULL);
     if (!err)
         err = touch_parents(j, sc_clock_now_ms());
-    if (!err)
-        err = store_commit(j->eng->st);
     json_decref(body);
-    if (err) {
-        store_rollback(j->eng->st);
-        gstore_failed(j);
+    if (!gtx_close(j, err))
         return;
-    }
     j->refreshed = listed;
     j->uncertain = !listed;
     gnext(j);
@@ -743,14 +945,8 @@ static void on_created(struct gjob *j, const struct http_multi_result *res)
         gfail(j, "CREATE", "POST", res, "the target's answer to the create holds no id");
         return;
     }
-    int t = gtx_begin(j);
-    if (t <= 0) {
-        if (t < 0)
-            gstore_failed(j);
-        else
-            gjob_end(j);
+    if (!gtx_open(j))
         return;
-    }
     free(j->link.target_id);
     j->link.target_id = sc_strdup(id);
     free(j->link.sent);
@@ -758,16 +954,7 @@ static void on_created(struct gjob *j, const struct http_multi_result *res)
     sc_strlcpy(j->link.state, GROUPSYNC_STATE_PENDING, sizeof j->link.state);
     j->has_link = 1;
     struct groupsync_members none = {0};
-    char *changes = NULL;
-    {
-        json_t *ch = json_array();
-        const char *k;
-        json_t *v;
-        json_object_foreach(j->want_attrs, k, v) json_array_append_new(
-            ch, json_pack("{s:s, s:n, s:O}", "attribute", k, "old", "new", v));
-        changes = sc_json_dump(ch);
-        json_decref(ch);
-    }
+    char *changes = changes_from(NULL, j->want_attrs);
     enum sc_err err = store_groupsync_link_put(j->eng->st, &j->link);
     if (!err)
         err = record_members(j, &none);
@@ -775,14 +962,9 @@ static void on_created(struct gjob *j, const struct http_multi_result *res)
         err = glog(j, "CREATE", "SUCCESS", (int)res->status, changes, NULL);
     if (!err)
         err = touch_parents(j, sc_clock_now_ms());
-    if (!err)
-        err = store_commit(j->eng->st);
     free(changes);
-    if (err) {
-        store_rollback(j->eng->st);
-        gstore_failed(j);
+    if (!gtx_close(j, err))
         return;
-    }
     j->refreshed = 1;
     j->uncertain = 0;
     gnext(j);
@@ -804,13 +986,8 @@ static void on_read(struct gjob *j, const struct http_multi_result *res)
         gfail(j, "UPDATE", "GET", res, "the target's group is not a JSON object");
         return;
     }
-    int t = gtx_begin(j);
-    if (t <= 0) {
+    if (!gtx_open(j)) {
         json_decref(body);
-        if (t < 0)
-            gstore_failed(j);
-        else
-            gjob_end(j);
         return;
     }
     struct groupsync_members m = {0};
@@ -819,15 +996,10 @@ static void on_read(struct gjob *j, const struct http_multi_result *res)
     enum sc_err err = store_groupsync_link_put(j->eng->st, &j->link);
     if (!err)
         err = record_members(j, &m);
-    if (!err)
-        err = store_commit(j->eng->st);
     groupsync_members_clear(&m);
     json_decref(body);
-    if (err) {
-        store_rollback(j->eng->st);
-        gstore_failed(j);
+    if (!gtx_close(j, err))
         return;
-    }
     j->refreshed = 1;
     j->uncertain = 0;
     j->diffed = 0;
@@ -844,41 +1016,19 @@ static void on_renamed(struct gjob *j, const struct http_multi_result *res)
         gfail(j, "UPDATE", "PATCH", res, NULL);
         return;
     }
-    int t = gtx_begin(j);
-    if (t <= 0) {
-        if (t < 0)
-            gstore_failed(j);
-        else
-            gjob_end(j);
+    if (!gtx_open(j))
         return;
-    }
     json_t *old = j->link.sent ? json_loads(j->link.sent, 0, NULL) : NULL;
-    json_t *ch = json_array();
-    const char *k;
-    json_t *v;
-    json_object_foreach(j->want_attrs, k, v)
-    {
-        json_t *o = json_object_get(old, k);
-        if (!o || !json_equal(o, v))
-            json_array_append_new(ch, json_pack("{s:s, s:O, s:O}", "attribute", k, "old",
-                                                o ? o : json_null(), "new", v));
-    }
-    char *changes = sc_json_dump(ch);
-    json_decref(ch);
+    char *changes = changes_from(old, j->want_attrs);
     json_decref(old);
     free(j->link.sent);
     j->link.sent = sc_json_dump(j->want_attrs);
     enum sc_err err = store_groupsync_link_put(j->eng->st, &j->link);
     if (!err)
         err = glog(j, "UPDATE", "SUCCESS", (int)res->status, changes, NULL);
-    if (!err)
-        err = store_commit(j->eng->st);
     free(changes);
-    if (err) {
-        store_rollback(j->eng->st);
-        gstore_failed(j);
+    if (!gtx_close(j, err))
         return;
-    }
     gnext(j);
 }
 
@@ -900,14 +1050,8 @@ static void on_patched(struct gjob *j, const struct http_multi_result *res)
         gfail(j, j->batch_add ? "MEMBERS_ADD" : "MEMBERS_REMOVE", "PATCH", res, NULL);
         return;
     }
-    int t = gtx_begin(j);
-    if (t <= 0) {
-        if (t < 0)
-            gstore_failed(j);
-        else
-            gjob_end(j);
+    if (!gtx_open(j))
         return;
-    }
     struct store *st = j->eng->st;
     enum sc_err err = SC_OK;
     struct groupsync_member *v = j->batch_add ? &j->adds.v[j->add_pos] : &j->removes.v[j->rm_pos];
@@ -920,14 +1064,10 @@ static void on_patched(struct gjob *j, const struct http_multi_result *res)
     if (!err)
         err = glog(j, j->batch_add ? "MEMBERS_ADD" : "MEMBERS_REMOVE", "SUCCESS", (int)res->status,
                    changes, NULL);
-    if (!err)
-        err = store_commit(st);
+    j->op_members = j->batch_n;
     free(changes);
-    if (err) {
-        store_rollback(st);
-        gstore_failed(j);
+    if (!gtx_close(j, err))
         return;
-    }
     if (j->batch_add)
         j->add_pos += j->batch_n;
     else
@@ -942,26 +1082,15 @@ static void on_deleted(struct gjob *j, const struct http_multi_result *res)
         gfail(j, "DELETE", "DELETE", res, NULL);
         return;
     }
-    int t = gtx_begin(j);
-    if (t <= 0) {
-        if (t < 0)
-            gstore_failed(j);
-        else
-            gjob_end(j);
+    if (!gtx_open(j))
         return;
-    }
     enum sc_err err = store_groupsync_link_delete(j->eng->st, rule_id_of(j), j->group_id);
     if (!err)
         err = glog(j, "DELETE", "SUCCESS", (int)res->status, NULL, NULL);
     if (!err)
         err = touch_parents(j, sc_clock_now_ms());
-    if (!err)
-        err = store_commit(j->eng->st);
-    if (err) {
-        store_rollback(j->eng->st);
-        gstore_failed(j);
+    if (!gtx_close(j, err))
         return;
-    }
     j->has_link = 0;
     gfinish(j, 0);
 }
@@ -970,32 +1099,22 @@ static void on_deleted(struct gjob *j, const struct http_multi_result *res)
  * stays on the target, no longer the rule's. */
 static void gunlink(struct gjob *j)
 {
-    int t = gtx_begin(j);
-    if (t <= 0) {
-        if (t < 0)
-            gstore_failed(j);
-        else
-            gjob_end(j);
+    if (!gtx_open(j))
         return;
-    }
     int linked = j->link.target_id != NULL;
     enum sc_err err = store_groupsync_link_delete(j->eng->st, rule_id_of(j), j->group_id);
     if (!err && linked)
         err = glog(j, "UNLINK", "SUCCESS", 0, NULL, NULL);
     if (!err && linked)
         err = touch_parents(j, sc_clock_now_ms());
-    if (!err)
-        err = store_commit(j->eng->st);
-    if (err) {
-        store_rollback(j->eng->st);
-        gstore_failed(j);
+    if (!gtx_close(j, err))
         return;
-    }
     j->has_link = 0;
     gfinish(j, 0);
 }
 
-/* Computes the diff once (and after each read of the group), with the brake. */
+/* Computes the diff once (and after each read of the group), with the brake: 0, -1 on
+ * a store error, -2 when the job has ended (gtx_open). */
 static int gdiff(struct gjob *j)
 {
     struct groupsync_members want = {0};
@@ -1020,13 +1139,12 @@ static int gdiff(struct gjob *j)
                  j->removes.n, j->have.n, GROUPSYNC_BRAKE_PERCENT, GROUPSYNC_BRAKE_MIN);
         SC_WARN("engine.group_braked", "rule=%s group=%s removals=%zu members=%zu", rule_id_of(j),
                 j->group_id, j->removes.n, j->have.n);
-        int t = gtx_begin(j);
-        if (t < 0)
-            return -1;
-        if (t == 0)
+        if (!gtx_open(j))
             return -2;
         if (glog(j, "MEMBERS_REMOVE", "UNSYNCED", 0, NULL, msg) || store_commit(j->eng->st))
             store_rollback(j->eng->st);
+        else
+            gmetrics_count(j);
     }
     return 0;
 }
@@ -1056,14 +1174,9 @@ static void gnext(struct gjob *j)
             return;
         }
         json_t *sent = j->link.sent ? json_loads(j->link.sent, 0, NULL) : NULL;
-        int same = 1;
-        const char *k;
-        json_t *v;
-        json_object_foreach(j->want_attrs, k, v)
-        {
-            if (!json_equal(json_object_get(sent, k), v))
-                same = 0;
-        }
+        json_t *ch = attr_changes(sent, j->want_attrs);
+        int same = json_array_size(ch) == 0;
+        json_decref(ch);
         json_decref(sent);
         if (!same) {
             gdispatch(j, G_RENAME);
@@ -1072,10 +1185,8 @@ static void gnext(struct gjob *j)
     }
     if (!j->diffed) {
         int d = gdiff(j);
-        if (d == -2) {
-            gjob_end(j);
+        if (d == -2) /* the job has ended */
             return;
-        }
         if (d < 0) {
             gstore_failed(j);
             return;
@@ -1314,7 +1425,7 @@ void engine__group_start(struct provision_engine *eng, const struct store_sync_i
         return;
     }
     groupsync_members_sort(&j->have);
-    const struct directory_groups *g = engine__groups(eng);
+    const struct directory_groups *g = gtree(eng);
     if (j->group && g) {
         j->index = directory_groups_find(g, j->group_id);
         if (j->index >= 0) {
@@ -1343,40 +1454,26 @@ static enum sc_err touch(struct provision_engine *eng, const char *rule_id, cons
     return store_sync_outbox_touch(eng->st, rule_id, key, flags, STORE_SYNC_LANE_LIVE, now);
 }
 
-struct touch_all {
-    struct provision_engine *eng;
-    const char *rule_id;
-    int flags;
-    int64_t now;
-    char (*ids)[STORE_SYNC_ID_MAX];
-    size_t n, cap;
-};
-
 static int collect_link(void *arg, const struct store_group_link *l)
 {
-    struct touch_all *t = arg;
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 64;
-        void *v = realloc(t->ids, cap * sizeof *t->ids);
-        if (!v)
-            return 1;
-        t->ids = v;
-        t->cap = cap;
-    }
-    sc_strlcpy(t->ids[t->n++], l->group_id, sizeof t->ids[0]);
-    return 0;
+    return idlist_add(arg, l->group_id) != SC_OK;
+}
+
+static int collect_group(void *arg, const char *group_id)
+{
+    return idlist_add(arg, group_id) != SC_OK;
 }
 
 /* Touches every group rule_id pushes now or has linked. */
 static enum sc_err touch_every(struct provision_engine *eng, const char *rule_id,
                                const struct groupsync_config *cfg, int flags, int64_t now)
 {
-    struct touch_all t = {.eng = eng, .rule_id = rule_id, .flags = flags, .now = now};
-    enum sc_err err = store_groupsync_link_each(eng->st, rule_id, collect_link, &t);
-    for (size_t i = 0; i < t.n && !err; i++)
-        err = touch(eng, rule_id, t.ids[i], flags, now);
-    free(t.ids);
-    const struct directory_groups *g = engine__groups(eng);
+    struct idlist linked = {0};
+    enum sc_err err = store_groupsync_link_each(eng->st, rule_id, collect_link, &linked);
+    for (size_t i = 0; i < linked.n && !err; i++)
+        err = touch(eng, rule_id, linked.v[i], flags, now);
+    idlist_clear(&linked);
+    const struct directory_groups *g = gtree(eng);
     size_t n = g && cfg->enabled ? directory_groups_count(g) : 0;
     for (size_t i = 0; i < n && !err; i++)
         if (groupsync_selects(cfg, g, i))
@@ -1465,8 +1562,24 @@ enum sc_err engine__group_events(struct provision_engine *eng, const struct stor
 {
     enum sc_err err = SC_OK;
     int have_group_events = 0;
-    for (size_t i = 0; i < n && !have_group_events; i++)
-        have_group_events = strncmp(ev[i].kind, "group.", 6) == 0;
+    int64_t tree_seq = 0;
+    unsigned char *structural = calloc(n ? n : 1, 1);
+    if (!structural)
+        return SC_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if (strncmp(ev[i].kind, "group.", 6) == 0)
+            have_group_events = 1;
+        if ((structural[i] = (unsigned char)tree_event(eng->st, &ev[i])))
+            tree_seq = ev[i].seq;
+    }
+    if (tree_seq) { /* the tree changed: here at once, on the other nodes by the setting */
+        struct gcache *c = gcache_of(eng);
+        if (c)
+            c->tree_stale = 1;
+        char v[32];
+        snprintf(v, sizeof v, "%" PRId64, tree_seq);
+        err = store_setting_set(eng->st, GROUP_TREE_KEY, v);
+    }
     /* rules deleted: forget their groups (the rule is gone from the engine's list) */
     for (size_t i = 0; i < n && !err; i++)
         if (strcmp(ev[i].kind, "rule.changed") == 0 && !engine__rule_find(eng, ev[i].object_id) &&
@@ -1500,7 +1613,7 @@ enum sc_err engine__group_events(struct provision_engine *eng, const struct stor
                 const struct store_event *x = &ev[i];
                 if (strncmp(x->kind, "group.", 6) != 0)
                     continue;
-                if (!g && !(g = engine__groups(eng))) {
+                if (!g && !(g = gtree(eng))) {
                     err = SC_ERR_DB;
                     break;
                 }
@@ -1513,34 +1626,13 @@ enum sc_err engine__group_events(struct provision_engine *eng, const struct stor
                     }
                     continue;
                 }
-                int structural = strcmp(x->kind, "group.members") != 0 || !x->detail ||
-                                 !strstr(x->detail, "\"userId\"");
-                err = touch_around(eng, rid, &cfg, g, (size_t)idx, structural, now);
+                err = touch_around(eng, rid, &cfg, g, (size_t)idx, structural[i], now);
             }
         }
         groupsync_config_clear(&cfg);
     }
+    free(structural);
     return err;
-}
-
-struct member_groups {
-    char (*ids)[STORE_SYNC_ID_MAX];
-    size_t n, cap;
-};
-
-static int collect_group(void *arg, const char *group_id)
-{
-    struct member_groups *m = arg;
-    if (m->n == m->cap) {
-        size_t cap = m->cap ? m->cap * 2 : 8;
-        void *v = realloc(m->ids, cap * sizeof *m->ids);
-        if (!v)
-            return 1;
-        m->ids = v;
-        m->cap = cap;
-    }
-    sc_strlcpy(m->ids[m->n++], group_id, sizeof m->ids[0]);
-    return 0;
 }
 
 enum sc_err engine__group_user_done(struct provision_engine *eng, const char *rule_id,
@@ -1558,9 +1650,10 @@ enum sc_err engine__group_user_done(struct provision_engine *eng, const char *ru
     int64_t now = sc_clock_now_ms();
     char target[256];
     int active = 0;
-    struct member_groups rec = {0};
+    struct idlist rec = {0};
     unsigned char *member = NULL;
-    const struct directory_groups *g = engine__groups(eng);
+    json_t *direct = NULL;
+    const struct directory_groups *g = gtree(eng);
     size_t n = g ? directory_groups_count(g) : 0;
     err = store_groupsync_user_target(eng->st, rule_id, user_id, target, sizeof target, &active);
     if (!err)
@@ -1572,9 +1665,14 @@ enum sc_err engine__group_user_done(struct provision_engine *eng, const char *ru
         err = SC_ERR_NOMEM;
         goto done;
     }
-    if (user && active && n && directory_groups_mark_user(g, user, member, NULL)) {
-        err = SC_ERR_NOMEM;
-        goto done;
+    if (user && active && n) {
+        /* the tree holds no memberships: the user's direct groups come from the store */
+        if ((err = store_user_direct_groups(eng->st, user_id, &direct)))
+            goto done;
+        if (directory_groups_mark_user_in(g, user, direct, member, NULL)) {
+            err = SC_ERR_NOMEM;
+            goto done;
+        }
     }
     /* groups the user should be in but is not recorded in, and the reverse */
     for (size_t i = 0; i < n && !err; i++) {
@@ -1583,18 +1681,19 @@ enum sc_err engine__group_user_done(struct provision_engine *eng, const char *ru
         const char *gid = directory_groups_id_at(g, i);
         int recorded = 0;
         for (size_t k = 0; k < rec.n && !recorded; k++)
-            recorded = strcmp(rec.ids[k], gid) == 0;
+            recorded = strcmp(rec.v[k], gid) == 0;
         if (!recorded)
             err = touch(eng, rule_id, gid, 0, now);
     }
     for (size_t k = 0; k < rec.n && !err; k++) {
-        long i = g ? directory_groups_find(g, rec.ids[k]) : -1;
+        long i = g ? directory_groups_find(g, rec.v[k]) : -1;
         if (i < 0 || !member[i] || !groupsync_selects(&cfg, g, (size_t)i))
-            err = touch(eng, rule_id, rec.ids[k], 0, now);
+            err = touch(eng, rule_id, rec.v[k], 0, now);
     }
 done:
+    json_decref(direct);
     free(member);
-    free(rec.ids);
+    idlist_clear(&rec);
     groupsync_config_clear(&cfg);
     return err;
 }
@@ -1611,21 +1710,6 @@ static int plan_link(void *arg, const struct store_group_link *l)
     return !v || json_object_set_new(links, l->group_id, v) != 0;
 }
 
-static json_t *attr_changes(const json_t *old, const json_t *want)
-{
-    json_t *ch = json_array();
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)want, k, v)
-    {
-        json_t *o = json_object_get(old, k);
-        if (!o || !json_equal(o, v))
-            json_array_append_new(ch, json_pack("{s:s, s:O, s:O}", "attribute", k, "old",
-                                                o ? o : json_null(), "new", v));
-    }
-    return ch;
-}
-
 enum sc_err engine__group_plan(struct store *st, const char *rule_id, json_t *plan,
                                struct sc_error *e)
 {
@@ -1640,7 +1724,7 @@ enum sc_err engine__group_plan(struct store *st, const char *rule_id, json_t *pl
         goto done;
     if ((err = store_groupsync_link_each(st, rule_id, plan_link, links)))
         goto done;
-    if (cfg.enabled && (err = directory_groups_load(st, &g, e)))
+    if (cfg.enabled && (err = directory_groups_load_tree(st, &g, e)))
         goto done;
     size_t n = g ? directory_groups_count(g) : 0;
     for (size_t i = 0; i < n && !err; i++) {

@@ -192,6 +192,7 @@ struct provision_engine {
     uint64_t events_total, resyncs_total, requests_total;
     uint64_t bulk_requests_total, bulk_operations_total;
     int64_t outbox_pending;
+    struct gmetrics *gmetrics; /* group operations by connection (engine_group.c) */
 };
 
 /* ---- engine.c ---- */

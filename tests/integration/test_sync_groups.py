@@ -3,6 +3,7 @@ directory groups (flattened or nested) with the members the rule provisions, loo
 group up before creating it, renames by PATCH, keeps memberships in step with PATCH
 add/remove batches, removes per onRemove, and brakes mass member removals."""
 import os
+import re
 import unittest
 import urllib.parse
 
@@ -251,6 +252,121 @@ class GroupProvisioningTest(unittest.TestCase):
         wait_until(lambda: f.target_group("Child") is not None, timeout=30, what="child")
         child_id = f.target_group("Child")["id"]
         f.wait_members("Parent", ["group:" + child_id, "p"])
+
+    def test_group_operations_are_counted_in_metrics_by_connection(self):
+        f = self.f
+        ids = self.users("m1", "m2", "m3")
+        g = f.group("Metrics")
+        f.add_member(g, user_id=ids["m1"])
+        f.add_member(g, user_id=ids["m2"])
+        f.setup(population=POP)
+        f.groups_put({"enabled": True, "select": {"names": ["Metrics", "Renamed"]},
+                      "membersPerRequest": 1})
+        f.wait_members("Metrics", ["m1", "m2"])
+        f.add_member(g, user_id=ids["m3"])
+        f.wait_members("Metrics", ["m1", "m2", "m3"])
+        f.remove_member(g, ids["m1"])
+        f.wait_members("Metrics", ["m2", "m3"])
+        f.ok("PATCH", "/api/v1/groups/" + g, {"name": "Renamed"})
+        f.wait_members("Renamed", ["m2", "m3"])
+        conn = f.conn
+
+        def count(text, action, status):
+            m = re.search(r'scimitar_sync_group_operations_total\{connection="%s",'
+                          r'action="%s",status="%s"\} (\d+)' % (conn, action, status), text)
+            return int(m.group(1)) if m else 0
+
+        def members(text, change):
+            m = re.search(r'scimitar_sync_group_members_total\{connection="%s",change="%s"\} '
+                          r'(\d+)' % (conn, change), text)
+            return int(m.group(1)) if m else 0
+
+        def metrics():
+            st, text, _ = self.srv.api("GET", "/metrics")
+            self.assertEqual(st, 200)
+            return text
+        # the rename is committed just after the target shows it
+        wait_until(lambda: count(metrics(), "UPDATE", "SUCCESS") == 1, timeout=30,
+                   what="the rename counted")
+        text = metrics()
+        self.assertIn("# TYPE scimitar_sync_group_operations_total counter", text)
+        self.assertEqual(count(text, "CREATE", "SUCCESS"), 1, text)
+        self.assertEqual(count(text, "MEMBERS_ADD", "SUCCESS"), 3, text)  # one per request
+        self.assertEqual(count(text, "MEMBERS_REMOVE", "SUCCESS"), 1, text)
+        self.assertEqual(members(text, "add"), 3, text)
+        self.assertEqual(members(text, "remove"), 1, text)
+        self.assertEqual(count(text, "UNLINK", "SUCCESS"), 0, text)
+        # out of scope: its members removed, then unlinked
+        f.groups_put({"enabled": True, "select": {"names": ["Other"]}, "membersPerRequest": 1})
+        wait_until(lambda: count(metrics(), "UNLINK", "SUCCESS") == 1, timeout=30,
+                   what="the unlink counted")
+        text = metrics()
+        self.assertEqual(count(text, "MEMBERS_REMOVE", "SUCCESS"), 3, text)
+        self.assertEqual(members(text, "remove"), 3, text)
+        # a failure: the target is gone when the group is looked up again
+        self.tgt.stop()
+        f.groups_put({"enabled": True, "select": {"names": ["Renamed"]}})
+        wait_until(lambda: count(metrics(), "LINK", "FAILED") >= 1, timeout=30,
+                   what="the failed look-up counted")
+
+    def test_a_membership_change_does_not_reload_the_group_tree(self):
+        f = self.f
+        srv = started(self, Serve(env={"SCIMITAR_LOG": "debug"}))
+        self.srv, f = srv, GroupFlow(srv, self.tgt)
+        f.population(POP)
+        f.import_users([f.person(n, POP) for n in ("t1", "t2", "t3")])
+        ids = {n: f.user_id(n) for n in ("t1", "t2", "t3")}
+        top, sub = f.group("Top"), f.group("Sub")
+        f.add_member(top, group_id=sub)
+        f.add_member(sub, user_id=ids["t1"])
+        f.setup(population=POP)
+        f.groups_put({"enabled": True, "select": {"under": "Top"}})
+        f.wait_members("Top", ["t1"])
+        f.wait_members("Sub", ["t1"])
+
+        def loads():
+            with open(srv.log_path, "rb") as fh:
+                return fh.read().count(b"engine.group_tree_loaded")
+        before = loads()
+        self.assertGreaterEqual(before, 1)
+        # users joining and leaving: the tree stays, the groups' members follow
+        f.add_member(sub, user_id=ids["t2"])
+        f.wait_members("Sub", ["t1", "t2"])
+        f.wait_members("Top", ["t1", "t2"])
+        f.remove_member(sub, ids["t1"])
+        f.wait_members("Top", ["t2"])
+        f.wait_members("Sub", ["t2"])
+        self.assertEqual(loads(), before, srv.output())
+        # a change of nesting reloads it, and the selection under Top follows
+        inner = f.group("Inner")
+        f.add_member(inner, user_id=ids["t3"])
+        f.add_member(sub, group_id=inner)
+        f.wait_members("Inner", ["t3"])
+        f.wait_members("Top", ["t2", "t3"])
+        self.assertGreater(loads(), before)
+
+    def test_nested_dynamic_group_over_children_of_many_members(self):
+        # a dynamic group's own matches leave out the users its child groups bring: the
+        # children's effective members (300 here, past the first allocation) are listed
+        # one child after another
+        f = self.f
+        names = ["c%03d" % i for i in range(300)] + ["x%d" % i for i in range(5)]
+        f.import_users([f.person(n, POP) for n in names])
+        ids = {u["username"]: u["id"] for u in f.ok("GET", "/api/v1/users?limit=1000")["items"]}
+        a, b = f.group("ChildA"), f.group("ChildB")
+        for i in range(300):
+            f.add_member(a if i < 200 else b, user_id=ids["c%03d" % i])
+        dyn = f.group("Everyone", user_filter={"match": "ALL", "conditions": [
+            {"attribute": "title", "operator": "EQUALS", "value": "Engineer"}]})
+        f.add_member(dyn, group_id=a)
+        f.add_member(dyn, group_id=b)
+        f.setup(population=POP)
+        f.groups_put({"enabled": True, "select": {"under": "Everyone"}, "nested": "nested"})
+        wait_until(lambda: f.target_group("ChildA") and f.target_group("ChildB"), timeout=60,
+                   what="the child groups")
+        ga, gb = f.target_group("ChildA")["id"], f.target_group("ChildB")["id"]
+        f.wait_members("Everyone", ["group:" + ga, "group:" + gb] +
+                       ["x%d" % i for i in range(5)], timeout=120)
 
     def test_dry_run_lists_group_creates_renames_and_member_changes(self):
         f = self.f

@@ -10,6 +10,7 @@
 #include "directory/directory.h"
 #include "directory/userfilter.h"
 #include "base/json.h"
+#include "store/store_directory.h"
 #include "store/store_events.h"
 
 #include <stdio.h>
@@ -536,6 +537,44 @@ static void test_groups(void **state)
     json_t *stranger = parse("{\"id\":\"zzz\",\"title\":\"Engineer\"}");
     assert_int_equal(directory_groups_of_user(dg, stranger, got, 8), 3);
     json_decref(stranger);
+    directory_groups_free(dg);
+
+    /* the tree alone (no memberships): the same groups and nesting; a user's groups come
+     * from its direct groups given by the caller */
+    assert_int_equal(directory_groups_load_tree(st, &dg, &e), SC_OK);
+    assert_int_equal(directory_groups_count(dg), 5);
+    long pi = directory_groups_find(dg, plat);
+    assert_true(pi >= 0);
+    const uint32_t *parents = NULL;
+    assert_int_equal(directory_groups_parents_at(dg, (size_t)pi, &parents), 1);
+    assert_string_equal(directory_groups_id_at(dg, parents[0]), eng);
+    assert_true(directory_groups_dynamic_at(dg, (size_t)directory_groups_find(dg, dyn)));
+    assert_int_equal(directory_user_get(st, bob, &u, &e), SC_OK);
+    json_t *direct = NULL;
+    assert_int_equal(store_user_direct_groups(st, bob, &direct), SC_OK);
+    assert_int_equal(json_array_size(direct), 1);
+    json_array_append_new(direct, json_string("no-such-group")); /* ignored */
+    unsigned char member[5] = {0}, isdirect[5] = {0}, full[5] = {0};
+    assert_int_equal(directory_groups_mark_user_in(dg, u, direct, member, isdirect), 0);
+    struct directory_groups *whole = NULL;
+    assert_int_equal(directory_groups_load(st, &whole, &e), SC_OK);
+    for (size_t i = 0; i < 5; i++) { /* as the full snapshot marks it, group by group */
+        long w = directory_groups_find(whole, directory_groups_id_at(dg, i));
+        unsigned char fm[5] = {0};
+        assert_int_equal(directory_groups_mark_user(whole, u, fm, NULL), 0);
+        full[i] = fm[w];
+    }
+    assert_memory_equal(member, full, 5);
+    assert_int_equal(isdirect[pi], 1);
+    assert_int_equal(member[directory_groups_find(dg, dyn2)], 1); /* dynamic over Platform */
+    /* without its direct groups, only the dynamic ones its attributes match */
+    memset(member, 0, sizeof member);
+    assert_int_equal(directory_groups_mark_user_in(dg, u, NULL, member, NULL), 0);
+    assert_int_equal(member[pi], 0);
+    assert_int_equal(member[directory_groups_find(dg, dyn2)], 0);
+    json_decref(direct);
+    json_decref(u);
+    directory_groups_free(whole);
     directory_groups_free(dg);
 
     /* effective members: nested (no dynamic) and with a dynamic group inside */
