@@ -70,12 +70,11 @@ static const struct pg_migration directory_migrations[] = {
 };
 const struct pg_component store__pg_directory_schema = {"directory", directory_migrations, 1};
 
-/* The user's origin (struct store_user_origin): the inbound token that created it, while
- * it exists, and its source connection. Two look-ups by key beside the user's row. */
-#define USER_ORIGIN_COLS ", t.name, t.source_connection "
-#define USER_ORIGIN_FROM                                                                           \
-    "LEFT JOIN inbound_users iu ON iu.user_id = u.id "                                             \
-    "LEFT JOIN inbound_tokens t ON t.name = iu.source "
+/* The user's origin (struct store_user_origin): the inbound token that created it and
+ * that token's source connection, kept with the user (so after the token is revoked too).
+ * One look-up by key beside the user's row. */
+#define USER_ORIGIN_COLS ", iu.source, iu.source_connection "
+#define USER_ORIGIN_FROM "LEFT JOIN inbound_users iu ON iu.user_id = u.id "
 
 /* ---- helpers ------------------------------------------------------------------ */
 

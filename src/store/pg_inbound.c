@@ -27,8 +27,13 @@ static const struct pg_migration inbound_migrations[] = {
         " extra TEXT);"},
     /* users made by an import (POST /api/v1/users/import): their source is the import */
     {2, "ALTER TABLE inbound_users ADD COLUMN imported INTEGER NOT NULL DEFAULT 0;"},
+    /* the source connection of the token that made the user, kept with the user: the
+     * engine's loop check holds after the token is revoked */
+    {3, "ALTER TABLE inbound_users ADD COLUMN source_connection TEXT;"
+        "UPDATE inbound_users SET source_connection = (SELECT t.source_connection FROM"
+        " inbound_tokens t WHERE t.name = inbound_users.source) WHERE source IS NOT NULL;"},
 };
-const struct pg_component store__pg_inbound_schema = {"inbound", inbound_migrations, 2};
+const struct pg_component store__pg_inbound_schema = {"inbound", inbound_migrations, 3};
 
 #define TOKEN_COLUMNS                                                                              \
     "id, name, prefix, hash, population_id, scope, created_at, last_used_at, source_connection"
@@ -106,7 +111,13 @@ static enum sc_err token_set_source(struct store *st, const char *id, const char
         pg__cmd(st, "UPDATE inbound_tokens SET source_connection = $1 WHERE id = $2", &a, &rows);
     if (err)
         return err;
-    return rows > 0 ? SC_OK : SC_ERR_NOT_FOUND;
+    if (rows == 0)
+        return SC_ERR_NOT_FOUND;
+    /* the token's users carry its source connection (the engine's loop check) */
+    return pg__cmd(st,
+                   "UPDATE inbound_users SET source_connection = $1 WHERE source ="
+                   " (SELECT name FROM inbound_tokens WHERE id = $2)",
+                   &a, NULL);
 }
 
 static enum sc_err token_touch(struct store *st, const char *id, int64_t now, int64_t min_age_ms)
@@ -160,7 +171,9 @@ static enum sc_err extra_put(struct store *st, enum store_inbound_kind k, const 
         pg__arg_text(&a, source);
         pg__arg_text(&a, extra);
         return pg__cmd(st,
-                       "INSERT INTO inbound_users(user_id, source, extra) VALUES($1, $2, $3)"
+                       "INSERT INTO inbound_users(user_id, source, extra, source_connection)"
+                       " VALUES($1, $2, $3, (SELECT source_connection FROM inbound_tokens"
+                       " WHERE name = $2))"
                        " ON CONFLICT(user_id) DO UPDATE SET extra = excluded.extra",
                        &a, NULL);
     }

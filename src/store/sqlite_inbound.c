@@ -27,8 +27,13 @@ static const struct store_migration inbound_migrations[] = {
         " extra TEXT);"},
     /* users made by an import (POST /api/v1/users/import): their source is the import */
     {2, "ALTER TABLE inbound_users ADD COLUMN imported INTEGER NOT NULL DEFAULT 0;"},
+    /* the source connection of the token that made the user, kept with the user: the
+     * engine's loop check holds after the token is revoked */
+    {3, "ALTER TABLE inbound_users ADD COLUMN source_connection TEXT;"
+        "UPDATE inbound_users SET source_connection = (SELECT t.source_connection FROM"
+        " inbound_tokens t WHERE t.name = inbound_users.source) WHERE source IS NOT NULL;"},
 };
-const struct store_component store__inbound_schema = {"inbound", inbound_migrations, 2};
+const struct store_component store__inbound_schema = {"inbound", inbound_migrations, 3};
 
 #define TOKEN_COLUMNS                                                                              \
     "id, name, prefix, hash, population_id, scope, created_at, last_used_at, source_connection"
@@ -114,7 +119,16 @@ static enum sc_err token_set_source(struct store *st, const char *id, const char
     enum sc_err err = store__step_done(st, s);
     if (err)
         return err;
-    return sqlite3_changes(sqlite__db(st)) > 0 ? SC_OK : SC_ERR_NOT_FOUND;
+    if (sqlite3_changes(sqlite__db(st)) == 0)
+        return SC_ERR_NOT_FOUND;
+    /* the token's users carry its source connection (the engine's loop check) */
+    s = store__prepare(st, "UPDATE inbound_users SET source_connection = ? WHERE source ="
+                           " (SELECT name FROM inbound_tokens WHERE id = ?)");
+    if (!s)
+        return SC_ERR_DB;
+    store__bind_text(s, 1, connection_id);
+    store__bind_text(s, 2, id);
+    return store__step_done(st, s);
 }
 
 static enum sc_err token_touch(struct store *st, const char *id, int64_t now, int64_t min_age_ms)
@@ -164,7 +178,9 @@ static enum sc_err extra_put(struct store *st, enum store_inbound_kind k, const 
 {
     sqlite3_stmt *s =
         store__prepare(st, k == STORE_INBOUND_USER
-                               ? "INSERT INTO inbound_users(user_id, source, extra) VALUES(?, ?, ?)"
+                               ? "INSERT INTO inbound_users(user_id, source, extra, "
+                                 "source_connection) VALUES(?1, ?2, ?3, (SELECT source_connection"
+                                 " FROM inbound_tokens WHERE name = ?2))"
                                  " ON CONFLICT(user_id) DO UPDATE SET extra = excluded.extra"
                                : "INSERT INTO inbound_groups(group_id, extra) VALUES(?, ?)"
                                  " ON CONFLICT(group_id) DO UPDATE SET extra = excluded.extra");

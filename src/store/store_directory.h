@@ -85,8 +85,10 @@ enum sc_err store_users_after_id(struct store *st, const char *after_id, int lim
 
 /* Where a user came from, as the provisioning engine needs it (loop safety): the name
  * of the inbound token that created it and that token's sourceConnection (the connection
- * that is the token's identity provider's own), each "" when there is none (a user made
- * through the REST API or an import, a revoked token, a token without one). */
+ * that is the token's identity provider's own), kept with the user when it was created
+ * and when the token's sourceConnection is set (so after the token is revoked too), each
+ * "" when there is none (a user made through the REST API or an import, a token
+ * without one). */
 struct store_user_origin {
     char token[65];
     char connection[SC_UUID_LEN + 1];

@@ -617,6 +617,51 @@ class LoopSafetyTest(unittest.TestCase):
             self.assertIsNone(f.target_user("grace@corp.test"))
             self.assertEqual([l["action"] for l in f.logs(user=grace["id"])], ["SKIP"])
             self.assertEqual(f.stats().get("POST", 0), 1, f.stats())
+            # the token revoked: the user still came from that connection (its origin is
+            # kept with the user, not read through the token)
+            st, _, _ = srv.api("DELETE", "/api/v1/inbound-tokens/" + tok["id"])
+            self.assertEqual(st, 204)
+            f.patch_user(grace["id"], {"title": "Rear Admiral"})
+            f.wait_events_handled()
+            f.resync_and_wait()
+            self.assertIsNone(f.target_user("grace@corp.test"))
+            self.assertEqual(f.stats().get("POST", 0), 1, f.stats())
+            states = {u["userId"]: u for u in f.rule_users()}
+            self.assertEqual(states[grace["id"]]["state"], "UNSYNCED", states)
+            self.assertIn("'entra'", states[grace["id"]]["lastError"])
+
+    def test_a_source_connection_set_later_covers_the_tokens_users(self):
+        """A token given its sourceConnection after it created users: those users carry it
+        from then on, and a rule towards that connection does not send them back."""
+        with Target(token="idp-token") as tgt, Serve() as srv:
+            f = Flow(srv, tgt)
+            f.population("Entra")
+            f.population("Other")
+            idp = f.connection(name="Entra ID (as a target)")
+            st, tok, _ = srv.api("POST", "/api/v1/inbound-tokens", {
+                "name": "entra", "population": "Entra", "scope": "write"})
+            self.assertEqual(st, 201, tok)
+            h = {"Authorization": "Bearer " + tok["token"],
+                 "Content-Type": "application/scim+json"}
+            st, grace, _ = http("POST", srv.base + "/scim/v2/Users", headers=h, body={
+                "schemas": [USER], "userName": "grace@corp.test"})
+            self.assertEqual(st, 201, grace)
+            st, got, _ = srv.api("PATCH", "/api/v1/inbound-tokens/" + tok["id"],
+                                 {"sourceConnection": idp})
+            self.assertEqual(st, 200, got)
+            f.patch_user(grace["id"], {"population": {"name": "Other"}})
+            f.new_rule(pop_filter("Other"))
+            f.wait_events_handled()
+            f.enable()
+            ada = f.user("ada", "Other")
+
+            def states():
+                return {u["userId"]: u["state"] for u in f.rule_users()}
+            wait_until(lambda: states().get(ada) == "SYNCED" and
+                       states().get(grace["id"]) == "UNSYNCED",
+                       timeout=WAIT, what="ada synced and grace refused")
+            self.assertIsNone(f.target_user("grace@corp.test"))
+            self.assertIsNotNone(f.target_user("ada"))
 
 class ImportSourceTest(unittest.TestCase):
     def test_an_import_stores_its_users_with_their_source_or_not_at_all(self):

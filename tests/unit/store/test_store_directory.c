@@ -443,8 +443,9 @@ static void test_events_paging(void **state)
     assert_int_equal(n, 0);
 }
 
-/* store_user_get_digest's origin: the token that created the user while it exists, with
- * its source connection; "" for the others; the digest does not depend on it. */
+/* store_user_get_digest's origin: the token that created the user, with its source
+ * connection kept with the user (after the token is revoked too); "" for the others; the
+ * digest does not depend on it. */
 static void test_user_origin(void **state)
 {
     struct store *st = *state;
@@ -482,10 +483,10 @@ static void test_user_origin(void **state)
     assert_true(before == after);
     assert_string_equal(o.token, "entra");
     assert_string_equal(o.connection, "conn-entra");
-    /* a token that no longer exists, an import */
+    /* a token name no token has (no source connection to keep), an import */
     assert_int_equal(store_user_get_digest(st, "u2", &one, &after, &o), SC_OK);
     json_decref(one);
-    assert_string_equal(o.token, "");
+    assert_string_equal(o.token, "gone");
     assert_string_equal(o.connection, "");
     assert_int_equal(store_user_get_digest(st, "u3", &one, &after, &o), SC_OK);
     json_decref(one);
@@ -496,6 +497,13 @@ static void test_user_origin(void **state)
     json_decref(one);
     assert_string_equal(o.token, "entra");
     assert_string_equal(o.connection, "");
+    /* set again, then the token revoked: its users keep it */
+    assert_int_equal(store_inbound_token_set_source(st, "tok1", "conn-2"), SC_OK);
+    assert_int_equal(store_inbound_token_delete(st, "tok1"), SC_OK);
+    assert_int_equal(store_user_get_digest(st, "u1", &one, &after, &o), SC_OK);
+    json_decref(one);
+    assert_string_equal(o.token, "entra");
+    assert_string_equal(o.connection, "conn-2");
     assert_int_equal(store_user_get_digest(st, "nobody", &one, &after, &o), SC_ERR_NOT_FOUND);
 }
 
