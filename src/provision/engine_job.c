@@ -1423,15 +1423,11 @@ done:
 static void job_refuse_loop(struct job *j)
 {
     char msg[ERR_TEXT_MAX];
-    snprintf(msg, sizeof msg,
-             "not provisioned to this connection: the user came from it (inbound token '%s' "
-             "names it as its sourceConnection), so writing the user back would loop",
-             j->origin.token);
+    planner_loop_reason(j->origin.token, msg, sizeof msg);
     job_log(j, "SKIP", "UNSYNCED", 0, NULL, msg);
     job_set_state(j, SYNC_STATE_UNSYNCED, msg);
 }
 
-/* Plans and either finishes j (no call) or dispatches its call. */
 /* Does the job's next step read the linked account back (a verify) instead of planning? */
 static int job_verifies(const struct job *j)
 {
@@ -1474,6 +1470,7 @@ static enum sc_err job_plan(struct job *j, struct sc_error *e)
     return planner_plan(&in, &j->op, e);
 }
 
+/* Plans and either finishes j (no call) or dispatches its call. */
 static void job_step(struct job *j)
 {
     if (j->read == READ_SEARCH) {

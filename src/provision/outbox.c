@@ -763,6 +763,25 @@ static enum sc_err write_drifts(struct pass *p)
 
 /* ---- one user ---- */
 
+/* For a dry run: the user's origin (the inbound token that made it and its source
+ * connection: store_user_get_digest), so the plan leaves out what the engine will not
+ * send back where the user came from. An error reads as no origin. */
+static void plan_origin(struct pass *p, const char *uid, struct store_user_origin *o)
+{
+    json_t *u = NULL;
+    uint64_t d = 0;
+    if (store_user_get_digest(p->st, uid, &u, &d, o) != SC_OK)
+        memset(o, 0, sizeof *o);
+    json_decref(u);
+}
+
+/* Whether o makes the rule's connection the user's own source (planner_plan's
+ * PLANNER_LOOP_BACK). */
+static int plan_loops_back(const struct pass *p, const struct store_user_origin *o)
+{
+    return o->connection[0] && strcmp(o->connection, p->r->rc->conn->id) == 0;
+}
+
 /* A user of the chunk whose situation must be evaluated. */
 static enum sc_err pass_user(struct pass *p, const struct pending *pu, const json_t *user)
 {
@@ -806,7 +825,11 @@ static enum sc_err pass_user(struct pass *p, const struct pending *pu, const jso
                     rej = json_incref(json_object_get(doc, "attributes"));
                     json_decref(doc);
                 }
+                struct store_user_origin o;
+                plan_origin(p, uid, &o);
                 struct planner_input in = {
+                    .origin_connection = o.connection,
+                    .connection_id = c->id,
                     .exists = 1,
                     .in_scope = 1,
                     .enabled = 1,
@@ -837,8 +860,17 @@ static enum sc_err pass_user(struct pass *p, const struct pending *pu, const jso
                                            username_of(user), "targetId", target_id, "action",
                                            planner_action_name(op.action), "changes",
                                            changes ? json_incref(changes) : json_array()));
-                    } else /* held back (rejected) or only untracked: nothing would be sent */
+                    } else if (op.action == PLANNER_LOOP_BACK) {
+                        char why[512];
+                        planner_loop_reason(o.token, why, sizeof why);
+                        plan_add(p, "unsynced",
+                                 json_pack("{s:s, s:s, s:s, s:s}", "userId", uid, "username",
+                                           username_of(user), "targetId", target_id, "reason",
+                                           why));
                         p->local.updates--;
+                    } else { /* held back (rejected) or only untracked: nothing would be sent */
+                        p->local.updates--;
+                    }
                     planner_op_clear(&op);
                 }
                 json_decref(rej);
@@ -854,9 +886,19 @@ static enum sc_err pass_user(struct pass *p, const struct pending *pu, const jso
         p->local.creates++;
         if (p->plan) {
             json_object_del(desired, "active");
-            plan_add(p, c->allow_create ? "creates" : "unsynced",
-                     json_pack("{s:s, s:s, s:O}", "userId", uid, "username", username_of(user),
-                               "attributes", desired));
+            struct store_user_origin o;
+            plan_origin(p, uid, &o);
+            json_t *entry = json_pack("{s:s, s:s, s:O}", "userId", uid, "username",
+                                      username_of(user), "attributes", desired);
+            if (plan_loops_back(p, &o)) {
+                char why[512];
+                planner_loop_reason(o.token, why, sizeof why);
+                json_object_set_new(entry, "reason", json_string(why));
+                p->local.creates--;
+            }
+            plan_add(p,
+                     c->allow_create && !json_object_get(entry, "reason") ? "creates" : "unsynced",
+                     entry);
             goto done;
         }
         err = add_candidate(p, uid, username_of(user), sync_rule_identifier(p->r, desired));

@@ -6,6 +6,7 @@
 #include "scim/patch.h"
 #include "store/store_sync.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
@@ -503,6 +504,14 @@ done:
 
 /* Loop safety: whether the user came from the rule's target connection (the
  * sourceConnection of the inbound token that created it). */
+void planner_loop_reason(const char *token, char *out, size_t n)
+{
+    snprintf(out, n,
+             "not provisioned to this connection: the user came from it (inbound token '%s' "
+             "names it as its sourceConnection), so writing the user back would loop",
+             token);
+}
+
 static int loops_back(const struct planner_input *in)
 {
     return in->origin_connection && in->origin_connection[0] && in->connection_id &&

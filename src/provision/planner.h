@@ -132,6 +132,10 @@ void planner_op_write_changes(struct planner_op *op);
  * no more) or written now. New string or NULL. */
 char *planner_op_take_changes_text(struct planner_op *op);
 
+/* Writes into out (n bytes) why a user is not provisioned to the connection it came
+ * from (PLANNER_LOOP_BACK): token is the name of the inbound token that made it. */
+void planner_loop_reason(const char *token, char *out, size_t n);
+
 /* Frees what op holds and zeroes it. */
 void planner_op_clear(struct planner_op *op);
 

@@ -609,6 +609,14 @@ class LoopSafetyTest(unittest.TestCase):
             self.assertEqual(states[grace["id"]]["state"], "UNSYNCED", states)
             self.assertIn("sourceConnection", states[grace["id"]]["lastError"])
             self.assertEqual(f.status()["users"]["unsynced"], 1, f.status())
+            # a dry run says so too: grace under unsynced with the reason, never a create
+            st, plan, _ = srv.api("POST", "/api/v1/rules/%s/resync?dryRun=true" % f.rule)
+            self.assertEqual(st, 200, plan)
+            self.assertNotIn(grace["id"], [c["userId"] for c in plan["creates"]], plan)
+            self.assertNotIn(grace["id"], [c["userId"] for c in plan["updates"]], plan)
+            held = [u for u in plan["unsynced"] if u["userId"] == grace["id"]]
+            self.assertEqual(len(held), 1, plan)
+            self.assertIn("sourceConnection", held[0]["reason"])
             # a change (the token no longer sees the user: the REST API's) and a full
             # resync do not send it either
             f.patch_user(grace["id"], {"title": "Commodore"})
