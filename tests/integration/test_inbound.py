@@ -513,6 +513,22 @@ class InboundToOutboundTest(unittest.TestCase):
 
 
 class LoopSafetyTest(unittest.TestCase):
+    def idp(self, srv, tgt, source):
+        """Populations Entra and Other, the IdP's own connection, and an inbound token
+        "entra" on Entra (naming that connection as its sourceConnection when source):
+        (flow, connection id, token, SCIM headers)."""
+        f = Flow(srv, tgt)
+        f.population("Entra")
+        f.population("Other")
+        idp = f.connection(name="Entra ID (as a target)")
+        body = {"name": "entra", "population": "Entra", "scope": "write"}
+        if source:
+            body["sourceConnection"] = idp
+        st, tok, _ = srv.api("POST", "/api/v1/inbound-tokens", body)
+        self.assertEqual(st, 201, tok)
+        return f, idp, tok, {"Authorization": "Bearer " + tok["token"],
+                             "Content-Type": "application/scim+json"}
+
     def test_no_rule_sends_a_sources_users_back_to_its_own_connection(self):
         """A connection marked as an inbound token's source's own cannot be the target of
         a rule that takes in the token's population, whichever is set up second."""
@@ -565,19 +581,10 @@ class LoopSafetyTest(unittest.TestCase):
         saying why, counts the user as unsynced, and a full resync changes nothing. The
         rule's other users reach the target."""
         with Target(token="idp-token") as tgt, Serve() as srv:
-            f = Flow(srv, tgt)
-            f.population("Entra")
-            f.population("Other")
-            idp = f.connection(name="Entra ID (as a target)")
-            st, tok, _ = srv.api("POST", "/api/v1/inbound-tokens", {
-                "name": "entra", "population": "Entra", "scope": "write",
-                "sourceConnection": idp})
-            self.assertEqual(st, 201, tok)
+            f, idp, tok, h = self.idp(srv, tgt, source=True)
             f.new_rule(pop_filter("Other"))
             f.wait_events_handled()
             f.enable()
-            h = {"Authorization": "Bearer " + tok["token"],
-                 "Content-Type": "application/scim+json"}
             st, grace, _ = http("POST", srv.base + "/scim/v2/Users", headers=h, body={
                 "schemas": [USER], "userName": "grace@corp.test",
                 "name": {"givenName": "Grace", "familyName": "Hopper"}})
@@ -642,15 +649,7 @@ class LoopSafetyTest(unittest.TestCase):
         """A token given its sourceConnection after it created users: those users carry it
         from then on, and a rule towards that connection does not send them back."""
         with Target(token="idp-token") as tgt, Serve() as srv:
-            f = Flow(srv, tgt)
-            f.population("Entra")
-            f.population("Other")
-            idp = f.connection(name="Entra ID (as a target)")
-            st, tok, _ = srv.api("POST", "/api/v1/inbound-tokens", {
-                "name": "entra", "population": "Entra", "scope": "write"})
-            self.assertEqual(st, 201, tok)
-            h = {"Authorization": "Bearer " + tok["token"],
-                 "Content-Type": "application/scim+json"}
+            f, idp, tok, h = self.idp(srv, tgt, source=False)
             st, grace, _ = http("POST", srv.base + "/scim/v2/Users", headers=h, body={
                 "schemas": [USER], "userName": "grace@corp.test"})
             self.assertEqual(st, 201, grace)
