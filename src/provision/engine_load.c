@@ -36,9 +36,9 @@ struct engine_loader {
     pthread_cond_t cv;
     struct store *st;
     struct provision_engine *eng;
-    struct job *todo, *todo_tail; /* pushed by the engine thread */
-    struct job *done, *done_tail; /* loaded, for the engine thread */
-    struct job *trash;            /* finished and committed: to free */
+    struct job *queued, *queued_tail; /* pushed by the engine thread */
+    struct job *done, *done_tail;     /* loaded, for the engine thread */
+    struct job *trash;                /* finished and committed: to free */
     int stop;
     int64_t checkpointed_at; /* mono ms */
 };
@@ -80,7 +80,7 @@ static void *loader_main(void *arg)
     pthread_setname_np(pthread_self(), "sc-loader"); /* (top, perf, /proc: its CPU apart) */
     pthread_mutex_lock(&l->mu);
     while (!l->stop) {
-        if (!l->todo && !l->trash) {
+        if (!l->queued && !l->trash) {
             struct timespec ts;
             clock_gettime(CLOCK_MONOTONIC, &ts);
             ts.tv_sec += LOADER_IDLE_MS / 1000;
@@ -91,8 +91,8 @@ static void *loader_main(void *arg)
             }
             continue;
         }
-        struct job *head = l->todo, *tail = l->todo_tail, *trash = l->trash;
-        l->todo = l->todo_tail = l->trash = NULL;
+        struct job *head = l->queued, *tail = l->queued_tail, *trash = l->trash;
+        l->queued = l->queued_tail = l->trash = NULL;
         pthread_mutex_unlock(&l->mu);
         if (head) {
             /* One read transaction for the batch: its reads share one snapshot, taken
@@ -192,7 +192,7 @@ static void loader_give(struct engine_loader *l, struct job **head, struct job *
 
 void engine__loader_push(struct provision_engine *eng, struct job *chain)
 {
-    loader_give(eng->loader, &eng->loader->todo, &eng->loader->todo_tail, chain);
+    loader_give(eng->loader, &eng->loader->queued, &eng->loader->queued_tail, chain);
 }
 
 void engine__loader_trash(struct provision_engine *eng, struct job *chain)
